@@ -1,0 +1,141 @@
+"""The cache tier: an LRU bounded by entries and bytes, with idle expiry.
+
+Pure Python and sans-IO: time comes from an injected ``IReactorTime``
+(``task.Clock`` in tests).  Every operation is O(1); ``evict_idle`` does at
+most ``limit`` removals, oldest first, and never scans the keyspace.
+
+Entries carry the key's absolute deadline (unix milliseconds or ``None``) so
+that a read never returns an expired value; removing expired keys from the
+durable store is the keyspace's job, which then calls ``discard``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import attrs
+
+
+@attrs.define(slots=True, weakref_slot=False, eq=False)
+class CacheEntry:
+    value: bytes
+    deadline: int | None  # unix ms
+    touched: float  # clock seconds of the last read or write
+
+
+@attrs.define(eq=False)
+class LRUCache:
+    """LRU + TTL cache of ``bytes`` keys to ``CacheEntry``.
+
+    ``idle_ttl`` (seconds, 0 = never) is how long an entry may stay without
+    being read or written; ``max_entries``/``max_bytes`` bound the tier
+    (0 = unbounded).  Bytes are ``len(key) + len(value)``.
+    """
+
+    _clock: object
+    max_entries: int = 0
+    max_bytes: int = 0
+    idle_ttl: float = 0
+    _entries: OrderedDict = attrs.field(factory=OrderedDict, init=False)
+    bytes: int = attrs.field(default=0, init=False)
+    hits: int = attrs.field(default=0, init=False)
+    misses: int = attrs.field(default=0, init=False)
+    evictions: int = attrs.field(default=0, init=False)
+    expirations: int = attrs.field(default=0, init=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._entries
+
+    def get(self, key: bytes, now_ms: int | None = None) -> CacheEntry | None:
+        """The live entry for ``key`` (refreshing its recency), else ``None``."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        now = self._clock.seconds()
+        deadline = entry.deadline
+        if deadline is not None and deadline <= (now * 1000 if now_ms is None else now_ms):
+            self._remove(key, entry)
+            self.expirations += 1
+            return None
+        if self.idle_ttl and now - entry.touched >= self.idle_ttl:
+            self._remove(key, entry)
+            self.expirations += 1
+            return None
+        entry.touched = now
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return entry
+
+    def put(self, key: bytes, value: bytes, deadline: int | None) -> None:
+        """Insert or replace ``key``, then evict LRU entries over the bounds."""
+        size = len(key) + len(value)
+        entries = self._entries
+        entry = entries.get(key)
+        if entry is not None:
+            self.bytes -= len(key) + len(entry.value)
+            entry.value = value
+            entry.deadline = deadline
+            entry.touched = self._clock.seconds()
+            entries.move_to_end(key)
+        else:
+            entries[key] = CacheEntry(value, deadline, self._clock.seconds())
+        self.bytes += size
+        if self.max_bytes and size > self.max_bytes:
+            self.discard(key)  # a value larger than the tier lives in the store only
+            return
+        if (self.max_entries and len(entries) > self.max_entries) or (
+            self.max_bytes and self.bytes > self.max_bytes
+        ):
+            self._evict_over_bounds()
+
+    def refill(self, key: bytes, value: bytes, deadline: int | None) -> None:
+        """``put`` after a read-through from the store: counts a cache miss."""
+        self.misses += 1
+        self.put(key, value, deadline)
+
+    def set_deadline(self, key: bytes, deadline: int | None) -> None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.deadline = deadline
+
+    def discard(self, key: bytes) -> None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._remove(key, entry)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.bytes = 0
+
+    def evict_idle(self, limit: int = 1000) -> int:
+        """Remove up to ``limit`` entries idle for ``idle_ttl``; return how many."""
+        if not self.idle_ttl:
+            return 0
+        oldest_allowed = self._clock.seconds() - self.idle_ttl
+        entries = self._entries
+        removed = 0
+        while removed < limit and entries:
+            key, entry = next(iter(entries.items()))
+            if entry.touched > oldest_allowed:
+                break
+            self._remove(key, entry)
+            removed += 1
+        self.expirations += removed
+        return removed
+
+    def _evict_over_bounds(self) -> None:
+        entries = self._entries
+        while entries and (
+            (self.max_entries and len(entries) > self.max_entries)
+            or (self.max_bytes and self.bytes > self.max_bytes)
+        ):
+            key, entry = entries.popitem(last=False)
+            self.bytes -= len(key) + len(entry.value)
+            self.evictions += 1
+
+    def _remove(self, key: bytes, entry: CacheEntry) -> None:
+        del self._entries[key]
+        self.bytes -= len(key) + len(entry.value)

@@ -1,0 +1,190 @@
+"""Configuration: ini files (plus command-line overrides) into attrs classes.
+
+Every problem is a ``ConfigError`` whose text is one line naming the file,
+the key and what is wrong, so a daemon can refuse to start with just that.
+"""
+
+from __future__ import annotations
+
+import configparser
+import math
+import re
+
+import attrs
+from twisted.internet.endpoints import clientFromString, serverFromString
+
+
+class ConfigError(Exception):
+    def __init__(self, path: str, key: str, problem: str):
+        super().__init__(f"{path}: {key}: {problem}")
+        self.path = path
+        self.key = key
+        self.problem = problem
+
+
+# ---------------------------------------------------------------- value parsers
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "kib": 1024, "m": 1000**2, "mb": 1024**2,
+          "mib": 1024**2, "g": 1000**3, "gb": 1024**3, "gib": 1024**3, "t": 1000**4,
+          "tb": 1024**4, "tib": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """``64MB`` → 67108864 (Redis' convention: ``mb`` is 1024², ``m`` is 10⁶)."""
+    match = _SIZE.match(text)
+    unit = (match.group(2) or "").lower() if match else None
+    if match is None or unit not in _UNITS:
+        raise ValueError(f"not a size: {text!r} (try 64MB, 512kb, 1000000)")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def _number(kind, low=None, high=None):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ValueError(f"not a{'n integer' if kind is int else ' number'}: {text!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"not a finite number: {text!r}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(f"{text} is outside [{low}, {high}]")
+        return value
+    return parse
+
+
+def _name(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", text):
+        raise ValueError(f"{text!r} is not a region name (letters, digits, _ . -; 1-64)")
+    return text
+
+
+def _text(text: str) -> str:
+    return text
+
+
+def _server_endpoint(text: str) -> str:
+    if not text:
+        return text
+    from twisted.internet import reactor
+    try:
+        serverFromString(reactor, text)
+    except Exception as e:  # Twisted raises ValueError, KeyError, TypeError …
+        raise ValueError(f"not a server endpoint: {text!r} ({e})")
+    return text
+
+
+def _client_endpoints(text: str) -> tuple[str, ...]:
+    from twisted.internet import reactor
+    endpoints = tuple(part.strip() for part in text.split(",") if part.strip())
+    for endpoint in endpoints:
+        try:
+            clientFromString(reactor, endpoint)
+        except Exception as e:
+            raise ValueError(f"not a client endpoint: {endpoint!r} ({e})")
+    return endpoints
+
+
+def _required_server_endpoint(text: str) -> str:
+    if not text:
+        raise ValueError("an endpoint is required, e.g. tcp:7001:interface=127.0.0.1")
+    return _server_endpoint(text)
+
+
+# ---------------------------------------------------------------- loading
+
+@attrs.frozen
+class Key:
+    section: str
+    parse: object
+    default: str
+    help: str
+
+
+def load(path: str | None, schema: dict[str, Key], overrides: dict[str, str]) -> dict:
+    """Read ``path`` (may be ``None``), apply ``overrides``; return parsed values."""
+    raw = {name: key.default for name, key in schema.items()}
+    label = path or "<command line>"
+    if path:
+        parser = configparser.ConfigParser(
+            interpolation=None, inline_comment_prefixes=(";", "#"), strict=True)
+        try:
+            with open(path, encoding="utf-8") as f:
+                parser.read_file(f)
+        except OSError as e:
+            raise ConfigError(path, "-", f"cannot read: {e.strerror}")
+        except (configparser.Error, UnicodeDecodeError) as e:
+            raise ConfigError(path, "-", str(e).splitlines()[0])
+        sections = {key.section for key in schema.values()}
+        for section in parser.sections():
+            if section not in sections:
+                raise ConfigError(path, f"[{section}]", "unknown section "
+                                  f"(known: {', '.join(sorted(sections))})")
+            for name, value in parser.items(section):
+                key = schema.get(name)
+                if key is None or key.section != section:
+                    raise ConfigError(path, f"[{section}] {name}", "unknown key")
+                raw[name] = value.strip()
+    for name, value in overrides.items():
+        if value is not None:
+            raw[name] = value
+    values = {}
+    for name, key in schema.items():
+        where = f"--{name}" if overrides.get(name) is not None else f"[{key.section}] {name}"
+        try:
+            values[name] = key.parse(raw[name])
+        except ValueError as e:
+            raise ConfigError(label, where, str(e))
+    return values
+
+
+# ---------------------------------------------------------------- region
+
+REGION_KEYS = {
+    "name": Key("region", _name, "region1", "region name, unique in the cluster"),
+    "latitude": Key("region", _number(float, -90, 90), "0", "degrees, [-90, 90]"),
+    "longitude": Key("region", _number(float, -180, 180), "0", "degrees, [-180, 180]"),
+    "listen": Key("region", _required_server_endpoint, "tcp:7001:interface=127.0.0.1",
+                  "client port (RESP2 + inline), a Twisted endpoint"),
+    "peer_listen": Key("region", _server_endpoint, "",
+                       "replication port for other regions (empty: none)"),
+    "advertise_host": Key("region", _text, "127.0.0.1", "host handed to clients and peers"),
+    "master": Key("region", _client_endpoints, "",
+                  "master client endpoints, comma-separated (empty: none)"),
+    "data_dir": Key("region", _text, "var/region1", "directory of the durable store"),
+    "http": Key("region", _server_endpoint, "", "HTTP endpoint for /metrics (empty: off)"),
+    "proto_max_bulk_len": Key("region", lambda t: _number(int, 1, 1 << 40)(str(parse_size(t))),
+                              "512MB", "largest bulk string a client may send"),
+    "max_entries": Key("cache", _number(int, 0), "100000", "LRU bound on entries (0: none)"),
+    "max_bytes": Key("cache", parse_size, "64MB", "LRU bound on key+value bytes (0: none)"),
+    "ttl": Key("cache", _number(float, 0), "300",
+               "seconds an entry stays in the cache tier without a read or write"),
+    "commit_interval": Key("store", _number(float, 0.0001, 10), "0.01",
+                           "seconds between group commits (crash window)"),
+    "requirepass": Key("security", _text, "", "clients must AUTH with it when set"),
+    "cluster_secret": Key("security", _text, "", "peers and master authenticate with it"),
+}
+
+
+@attrs.frozen
+class RegionConfig:
+    name: str
+    latitude: float
+    longitude: float
+    listen: str
+    peer_listen: str
+    advertise_host: str
+    master: tuple
+    data_dir: str
+    http: str
+    proto_max_bulk_len: int
+    max_entries: int
+    max_bytes: int
+    ttl: float
+    commit_interval: float
+    requirepass: str
+    cluster_secret: str
+
+
+def load_region(path: str | None, overrides: dict[str, str] | None = None) -> RegionConfig:
+    return RegionConfig(**load(path, REGION_KEYS, overrides or {}))

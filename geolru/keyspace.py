@@ -1,0 +1,118 @@
+"""The keyspace: one region's data, the cache tier in front of the store tier.
+
+Reads go to the cache, then through to the store (and refill the cache).
+Writes go to both, each stamped with a new hybrid-logical-clock version.
+This is where "a key" means the same thing whichever tier holds it; the
+command table and, later, replication work only through it.
+"""
+
+from __future__ import annotations
+
+import attrs
+from twisted.logger import Logger
+
+from geolru.cache import CacheEntry, LRUCache
+from geolru.hlc import HybridClock
+from geolru.store import Record, Store
+
+
+@attrs.define(eq=False)
+class Keyspace:
+    cache: LRUCache
+    store: Store
+    origin: str
+    _clock: object
+    hlc: HybridClock = attrs.field(default=None)
+    acknowledged_by_all: object = None  # () -> position every peer has acknowledged
+    log = Logger()
+    hits: int = attrs.field(default=0, init=False)
+    misses: int = attrs.field(default=0, init=False)
+    expired: int = attrs.field(default=0, init=False)
+    writes: int = attrs.field(default=0, init=False)
+
+    def __attrs_post_init__(self):
+        if self.hlc is None:
+            self.hlc = HybridClock(self._clock)
+
+    def now_ms(self) -> int:
+        return int(self._clock.seconds() * 1000)
+
+    # ------------------------------------------------------------ reads
+
+    def lookup(self, key: bytes) -> CacheEntry | None:
+        """The live value of ``key`` (counting a keyspace hit or miss)."""
+        entry = self.peek(key)
+        if entry is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return entry
+
+    def peek(self, key: bytes) -> CacheEntry | None:
+        """Like ``lookup`` without the hit/miss statistics (for writes)."""
+        now_ms = self.now_ms()
+        entry = self.cache.get(key, now_ms)
+        if entry is not None:
+            return entry
+        record = self.store.get(key)
+        if record is None or not record.live_at(now_ms):
+            return None
+        self.cache.refill(key, record.value, record.deadline)
+        return CacheEntry(record.value, record.deadline, 0.0)
+
+    def exists(self, key: bytes) -> bool:
+        return self.peek(key) is not None
+
+    # ------------------------------------------------------------ writes
+
+    def write(self, key: bytes, value: bytes, deadline: int | None) -> None:
+        """Store ``value`` (with an absolute deadline in unix ms, or none)."""
+        record = Record(value, deadline, self.hlc.now(), self.origin)
+        self.store.put(key, record)
+        self.cache.put(key, value, deadline)
+        self.writes += 1
+
+    def delete(self, key: bytes) -> bool:
+        """Delete ``key``; ``True`` if it was live."""
+        if self.peek(key) is None:
+            return False
+        self.store.put(key, Record(None, None, self.hlc.now(), self.origin))
+        self.cache.discard(key)
+        self.writes += 1
+        return True
+
+    def set_deadline(self, key: bytes, deadline: int | None) -> bool:
+        """Give a live key a new deadline (``None``: persist); ``False`` if absent."""
+        entry = self.peek(key)
+        if entry is None:
+            return False
+        self.write(key, entry.value, deadline)
+        return True
+
+    def flush_all(self) -> None:
+        self.store.clear()
+        self.cache.clear()
+
+    # ------------------------------------------------------------ housekeeping
+
+    def expire_due(self, limit: int = 500) -> int:
+        """Remove up to ``limit`` keys whose deadline passed; return how many."""
+        due = self.store.due(self.now_ms(), limit)
+        if due:
+            self.store.expire(due)
+            for key, _ in due:
+                self.cache.discard(key)
+            self.expired += len(due)
+        return len(due)
+
+    def collect_tombstones(self) -> int:
+        """Forget deletes every peer has acknowledged (all of them, with no peers)."""
+        horizon = self.store.seq if self.acknowledged_by_all is None else self.acknowledged_by_all()
+        return self.store.collect_tombstones(horizon)
+
+    def count(self) -> tuple[int, int]:
+        """(live keys, live keys with a deadline)."""
+        return self.store.count_live(self.now_ms())
+
+    def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
+        return self.store.scan(cursor, count, self.now_ms())

@@ -1,0 +1,153 @@
+"""A region: the client port's protocol glue and the service that wires it all.
+
+``RegionProtocol`` only moves bytes: the parser (``geolru.protocols``) turns
+them into commands, the command table (``geolru.commands``) turns commands
+into replies.  ``RegionService`` owns the keyspace, the store, the client
+port and the housekeeping loop.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+from twisted.application.service import MultiService, Service
+from twisted.internet import task
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+
+from geolru.cache import LRUCache
+from geolru.commands import CommandTable, Session
+from geolru.config import RegionConfig
+from geolru.endpoints import ListeningService
+from geolru.keyspace import Keyspace
+from geolru.protocols import RequestParser
+from geolru.store import Store
+
+HOUSEKEEPING_INTERVAL = 0.1  # seconds
+EXPIRE_BATCH = 1000  # keys removed per tick at most
+IDLE_BATCH = 5000  # cache entries dropped per tick at most
+
+
+class RegionProtocol(Protocol):
+    """One client connection: RESP2 or inline commands in, replies out."""
+
+    session: Session
+
+    def connectionMade(self):
+        factory = self.factory
+        peer = self.transport.getPeer()
+        address = f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '')}"
+        self.session = Session(id=next(factory.ids), address=address,
+                               created=factory.clock.seconds())
+        self._parser = RequestParser(factory.table.max_bulk_len)
+        self._execute = factory.table.execute
+        factory.table.connected_clients += 1
+        factory.table.connections_received += 1
+
+    def dataReceived(self, data: bytes):
+        parser = self._parser
+        commands = parser.feed(data)
+        session = self.session
+        execute = self._execute
+        if len(commands) == 1 and parser.error is None:
+            self.transport.write(execute(session, commands[0]))
+            if session.closing:
+                self.transport.loseConnection()
+            return
+        replies = []
+        for command in commands:
+            replies.append(execute(session, command))
+            if session.closing:
+                break
+        if parser.error is not None and not session.closing:
+            replies.append(parser.error.reply())
+            session.closing = True
+        if replies:
+            self.transport.write(b"".join(replies))
+        if session.closing:
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason=None):
+        self.factory.table.connected_clients -= 1
+
+
+class RegionFactory(Factory):
+    protocol = RegionProtocol
+
+    def __init__(self, table: CommandTable, clock):
+        self.table = table
+        self.clock = clock
+        self.ids = itertools.count(1)
+
+
+class Housekeeping(Service):
+    """The reactor-scheduled task that removes expired keys and idle entries.
+
+    Each tick does bounded work (``EXPIRE_BATCH`` keys from the store's
+    deadline index, ``IDLE_BATCH`` entries from the LRU's cold end), so it
+    never scans the keyspace and never holds the reactor for long.
+    """
+
+    log = Logger()
+
+    def __init__(self, keyspace: Keyspace, clock, interval: float = HOUSEKEEPING_INTERVAL):
+        self.keyspace = keyspace
+        self.interval = interval
+        self._loop = task.LoopingCall(self.tick)
+        self._loop.clock = clock
+
+    def tick(self):
+        try:
+            self.keyspace.expire_due(EXPIRE_BATCH)
+            self.keyspace.cache.evict_idle(IDLE_BATCH)
+            self.keyspace.collect_tombstones()
+        except Exception:
+            self.log.failure("housekeeping tick failed; the next tick retries")
+
+    def startService(self):
+        super().startService()
+        self._loop.start(self.interval, now=False)
+
+    def stopService(self):
+        super().stopService()
+        if self._loop.running:
+            self._loop.stop()
+
+
+class StoreService(Service):
+    """Closes (and so commits) the store when the region stops."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def stopService(self):
+        super().stopService()
+        self.store.close()
+
+
+class RegionService(MultiService):
+    """Everything one region runs, built from a ``RegionConfig``."""
+
+    def __init__(self, config: RegionConfig, reactor, daemon: bool = False):
+        super().__init__()
+        self.config = config
+        self.reactor = reactor
+        self.store = Store(os.path.join(config.data_dir, "store.sqlite3"), reactor,
+                           commit_interval=config.commit_interval)
+        self.store.open()  # StoreError here stops a daemon before any port opens
+        cache = LRUCache(reactor, max_entries=config.max_entries,
+                         max_bytes=config.max_bytes, idle_ttl=config.ttl)
+        self.keyspace = Keyspace(cache, self.store, config.name, reactor)
+        self.table = CommandTable(
+            self.keyspace, reactor, name=config.name, latitude=config.latitude,
+            longitude=config.longitude, requirepass=config.requirepass.encode(),
+            max_bulk_len=config.proto_max_bulk_len, started=reactor.seconds())
+        StoreService(self.store).setServiceParent(self)
+        Housekeeping(self.keyspace, reactor).setServiceParent(self)
+        self.client_port = ListeningService(
+            reactor, serverFromString(reactor, config.listen),
+            RegionFactory(self.table, reactor), f"region {config.name} clients",
+            stop_reactor_on_failure=daemon)
+        self.client_port.setServiceParent(self)

@@ -1,0 +1,182 @@
+"""Test support: real daemons on loopback, free ports, waiting on conditions."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import hiredis
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+TWISTD = Path(sys.executable).with_name("twistd")
+START_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
+    """Poll ``predicate`` until it returns a true value; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as e:  # the daemon may not be up yet
+            last_error = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}"
+                         + (f" (last error: {last_error!r})" if last_error else ""))
+
+
+def answers_ping(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+        s.sendall(b"*1\r\n$4\r\nPING\r\n")
+        return s.recv(16) == b"+PONG\r\n"
+
+
+class Daemon:
+    """A subprocess serving on a loopback port, stopped by the test."""
+
+    def __init__(self, argv: list[str], port: int, workdir: Path, name: str):
+        self.argv = argv
+        self.port = port
+        self.workdir = workdir
+        self.name = name
+        self.log_path = workdir / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, wait: bool = True) -> Daemon:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.argv, cwd=self.workdir, stdout=log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self):
+        def ready():
+            if self.process.poll() is not None:
+                raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n"
+                                     + self.log())
+            return answers_ping(self.port)
+        wait_until(ready, START_TIMEOUT, what=f"{self.name} to answer on {self.port}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, signum: int):
+        self.process.send_signal(signum)
+
+    def kill(self):
+        """kill -9, and reap it."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def client(self, **kwargs) -> redis.Redis:
+        kwargs.setdefault("socket_timeout", 10)
+        return redis.Redis(host="127.0.0.1", port=self.port, **kwargs)
+
+
+def region_daemon(workdir: Path, name: str = "testregion", port: int | None = None,
+                  **options) -> Daemon:
+    port = port or free_port()
+    argv = [str(TWISTD), "-n", "--pidfile=", "geolru-region",
+            f"--name={name}", f"--listen=tcp:{port}:interface=127.0.0.1",
+            f"--data_dir={workdir / 'data'}", "--master="]
+    argv += [f"--{key}={value}" for key, value in options.items()]
+    return Daemon(argv, port, workdir, name)
+
+
+def redis_server(workdir: Path, *extra: str) -> Daemon:
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise AssertionError("redis-server is missing: run scripts/test, which installs it")
+    port = free_port()
+    argv = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no", *extra]
+    return Daemon(argv, port, workdir, "redis-server")
+
+
+# ---------------------------------------------------------------- raw sockets
+
+def encode_command(*args) -> bytes:
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        if isinstance(arg, str):
+            arg = arg.encode()
+        elif isinstance(arg, int):
+            arg = b"%d" % arg
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(parts)
+
+
+class RawConnection:
+    """A socket that sends bytes and reads whole RESP replies, byte for byte."""
+
+    def __init__(self, port: int, timeout: float = 10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+    def send(self, data: bytes):
+        self.sock.sendall(data)
+
+    def read_reply(self) -> bytes:
+        """The raw bytes of exactly one reply (the peer sends nothing unasked)."""
+        reader = hiredis.Reader()
+        raw = b""
+        while True:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"closed after {raw!r}")
+            raw += chunk
+            reader.feed(chunk)
+            if reader.gets() is not False:
+                return raw
+
+    def call(self, *args) -> bytes:
+        self.send(encode_command(*args))
+        return self.read_reply()
+
+    def closed_by_peer(self, timeout: float = 5.0) -> bool:
+        """True once the peer closed the connection (reading what is left)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                if not self.sock.recv(65536):
+                    return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except TimeoutError:
+            return False
+
+    def close(self):
+        self.sock.close()
+

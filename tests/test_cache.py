@@ -1,0 +1,100 @@
+"""The LRU+TTL cache tier, driven by task.Clock: no I/O, no real time."""
+
+from twisted.internet.task import Clock
+
+from geolru.cache import LRUCache
+
+
+def make(**kwargs):
+    clock = Clock()
+    return clock, LRUCache(clock, **kwargs)
+
+
+def test_get_returns_what_was_put_and_counts_hits():
+    _, cache = make()
+    cache.put(b"k", b"v", None)
+    assert cache.get(b"k").value == b"v"
+    assert cache.get(b"nope") is None
+    assert cache.hits == 1
+
+
+def test_evicts_least_recently_used_over_max_entries():
+    _, cache = make(max_entries=2)
+    cache.put(b"a", b"1", None)
+    cache.put(b"b", b"2", None)
+    cache.get(b"a")  # a is now the most recent
+    cache.put(b"c", b"3", None)
+    assert b"b" not in cache and b"a" in cache and b"c" in cache
+    assert cache.evictions == 1
+
+
+def test_evicts_over_max_bytes_counting_key_and_value():
+    _, cache = make(max_bytes=10)
+    cache.put(b"a", b"1234", None)  # 5 bytes
+    cache.put(b"b", b"1234", None)  # 10 bytes
+    assert cache.bytes == 10 and len(cache) == 2
+    cache.put(b"c", b"12", None)  # 13 bytes: a goes
+    assert b"a" not in cache and cache.bytes == 8
+
+
+def test_replacing_a_value_keeps_byte_count_exact():
+    _, cache = make()
+    cache.put(b"k", b"12345", None)
+    cache.put(b"k", b"1", None)
+    assert cache.bytes == 2
+    cache.discard(b"k")
+    assert cache.bytes == 0 and len(cache) == 0
+
+
+def test_value_larger_than_the_tier_is_not_cached():
+    _, cache = make(max_bytes=10)
+    cache.put(b"small", b"1", None)
+    cache.put(b"big", b"x" * 100, None)
+    assert b"big" not in cache and b"small" in cache and cache.bytes == 6
+
+
+def test_key_deadline_hides_the_entry_at_that_moment():
+    clock, cache = make()
+    clock.advance(1000)
+    cache.put(b"k", b"v", deadline=1_000_500)  # unix ms
+    clock.advance(0.499)
+    assert cache.get(b"k") is not None
+    clock.advance(0.001)
+    assert cache.get(b"k") is None
+    assert cache.expirations == 1 and len(cache) == 0
+
+
+def test_idle_entries_leave_after_ttl_but_reads_keep_them():
+    clock, cache = make(idle_ttl=10)
+    cache.put(b"read", b"1", None)
+    cache.put(b"idle", b"2", None)
+    clock.advance(6)
+    cache.get(b"read")
+    clock.advance(5)
+    assert cache.evict_idle() == 1
+    assert b"idle" not in cache and b"read" in cache
+
+
+def test_evict_idle_does_bounded_work_per_call():
+    clock, cache = make(idle_ttl=1)
+    for i in range(100):
+        cache.put(b"%d" % i, b"v", None)
+    clock.advance(2)
+    assert cache.evict_idle(limit=30) == 30
+    assert len(cache) == 70
+    assert cache.evict_idle(limit=1000) == 70
+
+
+def test_evict_idle_stops_at_the_first_fresh_entry():
+    clock, cache = make(idle_ttl=10)
+    cache.put(b"old", b"1", None)
+    clock.advance(9)
+    cache.put(b"new", b"2", None)
+    clock.advance(1)
+    assert cache.evict_idle() == 1 and b"new" in cache
+
+
+def test_refill_counts_a_miss():
+    _, cache = make()
+    cache.refill(b"k", b"v", None)
+    assert cache.misses == 1 and cache.get(b"k").value == b"v"

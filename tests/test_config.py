@@ -1,0 +1,82 @@
+"""Config: ini + command line into attrs classes; bad config stops the daemon
+before any port opens, with one line naming file, key and problem."""
+
+import subprocess
+
+import pytest
+
+from geolru.config import ConfigError, load_region, parse_size
+from support import ROOT, TWISTD, free_port
+
+
+def write(tmp_path, text):
+    path = tmp_path / "region.ini"
+    path.write_text(text)
+    return str(path)
+
+
+def test_the_shipped_configs_load():
+    names = [load_region(str(ROOT / "etc" / f"region{i}.ini")).name for i in (1, 2, 3)]
+    assert names == ["montreal", "frankfurt", "singapore"]
+    config = load_region(str(ROOT / "etc" / "region1.ini"))
+    assert config.max_bytes == 64 * 1024 * 1024 and config.master == ("tcp:127.0.0.1:7000",)
+
+
+def test_command_line_overrides_the_file(tmp_path):
+    path = write(tmp_path, "[region]\nname = a\n[cache]\nmax_entries = 5\n")
+    config = load_region(path, {"max_entries": "7", "master": "tcp:h:1, tcp:h:2"})
+    assert config.name == "a" and config.max_entries == 7
+    assert config.master == ("tcp:h:1", "tcp:h:2")
+
+
+@pytest.mark.parametrize("text, key, problem", [
+    ("[region]\nlatitude = 95\n", "[region] latitude", "outside [-90, 90]"),
+    ("[region]\nlongitude = -180.5\n", "[region] longitude", "outside [-180, 180]"),
+    ("[region]\nlatitude = nan\n", "[region] latitude", "not a finite number"),
+    ("[region]\nlatitude = north\n", "[region] latitude", "not a number"),
+    ("[region]\ncolour = red\n", "[region] colour", "unknown key"),
+    ("[cache]\nttl = 300\n[regoin]\n", "[regoin]", "unknown section"),
+    ("[cache]\nmax_bytes = lots\n", "[cache] max_bytes", "not a size"),
+    ("[cache]\nmax_entries = -1\n", "[cache] max_entries", "outside"),
+    ("[region]\nlisten = tcp:notaport\n", "[region] listen", "not a server endpoint"),
+    ("[region]\nmaster = nope:x\n", "[region] master", "not a client endpoint"),
+    ("[region]\nname = has space\n", "[region] name", "not a region name"),
+    ("no section\n", "-", "no section headers"),
+])
+def test_bad_values_name_file_key_and_problem(tmp_path, text, key, problem):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_region(path)
+    assert caught.value.path == path and caught.value.key == key
+    assert problem in caught.value.problem
+
+
+def test_parse_size():
+    assert parse_size("64MB") == 64 * 1024**2 and parse_size("1000") == 1000
+    assert parse_size("1gb") == 1024**3 and parse_size("2k") == 2000
+    with pytest.raises(ValueError):
+        parse_size("12XB")
+
+
+def test_twistd_refuses_bad_config_with_one_line_and_opens_no_port(tmp_path):
+    port = free_port()
+    path = write(tmp_path, f"[region]\nlisten = tcp:{port}:interface=127.0.0.1\n"
+                           "latitude = 91\n")
+    result = subprocess.run([str(TWISTD), "-n", "--pidfile=", "geolru-region", "-c", path],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"geolru-region: {path}: [region] latitude: 91 is outside [-90, 90]"]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_twistd_reports_an_unusable_data_dir(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = subprocess.run(
+        [str(TWISTD), "-n", "--pidfile=", "geolru-region", f"--data_dir={blocker}/sub",
+         f"--listen=tcp:{free_port()}:interface=127.0.0.1"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.startswith("geolru-region: data_dir: cannot open store")
+    assert len(result.stderr.strip().splitlines()) == 1

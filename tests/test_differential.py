@@ -1,0 +1,157 @@
+"""Differential tests: the same command scripts against redis-server 7 and a
+region; the replies must be the same bytes."""
+
+import pytest
+
+from support import RawConnection, region_daemon
+
+SCRIPTS = {
+    "strings": [
+        ["SET", "k", "v"], ["GET", "k"], ["GET", "missing"], ["SET", "k", "v2", "GET"],
+        ["SET", "n", "v", "GET"], ["SETNX", "k", "x"], ["SETNX", "new", "x"],
+        ["GETSET", "k", "v3"], ["GETDEL", "k"], ["GETDEL", "k"], ["STRLEN", "new"],
+        ["STRLEN", "nope"], ["APPEND", "new", "yz"], ["APPEND", "fresh", "ab"],
+        ["GET", "new"], ["MSET", "a", "1", "b", "2"], ["MGET", "a", "b", "zz"],
+        ["MSET", "a"], ["MSETNX", "a", "3", "c", "4"], ["MSETNX", "c", "4", "d", "5"],
+        ["MGET", "c", "d"], ["ECHO", "hi"], ["PING"], ["PING", "there"],
+        ["PING", "a", "b"], ["SET", "", ""], ["GET", ""], ["EXISTS", ""],
+    ],
+    "set options": [
+        ["SET", "k", "v", "NX"], ["SET", "k", "v", "NX"], ["SET", "k", "w", "XX"],
+        ["SET", "x", "w", "XX"], ["SET", "k", "v", "NX", "XX"], ["SET", "k", "v", "XX", "NX"],
+        ["SET", "k", "v", "EX"], ["SET", "k", "v", "EX", "0"], ["SET", "k", "v", "EX", "-5"],
+        ["SET", "k", "v", "EX", "abc"], ["SET", "k", "v", "PX", "1.5"],
+        ["SET", "k", "v", "EX", "10", "PX", "100"], ["SET", "k", "v", "EX", "10", "KEEPTTL"],
+        ["SET", "k", "v", "KEEPTTL", "EX", "10"], ["SET", "k", "v", "EX", "100"], ["TTL", "k"],
+        ["SET", "k", "v2", "KEEPTTL"], ["TTL", "k"], ["SET", "k", "v3"], ["TTL", "k"],
+        ["SET", "k", "v", "BOGUS"], ["SET", "k", "v", "NX", "GET"], ["SET", "k", "v", "XX", "GET"],
+        ["SET", "k", "v", "EX", "9223372036854775807"], ["SET", "k", "v", "ex", "10", "nx"],
+        ["SET", "k", "v", "PERSIST"], ["SET", "e", "v", "EXAT", "1"], ["GET", "e"],
+        ["SET", "e", "v", "PXAT", "99999999999999"], ["TTL", "e"],
+        ["SETEX", "s", "100", "v"], ["TTL", "s"], ["SETEX", "s", "0", "v"],
+        ["SETEX", "s", "x", "v"], ["PSETEX", "s", "100000", "v"], ["TTL", "s"],
+        ["PSETEX", "s", "-1", "v"],
+    ],
+    "getex": [
+        ["SET", "k", "v"], ["GETEX", "k"], ["GETEX", "k", "EX", "100"], ["TTL", "k"],
+        ["GETEX", "k", "PERSIST"], ["TTL", "k"], ["GETEX", "k", "EX"],
+        ["GETEX", "k", "EX", "0"], ["GETEX", "k", "NX"], ["GETEX", "k", "KEEPTTL"],
+        ["GETEX", "k", "EX", "10", "PERSIST"], ["GETEX", "missing", "EX", "10"],
+        ["GETEX", "k", "EXAT", "1"], ["GET", "k"], ["GETEX", "k", "PX", "abc"],
+    ],
+    "counters": [
+        ["INCR", "c"], ["INCR", "c"], ["DECR", "c"], ["INCRBY", "c", "10"],
+        ["DECRBY", "c", "3"], ["INCRBY", "c", "x"], ["INCRBY", "c", "1.5"],
+        ["SET", "c", "9223372036854775806"], ["INCR", "c"], ["INCR", "c"],
+        ["SET", "c", "-9223372036854775808"], ["DECR", "c"],
+        ["DECRBY", "c", "-9223372036854775808"], ["SET", "s", "abc"], ["INCR", "s"],
+        ["SET", "s", " 1"], ["INCR", "s"], ["SET", "s", "01"], ["INCR", "s"],
+        ["SET", "s", "+1"], ["INCR", "s"], ["SET", "t", "5"], ["EXPIRE", "t", "100"],
+        ["INCR", "t"], ["TTL", "t"], ["APPEND", "t", "0"], ["TTL", "t"], ["GET", "t"],
+        ["INCRBY", "c"], ["INCR", "a", "b"],
+    ],
+    "keys and expiry": [
+        ["SET", "a", "1"], ["SET", "b", "2"], ["DEL", "a", "a", "zz"], ["EXISTS", "a", "b", "b"],
+        ["UNLINK", "b"], ["EXISTS", "b"], ["TYPE", "b"], ["SET", "k", "v"], ["TYPE", "k"],
+        ["TTL", "k"], ["PTTL", "k"], ["TTL", "nope"], ["PTTL", "nope"],
+        ["EXPIRE", "k", "100"], ["TTL", "k"], ["EXPIRE", "k", "200", "NX"],
+        ["EXPIRE", "k", "200", "XX"], ["TTL", "k"], ["EXPIRE", "k", "100", "GT"],
+        ["EXPIRE", "k", "300", "GT"], ["TTL", "k"], ["EXPIRE", "k", "400", "LT"],
+        ["EXPIRE", "k", "50", "LT"], ["TTL", "k"], ["EXPIRE", "k", "1", "NX", "XX"],
+        ["EXPIRE", "k", "1", "GT", "LT"], ["EXPIRE", "k", "1", "FOO"], ["EXPIRE", "k", "x"],
+        ["EXPIRE", "missing", "10"], ["PERSIST", "k"], ["PERSIST", "k"], ["TTL", "k"],
+        ["EXPIRE", "k", "10", "XX"], ["EXPIRE", "k", "10", "GT"], ["EXPIRE", "k", "10", "LT"],
+        ["TTL", "k"], ["PEXPIRE", "k", "100000"], ["TTL", "k"],
+        ["EXPIREAT", "k", "99999999999"], ["EXPIRETIME", "k"], ["PEXPIRETIME", "k"],
+        ["PEXPIREAT", "k", "99999999999000"], ["EXPIRETIME", "k"], ["EXPIRETIME", "nope"],
+        ["PERSIST", "k"], ["EXPIRETIME", "k"], ["EXPIRE", "k", "9223372036854775807"],
+        ["EXPIRE", "k", "0"], ["EXISTS", "k"], ["SET", "k", "v"], ["EXPIRE", "k", "-1"],
+        ["GET", "k"], ["SET", "k", "v"], ["EXPIREAT", "k", "1"], ["GET", "k"],
+        ["SET", "one", "1"], ["KEYS", "o*"], ["KEYS", "[a-o]n?"], ["KEYS", "x*"],
+        ["DBSIZE"], ["FLUSHALL", "BAD"], ["FLUSHALL", "SYNC"], ["DBSIZE"], ["FLUSHDB"],
+    ],
+    "errors": [
+        ["GET"], ["GET", "a", "b"], ["SET", "k"], ["NOSUCHCOMMAND"],
+        ["NOSUCHCOMMAND", "a", "b c"], ["nosuch", "x" * 200], ["SELECT", "0"],
+        ["SELECT", "16"], ["SELECT", "x"], ["AUTH", "pw"], ["AUTH", "a", "b", "c"],
+        ["CLIENT", "SETNAME", "my-name"], ["CLIENT", "GETNAME"],
+        ["CLIENT", "SETNAME", "has space"], ["CLIENT", "NOPE"], ["CLIENT", "GETNAME", "x"],
+        ["HELLO", "4"], ["HELLO", "x"], ["HELLO", "2", "BOGUS"], ["DBSIZE", "x"],
+        ["SCAN", "abc"], ["SCAN", "0", "COUNT", "0"], ["SCAN", "0", "COUNT", "x"],
+        ["SCAN", "0", "BOGUS", "1"], ["SCAN", "0", "COUNT"], ["TIME", "x"],
+        ["CONFIG", "GET", "save"], ["CONFIG", "GET", "nonexistent"], ["CONFIG", "GET"],
+        ["ECHO"],
+    ],
+    "binary": [
+        ["SET", "\x00\xff", "\r\n\x00"], ["GET", "\x00\xff"], ["APPEND", "\x00\xff", "\x01"],
+        ["STRLEN", "\x00\xff"], ["MGET", "\x00\xff", "\r\n"],
+    ],
+}
+
+# inline (telnet) requests: raw bytes, compared reply by reply
+INLINE = [
+    b'SET greeting "hello world"\r\n', b"GET greeting\r\n", b"GET greeting\n",
+    b"SET q 'it\\'s'\r\n", b"GET q\r\n", b"SET a \"\\x41\\n\"\r\n", b"GET a\r\n", b"   PING   \r\n",
+    b"ECHO \"tab\\there\"\r\n", b"EXISTS greeting a q\r\n", b"nosuch  arg\r\n",
+]
+
+PROTOCOL_ERRORS = [
+    b"*1\r\n$4000000000\r\n", b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$-7\r\n", b"*x\r\n",
+    b"*2\r\n:1\r\n", b"*1\r\n$3\r\nabc" + b"\r\n*1\r\n+PING\r\n", b'SET k "oops\r\n',
+    b"SET k 'a'b\r\n",
+]
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory, reference_redis):
+    region = region_daemon(tmp_path_factory.mktemp("diffregion")).start()
+    yield region, reference_redis
+    region.stop()
+
+
+def replies(port: int, script) -> list[bytes]:
+    conn = RawConnection(port)
+    assert conn.call("FLUSHALL") == b"+OK\r\n"
+    out = []
+    for command in script:
+        out.append(conn.call(*[a.encode("latin-1") for a in command]))
+    conn.close()
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_same_replies_as_redis(servers, name):
+    region, reference = servers
+    script = SCRIPTS[name]
+    expected = replies(reference.port, script)
+    actual = replies(region.port, script)
+    for command, want, got in zip(script, expected, actual, strict=True):
+        assert got == want, f"{command}: redis said {want!r}, region said {got!r}"
+
+
+def test_same_replies_to_inline_commands(servers):
+    region, reference = servers
+    results = []
+    for port in (reference.port, region.port):
+        conn = RawConnection(port)
+        conn.call("FLUSHALL")
+        got = []
+        for line in INLINE:
+            conn.send(line)
+            got.append(conn.read_reply())
+        results.append(got)
+        conn.close()
+    for line, want, got in zip(INLINE, *results, strict=True):
+        assert got == want, f"{line!r}: redis said {want!r}, region said {got!r}"
+
+
+@pytest.mark.parametrize("data", PROTOCOL_ERRORS)
+def test_same_protocol_errors_and_both_close(servers, data):
+    region, reference = servers
+    results = []
+    for port in (reference.port, region.port):
+        conn = RawConnection(port)
+        conn.send(data)
+        results.append(conn.read_reply())
+        assert conn.closed_by_peer(), f"port {port} kept the connection open"
+    assert results[1] == results[0]

@@ -1,0 +1,154 @@
+"""Store + cache behind the keyspace, and the command table, with task.Clock."""
+
+import pytest
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+
+from geolru.cache import LRUCache
+from geolru.commands import CommandTable, Session
+from geolru.keyspace import Keyspace
+from geolru.region import Housekeeping, RegionFactory
+from geolru.store import Store
+from support import encode_command
+
+START = 1_700_000_000.0
+
+
+@pytest.fixture
+def clock():
+    c = Clock()
+    c.advance(START)
+    return c
+
+
+def open_keyspace(path, clock, **cache):
+    store = Store(str(path / "store.sqlite3"), clock, commit_interval=0.01)
+    store.open()
+    return Keyspace(LRUCache(clock, **cache), store, "here", clock)
+
+
+@pytest.fixture
+def keyspace(tmp_path, clock):
+    ks = open_keyspace(tmp_path, clock, max_entries=3)
+    yield ks
+    ks.store.close()
+
+
+def run(table, *args, session=None):
+    return table.execute(session or Session(1), [a.encode() if isinstance(a, str) else a
+                                                 for a in args])
+
+
+def test_writes_are_committed_within_the_commit_interval(tmp_path, clock, keyspace):
+    keyspace.write(b"k", b"v", None)
+    assert keyspace.store.commits == 0
+    clock.advance(0.01)
+    assert keyspace.store.commits == 1
+    other = Store(str(tmp_path / "store.sqlite3"), clock)
+    other.open()
+    assert other.get(b"k").value == b"v"
+    other.close()
+
+
+def test_evicted_entries_are_read_through_from_the_store(keyspace, clock):
+    for i in range(10):
+        keyspace.write(b"k%d" % i, b"v%d" % i, None)
+    assert len(keyspace.cache) == 3
+    assert keyspace.lookup(b"k0").value == b"v0"  # before the commit: pending buffer
+    clock.advance(0.01)
+    assert keyspace.lookup(b"k1").value == b"v1"  # after: SQLite
+    assert keyspace.cache.misses == 2 and b"k1" in keyspace.cache
+
+
+def test_a_restart_serves_every_live_key(tmp_path, clock):
+    ks = open_keyspace(tmp_path, clock)
+    ks.write(b"a", b"1", None)
+    ks.write(b"b", b"2", int(START * 1000) + 60_000)
+    ks.delete(b"a")
+    ks.store.close()
+    again = open_keyspace(tmp_path, clock)
+    assert again.lookup(b"a") is None
+    assert again.lookup(b"b").value == b"2"
+    assert again.lookup(b"b").deadline == int(START * 1000) + 60_000
+    again.store.close()
+
+
+def test_expired_keys_leave_the_store_by_the_housekeeping_task(keyspace, clock):
+    housekeeping = Housekeeping(keyspace, clock)
+    housekeeping.startService()
+    keyspace.write(b"short", b"1", int(START * 1000) + 1000)
+    keyspace.write(b"long", b"2", int(START * 1000) + 100_000)
+    keyspace.write(b"forever", b"3", None)
+    clock.advance(1.0)
+    clock.advance(0.1)  # one tick after the deadline
+    assert keyspace.expired == 1
+    assert keyspace.store.count_live(keyspace.now_ms()) == (2, 1)
+    row = keyspace.store._db.execute("SELECT COUNT(*) FROM kv WHERE key = 'short'").fetchone()
+    assert row == (0,)  # tombstone collected too: no peers to wait for
+    housekeeping.stopService()
+
+
+def test_expiry_task_does_bounded_work_per_tick(keyspace, clock):
+    for i in range(2500):
+        keyspace.write(b"k%d" % i, b"v", int(START * 1000) + 10)
+    clock.advance(1)
+    assert keyspace.expire_due(limit=1000) == 1000
+    assert keyspace.expire_due(limit=1000) == 1000
+    assert keyspace.expire_due(limit=1000) == 500
+
+
+def test_idle_cache_entries_leave_the_cache_not_the_store(tmp_path, clock):
+    ks = open_keyspace(tmp_path, clock, idle_ttl=5)
+    housekeeping = Housekeeping(ks, clock)
+    housekeeping.startService()
+    ks.write(b"k", b"v", None)
+    clock.advance(5.1)
+    assert b"k" not in ks.cache and ks.cache.expirations == 1
+    assert ks.lookup(b"k").value == b"v"
+    housekeeping.stopService()
+    ks.store.close()
+
+
+def test_command_table_with_a_clock(keyspace, clock):
+    table = CommandTable(keyspace, clock)
+    assert run(table, "SET", "k", "v", "EX", "10") == b"+OK\r\n"
+    assert run(table, "TTL", "k") == b":10\r\n"
+    clock.advance(9.4)
+    assert run(table, "TTL", "k") == b":1\r\n"
+    assert run(table, "PTTL", "k") == b":600\r\n"
+    clock.advance(0.6)
+    assert run(table, "GET", "k") == b"$-1\r\n"
+    assert run(table, "TTL", "k") == b":-2\r\n"
+
+
+def test_protocol_over_string_transport(keyspace, clock):
+    factory = RegionFactory(CommandTable(keyspace, clock), clock)
+    protocol = factory.buildProtocol(None)
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    protocol.dataReceived(b"SET a 1\r\n" + encode_command("INCR", "a")
+                          + encode_command("GET", "a")[:-3])
+    assert transport.value() == b"+OK\r\n:2\r\n"
+    protocol.dataReceived(b"a\r\n")
+    assert transport.value() == b"+OK\r\n:2\r\n$1\r\n2\r\n"
+    protocol.dataReceived(b"*1\r\n$999999999999\r\n")
+    assert transport.value().endswith(b"-ERR Protocol error: invalid bulk length\r\n")
+    assert transport.disconnecting
+
+
+def test_quit_replies_then_closes(keyspace, clock):
+    factory = RegionFactory(CommandTable(keyspace, clock), clock)
+    protocol = factory.buildProtocol(None)
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    protocol.dataReceived(b"QUIT\r\nPING\r\n")
+    assert transport.value() == b"+OK\r\n" and transport.disconnecting
+
+
+def test_requirepass(keyspace, clock):
+    table = CommandTable(keyspace, clock, requirepass=b"sesame")
+    session = Session(1)
+    assert run(table, "GET", "k", session=session).startswith(b"-NOAUTH")
+    assert run(table, "AUTH", "wrong", session=session).startswith(b"-WRONGPASS")
+    assert run(table, "AUTH", "sesame", session=session) == b"+OK\r\n"
+    assert run(table, "GET", "k", session=session) == b"$-1\r\n"

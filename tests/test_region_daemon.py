@@ -1,0 +1,205 @@
+"""A real region (twistd) on loopback, used by real clients: redis-py, telnet-style
+lines, redis-cli and redis-benchmark; crash durability; hostile input."""
+
+import shutil
+import signal
+import subprocess
+
+import pytest
+import redis
+
+from support import RawConnection, encode_command, region_daemon, wait_until
+
+
+def test_telnet_inline_set_get(region):
+    conn = RawConnection(region.port)
+    conn.send(b'SET greeting "hello world"\r\n')
+    assert conn.read_reply() == b"+OK\r\n"
+    conn.send(b"GET greeting\n")  # bare LF, as some telnets send
+    assert conn.read_reply() == b"$11\r\nhello world\r\n"
+    conn.close()
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_redis_py_strings_keys_and_ttls(region, protocol):
+    r = region.client(protocol=protocol)
+    assert r.ping()
+    assert r.set("user:1", '{"name": "ada"}', ex=100)
+    assert r.get("user:1") == b'{"name": "ada"}'
+    assert 99 <= r.ttl("user:1") <= 100
+    assert r.mset({"a": "1", "b": "2"}) and r.mget("a", "b", "c") == [b"1", b"2", None]
+    assert r.incrby("n", 5) == 5 and r.decr("n") == 4
+    assert r.append("a", "x") == 2 and r.strlen("a") == 2
+    assert r.exists("a", "b", "zzz") == 2 and r.delete("a", "zzz") == 1
+    assert sorted(r.keys("*")) == [b"b", b"n", b"user:1"]
+    assert r.dbsize() == 3
+    cursor, keys = r.scan(0, count=100)
+    assert cursor == 0 and sorted(keys) == [b"b", b"n", b"user:1"]
+    assert r.persist("user:1") and r.ttl("user:1") == -1
+    assert r.set("bin", bytes(range(256))) and r.get("bin") == bytes(range(256))
+    assert r.type("bin") == b"string" and r.type("nothing") == b"none"
+    assert r.flushall() and r.dbsize() == 0
+
+
+def test_key_expires_at_its_deadline(region):
+    r = region.client()
+    r.set("soon", "x", px=300)
+    assert r.get("soon") == b"x"
+    wait_until(lambda: r.get("soon") is None, timeout=3, what="the key to expire")
+    wait_until(lambda: r.dbsize() == 0, timeout=3, what="the store to drop the key")
+
+
+def test_eviction_never_loses_data(tmp_path):
+    daemon = region_daemon(tmp_path, max_entries=100).start()
+    try:
+        r = daemon.client()
+        r.mset({f"k{i}": f"v{i}" for i in range(1000)})
+        assert all(r.get(f"k{i}") == f"v{i}".encode() for i in range(1000))
+        info = r.info("cache")
+        assert info["cache_entries"] == 100
+        assert info["cache_evictions"] >= 900 and info["cache_misses"] >= 900
+    finally:
+        daemon.stop()
+
+
+def test_kill_9_then_restart_keeps_acknowledged_writes(tmp_path):
+    daemon = region_daemon(tmp_path, commit_interval="0.01").start()
+    r = daemon.client()
+    for i in range(2000):
+        r.set(f"key{i}", f"value{i}")
+    r.set("ttl", "x", ex=1000)
+    r.delete("key0")
+    wait_until(lambda: r.info("persistence")["store_pending"] == 0, timeout=1,
+               what="the group commit")
+    daemon.kill()
+    daemon.start()
+    r = daemon.client()
+    assert r.get("key0") is None
+    assert r.mget([f"key{i}" for i in range(1, 2000)]) == [
+        f"value{i}".encode() for i in range(1, 2000)]
+    assert 990 <= r.ttl("ttl") <= 1000
+    daemon.stop()
+
+
+def test_sigterm_commits_everything(tmp_path):
+    daemon = region_daemon(tmp_path, commit_interval="5").start()  # a long window
+    daemon.client().set("k", "v")
+    daemon.stop()
+    daemon.start()
+    assert daemon.client().get("k") == b"v"
+    daemon.stop()
+
+
+def test_redis_cli_works(region):
+    cli = shutil.which("redis-cli")
+    assert cli, "redis-cli is missing: scripts/test installs redis-tools"
+    run = lambda *a: subprocess.run([cli, "-p", str(region.port), *a], capture_output=True,  # noqa: E731
+                                     text=True, timeout=20)
+    assert run("SET", "x", "42").stdout.strip() == "OK"
+    assert run("INCR", "x").stdout.strip() == "43"
+    # interactive mode sends COMMAND DOCS first, then reads commands from stdin
+    out = subprocess.run([cli, "-p", str(region.port)], input="GET x\nPING\n",
+                         capture_output=True, text=True, timeout=20)
+    assert out.stdout.split() == ["43", "PONG"]
+
+
+def test_redis_benchmark_runs(region):
+    bench = shutil.which("redis-benchmark")
+    assert bench, "redis-benchmark is missing: scripts/test installs redis-tools"
+    out = subprocess.run([bench, "-p", str(region.port), "-t", "set,get", "-n", "2000",
+                          "-c", "10", "-P", "4", "-q"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0
+    assert "SET:" in out.stdout and "GET:" in out.stdout, out.stdout + out.stderr
+    assert region.client().dbsize() >= 1
+
+
+# ---------------------------------------------------------------- hostile input
+
+def assert_still_serving(region):
+    r = region.client()
+    r.set("alive", "yes")
+    assert r.get("alive") == b"yes"
+
+
+def test_1gb_bulk_length_is_refused_and_the_connection_closed(region):
+    conn = RawConnection(region.port)
+    conn.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1073741824\r\n")
+    assert conn.read_reply() == b"-ERR Protocol error: invalid bulk length\r\n"
+    assert conn.closed_by_peer()
+    assert_still_serving(region)
+
+
+def test_10mb_line_without_newline_is_refused(region):
+    conn = RawConnection(region.port)
+    try:
+        conn.send(b"x" * (10 * 1024 * 1024))
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # it may close before we finish sending
+    assert conn.read_reply() == b"-ERR Protocol error: too big inline request\r\n"
+    assert conn.closed_by_peer()
+    assert_still_serving(region)
+
+
+def test_10mb_value_is_fine(region):
+    r = region.client()
+    r.set("big", b"x" * (10 * 1024 * 1024))
+    assert len(r.get("big")) == 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize("data, reply", [
+    (b"*1\r\n:1\r\n", b"-ERR Protocol error: expected '$', got ':'\r\n"),
+    (b"*abc\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
+    (b'GET "unterminated\r\n', b"-ERR Protocol error: unbalanced quotes in request\r\n"),
+])
+def test_malformed_resp_closes_only_that_connection(region, data, reply):
+    bystander = region.client()
+    bystander.set("before", "1")
+    conn = RawConnection(region.port)
+    conn.send(data)
+    assert conn.read_reply() == reply
+    assert conn.closed_by_peer()
+    assert bystander.get("before") == b"1"
+
+
+@pytest.mark.parametrize("command, error", [
+    (["GET"], "wrong number of arguments for 'get' command"),
+    (["SET", "k", "v", "EX", "ten"], "value is not an integer or out of range"),
+    (["EXPIRE", "k", "1.5"], "value is not an integer or out of range"),
+    (["SET", "k", "v", "EX", "-1"], "invalid expire time in 'set' command"),
+    (["NOSUCH", "x"], "unknown command 'NOSUCH', with args beginning with: 'x' "),
+])
+def test_bad_commands_get_errors_and_keep_the_connection(region, command, error):
+    r = region.client()
+    with pytest.raises(redis.ResponseError, match=error.replace("(", r"\(").replace(")", r"\)")):
+        r.execute_command(*command)
+    assert r.ping()
+
+
+def test_random_garbage_does_not_kill_the_daemon(region):
+    import random
+    rng = random.Random(7)
+    for _ in range(50):
+        conn = RawConnection(region.port)
+        try:
+            conn.send(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 2000))))
+        except OSError:
+            pass
+        conn.close()
+    assert_still_serving(region)
+
+
+def test_slow_partial_frame_does_not_block_others(region):
+    slow = RawConnection(region.port)
+    slow.send(encode_command("SET", "k", "v")[:7])
+    assert_still_serving(region)
+    slow.send(encode_command("SET", "k", "v")[7:])
+    assert slow.read_reply() == b"+OK\r\n"
+
+
+def test_sigstop_then_sigcont_resumes(region):
+    r = region.client()
+    r.set("k", "v")
+    region.signal(signal.SIGSTOP)
+    region.signal(signal.SIGCONT)
+    assert r.get("k") == b"v"
