@@ -2,7 +2,10 @@
 
 Writes are buffered in memory and committed together (group commit) at most
 ``commit_interval`` seconds after the first one, so a crash loses at most that
-window.  Reads see the buffer first, so a reader never notices the delay.
+window.  Commits run on one writer thread (``Writer``), so SQLite's page
+writes and WAL checkpoints never hold the reactor; reads run on the reactor
+thread and see the buffered and in-flight writes first, so a reader never
+notices the delay.
 
 Each write gets a position, ``seq``, strictly increasing in this store; the
 ``kv_seq`` index lets replication read "changes since position N".  Deletes
@@ -13,10 +16,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 
 import attrs
+from twisted.internet import defer, threads
 from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -39,6 +45,9 @@ INSERT INTO kv (key, value, deadline, version, origin, seq) VALUES (?, ?, ?, ?, 
 ON CONFLICT (key) DO UPDATE SET value = excluded.value, deadline = excluded.deadline,
     version = excluded.version, origin = excluded.origin, seq = excluded.seq
 """
+EXPIRE = "UPDATE kv SET value = NULL WHERE key = ? AND version = ? AND origin = ?"
+COLLECT = "DELETE FROM kv WHERE value IS NULL AND seq <= ?"
+MAX_PENDING = 5_000  # buffered writes before a write waits for the disk
 
 
 @attrs.frozen(slots=True)
@@ -58,52 +67,116 @@ class StoreError(Exception):
     """The store cannot be opened or written (disk full, read-only, corrupt)."""
 
 
+def connect(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA busy_timeout=10000")
+    db.execute("PRAGMA cache_size=-16000")
+    db.execute("PRAGMA journal_size_limit=67108864")  # truncate the WAL back to 64 MB
+    return db
+
+
+class ThreadWriter:
+    """Runs store jobs one at a time, in order, on a dedicated thread.
+
+    SQLite's automatic WAL checkpoints run in this thread too, inside a
+    commit: they lengthen that commit (see ``slowest_commit``), never a
+    reactor turn.
+    """
+
+    def __init__(self, reactor):
+        self._reactor = reactor
+        self._pool = ThreadPool(minthreads=1, maxthreads=1, name="geolru-store-writer")
+        self._pool.start()
+
+    def submit(self, job, *args) -> defer.Deferred:
+        return threads.deferToThreadPool(self._reactor, self._pool, job, *args)
+
+    def barrier(self, timeout: float = 30.0) -> None:
+        """Block until every job submitted so far has run (for rare, exact reads)."""
+        done = threading.Event()
+        self._pool.callInThread(done.set)
+        if not done.wait(timeout):
+            raise StoreError(f"store writer did not catch up within {timeout}s")
+
+    def stop(self) -> None:
+        self._pool.stop()
+
+
+class InlineWriter:
+    """Runs store jobs at once on the calling thread: for tests with ``task.Clock``."""
+
+    def submit(self, job, *args) -> defer.Deferred:
+        try:
+            return defer.succeed(job(*args))
+        except Exception:
+            return defer.fail()
+
+    def barrier(self, timeout: float = 30.0) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
 @attrs.define(eq=False)
 class Store:
     path: str
     _reactor: object
     commit_interval: float = 0.010
+    threaded: bool = True  # False: commit on the calling thread (deterministic tests)
     log = Logger()
     seq: int = attrs.field(default=0, init=False)
     commits: int = attrs.field(default=0, init=False)
     slowest_commit: float = attrs.field(default=0.0, init=False)
-    _db: sqlite3.Connection | None = attrs.field(default=None, init=False)
+    failed_commits: int = attrs.field(default=0, init=False)
+    _db: sqlite3.Connection | None = attrs.field(default=None, init=False)  # reads
+    _writer_db: sqlite3.Connection | None = attrs.field(default=None, init=False)
+    _writer: object = attrs.field(default=None, init=False)
     _pending: dict = attrs.field(factory=dict, init=False)  # key -> (Record, seq)
+    _inflight: list = attrs.field(factory=list, init=False)  # batches being committed
+    _expiring: set = attrs.field(factory=set, init=False)  # keys queued for expiry
     _flush_call: object = attrs.field(default=None, init=False)
 
     @property
     def pending(self) -> int:
         """Writes acknowledged but not yet committed."""
-        return len(self._pending)
+        return len(self._pending) + sum(len(batch) for batch in self._inflight)
 
     def open(self) -> None:
         directory = os.path.dirname(self.path)
         try:
             if directory:
                 os.makedirs(directory, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA cache_size=-16000")
-            db.executescript(SCHEMA)
-            self.seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM kv").fetchone()[0]
+            self._writer_db = connect(self.path)
+            self._writer_db.executescript(SCHEMA)
+            self._db = connect(self.path)
+            self.seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM kv").fetchone()[0]
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"cannot open store {self.path}: {e}") from e
-        self._db = db
+        self._writer = ThreadWriter(self._reactor) if self.threaded else InlineWriter()
 
     def close(self) -> None:
         if self._db is None:
             return
-        self.flush()
+        self.sync()
+        self._writer.stop()
+        self._writer_db.close()
         self._db.close()
         self._db = None
 
     # ------------------------------------------------------------ reads
 
     def get(self, key: bytes) -> Record | None:
-        pending = self._pending.get(key)
-        if pending is not None:
-            return pending[0]
+        buffered = self._pending.get(key)
+        if buffered is None and self._inflight:
+            for batch in reversed(self._inflight):
+                buffered = batch.get(key)
+                if buffered is not None:
+                    break
+        if buffered is not None:
+            return buffered[0]
         row = self._db.execute(
             "SELECT value, deadline, version, origin FROM kv WHERE key = ?", (key,)
         ).fetchone()
@@ -111,7 +184,7 @@ class Store:
 
     def count_live(self, now_ms: int) -> tuple[int, int]:
         """(live keys, live keys with a deadline)."""
-        self.flush()
+        self.sync()
         keys = self._db.execute(
             "SELECT COUNT(*) FROM kv WHERE value IS NOT NULL").fetchone()[0]
         expired, expires = self._db.execute(
@@ -121,7 +194,7 @@ class Store:
 
     def scan(self, cursor: int, count: int, now_ms: int) -> tuple[int, list[bytes]]:
         """Up to ``count`` live keys after ``cursor`` (a rowid); the next cursor or 0."""
-        self.flush()
+        self.sync()
         rows = self._db.execute(
             "SELECT rowid, key, value IS NOT NULL AND (deadline IS NULL OR deadline > ?)"
             " FROM kv WHERE rowid > ? ORDER BY rowid LIMIT ?",
@@ -131,22 +204,36 @@ class Store:
         return next_cursor, keys
 
     def due(self, now_ms: int, limit: int) -> list[tuple[bytes, Record]]:
-        """Live keys whose deadline has passed, soonest first, at most ``limit``."""
-        self.flush()
+        """Committed live keys whose deadline has passed, soonest first.
+
+        Keys with a newer write still buffered, or already queued for expiry,
+        are left out: the write decides, and expiry is not done twice.
+        """
         rows = self._db.execute(
             "SELECT key, value, deadline, version, origin FROM kv"
             " WHERE deadline IS NOT NULL AND value IS NOT NULL AND deadline <= ?"
-            " ORDER BY deadline LIMIT ?", (now_ms, limit)).fetchall()
-        return [(row[0], Record(*row[1:])) for row in rows]
+            " ORDER BY deadline LIMIT ?", (now_ms, limit + len(self._expiring))).fetchall()
+        due = []
+        for key, *fields in rows:
+            if key in self._expiring or key in self._pending or any(
+                    key in batch for batch in self._inflight):
+                continue
+            due.append((key, Record(*fields)))
+            if len(due) == limit:
+                break
+        return due
 
     # ------------------------------------------------------------ writes
 
     def put(self, key: bytes, record: Record) -> int:
         """Buffer ``record`` for the next group commit; return its position."""
         self.seq += 1
-        self._pending[key] = (record, self.seq)
-        if self._flush_call is None:
+        pending = self._pending
+        pending[key] = (record, self.seq)
+        if self._flush_call is None and not self._inflight:
             self._flush_call = self._reactor.callLater(self.commit_interval, self.flush)
+        elif len(pending) >= MAX_PENDING:
+            self.sync()  # backpressure: the disk is slower than the clients
         return self.seq
 
     def expire(self, entries: list[tuple[bytes, Record]]) -> None:
@@ -156,45 +243,90 @@ class Store:
         no new position; the tombstone only stops an older write from coming
         back while it waits for ``collect_tombstones``.
         """
-        self._db.executemany(
-            "UPDATE kv SET value = NULL WHERE key = ? AND version = ? AND origin = ?",
-            [(key, record.version, record.origin) for key, record in entries])
+        keys = [key for key, _ in entries]
+        self._expiring.update(keys)
+        rows = [(key, record.version, record.origin) for key, record in entries]
+        self._submit(self._write_rows, EXPIRE, rows).addBoth(
+            lambda _: self._expiring.difference_update(keys))
 
-    def collect_tombstones(self, upto_seq: int) -> int:
+    def collect_tombstones(self, upto_seq: int) -> None:
         """Delete tombstones at positions ``<= upto_seq`` (acknowledged by all)."""
-        self.flush()
-        return self._db.execute(
-            "DELETE FROM kv WHERE value IS NULL AND seq <= ?", (upto_seq,)).rowcount
+        self._submit(self._write_rows, COLLECT, [(upto_seq,)])
 
     def clear(self) -> None:
+        """Delete everything (FLUSHALL)."""
         self._pending.clear()
-        self._db.execute("DELETE FROM kv")
+        self.sync()
+        self._inflight.clear()
+        self._submit(self._write_rows, "DELETE FROM kv", [()])
+        self.sync()
 
-    def flush(self) -> None:
-        """Commit every buffered write in one transaction."""
+    def flush(self, force: bool = False) -> None:
+        """Send every buffered write to the writer thread, as one transaction.
+
+        One commit runs at a time: while it runs, writes keep buffering (and
+        coalescing per key) and go in the next commit, which starts as soon as
+        this one ends.  ``force`` sends them at once anyway (``sync``).
+        """
         if self._flush_call is not None:
             if self._flush_call.active():
                 self._flush_call.cancel()
             self._flush_call = None
-        if not self._pending:
+        if not self._pending or (self._inflight and not force):
             return
-        pending, self._pending = self._pending, {}
+        batch, self._pending = self._pending, {}
+        self._inflight.append(batch)
         rows = [(key, r.value, r.deadline, r.version, r.origin, seq)
-                for key, (r, seq) in pending.items()]
+                for key, (r, seq) in batch.items()]
+        d = self._writer.submit(self._write_rows, UPSERT, rows)
+        d.addCallbacks(self._committed, self._commit_failed, callbackArgs=(batch,),
+                       errbackArgs=(batch,))
+
+    def sync(self) -> None:
+        """Commit everything buffered, blocking until it is on disk (rare reads, stop)."""
+        self.flush(force=True)
+        self._writer.barrier()
+
+    def _submit(self, job, *args) -> defer.Deferred:
+        """Run a housekeeping job; a failure is logged, and the next tick retries."""
+        d = self._writer.submit(job, *args)
+        d.addErrback(lambda failure: self.log.error(
+            "store write failed: {error}", error=failure.getErrorMessage()))
+        return d
+
+    def _write_rows(self, sql: str, rows: list) -> float:
+        """In the writer thread: run ``sql`` for ``rows`` in one transaction."""
         started = time.perf_counter()
+        db = self._writer_db
         try:
-            self._db.execute("BEGIN")
-            self._db.executemany(UPSERT, rows)
-            self._db.execute("COMMIT")
+            db.execute("BEGIN")
+            db.executemany(sql, rows)
+            db.execute("COMMIT")
         except sqlite3.Error as e:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            pending.update(self._pending)
-            self._pending = pending  # keep them: retried at the next flush
-            self._flush_call = self._reactor.callLater(1.0, self.flush)
-            self.log.error("store commit of {n} writes failed: {error}", n=len(rows), error=e)
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise StoreError(str(e)) from e
-        elapsed = time.perf_counter() - started
+        return time.perf_counter() - started
+
+    def _drop_inflight(self, batch: dict) -> None:
+        self._inflight = [b for b in self._inflight if b is not batch]
+
+    def _committed(self, elapsed: float, batch: dict) -> None:
+        self._drop_inflight(batch)
         self.commits += 1
         if elapsed > self.slowest_commit:
             self.slowest_commit = elapsed
+        if self._pending and self._flush_call is None:
+            # what arrived during the commit has waited long enough already
+            self._flush_call = self._reactor.callLater(0, self.flush)
+
+    def _commit_failed(self, failure, batch: dict) -> None:
+        """Keep the writes (newer buffered ones win) and retry in a second."""
+        self.log.error("store commit of {n} writes failed, retrying: {error}",
+                       n=len(batch), error=failure.getErrorMessage())
+        self._drop_inflight(batch)
+        batch.update(self._pending)
+        self._pending = batch
+        self.failed_commits += 1
+        if self._flush_call is None:
+            self._flush_call = self._reactor.callLater(1.0, self.flush)

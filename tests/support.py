@@ -180,3 +180,16 @@ class RawConnection:
     def close(self):
         self.sock.close()
 
+
+
+async def eventually(predicate, timeout: float = 10.0, interval: float = 0.01,
+                     what: str = "condition"):
+    """``wait_until`` for tests running inside the reactor (pytest-twisted)."""
+    from twisted.internet import reactor, task
+    deadline = reactor.seconds() + timeout
+    while reactor.seconds() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await task.deferLater(reactor, interval, lambda: None)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

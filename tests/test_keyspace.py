@@ -22,7 +22,7 @@ def clock():
 
 
 def open_keyspace(path, clock, **cache):
-    store = Store(str(path / "store.sqlite3"), clock, commit_interval=0.01)
+    store = Store(str(path / "store.sqlite3"), clock, commit_interval=0.01, threaded=False)
     store.open()
     return Keyspace(LRUCache(clock, **cache), store, "here", clock)
 
@@ -44,7 +44,7 @@ def test_writes_are_committed_within_the_commit_interval(tmp_path, clock, keyspa
     assert keyspace.store.commits == 0
     clock.advance(0.01)
     assert keyspace.store.commits == 1
-    other = Store(str(tmp_path / "store.sqlite3"), clock)
+    other = Store(str(tmp_path / "store.sqlite3"), clock, threaded=False)
     other.open()
     assert other.get(b"k").value == b"v"
     other.close()
