@@ -125,6 +125,7 @@ def up(root: Path) -> int:
     for daemon in daemons:
         if daemon.plugin == "geolru-master":
             print(f"  telnet {daemon.host} {daemon.port}        # LOCATE 45.50 -73.57")
+            print("  http://127.0.0.1:7080/       # the status page, with a map")
         else:
             print(f"  redis-cli -h {daemon.host} -p {daemon.port}   # {daemon.name}; "
                   f"or: telnet {daemon.host} {daemon.port}, then SET k v / GET k")

@@ -82,7 +82,7 @@ class CommandTable:
     requirepass: bytes = b""
     max_bulk_len: int = p.DEFAULT_MAX_BULK_LEN
     started: float = 0.0
-    info_extra: object = None  # callable(section) -> list[str] lines, for region-level sections
+    membership: object = None  # geolru.membership.Membership, once the region has one
     commands_processed: int = attrs.field(default=0, init=False)
     connections_received: int = attrs.field(default=0, init=False)
     connected_clients: int = attrs.field(default=0, init=False)
@@ -271,6 +271,10 @@ class CommandTable:
         flags = [p.simple("write" if writes else "readonly")] if keyed else []
         return p.array([p.bulk(name.encode()), p.integer(arity), p.array(flags),
                         p.integer(first), p.integer(last), p.integer(step)])
+
+    def cmd_region(self, session, args):
+        return p.bulk_array([self.name.encode(), repr(self.latitude).encode(),
+                             repr(self.longitude).encode()])
 
     def cmd_help(self, session, args):
         lines = ["geolru region %s: Redis-compatible commands:" % self.name]
@@ -669,8 +673,6 @@ class CommandTable:
         parts = []
         for section in sections:
             lines = getattr(self, "_info_" + section)()
-            if self.info_extra is not None:
-                lines += self.info_extra(section)
             parts.append("# %s\n%s\n" % (section.capitalize(), "".join(x + "\n" for x in lines)))
         return p.verbatim_lines("\n".join(parts), session.resp3)
 
@@ -715,7 +717,11 @@ class CommandTable:
         ]
 
     def _info_replication(self):
-        return ["role:master"]
+        peers = list(self.membership.peers.values()) if self.membership else []
+        lines = ["role:master", f"connected_peers:{sum(p.up for p in peers)}"]
+        lines += [f"peer{i}:name={p.name},host={p.host},port={p.peer_port},"
+                  f"state={'up' if p.up else 'down'}" for i, p in enumerate(peers)]
+        return lines
 
     def _info_keyspace(self):
         keys, expires = self.keyspace.count()
@@ -757,7 +763,7 @@ COMMANDS = {
     "expireat": -3, "pexpireat": -3, "persist": 2, "ttl": 2, "pttl": 2,
     "expiretime": 2, "pexpiretime": 2, "keys": 2, "scan": -2, "dbsize": 1,
     "flushall": -1, "flushdb": -1,
-    "info": -1, "config": -2, "time": 1,
+    "info": -1, "config": -2, "time": 1, "region": 1,
 }
 WRITE_COMMANDS = frozenset((
     "set", "setex", "psetex", "setnx", "getset", "getdel", "getex", "mset", "msetnx",

@@ -188,3 +188,31 @@ class RegionConfig:
 
 def load_region(path: str | None, overrides: dict[str, str] | None = None) -> RegionConfig:
     return RegionConfig(**load(path, REGION_KEYS, overrides or {}))
+
+
+# ---------------------------------------------------------------- master
+
+MASTER_KEYS = {
+    "listen": Key("master", _required_server_endpoint, "tcp:7000:interface=127.0.0.1",
+                  "line protocol for clients and regions, a Twisted endpoint"),
+    "http": Key("master", _server_endpoint, "tcp:7080:interface=127.0.0.1",
+                "status page, /regions.json and /metrics (empty: off)"),
+    "heartbeat_timeout": Key("master", _number(float, 0.1, 3600), "5",
+                             "seconds without a heartbeat before a region is down"),
+    "state_file": Key("master", _text, "var/master/regions.json",
+                      "where the registry survives restarts (empty: nowhere)"),
+    "cluster_secret": Key("security", _text, "", "regions authenticate with it"),
+}
+
+
+@attrs.frozen
+class MasterConfig:
+    listen: str
+    http: str
+    heartbeat_timeout: float
+    state_file: str
+    cluster_secret: str
+
+
+def load_master(path: str | None, overrides: dict[str, str] | None = None) -> MasterConfig:
+    return MasterConfig(**load(path, MASTER_KEYS, overrides or {}))

@@ -22,6 +22,7 @@ from geolru.commands import CommandTable, Session
 from geolru.config import RegionConfig
 from geolru.endpoints import ListeningService
 from geolru.keyspace import Keyspace
+from geolru.membership import MasterLinks, Membership, Registration
 from geolru.protocols import RequestParser
 from geolru.store import Store
 
@@ -151,3 +152,27 @@ class RegionService(MultiService):
             RegionFactory(self.table, reactor), f"region {config.name} clients",
             stop_reactor_on_failure=daemon)
         self.client_port.setServiceParent(self)
+        self.membership = Membership(config.name, os.path.join(config.data_dir, "peers.json"))
+        self.membership.load()
+        self.table.membership = self.membership
+        if config.master:
+            MasterLinks(config.master, self.registration, self.membership,
+                        reactor).setServiceParent(self)
+
+    def registration(self) -> Registration:
+        """What the masters are told; the ports are the ones actually listening."""
+        config = self.config
+        address = self.client_port.address
+        port = address.port if address is not None else endpoint_port(config.listen)
+        return Registration(config.name, config.advertise_host, port,
+                            endpoint_port(config.peer_listen), config.latitude,
+                            config.longitude)
+
+
+def endpoint_port(description: str) -> int:
+    """The port of a ``tcp:``/``ssl:`` server endpoint string (0 if none)."""
+    parts = description.split(":")
+    if len(parts) > 1 and parts[0] in ("tcp", "ssl", "tcp6"):
+        port = parts[1].split("=")[-1]
+        return int(port) if port.isdigit() else 0
+    return 0

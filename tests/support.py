@@ -56,6 +56,7 @@ class Daemon:
         self.name = name
         self.log_path = workdir / f"{name}.log"
         self.process: subprocess.Popen | None = None
+        self.ready_probe = lambda: answers_ping(self.port)
 
     def start(self, wait: bool = True) -> Daemon:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -72,7 +73,7 @@ class Daemon:
             if self.process.poll() is not None:
                 raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n"
                                      + self.log())
-            return answers_ping(self.port)
+            return self.ready_probe()
         wait_until(ready, START_TIMEOUT, what=f"{self.name} to answer on {self.port}")
 
     def log(self) -> str:
@@ -193,3 +194,41 @@ async def eventually(predicate, timeout: float = 10.0, interval: float = 0.01,
             return value
         await task.deferLater(reactor, interval, lambda: None)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def master_daemon(workdir: Path, port: int | None = None, heartbeat_timeout: float = 1.5,
+                  http: bool = False, **options) -> Daemon:
+    port = port or free_port()
+    argv = [str(TWISTD), "-n", "--pidfile=", "geolru-master",
+            f"--listen=tcp:{port}:interface=127.0.0.1",
+            f"--heartbeat_timeout={heartbeat_timeout}",
+            f"--state_file={workdir / 'regions.json'}"]
+    if http:
+        options.setdefault("http", f"tcp:{free_port()}:interface=127.0.0.1")
+    else:
+        options.setdefault("http", "")
+    argv += [f"--{key}={value}" for key, value in options.items()]
+    daemon = Daemon(argv, port, workdir, "master")
+    daemon.ready_probe = lambda: bool(ask_master(port, "HELP"))
+    return daemon
+
+
+def ask_master(port: int, line: str, timeout: float = 5.0) -> list[str]:
+    """Send one line to a master; return the reply lines (through END, or one ERR)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(line.encode() + b"\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            lines = data.decode().split("\r\n")
+            if any(x == "END" or x.startswith("ERR") for x in lines):
+                break
+    return [x for x in data.decode().split("\r\n") if x]
+
+
+def nearest(master_port: int, lat: float, lon: float) -> str | None:
+    lines = ask_master(master_port, f"LOCATE {lat} {lon}")
+    return lines[0].split()[1] if lines and lines[0].startswith("REGION") else None

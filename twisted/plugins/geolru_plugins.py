@@ -1,4 +1,4 @@
-"""twistd plugins: ``geolru-region`` (and, later, ``geolru-master``)."""
+"""twistd plugins: ``geolru-region`` and ``geolru-master``."""
 
 from twisted.application.service import ServiceMaker
 
@@ -6,3 +6,8 @@ geolru_region = ServiceMaker(
     "geolru region", "geolru.region_tap",
     "A geolru region: Redis-compatible LRU+TTL cache over a durable store.",
     "geolru-region")
+
+geolru_master = ServiceMaker(
+    "geolru master", "geolru.master_tap",
+    "The geolru master: region registry, health, and geodesic LOCATE.",
+    "geolru-master")

@@ -1,0 +1,243 @@
+"""The master: a line protocol for clients and regions, and its service.
+
+Clients send ``LOCATE lat lon [n]``, ``REGIONS``, ``HELP``, ``QUIT``.
+Regions send ``REGISTER name host port peer_port lat lon`` then
+``HEARTBEAT name`` every second; the master pushes the membership to every
+registered region on each change::
+
+    PEERS <count>
+    PEER <name> <host> <port> <peer_port> <lat> <lon> <up|down>   (count lines)
+"""
+
+from __future__ import annotations
+
+import math
+
+from twisted.application.service import MultiService, Service
+from twisted.internet import task
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+from twisted.protocols.basic import LineReceiver
+
+from geolru.config import MasterConfig
+from geolru.endpoints import ListeningService
+from geolru.geo import check_coordinates
+from geolru.registry import RegionEntry, Registry
+
+MAX_LOCATE = 1000
+HELP = [
+    "LOCATE <lat> <lon> [n]  the n (default 1) nearest live regions:",
+    "                        REGION <name> <host> <port> <distance_km>, then END",
+    "REGIONS                 every known region:",
+    "                        REGION <name> <host> <port> <lat> <lon> <up|down>, then END",
+    "HELP                    this text",
+    "QUIT                    close the connection",
+]
+
+
+class MasterError(Exception):
+    """A request the master refuses: answered ``ERR <reason>``."""
+
+
+def parse_float(text: bytes, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise MasterError(f"{what} is not a number: {text.decode(errors='replace')!r}")
+    if not math.isfinite(value):
+        raise MasterError(f"{what} must be a finite number")
+    return value
+
+
+def parse_int(text: bytes, what: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise MasterError(f"{what} must be an integer in [{low}, {high}]")
+    if not low <= value <= high:
+        raise MasterError(f"{what} must be an integer in [{low}, {high}]")
+    return value
+
+
+def parse_position(lat: bytes, lon: bytes) -> tuple[float, float]:
+    latitude, longitude = parse_float(lat, "latitude"), parse_float(lon, "longitude")
+    problem = check_coordinates(latitude, longitude)
+    if problem:
+        raise MasterError(problem)
+    return latitude, longitude
+
+
+def peer_lines(registry: Registry) -> list[bytes]:
+    regions = registry.sorted_regions()
+    lines = [b"PEERS %d" % len(regions)]
+    for e in regions:
+        lines.append(("PEER %s %s %d %d %r %r %s" % (
+            e.name, e.host, e.port, e.peer_port, e.latitude, e.longitude,
+            "up" if e.up else "down")).encode())
+    return lines
+
+
+class MasterProtocol(LineReceiver):
+    delimiter = b"\n"
+    MAX_LENGTH = 1024
+    log = Logger()
+
+    def connectionMade(self):
+        self.region_name: str | None = None
+        self._discarding = False
+
+    def dataReceived(self, data):
+        if self._discarding:  # the rest of a too-long line
+            newline = data.find(b"\n")
+            if newline < 0:
+                return
+            self._discarding = False
+            data = data[newline + 1:]
+        super().dataReceived(data)
+
+    def lineLengthExceeded(self, line):
+        self.send(b"ERR line too long (max %d bytes)" % self.MAX_LENGTH)
+        newline = line.find(b"\n")
+        if newline < 0:
+            self._discarding = True
+        else:
+            self.dataReceived(line[newline + 1:])
+
+    def send(self, *lines: bytes):
+        self.transport.write(b"".join(line + b"\r\n" for line in lines))
+
+    def lineReceived(self, line: bytes):
+        words = line.rstrip(b"\r").split()
+        if not words:
+            return
+        command = words[0].upper()
+        handler = getattr(self, "do_" + command.decode("ascii", "replace"), None)
+        try:
+            if handler is None:
+                raise MasterError(f"unknown command {words[0].decode(errors='replace')!r}"
+                                  " (try HELP)")
+            handler(words[1:])
+        except MasterError as e:
+            self.send(b"ERR " + str(e).encode())
+        self.factory.requests += 1
+
+    # ------------------------------------------------------------ clients
+
+    def do_LOCATE(self, args):
+        if len(args) not in (2, 3):
+            raise MasterError("usage: LOCATE <lat> <lon> [n]")
+        latitude, longitude = parse_position(args[0], args[1])
+        n = parse_int(args[2], "n", 1, MAX_LOCATE) if len(args) == 3 else 1
+        found = self.factory.registry.nearest(latitude, longitude, n)
+        self.factory.locates += 1
+        if not found:
+            raise MasterError("no region available")
+        self.send(*[b"REGION %s %s %d %.1f" % (e.name.encode(), e.host.encode(), e.port, km)
+                    for e, km in found], b"END")
+
+    def do_REGIONS(self, args):
+        if args:
+            raise MasterError("usage: REGIONS")
+        self.send(*[("REGION %s %s %d %r %r %s" % (
+            e.name, e.host, e.port, e.latitude, e.longitude, "up" if e.up else "down")).encode()
+            for e in self.factory.registry.sorted_regions()], b"END")
+
+    def do_HELP(self, args):
+        self.send(*[line.encode() for line in HELP], b"END")
+
+    def do_QUIT(self, args):
+        self.send(b"BYE")
+        self.transport.loseConnection()
+
+    # ------------------------------------------------------------ regions
+
+    def do_REGISTER(self, args):
+        if len(args) != 6:
+            raise MasterError("usage: REGISTER <name> <host> <port> <peer_port> <lat> <lon>")
+        name, host = args[0].decode(errors="replace"), args[1].decode(errors="replace")
+        port = parse_int(args[2], "port", 1, 65535)
+        peer_port = parse_int(args[3], "peer_port", 0, 65535)
+        latitude, longitude = parse_position(args[4], args[5])
+        refused = self.factory.registry.register(
+            RegionEntry(name, host, port, peer_port, latitude, longitude))
+        if refused:
+            self.log.warn("refused a registration: {why}", why=refused)
+            raise MasterError(refused)
+        self.region_name = name
+        self.factory.region_connections.add(self)
+        self.send(b"OK registered", *peer_lines(self.factory.registry))
+
+    def do_HEARTBEAT(self, args):
+        if len(args) != 1 or self.region_name != args[0].decode(errors="replace"):
+            raise MasterError("HEARTBEAT <name> comes after REGISTER on the same connection")
+        self.factory.registry.heartbeat(self.region_name)
+
+    def connectionLost(self, reason=None):
+        self.factory.region_connections.discard(self)
+
+
+class MasterFactory(Factory):
+    protocol = MasterProtocol
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.region_connections: set[MasterProtocol] = set()
+        self.requests = 0
+        self.locates = 0
+        registry.listeners.append(self.push_membership)
+
+    def push_membership(self, registry: Registry):
+        lines = peer_lines(registry)
+        for connection in list(self.region_connections):
+            connection.send(*lines)
+
+
+class HealthCheck(Service):
+    """Marks regions down when their heartbeats stop (a reactor-scheduled task)."""
+
+    log = Logger()
+
+    def __init__(self, registry: Registry, clock, interval: float = 0.25):
+        self.registry = registry
+        self._loop = task.LoopingCall(self.tick)
+        self._loop.clock = clock
+        self.interval = interval
+
+    def tick(self):
+        try:
+            self.registry.check_health()
+        except Exception:
+            self.log.failure("health check failed; the next tick retries")
+
+    def startService(self):
+        super().startService()
+        self._loop.start(self.interval, now=False)
+
+    def stopService(self):
+        super().stopService()
+        if self._loop.running:
+            self._loop.stop()
+
+
+class MasterService(MultiService):
+    def __init__(self, config: MasterConfig, reactor, daemon: bool = False):
+        super().__init__()
+        self.config = config
+        self.registry = Registry(reactor, config.heartbeat_timeout, config.state_file)
+        self.registry.load()
+        self.factory = MasterFactory(self.registry)
+        HealthCheck(self.registry, reactor).setServiceParent(self)
+        self.port = ListeningService(reactor, serverFromString(reactor, config.listen),
+                                     self.factory, "master", stop_reactor_on_failure=daemon)
+        self.port.setServiceParent(self)
+        self.http = None
+        if config.http:
+            from twisted.web.server import Site
+
+            from geolru.status import status_root
+            self.http = ListeningService(
+                reactor, serverFromString(reactor, config.http),
+                Site(status_root(self.registry, self.factory, reactor)), "master http",
+                stop_reactor_on_failure=daemon)
+            self.http.setServiceParent(self)

@@ -1,0 +1,168 @@
+"""A region's side of the master: register, heartbeat, learn the peers.
+
+Each configured master gets a persistent connection (``ClientService``,
+reconnecting with backoff), so a restarted master is rejoined without touching
+the region, and any of several masters can answer ``LOCATE``.  The peers the
+masters push are kept in ``Membership`` and on disk (``peers.json``), so a
+region restarted while every master is down still knows its peers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import attrs
+from twisted.application.internet import ClientService, backoffPolicy
+from twisted.application.service import MultiService
+from twisted.internet import task
+from twisted.internet.endpoints import clientFromString
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+from twisted.protocols.basic import LineReceiver
+
+HEARTBEAT_INTERVAL = 1.0  # seconds; the master's heartbeat_timeout defaults to 5
+
+
+@attrs.frozen
+class Peer:
+    name: str
+    host: str
+    port: int
+    peer_port: int
+    latitude: float
+    longitude: float
+    up: bool
+
+
+def parse_peer(words: list[bytes]) -> Peer:
+    """``PEER name host port peer_port lat lon up|down`` (without the PEER)."""
+    name, host, port, peer_port, lat, lon, state = (w.decode() for w in words)
+    return Peer(name, host, int(port), int(peer_port), float(lat), float(lon), state == "up")
+
+
+@attrs.define(eq=False)
+class Membership:
+    """The other regions, as last told by a master (and remembered on disk)."""
+
+    own_name: str
+    path: str = ""
+    log = Logger()
+    peers: dict = attrs.field(factory=dict, init=False)  # name -> Peer
+    listeners: list = attrs.field(factory=list, init=False)  # callables(membership)
+
+    def update(self, peers: list[Peer]) -> None:
+        new = {p.name: p for p in peers if p.name != self.own_name}
+        if new == self.peers:
+            return
+        self.peers = new
+        self.log.info("peers: {peers}", peers=", ".join(
+            f"{p.name}({'up' if p.up else 'down'})" for p in new.values()) or "none")
+        self.save()
+        for listener in list(self.listeners):
+            listener(self)
+
+    def save(self) -> None:
+        if not self.path:
+            return
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".peers-")
+        with os.fdopen(fd, "w") as f:
+            json.dump([attrs.asdict(p) for p in self.peers.values()], f, indent=1)
+        os.replace(tmp, self.path)
+
+    def load(self) -> None:
+        if not self.path or not os.path.exists(self.path):
+            return
+        try:
+            with open(self.path) as f:
+                self.peers = {row["name"]: Peer(**row) for row in json.load(f)}
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            self.log.error("ignoring unreadable {path}: {e}", path=self.path, e=e)
+
+
+@attrs.frozen
+class Registration:
+    """What a region tells the master about itself."""
+
+    name: str
+    host: str
+    port: int
+    peer_port: int
+    latitude: float
+    longitude: float
+
+    def line(self) -> bytes:
+        return ("REGISTER %s %s %d %d %r %r" % (
+            self.name, self.host, self.port, self.peer_port, self.latitude,
+            self.longitude)).encode()
+
+
+class MasterLinkProtocol(LineReceiver):
+    delimiter = b"\n"
+    log = Logger()
+
+    def connectionMade(self):
+        factory = self.factory
+        self._peers: list[Peer] = []
+        self._expected = 0
+        self.registered = False
+        self.sendLine(factory.registration().line())
+        self._heartbeat = task.LoopingCall(self._beat)
+        self._heartbeat.clock = factory.clock
+        self._heartbeat.start(HEARTBEAT_INTERVAL, now=False)
+
+    def _beat(self):
+        self.sendLine(b"HEARTBEAT " + self.factory.registration().name.encode())
+
+    def lineReceived(self, line: bytes):
+        words = line.rstrip(b"\r").split()
+        if not words:
+            return
+        kind = words[0]
+        try:
+            if kind == b"PEERS":
+                self._expected = int(words[1])
+                self._peers = []
+                if self._expected == 0:
+                    self.factory.membership.update([])
+            elif kind == b"PEER":
+                self._peers.append(parse_peer(words[1:]))
+                if len(self._peers) == self._expected:
+                    self.factory.membership.update(self._peers)
+            elif kind == b"OK":
+                self.registered = True
+                self.log.info("registered with the master at {peer}",
+                              peer=self.transport.getPeer())
+            elif kind == b"ERR":
+                self.log.error("the master refused: {why}", why=line.decode(errors="replace"))
+        except (ValueError, IndexError) as e:
+            self.log.warn("ignoring a bad line from the master {line!r}: {e}", line=line, e=e)
+
+    def connectionLost(self, reason=None):
+        if self._heartbeat.running:
+            self._heartbeat.stop()
+
+
+class MasterLinkFactory(Factory):
+    protocol = MasterLinkProtocol
+
+    def __init__(self, registration, membership: Membership, clock):
+        self.registration = registration  # () -> Registration, read at each connect
+        self.membership = membership
+        self.clock = clock
+
+
+class MasterLinks(MultiService):
+    """One reconnecting connection per configured master."""
+
+    def __init__(self, endpoints, registration, membership: Membership, reactor):
+        super().__init__()
+        factory = MasterLinkFactory(registration, membership, reactor)
+        for description in endpoints:
+            ClientService(
+                clientFromString(reactor, description), factory,
+                retryPolicy=backoffPolicy(initialDelay=0.2, maxDelay=3.0, factor=1.5),
+                clock=reactor).setServiceParent(self)

@@ -1,0 +1,154 @@
+"""The master's registry of regions: registration, heartbeats, health, persistence.
+
+Sans-IO except for the state file: time comes from an injected clock, and
+membership changes are announced to listeners (the master's connections to
+regions), which decide how to send them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import attrs
+from twisted.logger import Logger
+
+from geolru.geo import NearestIndex, regions_frame
+
+
+@attrs.define
+class RegionEntry:
+    name: str
+    host: str
+    port: int
+    peer_port: int
+    latitude: float
+    longitude: float
+    up: bool = False
+    last_heartbeat: float | None = None  # clock seconds
+
+    def as_dict(self) -> dict:
+        return attrs.asdict(self)
+
+
+@attrs.define(eq=False)
+class Registry:
+    _clock: object
+    heartbeat_timeout: float = 5.0
+    state_file: str = ""
+    log = Logger()
+    regions: dict = attrs.field(factory=dict, init=False)  # name -> RegionEntry
+    listeners: list = attrs.field(factory=list, init=False)  # callables(registry)
+    _index: NearestIndex | None = attrs.field(default=None, init=False)
+    _frame: object = attrs.field(default=None, init=False)
+
+    # ------------------------------------------------------------ changes
+
+    def register(self, entry: RegionEntry) -> str | None:
+        """Add or refresh a region; the reason it is refused, or ``None``."""
+        current = self.regions.get(entry.name)
+        if (current is not None and current.up
+                and (current.host, current.port) != (entry.host, entry.port)):
+            return (f"region name {entry.name!r} is taken by the live region at "
+                    f"{current.host}:{current.port}")
+        entry.up = True
+        entry.last_heartbeat = self._clock.seconds()
+        self.regions[entry.name] = entry
+        self.log.info("region {name} registered at {host}:{port} ({lat}, {lon})",
+                      name=entry.name, host=entry.host, port=entry.port,
+                      lat=entry.latitude, lon=entry.longitude)
+        self._changed(save=True)
+        return None
+
+    def heartbeat(self, name: str) -> bool:
+        """Record a heartbeat; ``False`` if the region is unknown (re-register)."""
+        entry = self.regions.get(name)
+        if entry is None:
+            return False
+        entry.last_heartbeat = self._clock.seconds()
+        if not entry.up:
+            entry.up = True
+            self.log.info("region {name} is up again", name=name)
+            self._changed()
+        return True
+
+    def check_health(self) -> list[str]:
+        """Mark regions without a recent heartbeat down; return their names."""
+        now = self._clock.seconds()
+        gone = [e.name for e in self.regions.values()
+                if e.up and (e.last_heartbeat is None
+                             or now - e.last_heartbeat > self.heartbeat_timeout)]
+        for name in gone:
+            self.regions[name].up = False
+            self.log.warn("region {name} is down: no heartbeat for {t:g}s", name=name,
+                          t=self.heartbeat_timeout)
+        if gone:
+            self._changed()
+        return gone
+
+    def _changed(self, save: bool = False) -> None:
+        self._index = None
+        self._frame = None
+        if save:
+            self.save()
+        for listener in list(self.listeners):
+            listener(self)
+
+    # ------------------------------------------------------------ queries
+
+    def frame(self):
+        """Every region as a geopandas GeoDataFrame (cached until a change)."""
+        if self._frame is None:
+            self._frame = regions_frame([e.as_dict() for e in self.regions.values()])
+        return self._frame
+
+    def nearest(self, latitude: float, longitude: float,
+                n: int = 1) -> list[tuple[RegionEntry, float]]:
+        """The ``n`` nearest live regions with their geodesic distance in km."""
+        if self._index is None:
+            frame = self.frame()
+            self._index = NearestIndex(frame[frame["up"].astype(bool)])
+        return [(self.regions[name], km)
+                for name, km in self._index.nearest(latitude, longitude, n)]
+
+    def sorted_regions(self) -> list[RegionEntry]:
+        return [self.regions[name] for name in sorted(self.regions)]
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self) -> None:
+        """Atomically write the registry (positions and addresses, not health)."""
+        if not self.state_file:
+            return
+        data = {"regions": [
+            {k: v for k, v in e.as_dict().items() if k not in ("up", "last_heartbeat")}
+            for e in self.sorted_regions()]}
+        directory = os.path.dirname(os.path.abspath(self.state_file))
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".regions-")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=1)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.state_file)
+        except OSError as e:
+            self.log.error("cannot save the registry to {path}: {e}", path=self.state_file, e=e)
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def load(self) -> None:
+        """Restore saved regions, all down until they heartbeat."""
+        if not self.state_file or not os.path.exists(self.state_file):
+            return
+        try:
+            with open(self.state_file) as f:
+                data = json.load(f)
+            for row in data["regions"]:
+                entry = RegionEntry(**row)
+                self.regions[entry.name] = entry
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            self.log.error("ignoring unreadable registry {path}: {e}", path=self.state_file, e=e)
+            self.regions.clear()
+        self._changed()

@@ -1,0 +1,133 @@
+"""The master's HTTP side: a status page with a world map, JSON and metrics."""
+
+from __future__ import annotations
+
+import html
+import json
+from importlib import resources
+
+from twisted.web.resource import Resource
+
+WORLD_PATH = resources.files("geolru").joinpath("data/world.path").read_text()
+
+
+def _age(clock, entry) -> str:
+    if entry.last_heartbeat is None:
+        return "never (restored from the state file)"
+    return f"{clock.seconds() - entry.last_heartbeat:.1f} s ago"
+
+
+class StatusPage(Resource):
+    isLeaf = True
+
+    def __init__(self, registry, clock):
+        super().__init__()
+        self.registry = registry
+        self.clock = clock
+
+    def render_GET(self, request):
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
+        request.setHeader(b"refresh", b"2")
+        regions = self.registry.sorted_regions()
+        marks, rows = [], []
+        for e in regions:
+            colour = "#2a9d3c" if e.up else "#d62828"
+            x, y = e.longitude + 180, 90 - e.latitude
+            name = html.escape(e.name)
+            marks.append(
+                f'<circle cx="{x:.2f}" cy="{y:.2f}" r="2.2" fill="{colour}" stroke="#fff" '
+                f'stroke-width="0.5"><title>{name}</title></circle>'
+                f'<text x="{x + 3:.2f}" y="{y + 1.2:.2f}" font-size="4.5" '
+                f'fill="#222">{name}</text>')
+            rows.append(
+                f"<tr><td>{name}</td><td>{html.escape(e.host)}:{e.port}</td>"
+                f"<td>{e.peer_port}</td><td>{e.latitude:.4f}, {e.longitude:.4f}</td>"
+                f'<td style="color:{colour}">{"up" if e.up else "down"}</td>'
+                f"<td>{html.escape(_age(self.clock, e))}</td></tr>")
+        up = sum(e.up for e in regions)
+        page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>geolru master</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }}
+svg {{ width: 100%; max-width: 1100px; background: #dcecf7; border: 1px solid #9ab; }}
+table {{ border-collapse: collapse; margin-top: 1em; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: 0.3em 0.8em; text-align: left; }}
+</style></head><body>
+<h1>geolru master</h1>
+<p>{up} of {len(regions)} regions up. <a href="/regions.json">regions.json</a> ·
+<a href="/metrics">metrics</a></p>
+<svg viewBox="0 0 360 180" xmlns="http://www.w3.org/2000/svg">
+<path d="{WORLD_PATH}" fill="#f4f1e8" stroke="#8a8a7a" stroke-width="0.3"/>
+{"".join(marks)}
+</svg>
+<table><tr><th>region</th><th>clients</th><th>peer port</th><th>position</th>
+<th>state</th><th>last heartbeat</th></tr>
+{"".join(rows)}
+</table></body></html>"""
+        return page.encode()
+
+
+class RegionsJSON(Resource):
+    isLeaf = True
+
+    def __init__(self, registry, clock):
+        super().__init__()
+        self.registry = registry
+        self.clock = clock
+
+    def render_GET(self, request):
+        request.setHeader(b"content-type", b"application/json")
+        now = self.clock.seconds()
+        regions = []
+        for e in self.registry.sorted_regions():
+            row = e.as_dict()
+            row["state"] = "up" if e.up else "down"
+            row["heartbeat_age"] = None if e.last_heartbeat is None else now - e.last_heartbeat
+            del row["last_heartbeat"]
+            regions.append(row)
+        return json.dumps({"regions": regions}, indent=1).encode()
+
+
+class Metrics(Resource):
+    isLeaf = True
+
+    def __init__(self, registry, factory, clock):
+        super().__init__()
+        self.registry = registry
+        self.factory = factory
+        self.clock = clock
+
+    def render_GET(self, request):
+        request.setHeader(b"content-type", b"text/plain; version=0.0.4")
+        regions = self.registry.sorted_regions()
+        now = self.clock.seconds()
+        lines = [
+            "# HELP geolru_master_regions Known regions by state.",
+            "# TYPE geolru_master_regions gauge",
+            f'geolru_master_regions{{state="up"}} {sum(e.up for e in regions)}',
+            f'geolru_master_regions{{state="down"}} {sum(not e.up for e in regions)}',
+            "# HELP geolru_master_requests_total Lines answered.",
+            "# TYPE geolru_master_requests_total counter",
+            f"geolru_master_requests_total {self.factory.requests}",
+            "# HELP geolru_master_locates_total LOCATE requests answered.",
+            "# TYPE geolru_master_locates_total counter",
+            f"geolru_master_locates_total {self.factory.locates}",
+            "# HELP geolru_region_up 1 if the region heartbeats, else 0.",
+            "# TYPE geolru_region_up gauge",
+        ]
+        lines += [f'geolru_region_up{{region="{e.name}"}} {int(e.up)}' for e in regions]
+        lines += ["# HELP geolru_region_heartbeat_age_seconds Since the last heartbeat.",
+                  "# TYPE geolru_region_heartbeat_age_seconds gauge"]
+        lines += [f'geolru_region_heartbeat_age_seconds{{region="{e.name}"}} '
+                  f"{now - e.last_heartbeat:.3f}"
+                  for e in regions if e.last_heartbeat is not None]
+        return ("\n".join(lines) + "\n").encode()
+
+
+def status_root(registry, factory, clock) -> Resource:
+    root = Resource()
+    page = StatusPage(registry, clock)
+    root.putChild(b"", page)
+    root.putChild(b"regions.json", RegionsJSON(registry, clock))
+    root.putChild(b"metrics", Metrics(registry, factory, clock))
+    return root

@@ -1,0 +1,141 @@
+"""The master's registry and line protocol, with task.Clock and StringTransport."""
+
+import json
+
+import pytest
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+
+from geolru.geo import GEOD
+from geolru.master import MasterFactory
+from geolru.registry import RegionEntry, Registry
+
+
+def entry(name, lat=45.5, lon=-73.6, host="127.0.0.1", port=7001):
+    return RegionEntry(name, host, port, port + 100, lat, lon)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+def test_heartbeats_keep_a_region_up_and_silence_takes_it_down(clock):
+    registry = Registry(clock, heartbeat_timeout=5)
+    registry.register(entry("montreal"))
+    for _ in range(10):
+        clock.advance(1)
+        registry.heartbeat("montreal")
+        assert registry.check_health() == []
+    clock.advance(5.1)
+    assert registry.check_health() == ["montreal"]
+    assert registry.nearest(40.7, -74.0) == []
+    registry.heartbeat("montreal")
+    assert registry.nearest(40.7, -74.0)[0][0].name == "montreal"
+
+
+def test_a_live_name_cannot_be_taken_from_another_address(clock):
+    registry = Registry(clock)
+    assert registry.register(entry("montreal")) is None
+    refused = registry.register(entry("montreal", port=9999))
+    assert refused and "taken" in refused
+    assert registry.register(entry("montreal")) is None  # the same region, restarted
+    clock.advance(10)
+    registry.check_health()
+    assert registry.register(entry("montreal", port=9999)) is None  # the old one is down
+
+
+def test_registry_survives_a_restart_with_regions_down(tmp_path, clock):
+    path = str(tmp_path / "state" / "regions.json")
+    registry = Registry(clock, state_file=path)
+    registry.register(entry("montreal"))
+    registry.register(entry("frankfurt", 50.1, 8.7, port=7002))
+    assert [r["name"] for r in json.load(open(path))["regions"]] == ["frankfurt", "montreal"]
+    again = Registry(clock, state_file=path)
+    again.load()
+    assert sorted(again.regions) == ["frankfurt", "montreal"]
+    assert not any(e.up for e in again.regions.values())
+    assert again.heartbeat("montreal") and again.regions["montreal"].up
+
+
+def test_unreadable_state_file_is_ignored(tmp_path, clock):
+    path = tmp_path / "regions.json"
+    path.write_text("{not json")
+    registry = Registry(clock, state_file=str(path))
+    registry.load()
+    assert registry.regions == {}
+
+
+def connect(factory):
+    protocol = factory.buildProtocol(None)
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    return protocol, transport
+
+
+def ask(protocol, transport, line: bytes) -> list[bytes]:
+    transport.clear()
+    protocol.dataReceived(line)
+    return transport.value().split(b"\r\n")[:-1]
+
+
+def test_locate_and_errors_over_string_transport(clock):
+    registry = Registry(clock)
+    registry.register(entry("montreal", 45.5019, -73.5674))
+    registry.register(entry("frankfurt", 50.1109, 8.6821, port=7002))
+    protocol, transport = connect(MasterFactory(registry))
+    assert ask(protocol, transport, b"LOCATE 40.71 -74.01\r\n") == [
+        b"REGION montreal 127.0.0.1 7001 533.6", b"END"]
+    to_frankfurt = GEOD.inv(2.35, 48.85, 8.6821, 50.1109)[2] / 1000
+    to_montreal = GEOD.inv(2.35, 48.85, -73.5674, 45.5019)[2] / 1000
+    assert ask(protocol, transport, b"locate 48.85 2.35 5\n") == [
+        b"REGION frankfurt 127.0.0.1 7002 %.1f" % to_frankfurt,
+        b"REGION montreal 127.0.0.1 7001 %.1f" % to_montreal, b"END"]
+    for line, error in [
+        (b"LOCATE 91 0", b"ERR latitude 91 is outside [-90, 90]"),
+        (b"LOCATE 0 -181", b"ERR longitude -181 is outside [-180, 180]"),
+        (b"LOCATE nan 0", b"ERR latitude must be a finite number"),
+        (b"LOCATE 0 inf", b"ERR longitude must be a finite number"),
+        (b"LOCATE x 0", b"ERR latitude is not a number: 'x'"),
+        (b"LOCATE 0 0 0", b"ERR n must be an integer in [1, 1000]"),
+        (b"LOCATE 0 0 two", b"ERR n must be an integer in [1, 1000]"),
+        (b"LOCATE 0", b"ERR usage: LOCATE <lat> <lon> [n]"),
+        (b"WHAT", b"ERR unknown command 'WHAT' (try HELP)"),
+        (b"HEARTBEAT montreal", b"ERR HEARTBEAT <name> comes after REGISTER on the same "
+                                b"connection"),
+    ]:
+        assert ask(protocol, transport, line + b"\r\n") == [error], line
+    assert not transport.disconnecting
+
+
+def test_too_long_line_is_an_error_and_the_connection_stays_usable(clock):
+    registry = Registry(clock)
+    registry.register(entry("montreal"))
+    protocol, transport = connect(MasterFactory(registry))
+    protocol.dataReceived(b"LOCATE " + b"1" * 5000)
+    protocol.dataReceived(b"1" * 5000 + b"\r\n")
+    assert transport.value().startswith(b"ERR line too long")
+    assert ask(protocol, transport, b"LOCATE 45 -73\n")[-1] == b"END"
+    assert not transport.disconnecting
+
+
+def test_no_region_available(clock):
+    protocol, transport = connect(MasterFactory(Registry(clock)))
+    assert ask(protocol, transport, b"LOCATE 0 0\n") == [b"ERR no region available"]
+
+
+def test_registered_regions_get_the_membership_on_every_change(clock):
+    registry = Registry(clock, heartbeat_timeout=5)
+    factory = MasterFactory(registry)
+    region, transport = connect(factory)
+    lines = ask(region, transport, b"REGISTER montreal 127.0.0.1 7001 7101 45.5 -73.6\n")
+    assert lines == [b"OK registered", b"PEERS 1", b"PEER montreal 127.0.0.1 7001 7101 45.5 "
+                                                   b"-73.6 up"]
+    transport.clear()
+    registry.register(entry("frankfurt", 50.1, 8.7, port=7002))
+    assert transport.value().split(b"\r\n")[0] == b"PEERS 2"
+    transport.clear()
+    clock.advance(6)
+    region.dataReceived(b"HEARTBEAT montreal\n")
+    registry.check_health()
+    assert b"PEER frankfurt 127.0.0.1 7002 7102 50.1 8.7 down" in transport.value()
