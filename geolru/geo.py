@@ -11,7 +11,6 @@ which decides the order.
 from __future__ import annotations
 
 import math
-import warnings
 
 import geopandas
 import numpy as np
@@ -61,6 +60,8 @@ class NearestIndex:
         self.latitudes = frame.geometry.y.to_numpy(dtype=float)
         self.longitudes = frame.geometry.x.to_numpy(dtype=float)
         self._vectors = unit_vectors(self.latitudes, self.longitudes)
+        self._positions = list(zip(self.longitudes.tolist(), self.latitudes.tolist(),
+                                   strict=True))
 
     def __len__(self) -> int:
         return len(self.names)
@@ -74,16 +75,22 @@ class NearestIndex:
         """
         if not self.names:
             return []
-        query = unit_vectors([latitude], [longitude])[0]
-        angles = np.arccos(np.clip(self._vectors @ query, -1.0, 1.0))
+        lat, lon = math.radians(latitude), math.radians(longitude)
+        cos_lat = math.cos(lat)
+        dots = self._vectors @ np.array(
+            (cos_lat * math.cos(lon), cos_lat * math.sin(lon), math.sin(lat)))
         n = min(n, len(self.names))
-        nth = np.partition(angles, n - 1)[n - 1]
-        candidates = np.flatnonzero(angles <= nth * 1.01 + 1e-9)
-        km = geodesic_km(latitude, longitude, self.latitudes[candidates],
-                         self.longitudes[candidates])
-        # names are sorted, so a stable sort by distance breaks ties by name
-        order = np.argsort(km, kind="stable")[:n]
-        return [(self.names[candidates[i]], float(km[i])) for i in order]
+        if n == 1:
+            nth_dot = float(dots.max())
+        else:
+            nth_dot = float(-np.partition(-dots, n - 1)[n - 1])
+        # every region within 1% of the n-th's angle (plus rounding) is a candidate
+        allowed = math.acos(max(-1.0, min(1.0, nth_dot))) * 1.01 + 1e-9
+        candidates = np.flatnonzero(dots >= math.cos(min(allowed, math.pi)))
+        inv, positions, names = GEOD.inv, self._positions, self.names
+        ranked = sorted((inv(longitude, latitude, *positions[i])[2] / 1000.0, names[i])
+                        for i in candidates.tolist())
+        return [(name, km) for km, name in ranked[:n]]
 
 
 def regions_frame(rows: list[dict]) -> geopandas.GeoDataFrame:
@@ -97,8 +104,9 @@ def regions_frame(rows: list[dict]) -> geopandas.GeoDataFrame:
 
 
 def naive_nearest(frame: geopandas.GeoDataFrame, latitude: float, longitude: float):
-    """The per-query geopandas way (planar degrees): for the benchmark only."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "geographic CRS": we know
-        distances = frame.geometry.distance(Point(longitude, latitude))
+    """The per-query geopandas way (planar degrees): for the benchmark only.
+
+    geopandas warns that degrees are no distance; the caller silences that.
+    """
+    distances = frame.geometry.distance(Point(longitude, latitude))
     return distances.idxmin()

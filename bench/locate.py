@@ -1,0 +1,142 @@
+"""LOCATE: end-to-end throughput and latency of a master over TCP, and the
+nearest-region computation against a naive per-query geopandas distance.
+
+    .venv/bin/python bench/locate.py [--seconds 3]
+
+For 10, 100 and 1,000 registered regions (random positions): LOCATE/s with 4
+connections pipelining 200 requests each; p50/p99 of single requests on one
+connection; and in-process, ``NearestIndex.nearest`` vs
+``GeoSeries.distance(...).idxmin()`` on the same frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import socket
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from geolru.geo import NearestIndex, naive_nearest, regions_frame  # noqa: E402
+from support import master_daemon  # noqa: E402
+
+PIPELINE = 200
+CONNECTIONS = 4
+
+
+def random_points(rng, count):
+    return [(rng.uniform(-89, 89), rng.uniform(-180, 180)) for _ in range(count)]
+
+
+def register(port: int, count: int, rng) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        lines = [f"REGISTER r{i:04d} 127.0.0.1 {10000 + i} 0 {lat:.4f} {lon:.4f}\r\n"
+                 for i, (lat, lon) in enumerate(random_points(rng, count))]
+        s.sendall("".join(lines).encode())
+        data = b""
+        while data.count(b"OK registered") < count:
+            data += s.recv(1 << 20)
+
+
+def read_ends(sock, count: int, buffer: bytes) -> bytes:
+    while buffer.count(b"END\r\n") < count:
+        buffer += sock.recv(1 << 20)
+    # keep what follows the count-th END
+    index = -1
+    for _ in range(count):
+        index = buffer.index(b"END\r\n", index + 1)
+    return buffer[index + 5:]
+
+
+def throughput(port: int, seconds: float, rng) -> float:
+    done = [0] * CONNECTIONS
+    stop = time.monotonic() + seconds
+
+    def worker(slot):
+        points = random_points(random.Random(slot), PIPELINE)
+        request = "".join(f"LOCATE {lat:.3f} {lon:.3f}\r\n" for lat, lon in points).encode()
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            rest = b""
+            while time.monotonic() < stop:
+                s.sendall(request)
+                rest = read_ends(s, PIPELINE, rest)
+                done[slot] += PIPELINE
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(CONNECTIONS)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done) / (time.monotonic() - started)
+
+
+def latencies(port: int, count: int, rng) -> tuple[float, float]:
+    samples = []
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for lat, lon in random_points(rng, count):
+            t = time.perf_counter()
+            s.sendall(f"LOCATE {lat:.3f} {lon:.3f}\r\n".encode())
+            read_ends(s, 1, b"")
+            samples.append(time.perf_counter() - t)
+    samples.sort()
+    return samples[len(samples) // 2] * 1e6, samples[int(len(samples) * 0.99)] * 1e6
+
+
+def computation(count: int, rng) -> tuple[float, float]:
+    points = random_points(rng, count)
+    frame = regions_frame([{"name": f"r{i}", "latitude": a, "longitude": o}
+                           for i, (a, o) in enumerate(points)])
+    index = NearestIndex(frame)
+    queries = random_points(rng, 300)
+    t = time.perf_counter()
+    for lat, lon in queries:
+        index.nearest(lat, lon)
+    fast = (time.perf_counter() - t) / len(queries)
+    t = time.perf_counter()
+    for lat, lon in queries:
+        naive_nearest(frame, lat, lon)
+    naive = (time.perf_counter() - t) / len(queries)
+    return fast * 1e6, naive * 1e6
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore", UserWarning)  # geopandas: "geographic CRS", we know
+    rng = random.Random(42)
+    rows = []
+    for count in (10, 100, 1000):
+        work = Path(tempfile.mkdtemp(prefix="geolru-locate-"))
+        master = master_daemon(work, heartbeat_timeout=3600).start()
+        try:
+            register(master.port, count, rng)
+            rate = throughput(master.port, args.seconds, rng)
+            p50, p99 = latencies(master.port, 2000, rng)
+        finally:
+            master.stop()
+        fast, naive = computation(count, rng)
+        rows.append((count, rate, p50, p99, fast, naive))
+        print(f"{count} regions: {rate:,.0f} LOCATE/s, p50 {p50:.0f} µs, p99 {p99:.0f} µs; "
+              f"nearest {fast:.1f} µs vs naive geopandas {naive:.1f} µs", flush=True)
+    print(f"\n{time.strftime('%Y-%m-%d')}; {CONNECTIONS} connections x {PIPELINE} pipelined\n")
+    print("| regions | LOCATE/s (TCP) | p50 | p99 | nearest (in-process) | naive geopandas "
+          "| speed-up |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for count, rate, p50, p99, fast, naive in rows:
+        print(f"| {count:,} | {rate:,.0f} | {p50:.0f} µs | {p99:.0f} µs | {fast:.1f} µs | "
+              f"{naive:.1f} µs | {naive / fast:.1f}× |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
