@@ -197,16 +197,16 @@ async def eventually(predicate, timeout: float = 10.0, interval: float = 0.01,
 
 
 def master_daemon(workdir: Path, port: int | None = None, heartbeat_timeout: float = 1.5,
-                  http: bool = False, **options) -> Daemon:
+                  http: bool | str = False, **options) -> Daemon:
+    """A master; ``http``: True for a free port, or an endpoint string."""
     port = port or free_port()
     argv = [str(TWISTD), "-n", "--pidfile=", "geolru-master",
             f"--listen=tcp:{port}:interface=127.0.0.1",
             f"--heartbeat_timeout={heartbeat_timeout}",
             f"--state_file={workdir / 'regions.json'}"]
-    if http:
-        options.setdefault("http", f"tcp:{free_port()}:interface=127.0.0.1")
-    else:
-        options.setdefault("http", "")
+    if http is True:
+        http = f"tcp:{free_port()}:interface=127.0.0.1"
+    options["http"] = http or ""
     argv += [f"--{key}={value}" for key, value in options.items()]
     daemon = Daemon(argv, port, workdir, "master")
     daemon.ready_probe = lambda: bool(ask_master(port, "HELP"))
