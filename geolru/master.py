@@ -11,7 +11,9 @@ registered region on each change::
 
 from __future__ import annotations
 
+import hmac
 import math
+import os
 
 from twisted.application.service import MultiService, Service
 from twisted.internet import task
@@ -20,6 +22,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
 
+from geolru.auth import registration_mac
 from geolru.config import MasterConfig
 from geolru.endpoints import ListeningService
 from geolru.geo import check_coordinates
@@ -152,9 +155,27 @@ class MasterProtocol(LineReceiver):
 
     # ------------------------------------------------------------ regions
 
+    def do_CHALLENGE(self, args):
+        self.nonce = os.urandom(16).hex()
+        self.send(b"CHALLENGE " + self.nonce.encode())
+
+    def _authenticate(self, args):
+        """With a cluster secret, REGISTER carries an HMAC of the fields and our nonce."""
+        secret = self.factory.secret
+        if not secret:
+            if len(args) != 6:
+                raise MasterError("usage: REGISTER <name> <host> <port> <peer_port> <lat> <lon>")
+            return
+        nonce = getattr(self, "nonce", None)
+        if len(args) != 7 or nonce is None or not hmac.compare_digest(
+                args[6], registration_mac(secret, nonce, args[:6]).encode()):
+            peer = self.transport.getPeer()
+            self.log.warn("refused a registration from {host}: bad or missing cluster secret",
+                          host=getattr(peer, "host", peer))
+            raise MasterError("authentication failed")
+
     def do_REGISTER(self, args):
-        if len(args) != 6:
-            raise MasterError("usage: REGISTER <name> <host> <port> <peer_port> <lat> <lon>")
+        self._authenticate(args)
         name, host = args[0].decode(errors="replace"), args[1].decode(errors="replace")
         port = parse_int(args[2], "port", 1, 65535)
         peer_port = parse_int(args[3], "peer_port", 0, 65535)
@@ -180,8 +201,9 @@ class MasterProtocol(LineReceiver):
 class MasterFactory(Factory):
     protocol = MasterProtocol
 
-    def __init__(self, registry: Registry):
+    def __init__(self, registry: Registry, secret: str = ""):
         self.registry = registry
+        self.secret = secret
         self.region_connections: set[MasterProtocol] = set()
         self.requests = 0
         self.locates = 0
@@ -226,7 +248,7 @@ class MasterService(MultiService):
         self.config = config
         self.registry = Registry(reactor, config.heartbeat_timeout, config.state_file)
         self.registry.load()
-        self.factory = MasterFactory(self.registry)
+        self.factory = MasterFactory(self.registry, config.cluster_secret)
         HealthCheck(self.registry, reactor).setServiceParent(self)
         self.port = ListeningService(reactor, serverFromString(reactor, config.listen),
                                      self.factory, "master", stop_reactor_on_failure=daemon)

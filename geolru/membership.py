@@ -22,6 +22,8 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
 
+from geolru.auth import registration_mac
+
 HEARTBEAT_INTERVAL = 1.0  # seconds; the master's heartbeat_timeout defaults to 5
 
 
@@ -109,13 +111,17 @@ class MasterLinkProtocol(LineReceiver):
         self._peers: list[Peer] = []
         self._expected = 0
         self.registered = False
-        self.sendLine(factory.registration().line())
+        if factory.secret:
+            self.sendLine(b"CHALLENGE")  # the master answers with a nonce to sign
+        else:
+            self.sendLine(factory.registration().line())
         self._heartbeat = task.LoopingCall(self._beat)
         self._heartbeat.clock = factory.clock
         self._heartbeat.start(HEARTBEAT_INTERVAL, now=False)
 
     def _beat(self):
-        self.sendLine(b"HEARTBEAT " + self.factory.registration().name.encode())
+        if self.registered:  # a refused region does not flood the master
+            self.sendLine(b"HEARTBEAT " + self.factory.registration().name.encode())
 
     def lineReceived(self, line: bytes):
         words = line.rstrip(b"\r").split()
@@ -132,6 +138,10 @@ class MasterLinkProtocol(LineReceiver):
                 self._peers.append(parse_peer(words[1:]))
                 if len(self._peers) == self._expected:
                     self.factory.membership.update(self._peers)
+            elif kind == b"CHALLENGE":
+                line = self.factory.registration().line()
+                mac = registration_mac(self.factory.secret, words[1].decode(), line.split()[1:])
+                self.sendLine(line + b" " + mac.encode())
             elif kind == b"OK":
                 self.registered = True
                 self.log.info("registered with the master at {peer}",
@@ -149,18 +159,20 @@ class MasterLinkProtocol(LineReceiver):
 class MasterLinkFactory(Factory):
     protocol = MasterLinkProtocol
 
-    def __init__(self, registration, membership: Membership, clock):
+    def __init__(self, registration, membership: Membership, clock, secret: str = ""):
         self.registration = registration  # () -> Registration, read at each connect
         self.membership = membership
         self.clock = clock
+        self.secret = secret
 
 
 class MasterLinks(MultiService):
     """One reconnecting connection per configured master."""
 
-    def __init__(self, endpoints, registration, membership: Membership, reactor):
+    def __init__(self, endpoints, registration, membership: Membership, reactor,
+                 secret: str = ""):
         super().__init__()
-        factory = MasterLinkFactory(registration, membership, reactor)
+        factory = MasterLinkFactory(registration, membership, reactor, secret)
         for description in endpoints:
             ClientService(
                 clientFromString(reactor, description), factory,

@@ -156,8 +156,8 @@ class RegionService(MultiService):
         self.membership.load()
         self.table.membership = self.membership
         if config.master:
-            MasterLinks(config.master, self.registration, self.membership,
-                        reactor).setServiceParent(self)
+            MasterLinks(config.master, self.registration, self.membership, reactor,
+                        config.cluster_secret).setServiceParent(self)
 
     def registration(self) -> Registration:
         """What the masters are told; the ports are the ones actually listening."""

@@ -132,3 +132,23 @@ def test_bad_master_config_is_one_line(tmp_path):
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         f"geolru-master: {ini}: [master] heartbeat_timeout: not a number: 'soon'"]
+
+
+def test_cluster_secret_lets_only_regions_that_know_it_register(tmp_path):
+    master = master_daemon(tmp_path / "master", heartbeat_timeout=TIMEOUT,
+                           cluster_secret="s3cret").start()
+    good = region_daemon(tmp_path / "good", name="montreal", cluster_secret="s3cret",
+                         master=f"tcp:127.0.0.1:{master.port}").start()
+    bad = region_daemon(tmp_path / "bad", name="frankfurt", cluster_secret="guess",
+                        master=f"tcp:127.0.0.1:{master.port}").start()
+    try:
+        wait_until(lambda: all_up(master.port, 1), 10, what="the region with the secret")
+        names = [line.split()[1] for line in ask_master(master.port, "REGIONS")[:-1]]
+        assert names == ["montreal"]
+        assert ask_master(master.port, "REGISTER x 127.0.0.1 1 0 0 0") == [
+            "ERR authentication failed"]
+        assert "bad or missing cluster secret" in master.log()
+        assert "s3cret" not in master.log() and "s3cret" not in good.log()
+    finally:
+        for daemon in (master, good, bad):
+            daemon.stop()
