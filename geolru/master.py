@@ -15,8 +15,7 @@ import hmac
 import math
 import os
 
-from twisted.application.service import MultiService, Service
-from twisted.internet import task
+from twisted.application.service import MultiService
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
@@ -24,11 +23,12 @@ from twisted.protocols.basic import LineReceiver
 
 from geolru.auth import registration_mac
 from geolru.config import MasterConfig
-from geolru.endpoints import ListeningService
 from geolru.geo import check_coordinates
 from geolru.registry import RegionEntry, Registry
+from geolru.services import ListeningService, PeriodicService
 
 MAX_LOCATE = 1000
+HEALTH_INTERVAL = 0.25  # seconds between checks for silent regions
 HELP = [
     "LOCATE <lat> <lon> [n]  the n (default 1) nearest live regions:",
     "                        REGION <name> <host> <port> <distance_km>, then END",
@@ -215,33 +215,6 @@ class MasterFactory(Factory):
             connection.send(*lines)
 
 
-class HealthCheck(Service):
-    """Marks regions down when their heartbeats stop (a reactor-scheduled task)."""
-
-    log = Logger()
-
-    def __init__(self, registry: Registry, clock, interval: float = 0.25):
-        self.registry = registry
-        self._loop = task.LoopingCall(self.tick)
-        self._loop.clock = clock
-        self.interval = interval
-
-    def tick(self):
-        try:
-            self.registry.check_health()
-        except Exception:
-            self.log.failure("health check failed; the next tick retries")
-
-    def startService(self):
-        super().startService()
-        self._loop.start(self.interval, now=False)
-
-    def stopService(self):
-        super().stopService()
-        if self._loop.running:
-            self._loop.stop()
-
-
 class MasterService(MultiService):
     def __init__(self, config: MasterConfig, reactor, daemon: bool = False):
         super().__init__()
@@ -249,7 +222,8 @@ class MasterService(MultiService):
         self.registry = Registry(reactor, config.heartbeat_timeout, config.state_file)
         self.registry.load()
         self.factory = MasterFactory(self.registry, config.cluster_secret)
-        HealthCheck(self.registry, reactor).setServiceParent(self)
+        PeriodicService(self.registry.check_health, reactor, HEALTH_INTERVAL,
+                        "health check").setServiceParent(self)
         self.port = ListeningService(reactor, serverFromString(reactor, config.listen),
                                      self.factory, "master", stop_reactor_on_failure=daemon)
         self.port.setServiceParent(self)

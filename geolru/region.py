@@ -12,18 +12,16 @@ import itertools
 import os
 
 from twisted.application.service import MultiService, Service
-from twisted.internet import task
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.protocol import Factory, Protocol
-from twisted.logger import Logger
 
 from geolru.cache import LRUCache
 from geolru.commands import CommandTable, Session
 from geolru.config import RegionConfig
-from geolru.endpoints import ListeningService
 from geolru.keyspace import Keyspace
 from geolru.membership import MasterLinks, Membership, Registration
 from geolru.protocols import RequestParser
+from geolru.services import ListeningService, PeriodicService
 from geolru.store import Store
 
 HOUSEKEEPING_INTERVAL = 0.1  # seconds
@@ -83,38 +81,18 @@ class RegionFactory(Factory):
         self.ids = itertools.count(1)
 
 
-class Housekeeping(Service):
+def housekeeping(keyspace: Keyspace, clock) -> PeriodicService:
     """The reactor-scheduled task that removes expired keys and idle entries.
 
     Each tick does bounded work (``EXPIRE_BATCH`` keys from the store's
     deadline index, ``IDLE_BATCH`` entries from the LRU's cold end), so it
     never scans the keyspace and never holds the reactor for long.
     """
-
-    log = Logger()
-
-    def __init__(self, keyspace: Keyspace, clock, interval: float = HOUSEKEEPING_INTERVAL):
-        self.keyspace = keyspace
-        self.interval = interval
-        self._loop = task.LoopingCall(self.tick)
-        self._loop.clock = clock
-
-    def tick(self):
-        try:
-            self.keyspace.expire_due(EXPIRE_BATCH)
-            self.keyspace.cache.evict_idle(IDLE_BATCH)
-            self.keyspace.collect_tombstones()
-        except Exception:
-            self.log.failure("housekeeping tick failed; the next tick retries")
-
-    def startService(self):
-        super().startService()
-        self._loop.start(self.interval, now=False)
-
-    def stopService(self):
-        super().stopService()
-        if self._loop.running:
-            self._loop.stop()
+    def tick():
+        keyspace.expire_due(EXPIRE_BATCH)
+        keyspace.cache.evict_idle(IDLE_BATCH)
+        keyspace.collect_tombstones()
+    return PeriodicService(tick, clock, HOUSEKEEPING_INTERVAL, "housekeeping")
 
 
 class StoreService(Service):
@@ -146,7 +124,7 @@ class RegionService(MultiService):
             longitude=config.longitude, requirepass=config.requirepass.encode(),
             max_bulk_len=config.proto_max_bulk_len, started=reactor.seconds())
         StoreService(self.store).setServiceParent(self)
-        Housekeeping(self.keyspace, reactor).setServiceParent(self)
+        housekeeping(self.keyspace, reactor).setServiceParent(self)
         self.client_port = ListeningService(
             reactor, serverFromString(reactor, config.listen),
             RegionFactory(self.table, reactor), f"region {config.name} clients",

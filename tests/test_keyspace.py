@@ -7,7 +7,7 @@ from twisted.internet.testing import StringTransport
 from geolru.cache import LRUCache
 from geolru.commands import CommandTable, Session
 from geolru.keyspace import Keyspace
-from geolru.region import Housekeeping, RegionFactory
+from geolru.region import RegionFactory, housekeeping
 from geolru.store import Store
 from support import encode_command
 
@@ -74,8 +74,8 @@ def test_a_restart_serves_every_live_key(tmp_path, clock):
 
 
 def test_expired_keys_leave_the_store_by_the_housekeeping_task(keyspace, clock):
-    housekeeping = Housekeeping(keyspace, clock)
-    housekeeping.startService()
+    task = housekeeping(keyspace, clock)
+    task.startService()
     keyspace.write(b"short", b"1", int(START * 1000) + 1000)
     keyspace.write(b"long", b"2", int(START * 1000) + 100_000)
     keyspace.write(b"forever", b"3", None)
@@ -85,7 +85,7 @@ def test_expired_keys_leave_the_store_by_the_housekeeping_task(keyspace, clock):
     assert keyspace.store.count_live(keyspace.now_ms()) == (2, 1)
     row = keyspace.store._db.execute("SELECT COUNT(*) FROM kv WHERE key = 'short'").fetchone()
     assert row == (0,)  # tombstone collected too: no peers to wait for
-    housekeeping.stopService()
+    task.stopService()
 
 
 def test_expiry_task_does_bounded_work_per_tick(keyspace, clock):
@@ -99,13 +99,13 @@ def test_expiry_task_does_bounded_work_per_tick(keyspace, clock):
 
 def test_idle_cache_entries_leave_the_cache_not_the_store(tmp_path, clock):
     ks = open_keyspace(tmp_path, clock, idle_ttl=5)
-    housekeeping = Housekeeping(ks, clock)
-    housekeeping.startService()
+    task = housekeeping(ks, clock)
+    task.startService()
     ks.write(b"k", b"v", None)
     clock.advance(5.1)
     assert b"k" not in ks.cache and ks.cache.expirations == 1
     assert ks.lookup(b"k").value == b"v"
-    housekeeping.stopService()
+    task.stopService()
     ks.store.close()
 
 

@@ -1,10 +1,44 @@
-"""A listening service that remembers its port, so tests can listen on tcp:0."""
+"""Services shared by the daemons: a listening port that remembers itself (so
+tests can listen on tcp:0), and periodic work that survives its own errors."""
 
 from __future__ import annotations
 
 from twisted.application.service import Service
+from twisted.internet import task
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+
+
+class PeriodicService(Service):
+    """Call ``work()`` every ``interval`` seconds on ``clock`` while running.
+
+    An exception is logged and the next tick runs anyway (a bare
+    ``LoopingCall`` would stop for good).
+    """
+
+    log = Logger()
+
+    def __init__(self, work, clock, interval: float, description: str):
+        self.work = work
+        self.interval = interval
+        self.description = description
+        self._loop = task.LoopingCall(self.tick)
+        self._loop.clock = clock
+
+    def tick(self):
+        try:
+            self.work()
+        except Exception:
+            self.log.failure("{what} failed; the next tick retries", what=self.description)
+
+    def startService(self):
+        super().startService()
+        self._loop.start(self.interval, now=False)
+
+    def stopService(self):
+        super().stopService()
+        if self._loop.running:
+            self._loop.stop()
 
 
 class ListeningService(Service):
