@@ -65,6 +65,7 @@ class Session:
     created: float = 0.0
     closing: bool = False  # set by QUIT: reply, then close
     resp3: bool = False  # HELLO 3 was said
+    last_write: int = 0  # store position of this connection's last write, for WAIT
     nil: bytes = p.NIL  # the null reply in the session's protocol
 
 
@@ -83,6 +84,7 @@ class CommandTable:
     max_bulk_len: int = p.DEFAULT_MAX_BULK_LEN
     started: float = 0.0
     membership: object = None  # geolru.membership.Membership, once the region has one
+    replication: object = None  # geolru.replication.Replication, once the region has one
     commands_processed: int = attrs.field(default=0, init=False)
     connections_received: int = attrs.field(default=0, init=False)
     connected_clients: int = attrs.field(default=0, init=False)
@@ -107,10 +109,15 @@ class CommandTable:
         if self.requirepass and not session.authenticated and name not in NO_AUTH:
             return NOAUTH
         self.commands_processed += 1
+        store = self.keyspace.store
+        position = store.seq
         try:
             return function(session, args)
         except CommandError as e:
             return e.reply
+        finally:
+            if store.seq != position:  # a write: WAIT waits for this position
+                session.last_write = store.seq
 
     def _unknown(self, args: list[bytes]) -> bytes:
         shown = ""
@@ -457,8 +464,8 @@ class CommandTable:
         result = current + delta
         if result > LLONG_MAX or result < LLONG_MIN:
             return OVERFLOW
-        self.keyspace.write(key, b"%d" % result, deadline)
-        return p.integer(result)
+        value = self.keyspace.increment(key, delta, current, deadline)
+        return b":%s\r\n" % value
 
     def cmd_incr(self, session, args):
         return self._increment(args[1], 1)
@@ -717,11 +724,27 @@ class CommandTable:
         ]
 
     def _info_replication(self):
-        peers = list(self.membership.peers.values()) if self.membership else []
-        lines = ["role:master", f"connected_peers:{sum(p.up for p in peers)}"]
-        lines += [f"peer{i}:name={p.name},host={p.host},port={p.peer_port},"
-                  f"state={'up' if p.up else 'down'}" for i, p in enumerate(peers)]
+        lines = ["role:master"]
+        if self.replication is not None:
+            lines += self.replication.info_lines()
         return lines
+
+    def cmd_wait(self, session, args):
+        count, timeout = int_arg(args[1]), int_arg(args[2])
+        if timeout < 0:
+            return p.error("ERR timeout is negative")
+        if self.replication is None:
+            return p.ZERO
+        d = self.replication.wait(session.last_write, count, timeout)
+        return d.addCallback(p.integer)
+
+    def cmd_peers(self, session, args):
+        if self.replication is None:
+            return p.EMPTY_ARRAY
+        return p.array([
+            p.array([p.bulk(name.encode()), p.bulk(address.encode()), p.bulk(state.encode()),
+                     p.integer(behind), p.bulk(b"%.1f" % waited)])
+            for name, address, state, behind, waited in self.replication.peers()])
 
     def _info_keyspace(self):
         keys, expires = self.keyspace.count()
@@ -763,7 +786,7 @@ COMMANDS = {
     "expireat": -3, "pexpireat": -3, "persist": 2, "ttl": 2, "pttl": 2,
     "expiretime": 2, "pexpiretime": 2, "keys": 2, "scan": -2, "dbsize": 1,
     "flushall": -1, "flushdb": -1,
-    "info": -1, "config": -2, "time": 1, "region": 1,
+    "info": -1, "config": -2, "time": 1, "region": 1, "wait": 3, "peers": 1,
 }
 WRITE_COMMANDS = frozenset((
     "set", "setex", "psetex", "setnx", "getset", "getdel", "getex", "mset", "msetnx",

@@ -13,6 +13,7 @@ from twisted.logger import Logger
 
 from geolru.cache import CacheEntry, LRUCache
 from geolru.hlc import HybridClock
+from geolru.merge import increment, merge
 from geolru.store import Record, Store
 
 
@@ -71,6 +72,38 @@ class Keyspace:
         self.store.put(key, record)
         self.cache.put(key, value, deadline)
         self.writes += 1
+
+    def increment(self, key: bytes, delta: int, current_value: int,
+                  deadline: int | None) -> bytes:
+        """Add ``delta`` as this region's contribution to the counter at ``key``.
+
+        ``current_value``/``deadline`` are the key's live value and deadline
+        (0/None when absent).  Returns the new value.
+        """
+        current = self.store.get(key)
+        if current is not None and not current.live_at(self.now_ms()):
+            current = Record(None, None, current.version, current.origin)  # expired
+        record = increment(current, self.hlc.now(), self.origin, delta, current_value,
+                           deadline)
+        self.store.put(key, record)
+        self.cache.put(key, record.value, record.deadline)
+        self.writes += 1
+        return record.value
+
+    def apply(self, key: bytes, incoming: Record) -> bool:
+        """Merge a record from another region; ``True`` if it changed this one."""
+        self.hlc.observe(incoming.version)
+        current = self.store.get(key)
+        merged = merge(current, incoming)
+        if merged == current:
+            return False
+        self.store.put(key, merged)
+        if key in self.cache:  # each region keeps its own hot set: refresh, never add
+            if merged.live_at(self.now_ms()):
+                self.cache.put(key, merged.value, merged.deadline)
+            else:
+                self.cache.discard(key)
+        return True
 
     def delete(self, key: bytes) -> bool:
         """Delete ``key``; ``True`` if it was live."""

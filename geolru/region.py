@@ -21,6 +21,7 @@ from geolru.config import RegionConfig
 from geolru.keyspace import Keyspace
 from geolru.membership import MasterLinks, Membership, Registration
 from geolru.protocols import RequestParser
+from geolru.replication import Replication
 from geolru.services import ListeningService, PeriodicService
 from geolru.store import Store
 
@@ -41,6 +42,8 @@ class RegionProtocol(Protocol):
         self.session = Session(id=next(factory.ids), address=address,
                                created=factory.clock.seconds())
         self._parser = RequestParser(factory.table.max_bulk_len)
+        self._waiting = None  # the Deferred reply of a blocking command (WAIT)
+        self._backlog: list = []  # commands that arrived while it blocks
         self._execute = factory.table.execute
         factory.table.connected_clients += 1
         factory.table.connections_received += 1
@@ -48,18 +51,34 @@ class RegionProtocol(Protocol):
     def dataReceived(self, data: bytes):
         parser = self._parser
         commands = parser.feed(data)
+        if self._waiting is not None:  # a WAIT is blocking this connection: queue
+            self._backlog.extend(commands)
+            return
+        if len(commands) == 1 and parser.error is None:
+            reply = self._execute(self.session, commands[0])
+            if type(reply) is bytes:
+                self.transport.write(reply)
+                if self.session.closing:
+                    self.transport.loseConnection()
+                return
+        self._run(commands, [])
+
+    def _run(self, commands, replies):
         session = self.session
         execute = self._execute
-        if len(commands) == 1 and parser.error is None:
-            self.transport.write(execute(session, commands[0]))
-            if session.closing:
-                self.transport.loseConnection()
-            return
-        replies = []
-        for command in commands:
-            replies.append(execute(session, command))
+        for i, command in enumerate(commands):
+            reply = execute(session, command) if type(command) is list else command
+            if type(reply) is not bytes:  # a Deferred (WAIT): the rest waits for it
+                if replies:
+                    self.transport.write(b"".join(replies))
+                self._waiting = reply
+                self._backlog = commands[i + 1:]
+                reply.addCallback(self._resume)
+                return
+            replies.append(reply)
             if session.closing:
                 break
+        parser = self._parser
         if parser.error is not None and not session.closing:
             replies.append(parser.error.reply())
             session.closing = True
@@ -67,6 +86,12 @@ class RegionProtocol(Protocol):
             self.transport.write(b"".join(replies))
         if session.closing:
             self.transport.loseConnection()
+
+    def _resume(self, reply: bytes):
+        self._waiting = None
+        backlog, self._backlog = self._backlog, []
+        if self.transport.connected:
+            self._run(backlog, [reply])
 
     def connectionLost(self, reason=None):
         self.factory.table.connected_clients -= 1
@@ -136,15 +161,28 @@ class RegionService(MultiService):
         if config.master:
             MasterLinks(config.master, self.registration, self.membership, reactor,
                         config.cluster_secret).setServiceParent(self)
+        self.replication = Replication(config.name, self.keyspace, self.membership, reactor,
+                                       config.cluster_secret)
+        self.replication.setServiceParent(self)
+        self.table.replication = self.replication
+        self.peer_port = None
+        if config.peer_listen:
+            self.peer_port = ListeningService(
+                reactor, serverFromString(reactor, config.peer_listen),
+                self.replication.receiver_factory, f"region {config.name} peers",
+                stop_reactor_on_failure=daemon)
+            self.peer_port.setServiceParent(self)
 
     def registration(self) -> Registration:
         """What the masters are told; the ports are the ones actually listening."""
         config = self.config
         address = self.client_port.address
         port = address.port if address is not None else endpoint_port(config.listen)
-        return Registration(config.name, config.advertise_host, port,
-                            endpoint_port(config.peer_listen), config.latitude,
-                            config.longitude)
+        peer_address = self.peer_port.address if self.peer_port is not None else None
+        peer_port = (peer_address.port if peer_address is not None
+                     else endpoint_port(config.peer_listen))
+        return Registration(config.name, config.advertise_host, port, peer_port,
+                            config.latitude, config.longitude)
 
 
 def endpoint_port(description: str) -> int:

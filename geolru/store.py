@@ -18,6 +18,7 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 
 import attrs
 from twisted.internet import defer, threads
@@ -31,7 +32,8 @@ CREATE TABLE IF NOT EXISTS kv (
     deadline INTEGER,           -- unix ms, NULL: no expiry
     version  INTEGER NOT NULL,  -- hybrid logical clock timestamp
     origin   TEXT NOT NULL,     -- region that made this version
-    seq      INTEGER NOT NULL   -- position in this store's change stream
+    seq      INTEGER NOT NULL,  -- position in this store's change stream
+    counter  TEXT               -- PN-counter state (geolru.merge.Counter), NULL: plain
 );
 CREATE INDEX IF NOT EXISTS kv_seq ON kv(seq);
 CREATE INDEX IF NOT EXISTS kv_due ON kv(deadline)
@@ -41,9 +43,11 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value);
 """
 
 UPSERT = """
-INSERT INTO kv (key, value, deadline, version, origin, seq) VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO kv (key, value, deadline, version, origin, seq, counter)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value, deadline = excluded.deadline,
-    version = excluded.version, origin = excluded.origin, seq = excluded.seq
+    version = excluded.version, origin = excluded.origin, seq = excluded.seq,
+    counter = excluded.counter
 """
 EXPIRE = "UPDATE kv SET value = NULL WHERE key = ? AND version = ? AND origin = ?"
 COLLECT = "DELETE FROM kv WHERE value IS NULL AND seq <= ?"
@@ -58,6 +62,7 @@ class Record:
     deadline: int | None  # unix ms
     version: int
     origin: str
+    counter: str | None = None  # a PN-counter's state, see geolru.merge
 
     def live_at(self, now_ms: int) -> bool:
         return self.value is not None and (self.deadline is None or self.deadline > now_ms)
@@ -134,7 +139,10 @@ class Store:
     _db: sqlite3.Connection | None = attrs.field(default=None, init=False)  # reads
     _writer_db: sqlite3.Connection | None = attrs.field(default=None, init=False)
     _writer: object = attrs.field(default=None, init=False)
+    store_id: str = attrs.field(default="", init=False)  # new for every new (or wiped) store
     _pending: dict = attrs.field(factory=dict, init=False)  # key -> (Record, seq)
+    _pending_meta: dict = attrs.field(factory=dict, init=False)  # committed with the next batch
+    listeners: list = attrs.field(factory=list, init=False)  # callables(key, record, seq)
     _inflight: list = attrs.field(factory=list, init=False)  # batches being committed
     _expiring: set = attrs.field(factory=set, init=False)  # keys queued for expiry
     _flush_call: object = attrs.field(default=None, init=False)
@@ -151,6 +159,16 @@ class Store:
                 os.makedirs(directory, exist_ok=True)
             self._writer_db = connect(self.path)
             self._writer_db.executescript(SCHEMA)
+            columns = [c[1] for c in self._writer_db.execute("PRAGMA table_info(kv)")]
+            if "counter" not in columns:  # stores made before counters replicated
+                self._writer_db.execute("ALTER TABLE kv ADD COLUMN counter TEXT")
+            row = self._writer_db.execute(
+                "SELECT value FROM meta WHERE name = 'store_id'").fetchone()
+            if row is None:
+                row = (uuid.uuid4().hex,)
+                self._writer_db.execute(
+                    "INSERT INTO meta (name, value) VALUES ('store_id', ?)", row)
+            self.store_id = row[0]
             self._db = connect(self.path)
             self.seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM kv").fetchone()[0]
         except (OSError, sqlite3.Error) as e:
@@ -178,7 +196,7 @@ class Store:
         if buffered is not None:
             return buffered[0]
         row = self._db.execute(
-            "SELECT value, deadline, version, origin FROM kv WHERE key = ?", (key,)
+            "SELECT value, deadline, version, origin, counter FROM kv WHERE key = ?", (key,)
         ).fetchone()
         return None if row is None else Record(*row)
 
@@ -210,7 +228,7 @@ class Store:
         are left out: the write decides, and expiry is not done twice.
         """
         rows = self._db.execute(
-            "SELECT key, value, deadline, version, origin FROM kv"
+            "SELECT key, value, deadline, version, origin, counter FROM kv"
             " WHERE deadline IS NOT NULL AND value IS NOT NULL AND deadline <= ?"
             " ORDER BY deadline LIMIT ?", (now_ms, limit + len(self._expiring))).fetchall()
         due = []
@@ -223,13 +241,46 @@ class Store:
                 break
         return due
 
+    def get_meta(self, name: str, default=None):
+        if name in self._pending_meta:
+            return self._pending_meta[name]
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return default if row is None else row[0]
+
+    def changes_since(self, position: int, limit: int) -> list[tuple[int, bytes, Record]]:
+        """Up to ``limit`` changes after ``position``, in order: (seq, key, record).
+
+        Each key appears with its latest record only.  Buffered writes are
+        included, so a reader that reaches ``self.seq`` has seen everything.
+        """
+        rows = self._db.execute(
+            "SELECT seq, key, value, deadline, version, origin, counter FROM kv"
+            " WHERE seq > ? ORDER BY seq LIMIT ?", (position, limit)).fetchall()
+        changes = {key: (seq, key, Record(*fields)) for seq, key, *fields in rows}
+        # committed rows past the last one read are not in this answer; buffered ones
+        # up to it are (oldest batch first, so a newer write replaces an older one)
+        horizon = rows[-1][0] if len(rows) == limit else self.seq
+        for batch in (*self._inflight, self._pending):
+            for key, (record, seq) in batch.items():
+                if position < seq <= horizon:
+                    changes[key] = (seq, key, record)
+        return sorted(changes.values(), key=lambda change: change[0])[:limit]
+
     # ------------------------------------------------------------ writes
+
+    def put_meta(self, name: str, value) -> None:
+        """Record ``name`` = ``value``, committed with (not before) earlier writes."""
+        self._pending_meta[name] = value
+        if self._flush_call is None and not self._inflight:
+            self._flush_call = self._reactor.callLater(self.commit_interval, self.flush)
 
     def put(self, key: bytes, record: Record) -> int:
         """Buffer ``record`` for the next group commit; return its position."""
         self.seq += 1
         pending = self._pending
         pending[key] = (record, self.seq)
+        for listener in self.listeners:
+            listener(key, record, self.seq)
         if self._flush_call is None and not self._inflight:
             self._flush_call = self._reactor.callLater(self.commit_interval, self.flush)
         elif len(pending) >= MAX_PENDING:
@@ -272,13 +323,14 @@ class Store:
             if self._flush_call.active():
                 self._flush_call.cancel()
             self._flush_call = None
-        if not self._pending or (self._inflight and not force):
+        if not (self._pending or self._pending_meta) or (self._inflight and not force):
             return
         batch, self._pending = self._pending, {}
+        meta, self._pending_meta = self._pending_meta, {}
         self._inflight.append(batch)
-        rows = [(key, r.value, r.deadline, r.version, r.origin, seq)
+        rows = [(key, r.value, r.deadline, r.version, r.origin, seq, r.counter)
                 for key, (r, seq) in batch.items()]
-        d = self._writer.submit(self._write_rows, UPSERT, rows)
+        d = self._writer.submit(self._write_rows, UPSERT, rows, list(meta.items()))
         d.addCallbacks(self._committed, self._commit_failed, callbackArgs=(batch,),
                        errbackArgs=(batch,))
 
@@ -294,13 +346,15 @@ class Store:
             "store write failed: {error}", error=failure.getErrorMessage()))
         return d
 
-    def _write_rows(self, sql: str, rows: list) -> float:
-        """In the writer thread: run ``sql`` for ``rows`` in one transaction."""
+    def _write_rows(self, sql: str, rows: list, meta: list = ()) -> float:
+        """In the writer thread: run ``sql`` for ``rows`` (and meta) in one transaction."""
         started = time.perf_counter()
         db = self._writer_db
         try:
             db.execute("BEGIN")
             db.executemany(sql, rows)
+            if meta:
+                db.executemany("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", meta)
             db.execute("COMMIT")
         except sqlite3.Error as e:
             if db.in_transaction:

@@ -110,6 +110,7 @@ class Daemon:
 def region_daemon(workdir: Path, name: str = "testregion", port: int | None = None,
                   **options) -> Daemon:
     port = port or free_port()
+    options.setdefault("peer_listen", f"tcp:{free_port()}:interface=127.0.0.1")
     argv = [str(TWISTD), "-n", "--pidfile=", "geolru-region",
             f"--name={name}", f"--listen=tcp:{port}:interface=127.0.0.1",
             f"--data_dir={workdir / 'data'}", "--master="]

@@ -1,0 +1,429 @@
+"""Replication between regions: every write reaches every region.
+
+Each region *sends* its change stream to every peer over a connection it
+opens to the peer's ``peer_listen`` port (``ClientService``, reconnecting with
+backoff), and *receives* the other regions' streams on its own port.
+
+A stream is the sender store's changes in position order (``seq``).  On
+connect the receiver says where to resume — the last position it applied from
+that sender's store, or 0 for a full sync (new, wiped, or never seen).  The
+sender first reads the store (``changes_since``: what waits for a peer waits on
+disk, not in RAM), then, once caught up, pushes each write as it happens
+(``live``), a batch per reactor turn.  The receiver merges each record
+(``geolru.merge``), remembers its position in the same commit as the records,
+and acknowledges it.  Records are forwarded: a region streams everything it
+applied, so a write reaches every region even if one link is down.
+"""
+
+from __future__ import annotations
+
+import os
+
+import attrs
+from twisted.application.internet import ClientService, backoffPolicy
+from twisted.application.service import MultiService
+from twisted.internet import defer
+from twisted.internet.endpoints import clientFromString
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+from twisted.protocols.basic import Int32StringReceiver
+
+from geolru import peerwire
+from geolru.auth import registration_mac
+from geolru.keyspace import Keyspace
+from geolru.membership import Membership, Peer
+
+BATCH_RECORDS = 500
+BATCH_BYTES = 1 << 20
+WINDOW = 8  # batches sent and not yet acknowledged
+LIVE_QUEUE_LIMIT = 20_000  # records queued for a slow peer before going back to the store
+MAX_FRAME = (1 << 30) + (1 << 20)
+HANDSHAKE_TIMEOUT = 10.0
+
+
+def first_batch(changes: list) -> list:
+    """The longest prefix of ``changes`` within the batch limits (at least one)."""
+    size = 0
+    for count, (_, key, record) in enumerate(changes, 1):
+        size += len(key) + len(record.value or b"")
+        if count >= BATCH_RECORDS or size >= BATCH_BYTES:
+            return changes[:count]
+    return changes
+
+
+class FrameProtocol(Int32StringReceiver):
+    MAX_LENGTH = MAX_FRAME
+    log = Logger()
+
+    def lengthLimitExceeded(self, length):
+        self.log.warn("closing a peer connection: frame of {n} bytes", n=length)
+        self.transport.loseConnection()
+
+    def fail(self, message: str):
+        self.log.warn("replication connection {peer}: {message}",
+                      peer=self.transport.getPeer(), message=message)
+        self.sendString(b"E" + message.encode())
+        self.transport.loseConnection()
+
+
+# ---------------------------------------------------------------- sending
+
+
+@attrs.define(eq=False)
+class PeerStatus:
+    """What a region knows of one peer's progress on its stream."""
+
+    name: str
+    address: str
+    state: str = "connecting"  # connecting, full-sync, partial-sync, live
+    acked: int = 0  # our position the peer has applied
+    sent: int = 0  # our last position sent to the peer
+    full_syncs: int = 0
+    partial_syncs: int = 0
+    last_ack_ms: float = 0.0  # send -> ack time of the last acknowledged batch
+    oldest_unacked: float | None = None  # clock seconds the oldest unacked batch was sent
+
+
+class SenderProtocol(FrameProtocol):
+    """Our change stream, to one peer."""
+
+    def connectionMade(self):
+        self.stream: PeerStream = self.factory.stream
+        self.ready = False
+        self.position = 0  # last seq sent
+        self.in_flight: list[tuple[int, float]] = []  # (last seq of batch, sent at)
+        self.live = False
+        self.queue: list = []
+        self._flush_call = None
+        self._timeout = self.stream.clock.callLater(
+            HANDSHAKE_TIMEOUT, self.transport.loseConnection)
+
+    def stringReceived(self, frame: bytes):
+        kind = frame[:1]
+        try:
+            if kind == b"C":
+                nonce = frame[1:].decode()
+                name = self.stream.own_name
+                mac = (registration_mac(self.stream.secret, nonce, [name.encode()])
+                       if self.stream.secret else "")
+                self.sendString(peerwire.encode_control(b"H", {
+                    "name": name, "store_id": self.stream.keyspace.store.store_id, "mac": mac}))
+            elif kind == b"R":
+                self._timeout.cancel() if self._timeout.active() else None
+                self.start(int(peerwire.decode_control(frame)["from"]))
+            elif kind == b"A":
+                self.acknowledged(peerwire.decode_ack(frame))
+            elif kind == b"E":
+                self.log.warn("peer {name} refused our stream: {why}", name=self.stream.name,
+                              why=frame[1:].decode(errors="replace"))
+                self.transport.loseConnection()
+            else:
+                raise peerwire.WireError(f"unexpected frame {kind!r}")
+        except (peerwire.WireError, KeyError, ValueError) as e:
+            self.fail(str(e))
+
+    def start(self, position: int):
+        status = self.stream.status
+        self.position = position
+        self.ready = True
+        if position == 0:
+            status.state = "full-sync"
+            status.full_syncs += 1
+        else:
+            status.state = "partial-sync"
+            status.partial_syncs += 1
+        status.acked = status.sent = position  # the peer's word: it may have been wiped
+        self.stream.keyspace.store.put_meta(f"acked:{self.stream.name}", position)
+        self.log.info("streaming to {name} from position {position} ({kind})",
+                      name=self.stream.name, position=position, kind=status.state)
+        self.stream.protocol = self
+        self.pump()
+
+    def pump(self):
+        """Send from the store while the window allows; go live once caught up."""
+        store = self.stream.keyspace.store
+        while not self.live and len(self.in_flight) < WINDOW:
+            changes = store.changes_since(self.position, BATCH_RECORDS)
+            batch = first_batch(changes)
+            if batch:
+                self.send_batch(batch)
+            if len(batch) == len(changes) < BATCH_RECORDS:
+                self.live = True  # every later write arrives through queue_change()
+                self.position = store.seq
+                self.stream.status.state = "live"
+
+    def queue_change(self, key, record, seq):
+        if not self.live:
+            return
+        if record.origin == self.stream.name:
+            self.position = seq  # the peer made it: it has it
+            return
+        self.queue.append((seq, key, record))
+        if len(self.queue) > LIVE_QUEUE_LIMIT:  # the peer is slow: read from disk instead
+            self.queue = []
+            self.live = False
+            self.stream.status.state = "partial-sync"
+            return
+        if self._flush_call is None:
+            self._flush_call = self.stream.clock.callLater(0, self.flush_queue)
+
+    def flush_queue(self):
+        self._flush_call = None
+        while self.live and self.queue and len(self.in_flight) < WINDOW:
+            batch = first_batch(self.queue)
+            self.queue = self.queue[len(batch):]
+            self.send_batch(batch)
+
+    def send_batch(self, changes):
+        self.sendString(peerwire.encode_batch(changes))
+        self.position = max(self.position, changes[-1][0])
+        self.stream.status.sent = max(self.stream.status.sent, changes[-1][0])
+        now = self.stream.clock.seconds()
+        self.in_flight.append((changes[-1][0], now))
+        if self.stream.status.oldest_unacked is None:
+            self.stream.status.oldest_unacked = now
+
+    def acknowledged(self, position: int):
+        status = self.stream.status
+        now = self.stream.clock.seconds()
+        while self.in_flight and self.in_flight[0][0] <= position:
+            _, sent = self.in_flight.pop(0)
+            status.last_ack_ms = (now - sent) * 1000
+        status.oldest_unacked = self.in_flight[0][1] if self.in_flight else None
+        if position > status.acked:
+            status.acked = position
+            self.stream.acknowledged(position)
+        if self.live:
+            if self.queue and self._flush_call is None:
+                self._flush_call = self.stream.clock.callLater(0, self.flush_queue)
+        else:
+            self.pump()
+
+    def connectionLost(self, reason=None):
+        if self._timeout.active():
+            self._timeout.cancel()
+        if self._flush_call is not None and self._flush_call.active():
+            self._flush_call.cancel()
+        if self.stream.protocol is self:
+            self.stream.protocol = None
+        self.stream.status.state = "connecting"
+        self.stream.status.oldest_unacked = None
+
+
+class SenderFactory(Factory):
+    protocol = SenderProtocol
+
+    def __init__(self, stream):
+        self.stream = stream
+
+
+class PeerStream(MultiService):
+    """Our stream to one peer: a reconnecting connection and its status."""
+
+    def __init__(self, peer: Peer, own_name: str, keyspace: Keyspace, reactor, secret: str,
+                 on_ack):
+        super().__init__()
+        self.name = peer.name
+        self.peer = peer
+        self.own_name = own_name
+        self.keyspace = keyspace
+        self.clock = reactor
+        self.secret = secret
+        self.on_ack = on_ack
+        self.protocol: SenderProtocol | None = None
+        address = f"{peer.host}:{peer.peer_port}"
+        self.status = PeerStatus(peer.name, address)
+        self.status.acked = int(keyspace.store.get_meta(f"acked:{peer.name}", 0) or 0)
+        endpoint = clientFromString(reactor, f"tcp:{peer.host}:{peer.peer_port}:timeout=5")
+        ClientService(endpoint, SenderFactory(self),
+                      retryPolicy=backoffPolicy(initialDelay=0.1, maxDelay=2.0, factor=1.5),
+                      clock=reactor).setServiceParent(self)
+
+    def change(self, key, record, seq):
+        if self.protocol is not None:
+            self.protocol.queue_change(key, record, seq)
+
+    def acknowledged(self, position: int):
+        self.keyspace.store.put_meta(f"acked:{self.name}", position)
+        self.on_ack()
+
+    def lag(self) -> tuple[int, float]:
+        """(changes not yet acknowledged, ms the oldest unacknowledged batch has waited)."""
+        protocol = self.protocol
+        if protocol is None or not protocol.live:  # not streaming live: all of it waits
+            behind = max(0, self.keyspace.store.seq - self.status.acked)
+        else:
+            behind = max(0, self.status.sent - self.status.acked) + len(protocol.queue)
+        oldest = self.status.oldest_unacked
+        waited = 0.0 if oldest is None else (self.clock.seconds() - oldest) * 1000
+        return behind, waited
+
+
+# ---------------------------------------------------------------- receiving
+
+
+class ReceiverProtocol(FrameProtocol):
+    """Another region's stream, applied here."""
+
+    def connectionMade(self):
+        self.sender: str | None = None
+        self.nonce = os.urandom(16).hex()
+        self.sendString(b"C" + self.nonce.encode())
+
+    def stringReceived(self, frame: bytes):
+        kind = frame[:1]
+        try:
+            if kind == b"H":
+                self.hello(peerwire.decode_control(frame))
+            elif kind == b"B" and self.sender is not None:
+                self.apply(peerwire.decode_batch(frame))
+            else:
+                raise peerwire.WireError(f"unexpected frame {kind!r}")
+        except (peerwire.WireError, KeyError, ValueError, TypeError) as e:
+            self.fail(str(e))
+
+    def hello(self, hello: dict):
+        replication = self.factory.replication
+        name, store_id = str(hello["name"]), str(hello["store_id"])
+        if replication.secret:
+            expected = registration_mac(replication.secret, self.nonce, [name.encode()])
+            if str(hello.get("mac", "")) != expected:
+                self.log.warn("refused a replication stream from {peer}: bad cluster secret",
+                              peer=self.transport.getPeer())
+                self.fail("authentication failed")
+                return
+        self.sender = name
+        self.position_key = f"pos:{name}:{store_id}"
+        position = int(replication.keyspace.store.get_meta(self.position_key, 0) or 0)
+        self.sendString(peerwire.encode_control(b"R", {"from": position}))
+
+    def apply(self, changes):
+        keyspace = self.factory.replication.keyspace
+        apply = keyspace.apply
+        for _, key, record in changes:
+            apply(key, record)
+        if changes:
+            last = changes[-1][0]
+            keyspace.store.put_meta(self.position_key, last)
+            self.factory.replication.applied += len(changes)
+            self.sendString(peerwire.encode_ack(last))
+
+
+class ReceiverFactory(Factory):
+    protocol = ReceiverProtocol
+
+    def __init__(self, replication):
+        self.replication = replication
+
+
+# ---------------------------------------------------------------- the service
+
+
+class Replication(MultiService):
+    """Streams to every peer the membership names; ``WAIT``; status for INFO/PEERS."""
+
+    log = Logger()
+
+    def __init__(self, own_name: str, keyspace: Keyspace, membership: Membership, reactor,
+                 secret: str = ""):
+        super().__init__()
+        self.own_name = own_name
+        self.keyspace = keyspace
+        self.membership = membership
+        self.reactor = reactor
+        self.secret = secret
+        self.streams: dict[str, PeerStream] = {}
+        self.applied = 0
+        self._waiters: list[tuple[int, int, defer.Deferred]] = []
+        keyspace.store.listeners.append(self._changed)
+        keyspace.acknowledged_by_all = self.acknowledged_by_all
+        membership.listeners.append(self._membership_changed)
+        self.receiver_factory = ReceiverFactory(self)
+
+    def startService(self):
+        super().startService()
+        self._membership_changed(self.membership)
+
+    def _membership_changed(self, membership: Membership):
+        if not self.running:
+            return
+        wanted = {p.name: p for p in membership.peers.values() if p.peer_port}
+        for name in list(self.streams):
+            peer = wanted.get(name)
+            stream = self.streams[name]
+            if peer is None or (peer.host, peer.peer_port) != (stream.peer.host,
+                                                               stream.peer.peer_port):
+                del self.streams[name]
+                stream.disownServiceParent()
+        for name, peer in wanted.items():
+            if name not in self.streams:
+                stream = PeerStream(peer, self.own_name, self.keyspace, self.reactor,
+                                    self.secret, self._acknowledged)
+                self.streams[name] = stream
+                stream.setServiceParent(self)
+
+    def _changed(self, key, record, seq):
+        for stream in self.streams.values():
+            stream.change(key, record, seq)
+
+    def acknowledged_by_all(self) -> int:
+        if not self.streams:
+            return self.keyspace.store.seq
+        return min(stream.status.acked for stream in self.streams.values())
+
+    # ------------------------------------------------------------ WAIT
+
+    def acknowledged_count(self, position: int) -> int:
+        return sum(s.status.acked >= position for s in self.streams.values())
+
+    def wait(self, position: int, count: int, timeout_ms: int) -> defer.Deferred:
+        """Fires with how many peers acknowledged ``position`` once ``count`` have,
+        or when ``timeout_ms`` passes (0: no timeout)."""
+        done = self.acknowledged_count(position)
+        if done >= count or count <= 0:
+            return defer.succeed(done)
+        d = defer.Deferred()
+        entry = (position, count, d)
+        self._waiters.append(entry)
+        if timeout_ms > 0:
+            call = self.reactor.callLater(timeout_ms / 1000, self._expire_waiter, entry)
+            d.addBoth(lambda result: (call.cancel() if call.active() else None, result)[1])
+        return d
+
+    def _expire_waiter(self, entry):
+        if entry in self._waiters:
+            self._waiters.remove(entry)
+            entry[2].callback(self.acknowledged_count(entry[0]))
+
+    def _acknowledged(self):
+        for entry in list(self._waiters):
+            position, count, d = entry
+            done = self.acknowledged_count(position)
+            if done >= count:
+                self._waiters.remove(entry)
+                d.callback(done)
+
+    # ------------------------------------------------------------ status
+
+    def info_lines(self) -> list[str]:
+        statuses = [s.status for s in self.streams.values()]
+        lines = [f"connected_peers:{sum(s.state == 'live' for s in statuses)}",
+                 f"replication_position:{self.keyspace.store.seq}",
+                 f"replication_applied:{self.applied}",
+                 f"full_syncs:{sum(s.full_syncs for s in statuses)}",
+                 f"partial_syncs:{sum(s.partial_syncs for s in statuses)}"]
+        for i, stream in enumerate(self.streams.values()):
+            s = stream.status
+            behind, waited = stream.lag()
+            lines.append(
+                f"peer{i}:name={s.name},addr={s.address},state={s.state},acked={s.acked},"
+                f"lag_ops={behind},lag_ms={waited:.1f},last_ack_ms={s.last_ack_ms:.1f},"
+                f"full_syncs={s.full_syncs},partial_syncs={s.partial_syncs}")
+        return lines
+
+    def peers(self) -> list[tuple[str, str, str, int, float]]:
+        out = []
+        for stream in self.streams.values():
+            behind, waited = stream.lag()
+            out.append((stream.name, stream.status.address, stream.status.state, behind, waited))
+        return out
