@@ -1,0 +1,202 @@
+"""Replication with real daemons on loopback: a master and three or four regions."""
+
+import signal
+import threading
+import time
+
+import pytest
+import redis
+
+from support import master_daemon, region_daemon, wait_until
+
+PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),
+          "singapore": (1.3521, 103.8198), "saopaulo": (-23.5505, -46.6333)}
+
+
+class Cluster:
+    def __init__(self, tmp_path, names=("montreal", "frankfurt", "singapore")):
+        self.tmp_path = tmp_path
+        self.master = master_daemon(tmp_path / "master", heartbeat_timeout=2).start()
+        self.regions = {}
+        for name in names:
+            self.add(name)
+        self.wait_live()
+
+    def add(self, name):
+        lat, lon = PLACES[name]
+        daemon = region_daemon(self.tmp_path / name, name=name, latitude=lat, longitude=lon,
+                               master=f"tcp:127.0.0.1:{self.master.port}")
+        self.regions[name] = daemon.start()
+        return daemon
+
+    def client(self, name, **kwargs) -> redis.Redis:
+        return self.regions[name].client(**kwargs)
+
+    def live_peers(self, name) -> int:
+        info = self.client(name).info("replication")
+        return sum(v["state"] == "live" for k, v in info.items() if k.startswith("peer"))
+
+    def wait_live(self, timeout=15):
+        n = len(self.regions) - 1
+        wait_until(lambda: all(self.live_peers(r) == n for r in self.regions), timeout,
+                   what=f"every region streaming live to {n} peers")
+
+    def everywhere(self, check, timeout=10, what="every region to agree"):
+        wait_until(lambda: all(check(self.client(r)) for r in self.regions), timeout, what=what)
+
+    def stop(self):
+        for daemon in [self.master, *self.regions.values()]:
+            daemon.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = Cluster(tmp_path)
+    yield c
+    c.stop()
+
+
+def test_write_anywhere_read_everywhere(cluster):
+    for i, name in enumerate(cluster.regions):
+        cluster.client(name).set(f"from-{name}", f"value-{i}")
+    for i, name in enumerate(cluster.regions):
+        cluster.everywhere(lambda r, n=name, i=i: r.get(f"from-{n}") == f"value-{i}".encode(),
+                           what=f"the write at {name} everywhere")
+    cluster.client("montreal").set("bin", bytes(range(256)), ex=100)
+    cluster.everywhere(lambda r: r.get("bin") == bytes(range(256)) and 0 < r.ttl("bin") <= 100)
+
+
+def test_concurrent_conflicting_writes_converge_to_one_value(cluster):
+    clients = {name: cluster.client(name) for name in cluster.regions}
+
+    def hammer(name):
+        pipe = clients[name].pipeline(transaction=False)
+        for i in range(200):
+            pipe.set(f"k{i % 20}", f"{name}-{i}")
+        pipe.execute()
+    threads = [threading.Thread(target=hammer, args=(n,)) for n in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    def agreed():
+        views = [clients[n].mget([f"k{i}" for i in range(20)]) for n in clients]
+        return views[0] == views[1] == views[2] and None not in views[0]
+    wait_until(agreed, 10, what="one value per key in every region")
+
+
+def test_del_expire_persist_replicate(cluster):
+    m, f = cluster.client("montreal"), cluster.client("frankfurt")
+    m.mset({"gone": "1", "brief": "2", "kept": "3"})
+    cluster.everywhere(lambda r: r.exists("gone", "brief", "kept") == 3)
+    f.delete("gone")
+    f.expire("kept", 100)
+    m.pexpire("brief", 400)
+    cluster.everywhere(lambda r: not r.exists("gone") and 0 < r.ttl("kept") <= 100)
+    m.persist("kept")
+    cluster.everywhere(lambda r: r.ttl("kept") == -1)
+    # the deadline replicated, not a DEL: every region drops it at the same moment
+    cluster.everywhere(lambda r: r.get("brief") is None, timeout=5)
+    assert all(cluster.client(n).info("stats")["expired_keys"] >= 1 for n in cluster.regions)
+
+
+def test_three_regions_incr_one_key_100_times_each(cluster):
+    def count(name):
+        r = cluster.client(name)
+        for _ in range(100):
+            r.incr("hits")
+    threads = [threading.Thread(target=count, args=(n,)) for n in cluster.regions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    cluster.everywhere(lambda r: r.get("hits") == b"300", what="300 everywhere")
+    cluster.client("singapore").decrby("hits", 50)
+    cluster.everywhere(lambda r: r.get("hits") == b"250")
+    cluster.client("frankfurt").set("hits", "7")  # a SET replaces the counter
+    cluster.everywhere(lambda r: r.get("hits") == b"7")
+
+
+def test_kill_9_while_others_write_then_restart_catches_up(cluster):
+    victim = cluster.regions["singapore"]
+    m = cluster.client("montreal")
+    m.set("before", "1")
+    cluster.everywhere(lambda r: r.get("before") == b"1")
+    victim.kill()
+    for i in range(2000):
+        m.set(f"while-away-{i}", i)
+    m.delete("while-away-0")
+    victim.start()
+    cluster.everywhere(lambda r: r.get("while-away-1999") == b"1999"
+                       and r.get("while-away-0") is None, 15, what="the catch-up")
+    info = cluster.client("montreal").info("replication")
+    singapore = next(v for k, v in info.items() if k.startswith("peer") and
+                     v["name"] == "singapore")
+    assert singapore["partial_syncs"] >= 1
+
+
+def test_sigstop_5s_then_sigcont_catches_up(cluster):
+    frozen = cluster.regions["frankfurt"]
+    frozen.signal(signal.SIGSTOP)
+    try:
+        m = cluster.client("montreal")
+        for i in range(500):
+            m.set(f"frozen-{i}", i)
+        time.sleep(5)  # the scenario: a region frozen for five seconds
+    finally:
+        frozen.signal(signal.SIGCONT)
+    cluster.everywhere(lambda r: r.get("frozen-499") == b"499", 15, what="the catch-up")
+
+
+def test_wait_2_then_kill_9_of_the_origin_keeps_the_write(cluster):
+    m = cluster.client("montreal")
+    m.set("precious", "yes")
+    assert m.execute_command("WAIT", 2, 5000) == 2
+    cluster.regions["montreal"].kill()
+    for name in ("frankfurt", "singapore"):
+        assert cluster.client(name).get("precious") == b"yes"
+
+
+def test_wait_times_out_with_the_count_so_far(cluster):
+    cluster.regions["singapore"].signal(signal.SIGSTOP)
+    try:
+        m = cluster.client("montreal")
+        m.set("k", "v")
+        started = time.monotonic()
+        assert m.execute_command("WAIT", 2, 300) == 1
+        assert time.monotonic() - started >= 0.29
+        assert m.get("k") == b"v"  # the connection goes on after WAIT
+    finally:
+        cluster.regions["singapore"].signal(signal.SIGCONT)
+
+
+def test_replication_goes_on_with_the_master_down(cluster):
+    cluster.master.kill()
+    cluster.client("singapore").set("no-master", "fine")
+    cluster.everywhere(lambda r: r.get("no-master") == b"fine")
+    # and a region restarted while the master is down still knows its peers
+    cluster.regions["frankfurt"].stop()
+    cluster.regions["frankfurt"].start()
+    cluster.client("montreal").set("after-restart", "1")
+    cluster.everywhere(lambda r: r.get("after-restart") == b"1", 15)
+
+
+def test_a_fourth_region_joins_a_loaded_cluster_with_a_full_sync(cluster):
+    m = cluster.client("montreal")
+    keys = 100_000
+    for start in range(0, keys, 10_000):
+        m.mset({f"bulk:{i}": i for i in range(start, start + 10_000)})
+    newcomer = cluster.add("saopaulo")
+    r = newcomer.client()
+    served = 0
+    deadline = time.monotonic() + 60
+    while r.dbsize() < keys and time.monotonic() < deadline:
+        assert r.ping()  # it serves while it syncs
+        r.set("local-during-sync", "ok")
+        served += 1
+    assert r.dbsize() >= keys, "the full sync did not finish in 60 s"
+    assert r.get("bulk:99999") == b"99999" and r.get("local-during-sync") == b"ok"
+    info = m.info("replication")
+    assert any(v["name"] == "saopaulo" and v["full_syncs"] >= 1
+               for k, v in info.items() if k.startswith("peer"))
