@@ -123,7 +123,8 @@ class Keyspace:
         return True
 
     def flush_all(self) -> None:
-        self.store.clear()
+        """Delete every key, here and (as tombstones that replicate) everywhere."""
+        self.store.delete_all(self.hlc.now(), self.origin)
         self.cache.clear()
 
     # ------------------------------------------------------------ housekeeping

@@ -152,17 +152,26 @@ class SenderProtocol(FrameProtocol):
                 self.position = store.seq
                 self.stream.status.state = "live"
 
+    def catch_up(self):
+        """Leave live mode: send what the store has after our position."""
+        self.queue = []
+        self.live = False
+        self.stream.status.state = "partial-sync"
+        self.pump()
+
     def queue_change(self, key, record, seq):
         if not self.live:
             return
-        if record.origin == self.stream.name:
-            self.position = seq  # the peer made it: it has it
+        if record.origin == self.stream.name:  # the peer made it: it has it
+            if not self.queue:
+                self.position = seq
             return
         self.queue.append((seq, key, record))
         if len(self.queue) > LIVE_QUEUE_LIMIT:  # the peer is slow: read from disk instead
             self.queue = []
             self.live = False
             self.stream.status.state = "partial-sync"
+            self.stream.clock.callLater(0, self.pump)
             return
         if self._flush_call is None:
             self._flush_call = self.stream.clock.callLater(0, self.flush_queue)
@@ -336,6 +345,7 @@ class Replication(MultiService):
         self.applied = 0
         self._waiters: list[tuple[int, int, defer.Deferred]] = []
         keyspace.store.listeners.append(self._changed)
+        keyspace.store.bulk_listeners.append(self._bulk_changed)
         keyspace.acknowledged_by_all = self.acknowledged_by_all
         membership.listeners.append(self._membership_changed)
         self.receiver_factory = ReceiverFactory(self)
@@ -365,6 +375,12 @@ class Replication(MultiService):
     def _changed(self, key, record, seq):
         for stream in self.streams.values():
             stream.change(key, record, seq)
+
+    def _bulk_changed(self):
+        """Many changes reached the store at once: streams read them from there."""
+        for stream in self.streams.values():
+            if stream.protocol is not None and stream.protocol.ready:
+                stream.protocol.catch_up()
 
     def acknowledged_by_all(self) -> int:
         if not self.streams:

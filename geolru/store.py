@@ -51,6 +51,8 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value, deadline = excluded.dead
 """
 EXPIRE = "UPDATE kv SET value = NULL WHERE key = ? AND version = ? AND origin = ?"
 COLLECT = "DELETE FROM kv WHERE value IS NULL AND seq <= ?"
+DELETE_ALL = """UPDATE kv SET value = NULL, deadline = NULL, counter = NULL, version = ?,
+    origin = ?, seq = ? + rowid WHERE value IS NOT NULL"""
 MAX_PENDING = 5_000  # buffered writes before a write waits for the disk
 
 
@@ -143,6 +145,7 @@ class Store:
     _pending: dict = attrs.field(factory=dict, init=False)  # key -> (Record, seq)
     _pending_meta: dict = attrs.field(factory=dict, init=False)  # committed with the next batch
     listeners: list = attrs.field(factory=list, init=False)  # callables(key, record, seq)
+    bulk_listeners: list = attrs.field(factory=list, init=False)  # callables(): many changed
     _inflight: list = attrs.field(factory=list, init=False)  # batches being committed
     _expiring: set = attrs.field(factory=set, init=False)  # keys queued for expiry
     _flush_call: object = attrs.field(default=None, init=False)
@@ -304,13 +307,19 @@ class Store:
         """Delete tombstones at positions ``<= upto_seq`` (acknowledged by all)."""
         self._submit(self._write_rows, COLLECT, [(upto_seq,)])
 
-    def clear(self) -> None:
-        """Delete everything (FLUSHALL)."""
-        self._pending.clear()
+    def delete_all(self, version: int, origin: str) -> None:
+        """Turn every live key into a tombstone with ``version`` (FLUSHALL).
+
+        The tombstones get new positions, so they replicate like any delete;
+        ``bulk_listeners`` hear of it, since no ``put`` announces them one by one.
+        """
         self.sync()
-        self._inflight.clear()
-        self._submit(self._write_rows, "DELETE FROM kv", [()])
+        top = self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM kv").fetchone()[0]
+        base, self.seq = self.seq, self.seq + top
+        self._submit(self._write_rows, DELETE_ALL, [(version, origin, base)])
         self.sync()
+        for listener in self.bulk_listeners:
+            listener()
 
     def flush(self, force: bool = False) -> None:
         """Send every buffered write to the writer thread, as one transaction.

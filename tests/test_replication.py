@@ -101,6 +101,15 @@ def test_del_expire_persist_replicate(cluster):
     assert all(cluster.client(n).info("stats")["expired_keys"] >= 1 for n in cluster.regions)
 
 
+def test_flushall_replicates(cluster):
+    cluster.client("montreal").mset({f"f{i}": i for i in range(100)})
+    cluster.everywhere(lambda r: r.dbsize() == 100)
+    cluster.client("frankfurt").flushall()
+    cluster.everywhere(lambda r: r.dbsize() == 0, what="the flush everywhere")
+    cluster.client("singapore").set("after", "flush")
+    cluster.everywhere(lambda r: r.get("after") == b"flush" and r.dbsize() == 1)
+
+
 def test_three_regions_incr_one_key_100_times_each(cluster):
     def count(name):
         r = cluster.client(name)
