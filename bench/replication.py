@@ -1,0 +1,177 @@
+"""Replication: lag, catch-up rate, and what replication costs a region.
+
+    .venv/bin/python bench/replication.py [--seconds 5] [--down-seconds 20]
+
+A master and three regions (twistd) on loopback.
+
+- Lag: while a load thread writes at montreal at 1k, 5k and 10k SET/s, a probe
+  sets a key at montreal and, once that SET is acknowledged, polls frankfurt
+  until it sees it; p50/p99/max over the probes.
+- Catch-up: singapore is killed, montreal takes writes for --down-seconds at
+  full speed, singapore restarts; keys/s from its restart until it has them all.
+- Cost: redis-benchmark SET/GET P1 and P16 against a standalone region and
+  against montreal with its two peers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support import master_daemon, region_daemon, wait_until  # noqa: E402
+
+PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),
+          "singapore": (1.3521, 103.8198)}
+
+
+def start_cluster(work: Path):
+    master = master_daemon(work / "master", heartbeat_timeout=5).start()
+    regions = {name: region_daemon(work / name, name=name, latitude=lat, longitude=lon,
+                                   master=f"tcp:127.0.0.1:{master.port}").start()
+               for name, (lat, lon) in PLACES.items()}
+
+    def live(name):
+        info = regions[name].client().info("replication")
+        return sum(v["state"] == "live" for k, v in info.items() if k.startswith("peer")) == 2
+    wait_until(lambda: all(live(n) for n in regions), 20, what="the cluster streaming live")
+    return master, regions
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * q))]
+
+
+def lag(regions, rate: int, seconds: float) -> dict:
+    stop = threading.Event()
+    written = [0]
+
+    def load():
+        r = regions["montreal"].client()
+        pipe_every = max(1, rate // 1000)  # one pipeline per millisecond tick
+        started = time.monotonic()
+        i = 0
+        while not stop.is_set():
+            pipe = r.pipeline(transaction=False)
+            for _ in range(pipe_every):
+                pipe.set(f"load:{i % 100000}", "x" * 100)
+                i += 1
+            pipe.execute()
+            written[0] = i
+            ahead = i / rate - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    a, b = regions["montreal"].client(), regions["frankfurt"].client()
+    samples = []
+    started = time.monotonic()
+    n = 0
+    while time.monotonic() - started < seconds:
+        n += 1
+        value = f"probe-{rate}-{n}"
+        a.set("probe", value)
+        t0 = time.perf_counter()
+        while b.get("probe") != value.encode():
+            pass
+        samples.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.005)
+    stop.set()
+    thread.join()
+    achieved = written[0] / (time.monotonic() - started)
+    return {"rate": rate, "achieved": achieved, "p50": percentile(samples, 0.5),
+            "p99": percentile(samples, 0.99), "max": max(samples), "probes": len(samples)}
+
+
+def catch_up(regions, down_seconds: float) -> dict:
+    victim = regions["singapore"]
+    victim.kill()
+    r = regions["montreal"].client()
+    started = time.monotonic()
+    i = 0
+    while time.monotonic() - started < down_seconds:
+        pipe = r.pipeline(transaction=False)
+        for _ in range(1000):
+            pipe.set(f"away:{i}", "y" * 100)
+            i += 1
+        pipe.execute()
+    victim.start()
+    restarted = time.monotonic()
+    s = victim.client()
+    wait_until(lambda: s.get(f"away:{i - 1}") is not None, 600, interval=0.01,
+               what="singapore to catch up")
+    took = time.monotonic() - restarted
+    return {"keys": i, "seconds": took, "rate": i / took}
+
+
+def benchmark(port: int) -> dict:
+    out = {}
+    for pipeline in (1, 16):
+        text = subprocess.run(
+            ["redis-benchmark", "-p", str(port), "-t", "set,get", "-c", "50", "-d", "100",
+             "-r", "100000", "-n", "100000", "-P", str(pipeline), "--csv"],
+            capture_output=True, text=True, check=True, timeout=600).stdout
+        for row in list(csv.reader(io.StringIO(text)))[1:]:
+            out[f"{row[0]} P{pipeline}"] = float(row[1])
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--down-seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
+    work = Path(tempfile.mkdtemp(prefix="geolru-repl-"))
+
+    alone = region_daemon(work / "alone", name="alone").start()
+    try:
+        standalone = benchmark(alone.port)
+    finally:
+        alone.stop()
+    print("standalone", standalone, flush=True)
+
+    master, regions = start_cluster(work)
+    try:
+        with_peers = benchmark(regions["montreal"].port)
+        print("2 peers", with_peers, flush=True)
+        lags = []
+        for rate in (1000, 5000, 10000):
+            lags.append(lag(regions, rate, args.seconds))
+            print(lags[-1], flush=True)
+        caught = catch_up(regions, args.down_seconds)
+        print(caught, flush=True)
+    finally:
+        for daemon in [master, *regions.values()]:
+            daemon.stop()
+
+    print(f"\n{time.strftime('%Y-%m-%d')}; 3 regions + master on one 2-core machine\n")
+    print("| writes/s asked | achieved | lag p50 | lag p99 | lag max | probes |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for x in lags:
+        print(f"| {x['rate']:,} | {x['achieved']:,.0f} | {x['p50']:.2f} ms | {x['p99']:.2f} ms "
+              f"| {x['max']:.2f} ms | {x['probes']} |")
+    print(f"\ncatch-up: {caught['keys']:,} keys written in {args.down_seconds:g} s while "
+          f"singapore was down, caught up in {caught['seconds']:.1f} s after its restart: "
+          f"{caught['rate']:,.0f} keys/s\n")
+    print("| figure | standalone | with 2 peers | ratio |")
+    print("|---|---:|---:|---:|")
+    for figure in ("SET P1", "GET P1", "SET P16", "GET P16"):
+        a, b = standalone[figure], with_peers[figure]
+        print(f"| {figure} ops/s | {a:,.0f} | {b:,.0f} | {b / a:.2f}× |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
