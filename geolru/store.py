@@ -151,6 +151,12 @@ class Store:
     _flush_call: object = attrs.field(default=None, init=False)
 
     @property
+    def writer(self):
+        if self._writer is None:
+            self._writer = ThreadWriter(self._reactor)
+        return self._writer
+
+    @property
     def pending(self) -> int:
         """Writes acknowledged but not yet committed."""
         return len(self._pending) + sum(len(batch) for batch in self._inflight)
@@ -176,13 +182,16 @@ class Store:
             self.seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM kv").fetchone()[0]
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"cannot open store {self.path}: {e}") from e
-        self._writer = ThreadWriter(self._reactor) if self.threaded else InlineWriter()
+        # the writer thread starts on first use: twistd forks to daemonize after the
+        # service is built, and a thread started before the fork would not exist after it
+        self._writer = None if self.threaded else InlineWriter()
 
     def close(self) -> None:
         if self._db is None:
             return
         self.sync()
-        self._writer.stop()
+        if self._writer is not None:
+            self._writer.stop()
         self._writer_db.close()
         self._db.close()
         self._db = None
@@ -339,18 +348,19 @@ class Store:
         self._inflight.append(batch)
         rows = [(key, r.value, r.deadline, r.version, r.origin, seq, r.counter)
                 for key, (r, seq) in batch.items()]
-        d = self._writer.submit(self._write_rows, UPSERT, rows, list(meta.items()))
+        d = self.writer.submit(self._write_rows, UPSERT, rows, list(meta.items()))
         d.addCallbacks(self._committed, self._commit_failed, callbackArgs=(batch,),
                        errbackArgs=(batch,))
 
     def sync(self) -> None:
         """Commit everything buffered, blocking until it is on disk (rare reads, stop)."""
         self.flush(force=True)
-        self._writer.barrier()
+        if self._writer is not None:
+            self._writer.barrier()
 
     def _submit(self, job, *args) -> defer.Deferred:
         """Run a housekeeping job; a failure is logged, and the next tick retries."""
-        d = self._writer.submit(job, *args)
+        d = self.writer.submit(job, *args)
         d.addErrback(lambda failure: self.log.error(
             "store write failed: {error}", error=failure.getErrorMessage()))
         return d

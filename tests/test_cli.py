@@ -1,0 +1,143 @@
+"""The geolru command line, as a user runs it: subprocesses and a pseudo-terminal."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from support import free_port, master_daemon, region_daemon, wait_until
+
+GEOLRU = str(Path(sys.executable).with_name("geolru"))
+PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821)}
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    master = master_daemon(tmp_path / "master", heartbeat_timeout=1.5).start()
+    regions = {name: region_daemon(tmp_path / name, name=name, latitude=lat, longitude=lon,
+                                   master=f"tcp:127.0.0.1:{master.port}").start()
+               for name, (lat, lon) in PLACES.items()}
+    wait_until(lambda: run(master, "regions").stdout.count(" up ") == 2, 15,
+               what="two regions up")
+    yield master, regions
+    for daemon in [master, *regions.values()]:
+        daemon.stop()
+
+
+def run(master, *args):
+    return subprocess.run([GEOLRU, "--master", f"127.0.0.1:{master.port}", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_locate_regions_get_set_del(cluster):
+    master, regions = cluster
+    out = run(master, "locate", "40.71", "-74.01", "-n", "2").stdout.splitlines()
+    assert out[0].split()[:3] == ["montreal", f"127.0.0.1:{regions['montreal'].port}", "533.6"]
+    assert out[1].split()[0] == "frankfurt"
+    table = run(master, "regions").stdout
+    assert "frankfurt" in table and "montreal" in table and "peers' lag" in table
+    assert run(master, "set", "greeting", "hello world", "--ttl", "60",
+               "--near", "45.5,-73.6").stdout == "OK\n"
+    assert run(master, "get", "greeting", "--near", "45.5,-73.6").stdout == '"hello world"\n'
+    assert run(master, "del", "greeting", "--near", "45.5,-73.6").stdout == "(integer) 1\n"
+    bad = run(master, "get", "k", "--near", "95,0")
+    assert bad.returncode != 0 and "not a position on Earth" in bad.stderr
+
+
+def test_unreachable_master_is_one_clear_line():
+    result = subprocess.run([GEOLRU, "--master", f"127.0.0.1:{free_port()}", "locate", "0", "0"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("geolru: no master reachable")
+
+
+def test_shell_survives_the_death_of_its_region(cluster, tmp_path):
+    master, regions = cluster
+    shell = pexpect.spawn(GEOLRU, ["--master", f"127.0.0.1:{master.port}", "shell",
+                                   "--near", "45.50,-73.57"], encoding="utf-8", timeout=15,
+                          env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    try:
+        shell.expect("nearest region montreal")
+        shell.expect_exact("montreal> ")
+        shell.sendline('set greeting "hello world"')
+        shell.expect_exact("OK")
+        shell.expect_exact("montreal> ")
+        shell.sendline("help")
+        shell.expect("Type Redis commands")
+        shell.expect_exact("montreal> ")
+        wait_until(lambda: regions["frankfurt"].client().get("greeting") == b"hello world", 5,
+                   what="the write to replicate")
+        regions["montreal"].kill()
+        shell.sendline("get greeting")
+        shell.expect(r"montreal did not answer; now on frankfurt")
+        shell.expect_exact('"hello world"')
+        shell.expect_exact("frankfurt> ")
+        shell.sendline("incr visits")
+        shell.expect_exact("(integer) 1")
+        shell.sendline("nosuchcommand")
+        shell.expect_exact("(error) unknown command 'nosuchcommand'")
+        shell.expect_exact("frankfurt> ")
+        shell.sendline("quit")
+        shell.expect(pexpect.EOF)
+    finally:
+        shell.close(force=True)
+    assert (tmp_path / ".geolru_history").read_text().count("greeting") >= 2
+
+
+def write_cluster_configs(root: Path) -> dict[str, int]:
+    ports = {"master": free_port(), "montreal": free_port(), "frankfurt": free_port()}
+    etc = root / "etc"
+    etc.mkdir(parents=True)
+    (etc / "master.ini").write_text(
+        f"[master]\nlisten = tcp:{ports['master']}:interface=127.0.0.1\nhttp =\n"
+        "state_file = var/master/regions.json\n")
+    for i, name in enumerate(["montreal", "frankfurt"], 1):
+        lat, lon = PLACES[name]
+        (etc / f"region{i}.ini").write_text(
+            f"[region]\nname = {name}\nlatitude = {lat}\nlongitude = {lon}\n"
+            f"listen = tcp:{ports[name]}:interface=127.0.0.1\n"
+            f"peer_listen = tcp:{free_port()}:interface=127.0.0.1\n"
+            f"master = tcp:127.0.0.1:{ports['master']}\ndata_dir = var/{name}\n")
+    return ports
+
+
+def test_cluster_up_status_down_with_daemonized_twistd(tmp_path):
+    """The first README command's machinery, on free ports in a scratch folder."""
+    import redis
+    ports = write_cluster_configs(tmp_path)
+    up = subprocess.run([GEOLRU, "cluster", "up", "--root", str(tmp_path)],
+                        capture_output=True, text=True, timeout=120)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "montreal   up on" in up.stdout and "redis-cli" in up.stdout
+        status = subprocess.run([GEOLRU, "cluster", "status", "--root", str(tmp_path)],
+                                capture_output=True, text=True, timeout=60).stdout
+        assert status.count(" up ") == 3
+        r = redis.Redis(port=ports["montreal"], socket_timeout=10)
+        r.set("k", "v")
+        f = redis.Redis(port=ports["frankfurt"], socket_timeout=10)
+        wait_until(lambda: f.get("k") == b"v", 15, what="replication between daemons")
+        # a daemonized region commits its writes (its writer thread runs after the fork)
+        wait_until(lambda: r.info("persistence")["store_commits"] > 0, 5, what="a commit")
+        assert r.dbsize() == 1
+        again = subprocess.run([GEOLRU, "cluster", "up", "--root", str(tmp_path)],
+                               capture_output=True, text=True, timeout=60)
+        assert "already running" in again.stdout
+    finally:
+        down = subprocess.run([GEOLRU, "cluster", "down", "--root", str(tmp_path)],
+                              capture_output=True, text=True, timeout=120)
+    assert down.stdout.count("stopped") == 3
+
+
+def test_cluster_up_says_when_a_port_is_taken(tmp_path):
+    import socket
+    ports = write_cluster_configs(tmp_path)
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", ports["master"]))
+        blocker.listen()
+        up = subprocess.run([GEOLRU, "cluster", "up", "--root", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60)
+    assert up.returncode == 1
+    assert f"port 127.0.0.1:{ports['master']} is taken" in up.stdout

@@ -1,0 +1,80 @@
+"""The Python client against a real cluster: locate, failover, JSON, no master."""
+
+import pytest
+
+from geolru.client import GeoCache, NoRegionAvailable, locate
+from support import master_daemon, region_daemon, wait_until
+
+PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),
+          "singapore": (1.3521, 103.8198)}
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    master = master_daemon(tmp_path / "master", heartbeat_timeout=1.5).start()
+    regions = {name: region_daemon(tmp_path / name, name=name, latitude=lat, longitude=lon,
+                                   master=f"tcp:127.0.0.1:{master.port}").start()
+               for name, (lat, lon) in PLACES.items()}
+    wait_until(lambda: len(locate(f"127.0.0.1:{master.port}", 0, 0, 5)) == 3, 15,
+               what="three regions located")
+    yield master, regions
+    for daemon in [master, *regions.values()]:
+        daemon.stop()
+
+
+def test_uses_the_nearest_region_and_fails_over_without_an_error(cluster):
+    master, regions = cluster
+    cache = GeoCache(master=f"127.0.0.1:{master.port}", near=(40.71, -74.01))
+    try:
+        assert [r.name for r in cache.regions] == ["montreal", "frankfurt", "singapore"]
+        assert cache.set("k", "v", ttl=60) and cache.get("k") == b"v"
+        assert cache.current.name == "montreal"
+        assert 59 <= cache.ttl("k") <= 60
+        wait_until(lambda: regions["frankfurt"].client().get("k") == b"v", 5,
+                   what="the write to replicate")
+        regions["montreal"].kill()
+        assert cache.get("k") == b"v"  # no exception: frankfurt answered
+        assert cache.current.name == "frankfurt"
+        assert cache.incr("n", 5) == 5 and cache.delete("n") == 1
+        assert cache.mset({"a": "1", "b": "2"}) and cache.mget("a", "b", "c") == [b"1", b"2", None]
+        assert cache.expire("a", 100) and cache.ttl("b") is None
+    finally:
+        cache.close()
+
+
+def test_json_values(cluster):
+    master, _ = cluster
+    cache = GeoCache(master=f"127.0.0.1:{master.port}", near=(1.3, 103.8))
+    try:
+        profile = {"name": "ada", "langs": ["en", "fr"], "age": 36}
+        assert cache.set_json("profile:1", profile, ttl=30)
+        assert cache.get_json("profile:1") == profile
+        assert cache.get_json("nothing") is None
+        assert cache.current.name == "singapore"
+    finally:
+        cache.close()
+
+
+def test_works_with_a_region_list_and_no_master(tmp_path):
+    region = region_daemon(tmp_path).start()
+    try:
+        cache = GeoCache(master=None, regions=[f"127.0.0.1:{region.port}"])
+        assert cache.set("k", "v") and cache.get("k") == b"v"
+        cache.close()
+    finally:
+        region.stop()
+
+
+def test_an_unreachable_master_falls_back_to_the_given_regions(tmp_path):
+    region = region_daemon(tmp_path).start()
+    try:
+        cache = GeoCache(master="127.0.0.1:1", regions=[f"127.0.0.1:{region.port}"])
+        assert cache.set("k", "v") and cache.get("k") == b"v"
+        cache.close()
+    finally:
+        region.stop()
+
+
+def test_no_region_at_all_is_a_clear_error():
+    with pytest.raises(NoRegionAvailable, match="no region"):
+        GeoCache(master="127.0.0.1:1")
