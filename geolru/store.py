@@ -147,6 +147,7 @@ class Store:
     listeners: list = attrs.field(factory=list, init=False)  # callables(key, record, seq)
     bulk_listeners: list = attrs.field(factory=list, init=False)  # callables(): many changed
     _inflight: list = attrs.field(factory=list, init=False)  # batches being committed
+    _inflight_meta: int = attrs.field(default=0, init=False)  # meta values being committed
     _expiring: set = attrs.field(factory=set, init=False)  # keys queued for expiry
     _flush_call: object = attrs.field(default=None, init=False)
 
@@ -158,8 +159,9 @@ class Store:
 
     @property
     def pending(self) -> int:
-        """Writes acknowledged but not yet committed."""
-        return len(self._pending) + sum(len(batch) for batch in self._inflight)
+        """Writes (and replication positions) acknowledged but not yet committed."""
+        return (len(self._pending) + len(self._pending_meta) + self._inflight_meta
+                + sum(len(batch) for batch in self._inflight))
 
     def open(self) -> None:
         directory = os.path.dirname(self.path)
@@ -348,9 +350,11 @@ class Store:
         self._inflight.append(batch)
         rows = [(key, r.value, r.deadline, r.version, r.origin, seq, r.counter)
                 for key, (r, seq) in batch.items()]
+        self._inflight_meta += len(meta)
         d = self.writer.submit(self._write_rows, UPSERT, rows, list(meta.items()))
+        d.addBoth(self._meta_done, len(meta))
         d.addCallbacks(self._committed, self._commit_failed, callbackArgs=(batch,),
-                       errbackArgs=(batch,))
+                       errbackArgs=(batch, meta))
 
     def sync(self) -> None:
         """Commit everything buffered, blocking until it is on disk (rare reads, stop)."""
@@ -381,6 +385,10 @@ class Store:
             raise StoreError(str(e)) from e
         return time.perf_counter() - started
 
+    def _meta_done(self, result, count: int):
+        self._inflight_meta -= count
+        return result
+
     def _drop_inflight(self, batch: dict) -> None:
         self._inflight = [b for b in self._inflight if b is not batch]
 
@@ -393,13 +401,15 @@ class Store:
             # what arrived during the commit has waited long enough already
             self._flush_call = self._reactor.callLater(0, self.flush)
 
-    def _commit_failed(self, failure, batch: dict) -> None:
+    def _commit_failed(self, failure, batch: dict, meta: dict) -> None:
         """Keep the writes (newer buffered ones win) and retry in a second."""
         self.log.error("store commit of {n} writes failed, retrying: {error}",
                        n=len(batch), error=failure.getErrorMessage())
         self._drop_inflight(batch)
         batch.update(self._pending)
         self._pending = batch
+        meta.update(self._pending_meta)
+        self._pending_meta = meta
         self.failed_commits += 1
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(1.0, self.flush)
