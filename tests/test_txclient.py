@@ -1,0 +1,57 @@
+"""The Twisted client against real daemons, inside the reactor (pytest-twisted)."""
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+
+from geolru.client import NoRegionAvailable, locate
+from geolru.txclient import ResponseError, TxGeoCache
+from support import master_daemon, region_daemon, wait_until
+
+PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821)}
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    master = master_daemon(tmp_path / "master", heartbeat_timeout=1.5).start()
+    regions = {name: region_daemon(tmp_path / name, name=name, latitude=lat, longitude=lon,
+                                   master=f"tcp:127.0.0.1:{master.port}").start()
+               for name, (lat, lon) in PLACES.items()}
+    wait_until(lambda: len(locate(f"127.0.0.1:{master.port}", 0, 0, 5)) == 2, 15,
+               what="two regions located")
+    yield master, regions
+    for daemon in [master, *regions.values()]:
+        daemon.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_deferred_api_with_failover(cluster):
+    master, regions = cluster
+    cache = TxGeoCache(reactor, master=f"127.0.0.1:{master.port}", near=(40.71, -74.01))
+    try:
+        assert await cache.refresh()
+        assert [r.name for r in cache.regions] == ["montreal", "frankfurt"]
+        assert await cache.set("k", "v", ttl=60)
+        assert await cache.get("k") == b"v" and cache.current.name == "montreal"
+        assert await cache.set_json("j", {"a": [1, 2]}) and await cache.get_json("j") == {
+            "a": [1, 2]}
+        assert await cache.incr("n", 3) == 3
+        assert await cache.mset({"x": "1"}) and await cache.mget("x", "y") == [b"1", None]
+        with pytest.raises(ResponseError, match="wrong number of arguments"):
+            await cache.execute("GET")
+        # replicated, then the nearest region dies: the next command goes to frankfurt
+        for _ in range(200):
+            if await cache.execute("WAIT", 1, 100) == 1:
+                break
+        regions["montreal"].kill()
+        assert await cache.get("k") == b"v"
+        assert cache.current.name == "frankfurt"
+    finally:
+        cache.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_no_region_is_a_clear_error():
+    cache = TxGeoCache(reactor, master="127.0.0.1:1", timeout=1)
+    with pytest.raises(NoRegionAvailable):
+        await cache.get("k")
