@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import configparser
 import math
+import os
 import re
 
 import attrs
@@ -83,6 +84,12 @@ def _client_endpoints(text: str) -> tuple[str, ...]:
         except Exception as e:
             raise ValueError(f"not a client endpoint: {endpoint!r} ({e})")
     return endpoints
+
+
+def _readable_file(text: str) -> str:
+    if text and not os.access(text, os.R_OK):
+        raise ValueError(f"cannot read {text!r}")
+    return text
 
 
 def _required_server_endpoint(text: str) -> str:
@@ -163,6 +170,8 @@ REGION_KEYS = {
                            "seconds between group commits (crash window)"),
     "requirepass": Key("security", _text, "", "clients must AUTH with it when set"),
     "cluster_secret": Key("security", _text, "", "peers and master authenticate with it"),
+    "peer_ca": Key("security", _readable_file, "",
+                   "CA certificate (PEM): connect to peers over TLS and check theirs"),
 }
 
 
@@ -184,6 +193,7 @@ class RegionConfig:
     commit_interval: float
     requirepass: str
     cluster_secret: str
+    peer_ca: str
 
 
 def load_region(path: str | None, overrides: dict[str, str] | None = None) -> RegionConfig:

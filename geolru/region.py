@@ -162,7 +162,7 @@ class RegionService(MultiService):
             MasterLinks(config.master, self.registration, self.membership, reactor,
                         config.cluster_secret).setServiceParent(self)
         self.replication = Replication(config.name, self.keyspace, self.membership, reactor,
-                                       config.cluster_secret)
+                                       config.cluster_secret, config.peer_ca)
         self.replication.setServiceParent(self)
         self.table.replication = self.replication
         self.peer_port = None

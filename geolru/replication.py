@@ -23,8 +23,9 @@ import attrs
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import MultiService
 from twisted.internet import defer
-from twisted.internet.endpoints import clientFromString
+from twisted.internet.endpoints import clientFromString, wrapClientTLS
 from twisted.internet.protocol import Factory
+from twisted.internet.ssl import Certificate, optionsForClientTLS
 from twisted.logger import Logger
 from twisted.protocols.basic import Int32StringReceiver
 
@@ -230,7 +231,7 @@ class PeerStream(MultiService):
     """Our stream to one peer: a reconnecting connection and its status."""
 
     def __init__(self, peer: Peer, own_name: str, keyspace: Keyspace, reactor, secret: str,
-                 on_ack):
+                 on_ack, tls_trust=None):
         super().__init__()
         self.name = peer.name
         self.peer = peer
@@ -244,6 +245,9 @@ class PeerStream(MultiService):
         self.status = PeerStatus(peer.name, address)
         self.status.acked = int(keyspace.store.get_meta(f"acked:{peer.name}", 0) or 0)
         endpoint = clientFromString(reactor, f"tcp:{peer.host}:{peer.peer_port}:timeout=5")
+        if tls_trust is not None:  # peers listen on ssl: endpoints; check their certificate
+            endpoint = wrapClientTLS(
+                optionsForClientTLS(peer.host, trustRoot=tls_trust), endpoint)
         ClientService(endpoint, SenderFactory(self),
                       retryPolicy=backoffPolicy(initialDelay=0.1, maxDelay=2.0, factor=1.5),
                       clock=reactor).setServiceParent(self)
@@ -334,8 +338,12 @@ class Replication(MultiService):
     log = Logger()
 
     def __init__(self, own_name: str, keyspace: Keyspace, membership: Membership, reactor,
-                 secret: str = ""):
+                 secret: str = "", peer_ca: str = ""):
         super().__init__()
+        self.tls_trust = None
+        if peer_ca:
+            with open(peer_ca, "rb") as f:
+                self.tls_trust = Certificate.loadPEM(f.read())
         self.own_name = own_name
         self.keyspace = keyspace
         self.membership = membership
@@ -368,7 +376,7 @@ class Replication(MultiService):
         for name, peer in wanted.items():
             if name not in self.streams:
                 stream = PeerStream(peer, self.own_name, self.keyspace, self.reactor,
-                                    self.secret, self._acknowledged)
+                                    self.secret, self._acknowledged, self.tls_trust)
                 self.streams[name] = stream
                 stream.setServiceParent(self)
 
