@@ -108,6 +108,9 @@ class CommandTable:
             return arity_error(text(name))
         if self.requirepass and not session.authenticated and name not in NO_AUTH:
             return NOAUTH
+        if self.keyspace.store.failure is not None and name in WRITE_NAMES:
+            return p.error("MISCONF geolru cannot commit to its store, so it refuses writes "
+                           f"until it can: {self.keyspace.store.failure}")
         self.commands_processed += 1
         store = self.keyspace.store
         position = store.seq
@@ -710,7 +713,9 @@ class CommandTable:
                 f"store_pending:{store.pending}",
                 f"store_commits:{store.commits}",
                 f"store_commit_interval_ms:{store.commit_interval * 1000:g}",
-                f"store_slowest_commit_ms:{store.slowest_commit * 1000:.3f}"]
+                f"store_slowest_commit_ms:{store.slowest_commit * 1000:.3f}",
+                f"store_failed_commits:{store.failed_commits}",
+                f"store_writable:{int(store.failure is None)}"]
 
     def _info_stats(self):
         keyspace = self.keyspace
@@ -792,6 +797,7 @@ WRITE_COMMANDS = frozenset((
     "set", "setex", "psetex", "setnx", "getset", "getdel", "getex", "mset", "msetnx",
     "append", "incr", "decr", "incrby", "decrby", "del", "unlink", "expire", "pexpire",
     "expireat", "pexpireat", "persist", "flushall", "flushdb"))
+WRITE_NAMES = frozenset(name.encode() for name in WRITE_COMMANDS)
 KEY_POSITIONS = {name: (1, 1, 1) for name in (
     "get", "set", "setex", "psetex", "setnx", "getset", "getdel", "getex", "append",
     "strlen", "incr", "decr", "incrby", "decrby", "type", "expire", "pexpire", "expireat",

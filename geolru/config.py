@@ -162,6 +162,10 @@ REGION_KEYS = {
     "http": Key("region", _server_endpoint, "", "HTTP endpoint for /metrics (empty: off)"),
     "proto_max_bulk_len": Key("region", lambda t: _number(int, 1, 1 << 40)(str(parse_size(t))),
                               "512MB", "largest bulk string a client may send"),
+    "maxclients": Key("region", _number(int, 1, 1_000_000), "10000",
+                      "client connections at most; more are refused"),
+    "client_output_limit": Key("region", parse_size, "256MB",
+                               "unread reply bytes after which a client is disconnected"),
     "max_entries": Key("cache", _number(int, 0), "100000", "LRU bound on entries (0: none)"),
     "max_bytes": Key("cache", parse_size, "64MB", "LRU bound on key+value bytes (0: none)"),
     "ttl": Key("cache", _number(float, 0), "300",
@@ -187,6 +191,8 @@ class RegionConfig:
     data_dir: str
     http: str
     proto_max_bulk_len: int
+    maxclients: int
+    client_output_limit: int
     max_entries: int
     max_bytes: int
     ttl: float

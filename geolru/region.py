@@ -14,6 +14,7 @@ import os
 from twisted.application.service import MultiService, Service
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
 
 from geolru.cache import LRUCache
 from geolru.commands import CommandTable, Session
@@ -37,6 +38,16 @@ class RegionProtocol(Protocol):
 
     def connectionMade(self):
         factory = self.factory
+        self._paused = False
+        if factory.table.connected_clients >= factory.maxclients:
+            self.session = None
+            factory.table.rejected += 1
+            self.transport.write(b"-ERR max number of clients reached\r\n")
+            self.transport.loseConnection()
+            return
+        # the transport pauses us when its send buffer fills: we stop reading, so a
+        # client that does not read its replies stops being served (TCP backpressure)
+        self.transport.registerProducer(self, True)
         peer = self.transport.getPeer()
         address = f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '')}"
         self.session = Session(id=next(factory.ids), address=address,
@@ -60,6 +71,8 @@ class RegionProtocol(Protocol):
                 self.transport.write(reply)
                 if self.session.closing:
                     self.transport.loseConnection()
+                elif self._paused:
+                    self._check_output()
                 return
         self._run(commands, [])
 
@@ -86,6 +99,8 @@ class RegionProtocol(Protocol):
             self.transport.write(b"".join(replies))
         if session.closing:
             self.transport.loseConnection()
+        elif self._paused:
+            self._check_output()
 
     def _resume(self, reply: bytes):
         self._waiting = None
@@ -94,15 +109,45 @@ class RegionProtocol(Protocol):
             self._run(backlog, [reply])
 
     def connectionLost(self, reason=None):
-        self.factory.table.connected_clients -= 1
+        if self.session is not None:
+            self.factory.table.connected_clients -= 1
+
+    # ------------------------------------------------------------ IPushProducer
+
+    def pauseProducing(self):
+        self._paused = True
+        self.transport.stopReading()
+        self._check_output()
+
+    def resumeProducing(self):
+        self._paused = False
+        self.transport.startReading()
+
+    def stopProducing(self):
+        pass
+
+    def _check_output(self):
+        """Close a connection whose unread replies passed ``client_output_limit``."""
+        transport = self.transport
+        pending = len(getattr(transport, "dataBuffer", b"")) + getattr(
+            transport, "_tempDataLen", 0)
+        if pending > self.factory.output_limit:
+            self.factory.log.warn(
+                "closing client {address}: {n} bytes of replies unread (client_output_limit)",
+                address=self.session.address, n=pending)
+            transport.abortConnection()
 
 
 class RegionFactory(Factory):
     protocol = RegionProtocol
+    log = Logger()
 
-    def __init__(self, table: CommandTable, clock):
+    def __init__(self, table: CommandTable, clock, maxclients: int = 10000,
+                 output_limit: int = 256 * 1024 * 1024):
         self.table = table
         self.clock = clock
+        self.maxclients = maxclients
+        self.output_limit = output_limit
         self.ids = itertools.count(1)
 
 
@@ -152,7 +197,8 @@ class RegionService(MultiService):
         housekeeping(self.keyspace, reactor).setServiceParent(self)
         self.client_port = ListeningService(
             reactor, serverFromString(reactor, config.listen),
-            RegionFactory(self.table, reactor), f"region {config.name} clients",
+            RegionFactory(self.table, reactor, config.maxclients, config.client_output_limit),
+            f"region {config.name} clients",
             stop_reactor_on_failure=daemon)
         self.client_port.setServiceParent(self)
         self.membership = Membership(config.name, os.path.join(config.data_dir, "peers.json"))

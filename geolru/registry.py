@@ -16,6 +16,8 @@ from twisted.logger import Logger
 
 from geolru.geo import NearestIndex, regions_frame
 
+MAX_REGIONS = 10_000  # registrations the master accepts (a bound on its memory)
+
 
 @attrs.define
 class RegionEntry:
@@ -48,6 +50,8 @@ class Registry:
     def register(self, entry: RegionEntry) -> str | None:
         """Add or refresh a region; the reason it is refused, or ``None``."""
         current = self.regions.get(entry.name)
+        if current is None and len(self.regions) >= MAX_REGIONS:
+            return f"too many regions (at most {MAX_REGIONS})"
         if (current is not None and current.up
                 and (current.host, current.port) != (entry.host, entry.port)):
             return (f"region name {entry.name!r} is taken by the live region at "

@@ -138,6 +138,7 @@ class Store:
     commits: int = attrs.field(default=0, init=False)
     slowest_commit: float = attrs.field(default=0.0, init=False)
     failed_commits: int = attrs.field(default=0, init=False)
+    failure: str | None = attrs.field(default=None, init=False)  # why the last commit failed
     _db: sqlite3.Connection | None = attrs.field(default=None, init=False)  # reads
     _writer_db: sqlite3.Connection | None = attrs.field(default=None, init=False)
     _writer: object = attrs.field(default=None, init=False)
@@ -297,7 +298,7 @@ class Store:
             listener(key, record, self.seq)
         if self._flush_call is None and not self._inflight:
             self._flush_call = self._reactor.callLater(self.commit_interval, self.flush)
-        elif len(pending) >= MAX_PENDING:
+        elif len(pending) >= MAX_PENDING and self.failure is None:
             self.sync()  # backpressure: the disk is slower than the clients
         return self.seq
 
@@ -395,6 +396,9 @@ class Store:
     def _committed(self, elapsed: float, batch: dict) -> None:
         self._drop_inflight(batch)
         self.commits += 1
+        if self.failure is not None:
+            self.log.info("store writable again; {n} buffered writes committed", n=len(batch))
+            self.failure = None
         if elapsed > self.slowest_commit:
             self.slowest_commit = elapsed
         if self._pending and self._flush_call is None:
@@ -411,5 +415,6 @@ class Store:
         meta.update(self._pending_meta)
         self._pending_meta = meta
         self.failed_commits += 1
+        self.failure = failure.getErrorMessage()
         if self._flush_call is None:
             self._flush_call = self._reactor.callLater(1.0, self.flush)

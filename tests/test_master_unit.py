@@ -139,3 +139,13 @@ def test_registered_regions_get_the_membership_on_every_change(clock):
     region.dataReceived(b"HEARTBEAT montreal\n")
     registry.check_health()
     assert b"PEER frankfurt 127.0.0.1 7002 7102 50.1 8.7 down" in transport.value()
+
+
+def test_registrations_are_bounded(clock, monkeypatch):
+    import geolru.registry
+    monkeypatch.setattr(geolru.registry, "MAX_REGIONS", 2)
+    registry = Registry(clock)
+    assert registry.register(entry("a")) is None
+    assert registry.register(entry("b", port=7002)) is None
+    assert "too many regions" in registry.register(entry("c", port=7003))
+    assert registry.register(entry("a")) is None  # a known region may come back

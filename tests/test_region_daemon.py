@@ -203,3 +203,36 @@ def test_sigstop_then_sigcont_resumes(region):
     region.signal(signal.SIGSTOP)
     region.signal(signal.SIGCONT)
     assert r.get("k") == b"v"
+
+
+def test_maxclients_refuses_the_extra_client(tmp_path):
+    daemon = region_daemon(tmp_path, maxclients=3).start()
+    try:
+        conns = [RawConnection(daemon.port) for _ in range(3)]
+        for conn in conns:
+            assert conn.call("PING") == b"+PONG\r\n"
+        extra = RawConnection(daemon.port)
+        assert extra.read_reply() == b"-ERR max number of clients reached\r\n"
+        assert extra.closed_by_peer()
+        conns.pop().close()
+        wait_until(lambda: RawConnection(daemon.port).call("PING") == b"+PONG\r\n", 5,
+                   what="a place to free up")
+    finally:
+        daemon.stop()
+
+
+def test_a_client_that_never_reads_is_disconnected_at_the_output_limit(tmp_path):
+    daemon = region_daemon(tmp_path, client_output_limit="1MB").start()
+    try:
+        r = daemon.client()
+        r.set("big", b"x" * 100_000)
+        hog = RawConnection(daemon.port)
+        try:
+            hog.send(encode_command("GET", "big") * 1000)  # 100 MB of replies, never read
+        except OSError:
+            pass
+        wait_until(lambda: r.info("clients")["connected_clients"] == 1, 10,
+                   what="the server to drop the client that does not read")
+        assert r.get("big") == b"x" * 100_000  # and everyone else is fine
+    finally:
+        daemon.stop()

@@ -1,0 +1,128 @@
+"""The fault suite: partitions, crashes, freezes and restarts while clients write.
+Nothing acknowledged is lost and every region converges."""
+
+import json
+import signal
+import threading
+import time
+
+import redis
+
+from faults.proxy import Proxy
+from support import free_port, master_daemon, region_daemon, wait_until
+
+
+def write_peers(workdir, name, peer_port):
+    path = workdir / "data" / "peers.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([{"name": name, "host": "127.0.0.1", "port": 1,
+                                 "peer_port": peer_port, "latitude": 0, "longitude": 0,
+                                 "up": True}]))
+
+
+def test_partition_with_writes_on_both_sides_then_heal(tmp_path):
+    a_peer, b_peer = free_port(), free_port()
+    to_a, to_b = Proxy(a_peer), Proxy(b_peer)
+    # each region knows the other only through the proxy (no master needed)
+    write_peers(tmp_path / "a", "b", to_b.port)
+    write_peers(tmp_path / "b", "a", to_a.port)
+    a = region_daemon(tmp_path / "a", name="a",
+                      peer_listen=f"tcp:{a_peer}:interface=127.0.0.1").start()
+    b = region_daemon(tmp_path / "b", name="b",
+                      peer_listen=f"tcp:{b_peer}:interface=127.0.0.1").start()
+    ra, rb = a.client(), b.client()
+    try:
+        ra.set("before", "1")
+        wait_until(lambda: rb.get("before") == b"1", 10, what="the link to work")
+        to_a.cut()
+        to_b.cut()
+        ra.set("a-only", "1")
+        ra.set("conflict", "from-a")
+        ra.incr("counter", 5)
+        rb.set("b-only", "1")
+        rb.incr("counter", 7)
+        rb.delete("before")
+        rb.set("conflict", "from-b")  # later: this one wins everywhere
+        assert ra.get("b-only") is None and rb.get("a-only") is None
+        to_a.heal()
+        to_b.heal()
+
+        def converged():
+            keys = ["before", "a-only", "b-only", "conflict", "counter"]
+            return ra.mget(keys) == rb.mget(keys) == [None, b"1", b"1", b"from-b", b"12"]
+        wait_until(converged, 15, what="both sides to converge after the partition")
+    finally:
+        a.stop()
+        b.stop()
+        to_a.close()
+        to_b.close()
+
+
+PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),
+          "singapore": (1.3521, 103.8198)}
+
+
+def test_crashes_freezes_and_restarts_while_clients_write(tmp_path):
+    master = master_daemon(tmp_path / "master", heartbeat_timeout=2).start()
+    regions = {name: region_daemon(tmp_path / name, name=name, latitude=lat, longitude=lon,
+                                   master=f"tcp:127.0.0.1:{master.port}").start()
+               for name, (lat, lon) in PLACES.items()}
+    confirmed: dict[str, bytes] = {}  # writes that WAIT said reached another region
+    lock = threading.Lock()
+    stop = threading.Event()
+    stats = {"ok": 0, "errors": 0}
+
+    def writer(name):
+        i = 0
+        client = None
+        while not stop.is_set():
+            try:
+                client = client or redis.Redis(port=regions[name].port, socket_timeout=3,
+                                               retry=None)
+                key, value = f"{name}:{i}", f"v{i}".encode()
+                client.set(key, value)
+                if client.execute_command("WAIT", 1, 500) >= 1:
+                    with lock:
+                        confirmed[key] = value
+                stats["ok"] += 1
+                i += 1
+            except (redis.ConnectionError, redis.TimeoutError):
+                stats["errors"] += 1
+                client = None
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in regions]
+    try:
+        wait_until(lambda: all(
+            sum(v["state"] == "live" for k, v in regions[n].client().info("replication").items()
+                if k.startswith("peer")) == 2 for n in regions), 15, what="the cluster")
+        for t in threads:
+            t.start()
+        time.sleep(1)  # writes flowing
+        regions["frankfurt"].kill()
+        time.sleep(1)
+        regions["frankfurt"].start()
+        regions["singapore"].signal(signal.SIGSTOP)
+        time.sleep(2)
+        regions["singapore"].signal(signal.SIGCONT)
+        master.kill()
+        time.sleep(1)
+        master.start()
+        regions["montreal"].stop()  # a clean restart too
+        regions["montreal"].start()
+        time.sleep(1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    try:
+        assert stats["ok"] > 100 and len(confirmed) > 50, stats
+        clients = {n: regions[n].client() for n in regions}
+        keys = sorted(confirmed)
+
+        def everywhere():
+            return all(c.mget(keys) == [confirmed[k] for k in keys] for c in clients.values())
+        wait_until(everywhere, 30, what="every confirmed write in every region")
+    finally:
+        for daemon in [master, *regions.values()]:
+            daemon.stop()
