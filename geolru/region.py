@@ -218,6 +218,13 @@ class RegionService(MultiService):
                 self.replication.receiver_factory, f"region {config.name} peers",
                 stop_reactor_on_failure=daemon)
             self.peer_port.setServiceParent(self)
+        if config.http:
+            from twisted.web.server import Site
+
+            from geolru.region_http import region_root
+            ListeningService(reactor, serverFromString(reactor, config.http),
+                             Site(region_root(self.table)), f"region {config.name} http",
+                             stop_reactor_on_failure=daemon).setServiceParent(self)
 
     def registration(self) -> Registration:
         """What the masters are told; the ports are the ones actually listening."""

@@ -236,3 +236,27 @@ def test_a_client_that_never_reads_is_disconnected_at_the_output_limit(tmp_path)
         assert r.get("big") == b"x" * 100_000  # and everyone else is fine
     finally:
         daemon.stop()
+
+
+def test_region_http_metrics_and_info_json(tmp_path):
+    import json
+    import urllib.request
+
+    from support import free_port
+    port = free_port()
+    daemon = region_daemon(tmp_path, http=f"tcp:{port}:interface=127.0.0.1").start()
+    try:
+        r = daemon.client()
+        r.set("k", "v")
+        r.get("k")
+        r.get("missing")
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+        text = metrics.decode()
+        assert 'geolru_keyspace_hits_total{region="testregion"} 1' in text
+        assert 'geolru_keyspace_misses_total{region="testregion"} 1' in text
+        assert "# TYPE geolru_cache_entries gauge" in text
+        info = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/info.json", timeout=5))
+        assert info["cache"]["cache_entries"] == "1" and info["server"]["geolru_region"] == (
+            "testregion")
+    finally:
+        daemon.stop()

@@ -61,3 +61,4 @@ def test_disk_full_refuses_writes_keeps_reads_and_recovers(tmp_path, small_disk)
         assert all(r.exists(k) for k in acknowledged)
     finally:
         daemon.stop()
+
