@@ -69,6 +69,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200_000)
     parser.add_argument("--keys", type=int, default=1_000_000)
+    parser.add_argument("--pipelines", default="1,16",
+                        help="pipeline depths to measure, comma-separated (1 and 16 always)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
@@ -81,7 +83,8 @@ def main() -> int:
     try:
         for name, daemon in (("redis", redis), ("region", region)):
             daemon.start()
-            for pipeline in (1, 16):
+            depths = sorted({1, 16, *(int(x) for x in args.pipelines.split(","))})
+            for pipeline in depths:
                 rps = redis_benchmark(daemon.port, pipeline, args.requests)
                 results.setdefault(name, {}).update(
                     {f"{test} P{pipeline}": value for test, value in rps.items()})

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import subprocess
 import sys
 import tempfile
@@ -131,6 +132,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--down-seconds", type=float, default=20.0)
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
     work = Path(tempfile.mkdtemp(prefix="geolru-repl-"))
@@ -170,6 +172,10 @@ def main() -> int:
     for figure in ("SET P1", "GET P1", "SET P16", "GET P16"):
         a, b = standalone[figure], with_peers[figure]
         print(f"| {figure} ops/s | {a:,.0f} | {b:,.0f} | {b / a:.2f}× |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "lag": lags, "catch_up": caught, "standalone": standalone,
+            "with_2_peers": with_peers}, indent=2))
     return 0
 
 

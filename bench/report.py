@@ -1,0 +1,119 @@
+"""Gather the benchmarks' JSON into bench/results.json, bench/results.md, plots in
+docs/, and the README's table (between the bench:start and bench:end markers).
+
+    .venv/bin/python bench/report.py DIR    # DIR holds region.json, locate.json, replication.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tables(region: dict, locate: list, replication: dict) -> str:
+    out = [f"Measured {time.strftime('%Y-%m-%d')} on this machine: {os.cpu_count()} cores, "
+           f"{platform.machine()}, Python {platform.python_version()}. Rerun: `bench/run`. "
+           "Ratios are against a reference measured in the same run.", "",
+           "Region vs redis-server (`--appendonly yes --appendfsync everysec`), "
+           "`redis-benchmark -t set,get -c 50 -d 100 -r 100000`:", "",
+           "| figure | region | redis-server | ratio | target |", "|---|---:|---:|---:|---:|"]
+    targets = {"SET P1": "0.8×", "GET P1": "0.8×", "SET P16": "0.4×", "GET P16": "0.5×"}
+    for figure in sorted(k for k in region["region"] if " P" in k):
+        mine, theirs = region["region"][figure], region["redis"][figure]
+        out.append(f"| {figure} ops/s | {mine:,.0f} | {theirs:,.0f} | {mine / theirs:.2f}× "
+                   f"| {targets.get(figure, '')} |")
+    mine, theirs = region["region"]["bytes/key"], region["redis"]["bytes/key"]
+    out += [f"| memory per key, 1M keys of 100 B (RSS) | {mine:,.0f} B | {theirs:,.0f} B | "
+            f"{mine / theirs:.2f}× | ≤ 2.5× |", "",
+            "LOCATE over TCP (4 connections × 200 pipelined) and the nearest-region "
+            "computation vs a naive per-query `GeoSeries.distance`:", "",
+            "| regions | LOCATE/s | p50 | p99 | nearest | naive geopandas | speed-up |",
+            "|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in locate:
+        out.append(f"| {row['regions']:,} | {row['locate_per_s']:,.0f} | {row['p50_us']:.0f} µs "
+                   f"| {row['p99_us']:.0f} µs | {row['nearest_us']:.1f} µs | "
+                   f"{row['naive_us']:.1f} µs | {row['naive_us'] / row['nearest_us']:.0f}× |")
+    out += ["", "Replication lag (SET acknowledged at Montreal → visible at Frankfurt) "
+            "under load, 3 regions and a master on the same machine:", "",
+            "| writes/s | achieved | p50 | p99 | max |", "|---:|---:|---:|---:|---:|"]
+    for x in replication["lag"]:
+        out.append(f"| {x['rate']:,} | {x['achieved']:,.0f} | {x['p50']:.2f} ms | "
+                   f"{x['p99']:.2f} ms | {x['max']:.2f} ms |")
+    caught = replication["catch_up"]
+    out += ["", f"Catch-up: {caught['keys']:,} keys missed by a region that was down, "
+            f"received in {caught['seconds']:.1f} s: **{caught['rate']:,.0f} keys/s**.", "",
+            "| what replication costs | standalone | with 2 peers | ratio |",
+            "|---|---:|---:|---:|"]
+    for figure in ("SET P1", "GET P1", "SET P16", "GET P16"):
+        a, b = replication["standalone"][figure], replication["with_2_peers"][figure]
+        out.append(f"| {figure} ops/s | {a:,.0f} | {b:,.0f} | {b / a:.2f}× |")
+    return "\n".join(out) + "\n"
+
+
+def plots(region: dict, replication: dict) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for server, style in (("region", "-o"), ("redis", "--s")):
+        for test in ("SET", "GET"):
+            depths = sorted(int(k.split(" P")[1]) for k in region[server] if
+                            k.startswith(test + " P"))
+            ax.plot(depths, [region[server][f"{test} P{d}"] for d in depths], style,
+                    label=f"{test}, {'geolru region' if server == 'region' else 'redis-server'}")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("pipeline depth (redis-benchmark -P)")
+    ax.set_ylabel("ops/s")
+    ax.set_title("Throughput vs pipeline depth (50 clients, 100-byte values)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(ROOT / "docs" / "throughput.png", dpi=110)
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    rates = [x["rate"] for x in replication["lag"]]
+    for key, style in (("p50", "-o"), ("p99", "-s"), ("max", ":^")):
+        ax.plot(rates, [x[key] for x in replication["lag"]], style, label=key)
+    ax.set_xlabel("writes/s at one region")
+    ax.set_ylabel("lag to another region (ms)")
+    ax.set_title("Replication lag vs write rate")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(ROOT / "docs" / "lag.png", dpi=110)
+
+
+def main() -> int:
+    source = Path(sys.argv[1])
+    region = json.loads((source / "region.json").read_text())
+    locate = json.loads((source / "locate.json").read_text())
+    replication = json.loads((source / "replication.json").read_text())
+    (ROOT / "bench" / "results.json").write_text(json.dumps({
+        "date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(),
+        "machine": platform.machine(), "python": platform.python_version(),
+        "region_vs_redis": region, "locate": locate, "replication": replication}, indent=2))
+    text = tables(region, locate, replication)
+    (ROOT / "bench" / "results.md").write_text(text)
+    plots(region, replication)
+    readme = ROOT / "README.md"
+    body = readme.read_text()
+    block = ("<!-- bench:start (bench/run writes this part) -->\n" + text
+             + "\n![throughput](docs/throughput.png) ![lag](docs/lag.png)\n<!-- bench:end -->")
+    body, count = re.subn(r"<!-- bench:start.*?<!-- bench:end -->", lambda _: block, body,
+                          flags=re.S)
+    if count:
+        readme.write_text(body)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
