@@ -25,7 +25,8 @@ def tables(region: dict, locate: list, replication: dict) -> str:
            "`redis-benchmark -t set,get -c 50 -d 100 -r 100000`:", "",
            "| figure | region | redis-server | ratio | target |", "|---|---:|---:|---:|---:|"]
     targets = {"SET P1": "0.8×", "GET P1": "0.8×", "SET P16": "0.4×", "GET P16": "0.5×"}
-    for figure in sorted(k for k in region["region"] if " P" in k):
+    figures = [k for k in region["region"] if " P" in k]
+    for figure in sorted(figures, key=lambda k: (k.split()[0] != "SET", int(k.split(" P")[1]))):
         mine, theirs = region["region"][figure], region["redis"][figure]
         out.append(f"| {figure} ops/s | {mine:,.0f} | {theirs:,.0f} | {mine / theirs:.2f}× "
                    f"| {targets.get(figure, '')} |")

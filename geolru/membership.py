@@ -28,13 +28,26 @@ HEARTBEAT_INTERVAL = 1.0  # seconds; the master's heartbeat_timeout defaults to 
 
 
 @attrs.frozen
-class Peer:
+class Registration:
+    """What a region tells the master about itself."""
+
     name: str
     host: str
     port: int
     peer_port: int
     latitude: float
     longitude: float
+
+    def line(self) -> bytes:
+        return ("REGISTER %s %s %d %d %r %r" % (
+            self.name, self.host, self.port, self.peer_port, self.latitude,
+            self.longitude)).encode()
+
+
+@attrs.frozen
+class Peer(Registration):
+    """Another region, as the master describes it."""
+
     up: bool
 
 
@@ -83,23 +96,6 @@ class Membership:
                 self.peers = {row["name"]: Peer(**row) for row in json.load(f)}
         except (OSError, ValueError, KeyError, TypeError) as e:
             self.log.error("ignoring unreadable {path}: {e}", path=self.path, e=e)
-
-
-@attrs.frozen
-class Registration:
-    """What a region tells the master about itself."""
-
-    name: str
-    host: str
-    port: int
-    peer_port: int
-    latitude: float
-    longitude: float
-
-    def line(self) -> bytes:
-        return ("REGISTER %s %s %d %d %r %r" % (
-            self.name, self.host, self.port, self.peer_port, self.latitude,
-            self.longitude)).encode()
 
 
 class MasterLinkProtocol(LineReceiver):

@@ -17,13 +17,18 @@ def _age(clock, entry) -> str:
     return f"{clock.seconds() - entry.last_heartbeat:.1f} s ago"
 
 
-class StatusPage(Resource):
+class RegistryPage(Resource):
+    """A page about the registry, as of the clock's now."""
+
     isLeaf = True
 
     def __init__(self, registry, clock):
         super().__init__()
         self.registry = registry
         self.clock = clock
+
+
+class StatusPage(RegistryPage):
 
     def render_GET(self, request):
         request.setHeader(b"content-type", b"text/html; charset=utf-8")
@@ -67,13 +72,7 @@ td, th {{ border-bottom: 1px solid #ddd; padding: 0.3em 0.8em; text-align: left;
         return page.encode()
 
 
-class RegionsJSON(Resource):
-    isLeaf = True
-
-    def __init__(self, registry, clock):
-        super().__init__()
-        self.registry = registry
-        self.clock = clock
+class RegionsJSON(RegistryPage):
 
     def render_GET(self, request):
         request.setHeader(b"content-type", b"application/json")
@@ -88,14 +87,10 @@ class RegionsJSON(Resource):
         return json.dumps({"regions": regions}, indent=1).encode()
 
 
-class Metrics(Resource):
-    isLeaf = True
-
+class Metrics(RegistryPage):
     def __init__(self, registry, factory, clock):
-        super().__init__()
-        self.registry = registry
+        super().__init__(registry, clock)
         self.factory = factory
-        self.clock = clock
 
     def render_GET(self, request):
         request.setHeader(b"content-type", b"text/plain; version=0.0.4")

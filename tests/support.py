@@ -233,3 +233,28 @@ def ask_master(port: int, line: str, timeout: float = 5.0) -> list[str]:
 def nearest(master_port: int, lat: float, lon: float) -> str | None:
     lines = ask_master(master_port, f"LOCATE {lat} {lon}")
     return lines[0].split()[1] if lines and lines[0].startswith("REGION") else None
+
+
+PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),
+          "singapore": (1.3521, 103.8198), "saopaulo": (-23.5505, -46.6333)}
+
+
+def placed_region(workdir: Path, name: str, masters: str, **options) -> Daemon:
+    """A region at its city's coordinates, registering with ``masters``."""
+    lat, lon = PLACES[name]
+    return region_daemon(workdir / name, name=name, latitude=lat, longitude=lon,
+                         master=masters, **options)
+
+
+def start_cluster(workdir: Path, names, heartbeat_timeout: float = 1.5, **master_options):
+    """A master and regions (started); returns (master, {name: region})."""
+    master = master_daemon(workdir / "master", heartbeat_timeout=heartbeat_timeout,
+                           **master_options).start()
+    regions = {name: placed_region(workdir, name, f"tcp:127.0.0.1:{master.port}").start()
+               for name in names}
+    return master, regions
+
+
+def stop_all(*daemons):
+    for daemon in daemons:
+        daemon.stop()

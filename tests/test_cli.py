@@ -7,23 +7,18 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from support import free_port, master_daemon, region_daemon, wait_until
+from support import PLACES, free_port, start_cluster, stop_all, wait_until
 
 GEOLRU = str(Path(sys.executable).with_name("geolru"))
-PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821)}
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    master = master_daemon(tmp_path / "master", heartbeat_timeout=1.5).start()
-    regions = {name: region_daemon(tmp_path / name, name=name, latitude=lat, longitude=lon,
-                                   master=f"tcp:127.0.0.1:{master.port}").start()
-               for name, (lat, lon) in PLACES.items()}
+    master, regions = start_cluster(tmp_path, ["montreal", "frankfurt"])
     wait_until(lambda: run(master, "regions").stdout.count(" up ") == 2, 15,
                what="two regions up")
     yield master, regions
-    for daemon in [master, *regions.values()]:
-        daemon.stop()
+    stop_all(master, *regions.values())
 
 
 def run(master, *args):

@@ -8,20 +8,23 @@ import urllib.request
 
 import pytest
 
-from support import TWISTD, ask_master, free_port, master_daemon, nearest, region_daemon, wait_until
+from support import (
+    TWISTD,
+    ask_master,
+    free_port,
+    master_daemon,
+    nearest,
+    placed_region,
+    region_daemon,
+    wait_until,
+)
 
-PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),
-          "singapore": (1.3521, 103.8198)}
+CITIES = ["montreal", "frankfurt", "singapore"]
 TIMEOUT = 1.5  # the masters' heartbeat_timeout in these tests
 
 
-def start_regions(tmp_path, masters: str, names=PLACES):
-    regions = {}
-    for name in names:
-        lat, lon = PLACES[name]
-        regions[name] = region_daemon(tmp_path / name, name=name, master=masters,
-                                      latitude=lat, longitude=lon).start()
-    return regions
+def start_regions(tmp_path, masters: str, names=CITIES):
+    return {name: placed_region(tmp_path, name, masters).start() for name in names}
 
 
 def all_up(master_port: int, count: int) -> bool:
@@ -72,9 +75,9 @@ def test_status_page_json_and_metrics(cluster):
     http = master.argv[-1].split("=", 1)[1]  # --http=tcp:PORT:interface=127.0.0.1
     base = f"http://127.0.0.1:{http.split(':')[1]}"
     page = urllib.request.urlopen(base + "/", timeout=5).read().decode()
-    assert "<svg" in page and all(name in page for name in PLACES)
+    assert "<svg" in page and all(name in page for name in CITIES)
     data = json.load(urllib.request.urlopen(base + "/regions.json", timeout=5))
-    assert {r["name"]: r["state"] for r in data["regions"]} == dict.fromkeys(PLACES, "up")
+    assert {r["name"]: r["state"] for r in data["regions"]} == dict.fromkeys(CITIES, "up")
     metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
     assert 'geolru_master_regions{state="up"} 3' in metrics
     assert 'geolru_region_up{region="singapore"} 1' in metrics

@@ -7,10 +7,7 @@ import time
 import pytest
 import redis
 
-from support import master_daemon, region_daemon, wait_until
-
-PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),
-          "singapore": (1.3521, 103.8198), "saopaulo": (-23.5505, -46.6333)}
+from support import master_daemon, placed_region, stop_all, wait_until
 
 
 class Cluster:
@@ -23,9 +20,7 @@ class Cluster:
         self.wait_live()
 
     def add(self, name):
-        lat, lon = PLACES[name]
-        daemon = region_daemon(self.tmp_path / name, name=name, latitude=lat, longitude=lon,
-                               master=f"tcp:127.0.0.1:{self.master.port}")
+        daemon = placed_region(self.tmp_path, name, f"tcp:127.0.0.1:{self.master.port}")
         self.regions[name] = daemon.start()
         return daemon
 
@@ -45,8 +40,7 @@ class Cluster:
         wait_until(lambda: all(check(self.client(r)) for r in self.regions), timeout, what=what)
 
     def stop(self):
-        for daemon in [self.master, *self.regions.values()]:
-            daemon.stop()
+        stop_all(self.master, *self.regions.values())
 
 
 @pytest.fixture

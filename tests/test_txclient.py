@@ -6,22 +6,16 @@ from twisted.internet import reactor
 
 from geolru.client import NoRegionAvailable, locate
 from geolru.txclient import ResponseError, TxGeoCache
-from support import master_daemon, region_daemon, wait_until
-
-PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821)}
+from support import start_cluster, stop_all, wait_until
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    master = master_daemon(tmp_path / "master", heartbeat_timeout=1.5).start()
-    regions = {name: region_daemon(tmp_path / name, name=name, latitude=lat, longitude=lon,
-                                   master=f"tcp:127.0.0.1:{master.port}").start()
-               for name, (lat, lon) in PLACES.items()}
+    master, regions = start_cluster(tmp_path, ["montreal", "frankfurt"])
     wait_until(lambda: len(locate(f"127.0.0.1:{master.port}", 0, 0, 5)) == 2, 15,
                what="two regions located")
     yield master, regions
-    for daemon in [master, *regions.values()]:
-        daemon.stop()
+    stop_all(master, *regions.values())
 
 
 @pytest_twisted.ensureDeferred

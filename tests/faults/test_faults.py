@@ -9,7 +9,7 @@ import time
 import redis
 
 from faults.proxy import Proxy
-from support import free_port, master_daemon, region_daemon, wait_until
+from support import free_port, region_daemon, start_cluster, stop_all, wait_until
 
 
 def write_peers(workdir, name, peer_port):
@@ -58,15 +58,9 @@ def test_partition_with_writes_on_both_sides_then_heal(tmp_path):
         to_b.close()
 
 
-PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),
-          "singapore": (1.3521, 103.8198)}
-
-
 def test_crashes_freezes_and_restarts_while_clients_write(tmp_path):
-    master = master_daemon(tmp_path / "master", heartbeat_timeout=2).start()
-    regions = {name: region_daemon(tmp_path / name, name=name, latitude=lat, longitude=lon,
-                                   master=f"tcp:127.0.0.1:{master.port}").start()
-               for name, (lat, lon) in PLACES.items()}
+    master, regions = start_cluster(tmp_path, ["montreal", "frankfurt", "singapore"],
+                                    heartbeat_timeout=2)
     confirmed: dict[str, bytes] = {}  # writes that WAIT said reached another region
     lock = threading.Lock()
     stop = threading.Event()
@@ -124,5 +118,4 @@ def test_crashes_freezes_and_restarts_while_clients_write(tmp_path):
             return all(c.mget(keys) == [confirmed[k] for k in keys] for c in clients.values())
         wait_until(everywhere, 30, what="every confirmed write in every region")
     finally:
-        for daemon in [master, *regions.values()]:
-            daemon.stop()
+        stop_all(master, *regions.values())
