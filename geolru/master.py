@@ -190,9 +190,17 @@ class MasterProtocol(LineReceiver):
         self.send(b"OK registered", *peer_lines(self.factory.registry))
 
     def do_HEARTBEAT(self, args):
-        if len(args) != 1 or self.region_name != args[0].decode(errors="replace"):
+        """``HEARTBEAT <name> [<peer>=<lag_ms> ...]``"""
+        if not args or self.region_name != args[0].decode(errors="replace"):
             raise MasterError("HEARTBEAT <name> comes after REGISTER on the same connection")
-        self.factory.registry.heartbeat(self.region_name)
+        lags = {}
+        for word in args[1:64]:
+            peer, _, value = word.decode(errors="replace").partition("=")
+            try:
+                lags[peer] = float(value)
+            except ValueError:
+                raise MasterError(f"bad peer lag {word.decode(errors='replace')!r}")
+        self.factory.registry.heartbeat(self.region_name, lags)
 
     def connectionLost(self, reason=None):
         self.factory.region_connections.discard(self)

@@ -117,7 +117,9 @@ class MasterLinkProtocol(LineReceiver):
 
     def _beat(self):
         if self.registered:  # a refused region does not flood the master
-            self.sendLine(b"HEARTBEAT " + self.factory.registration().name.encode())
+            lags = "".join(f" {peer}={ms:.1f}" for peer, ms in self.factory.peer_lags().items())
+            self.sendLine(b"HEARTBEAT " + self.factory.registration().name.encode()
+                          + lags.encode())
 
     def lineReceived(self, line: bytes):
         words = line.rstrip(b"\r").split()
@@ -155,20 +157,22 @@ class MasterLinkProtocol(LineReceiver):
 class MasterLinkFactory(Factory):
     protocol = MasterLinkProtocol
 
-    def __init__(self, registration, membership: Membership, clock, secret: str = ""):
+    def __init__(self, registration, membership: Membership, clock, secret: str = "",
+                 peer_lags=dict):
         self.registration = registration  # () -> Registration, read at each connect
         self.membership = membership
         self.clock = clock
         self.secret = secret
+        self.peer_lags = peer_lags  # () -> {peer: ms}, sent with each heartbeat
 
 
 class MasterLinks(MultiService):
     """One reconnecting connection per configured master."""
 
     def __init__(self, endpoints, registration, membership: Membership, reactor,
-                 secret: str = ""):
+                 secret: str = "", peer_lags=dict):
         super().__init__()
-        factory = MasterLinkFactory(registration, membership, reactor, secret)
+        factory = MasterLinkFactory(registration, membership, reactor, secret, peer_lags)
         for description in endpoints:
             ClientService(
                 clientFromString(reactor, description), factory,

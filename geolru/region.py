@@ -29,6 +29,8 @@ from geolru.store import Store
 HOUSEKEEPING_INTERVAL = 0.1  # seconds
 EXPIRE_BATCH = 1000  # keys removed per tick at most
 IDLE_BATCH = 5000  # cache entries dropped per tick at most
+EVICTION_LOG_INTERVAL = 10.0  # seconds between log lines summing up evictions
+housekeeping_log = Logger(namespace="geolru.housekeeping")
 
 
 class RegionProtocol(Protocol):
@@ -158,10 +160,24 @@ def housekeeping(keyspace: Keyspace, clock) -> PeriodicService:
     deadline index, ``IDLE_BATCH`` entries from the LRU's cold end), so it
     never scans the keyspace and never holds the reactor for long.
     """
+    cache = keyspace.cache
+    reported = {"at": clock.seconds(), "evictions": 0, "expired": 0}
+
     def tick():
         keyspace.expire_due(EXPIRE_BATCH)
-        keyspace.cache.evict_idle(IDLE_BATCH)
+        cache.evict_idle(IDLE_BATCH)
         keyspace.collect_tombstones()
+        now = clock.seconds()
+        if now - reported["at"] >= EVICTION_LOG_INTERVAL:  # a summary, not a line per key
+            evicted = cache.evictions - reported["evictions"]
+            expired = keyspace.expired + cache.expirations - reported["expired"]
+            if evicted or expired:
+                housekeeping_log.info(
+                    "cache: {evicted} LRU evictions, {expired} expirations in {seconds:.0f}s; "
+                    "{entries} entries, {bytes} bytes", evicted=evicted, expired=expired,
+                    seconds=now - reported["at"], entries=len(cache), bytes=cache.bytes)
+            reported.update(at=now, evictions=cache.evictions,
+                            expired=keyspace.expired + cache.expirations)
     return PeriodicService(tick, clock, HOUSEKEEPING_INTERVAL, "housekeeping")
 
 
@@ -204,12 +220,12 @@ class RegionService(MultiService):
         self.membership = Membership(config.name, os.path.join(config.data_dir, "peers.json"))
         self.membership.load()
         self.table.membership = self.membership
-        if config.master:
-            MasterLinks(config.master, self.registration, self.membership, reactor,
-                        config.cluster_secret).setServiceParent(self)
         self.replication = Replication(config.name, self.keyspace, self.membership, reactor,
                                        config.cluster_secret, config.peer_ca)
         self.replication.setServiceParent(self)
+        if config.master:
+            MasterLinks(config.master, self.registration, self.membership, reactor,
+                        config.cluster_secret, self.peer_lags).setServiceParent(self)
         self.table.replication = self.replication
         self.peer_port = None
         if config.peer_listen:
@@ -225,6 +241,10 @@ class RegionService(MultiService):
             ListeningService(reactor, serverFromString(reactor, config.http),
                              Site(region_root(self.table)), f"region {config.name} http",
                              stop_reactor_on_failure=daemon).setServiceParent(self)
+
+    def peer_lags(self) -> dict[str, float]:
+        """Each peer's replication lag in ms, for the master's status page."""
+        return {name: waited for name, _, _, _, waited in self.replication.peers()}
 
     def registration(self) -> Registration:
         """What the masters are told; the ports are the ones actually listening."""

@@ -29,6 +29,7 @@ class RegionEntry:
     longitude: float
     up: bool = False
     last_heartbeat: float | None = None  # clock seconds
+    peer_lag_ms: dict = attrs.field(factory=dict)  # peer -> ms, from the last heartbeat
 
     def as_dict(self) -> dict:
         return attrs.asdict(self)
@@ -65,12 +66,14 @@ class Registry:
         self._changed(save=True)
         return None
 
-    def heartbeat(self, name: str) -> bool:
+    def heartbeat(self, name: str, peer_lag_ms: dict | None = None) -> bool:
         """Record a heartbeat; ``False`` if the region is unknown (re-register)."""
         entry = self.regions.get(name)
         if entry is None:
             return False
         entry.last_heartbeat = self._clock.seconds()
+        if peer_lag_ms is not None:
+            entry.peer_lag_ms = peer_lag_ms
         if not entry.up:
             entry.up = True
             self.log.info("region {name} is up again", name=name)
@@ -126,7 +129,8 @@ class Registry:
         if not self.state_file:
             return
         data = {"regions": [
-            {k: v for k, v in e.as_dict().items() if k not in ("up", "last_heartbeat")}
+            {k: v for k, v in e.as_dict().items()
+             if k not in ("up", "last_heartbeat", "peer_lag_ms")}
             for e in self.sorted_regions()]}
         directory = os.path.dirname(os.path.abspath(self.state_file))
         os.makedirs(directory, exist_ok=True)

@@ -44,11 +44,13 @@ class StatusPage(RegistryPage):
                 f'stroke-width="0.5"><title>{name}</title></circle>'
                 f'<text x="{x + 3:.2f}" y="{y + 1.2:.2f}" font-size="4.5" '
                 f'fill="#222">{name}</text>')
+            lags = ", ".join(f"{html.escape(peer)} {ms:.1f} ms"
+                             for peer, ms in sorted(e.peer_lag_ms.items())) if e.up else ""
             rows.append(
                 f"<tr><td>{name}</td><td>{html.escape(e.host)}:{e.port}</td>"
                 f"<td>{e.peer_port}</td><td>{e.latitude:.4f}, {e.longitude:.4f}</td>"
                 f'<td style="color:{colour}">{"up" if e.up else "down"}</td>'
-                f"<td>{html.escape(_age(self.clock, e))}</td></tr>")
+                f"<td>{html.escape(_age(self.clock, e))}</td><td>{lags}</td></tr>")
         up = sum(e.up for e in regions)
         page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>geolru master</title>
@@ -66,7 +68,7 @@ td, th {{ border-bottom: 1px solid #ddd; padding: 0.3em 0.8em; text-align: left;
 {"".join(marks)}
 </svg>
 <table><tr><th>region</th><th>clients</th><th>peer port</th><th>position</th>
-<th>state</th><th>last heartbeat</th></tr>
+<th>state</th><th>last heartbeat</th><th>replication lag to peers</th></tr>
 {"".join(rows)}
 </table></body></html>"""
         return page.encode()

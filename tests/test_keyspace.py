@@ -152,3 +152,22 @@ def test_requirepass(keyspace, clock):
     assert run(table, "AUTH", "wrong", session=session).startswith(b"-WRONGPASS")
     assert run(table, "AUTH", "sesame", session=session) == b"+OK\r\n"
     assert run(table, "GET", "k", session=session) == b"$-1\r\n"
+
+
+def test_housekeeping_logs_a_summary_of_evictions(tmp_path, clock):
+    from twisted.logger import globalLogPublisher
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    ks = open_keyspace(tmp_path, clock, max_entries=10)
+    task = housekeeping(ks, clock)
+    task.startService()
+    try:
+        for i in range(50):
+            ks.write(b"k%d" % i, b"v", None)
+        clock.advance(10.1)
+        summaries = [e for e in events if e.get("log_namespace") == "geolru.housekeeping"]
+        assert len(summaries) == 1 and summaries[0]["evicted"] == 40
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+        task.stopService()
+        ks.store.close()

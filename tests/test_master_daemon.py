@@ -78,6 +78,13 @@ def test_status_page_json_and_metrics(cluster):
     assert "<svg" in page and all(name in page for name in CITIES)
     data = json.load(urllib.request.urlopen(base + "/regions.json", timeout=5))
     assert {r["name"]: r["state"] for r in data["regions"]} == dict.fromkeys(CITIES, "up")
+
+    def lags_reported():  # regions send their peers' replication lag with each heartbeat
+        regions = json.load(urllib.request.urlopen(base + "/regions.json", timeout=5))["regions"]
+        return all(set(r["peer_lag_ms"]) == set(CITIES) - {r["name"]} for r in regions)
+    wait_until(lags_reported, 5, what="per-peer lag on the master")
+    assert "replication lag to peers" in urllib.request.urlopen(base + "/", timeout=5).read(
+        ).decode()
     metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
     assert 'geolru_master_regions{state="up"} 3' in metrics
     assert 'geolru_region_up{region="singapore"} 1' in metrics
