@@ -2,34 +2,28 @@
 
 from __future__ import annotations
 
-import sys
-
-from twisted.python import usage
-
 from geolru.config import REGION_KEYS, ConfigError, load_region
 from geolru.store import StoreError
+from geolru.taps import build_or_exit, ini_options
 
 
-class Options(usage.Options):
-    synopsis = "[-c etc/region1.ini] [--key value ...]"
-    longdesc = ("Run one geolru region. Every ini key can be given as an option of the "
-                "same name; options win over the file.")
-    optParameters = [["config", "c", None, "ini file ([region], [cache], [store], [security])"]]
-    optParameters += [[name, None, None, f"[{key.section}] {key.help}"]
-                      for name, key in REGION_KEYS.items()]
+class DataDirError(Exception):
+    """The store under data_dir cannot be opened."""
 
-    def overrides(self) -> dict[str, str]:
-        return {name: self[name] for name in REGION_KEYS if self[name] is not None}
+
+Options = ini_options(REGION_KEYS, "etc/region1.ini", "[region], [cache], [store], [security]",
+                      "one geolru region")
 
 
 def makeService(options, reactor=None, daemon=True):
     if reactor is None:
         from twisted.internet import reactor
     from geolru.region import RegionService
-    try:
+
+    def build():
         config = load_region(options["config"], options.overrides())
-        return RegionService(config, reactor, daemon=daemon)
-    except (ConfigError, StoreError) as e:
-        where = "data_dir: " if isinstance(e, StoreError) else ""
-        sys.stderr.write(f"geolru-region: {where}{e}\n")
-        raise SystemExit(1)
+        try:
+            return RegionService(config, reactor, daemon=daemon)
+        except StoreError as e:
+            raise DataDirError(f"data_dir: {e}") from e
+    return build_or_exit("geolru-region", build, (ConfigError, DataDirError))
