@@ -129,6 +129,7 @@ def up(root: Path) -> int:
         else:
             print(f"  redis-cli -h {daemon.host} -p {daemon.port}   # {daemon.name}; "
                   f"or: telnet {daemon.host} {daemon.port}, then SET k v / GET k")
+    print("  .venv/bin/geolru shell --near 45.50,-73.57   # nearest region, with failover")
     print("Stop with: scripts/cluster down")
     return 0
 
