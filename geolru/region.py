@@ -12,6 +12,7 @@ import itertools
 import os
 
 from twisted.application.service import MultiService, Service
+from twisted.internet import tcp
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
@@ -58,6 +59,9 @@ class RegionProtocol(Protocol):
         self._waiting = None  # the Deferred reply of a blocking command (WAIT)
         self._backlog: list = []  # commands that arrived while it blocks
         self._execute = factory.table.execute
+        # plain TCP: replies go straight to the socket when nothing is queued (below)
+        self._socket = self.transport.socket if isinstance(self.transport, tcp.Connection) \
+            else None
         factory.table.connected_clients += 1
         factory.table.connections_received += 1
 
@@ -70,7 +74,7 @@ class RegionProtocol(Protocol):
         if len(commands) == 1 and parser.error is None:
             reply = self._execute(self.session, commands[0])
             if type(reply) is bytes:
-                self.transport.write(reply)
+                self._send(reply)
                 if self.session.closing:
                     self.transport.loseConnection()
                 elif self._paused:
@@ -85,7 +89,7 @@ class RegionProtocol(Protocol):
             reply = execute(session, command) if type(command) is list else command
             if type(reply) is not bytes:  # a Deferred (WAIT): the rest waits for it
                 if replies:
-                    self.transport.write(b"".join(replies))
+                    self._send(b"".join(replies))
                 self._waiting = reply
                 self._backlog = commands[i + 1:]
                 reply.addCallback(self._resume)
@@ -98,11 +102,32 @@ class RegionProtocol(Protocol):
             replies.append(parser.error.reply())
             session.closing = True
         if replies:
-            self.transport.write(b"".join(replies))
+            self._send(b"".join(replies))
         if session.closing:
             self.transport.loseConnection()
         elif self._paused:
             self._check_output()
+
+    def _send(self, data: bytes):
+        """Write ``data``, straight to the socket when the transport has nothing queued.
+
+        A plain ``transport.write`` makes the reactor register for writability and
+        send on its next turn (two ``epoll_ctl`` calls and a loop iteration per
+        reply): most of the cost of a request at pipeline depth 1.
+        """
+        transport = self.transport
+        sock = self._socket
+        if sock is not None and not transport.dataBuffer and not transport._tempDataLen:
+            try:
+                sent = sock.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:  # let the transport see and report the error
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+        transport.write(data)
 
     def _resume(self, reply: bytes):
         self._waiting = None
