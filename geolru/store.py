@@ -19,6 +19,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import OrderedDict
 
 import attrs
 from twisted.internet import defer, threads
@@ -54,6 +55,7 @@ COLLECT = "DELETE FROM kv WHERE value IS NULL AND seq <= ?"
 DELETE_ALL = """UPDATE kv SET value = NULL, deadline = NULL, counter = NULL, version = ?,
     origin = ?, seq = ? + rowid WHERE value IS NOT NULL"""
 MAX_PENDING = 5_000  # buffered writes before a write waits for the disk
+ABSENT_KEYS = 65_536  # missing keys remembered, so repeated misses cost no query
 
 
 @attrs.frozen(slots=True)
@@ -148,6 +150,9 @@ class Store:
     listeners: list = attrs.field(factory=list, init=False)  # callables(key, record, seq)
     bulk_listeners: list = attrs.field(factory=list, init=False)  # callables(): many changed
     _inflight: list = attrs.field(factory=list, init=False)  # batches being committed
+    # keys a query found missing (most recent last): every row is inserted through
+    # put(), which forgets the key here, so an entry is never stale
+    _absent: OrderedDict = attrs.field(factory=OrderedDict, init=False)
     _inflight_meta: int = attrs.field(default=0, init=False)  # meta values being committed
     _expiring: set = attrs.field(factory=set, init=False)  # keys queued for expiry
     _flush_call: object = attrs.field(default=None, init=False)
@@ -210,10 +215,18 @@ class Store:
                     break
         if buffered is not None:
             return buffered[0]
+        absent = self._absent
+        if key in absent:
+            return None
         row = self._db.execute(
             "SELECT value, deadline, version, origin, counter FROM kv WHERE key = ?", (key,)
         ).fetchone()
-        return None if row is None else Record(*row)
+        if row is None:
+            absent[key] = None  # the next miss on this key costs no query
+            if len(absent) > ABSENT_KEYS:
+                absent.popitem(last=False)
+            return None
+        return Record(*row)
 
     def count_live(self, now_ms: int) -> tuple[int, int]:
         """(live keys, live keys with a deadline)."""
@@ -294,6 +307,7 @@ class Store:
         self.seq += 1
         pending = self._pending
         pending[key] = (record, self.seq)
+        self._absent.pop(key, None)
         for listener in self.listeners:
             listener(key, record, self.seq)
         if self._flush_call is None and not self._inflight:

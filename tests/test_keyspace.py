@@ -171,3 +171,18 @@ def test_housekeeping_logs_a_summary_of_evictions(tmp_path, clock):
         globalLogPublisher.removeObserver(events.append)
         task.stopService()
         ks.store.close()
+
+
+def test_store_remembers_missing_keys_and_forgets_them_on_a_write(keyspace, clock):
+    store = keyspace.store
+    assert store.get(b"ghost") is None
+    store._db.execute("INSERT INTO kv VALUES (x'01', x'02', NULL, 1, 'x', 1, NULL)")
+    assert store.get(b"\x01") is not None  # never asked before: read from SQLite
+    queries = []
+    store._db.set_trace_callback(queries.append)
+    assert store.get(b"ghost") is None  # remembered: no query
+    assert queries == []
+    keyspace.write(b"ghost", b"here", None)
+    clock.advance(0.01)
+    keyspace.cache.discard(b"ghost")
+    assert keyspace.lookup(b"ghost").value == b"here"
