@@ -96,11 +96,6 @@ class LRUCache:
         self.misses += 1
         self.put(key, value, deadline)
 
-    def set_deadline(self, key: bytes, deadline: int | None) -> None:
-        entry = self._entries.get(key)
-        if entry is not None:
-            entry.deadline = deadline
-
     def discard(self, key: bytes) -> None:
         entry = self._entries.get(key)
         if entry is not None:

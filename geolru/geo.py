@@ -38,13 +38,6 @@ def check_coordinates(latitude: float, longitude: float) -> str | None:
     return None
 
 
-def geodesic_km(lat1: float, lon1: float, lats, lons) -> np.ndarray:
-    lats = np.asarray(lats, dtype=float)
-    lons = np.asarray(lons, dtype=float)
-    _, _, metres = GEOD.inv(np.full_like(lons, lon1), np.full_like(lats, lat1), lons, lats)
-    return np.asarray(metres) / 1000.0
-
-
 class NearestIndex:
     """Ranks a fixed set of named positions by distance to a query point.
 

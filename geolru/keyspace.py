@@ -114,14 +114,6 @@ class Keyspace:
         self.writes += 1
         return True
 
-    def set_deadline(self, key: bytes, deadline: int | None) -> bool:
-        """Give a live key a new deadline (``None``: persist); ``False`` if absent."""
-        entry = self.peek(key)
-        if entry is None:
-            return False
-        self.write(key, entry.value, deadline)
-        return True
-
     def flush_all(self) -> None:
         """Delete every key, here and (as tombstones that replicate) everywhere."""
         self.store.delete_all(self.hlc.now(), self.origin)

@@ -20,7 +20,6 @@ NIL_ARRAY = b"*-1\r\n"
 EMPTY_ARRAY = b"*0\r\n"
 ZERO = b":0\r\n"
 ONE = b":1\r\n"
-QUEUED = b"+QUEUED\r\n"
 
 
 class ProtocolError(Exception):
