@@ -575,17 +575,17 @@ class CommandTable:
     def cmd_pttl(self, session, args):
         return p.integer(self._remaining_ms(args[1]))
 
-    def cmd_expiretime(self, session, args):
-        entry = self.keyspace.lookup(args[1])
+    def _expire_time(self, key: bytes, unit_ms: int) -> bytes:
+        entry = self.keyspace.lookup(key)
         if entry is None:
             return p.integer(-2)
-        return p.integer(-1 if entry.deadline is None else entry.deadline // 1000)
+        return p.integer(-1 if entry.deadline is None else entry.deadline // unit_ms)
+
+    def cmd_expiretime(self, session, args):
+        return self._expire_time(args[1], 1000)
 
     def cmd_pexpiretime(self, session, args):
-        entry = self.keyspace.lookup(args[1])
-        if entry is None:
-            return p.integer(-2)
-        return p.integer(-1 if entry.deadline is None else entry.deadline)
+        return self._expire_time(args[1], 1)
 
     def cmd_keys(self, session, args):
         pattern = args[1]

@@ -110,7 +110,8 @@ class SenderProtocol(FrameProtocol):
                 self.sendString(peerwire.encode_control(b"H", {
                     "name": name, "store_id": self.stream.keyspace.store.store_id, "mac": mac}))
             elif kind == b"R":
-                self._timeout.cancel() if self._timeout.active() else None
+                if self._timeout.active():
+                    self._timeout.cancel()
                 self.start(int(peerwire.decode_control(frame)["from"]))
             elif kind == b"A":
                 self.acknowledged(peerwire.decode_ack(frame))

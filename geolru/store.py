@@ -2,7 +2,7 @@
 
 Writes are buffered in memory and committed together (group commit) at most
 ``commit_interval`` seconds after the first one, so a crash loses at most that
-window.  Commits run on one writer thread (``Writer``), so SQLite's page
+window.  Commits run on one writer thread (``ThreadWriter``), so SQLite's page
 writes and WAL checkpoints never hold the reactor; reads run on the reactor
 thread and see the buffered and in-flight writes first, so a reader never
 notices the delay.
@@ -207,12 +207,7 @@ class Store:
     # ------------------------------------------------------------ reads
 
     def get(self, key: bytes) -> Record | None:
-        buffered = self._pending.get(key)
-        if buffered is None and self._inflight:
-            for batch in reversed(self._inflight):
-                buffered = batch.get(key)
-                if buffered is not None:
-                    break
+        buffered = self._buffered(key)
         if buffered is not None:
             return buffered[0]
         absent = self._absent
@@ -261,13 +256,22 @@ class Store:
             " ORDER BY deadline LIMIT ?", (now_ms, limit + len(self._expiring))).fetchall()
         due = []
         for key, *fields in rows:
-            if key in self._expiring or key in self._pending or any(
-                    key in batch for batch in self._inflight):
+            if key in self._expiring or self._buffered(key) is not None:
                 continue
             due.append((key, Record(*fields)))
             if len(due) == limit:
                 break
         return due
+
+    def _buffered(self, key: bytes):
+        """(record, seq) of ``key``'s newest write not yet committed, or ``None``."""
+        buffered = self._pending.get(key)
+        if buffered is None:
+            for batch in reversed(self._inflight):
+                buffered = batch.get(key)
+                if buffered is not None:
+                    break
+        return buffered
 
     def get_meta(self, name: str, default=None):
         if name in self._pending_meta:
@@ -299,8 +303,15 @@ class Store:
     def put_meta(self, name: str, value) -> None:
         """Record ``name`` = ``value``, committed with (not before) earlier writes."""
         self._pending_meta[name] = value
-        if self._flush_call is None and not self._inflight:
-            self._flush_call = self._reactor.callLater(self.commit_interval, self.flush)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> bool:
+        """Start the commit-interval timer unless it runs or a commit is in flight
+        (which flushes again when it ends); ``True`` if it started it."""
+        if self._flush_call is not None or self._inflight:
+            return False
+        self._flush_call = self._reactor.callLater(self.commit_interval, self.flush)
+        return True
 
     def put(self, key: bytes, record: Record) -> int:
         """Buffer ``record`` for the next group commit; return its position."""
@@ -310,9 +321,7 @@ class Store:
         self._absent.pop(key, None)
         for listener in self.listeners:
             listener(key, record, self.seq)
-        if self._flush_call is None and not self._inflight:
-            self._flush_call = self._reactor.callLater(self.commit_interval, self.flush)
-        elif len(pending) >= MAX_PENDING and self.failure is None:
+        if not self._schedule_flush() and len(pending) >= MAX_PENDING and self.failure is None:
             self.sync()  # backpressure: the disk is slower than the clients
         return self.seq
 
