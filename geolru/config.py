@@ -64,6 +64,14 @@ def _text(text: str) -> str:
     return text
 
 
+def _choice(*choices: str):
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError("not one of " + ", ".join(choices))
+        return text
+    return parse
+
+
 def _server_endpoint(text: str) -> str:
     if not text:
         return text
@@ -172,6 +180,8 @@ REGION_KEYS = {
                "seconds an entry stays in the cache tier without a read or write"),
     "commit_interval": Key("store", _number(float, 0.0001, 10), "0.01",
                            "seconds between group commits (crash window)"),
+    "fsync": Key("store", _choice("everysec", "commit"), "everysec",
+                 "flush to the disk every second, or every commit (see README)"),
     "requirepass": Key("security", _text, "", "clients must AUTH with it when set"),
     "cluster_secret": Key("security", _text, "", "peers and master authenticate with it"),
     "peer_ca": Key("security", _readable_file, "",
@@ -197,6 +207,7 @@ class RegionConfig:
     max_bytes: int
     ttl: float
     commit_interval: float
+    fsync: str
     requirepass: str
     cluster_secret: str
     peer_ca: str

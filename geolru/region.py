@@ -224,8 +224,8 @@ class RegionService(MultiService):
         super().__init__()
         self.config = config
         self.reactor = reactor
-        self.store = Store(os.path.join(config.data_dir, "store.sqlite3"), reactor,
-                           commit_interval=config.commit_interval)
+        self.store = Store(os.path.join(config.data_dir, "store"), reactor,
+                           commit_interval=config.commit_interval, fsync=config.fsync)
         self.store.open()  # StoreError here stops a daemon before any port opens
         cache = LRUCache(reactor, max_entries=config.max_entries,
                          max_bytes=config.max_bytes, idle_ttl=config.ttl)

@@ -1,6 +1,5 @@
 """The region's services in-process, on the real reactor (pytest-twisted)."""
 
-import sqlite3
 
 import pytest_twisted
 from twisted.internet import defer, protocol, reactor
@@ -24,7 +23,7 @@ class LineClient(protocol.Protocol):
 
 @pytest_twisted.ensureDeferred
 async def test_threaded_store_commits_off_the_reactor_and_reads_see_buffered_writes(tmp_path):
-    path = str(tmp_path / "store.sqlite3")
+    path = str(tmp_path / "store")
     store = Store(path, reactor, commit_interval=0.01)
     store.open()
     try:
@@ -32,9 +31,9 @@ async def test_threaded_store_commits_off_the_reactor_and_reads_see_buffered_wri
             store.put(b"k%d" % i, Record(b"v%d" % i, None, i, "here"))
         assert store.get(b"k2999").value == b"v2999"  # buffered or in flight
         await eventually(lambda: store.pending == 0, 5, what="the group commit")
-        other = sqlite3.connect(path)
-        assert other.execute("SELECT COUNT(*) FROM kv").fetchone() == (3000,)
-        other.close()
+        tables = store._tables
+        with tables.env.begin() as txn:  # committed: in LMDB, not only in memory
+            assert txn.stat(tables.kv)["entries"] == 3000
         assert store.commits >= 1
     finally:
         store.close()

@@ -8,7 +8,7 @@ from geolru.cache import LRUCache
 from geolru.commands import CommandTable, Session
 from geolru.keyspace import Keyspace
 from geolru.region import RegionFactory, housekeeping
-from geolru.store import Store
+from geolru.store import Record, Store, encode, stored_key
 from support import encode_command
 
 START = 1_700_000_000.0
@@ -22,7 +22,7 @@ def clock():
 
 
 def open_keyspace(path, clock, **cache):
-    store = Store(str(path / "store.sqlite3"), clock, commit_interval=0.01, threaded=False)
+    store = Store(str(path / "store"), clock, commit_interval=0.01, threaded=False)
     store.open()
     return Keyspace(LRUCache(clock, **cache), store, "here", clock)
 
@@ -32,6 +32,19 @@ def keyspace(tmp_path, clock):
     ks = open_keyspace(tmp_path, clock, max_entries=3)
     yield ks
     ks.store.close()
+
+
+def stored_raw(store: Store, key: bytes) -> bytes | None:
+    """The encoded record LMDB holds for ``key``."""
+    tables = store._tables
+    with tables.env.begin(db=tables.kv) as txn:
+        return txn.get(stored_key(key))
+
+
+def put_behind_its_back(store: Store, key: bytes, record: Record) -> None:
+    tables = store._tables
+    with tables.env.begin(write=True, db=tables.kv) as txn:
+        txn.put(stored_key(key), encode(record, 1))
 
 
 def run(table, *args, session=None):
@@ -44,7 +57,8 @@ def test_writes_are_committed_within_the_commit_interval(tmp_path, clock, keyspa
     assert keyspace.store.commits == 0
     clock.advance(0.01)
     assert keyspace.store.commits == 1
-    other = Store(str(tmp_path / "store.sqlite3"), clock, threaded=False)
+    keyspace.store.close()  # one LMDB environment per path and process
+    other = Store(str(tmp_path / "store"), clock, threaded=False)
     other.open()
     assert other.get(b"k").value == b"v"
     other.close()
@@ -83,8 +97,8 @@ def test_expired_keys_leave_the_store_by_the_housekeeping_task(keyspace, clock):
     clock.advance(0.1)  # one tick after the deadline
     assert keyspace.expired == 1
     assert keyspace.store.count_live(keyspace.now_ms()) == (2, 1)
-    row = keyspace.store._db.execute("SELECT COUNT(*) FROM kv WHERE key = 'short'").fetchone()
-    assert row == (0,)  # tombstone collected too: no peers to wait for
+    assert stored_raw(keyspace.store, b"short") is None  # tombstone collected too: no peers
+    assert stored_raw(keyspace.store, b"long") is not None
     task.stopService()
 
 
@@ -176,12 +190,10 @@ def test_housekeeping_logs_a_summary_of_evictions(tmp_path, clock):
 def test_store_remembers_missing_keys_and_forgets_them_on_a_write(keyspace, clock):
     store = keyspace.store
     assert store.get(b"ghost") is None
-    store._db.execute("INSERT INTO kv VALUES (x'01', x'02', NULL, 1, 'x', 1, NULL)")
-    assert store.get(b"\x01") is not None  # never asked before: read from SQLite
-    queries = []
-    store._db.set_trace_callback(queries.append)
-    assert store.get(b"ghost") is None  # remembered: no query
-    assert queries == []
+    put_behind_its_back(store, b"\x01", Record(b"\x02", None, 1, "x"))
+    assert store.get(b"\x01").value == b"\x02"  # never asked before: read from LMDB
+    put_behind_its_back(store, b"ghost", Record(b"unseen", None, 1, "x"))
+    assert store.get(b"ghost") is None  # remembered: LMDB not asked again
     keyspace.write(b"ghost", b"here", None)
     clock.advance(0.01)
     keyspace.cache.discard(b"ghost")

@@ -1,0 +1,162 @@
+"""The LMDB store on its own, with task.Clock and commits on the calling thread."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.internet.task import Clock
+
+from geolru.store import FSYNC_INTERVAL, LONG_KEY, InlineWriter, Record, Store, decode, encode
+
+NOW_MS = 1_700_000_000_000
+
+
+@pytest.fixture
+def clock():
+    c = Clock()
+    c.advance(NOW_MS / 1000)
+    return c
+
+
+def open_store(path, clock, **options) -> Store:
+    store = Store(str(path / "store"), clock, threaded=False, **options)
+    store.open()
+    return store
+
+
+@pytest.fixture
+def store(tmp_path, clock):
+    s = open_store(tmp_path, clock)
+    yield s
+    s.close()
+
+
+def live(value: bytes, version: int = 1, deadline=None) -> Record:
+    return Record(value, deadline, version, "here")
+
+
+records = st.builds(
+    Record, st.one_of(st.none(), st.binary(max_size=64)),
+    st.one_of(st.none(), st.integers(-(1 << 62), 1 << 62)), st.integers(0, (1 << 64) - 1),
+    st.text(min_size=1, max_size=20), st.one_of(st.none(), st.text(max_size=40)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(records, st.integers(0, (1 << 64) - 1))
+def test_records_round_trip_through_their_encoding(record, seq):
+    assert decode(encode(record, seq)) == (seq, record)
+
+
+@pytest.mark.parametrize("key", [b"", b"k" * (LONG_KEY + 1), b"x" * 100_000, b"\xff\x00#short"],
+                         ids=["empty", "just-too-long", "100KB", "digest-prefix"])
+def test_keys_lmdb_cannot_take_are_stored_under_a_digest(tmp_path, clock, key):
+    store = open_store(tmp_path, clock)
+    store.put(key, live(b"value"))
+    store.put(b"other", live(b"o"))
+    store.sync()
+    store.close()
+    again = open_store(tmp_path, clock)  # read from the file, not from the buffer
+    assert again.get(key).value == b"value"
+    assert [k for _, k, _ in again.changes_since(0, 10)] == [key, b"other"]
+    assert sorted(again.scan(0, 10, NOW_MS)[1]) == sorted([key, b"other"])
+    again.close()
+
+
+def test_a_restart_continues_positions_past_a_flushall(tmp_path, clock):
+    store = open_store(tmp_path, clock)
+    for i in range(5):
+        store.put(b"k%d" % i, live(b"v"))
+    store.put(b"k4", Record(None, None, 2, "here"))  # a tombstone: no new position in FLUSHALL
+    store.delete_all(3, "here")
+    top = store.seq
+    store.close()
+    again = open_store(tmp_path, clock)
+    assert again.seq == top  # positions already given out are never given out again
+    assert again.count_live(NOW_MS) == (0, 0)
+    assert {record.value for _, _, record in again.changes_since(0, 100)} == {None}
+    again.close()
+
+
+def test_scan_meets_every_key_present_throughout_even_when_others_are_written(store):
+    for i in range(100):
+        store.put(b"k%d" % i, live(b"v"))
+    store.sync()
+    seen, cursor, rounds = [], 0, 0
+    while True:
+        cursor, keys = store.scan(cursor, 10, NOW_MS)
+        seen += keys
+        store.put(b"k%d" % (99 - rounds), live(b"again", 2))  # moves past the cursor
+        store.put(b"new%d" % rounds, live(b"n"))
+        rounds += 1
+        if cursor == 0:
+            break
+    assert {b"k%d" % i for i in range(100)} <= set(seen)
+    assert rounds < 30
+
+
+def test_counts_and_deadlines(store):
+    store.put(b"forever", live(b"1"))
+    store.put(b"soon", live(b"2", deadline=NOW_MS + 1000))
+    store.put(b"past", live(b"3", deadline=NOW_MS - 1))
+    store.put(b"gone", Record(None, None, 1, "here"))
+    assert store.count_live(NOW_MS) == (2, 1)
+    assert [key for key, _ in store.due(NOW_MS, 10)] == [b"past"]
+    store.put(b"past", live(b"4"))  # a newer write without a deadline
+    store.sync()
+    assert store.due(NOW_MS, 10) == []
+    assert store.count_live(NOW_MS) == (3, 1)
+
+
+def test_expiry_keeps_the_position_and_collection_removes_the_tombstone(store):
+    store.put(b"a", live(b"1", deadline=NOW_MS - 1))
+    store.put(b"b", live(b"2"))
+    store.sync()
+    store.expire(store.due(NOW_MS, 10))
+    assert store.get(b"a").value is None  # a tombstone, at its old position
+    assert [(seq, key) for seq, key, _ in store.changes_since(0, 10)] == [(1, b"a"), (2, b"b")]
+    store.collect_tombstones(store.seq)
+    store.close()
+    store.open()
+    assert store.get(b"a") is None
+    assert [key for _, key, _ in store.changes_since(0, 10)] == [b"b"]
+
+
+class CountingWriter(InlineWriter):
+    def __init__(self):
+        self.jobs = []
+
+    def submit(self, job, *args):
+        self.jobs.append(job.__name__)
+        return super().submit(job, *args)
+
+
+def test_collecting_with_no_tombstone_below_the_horizon_submits_nothing(store, clock):
+    store._writer = writer = CountingWriter()
+    store.put(b"a", Record(None, None, 1, "here"))
+    store.collect_tombstones(store.seq)  # "a" is still buffered: this job cannot take it
+    clock.advance(store.commit_interval)
+    assert store.get(b"a") is not None
+    store.collect_tombstones(store.seq)
+    assert store.get(b"a") is None
+    writer.jobs.clear()
+    store.collect_tombstones(store.seq)  # nothing written since: nothing to do
+    assert writer.jobs == []
+    store.put(b"b", Record(None, None, 1, "here"))
+    clock.advance(store.commit_interval)
+    store.collect_tombstones(store.seq)
+    assert writer.jobs == ["_put_rows", "_collect"]
+
+
+def test_everysec_flushes_to_disk_a_second_after_a_commit(store, clock):
+    store.put(b"k", live(b"v"))
+    clock.advance(store.commit_interval)
+    assert store.commits == 1 and store.last_fsync == 0.0
+    clock.advance(FSYNC_INTERVAL)
+    assert store.last_fsync == clock.seconds()
+
+
+def test_commit_policy_needs_no_timer(tmp_path, clock):
+    store = open_store(tmp_path, clock, fsync="commit")
+    store.put(b"k", live(b"v"))
+    clock.advance(store.commit_interval)
+    assert store.commits == 1 and clock.getDelayedCalls() == []
+    store.close()
