@@ -204,6 +204,7 @@ class Store:
     _expiring: set = attrs.field(factory=set, init=False)  # keys queued for expiry
     _flush_call: object = attrs.field(default=None, init=False)
     _fsync_call: object = attrs.field(default=None, init=False)
+    _read: object = attrs.field(default=None, init=False)  # the reactor's read transaction
     last_fsync: float = attrs.field(default=0.0, init=False)  # reactor time
     # every uncollected tombstone is at a position >= this (0: unknown)
     _tombstone_floor: int = attrs.field(default=0, init=False)
@@ -265,6 +266,7 @@ class Store:
             self._fsync_call.cancel()
         if self._writer is not None:
             self._writer.stop()
+        self._renew_reader()
         if self._tables_ is not None:
             self._tables_.env.sync(True)
             self._tables_.close()
@@ -273,6 +275,22 @@ class Store:
 
     # ------------------------------------------------------------ reads
 
+    def _reader(self):
+        """The reactor thread's read transaction, kept until the writer changes the
+        file (``_renew_reader``): one begin per commit instead of one per read."""
+        read = self._read
+        if read is None:
+            read = self._read = self._tables.env.begin()
+        return read
+
+    def _renew_reader(self, result=None):
+        """Called on the reactor thread when a writer job has ended: later reads
+        must see what it wrote (its batch is no longer in ``_inflight``)."""
+        if self._read is not None:
+            self._read.abort()
+            self._read = None
+        return result
+
     def get(self, key: bytes) -> Record | None:
         buffered = self._buffered(key)
         if buffered is not None:
@@ -280,9 +298,7 @@ class Store:
         absent = self._absent
         if key in absent:
             return None
-        tables = self._tables
-        with tables.env.begin(db=tables.kv) as txn:
-            raw = txn.get(stored_key(key))
+        raw = self._reader().get(stored_key(key), db=self._tables_.kv)
         if raw is None:
             absent[key] = None  # the next miss on this key costs no lookup
             if len(absent) > ABSENT_KEYS:
@@ -366,8 +382,7 @@ class Store:
         if name in self._pending_meta:
             return self._pending_meta[name]
         tables = self._tables
-        with tables.env.begin(db=tables.meta) as txn:
-            raw = txn.get(name.encode())
+        raw = self._reader().get(name.encode(), db=tables.meta)
         return default if raw is None else raw.decode()
 
     def changes_since(self, position: int, limit: int) -> list[tuple[int, bytes, Record]]:
@@ -498,10 +513,12 @@ class Store:
         self.flush(force=True)
         if self._writer is not None:
             self._writer.barrier()
+        self._renew_reader()
 
     def _submit(self, job, *args) -> defer.Deferred:
         """Run a housekeeping job; a failure is logged, and the next tick retries."""
         d = self.writer.submit(job, *args)
+        d.addBoth(self._renew_reader)
         d.addErrback(lambda failure: self.log.error(
             "store write failed: {error}", error=failure.getErrorMessage()))
         return d
@@ -606,6 +623,7 @@ class Store:
         self._inflight = [b for b in self._inflight if b is not batch]
 
     def _committed(self, elapsed: float, batch: dict) -> None:
+        self._renew_reader()
         self._drop_inflight(batch)
         self.commits += 1
         if self.failure is not None:

@@ -45,6 +45,7 @@ def put_behind_its_back(store: Store, key: bytes, record: Record) -> None:
     tables = store._tables
     with tables.env.begin(write=True, db=tables.kv) as txn:
         txn.put(stored_key(key), encode(record, 1))
+    store._renew_reader()  # as after any job of the store's own writer
 
 
 def run(table, *args, session=None):

@@ -160,3 +160,18 @@ def test_commit_policy_needs_no_timer(tmp_path, clock):
     clock.advance(store.commit_interval)
     assert store.commits == 1 and clock.getDelayedCalls() == []
     store.close()
+
+
+def test_reads_see_each_commit_and_housekeeping_job_at_once(store, clock):
+    """One read transaction serves the reactor until the writer changes the file."""
+    store.put(b"k", live(b"1"))
+    assert store.get(b"k").value == b"1"  # buffered
+    clock.advance(store.commit_interval)
+    assert store.get(b"k").value == b"1"  # committed: read from LMDB
+    store.put(b"k", live(b"2", 2))
+    clock.advance(store.commit_interval)
+    assert store.get(b"k").value == b"2"  # not the snapshot of the first read
+    store.put(b"gone", live(b"x", deadline=NOW_MS - 1))
+    clock.advance(store.commit_interval)
+    store.expire(store.due(NOW_MS, 10))
+    assert store.get(b"gone").value is None  # the expiry job's tombstone
