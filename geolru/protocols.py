@@ -117,6 +117,11 @@ def parse_int(value: bytes) -> int | None:
     return number
 
 
+# the lengths and counts almost every request carries, parsed by one dict lookup;
+# only canonical spellings are keys, so anything else still goes through parse_int
+SMALL_INTS = {b"%d" % i: i for i in range(4096)}
+
+
 # ---------------------------------------------------------------- inline
 
 _ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
@@ -243,6 +248,7 @@ class RequestParser:
         pos = 0
         end = len(buf)
         find = buf.find
+        small = SMALL_INTS.get
         self._need = 0
         while pos < end:
             if buf[pos] != 42:  # not '*': inline command
@@ -264,7 +270,10 @@ class RequestParser:
                 if end - pos > INLINE_MAX_SIZE:
                     raise ProtocolError("too big mbulk count string")
                 return pos
-            count = parse_int(buf[pos + 1:nl]) if nl - pos < 22 else None
+            digits = buf[pos + 1:nl]
+            count = small(digits)
+            if count is None:
+                count = parse_int(digits) if nl - pos < 22 else None
             if count is None or count > MAX_MULTIBULK_LEN:
                 raise ProtocolError("invalid multibulk length")
             start = pos
@@ -283,7 +292,10 @@ class RequestParser:
                     if end - pos > INLINE_MAX_SIZE:
                         raise ProtocolError("too big bulk count string")
                     return start
-                size = parse_int(buf[pos + 1:nl]) if nl - pos < 22 else None
+                digits = buf[pos + 1:nl]
+                size = small(digits)
+                if size is None:
+                    size = parse_int(digits) if nl - pos < 22 else None
                 if size is None or size < 0 or size > self.max_bulk_len:
                     raise ProtocolError("invalid bulk length")
                 pos = nl + 2
