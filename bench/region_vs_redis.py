@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/region_vs_redis.py [--requests 200000] [--keys 1000000]
 
-Throughput: ``redis-benchmark -t set,get -c 50 -d 100 -r 100000`` at ``-P 1``
-and ``-P 16`` against a region (twistd) and against redis-server with
-``--appendonly yes --appendfsync everysec`` (the same durability class).
+Throughput: ``redis-benchmark -t set|get -c 50 -d 100 -r 100000`` at each
+``--pipelines`` depth against redis-server with ``--appendonly yes
+--appendfsync everysec`` (the same durability class), a standalone region
+(twistd), and Montreal in a three-region cluster (so replicating every write to
+two peers), with the CPU each server process spent per request.
 Memory: RSS growth per key after loading ``--keys`` keys of 100-byte values,
 with the region's cache tier large enough to hold them all.
 Prints a Markdown table whose ratios are region / redis-server.
@@ -13,8 +15,6 @@ Prints a Markdown table whose ratios are region / redis-server.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import platform
@@ -27,32 +27,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from servers import redis_benchmark, start_cluster  # noqa: E402
+
 from support import Daemon, redis_server, region_daemon  # noqa: E402
 
 
-def rss(pid: int) -> int:
+def memory(pid: int) -> tuple[int, int]:
+    """(RSS, RssAnon) of ``pid`` in bytes; RssAnon leaves out file pages mapped in."""
+    fields = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "RssAnon"):
+                fields[name] = int(value.split()[0]) * 1024
+    return fields["VmRSS"], fields["RssAnon"]
 
 
-def redis_benchmark(port: int, pipeline: int, requests: int) -> dict[str, float]:
-    out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-t", "set,get", "-c", "50", "-d", "100",
-         "-r", "100000", "-n", str(requests), "-P", str(pipeline), "--csv"],
-        capture_output=True, text=True, check=True, timeout=600).stdout
-    rows = list(csv.reader(io.StringIO(out)))
-    return {row[0]: float(row[1]) for row in rows[1:]}
-
-
-def load_keys(daemon: Daemon, keys: int) -> float:
-    """Load ``keys`` keys of 100-byte values; return bytes of RSS growth per key."""
+def load_keys(daemon: Daemon, keys: int) -> tuple[float, float]:
+    """Load ``keys`` keys of 100-byte values; bytes of RSS (and RssAnon) growth per key."""
     client = daemon.client(socket_timeout=120)
     client.flushall()
     time.sleep(0.5)
-    before = rss(daemon.process.pid)
+    before = memory(daemon.process.pid)
     value = b"v" * 100
     batch = 10_000
     for start in range(0, keys, batch):
@@ -62,7 +58,23 @@ def load_keys(daemon: Daemon, keys: int) -> float:
         pipe.execute()
     assert client.dbsize() == keys
     time.sleep(1.0)  # let the store commit and the allocator settle before reading RSS
-    return (rss(daemon.process.pid) - before) / keys
+    after = memory(daemon.process.pid)
+    return (after[0] - before[0]) / keys, (after[1] - before[1]) / keys
+
+
+def throughput(name: str, port: int, depths: list[int], requests: int,
+               watch: dict[str, int], results: dict) -> None:
+    """Fill ``results[name]`` with ops/s and ``results["cpu_us"][...]`` with CPU µs
+    per request of each watched process."""
+    for pipeline in depths:
+        for test in ("set", "get"):
+            figure = f"{test.upper()} P{pipeline}"
+            ops, cpu = redis_benchmark(port, test, pipeline, requests, watch)
+            results.setdefault(name, {})[figure] = ops
+            for process, micros in cpu.items():
+                results["cpu_us"].setdefault(process, {})[figure] = micros
+            print(f"{name:15} {figure:8} {ops:>10,.0f} ops/s  CPU µs/request "
+                  + ", ".join(f"{p} {m:.1f}" for p, m in cpu.items()), flush=True)
 
 
 def main() -> int:
@@ -76,37 +88,45 @@ def main() -> int:
     subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
 
     work = Path(tempfile.mkdtemp(prefix="geolru-bench-"))
+    depths = sorted({1, 16, *(int(x) for x in args.pipelines.split(","))})
+    results: dict = {"cpu_us": {}}
     redis = redis_server(work / "redis", "--appendonly", "yes", "--appendfsync", "everysec")
     region = region_daemon(work / "region", name="bench",
                            max_entries=str(args.keys * 2), max_bytes="0")
-    results: dict[str, dict[str, float]] = {}
     try:
         for name, daemon in (("redis", redis), ("region", region)):
             daemon.start()
-            depths = sorted({1, 16, *(int(x) for x in args.pipelines.split(","))})
-            for pipeline in depths:
-                rps = redis_benchmark(daemon.port, pipeline, args.requests)
-                results.setdefault(name, {}).update(
-                    {f"{test} P{pipeline}": value for test, value in rps.items()})
-                print(f"{name:7} P{pipeline:<3} {rps}", flush=True)
-            results[name]["bytes/key"] = load_keys(daemon, args.keys)
-            print(f"{name:7} memory {results[name]['bytes/key']:.0f} bytes/key", flush=True)
+            throughput(name, daemon.port, depths, args.requests,
+                       {name: daemon.process.pid}, results)
+            rss, anon = load_keys(daemon, args.keys)
+            results[name]["bytes/key"], results[name]["anon bytes/key"] = rss, anon
+            print(f"{name:15} memory {rss:.0f} bytes/key (RSS), {anon:.0f} (RssAnon)",
+                  flush=True)
             daemon.stop()
     finally:
         redis.stop()
         region.stop()
 
+    master, regions = start_cluster(work / "cluster")
+    try:
+        watch = {"region_2_peers": regions["montreal"].process.pid,
+                 "peer": regions["frankfurt"].process.pid}
+        throughput("region_2_peers", regions["montreal"].port, [1, 16], args.requests, watch,
+                   results)
+    finally:
+        for daemon in (master, *regions.values()):
+            daemon.stop()
+
     print(f"\n{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
-          f"{platform.machine()}, Python {platform.python_version()}; "
-          f"redis-benchmark -c 50 -d 100 -r 100000 -n {args.requests}; "
-          f"memory: {args.keys:,} keys of 100 bytes\n")
-    print("| figure | region | redis-server (AOF everysec) | ratio |")
-    print("|---|---:|---:|---:|")
+          f"{platform.machine()}, Python {platform.python_version()}\n")
+    print("| figure | redis-server | region | ratio | region, 2 peers | ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
     for figure in ("SET P1", "GET P1", "SET P16", "GET P16"):
-        mine, theirs = results["region"][figure], results["redis"][figure]
-        print(f"| {figure} ops/s | {mine:,.0f} | {theirs:,.0f} | {mine / theirs:.2f}× |")
+        theirs, mine, peers = (results[n][figure] for n in ("redis", "region", "region_2_peers"))
+        print(f"| {figure} ops/s | {theirs:,.0f} | {mine:,.0f} | {mine / theirs:.2f}× "
+              f"| {peers:,.0f} | {peers / theirs:.2f}× |")
     mine, theirs = results["region"]["bytes/key"], results["redis"]["bytes/key"]
-    print(f"| memory per key (RSS) | {mine:,.0f} B | {theirs:,.0f} B | {mine / theirs:.2f}× |")
+    print(f"| memory per key (RSS) | {theirs:,.0f} B | {mine:,.0f} B | {mine / theirs:.2f}× |")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0

@@ -1,4 +1,4 @@
-"""Replication: lag, catch-up rate, and what replication costs a region.
+"""Replication: lag and catch-up rate (what it costs: bench/region_vs_redis.py).
 
     .venv/bin/python bench/replication.py [--seconds 5] [--down-seconds 20]
 
@@ -9,15 +9,11 @@ A master and three regions (twistd) on loopback.
   until it sees it; p50/p99/max over the probes.
 - Catch-up: singapore is killed, montreal takes writes for --down-seconds at
   full speed, singapore restarts; keys/s from its restart until it has them all.
-- Cost: redis-benchmark SET/GET P1 and P16 against a standalone region and
-  against montreal with its two peers.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import subprocess
 import sys
@@ -29,23 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support import master_daemon, region_daemon, wait_until  # noqa: E402
+from servers import start_cluster  # noqa: E402
 
-PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),
-          "singapore": (1.3521, 103.8198)}
-
-
-def start_cluster(work: Path):
-    master = master_daemon(work / "master", heartbeat_timeout=5).start()
-    regions = {name: region_daemon(work / name, name=name, latitude=lat, longitude=lon,
-                                   master=f"tcp:127.0.0.1:{master.port}").start()
-               for name, (lat, lon) in PLACES.items()}
-
-    def live(name):
-        info = regions[name].client().info("replication")
-        return sum(v["state"] == "live" for k, v in info.items() if k.startswith("peer")) == 2
-    wait_until(lambda: all(live(n) for n in regions), 20, what="the cluster streaming live")
-    return master, regions
+from support import wait_until  # noqa: E402
 
 
 def percentile(values, q):
@@ -116,18 +98,6 @@ def catch_up(regions, down_seconds: float) -> dict:
     return {"keys": i, "seconds": took, "rate": i / took}
 
 
-def benchmark(port: int) -> dict:
-    out = {}
-    for pipeline in (1, 16):
-        text = subprocess.run(
-            ["redis-benchmark", "-p", str(port), "-t", "set,get", "-c", "50", "-d", "100",
-             "-r", "100000", "-n", "100000", "-P", str(pipeline), "--csv"],
-            capture_output=True, text=True, check=True, timeout=600).stdout
-        for row in list(csv.reader(io.StringIO(text)))[1:]:
-            out[f"{row[0]} P{pipeline}"] = float(row[1])
-    return out
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -137,17 +107,8 @@ def main() -> int:
     subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
     work = Path(tempfile.mkdtemp(prefix="geolru-repl-"))
 
-    alone = region_daemon(work / "alone", name="alone").start()
-    try:
-        standalone = benchmark(alone.port)
-    finally:
-        alone.stop()
-    print("standalone", standalone, flush=True)
-
     master, regions = start_cluster(work)
     try:
-        with_peers = benchmark(regions["montreal"].port)
-        print("2 peers", with_peers, flush=True)
         lags = []
         for rate in (1000, 5000, 10000):
             lags.append(lag(regions, rate, args.seconds))
@@ -167,15 +128,9 @@ def main() -> int:
     print(f"\ncatch-up: {caught['keys']:,} keys written in {args.down_seconds:g} s while "
           f"singapore was down, caught up in {caught['seconds']:.1f} s after its restart: "
           f"{caught['rate']:,.0f} keys/s\n")
-    print("| figure | standalone | with 2 peers | ratio |")
-    print("|---|---:|---:|---:|")
-    for figure in ("SET P1", "GET P1", "SET P16", "GET P16"):
-        a, b = standalone[figure], with_peers[figure]
-        print(f"| {figure} ops/s | {a:,.0f} | {b:,.0f} | {b / a:.2f}× |")
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "lag": lags, "catch_up": caught, "standalone": standalone,
-            "with_2_peers": with_peers}, indent=2))
+            "lag": lags, "catch_up": caught}, indent=2))
     return 0
 
 

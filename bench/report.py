@@ -17,23 +17,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+FIGURES = ("SET P1", "GET P1", "SET P16", "GET P16")
+TARGETS = {"SET P1": "0.8×", "GET P1": "0.8×", "SET P16": "0.4×", "GET P16": "0.5×"}
+
+
 def tables(region: dict, locate: list, replication: dict) -> str:
+    redis, alone, peers, cpu = (region[k] for k in ("redis", "region", "region_2_peers",
+                                                     "cpu_us"))
     out = [f"Measured {time.strftime('%Y-%m-%d')} on this machine: {os.cpu_count()} cores, "
            f"{platform.machine()}, Python {platform.python_version()}. Rerun: `bench/run`. "
            "Ratios are against a reference measured in the same run.", "",
            "Region vs redis-server (`--appendonly yes --appendfsync everysec`), "
-           "`redis-benchmark -t set,get -c 50 -d 100 -r 100000`:", "",
-           "| figure | region | redis-server | ratio | target |", "|---|---:|---:|---:|---:|"]
-    targets = {"SET P1": "0.8×", "GET P1": "0.8×", "SET P16": "0.4×", "GET P16": "0.5×"}
-    figures = [k for k in region["region"] if " P" in k]
+           "`redis-benchmark -t set|get -c 50 -d 100 -r 100000`; the region alone, and "
+           "Montreal of a three-region cluster, so replicating every write to two peers "
+           "(all on the same 2 cores). The targets are for the region with 2 peers:", "",
+           "| figure | redis-server | region | ratio | region, 2 peers | ratio | target |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    figures = [k for k in alone if " P" in k]
     for figure in sorted(figures, key=lambda k: (k.split()[0] != "SET", int(k.split(" P")[1]))):
-        mine, theirs = region["region"][figure], region["redis"][figure]
-        out.append(f"| {figure} ops/s | {mine:,.0f} | {theirs:,.0f} | {mine / theirs:.2f}× "
-                   f"| {targets.get(figure, '')} |")
-    mine, theirs = region["region"]["bytes/key"], region["redis"]["bytes/key"]
-    out += [f"| memory per key, 1M keys of 100 B (RSS) | {mine:,.0f} B | {theirs:,.0f} B | "
-            f"{mine / theirs:.2f}× | ≤ 2.5× |", "",
-            "LOCATE over TCP (4 connections × 200 pipelined) and the nearest-region "
+        row = f"| {figure} ops/s | {redis[figure]:,.0f} | {alone[figure]:,.0f} | " \
+              f"{alone[figure] / redis[figure]:.2f}× |"
+        if figure in peers:
+            row += f" {peers[figure]:,.0f} | {peers[figure] / redis[figure]:.2f}× " \
+                   f"| {TARGETS.get(figure, '')} |"
+        else:
+            row += " | | |"
+        out.append(row)
+    out += [f"| memory per key, 1M keys of 100 B (RSS) | {redis['bytes/key']:,.0f} B "
+            f"| {alone['bytes/key']:,.0f} B | {alone['bytes/key'] / redis['bytes/key']:.2f}× "
+            "| | | ≤ 2.5× |",
+            f"| the same, private memory only (RssAnon) | {redis['anon bytes/key']:,.0f} B "
+            f"| {alone['anon bytes/key']:,.0f} B "
+            f"| {alone['anon bytes/key'] / redis['anon bytes/key']:.2f}× | | | |", "",
+            "CPU time each server process spent per request (user + system, from /proc; "
+            "steadier than ops/s on a shared machine); *peer* is Frankfurt applying what "
+            "Montreal replicates:", "",
+            "| CPU µs per request | redis-server | region | ratio | region, 2 peers | peer |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for figure in FIGURES:
+        theirs, mine = cpu["redis"][figure], cpu["region"][figure]
+        out.append(f"| {figure} | {theirs:.1f} | {mine:.1f} | {mine / theirs:.1f}× "
+                   f"| {cpu['region_2_peers'][figure]:.1f} | {cpu['peer'][figure]:.1f} |")
+    out += ["", "LOCATE over TCP (4 connections × 200 pipelined) and the nearest-region "
             "computation vs a naive per-query `GeoSeries.distance`:", "",
             "| regions | LOCATE/s | p50 | p99 | nearest | naive geopandas | speed-up |",
             "|---:|---:|---:|---:|---:|---:|---:|"]
@@ -49,12 +74,7 @@ def tables(region: dict, locate: list, replication: dict) -> str:
                    f"{x['p99']:.2f} ms | {x['max']:.2f} ms |")
     caught = replication["catch_up"]
     out += ["", f"Catch-up: {caught['keys']:,} keys missed by a region that was down, "
-            f"received in {caught['seconds']:.1f} s: **{caught['rate']:,.0f} keys/s**.", "",
-            "| what replication costs | standalone | with 2 peers | ratio |",
-            "|---|---:|---:|---:|"]
-    for figure in ("SET P1", "GET P1", "SET P16", "GET P16"):
-        a, b = replication["standalone"][figure], replication["with_2_peers"][figure]
-        out.append(f"| {figure} ops/s | {a:,.0f} | {b:,.0f} | {b / a:.2f}× |")
+            f"received in {caught['seconds']:.1f} s: **{caught['rate']:,.0f} keys/s**."]
     return "\n".join(out) + "\n"
 
 
@@ -64,12 +84,14 @@ def plots(region: dict, replication: dict) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for server, style in (("region", "-o"), ("redis", "--s")):
+    names = {"region": "geolru region", "region_2_peers": "geolru region, 2 peers",
+             "redis": "redis-server"}
+    for server, style in (("region", "-o"), ("region_2_peers", ":^"), ("redis", "--s")):
         for test in ("SET", "GET"):
             depths = sorted(int(k.split(" P")[1]) for k in region[server] if
                             k.startswith(test + " P"))
             ax.plot(depths, [region[server][f"{test} P{d}"] for d in depths], style,
-                    label=f"{test}, {'geolru region' if server == 'region' else 'redis-server'}")
+                    label=f"{test}, {names[server]}")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("pipeline depth (redis-benchmark -P)")
     ax.set_ylabel("ops/s")

@@ -8,18 +8,21 @@ most a second after a commit, so an operating-system crash or power loss may
 lose that second -- and, LMDB warns, may damage the file, since the kernel may
 write pages out of order; ``commit`` flushes every commit's data pages (LMDB's
 meta page without its own flush: an OS crash may undo the last commit, never
-damage the file), at about three times the disk work per write.  Commits run
-on one writer thread (``ThreadWriter``), so page writes and flushes never hold
-the reactor; reads run on the reactor thread in their own read transaction
-(LMDB readers never wait for the writer) and see the buffered and in-flight
-writes first, so a reader never notices the delay.
+damage the file), at about three times the disk work per write.
+
+Where commits run follows from that: with ``everysec`` on the reactor thread
+(a commit without a flush costs a few µs per row, less than handing the GIL to
+a thread and back: one context switch per request at pipeline depth 1), the
+once-a-second flush on a thread of its own; with ``commit`` on a writer thread
+(``ThreadWriter``), so the reactor never waits for a flush.  Reads run on the
+reactor thread in a read transaction (LMDB readers never wait for the writer)
+and see the buffered and in-flight writes first, so a reader never notices
+the delay.
 
 Each write gets a position, ``seq``, strictly increasing in this store; the
 ``seq`` table lets replication read "changes since position N".  Deletes are
 tombstones (a record without a value) until ``collect_tombstones`` removes
-them.  Why LMDB and not SQLite: a committed row costs ~5 µs here against
-~22 µs for SQLite's upsert with its three indexes (bench/README), and a miss
-~1 µs against ~15 µs; see docs/store.md.
+them.  Why LMDB and not SQLite, and what each choice measured: docs/store.md.
 
 Tables (LMDB named databases):
 
@@ -55,6 +58,7 @@ MAP_SIZE = 1 << 40  # address space reserved for the file (it grows only as writ
 LONG_KEY = 400  # longer keys are stored under a digest
 DIGEST_PREFIX = b"\xff\x00#"  # a digest's stored key starts with this; no short key does
 FSYNC_INTERVAL = 1.0  # seconds: fsync="everysec" flushes at most this long after a commit
+COLLECT_BATCH = 10_000  # tombstones removed per job at most
 SEQ_NAME = "store_seq"  # meta: the highest position ever given out
 
 POSITION = struct.Struct(">Q")
@@ -180,7 +184,7 @@ class Store:
     path: str  # a directory
     _reactor: object
     commit_interval: float = 0.010
-    threaded: bool = True  # False: commit on the calling thread (deterministic tests)
+    threaded: bool = True  # False: no thread at all (deterministic tests with task.Clock)
     fsync: str = "everysec"  # or "commit"
     log = Logger()
     seq: int = attrs.field(default=0, init=False)
@@ -190,7 +194,8 @@ class Store:
     failure: str | None = attrs.field(default=None, init=False)  # why the last commit failed
     _opened: bool = attrs.field(default=False, init=False)
     _tables_: Tables | None = attrs.field(default=None, init=False)
-    _writer: object = attrs.field(default=None, init=False)
+    _writer: object = attrs.field(default=None, init=False)  # commits, housekeeping jobs
+    _flusher: object = attrs.field(default=None, init=False)  # fsync="everysec" flushes
     store_id: str = attrs.field(default="", init=False)  # new for every new (or wiped) store
     _pending: dict = attrs.field(factory=dict, init=False)  # key -> (Record, seq)
     _pending_meta: dict = attrs.field(factory=dict, init=False)  # committed with the next batch
@@ -212,8 +217,13 @@ class Store:
 
     @property
     def writer(self):
+        """Where commits run: a writer thread when each one is flushed to the disk
+        (fsync="commit"), else the calling thread, since a commit without a flush
+        is a few µs per row and handing the GIL to a thread and back cost more
+        (a context switch per request at P1)."""
         if self._writer is None:
-            self._writer = ThreadWriter(self._reactor)
+            threaded = self.threaded and self.fsync == "commit"
+            self._writer = ThreadWriter(self._reactor) if threaded else InlineWriter()
         return self._writer
 
     @property
@@ -256,7 +266,7 @@ class Store:
             raise StoreError(f"cannot open store {self.path}: {e}") from e
         self._opened = True
         # the writer thread starts on first use too, for the same reason
-        self._writer = None if self.threaded else InlineWriter()
+        self._writer = self._flusher = None
 
     def close(self) -> None:
         if not self._opened:
@@ -264,8 +274,9 @@ class Store:
         self.sync()
         if self._fsync_call is not None and self._fsync_call.active():
             self._fsync_call.cancel()
-        if self._writer is not None:
-            self._writer.stop()
+        for writer in (self._writer, self._flusher):
+            if writer is not None:
+                writer.stop()
         self._renew_reader()
         if self._tables_ is not None:
             self._tables_.env.sync(True)
@@ -463,11 +474,12 @@ class Store:
         floor = self._tombstone_floor
         # the job runs after the commits in flight, before the writes still buffered
         reached = min(upto_seq + 1, self._pending_first) if self._pending else upto_seq + 1
-        d = self._submit(self._collect, upto_seq)
+        left = []  # the position of the first tombstone the job left, if it hit its bound
+        d = self._submit(self._collect, upto_seq, left)
 
         def collected(result):
             if self._tombstone_floor == floor:  # no expiry or failed commit meanwhile
-                self._tombstone_floor = reached
+                self._tombstone_floor = min([reached, *left])
             return result
 
         d.addCallback(collected)
@@ -526,7 +538,11 @@ class Store:
     def _flush_to_disk(self) -> None:
         """fsync="everysec": make the commits of the last second survive an OS crash."""
         self._fsync_call = None
-        self._submit(self._tables.env.sync, True).addCallback(self._flushed_to_disk)
+        if self._flusher is None:  # a thread of its own: the reactor never waits for it
+            self._flusher = ThreadWriter(self._reactor) if self.threaded else InlineWriter()
+        self._flusher.submit(self._tables.env.sync, True).addCallbacks(
+            self._flushed_to_disk, lambda failure: self.log.error(
+                "store flush to disk failed: {error}", error=failure.getErrorMessage()))
 
     def _flushed_to_disk(self, _):
         self.last_fsync = self._reactor.seconds()
@@ -588,11 +604,15 @@ class Store:
 
         return self._transaction(job)
 
-    def _collect(self, upto_seq: int) -> float:
+    def _collect(self, upto_seq: int, left: list) -> float:
         def job(txn, tables):
             found = []
             for position, key in txn.cursor(db=tables.tombs):
-                if POSITION.unpack(position)[0] > upto_seq:
+                seq = POSITION.unpack(position)[0]
+                if seq > upto_seq:
+                    break
+                if len(found) == COLLECT_BATCH:
+                    left.append(seq)  # the next job goes on from here
                     break
                 found.append((position, key))
             for position, key in found:

@@ -23,18 +23,35 @@ class LineClient(protocol.Protocol):
 
 @pytest_twisted.ensureDeferred
 async def test_threaded_store_commits_off_the_reactor_and_reads_see_buffered_writes(tmp_path):
-    path = str(tmp_path / "store")
-    store = Store(path, reactor, commit_interval=0.01)
+    store = Store(str(tmp_path / "store"), reactor, commit_interval=0.01, fsync="commit")
     store.open()
     try:
         for i in range(3000):
             store.put(b"k%d" % i, Record(b"v%d" % i, None, i, "here"))
-        assert store.get(b"k2999").value == b"v2999"  # buffered or in flight
+        assert store.get(b"k2999").value == b"v2999"  # buffered
+        store.flush()
+        assert store._inflight  # handed to the writer thread, not committed by this one
+        assert store.get(b"k2999").value == b"v2999"  # in flight
         await eventually(lambda: store.pending == 0, 5, what="the group commit")
         tables = store._tables
         with tables.env.begin() as txn:  # committed: in LMDB, not only in memory
             assert txn.stat(tables.kv)["entries"] == 3000
         assert store.commits >= 1
+    finally:
+        store.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_everysec_commits_on_the_reactor_and_flushes_on_a_thread(tmp_path):
+    store = Store(str(tmp_path / "store"), reactor, commit_interval=0.01)
+    store.open()
+    try:
+        started = reactor.seconds()
+        store.put(b"k", Record(b"v", None, 1, "here"))
+        store.sync()
+        assert store.pending == 0 and store.commits == 1  # done on this thread
+        await eventually(lambda: store.last_fsync > started, 5, what="the flush to disk")
+        assert store._flusher._pool.started  # in a thread, not on the reactor
     finally:
         store.close()
 

@@ -175,3 +175,14 @@ def test_reads_see_each_commit_and_housekeeping_job_at_once(store, clock):
     clock.advance(store.commit_interval)
     store.expire(store.due(NOW_MS, 10))
     assert store.get(b"gone").value is None  # the expiry job's tombstone
+
+
+def test_a_collection_job_takes_a_bounded_number_and_the_next_goes_on(store, monkeypatch):
+    monkeypatch.setattr("geolru.store.COLLECT_BATCH", 3)
+    for i in range(7):
+        store.put(b"k%d" % i, Record(None, None, 1, "here"))
+    store.sync()
+    tables = store._tables
+    for remaining in (4, 1, 0):
+        store.collect_tombstones(store.seq)
+        assert tables.entries(tables.tombs) == remaining
