@@ -7,6 +7,8 @@ Frames (each an ``Int32StringReceiver`` string; first byte is the kind):
 - ``R`` + JSON ``{"from": position}`` — the receiver: send changes after this (0: all).
 - ``B`` + records — a batch of changes, each ``(seq, key, Record)``.
 - ``A`` + 8-byte position — the receiver applied every change up to it.
+- ``W`` + JSON ``{origin: version}`` — the receiver: the newest version it applied
+  from each origin's own stream (the sender need not forward what it covers).
 - ``E`` + text — an error; the connection closes.
 
 Sans-IO: bytes in, values out.

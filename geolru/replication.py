@@ -11,8 +11,18 @@ sender first reads the store (``changes_since``: what waits for a peer waits on
 disk, not in RAM), then, once caught up, pushes each write as it happens
 (``live``), a batch per reactor turn.  The receiver merges each record
 (``geolru.merge``), remembers its position in the same commit as the records,
-and acknowledges it.  Records are forwarded: a region streams everything it
-applied, so a write reaches every region even if one link is down.
+and acknowledges it.
+
+Records are forwarded, so a write reaches every region even if one link is
+down or its origin dies after reaching only some peers -- but only when
+needed: each receiver tells its senders, every ``WATERMARK_INTERVAL``, the
+newest version it has applied from each origin's *own* stream (which sends
+that origin's writes in order: everything older from it is there too).  A
+sender holds a record made elsewhere instead of forwarding it, drops it once
+the peer's watermark for its origin covers it, and forwards it if that takes
+longer than ``FORWARD_AFTER``.  So with every link up each write crosses each
+link once (forwarding everything sent it twice to every region of three, and
+N-1 times to each of N), and a cut link costs ``FORWARD_AFTER`` of extra lag.
 """
 
 from __future__ import annotations
@@ -40,6 +50,8 @@ WINDOW = 8  # batches sent and not yet acknowledged
 LIVE_QUEUE_LIMIT = 20_000  # records queued for a slow peer before going back to the store
 MAX_FRAME = (1 << 30) + (1 << 20)
 HANDSHAKE_TIMEOUT = 10.0
+WATERMARK_INTERVAL = 0.05  # seconds between a receiver's watermark updates, at most
+FORWARD_AFTER = 0.25  # seconds a record made elsewhere is held before it is forwarded
 
 
 def first_batch(changes: list) -> list:
@@ -83,6 +95,8 @@ class PeerStatus:
     partial_syncs: int = 0
     last_ack_ms: float = 0.0  # send -> ack time of the last acknowledged batch
     oldest_unacked: float | None = None  # clock seconds the oldest unacked batch was sent
+    forwarded: int = 0  # records made elsewhere sent on, in live mode
+    not_forwarded: int = 0  # records made elsewhere the peer had from their origin
 
 
 class SenderProtocol(FrameProtocol):
@@ -95,7 +109,10 @@ class SenderProtocol(FrameProtocol):
         self.in_flight: list[tuple[int, float]] = []  # (last seq of batch, sent at)
         self.live = False
         self.queue: list = []
+        self.held: list = []  # (held at, seq, key, record) made elsewhere, in seq order
+        self.peer_watermarks: dict[str, int] = {}  # origin -> newest version the peer has
         self._flush_call = None
+        self._held_call = None
         self._timeout = self.stream.clock.callLater(
             HANDSHAKE_TIMEOUT, self.transport.loseConnection)
 
@@ -115,6 +132,8 @@ class SenderProtocol(FrameProtocol):
                 self.start(int(peerwire.decode_control(frame)["from"]))
             elif kind == b"A":
                 self.acknowledged(peerwire.decode_ack(frame))
+            elif kind == b"W":
+                self.watermarks_received(peerwire.decode_control(frame))
             elif kind == b"E":
                 self.log.warn("peer {name} refused our stream: {why}", name=self.stream.name,
                               why=frame[1:].decode(errors="replace"))
@@ -126,6 +145,9 @@ class SenderProtocol(FrameProtocol):
 
     def start(self, position: int):
         status = self.stream.status
+        if self.stream.resend_from is not None:  # held records the last connection left
+            position = min(position, self.stream.resend_from - 1)
+            self.stream.resend_from = None
         self.position = position
         self.ready = True
         if position == 0:
@@ -157,6 +179,7 @@ class SenderProtocol(FrameProtocol):
     def catch_up(self):
         """Leave live mode: send what the store has after our position."""
         self.queue = []
+        self._release_held()
         self.live = False
         self.stream.status.state = "partial-sync"
         self.pump()
@@ -164,19 +187,78 @@ class SenderProtocol(FrameProtocol):
     def queue_change(self, key, record, seq):
         if not self.live:
             return
-        if record.origin == self.stream.name:  # the peer made it: it has it
-            if not self.queue:
+        origin = record.origin
+        if origin == self.stream.name:  # the peer made it: it has it
+            if not self.queue and not self.held:
                 self.position = seq
             return
-        self.queue.append((seq, key, record))
-        if len(self.queue) > LIVE_QUEUE_LIMIT:  # the peer is slow: read from disk instead
+        if origin != self.stream.own_name:  # made elsewhere: forward only if needed
+            if record.version <= self.peer_watermarks.get(origin, -1):
+                self.stream.status.not_forwarded += 1
+                if not self.queue and not self.held:
+                    self.position = seq
+                return
+            self.held.append((self.stream.clock.seconds(), seq, key, record))
+            if self._held_call is None:
+                self._held_call = self.stream.clock.callLater(FORWARD_AFTER, self.check_held)
+            if len(self.held) <= LIVE_QUEUE_LIMIT:
+                return
+        else:
+            self.queue.append((seq, key, record))
+        if len(self.queue) + len(self.held) > LIVE_QUEUE_LIMIT:
+            # the peer is slow: read from disk instead
             self.queue = []
+            self._release_held()
             self.live = False
             self.stream.status.state = "partial-sync"
             self.stream.clock.callLater(0, self.pump)
             return
         if self._flush_call is None:
             self._flush_call = self.stream.clock.callLater(0, self.flush_queue)
+
+    def watermarks_received(self, watermarks: dict):
+        for origin, version in watermarks.items():
+            if int(version) > self.peer_watermarks.get(origin, -1):
+                self.peer_watermarks[str(origin)] = int(version)
+        if self.held:
+            self.check_held(expire=False)
+
+    def check_held(self, expire: bool = True):
+        """Drop the held records the peer has from their origin; with ``expire``,
+        forward those held ``FORWARD_AFTER`` or longer."""
+        if expire:
+            self._held_call = None
+        marks = self.peer_watermarks
+        due = self.stream.clock.seconds() - FORWARD_AFTER
+        status = self.stream.status
+        kept, forward = [], []
+        for entry in self.held:
+            record = entry[3]
+            if record.version <= marks.get(record.origin, -1):
+                status.not_forwarded += 1
+            elif expire and entry[0] <= due:
+                forward.append(entry[1:])
+            else:
+                kept.append(entry)
+        self.held = kept
+        if forward:
+            status.forwarded += len(forward)
+            self.queue.extend(forward)
+            self.queue.sort(key=lambda change: change[0])
+            if self._flush_call is None:
+                self._flush_call = self.stream.clock.callLater(0, self.flush_queue)
+        if kept and self._held_call is None:
+            wait = max(0.0, kept[0][0] + FORWARD_AFTER - self.stream.clock.seconds())
+            self._held_call = self.stream.clock.callLater(wait, self.check_held)
+
+    def _release_held(self):
+        """Leaving live mode: the store read starts before the oldest held record."""
+        if self.held:
+            self.position = min(self.position, self.held[0][1] - 1)
+            self.held = []
+        if self._held_call is not None and self._held_call.active():
+            self._held_call.cancel()
+        self._held_call = None
 
     def flush_queue(self):
         self._flush_call = None
@@ -215,6 +297,11 @@ class SenderProtocol(FrameProtocol):
             self._timeout.cancel()
         if self._flush_call is not None and self._flush_call.active():
             self._flush_call.cancel()
+        if self.held:  # the next connection starts before them
+            first = self.held[0][1]
+            resend = self.stream.resend_from
+            self.stream.resend_from = first if resend is None else min(resend, first)
+        self._release_held()
         if self.stream.protocol is self:
             self.stream.protocol = None
         self.stream.status.state = "connecting"
@@ -242,6 +329,7 @@ class PeerStream(MultiService):
         self.secret = secret
         self.on_ack = on_ack
         self.protocol: SenderProtocol | None = None
+        self.resend_from: int | None = None  # held when a connection was lost: send again
         address = f"{peer.host}:{peer.peer_port}"
         self.status = PeerStatus(peer.name, address)
         self.status.acked = int(keyspace.store.get_meta(f"acked:{peer.name}", 0) or 0)
@@ -260,6 +348,17 @@ class PeerStream(MultiService):
     def acknowledged(self, position: int):
         self.keyspace.store.put_meta(f"acked:{self.name}", position)
         self.on_ack()
+
+    def safe_acked(self) -> int:
+        """The position up to which the peer has everything (acknowledged, and no
+        held record below it): tombstones up to it may go."""
+        position = self.status.acked
+        protocol = self.protocol
+        if protocol is not None and protocol.held:
+            position = min(position, protocol.held[0][1] - 1)
+        if self.resend_from is not None:
+            position = min(position, self.resend_from - 1)
+        return position
 
     def lag(self) -> tuple[int, float]:
         """(changes not yet acknowledged, ms the oldest unacknowledged batch has waited)."""
@@ -283,6 +382,9 @@ class ReceiverProtocol(FrameProtocol):
         self.sender: str | None = None
         self.nonce = os.urandom(16).hex()
         self.sendString(b"C" + self.nonce.encode())
+
+    def connectionLost(self, reason=None):
+        self.factory.replication.receivers.discard(self)
 
     def stringReceived(self, frame: bytes):
         kind = frame[:1]
@@ -310,12 +412,22 @@ class ReceiverProtocol(FrameProtocol):
         self.position_key = f"pos:{name}:{store_id}"
         position = int(replication.keyspace.store.get_meta(self.position_key, 0) or 0)
         self.sendString(peerwire.encode_control(b"R", {"from": position}))
+        replication.receivers.add(self)
+        if replication.watermarks:
+            self.sendString(peerwire.encode_control(b"W", replication.watermarks))
 
     def apply(self, changes):
-        keyspace = self.factory.replication.keyspace
-        apply = keyspace.apply
+        replication = self.factory.replication
+        apply = replication.keyspace.apply
+        sender = self.sender
+        newest = -1  # the sender's own writes come in order: this one and all before it
         for _, key, record in changes:
             apply(key, record)
+            if record.origin == sender and record.version > newest:
+                newest = record.version
+        if newest >= 0:
+            replication.applied_from_origin(sender, newest)
+        keyspace = replication.keyspace
         if changes:
             last = changes[-1][0]
             keyspace.store.put_meta(self.position_key, last)
@@ -352,6 +464,9 @@ class Replication(MultiService):
         self.secret = secret
         self.streams: dict[str, PeerStream] = {}
         self.applied = 0
+        self.receivers: set[ReceiverProtocol] = set()  # streams coming in
+        self.watermarks: dict[str, int] = {}  # origin -> newest version from its own stream
+        self._watermark_call = None
         self._waiters: list[tuple[int, int, defer.Deferred]] = []
         keyspace.store.listeners.append(self._changed)
         keyspace.store.bulk_listeners.append(self._bulk_changed)
@@ -381,6 +496,26 @@ class Replication(MultiService):
                 self.streams[name] = stream
                 stream.setServiceParent(self)
 
+    def stopService(self):
+        if self._watermark_call is not None and self._watermark_call.active():
+            self._watermark_call.cancel()
+        self._watermark_call = None
+        return super().stopService()
+
+    def applied_from_origin(self, origin: str, version: int) -> None:
+        if version > self.watermarks.get(origin, -1):
+            self.watermarks[origin] = version
+            if self._watermark_call is None:
+                self._watermark_call = self.reactor.callLater(
+                    WATERMARK_INTERVAL, self._send_watermarks)
+
+    def _send_watermarks(self):
+        """Tell every region streaming to us what we have from each origin."""
+        self._watermark_call = None
+        frame = peerwire.encode_control(b"W", self.watermarks)
+        for receiver in list(self.receivers):
+            receiver.sendString(frame)
+
     def _changed(self, key, record, seq):
         for stream in self.streams.values():
             stream.change(key, record, seq)
@@ -394,7 +529,7 @@ class Replication(MultiService):
     def acknowledged_by_all(self) -> int:
         if not self.streams:
             return self.keyspace.store.seq
-        return min(stream.status.acked for stream in self.streams.values())
+        return min(stream.safe_acked() for stream in self.streams.values())
 
     # ------------------------------------------------------------ WAIT
 
@@ -443,7 +578,8 @@ class Replication(MultiService):
             lines.append(
                 f"peer{i}:name={s.name},addr={s.address},state={s.state},acked={s.acked},"
                 f"lag_ops={behind},lag_ms={waited:.1f},last_ack_ms={s.last_ack_ms:.1f},"
-                f"full_syncs={s.full_syncs},partial_syncs={s.partial_syncs}")
+                f"full_syncs={s.full_syncs},partial_syncs={s.partial_syncs},"
+                f"forwarded={s.forwarded},not_forwarded={s.not_forwarded}")
         return lines
 
     def peers(self) -> list[tuple[str, str, str, int, float]]:

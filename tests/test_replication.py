@@ -215,3 +215,29 @@ def test_a_fourth_region_joins_a_loaded_cluster_with_a_full_sync(cluster):
     info = m.info("replication")
     assert any(v["name"] == "saopaulo" and v["full_syncs"] >= 1
                for k, v in info.items() if k.startswith("peer"))
+
+
+def peer_status(client: redis.Redis, peer: str) -> dict:
+    info = client.info("replication")
+    return next(v for k, v in info.items() if k.startswith("peer") and v["name"] == peer)
+
+
+def test_with_every_link_up_a_write_crosses_each_link_once(cluster):
+    """Frankfurt holds what Montreal wrote instead of forwarding it to Singapore,
+    and drops it when Singapore says it has it from Montreal itself."""
+    m, s = cluster.client("montreal"), cluster.client("singapore")
+    applied_before = int(s.info("replication")["replication_applied"])
+    writes = 2000
+    pipe = m.pipeline(transaction=False)
+    for i in range(writes):
+        pipe.set(f"once:{i}", i)
+    pipe.execute()
+    cluster.everywhere(lambda r: r.get(f"once:{writes - 1}") == str(writes - 1).encode())
+    f = cluster.client("frankfurt")
+    wait_until(lambda: peer_status(f, "singapore")["not_forwarded"]
+               + peer_status(f, "singapore")["forwarded"] >= writes, 10,
+               what="frankfurt to settle every held record")
+    to_singapore = peer_status(f, "singapore")
+    assert to_singapore["not_forwarded"] >= writes * 0.9, to_singapore
+    applied = int(s.info("replication")["replication_applied"]) - applied_before
+    assert writes <= applied < writes * 1.2  # was 2 × writes when everything was forwarded

@@ -119,3 +119,42 @@ def test_crashes_freezes_and_restarts_while_clients_write(tmp_path):
         wait_until(everywhere, 30, what="every confirmed write in every region")
     finally:
         stop_all(master, *regions.values())
+
+
+def test_a_cut_link_is_bridged_by_forwarding(tmp_path):
+    """a cannot reach c; b can reach both: a's writes reach c through b."""
+    ports = {name: free_port() for name in "abc"}
+    a_to_c = Proxy(ports["c"])
+    links = {"a": {"b": ports["b"], "c": a_to_c.port}, "b": {"a": ports["a"], "c": ports["c"]},
+             "c": {"a": ports["a"], "b": ports["b"]}}
+    daemons = {}
+    for name, peers in links.items():
+        path = tmp_path / name / "data" / "peers.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps([
+            {"name": peer, "host": "127.0.0.1", "port": 1, "peer_port": port,
+             "latitude": 0, "longitude": 0, "up": True} for peer, port in peers.items()]))
+        daemons[name] = region_daemon(
+            tmp_path / name, name=name,
+            peer_listen=f"tcp:{ports[name]}:interface=127.0.0.1").start()
+    ra, rb, rc = (daemons[n].client() for n in "abc")
+
+    def live(client):
+        info = client.info("replication")
+        return sum(v["state"] == "live" for k, v in info.items() if k.startswith("peer")) == 2
+    try:
+        wait_until(lambda: all(live(r) for r in (ra, rb, rc)), 15, what="every stream live")
+        ra.set("before", "1")
+        wait_until(lambda: rc.get("before") == b"1", 10, what="a's direct link to c")
+        a_to_c.cut()
+        for i in range(100):
+            ra.set(f"cut:{i}", i)
+        wait_until(lambda: rc.get("cut:99") == b"99" and rb.get("cut:99") == b"99", 10,
+                   what="a's writes to reach c through b")
+        assert all(rc.get(f"cut:{i}") == str(i).encode() for i in range(100))
+        info = rb.info("replication")
+        to_c = next(v for k, v in info.items() if k.startswith("peer") and v["name"] == "c")
+        assert to_c["forwarded"] >= 100
+    finally:
+        stop_all(*daemons.values())
+        a_to_c.close()
