@@ -715,7 +715,9 @@ class CommandTable:
                 f"store_commit_interval_ms:{store.commit_interval * 1000:g}",
                 f"store_slowest_commit_ms:{store.slowest_commit * 1000:.3f}",
                 f"store_failed_commits:{store.failed_commits}",
-                f"store_writable:{int(store.failure is None)}"]
+                f"store_writable:{int(store.failure is None)}",
+                f"store_fsync:{store.fsync}",
+                f"store_last_fsync:{int(store.last_fsync)}"]
 
     def _info_stats(self):
         keyspace = self.keyspace

@@ -62,9 +62,11 @@ def test_eviction_never_loses_data(tmp_path):
         daemon.stop()
 
 
-def test_kill_9_then_restart_keeps_acknowledged_writes(tmp_path):
-    daemon = region_daemon(tmp_path, commit_interval="0.01").start()
+@pytest.mark.parametrize("fsync", ["everysec", "commit"])
+def test_kill_9_then_restart_keeps_acknowledged_writes(tmp_path, fsync):
+    daemon = region_daemon(tmp_path, commit_interval="0.01", fsync=fsync).start()
     r = daemon.client()
+    assert r.info("persistence")["store_fsync"] == fsync
     for i in range(2000):
         r.set(f"key{i}", f"value{i}")
     r.set("ttl", "x", ex=1000)
