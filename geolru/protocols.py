@@ -3,10 +3,17 @@
 Nothing here touches a socket or the keyspace: bytes go in, parsed commands
 (lists of ``bytes``) or encoded replies (``bytes``) come out.  The parser
 follows redis-server 7's rules (``processMultibulkBuffer`` and
-``processInlineBuffer``), including its limits and its error texts.
+``processInlineBuffer``), including its limits and its error texts.  Whole
+pipelines of well-formed requests go through hiredis' C reader instead
+(``RequestParser._fast``), 2-4x quicker per request; a property test holds the
+two to the same commands and errors for any bytes cut anywhere.
 """
 
 from __future__ import annotations
+
+import re
+
+import hiredis
 
 INLINE_MAX_SIZE = 64 * 1024
 DEFAULT_MAX_BULK_LEN = 512 * 1024 * 1024
@@ -194,6 +201,24 @@ def split_inline(line: bytes) -> list[bytes]:
 
 # ---------------------------------------------------------------- requests
 
+FAST_MAX = 1 << 20  # larger chunks go to the Python parser (they are mostly cut requests)
+# hiredis reads replies, so it takes element types Redis refuses in a request; these
+# would come back as bytes or lists (the others as floats, None, errors: type-checked),
+# and ':' is the sentinel's; one regular expression pass finds them all (seven
+# substring searches cost 6x more: "\r\n" is everywhere in a request)
+LENIENT = re.compile(rb"\r\n[+=(>~|:]")
+
+
+# fed after each chunk: an integer, which no request may hold (``LENIENT``
+# keeps "\r\n:" out), so it comes back whole, and last, only if the chunk ended
+# on a request boundary; a request cut in two swallows some of its bytes
+SENTINEL = b":1\r\n"
+
+
+class _NotFast(Exception):
+    """The chunk is not only whole, well-formed multibulk requests."""
+
+
 class RequestParser:
     """Incremental parser of client requests: RESP multibulk or inline lines.
 
@@ -203,13 +228,15 @@ class RequestParser:
     connection must be answered with ``error.reply()`` and closed.
     """
 
-    def __init__(self, max_bulk_len: int = DEFAULT_MAX_BULK_LEN):
+    def __init__(self, max_bulk_len: int = DEFAULT_MAX_BULK_LEN, fast: bool = True):
         self.max_bulk_len = max_bulk_len
+        self.fast = fast  # False: the Python parser only (the tests' reference)
         self.error: ProtocolError | None = None
         self._buf = b""
         self._pending: list[bytes] = []  # chunks not yet joined into _buf
         self._have = 0  # len(_buf) + sum of pending chunk lengths
         self._need = 0  # bytes of buffer needed before parsing can progress
+        self._reader = hiredis.Reader()
 
     @property
     def buffered(self) -> int:
@@ -218,6 +245,10 @@ class RequestParser:
     def feed(self, data: bytes) -> list[list[bytes]]:
         if self.error is not None:
             return []
+        if not self._have and data[:1] == b"*" and self.fast:
+            commands = self._fast(data)
+            if commands is not None:
+                return commands
         self._have += len(data)
         if self._have < self._need:
             self._pending.append(data)
@@ -241,6 +272,43 @@ class RequestParser:
         if pos:
             self._buf = self._buf[pos:]
             self._have = len(self._buf)
+        return commands
+
+    def _fast(self, data: bytes) -> list[list[bytes]] | None:
+        """The commands of a chunk of whole, well-formed multibulk requests, parsed
+        by hiredis' C reader; ``None`` for anything else (an inline command, a
+        request cut in two (``SENTINEL``), an empty or null array, a type Redis
+        refuses, an error), which ``_parse`` then handles exactly as redis-server
+        does.
+
+        hiredis applies Redis' own number rules (no sign, no leading zeros); the
+        checks here cover the rest: every request an array of bulk strings, no
+        element type but ``$`` and ``*`` (``LENIENT``), and no bulk longer
+        than ``max_bulk_len`` (a chunk no longer than it cannot hold one).
+        """
+        if len(data) > FAST_MAX or len(data) > self.max_bulk_len:
+            return None
+        if LENIENT.search(data) is not None:
+            return None
+        reader = self._reader
+        commands = []
+        try:
+            reader.feed(data)
+            reader.feed(SENTINEL)
+            while True:
+                command = reader.gets()
+                if type(command) is not list or not command:
+                    break
+                for arg in command:
+                    if type(arg) is not bytes:
+                        raise _NotFast
+                commands.append(command)
+            if type(command) is not int or command != 1 or reader.gets() is not False \
+                    or reader.has_data():
+                raise _NotFast
+        except Exception:  # _NotFast, hiredis.ProtocolError, a reply it cannot build…
+            self._reader = hiredis.Reader()  # …: the Python parser decides
+            return None
         return commands
 
     def _parse(self, buf: bytes, commands: list) -> int:

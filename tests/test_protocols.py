@@ -115,3 +115,34 @@ def test_reply_encoders():
     assert p.bulk_array([b"a", None]) == b"*2\r\n$1\r\na\r\n$-1\r\n"
     assert p.error("ERR bad\r\nthing") == b"-ERR bad  thing\r\n"
     assert p.mapping([(p.bulk(b"a"), p.integer(1))], resp3=True) == b"%1\r\n$1\r\na\r\n:1\r\n"
+
+
+PIECES = [
+    encode_command("GET", "k"), encode_command("SET", "k", "v\r\n+x"), b"*1\r\n$4\r\nPING\r\n",
+    b"+PING\r\n", b":5\r\n", b"*0\r\n", b"*-1\r\n", b"$-1\r\n", b"*1\r\n$-1\r\n",
+    b">1\r\n$4\r\nPING\r\n", b"~1\r\n$4\r\nPING\r\n", b"|1\r\n+a\r\n+b\r\n", b"*1\r\n+PING\r\n",
+    b"*2\r\n$4\r\nECHO\r\n=8\r\ntxt:abcd\r\n", b"*1\r\n$04\r\nPING\r\n", b"*+1\r\n$4\r\nPING\r\n",
+    b"*1\r\n*1\r\n$1\r\na\r\n", b"*1\r\n:1\r\n", b"*1\r\n_\r\n", b"*1\r\n,1.5\r\n",
+    b"*1\r\n#t\r\n", b"*1\r\n(12\r\n", b"*1\r\n%1\r\n$1\r\na\r\n$1\r\nb\r\n",
+    b"*1\r\n!3\r\nerr\r\n", b"*1\r\n-ERR x\r\n", b"PING\r\n", b"*1\r\n$1\r\n\x00\r\n",
+    b"*2\r\n$3\r\nGET\r\n", b"\r\n", b"*", b"$", b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20\r\nabc",
+    b":1\r\n", b"*2\r\n$1\r\na\r\n:1\r\n",  # the fast path's own sentinel, in the data
+]
+
+
+def parse_all(parser: RequestParser, data: bytes, cuts: list[int]):
+    commands, start = [], 0
+    for cut in sorted({c % (len(data) + 1) for c in cuts}) + [len(data)]:
+        commands += parser.feed(data[start:cut])
+        start = cut
+    return commands, parser.error.reply() if parser.error else None
+
+
+@given(st.lists(st.one_of(st.sampled_from(PIECES), st.binary(max_size=12)), max_size=12),
+       st.lists(st.integers(min_value=0), max_size=4))
+def test_the_c_reader_fast_path_parses_exactly_as_the_python_parser(pieces, cuts):
+    """Whatever the bytes and however they are cut, hiredis' fast path gives the
+    same commands and the same protocol error as the Python parser alone."""
+    data = b"".join(pieces)
+    fast = parse_all(RequestParser(max_bulk_len=64), data, cuts)
+    assert fast == parse_all(RequestParser(max_bulk_len=64, fast=False), data, cuts)
