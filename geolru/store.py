@@ -38,6 +38,7 @@ is stored under a 32-byte BLAKE2b digest of it, behind a prefix no other key use
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import struct
@@ -193,6 +194,7 @@ class Store:
     failed_commits: int = attrs.field(default=0, init=False)
     failure: str | None = attrs.field(default=None, init=False)  # why the last commit failed
     _opened: bool = attrs.field(default=False, init=False)
+    _lock_file: object = attrs.field(default=None, init=False)  # held while open
     _tables_: Tables | None = attrs.field(default=None, init=False)
     _writer: object = attrs.field(default=None, init=False)  # commits, housekeeping jobs
     _flusher: object = attrs.field(default=None, init=False)  # fsync="everysec" flushes
@@ -247,6 +249,7 @@ class Store:
         the files again until first use; ``StoreError`` says why it cannot."""
         try:
             os.makedirs(self.path, exist_ok=True)
+            self._lock()
             tables = Tables(self.path)
             try:
                 with tables.env.begin(write=True) as txn:
@@ -263,10 +266,29 @@ class Store:
             finally:
                 tables.close()
         except (OSError, lmdb.Error) as e:
+            self._unlock()
             raise StoreError(f"cannot open store {self.path}: {e}") from e
         self._opened = True
         # the writer thread starts on first use too, for the same reason
         self._writer = self._flusher = None
+
+    def _lock(self) -> None:
+        """One process per store: two regions given the same ``data_dir`` would
+        hand out the same positions.  The lock is on an open file, so it passes
+        to twistd's daemonized child and goes when the last holder exits."""
+        lock_file = open(os.path.join(self.path, "geolru.lock"), "a+")
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.close()
+            raise StoreError(f"store {self.path} is in use by another process "
+                             "(two regions with the same data_dir?)") from None
+        self._lock_file = lock_file
+
+    def _unlock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing releases the lock
+            self._lock_file = None
 
     def close(self) -> None:
         if not self._opened:
@@ -282,6 +304,7 @@ class Store:
             self._tables_.env.sync(True)
             self._tables_.close()
             self._tables_ = None
+        self._unlock()
         self._opened = False
 
     # ------------------------------------------------------------ reads

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from geolru.config import ConfigError, load_region, parse_size
-from support import ROOT, TWISTD, free_port
+from support import ROOT, TWISTD, free_port, region_daemon
 
 
 def write(tmp_path, text):
@@ -80,3 +80,20 @@ def test_twistd_reports_an_unusable_data_dir(tmp_path):
     assert result.returncode != 0
     assert result.stderr.startswith("geolru-region: data_dir: cannot open store")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_second_region_on_the_same_data_dir_is_refused(tmp_path):
+    first = region_daemon(tmp_path / "first").start()
+    try:
+        result = subprocess.run(
+            [str(TWISTD), "-n", "--pidfile=", "geolru-region",
+             f"--data_dir={tmp_path / 'first' / 'data'}",
+             f"--listen=tcp:{free_port()}:interface=127.0.0.1"],
+            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert result.returncode != 0
+        assert result.stderr.startswith("geolru-region: data_dir: store ")
+        assert "in use by another process" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert first.client().ping()  # the first one is untouched
+    finally:
+        first.stop()

@@ -5,7 +5,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.internet.task import Clock
 
-from geolru.store import FSYNC_INTERVAL, LONG_KEY, InlineWriter, Record, Store, decode, encode
+from geolru.store import (
+    FSYNC_INTERVAL,
+    LONG_KEY,
+    InlineWriter,
+    Record,
+    Store,
+    StoreError,
+    decode,
+    encode,
+)
 
 NOW_MS = 1_700_000_000_000
 
@@ -186,3 +195,11 @@ def test_a_collection_job_takes_a_bounded_number_and_the_next_goes_on(store, mon
     for remaining in (4, 1, 0):
         store.collect_tombstones(store.seq)
         assert tables.entries(tables.tombs) == remaining
+
+
+def test_one_process_at_a_time(tmp_path, clock, store):
+    with pytest.raises(StoreError, match="in use by another process"):
+        open_store(tmp_path, clock)
+    store.close()
+    again = open_store(tmp_path, clock)  # closing let go of it
+    again.close()
