@@ -205,8 +205,10 @@ FAST_MAX = 1 << 20  # larger chunks go to the Python parser (they are mostly cut
 # hiredis reads replies, so it takes element types Redis refuses in a request; these
 # would come back as bytes or lists (the others as floats, None, errors: type-checked),
 # and ':' is the sentinel's; one regular expression pass finds them all (seven
-# substring searches cost 6x more: "\r\n" is everywhere in a request)
+# substring searches cost 6x more: "\r\n" is everywhere in a request).  Nor may an
+# array count reach a million: hiredis makes the list as soon as it reads the count
 LENIENT = re.compile(rb"\r\n[+=(>~|:]")
+HUGE_ARRAY = re.compile(rb"\*[0-9]{7}")
 
 
 # fed after each chunk: an integer, which no request may hold (``LENIENT``
@@ -288,7 +290,7 @@ class RequestParser:
         """
         if len(data) > FAST_MAX or len(data) > self.max_bulk_len:
             return None
-        if LENIENT.search(data) is not None:
+        if LENIENT.search(data) is not None or HUGE_ARRAY.search(data) is not None:
             return None
         reader = self._reader
         commands = []

@@ -140,7 +140,7 @@ class SenderProtocol(FrameProtocol):
                 self.transport.loseConnection()
             else:
                 raise peerwire.WireError(f"unexpected frame {kind!r}")
-        except (peerwire.WireError, KeyError, ValueError) as e:
+        except (peerwire.WireError, KeyError, ValueError, TypeError) as e:
             self.fail(str(e))
 
     def start(self, position: int):

@@ -146,3 +146,11 @@ def test_the_c_reader_fast_path_parses_exactly_as_the_python_parser(pieces, cuts
     data = b"".join(pieces)
     fast = parse_all(RequestParser(max_bulk_len=64), data, cuts)
     assert fast == parse_all(RequestParser(max_bulk_len=64, fast=False), data, cuts)
+
+
+def test_a_huge_array_count_never_reaches_the_c_reader():
+    """hiredis would make the list as soon as it reads the count."""
+    parser = RequestParser()
+    assert parser._fast(b"*1073741824\r\n$3\r\nGET\r\n") is None
+    assert parser.feed(b"*1073741824\r\n$3\r\nGET\r\n") == []  # waits, as Redis does
+    assert parser.buffered > 0 and parser.error is None
