@@ -43,7 +43,8 @@ class NearestIndex:
 
     Built from a ``GeoDataFrame`` (index: names; Point geometries in
     longitude/latitude); rebuild it when the set changes.  Ties (equal
-    angle) are broken by name, so answers are deterministic.
+    angle) are broken by name, so answers are deterministic.  One thread
+    (the master's reactor) queries it: the query vector is reused.
     """
 
     def __init__(self, frame: geopandas.GeoDataFrame):
@@ -55,6 +56,7 @@ class NearestIndex:
         self._vectors = unit_vectors(self.latitudes, self.longitudes)
         self._positions = list(zip(self.longitudes.tolist(), self.latitudes.tolist(),
                                    strict=True))
+        self._query = np.empty(3)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -70,17 +72,22 @@ class NearestIndex:
             return []
         lat, lon = math.radians(latitude), math.radians(longitude)
         cos_lat = math.cos(lat)
-        dots = self._vectors @ np.array(
-            (cos_lat * math.cos(lon), cos_lat * math.sin(lon), math.sin(lat)))
+        query = self._query  # reused: building an array per query cost more than this
+        query[0], query[1], query[2] = cos_lat * math.cos(lon), cos_lat * math.sin(lon), \
+            math.sin(lat)
+        dots = self._vectors @ query
         n = min(n, len(self.names))
         if n == 1:
-            nth_dot = float(dots.max())
+            best = int(dots.argmax())
+            nth_dot = float(dots[best])
         else:
             nth_dot = float(-np.partition(-dots, n - 1)[n - 1])
         # every region within 1% of the n-th's angle (plus rounding) is a candidate
         allowed = math.acos(max(-1.0, min(1.0, nth_dot))) * 1.01 + 1e-9
         candidates = np.flatnonzero(dots >= math.cos(min(allowed, math.pi)))
         inv, positions, names = GEOD.inv, self._positions, self.names
+        if n == 1 and len(candidates) == 1:  # the usual case: no near tie to settle
+            return [(names[best], inv(longitude, latitude, *positions[best])[2] / 1000.0)]
         ranked = sorted((inv(longitude, latitude, *positions[i])[2] / 1000.0, names[i])
                         for i in candidates.tolist())
         return [(name, km) for km, name in ranked[:n]]
