@@ -8,6 +8,22 @@ from twisted.web.resource import Resource
 
 from geolru.commands import INFO_SECTIONS, CommandTable
 
+# (name, type, help, value of a geolru.replication.PeerStream)
+PEER_METRICS = [
+    ("geolru_peer_lag_ops", "gauge", "Changes a peer has not acknowledged.",
+     lambda stream: stream.lag()[0]),
+    ("geolru_peer_lag_ms", "gauge", "How long the oldest unacknowledged batch has waited.",
+     lambda stream: f"{stream.lag()[1]:.1f}"),
+    ("geolru_peer_live", "gauge", "1 if the stream to the peer is live.",
+     lambda stream: int(stream.status.state == "live")),
+    ("geolru_peer_forwarded_total", "counter",
+     "Records made elsewhere forwarded to the peer (it lacked them from their origin).",
+     lambda stream: stream.status.forwarded),
+    ("geolru_peer_not_forwarded_total", "counter",
+     "Records made elsewhere not forwarded: the peer had them from their origin.",
+     lambda stream: stream.status.not_forwarded),
+]
+
 
 def info_sections(table: CommandTable, sections=INFO_SECTIONS) -> dict[str, dict[str, str]]:
     """INFO as a dict of sections of ``key: value`` strings."""
@@ -74,19 +90,10 @@ class Metrics(Resource):
                       f'{name}{{region="{region}"}} {info[section].get(field, 0)}']
         replication = self.table.replication
         if replication is not None:
-            lines += ["# HELP geolru_peer_lag_ops Changes a peer has not acknowledged.",
-                      "# TYPE geolru_peer_lag_ops gauge"]
-            peers = replication.peers()
-            lines += [f'geolru_peer_lag_ops{{region="{region}",peer="{name}"}} {behind}'
-                      for name, _, _, behind, _ in peers]
-            lines += ["# HELP geolru_peer_lag_ms How long the oldest unacknowledged batch "
-                      "has waited.", "# TYPE geolru_peer_lag_ms gauge"]
-            lines += [f'geolru_peer_lag_ms{{region="{region}",peer="{name}"}} {waited:.1f}'
-                      for name, _, _, _, waited in peers]
-            lines += ["# HELP geolru_peer_live 1 if the stream to the peer is live.",
-                      "# TYPE geolru_peer_live gauge"]
-            lines += [f'geolru_peer_live{{region="{region}",peer="{name}"}} '
-                      f'{int(state == "live")}' for name, _, state, _, _ in peers]
+            for name, kind, text, value in PEER_METRICS:
+                lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
+                lines += [f'{name}{{region="{region}",peer="{peer}"}} {value(stream)}'
+                          for peer, stream in replication.streams.items()]
         return ("\n".join(lines) + "\n").encode()
 
 

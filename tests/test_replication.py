@@ -1,26 +1,29 @@
 """Replication with real daemons on loopback: a master and three or four regions."""
 
+import re
 import signal
 import threading
 import time
+import urllib.request
 
 import pytest
 import redis
 
-from support import master_daemon, placed_region, stop_all, wait_until
+from support import free_port, master_daemon, placed_region, stop_all, wait_until
 
 
 class Cluster:
-    def __init__(self, tmp_path, names=("montreal", "frankfurt", "singapore")):
+    def __init__(self, tmp_path, names=("montreal", "frankfurt", "singapore"), options=None):
         self.tmp_path = tmp_path
         self.master = master_daemon(tmp_path / "master", heartbeat_timeout=2).start()
         self.regions = {}
         for name in names:
-            self.add(name)
+            self.add(name, **(options or {}).get(name, {}))
         self.wait_live()
 
-    def add(self, name):
-        daemon = placed_region(self.tmp_path, name, f"tcp:127.0.0.1:{self.master.port}")
+    def add(self, name, **options):
+        daemon = placed_region(self.tmp_path, name, f"tcp:127.0.0.1:{self.master.port}",
+                               **options)
         self.regions[name] = daemon.start()
         return daemon
 
@@ -222,9 +225,18 @@ def peer_status(client: redis.Redis, peer: str) -> dict:
     return next(v for k, v in info.items() if k.startswith("peer") and v["name"] == peer)
 
 
-def test_with_every_link_up_a_write_crosses_each_link_once(cluster):
+def test_with_every_link_up_a_write_crosses_each_link_once(tmp_path):
     """Frankfurt holds what Montreal wrote instead of forwarding it to Singapore,
     and drops it when Singapore says it has it from Montreal itself."""
+    http = free_port()
+    cluster = Cluster(tmp_path, options={"frankfurt": {"http": f"tcp:{http}:interface=127.0.0.1"}})
+    try:
+        write_once_and_count(cluster, http)
+    finally:
+        cluster.stop()
+
+
+def write_once_and_count(cluster, http: int):
     m, s = cluster.client("montreal"), cluster.client("singapore")
     applied_before = int(s.info("replication")["replication_applied"])
     writes = 2000
@@ -241,3 +253,9 @@ def test_with_every_link_up_a_write_crosses_each_link_once(cluster):
     assert to_singapore["not_forwarded"] >= writes * 0.9, to_singapore
     applied = int(s.info("replication")["replication_applied"]) - applied_before
     assert writes <= applied < writes * 1.2  # was 2 × writes when everything was forwarded
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{http}/metrics", timeout=5).read()
+    text = metrics.decode()
+    counted = re.search(
+        r'geolru_peer_not_forwarded_total\{region="frankfurt",peer="singapore"\} (\d+)', text)
+    assert int(counted.group(1)) >= to_singapore["not_forwarded"]
+    assert 'geolru_peer_live{region="frankfurt",peer="singapore"} 1' in text
