@@ -13,6 +13,7 @@ import platform
 import sys
 
 import attrs
+from twisted.logger import Logger
 
 from geolru import protocols as p
 from geolru.globmatch import glob_match
@@ -75,6 +76,7 @@ def _option(value: bytes) -> bytes:
 
 @attrs.define(eq=False)
 class CommandTable:
+    log = Logger()
     keyspace: Keyspace
     _clock: object
     name: str = "geolru"
@@ -118,6 +120,9 @@ class CommandTable:
             return function(session, args)
         except CommandError as e:
             return e.reply
+        except Exception as e:  # a bug, or a damaged record: this request fails, not the link
+            self.log.failure("{command} failed", command=text(name))
+            return p.error(f"ERR internal error in {text(name)}: {type(e).__name__}")
         finally:
             if store.seq != position:  # a write: WAIT waits for this position
                 session.last_write = store.seq

@@ -220,6 +220,8 @@ class StoreService(Service):
 class RegionService(MultiService):
     """Everything one region runs, built from a ``RegionConfig``."""
 
+    log = Logger()
+
     def __init__(self, config: RegionConfig, reactor, daemon: bool = False):
         super().__init__()
         self.config = config
@@ -227,6 +229,7 @@ class RegionService(MultiService):
         self.store = Store(os.path.join(config.data_dir, "store"), reactor,
                            commit_interval=config.commit_interval, fsync=config.fsync)
         self.store.open()  # StoreError here stops a daemon before any port opens
+        self._import_legacy_store(os.path.join(config.data_dir, "store.sqlite3"))
         cache = LRUCache(reactor, max_entries=config.max_entries,
                          max_bytes=config.max_bytes, idle_ttl=config.ttl)
         self.keyspace = Keyspace(cache, self.store, config.name, reactor)
@@ -266,6 +269,18 @@ class RegionService(MultiService):
             ListeningService(reactor, serverFromString(reactor, config.http),
                              Site(region_root(self.table)), f"region {config.name} http",
                              stop_reactor_on_failure=daemon).setServiceParent(self)
+
+    def _import_legacy_store(self, path: str) -> None:
+        """A data_dir from before the LMDB store: copy it over once, then set the
+        SQLite files aside (``*.migrated``), so an upgrade loses nothing."""
+        if not os.path.exists(path) or self.store.seq:
+            return
+        count = self.store.import_sqlite(path)
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.replace(path + suffix, path + suffix + ".migrated")
+        self.log.info("imported {count} records from {path} into the LMDB store",
+                      count=count, path=path)
 
     def peer_lags(self) -> dict[str, float]:
         """Each peer's replication lag in ms, for the master's status page."""

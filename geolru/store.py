@@ -272,6 +272,41 @@ class Store:
         # the writer thread starts on first use too, for the same reason
         self._writer = self._flusher = None
 
+    def import_sqlite(self, sqlite_path: str) -> int:
+        """Copy a store written by geolru before LMDB (SQLite, ``store.sqlite3``)
+        into this open, empty one, keeping every record's position and version
+        and the store's identity, so peers resume where they were; the number of
+        records copied.  One transaction: a crash midway leaves this store empty."""
+        import sqlite3
+
+        try:
+            db = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
+            try:
+                rows = db.execute("SELECT key, value, deadline, version, origin, seq, counter"
+                                  " FROM kv ORDER BY seq").fetchall()
+                meta = db.execute("SELECT name, value FROM meta").fetchall()
+            finally:
+                db.close()
+            tables = Tables(self.path)
+            try:
+                top = self.seq
+                with tables.env.begin(write=True) as txn:
+                    for key, value, deadline, version, origin, seq, counter in rows:
+                        record = Record(None if value is None else bytes(value), deadline,
+                                        version, origin, counter)
+                        self._replace(txn, tables, bytes(key), record, seq)
+                        top = max(top, seq)
+                    for name, value in meta:
+                        txn.put(name.encode(), str(value).encode(), db=tables.meta)
+                    txn.put(SEQ_NAME.encode(), b"%d" % top, db=tables.meta)
+            finally:
+                tables.close()
+        except (OSError, sqlite3.Error, lmdb.Error) as e:
+            raise StoreError(f"cannot import {sqlite_path}: {e}") from e
+        self.seq = top
+        self.store_id = dict(meta).get("store_id", self.store_id)
+        return len(rows)
+
     def _lock(self) -> None:
         """One process per store: two regions given the same ``data_dir`` would
         hand out the same positions.  The lock is on an open file, so it passes

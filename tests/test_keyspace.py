@@ -3,6 +3,7 @@
 import pytest
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.logger import globalLogPublisher
 
 from geolru.cache import LRUCache
 from geolru.commands import CommandTable, Session
@@ -199,3 +200,19 @@ def test_store_remembers_missing_keys_and_forgets_them_on_a_write(keyspace, cloc
     clock.advance(0.01)
     keyspace.cache.discard(b"ghost")
     assert keyspace.lookup(b"ghost").value == b"here"
+
+
+def test_a_damaged_record_fails_its_request_not_the_connection(keyspace, clock):
+    put_behind_its_back(keyspace.store, b"n", Record(b"5", None, 1, "x", counter="not a counter"))
+    transport = StringTransport()
+    protocol = RegionFactory(CommandTable(keyspace, clock), clock).buildProtocol(None)
+    protocol.makeConnection(transport)
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        protocol.dataReceived(encode_command("INCR", "n") + encode_command("PING"))
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    assert transport.value() == b"-ERR internal error in incr: ValueError\r\n+PONG\r\n"
+    assert transport.connected
+    assert [e["log_failure"].type for e in events if "log_failure" in e] == [ValueError]

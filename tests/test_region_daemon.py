@@ -262,3 +262,48 @@ def test_region_http_metrics_and_info_json(tmp_path):
             "testregion")
     finally:
         daemon.stop()
+
+
+# the store's format before LMDB: what an upgraded region finds in its data_dir
+SQLITE_SCHEMA = """
+CREATE TABLE kv (key BLOB NOT NULL UNIQUE, value BLOB, deadline INTEGER,
+    version INTEGER NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL, counter TEXT);
+CREATE INDEX kv_seq ON kv(seq);
+CREATE TABLE meta (name TEXT PRIMARY KEY, value);
+"""
+
+
+def test_a_sqlite_store_from_before_lmdb_is_imported_once(tmp_path):
+    import sqlite3
+    import time
+
+    data = tmp_path / "data"
+    data.mkdir()
+    db = sqlite3.connect(data / "store.sqlite3")
+    db.executescript(SQLITE_SCHEMA)
+    in_an_hour = int(time.time() * 1000) + 3_600_000
+    db.executemany("INSERT INTO kv VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        (b"plain", b"v", None, 10, "here", 3, None),
+        (b"expiring", b"e", in_an_hour, 11, "there", 7, None),
+        (b"deleted", None, None, 12, "here", 9, None),
+        (b"counter", b"5", None, 13, "here", 12, "0 here 0 here 5 0")])
+    db.executemany("INSERT INTO meta VALUES (?, ?)",
+                   [("store_id", "0123abcd"), ("pos:there:feed", 42)])
+    db.commit()
+    db.close()
+    daemon = region_daemon(tmp_path).start()
+    try:
+        r = daemon.client()
+        assert r.get("plain") == b"v" and r.get("deleted") is None
+        assert r.get("expiring") == b"e" and 3590 < r.ttl("expiring") <= 3600
+        assert r.incr("counter") == 6
+        assert r.info("persistence")["store_seq"] == 13  # after the imported positions
+        assert (data / "store.sqlite3.migrated").exists()
+        assert not (data / "store.sqlite3").exists()
+    finally:
+        daemon.stop()
+    daemon.start()  # a restart reads LMDB: nothing imported twice, nothing lost
+    try:
+        assert daemon.client().mget(["plain", "counter"]) == [b"v", b"6"]
+    finally:
+        daemon.stop()
