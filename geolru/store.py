@@ -118,6 +118,11 @@ def decode(raw: bytes) -> tuple[int, Record]:
                        deadline if flags & HAS_DEADLINE else None, version, origin, counter)
 
 
+def _blob(value) -> bytes:
+    """A SQLite column as bytes (a BLOB, or TEXT if something stored one)."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
 def due_key(deadline: int, stored: bytes) -> bytes:
     return POSITION.pack(deadline + DEADLINE_BIAS) + stored
 
@@ -292,9 +297,9 @@ class Store:
                 top = self.seq
                 with tables.env.begin(write=True) as txn:
                     for key, value, deadline, version, origin, seq, counter in rows:
-                        record = Record(None if value is None else bytes(value), deadline,
+                        record = Record(None if value is None else _blob(value), deadline,
                                         version, origin, counter)
-                        self._replace(txn, tables, bytes(key), record, seq)
+                        self._replace(txn, tables, _blob(key), record, seq)
                         top = max(top, seq)
                     for name, value in meta:
                         txn.put(name.encode(), str(value).encode(), db=tables.meta)

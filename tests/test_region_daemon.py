@@ -286,7 +286,8 @@ def test_a_sqlite_store_from_before_lmdb_is_imported_once(tmp_path):
         (b"plain", b"v", None, 10, "here", 3, None),
         (b"expiring", b"e", in_an_hour, 11, "there", 7, None),
         (b"deleted", None, None, 12, "here", 9, None),
-        (b"counter", b"5", None, 13, "here", 12, "0 here 0 here 5 0")])
+        (b"counter", b"5", None, 13, "here", 12, "0 here 0 here 5 0"),
+        ("text", "stored as TEXT", None, 14, "here", 2, None)])
     db.executemany("INSERT INTO meta VALUES (?, ?)",
                    [("store_id", "0123abcd"), ("pos:there:feed", 42)])
     db.commit()
@@ -295,6 +296,7 @@ def test_a_sqlite_store_from_before_lmdb_is_imported_once(tmp_path):
     try:
         r = daemon.client()
         assert r.get("plain") == b"v" and r.get("deleted") is None
+        assert r.get("text") == b"stored as TEXT"
         assert r.get("expiring") == b"e" and 3590 < r.ttl("expiring") <= 3600
         assert r.incr("counter") == 6
         assert r.info("persistence")["store_seq"] == 13  # after the imported positions
