@@ -218,8 +218,10 @@ class Store:
     _fsync_call: object = attrs.field(default=None, init=False)
     _read: object = attrs.field(default=None, init=False)  # the reactor's read transaction
     last_fsync: float = attrs.field(default=0.0, init=False)  # reactor time
-    # every uncollected tombstone is at a position >= this (0: unknown)
+    # every uncollected tombstone is at a position >= this (0: unknown); _floor_resets
+    # counts the events that may put a tombstone below it (expiry, a failed commit)
     _tombstone_floor: int = attrs.field(default=0, init=False)
+    _floor_resets: int = attrs.field(default=0, init=False)
     _pending_first: int = attrs.field(default=0, init=False)  # lowest position in _pending
 
     @property
@@ -525,7 +527,7 @@ class Store:
         """
         keys = [key for key, _ in entries]
         self._expiring.update(keys)
-        self._tombstone_floor = 0  # these tombstones keep their (older) positions
+        self._reset_tombstone_floor()  # these tombstones keep their (older) positions
         rows = [(key, record.version, record.origin) for key, record in entries]
         self._submit(self._expire_rows, rows).addBoth(
             lambda _: self._expiring.difference_update(keys))
@@ -534,18 +536,22 @@ class Store:
         """Delete tombstones at positions ``<= upto_seq`` (acknowledged by all)."""
         if upto_seq < self._tombstone_floor:
             return  # none there: no job
-        floor = self._tombstone_floor
+        resets = self._floor_resets
         # the job runs after the commits in flight, before the writes still buffered
         reached = min(upto_seq + 1, self._pending_first) if self._pending else upto_seq + 1
         left = []  # the position of the first tombstone the job left, if it hit its bound
         d = self._submit(self._collect, upto_seq, left)
 
         def collected(result):
-            if self._tombstone_floor == floor:  # no expiry or failed commit meanwhile
+            if self._floor_resets == resets:  # no expiry or failed commit meanwhile
                 self._tombstone_floor = min([reached, *left])
             return result
 
         d.addCallback(collected)
+
+    def _reset_tombstone_floor(self) -> None:
+        self._tombstone_floor = 0
+        self._floor_resets += 1
 
     def delete_all(self, version: int, origin: str) -> None:
         """Turn every live key into a tombstone with ``version`` (FLUSHALL).
@@ -730,7 +736,7 @@ class Store:
         meta.update(self._pending_meta)
         self._pending_meta = meta
         self._pending_first = min(seq for _, seq in batch.values())
-        self._tombstone_floor = 0  # the tombstones in it are not where collection thought
+        self._reset_tombstone_floor()  # its tombstones are not where collection thought
         self.failed_commits += 1
         self.failure = failure.getErrorMessage()
         if self._flush_call is None:

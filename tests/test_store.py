@@ -3,6 +3,7 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from geolru.store import (
@@ -203,3 +204,33 @@ def test_one_process_at_a_time(tmp_path, clock, store):
     store.close()
     again = open_store(tmp_path, clock)  # closing let go of it
     again.close()
+
+
+class DeferringWriter(InlineWriter):
+    """Runs jobs only when told, in order: a commit or job 'in flight'."""
+
+    def __init__(self):
+        self.waiting = []
+
+    def submit(self, job, *args):
+        d = defer.Deferred()
+        self.waiting.append((job, args, d))
+        return d
+
+    def run_all(self):
+        while self.waiting:
+            job, args, d = self.waiting.pop(0)
+            d.callback(job(*args))
+
+
+def test_an_expiry_during_a_collection_keeps_its_tombstone_collectable(store, clock):
+    store.put(b"old", live(b"1", deadline=NOW_MS - 1))
+    store.sync()
+    store._writer = writer = DeferringWriter()
+    store.collect_tombstones(store.seq)  # in flight: sees no tombstone when it runs
+    store.expire(store.due(NOW_MS, 10))  # "old" becomes a tombstone at position 1, after it
+    writer.run_all()
+    store.collect_tombstones(store.seq)
+    writer.run_all()
+    tables = store._tables
+    assert tables.entries(tables.tombs) == 0 and store.get(b"old") is None
