@@ -231,6 +231,7 @@ class Store:
         is a few µs per row and handing the GIL to a thread and back cost more
         (a context switch per request at P1)."""
         if self._writer is None:
+            _ = self._tables  # opened here, on the reactor thread, before a job runs elsewhere
             threaded = self.threaded and self.fsync == "commit"
             self._writer = ThreadWriter(self._reactor) if threaded else InlineWriter()
         return self._writer
@@ -568,7 +569,7 @@ class Store:
             listener()
 
     def flush(self, force: bool = False) -> None:
-        """Send every buffered write to the writer thread, as one transaction.
+        """Commit every buffered write, as one transaction (on ``writer``).
 
         One commit runs at a time: while it runs, writes keep buffering (and
         coalescing per key) and go in the next commit, which starts as soon as
