@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,18 +64,24 @@ def load_keys(daemon: Daemon, keys: int) -> tuple[float, float]:
 
 
 def throughput(name: str, port: int, depths: list[int], requests: int,
-               watch: dict[str, int], results: dict) -> None:
+               watch: dict[str, int], results: dict, repeats: int) -> None:
     """Fill ``results[name]`` with ops/s and ``results["cpu_us"][...]`` with CPU µs
-    per request of each watched process."""
+    per request of each watched process: the median of ``repeats`` runs, since this
+    machine's speed moves from one minute to the next."""
     for pipeline in depths:
         for test in ("set", "get"):
             figure = f"{test.upper()} P{pipeline}"
-            ops, cpu = redis_benchmark(port, test, pipeline, requests, watch)
+            runs = [redis_benchmark(port, test, pipeline, requests, watch)
+                    for _ in range(repeats)]
+            ops = statistics.median(r[0] for r in runs)
+            cpu = {process: statistics.median(r[1][process] for r in runs) for process in watch}
             results.setdefault(name, {})[figure] = ops
             for process, micros in cpu.items():
                 results["cpu_us"].setdefault(process, {})[figure] = micros
             print(f"{name:15} {figure:8} {ops:>10,.0f} ops/s  CPU µs/request "
-                  + ", ".join(f"{p} {m:.1f}" for p, m in cpu.items()), flush=True)
+                  + ", ".join(f"{p} {m:.1f}" for p, m in cpu.items())
+                  + f"  (median of {repeats}: "
+                  + ", ".join(f"{r[0]:,.0f}" for r in runs) + ")", flush=True)
 
 
 def main() -> int:
@@ -83,6 +90,8 @@ def main() -> int:
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--pipelines", default="1,16",
                         help="pipeline depths to measure, comma-separated (1 and 16 always)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="redis-benchmark runs per figure; the median is kept")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
@@ -97,7 +106,7 @@ def main() -> int:
         for name, daemon in (("redis", redis), ("region", region)):
             daemon.start()
             throughput(name, daemon.port, depths, args.requests,
-                       {name: daemon.process.pid}, results)
+                       {name: daemon.process.pid}, results, args.repeats)
             rss, anon = load_keys(daemon, args.keys)
             results[name]["bytes/key"], results[name]["anon bytes/key"] = rss, anon
             print(f"{name:15} memory {rss:.0f} bytes/key (RSS), {anon:.0f} (RssAnon)",
@@ -112,7 +121,7 @@ def main() -> int:
         watch = {"region_2_peers": regions["montreal"].process.pid,
                  "peer": regions["frankfurt"].process.pid}
         throughput("region_2_peers", regions["montreal"].port, [1, 16], args.requests, watch,
-                   results)
+                   results, args.repeats)
     finally:
         for daemon in (master, *regions.values()):
             daemon.stop()

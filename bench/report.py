@@ -28,7 +28,8 @@ def tables(region: dict, locate: list, replication: dict) -> str:
            f"{platform.machine()}, Python {platform.python_version()}. Rerun: `bench/run`. "
            "Ratios are against a reference measured in the same run.", "",
            "Region vs redis-server (`--appendonly yes --appendfsync everysec`), "
-           "`redis-benchmark -t set|get -c 50 -d 100 -r 100000`; the region alone, and "
+           "`redis-benchmark -t set|get -c 50 -d 100 -r 100000`, each figure the median of "
+           "three runs; the region alone, and "
            "Montreal of a three-region cluster, so replicating every write to two peers "
            "(all on the same 2 cores). The targets are for the region with 2 peers:", "",
            "| figure | redis-server | region | ratio | region, 2 peers | ratio | target |",
