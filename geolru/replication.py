@@ -50,6 +50,8 @@ WINDOW = 8  # batches sent and not yet acknowledged
 LIVE_QUEUE_LIMIT = 20_000  # records queued for a slow peer before going back to the store
 MAX_FRAME = (1 << 30) + (1 << 20)
 HANDSHAKE_TIMEOUT = 10.0
+# what reading a malformed frame raises: the connection is failed, the region goes on
+BAD_FRAME = (peerwire.WireError, KeyError, ValueError, TypeError)
 WATERMARK_INTERVAL = 0.05  # seconds between a receiver's watermark updates, at most
 FORWARD_AFTER = 0.25  # seconds a record made elsewhere is held before it is forwarded
 
@@ -140,7 +142,7 @@ class SenderProtocol(FrameProtocol):
                 self.transport.loseConnection()
             else:
                 raise peerwire.WireError(f"unexpected frame {kind!r}")
-        except (peerwire.WireError, KeyError, ValueError, TypeError) as e:
+        except BAD_FRAME as e:
             self.fail(str(e))
 
     def start(self, position: int):
@@ -395,7 +397,7 @@ class ReceiverProtocol(FrameProtocol):
                 self.apply(peerwire.decode_batch(frame))
             else:
                 raise peerwire.WireError(f"unexpected frame {kind!r}")
-        except (peerwire.WireError, KeyError, ValueError, TypeError) as e:
+        except BAD_FRAME as e:
             self.fail(str(e))
 
     def hello(self, hello: dict):
