@@ -56,6 +56,8 @@ from twisted.python.threadpool import ThreadPool
 MAX_PENDING = 5_000  # buffered writes before a write waits for the disk
 ABSENT_KEYS = 65_536  # missing keys remembered, so repeated misses cost no lookup
 MAP_SIZE = 1 << 40  # address space reserved for the file (it grows only as written)
+MIN_MAP = 1 << 20  # with writemap: the smallest map, and the smallest step it grows by
+MAX_MAP_STEP = 1 << 30  # with writemap: the map doubles, by at most this much at a time
 LONG_KEY = 400  # longer keys are stored under a digest
 DIGEST_PREFIX = b"\xff\x00#"  # a digest's stored key starts with this; no short key does
 FSYNC_INTERVAL = 1.0  # seconds: fsync="everysec" flushes at most this long after a commit
@@ -128,16 +130,58 @@ def due_key(deadline: int, stored: bytes) -> bytes:
 
 
 class Tables:
-    """The LMDB environment and its named databases."""
+    """The LMDB environment and its named databases.
 
-    def __init__(self, path: str, sync: bool = True):
-        self.env = lmdb.open(path, map_size=MAP_SIZE, max_dbs=5, sync=sync, metasync=False,
-                             readahead=False)
+    ``writemap`` (fsync="everysec") makes LMDB write records straight into its
+    shared memory map instead of copying each changed page into a buffer and
+    writing it out at commit: a row costs half as much.  A page of the map that
+    has no disk block behind it would kill the process (SIGBUS) when written on
+    a full disk, so the map never goes past what ``posix_fallocate`` has
+    reserved: a write transaction that finds the map full grows the file first
+    (``grow``), and a disk too full for that fails the commit like any other
+    write error.
+    """
+
+    def __init__(self, path: str, sync: bool = True, writemap: bool = False):
+        self.writemap = writemap
+        map_size = MAP_SIZE
+        if writemap:  # the file is as big as the map: start at its size
+            try:
+                map_size = max(os.stat(os.path.join(path, "data.mdb")).st_size, MIN_MAP)
+            except FileNotFoundError:
+                map_size = MIN_MAP
+        self.env = lmdb.open(path, map_size=map_size, max_dbs=5, sync=sync, metasync=False,
+                             readahead=False, writemap=writemap)
         self.kv = self.env.open_db(b"kv")
         self.seq = self.env.open_db(b"seq")
         self.tombs = self.env.open_db(b"tombs")
         self.due = self.env.open_db(b"due")
         self.meta = self.env.open_db(b"meta")
+        self._file = os.open(os.path.join(path, "data.mdb"), os.O_RDWR | os.O_CLOEXEC)
+        if writemap:
+            try:
+                os.posix_fallocate(self._file, 0, self.env.info()["map_size"])
+            except OSError:  # keep only the pages written already: all have blocks
+                self.env.set_mapsize(1)
+
+    def grow(self) -> None:
+        """Make the map bigger, with disk blocks reserved for all of it first;
+        ``OSError`` if the disk has no room.  No transaction may be open."""
+        size = self.env.info()["map_size"]
+        for step in (min(max(size, MIN_MAP), MAX_MAP_STEP), MIN_MAP):
+            try:
+                os.posix_fallocate(self._file, 0, size + step)
+            except OSError as e:
+                os.ftruncate(self._file, size)  # give back any part it got
+                error = e
+                continue
+            self.env.set_mapsize(size + step)
+            return
+        raise error
+
+    def flush_to_disk(self) -> None:
+        """fsync the file (safe on any thread, even while the map grows)."""
+        os.fdatasync(self._file)
 
     def entries(self, db) -> int:
         with self.env.begin() as txn:
@@ -145,6 +189,7 @@ class Tables:
 
     def close(self) -> None:
         self.env.close()
+        os.close(self._file)
 
 
 class ThreadWriter:
@@ -243,7 +288,8 @@ class Store:
         if self._tables_ is None:
             if not self._opened:
                 raise StoreError(f"store {self.path} is not open")
-            self._tables_ = Tables(self.path, sync=self.fsync == "commit")
+            self._tables_ = Tables(self.path, sync=self.fsync == "commit",
+                                   writemap=self.fsync == "everysec")
         return self._tables_
 
     @property
@@ -344,7 +390,7 @@ class Store:
                 writer.stop()
         self._renew_reader()
         if self._tables_ is not None:
-            self._tables_.env.sync(True)
+            self._tables_.flush_to_disk()
             self._tables_.close()
             self._tables_ = None
         self._unlock()
@@ -610,7 +656,7 @@ class Store:
         self._fsync_call = None
         if self._flusher is None:  # a thread of its own: the reactor never waits for it
             self._flusher = ThreadWriter(self._reactor) if self.threaded else InlineWriter()
-        self._flusher.submit(self._tables.env.sync, True).addCallbacks(
+        self._flusher.submit(self._tables.flush_to_disk).addCallbacks(
             self._flushed_to_disk, lambda failure: self.log.error(
                 "store flush to disk failed: {error}", error=failure.getErrorMessage()))
 
@@ -623,12 +669,23 @@ class Store:
         """Run ``job(txn, tables, *args)`` in one write transaction; its duration."""
         started = time.perf_counter()
         tables = self._tables
-        try:
-            with tables.env.begin(write=True) as txn:
-                job(txn, tables, *args)
-        except lmdb.Error as e:
-            raise StoreError(str(e)) from e
-        return time.perf_counter() - started
+        while True:
+            try:
+                with tables.env.begin(write=True) as txn:
+                    job(txn, tables, *args)
+                return time.perf_counter() - started
+            except lmdb.MapFullError as e:
+                if not tables.writemap:
+                    raise StoreError(str(e)) from e
+            except lmdb.Error as e:
+                raise StoreError(str(e)) from e
+            # writemap runs jobs on the reactor thread, where the only other
+            # transaction is the reader: end it, grow the map, run the job again
+            self._renew_reader()
+            try:
+                tables.grow()
+            except (OSError, lmdb.Error) as e:
+                raise StoreError(f"cannot grow the store file: {e}") from e
 
     def _put_rows(self, batch: dict, meta: list, top: int) -> float:
         def job(txn, tables):

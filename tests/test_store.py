@@ -9,6 +9,7 @@ from twisted.internet.task import Clock
 from geolru.store import (
     FSYNC_INTERVAL,
     LONG_KEY,
+    MIN_MAP,
     InlineWriter,
     Record,
     Store,
@@ -162,6 +163,32 @@ def test_everysec_flushes_to_disk_a_second_after_a_commit(store, clock):
     assert store.commits == 1 and store.last_fsync == 0.0
     clock.advance(FSYNC_INTERVAL)
     assert store.last_fsync == clock.seconds()
+
+
+def test_the_file_grows_with_blocks_reserved_and_keeps_every_record(tmp_path, clock):
+    """fsync=everysec writes through a memory map that never outruns the disk
+    blocks reserved for it; a commit that fills it grows it and runs again."""
+    store = open_store(tmp_path, clock)
+    data = tmp_path / "store" / "data.mdb"
+    store.put(b"first", live(b"1"))
+    clock.advance(store.commit_interval)
+    assert store.get(b"first").value == b"1"  # the reactor's read transaction is open
+    start = data.stat().st_size
+    assert start == MIN_MAP
+    for batch in range(3):  # ~3 MB: the map grows at least twice
+        for i in range(1000):
+            store.put(b"k%d-%d" % (batch, i), live(b"v" * 1000))
+        clock.advance(store.commit_interval)
+        assert store.failure is None and store.pending == 0
+    grown = data.stat()
+    assert grown.st_size > 2 * start
+    assert grown.st_blocks * 512 >= grown.st_size  # every byte of it has a block
+    assert store.get(b"first").value == b"1" and store.get(b"k2-999").value == b"v" * 1000
+    store.close()
+    store = open_store(tmp_path, clock)
+    assert store.get(b"k0-0").value == b"v" * 1000
+    assert data.stat().st_size == grown.st_size
+    store.close()
 
 
 def test_commit_policy_needs_no_timer(tmp_path, clock):
