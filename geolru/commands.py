@@ -722,6 +722,7 @@ class CommandTable:
                 f"store_failed_commits:{store.failed_commits}",
                 f"store_writable:{int(store.failure is None)}",
                 f"store_fsync:{store.fsync}",
+                f"store_writemap:{int(store.writemap)}",
                 f"store_last_fsync:{int(store.last_fsync)}"]
 
     def _info_stats(self):

@@ -53,6 +53,8 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
+from geolru.filesystems import overwrites_in_place
+
 MAX_PENDING = 5_000  # buffered writes before a write waits for the disk
 ABSENT_KEYS = 65_536  # missing keys remembered, so repeated misses cost no lookup
 MAP_SIZE = 1 << 40  # address space reserved for the file (it grows only as written)
@@ -268,6 +270,10 @@ class Store:
     _tombstone_floor: int = attrs.field(default=0, init=False)
     _floor_resets: int = attrs.field(default=0, init=False)
     _pending_first: int = attrs.field(default=0, init=False)  # lowest position in _pending
+    # LMDB writes through its memory map (see ``Tables``): with fsync="everysec"
+    # (commits on the reactor thread, which grows the map), on a filesystem where
+    # reserved blocks stay reserved; decided by ``open``
+    writemap: bool = attrs.field(default=False, init=False)
 
     @property
     def writer(self):
@@ -289,7 +295,7 @@ class Store:
             if not self._opened:
                 raise StoreError(f"store {self.path} is not open")
             self._tables_ = Tables(self.path, sync=self.fsync == "commit",
-                                   writemap=self.fsync == "everysec")
+                                   writemap=self.writemap)
         return self._tables_
 
     @property
@@ -323,6 +329,7 @@ class Store:
             self._unlock()
             raise StoreError(f"cannot open store {self.path}: {e}") from e
         self._opened = True
+        self.writemap = self.fsync == "everysec" and overwrites_in_place(self.path)
         # the writer thread starts on first use too, for the same reason
         self._writer = self._flusher = None
 

@@ -67,6 +67,7 @@ def test_kill_9_then_restart_keeps_acknowledged_writes(tmp_path, fsync):
     daemon = region_daemon(tmp_path, commit_interval="0.01", fsync=fsync).start()
     r = daemon.client()
     assert r.info("persistence")["store_fsync"] == fsync
+    assert r.info("persistence")["store_writemap"] == int(fsync == "everysec")  # ext4, tmpfs
     for i in range(2000):
         r.set(f"key{i}", f"value{i}")
     r.set("ttl", "x", ex=1000)

@@ -169,6 +169,7 @@ def test_the_file_grows_with_blocks_reserved_and_keeps_every_record(tmp_path, cl
     """fsync=everysec writes through a memory map that never outruns the disk
     blocks reserved for it; a commit that fills it grows it and runs again."""
     store = open_store(tmp_path, clock)
+    assert store.writemap
     data = tmp_path / "store" / "data.mdb"
     store.put(b"first", live(b"1"))
     clock.advance(store.commit_interval)
@@ -188,6 +189,17 @@ def test_the_file_grows_with_blocks_reserved_and_keeps_every_record(tmp_path, cl
     store = open_store(tmp_path, clock)
     assert store.get(b"k0-0").value == b"v" * 1000
     assert data.stat().st_size == grown.st_size
+    store.close()
+
+
+def test_no_write_through_the_map_on_a_copy_on_write_filesystem(tmp_path, clock, monkeypatch):
+    monkeypatch.setattr("geolru.store.overwrites_in_place", lambda path: False)
+    store = open_store(tmp_path, clock)
+    assert not store.writemap
+    store.put(b"k", live(b"v"))
+    clock.advance(store.commit_interval)
+    assert store.get(b"k").value == b"v" and not store._tables.writemap
+    assert (tmp_path / "store" / "data.mdb").stat().st_size < MIN_MAP  # no map-sized file
     store.close()
 
 
