@@ -5,7 +5,9 @@ ask geopandas for distances per query (planar degrees, and ~0.6 ms for 1,000
 regions): ranking uses unit vectors on the sphere, where the largest dot
 product is the smallest great-circle angle, and only the few regions that can
 be among the nearest get a geodesic distance from ``pyproj.Geod`` (WGS84),
-which decides the order.
+which decides the order.  For the nearest one alone, the candidates come from
+the query's 2°×2° cell (computed once per cell), which is cheaper than
+numpy's per-call cost over every region.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from pyproj import Geod
 from shapely.geometry import Point
 
 GEOD = Geod(ellps="WGS84")
+CELL_DEGREES = 2  # LOCATE's cells: 2° of latitude by 2° of longitude
+ROWS, COLUMNS = 180 // CELL_DEGREES, 360 // CELL_DEGREES
+# no point of a cell is further than this angle from its centre: a path along the
+# meridian (at most half a cell) and then along the parallel (at most half a cell,
+# shorter still away from the equator) joins them, and the great circle is shorter
+CELL_RADIUS = math.radians(CELL_DEGREES)
+SLACK = 1e-6  # radians: room for rounding in the angles
 
 
 def unit_vectors(latitudes, longitudes) -> np.ndarray:
@@ -57,6 +66,9 @@ class NearestIndex:
         self._positions = list(zip(self.longitudes.tolist(), self.latitudes.tolist(),
                                    strict=True))
         self._query = np.empty(3)
+        # cell -> the regions that can be (or tie with) the nearest of any of its
+        # points, as (index, x, y, z): found on the cell's first query
+        self._cells: dict[int, tuple] = {}
 
     def __len__(self) -> int:
         return len(self.names)
@@ -70,6 +82,8 @@ class NearestIndex:
         """
         if not self.names:
             return []
+        if n == 1:
+            return self._nearest_one(latitude, longitude)
         lat, lon = math.radians(latitude), math.radians(longitude)
         cos_lat = math.cos(lat)
         query = self._query  # reused: building an array per query cost more than this
@@ -77,20 +91,57 @@ class NearestIndex:
             math.sin(lat)
         dots = self._vectors @ query
         n = min(n, len(self.names))
-        if n == 1:
-            best = int(dots.argmax())
-            nth_dot = float(dots[best])
-        else:
-            nth_dot = float(-np.partition(-dots, n - 1)[n - 1])
+        nth_dot = float(-np.partition(-dots, n - 1)[n - 1])
         # every region within 1% of the n-th's angle (plus rounding) is a candidate
         allowed = math.acos(max(-1.0, min(1.0, nth_dot))) * 1.01 + 1e-9
         candidates = np.flatnonzero(dots >= math.cos(min(allowed, math.pi)))
+        return self._ranked(latitude, longitude, candidates.tolist())[:n]
+
+    def _ranked(self, latitude: float, longitude: float, candidates) -> list:
         inv, positions, names = GEOD.inv, self._positions, self.names
-        if n == 1 and len(candidates) == 1:  # the usual case: no near tie to settle
-            return [(names[best], inv(longitude, latitude, *positions[best])[2] / 1000.0)]
         ranked = sorted((inv(longitude, latitude, *positions[i])[2] / 1000.0, names[i])
-                        for i in candidates.tolist())
-        return [(name, km) for km, name in ranked[:n]]
+                        for i in candidates)
+        return [(name, km) for km, name in ranked]
+
+    def _nearest_one(self, latitude: float, longitude: float) -> list[tuple[str, float]]:
+        """``nearest(n=1)`` among the few regions of the point's cell, in plain
+        Python: cheaper than numpy's per-call cost whatever the number of regions."""
+        lat, lon = math.radians(latitude), math.radians(longitude)
+        cos_lat = math.cos(lat)
+        qx, qy, qz = cos_lat * math.cos(lon), cos_lat * math.sin(lon), math.sin(lat)
+        cell = self._cell(latitude, longitude)
+        dots = [x * qx + y * qy + z * qz for _, x, y, z in cell]
+        best_dot = max(dots)
+        allowed = math.acos(max(-1.0, min(1.0, best_dot))) * 1.01 + 1e-9
+        threshold = math.cos(min(allowed, math.pi))
+        close = [cell[k][0] for k, dot in enumerate(dots) if dot >= threshold]
+        if len(close) == 1:  # the usual case: no near tie to settle
+            best = close[0]
+            return [(self.names[best],
+                     GEOD.inv(longitude, latitude, *self._positions[best])[2] / 1000.0)]
+        return self._ranked(latitude, longitude, close)[:1]
+
+    def _cell(self, latitude: float, longitude: float) -> tuple:
+        """The candidates of the cell holding this point.
+
+        For any point p of a cell with centre c and radius r, and the region b
+        nearest c: p's nearest region, and any within 1% of its angle, is at an
+        angle from c of at most 1.01 (angle(c, b) + r) + r.
+        """
+        row = min(int((latitude + 90.0) // CELL_DEGREES), ROWS - 1)
+        column = min(int((longitude + 180.0) // CELL_DEGREES), COLUMNS - 1)
+        key = row * COLUMNS + column
+        cell = self._cells.get(key)
+        if cell is None:
+            centre = unit_vectors([-90.0 + (row + 0.5) * CELL_DEGREES],
+                                  [-180.0 + (column + 0.5) * CELL_DEGREES])[0]
+            dots = self._vectors @ centre
+            best = math.acos(max(-1.0, min(1.0, float(dots.max()))))
+            limit = 1.01 * (best + CELL_RADIUS) + CELL_RADIUS + SLACK
+            members = np.flatnonzero(dots >= math.cos(min(limit, math.pi))).tolist()
+            cell = self._cells[key] = tuple(
+                (i, *self._vectors[i].tolist()) for i in members)
+        return cell
 
 
 def regions_frame(rows: list[dict]) -> geopandas.GeoDataFrame:

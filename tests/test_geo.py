@@ -59,6 +59,28 @@ def test_ranking_matches_brute_force_geodesic(lat, lon, n):
     assert np.allclose([km for _, km in got], [km for _, km in want])
 
 
+def random_regions(seed: int, count: int) -> dict:
+    import random
+    rng = random.Random(seed)
+    return {f"r{i}": (rng.uniform(-90, 90), rng.uniform(-180, 180)) for i in range(count)}
+
+
+DENSE = random_regions(7, 400)
+DENSE_INDEX = index(DENSE)  # one index for every example: its cells fill as they go
+corners = st.sampled_from([-90.0, -89.999, 0.0, 1.9999999, 2.0, 89.999, 90.0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.floats(-90, 90), corners),
+       st.one_of(st.floats(-180, 180), corners.map(lambda x: 2 * x)))
+def test_the_nearest_from_a_cells_candidates_is_the_geodesic_nearest(lat, lon):
+    """n=1 looks only at the regions its 2°×2° cell keeps; with 400 regions
+    there are many near ties, and points on cell edges, poles and the antimeridian."""
+    (name, km), = DENSE_INDEX.nearest(lat, lon)
+    want = brute_force(lat, lon, DENSE)[0]
+    assert (name, km) == (want[0], pytest.approx(want[1], rel=1e-9))
+
+
 def test_ties_are_broken_by_name():
     twins = {"b": (10.0, 10.0), "a": (10.0, 10.0), "c": (50.0, 50.0)}
     assert [n for n, _ in index(twins).nearest(10.0, 10.0, 2)] == ["a", "b"]
