@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import sys
+from time import perf_counter_ns
 
 import attrs
 from twisted.logger import Logger
@@ -19,6 +21,7 @@ from geolru import protocols as p
 from geolru.globmatch import glob_match
 from geolru.keyspace import Keyspace
 from geolru.protocols import parse_int
+from geolru.stats import ServerStats
 
 REDIS_VERSION = "7.0.15"
 LLONG_MAX = 9223372036854775807
@@ -91,10 +94,17 @@ class CommandTable:
     connections_received: int = attrs.field(default=0, init=False)
     connected_clients: int = attrs.field(default=0, init=False)
     rejected: int = attrs.field(default=0, init=False)
+    tcp_port: int = 0
+    maxclients: int = 10000
+    blocked_clients: int = attrs.field(default=0, init=False)  # waiting in WAIT
+    used_memory_peak: int = attrs.field(default=0, init=False)
+    stats: ServerStats = attrs.field(factory=ServerStats, init=False)
+    run_id: str = attrs.field(factory=lambda: os.urandom(20).hex(), init=False)
     _table: dict = attrs.field(factory=dict, init=False)
 
     def __attrs_post_init__(self):
-        self._table = {name.encode(): (getattr(self, "cmd_" + name), arity)
+        self._table = {name.encode(): (getattr(self, "cmd_" + name), arity,
+                                       self.stats.command(name))
                        for name, arity in COMMANDS.items()}
 
     # ------------------------------------------------------------ dispatch
@@ -103,29 +113,40 @@ class CommandTable:
         name = args[0].lower()
         entry = self._table.get(name)
         if entry is None:
-            return self._unknown(args)
-        function, arity = entry
+            return self.stats.error(self._unknown(args))
+        function, arity, stat = entry
         argc = len(args)
         if (arity > 0 and argc != arity) or argc < -arity:
-            return arity_error(text(name))
+            return self._reject(stat, arity_error(text(name)))
         if self.requirepass and not session.authenticated and name not in NO_AUTH:
-            return NOAUTH
+            return self._reject(stat, NOAUTH)
         if self.keyspace.store.failure is not None and name in WRITE_NAMES:
-            return p.error("MISCONF geolru cannot commit to its store, so it refuses writes "
-                           f"until it can: {self.keyspace.store.failure}")
+            return self._reject(stat, p.error(
+                "MISCONF geolru cannot commit to its store, so it refuses writes "
+                f"until it can: {self.keyspace.store.failure}"))
         self.commands_processed += 1
         store = self.keyspace.store
         position = store.seq
+        started = perf_counter_ns()
         try:
-            return function(session, args)
+            reply = function(session, args)
         except CommandError as e:
-            return e.reply
+            reply = e.reply
         except Exception as e:  # a bug, or a damaged record: this request fails, not the link
             self.log.failure("{command} failed", command=text(name))
-            return p.error(f"ERR internal error in {text(name)}: {type(e).__name__}")
-        finally:
-            if store.seq != position:  # a write: WAIT waits for this position
-                session.last_write = store.seq
+            reply = p.error(f"ERR internal error in {text(name)}: {type(e).__name__}")
+        stat.ns += perf_counter_ns() - started
+        stat.calls += 1
+        if store.seq != position:  # a write: WAIT waits for this position
+            session.last_write = store.seq
+        if type(reply) is bytes and reply[0] == 45:  # b"-": an error reply
+            stat.failed += 1
+            self.stats.error(reply)
+        return reply
+
+    def _reject(self, stat, reply: bytes) -> bytes:
+        stat.rejected += 1
+        return self.stats.error(reply)
 
     def _unknown(self, args: list[bytes]) -> bytes:
         shown = ""
@@ -664,7 +685,8 @@ class CommandTable:
                               for k, v in found.items()], session.resp3)
         if sub == b"RESETSTAT" and len(args) == 2:
             self.keyspace.hits = self.keyspace.misses = 0
-            self.commands_processed = 0
+            self.commands_processed = self.connections_received = self.rejected = 0
+            self.stats.reset()
             return p.OK
         if sub == b"SET":
             return p.error("ERR Unknown option or number of arguments for CONFIG SET - '%s'"
@@ -681,39 +703,62 @@ class CommandTable:
         }
 
     def cmd_info(self, session, args):
-        wanted = [text(a).lower() for a in args[1:]] or ["default"]
-        sections = list(INFO_SECTIONS)
-        if not {"all", "everything", "default"} & set(wanted):
-            sections = [s for s in sections if s in wanted]
+        wanted = {text(a).lower() for a in args[1:]} or {"default"}
+        if wanted & {"all", "everything"}:
+            sections = list(INFO_SECTIONS)
+        else:
+            default = DEFAULT_INFO_SECTIONS if "default" in wanted else ()
+            sections = [s for s in INFO_SECTIONS if s in wanted or s in default]
         parts = []
         for section in sections:
             lines = getattr(self, "_info_" + section)()
             parts.append("# %s\n%s\n" % (section.capitalize(), "".join(x + "\n" for x in lines)))
         return p.verbatim_lines("\n".join(parts), session.resp3)
 
+    def sample_stats(self) -> None:
+        """Every ``RATE_INTERVAL``: feed the instantaneous rates and the memory peak."""
+        self.stats.sample(self._clock.seconds(), self.commands_processed)
+        self.used_memory_peak = max(self.used_memory_peak, _rss_bytes())
+
     def _info_server(self):
-        uptime = int(self._clock.seconds() - self.started)
+        now = self._clock.seconds()
+        uptime = int(now - self.started)
         return [
             f"redis_version:{REDIS_VERSION}", "redis_mode:standalone",
             f"geolru_region:{self.name}", f"geolru_latitude:{self.latitude}",
             f"geolru_longitude:{self.longitude}",
             f"os:{platform.system()} {platform.release()} {platform.machine()}",
+            f"arch_bits:{64 if sys.maxsize > 2 ** 32 else 32}",
             f"python_version:{platform.python_version()}", f"process_id:{os.getpid()}",
+            "process_supervised:no", f"run_id:{self.run_id}", f"tcp_port:{self.tcp_port}",
+            f"server_time_usec:{int(now * 1_000_000)}",
             f"uptime_in_seconds:{uptime}", f"uptime_in_days:{uptime // 86400}",
+            f"hz:{HZ}", f"configured_hz:{HZ}", f"executable:{os.path.abspath(sys.argv[0])}",
         ]
 
     def _info_clients(self):
-        return [f"connected_clients:{self.connected_clients}", "blocked_clients:0"]
+        return [f"connected_clients:{self.connected_clients}", f"maxclients:{self.maxclients}",
+                f"blocked_clients:{self.blocked_clients}", "tracking_clients:0"]
 
     def _info_memory(self):
         rss = _rss_bytes()
+        self.used_memory_peak = peak = max(self.used_memory_peak, rss)
         cache = self.keyspace.cache
-        return [f"used_memory:{rss}", f"used_memory_rss:{rss}",
-                f"used_memory_human:{rss / 1048576:.2f}M",
-                f"maxmemory:{cache.max_bytes}", "maxmemory_policy:allkeys-lru"]
+        try:
+            system = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError):
+            system = 0
+        return [f"used_memory:{rss}", f"used_memory_human:{_human(rss)}",
+                f"used_memory_rss:{rss}", f"used_memory_rss_human:{_human(rss)}",
+                f"used_memory_peak:{peak}", f"used_memory_peak_human:{_human(peak)}",
+                f"total_system_memory:{system}",
+                f"total_system_memory_human:{_human(system)}",
+                f"maxmemory:{cache.max_bytes}", f"maxmemory_human:{_human(cache.max_bytes)}",
+                "maxmemory_policy:allkeys-lru", "mem_allocator:pymalloc"]
 
     def _info_persistence(self):
         store = self.keyspace.store
+        status = "ok" if store.failure is None else "err"
         return ["loading:0", f"store_path:{store.path}", f"store_seq:{store.seq}",
                 f"store_pending:{store.pending}",
                 f"store_commits:{store.commits}",
@@ -723,10 +768,17 @@ class CommandTable:
                 f"store_writable:{int(store.failure is None)}",
                 f"store_fsync:{store.fsync}",
                 f"store_writemap:{int(store.writemap)}",
-                f"store_last_fsync:{int(store.last_fsync)}"]
+                f"store_last_fsync:{int(store.last_fsync)}",
+                # what Redis tooling watches, mapped onto the store: MISCONF follows
+                # the same "last save failed" state as Redis' bgsave error
+                f"rdb_changes_since_last_save:{store.pending}", "rdb_bgsave_in_progress:0",
+                f"rdb_last_save_time:{int(store.last_fsync)}",
+                f"rdb_last_bgsave_status:{status}", "aof_enabled:0",
+                "aof_rewrite_in_progress:0", f"aof_last_write_status:{status}"]
 
     def _info_stats(self):
         keyspace = self.keyspace
+        syncs = (0, 0) if self.replication is None else self.replication.sync_counts()
         return [
             f"total_connections_received:{self.connections_received}",
             f"total_commands_processed:{self.commands_processed}",
@@ -734,10 +786,33 @@ class CommandTable:
             f"expired_keys:{keyspace.expired + keyspace.cache.expirations}",
             f"evicted_keys:{keyspace.cache.evictions}",
             f"keyspace_hits:{keyspace.hits}", f"keyspace_misses:{keyspace.misses}",
+            *self.stats.stats_lines(),
+            f"sync_full:{syncs[0]}", f"sync_partial_ok:{syncs[1]}", "sync_partial_err:0",
+            "pubsub_channels:0", "pubsub_patterns:0", "latest_fork_usec:0", "total_forks:0",
         ]
 
+    def _info_cpu(self):
+        me, children = (resource.getrusage(who) for who in
+                        (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        lines = [f"used_cpu_sys:{me.ru_stime:.6f}", f"used_cpu_user:{me.ru_utime:.6f}",
+                 f"used_cpu_sys_children:{children.ru_stime:.6f}",
+                 f"used_cpu_user_children:{children.ru_utime:.6f}"]
+        if hasattr(resource, "RUSAGE_THREAD"):  # INFO runs on the reactor (main) thread
+            main = resource.getrusage(resource.RUSAGE_THREAD)
+            lines += [f"used_cpu_sys_main_thread:{main.ru_stime:.6f}",
+                      f"used_cpu_user_main_thread:{main.ru_utime:.6f}"]
+        return lines
+
+    def _info_commandstats(self):
+        return self.stats.commandstats_lines()
+
+    def _info_errorstats(self):
+        return self.stats.errorstats_lines()
+
     def _info_replication(self):
-        lines = ["role:master"]
+        # peers are not Redis replicas: a Redis tool sees a master without any
+        lines = ["role:master", "connected_slaves:0",
+                 f"master_repl_offset:{self.keyspace.store.seq}"]
         if self.replication is not None:
             lines += self.replication.info_lines()
         return lines
@@ -785,8 +860,19 @@ def _rss_bytes() -> int:
         return peak if sys.platform == "darwin" else peak * 1024
 
 
-INFO_SECTIONS = ("server", "clients", "memory", "persistence", "stats",
-                 "replication", "keyspace", "cache")
+INFO_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication",
+                 "cpu", "commandstats", "errorstats", "keyspace", "cache")
+# what INFO alone shows: all but the per-command lines, as Redis does
+DEFAULT_INFO_SECTIONS = tuple(s for s in INFO_SECTIONS if s != "commandstats")
+HZ = 10  # the housekeeping tasks run ten times a second, like Redis' default hz
+
+
+def _human(size: int) -> str:
+    """Redis' human-readable sizes: 1.50M, 512B …"""
+    for unit, scale in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.2f}{unit}"
+    return f"{size}B"
 
 # name -> Redis arity (n: exactly n arguments with the name; -n: at least n)
 COMMANDS = {

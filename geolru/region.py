@@ -25,6 +25,7 @@ from geolru.membership import MasterLinks, Membership, Registration
 from geolru.protocols import RequestParser
 from geolru.replication import Replication
 from geolru.services import ListeningService, PeriodicService
+from geolru.stats import RATE_INTERVAL
 from geolru.store import Store
 
 HOUSEKEEPING_INTERVAL = 0.1  # seconds
@@ -59,6 +60,7 @@ class RegionProtocol(Protocol):
         self._waiting = None  # the Deferred reply of a blocking command (WAIT)
         self._backlog: list = []  # commands that arrived while it blocks
         self._execute = factory.table.execute
+        self._stats = factory.table.stats
         # plain TCP: replies go straight to the socket when nothing is queued (below)
         self._socket = self.transport.socket if isinstance(self.transport, tcp.Connection) \
             else None
@@ -66,6 +68,7 @@ class RegionProtocol(Protocol):
         factory.table.connections_received += 1
 
     def dataReceived(self, data: bytes):
+        self._stats.net_input_bytes += len(data)
         parser = self._parser
         commands = parser.feed(data)
         if self._waiting is not None:  # a WAIT is blocking this connection: queue
@@ -91,6 +94,7 @@ class RegionProtocol(Protocol):
                 if replies:
                     self._send(b"".join(replies))
                 self._waiting = reply
+                self.factory.table.blocked_clients += 1
                 self._backlog = commands[i + 1:]
                 reply.addCallback(self._resume)
                 return
@@ -99,7 +103,7 @@ class RegionProtocol(Protocol):
                 break
         parser = self._parser
         if parser.error is not None and not session.closing:
-            replies.append(parser.error.reply())
+            replies.append(self._stats.error(parser.error.reply()))
             session.closing = True
         if replies:
             self._send(b"".join(replies))
@@ -115,6 +119,7 @@ class RegionProtocol(Protocol):
         send on its next turn (two ``epoll_ctl`` calls and a loop iteration per
         reply): most of the cost of a request at pipeline depth 1.
         """
+        self._stats.net_output_bytes += len(data)
         transport = self.transport
         sock = self._socket
         if sock is not None and not transport.dataBuffer and not transport._tempDataLen:
@@ -130,12 +135,18 @@ class RegionProtocol(Protocol):
         transport.write(data)
 
     def _resume(self, reply: bytes):
-        self._waiting = None
+        self._unblock()
         backlog, self._backlog = self._backlog, []
         if self.transport.connected:
             self._run(backlog, [reply])
 
+    def _unblock(self) -> None:
+        if self._waiting is not None:
+            self._waiting = None
+            self.factory.table.blocked_clients -= 1
+
     def connectionLost(self, reason=None):
+        self._unblock()
         if self.session is not None:
             self.factory.table.connected_clients -= 1
 
@@ -236,9 +247,12 @@ class RegionService(MultiService):
         self.table = CommandTable(
             self.keyspace, reactor, name=config.name, latitude=config.latitude,
             longitude=config.longitude, requirepass=config.requirepass.encode(),
-            max_bulk_len=config.proto_max_bulk_len, started=reactor.seconds())
+            max_bulk_len=config.proto_max_bulk_len, started=reactor.seconds(),
+            tcp_port=endpoint_port(config.listen), maxclients=config.maxclients)
         StoreService(self.store).setServiceParent(self)
         housekeeping(self.keyspace, reactor).setServiceParent(self)
+        PeriodicService(self.table.sample_stats, reactor, RATE_INTERVAL,
+                        "stats").setServiceParent(self)
         self.client_port = ListeningService(
             reactor, serverFromString(reactor, config.listen),
             RegionFactory(self.table, reactor, config.maxclients, config.client_output_limit),

@@ -69,6 +69,30 @@ METRICS = [  # (name, type, help, section, INFO field)
     ("geolru_store_writable", "gauge", "1 if the store commits.", "persistence",
      "store_writable"),
     ("geolru_memory_rss_bytes", "gauge", "Resident memory.", "memory", "used_memory_rss"),
+    ("geolru_blocked_clients", "gauge", "Clients waiting in WAIT.", "clients",
+     "blocked_clients"),
+    ("geolru_net_input_bytes_total", "counter", "Bytes read from clients.", "stats",
+     "total_net_input_bytes"),
+    ("geolru_net_output_bytes_total", "counter", "Bytes written to clients.", "stats",
+     "total_net_output_bytes"),
+    ("geolru_instantaneous_ops_per_sec", "gauge", "Commands per second, last 1.6 s.",
+     "stats", "instantaneous_ops_per_sec"),
+    ("geolru_error_replies_total", "counter", "Error replies.", "stats",
+     "total_error_replies"),
+    ("geolru_cpu_user_seconds_total", "counter", "User CPU time.", "cpu", "used_cpu_user"),
+    ("geolru_cpu_system_seconds_total", "counter", "System CPU time.", "cpu",
+     "used_cpu_sys"),
+]
+
+# (name, help, value of a geolru.stats.CommandStat), one sample per command run so far
+COMMAND_METRICS = [
+    ("geolru_command_calls_total", "Calls of the command.", lambda stat: stat.calls),
+    ("geolru_command_seconds_total", "Time spent in the command.",
+     lambda stat: f"{stat.ns / 1e9:.6f}"),
+    ("geolru_command_failed_total", "Calls that replied with an error.",
+     lambda stat: stat.failed),
+    ("geolru_command_rejected_total", "Calls refused before running (arity, auth, MISCONF).",
+     lambda stat: stat.rejected),
 ]
 
 
@@ -88,6 +112,17 @@ class Metrics(Resource):
         for name, kind, text, section, field in METRICS:
             lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}",
                       f'{name}{{region="{region}"}} {info[section].get(field, 0)}']
+        stats = self.table.stats
+        used = sorted((name, stat) for name, stat in stats.commands.items()
+                      if stat.calls or stat.rejected)
+        for name, text, value in COMMAND_METRICS:
+            lines += [f"# HELP {name} {text}", f"# TYPE {name} counter"]
+            lines += [f'{name}{{region="{region}",command="{command}"}} {value(stat)}'
+                      for command, stat in used]
+        lines += ["# HELP geolru_errors_total Error replies by code.",
+                  "# TYPE geolru_errors_total counter"]
+        lines += [f'geolru_errors_total{{region="{region}",code="{code}"}} {count}'
+                  for code, count in sorted(stats.errors.items())]
         replication = self.table.replication
         if replication is not None:
             for name, kind, text, value in PEER_METRICS:

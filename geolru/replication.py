@@ -568,12 +568,12 @@ class Replication(MultiService):
     # ------------------------------------------------------------ status
 
     def info_lines(self) -> list[str]:
-        statuses = [s.status for s in self.streams.values()]
-        lines = [f"connected_peers:{sum(s.state == 'live' for s in statuses)}",
+        full, partial = self.sync_counts()
+        live = sum(s.status.state == "live" for s in self.streams.values())
+        lines = [f"connected_peers:{live}",
                  f"replication_position:{self.keyspace.store.seq}",
                  f"replication_applied:{self.applied}",
-                 f"full_syncs:{sum(s.full_syncs for s in statuses)}",
-                 f"partial_syncs:{sum(s.partial_syncs for s in statuses)}"]
+                 f"full_syncs:{full}", f"partial_syncs:{partial}"]
         for i, stream in enumerate(self.streams.values()):
             s = stream.status
             behind, waited = stream.lag()
@@ -583,6 +583,11 @@ class Replication(MultiService):
                 f"full_syncs={s.full_syncs},partial_syncs={s.partial_syncs},"
                 f"forwarded={s.forwarded},not_forwarded={s.not_forwarded}")
         return lines
+
+    def sync_counts(self) -> tuple[int, int]:
+        """(full, partial) catch-ups of peers from our store, over all streams."""
+        statuses = [s.status for s in self.streams.values()]
+        return (sum(s.full_syncs for s in statuses), sum(s.partial_syncs for s in statuses))
 
     def peers(self) -> list[tuple[str, str, str, int, float]]:
         out = []

@@ -155,3 +155,42 @@ def test_same_protocol_errors_and_both_close(servers, data):
         results.append(conn.read_reply())
         assert conn.closed_by_peer(), f"port {port} kept the connection open"
     assert results[1] == results[0]
+
+
+STATS_SCRIPT = [
+    ["SET", "k", "v"], ["GET", "k"], ["GET", "k"], ["GET", "missing"], ["INCR", "k"],
+    ["INCR", "n"], ["GET"], ["SET", "k", "v", "BOGUS"], ["SET", "k", "v", "EX", "x"],
+    ["EXPIRE", "k"], ["DEL", "k", "n"], ["NOSUCH", "a"], ["MGET", "a", "b"],
+]
+
+
+def command_and_error_stats(port: int) -> tuple[dict, dict]:
+    """After CONFIG RESETSTAT and STATS_SCRIPT: each script command's (calls,
+    rejected_calls, failed_calls), and errorstats."""
+    conn = RawConnection(port)
+    conn.call("FLUSHALL")
+    conn.call("CONFIG", "RESETSTAT")
+    for command in STATS_SCRIPT:
+        conn.call(*command)
+    info = conn.call("INFO", "commandstats", "errorstats").decode()
+    conn.close()
+    names = {c[0].lower() for c in STATS_SCRIPT}
+    commands, errors = {}, {}
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        fields = dict(item.split("=") for item in value.split(",")) if "=" in value else {}
+        if key.startswith("cmdstat_") and key[8:] in names:
+            commands[key[8:]] = tuple(int(fields[f]) for f in
+                                      ("calls", "rejected_calls", "failed_calls"))
+        elif key.startswith("errorstat_"):
+            errors[key[10:]] = int(fields["count"])
+    return commands, errors
+
+
+def test_same_commandstats_and_errorstats_as_redis(servers):
+    """Calls, rejected calls (arity), failed calls (errors while running) and
+    errors by code, as Redis 7 counts them."""
+    region, reference = servers
+    expected = command_and_error_stats(reference.port)
+    assert expected[0]["get"] == (3, 1, 0) and expected[0]["incr"] == (2, 0, 1)
+    assert command_and_error_stats(region.port) == expected

@@ -152,6 +152,35 @@ def test_protocol_over_string_transport(keyspace, clock):
     assert transport.disconnecting
 
 
+def test_bytes_and_error_replies_are_counted_on_the_wire(keyspace, clock):
+    table = CommandTable(keyspace, clock)
+    protocol = RegionFactory(table, clock).buildProtocol(None)
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    sent = [b"PING\r\n", encode_command("GET"), encode_command("INCR", "x") * 2,
+            b"*1\r\n$999999999999\r\n"]
+    for data in sent:
+        protocol.dataReceived(data)
+    stats = table.stats
+    assert stats.net_input_bytes == sum(map(len, sent))
+    assert stats.net_output_bytes == len(transport.value())
+    assert stats.errors == {"ERR": 2}  # GET's arity, then the protocol error
+    assert (stats.commands["get"].rejected, stats.commands["incr"].calls) == (1, 2)
+    assert run(table, "CONFIG", "RESETSTAT") == b"+OK\r\n"
+    assert not stats.errors and stats.net_input_bytes == 0
+    assert stats.commands["incr"].calls == 0 and stats.commands["config"].calls == 1
+
+
+def test_instantaneous_rates_average_the_last_samples():
+    from geolru.stats import RATE_INTERVAL, RATE_SAMPLES, Rate
+    rate = Rate()
+    assert rate.per_second() == 0.0
+    for i in range(40):  # 50 per sample for a while, then 10
+        rate.sample(i * RATE_INTERVAL, 50 * i if i < 20 else 1000 + 10 * (i - 20))
+    assert rate.per_second() == pytest.approx(10 / RATE_INTERVAL)
+    assert len(rate.samples) == RATE_SAMPLES + 1
+
+
 def test_quit_replies_then_closes(keyspace, clock):
     factory = RegionFactory(CommandTable(keyspace, clock), clock)
     protocol = factory.buildProtocol(None)

@@ -4,6 +4,7 @@ lines, redis-cli and redis-benchmark; crash durability; hostile input."""
 import shutil
 import signal
 import subprocess
+import threading
 
 import pytest
 import redis
@@ -258,11 +259,61 @@ def test_region_http_metrics_and_info_json(tmp_path):
         assert 'geolru_keyspace_hits_total{region="testregion"} 1' in text
         assert 'geolru_keyspace_misses_total{region="testregion"} 1' in text
         assert "# TYPE geolru_cache_entries gauge" in text
+        assert 'geolru_command_calls_total{region="testregion",command="get"} 2' in text
+        assert 'geolru_command_calls_total{region="testregion",command="set"} 1' in text
+        with pytest.raises(redis.ResponseError):
+            r.incr("k")  # "v" is no integer (redis-py sends INCRBY k 1)
+        errors = r.info("errorstats")["errorstat_ERR"]["count"]
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+        assert 'geolru_command_failed_total{region="testregion",command="incrby"} 1' in (
+            text.decode())
+        assert f'geolru_errors_total{{region="testregion",code="ERR"}} {errors}' in (
+            text.decode())
         info = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/info.json", timeout=5))
         assert info["cache"]["cache_entries"] == "1" and info["server"]["geolru_region"] == (
             "testregion")
     finally:
         daemon.stop()
+
+
+def test_info_has_what_redis_tooling_reads(region):
+    """The fields redis-cli --stat, redis_exporter and dashboards read, with live
+    values: a client blocked in WAIT, the ops rate under load, CPU, memory peak."""
+    r = region.client()
+    info = r.info("all")
+    for field in ("run_id", "tcp_port", "hz", "executable", "maxclients", "used_memory_peak",
+                  "total_system_memory", "rdb_last_bgsave_status", "aof_last_write_status",
+                  "total_net_input_bytes", "instantaneous_ops_per_sec", "total_error_replies",
+                  "used_cpu_sys", "used_cpu_user", "connected_slaves", "master_repl_offset"):
+        assert field in info, field
+    assert info["tcp_port"] == region.port and info["rdb_last_bgsave_status"] == "ok"
+    assert "cmdstat_info" in r.info("commandstats") and "cmdstat_info" not in r.info()
+
+    blocked = RawConnection(region.port)
+    blocked.send(encode_command("WAIT", "1", "0"))  # no peer will ever acknowledge
+    wait_until(lambda: r.info("clients")["blocked_clients"] == 1, 5, what="WAIT to block")
+    blocked.close()
+    wait_until(lambda: r.info("clients")["blocked_clients"] == 0, 5, what="the unblock")
+
+    stop = threading.Event()
+
+    def load():
+        other = region.client()
+        while not stop.is_set():
+            other.ping()
+
+    pinger = threading.Thread(target=load)
+    pinger.start()
+    try:
+        wait_until(lambda: r.info("stats")["instantaneous_ops_per_sec"] > 100, 10,
+                   what="the ops rate to show the load")
+    finally:
+        stop.set()
+        pinger.join()
+    before = r.info("stats")["total_net_input_bytes"]
+    r.execute_command("PING")  # *1\r\n$4\r\nPING\r\n: 14 bytes
+    assert r.info("stats")["total_net_input_bytes"] - before == 14 + len(
+        encode_command("INFO", "stats"))
 
 
 # the store's format before LMDB: what an upgraded region finds in its data_dir
