@@ -101,7 +101,7 @@ def computation(count: int, rng) -> tuple[float, float, float]:
     frame = regions_frame([{"name": f"r{i}", "latitude": a, "longitude": o}
                            for i, (a, o) in enumerate(points)])
     index = NearestIndex(frame)
-    queries = random_points(rng, 300)
+    queries = random_points(rng, 1000)
 
     def per_query(find) -> float:
         t = time.perf_counter()
