@@ -36,6 +36,13 @@ def unit_vectors(latitudes, longitudes) -> np.ndarray:
     return np.column_stack((cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)))
 
 
+def near_tie(dot: float) -> float:
+    """The smallest dot product of a region within 1% (plus rounding) of the angle
+    that ``dot`` stands for: the ellipsoid may rank any of them first."""
+    allowed = math.acos(max(-1.0, min(1.0, dot))) * 1.01 + 1e-9
+    return math.cos(min(allowed, math.pi))
+
+
 def check_coordinates(latitude: float, longitude: float) -> str | None:
     """Why this is not a position on Earth, or ``None``."""
     if not (math.isfinite(latitude) and math.isfinite(longitude)):
@@ -92,9 +99,7 @@ class NearestIndex:
         dots = self._vectors @ query
         n = min(n, len(self.names))
         nth_dot = float(-np.partition(-dots, n - 1)[n - 1])
-        # every region within 1% of the n-th's angle (plus rounding) is a candidate
-        allowed = math.acos(max(-1.0, min(1.0, nth_dot))) * 1.01 + 1e-9
-        candidates = np.flatnonzero(dots >= math.cos(min(allowed, math.pi)))
+        candidates = np.flatnonzero(dots >= near_tie(nth_dot))
         return self._ranked(latitude, longitude, candidates.tolist())[:n]
 
     def _ranked(self, latitude: float, longitude: float, candidates) -> list:
@@ -111,9 +116,7 @@ class NearestIndex:
         qx, qy, qz = cos_lat * math.cos(lon), cos_lat * math.sin(lon), math.sin(lat)
         cell = self._cell(latitude, longitude)
         dots = [x * qx + y * qy + z * qz for _, x, y, z in cell]
-        best_dot = max(dots)
-        allowed = math.acos(max(-1.0, min(1.0, best_dot))) * 1.01 + 1e-9
-        threshold = math.cos(min(allowed, math.pi))
+        threshold = near_tie(max(dots))
         close = [cell[k][0] for k, dot in enumerate(dots) if dot >= threshold]
         if len(close) == 1:  # the usual case: no near tie to settle
             best = close[0]
