@@ -6,7 +6,10 @@ Frames (each an ``Int32StringReceiver`` string; first byte is the kind):
 - ``H`` + JSON ``{"name", "store_id", "mac"}`` — the sending region says who it is.
 - ``R`` + JSON ``{"from": position}`` — the receiver: send changes after this (0: all).
 - ``B`` + records — a batch of changes, each ``(seq, key, Record)``.
-- ``A`` + 8-byte position — the receiver applied every change up to it.
+- ``P`` + 8-byte position — the receiver applied every change up to it (frees the
+  sender's window; sent only to a sender whose ``H`` says ``"progress": 1``).
+- ``A`` + 8-byte position — the receiver has every change up to it committed to its
+  store: the sender may count it for ``WAIT`` and collect tombstones up to it.
 - ``W`` + JSON ``{origin: version}`` — the receiver: the newest version it applied
   from each origin's own stream (the sender need not forward what it covers).
 - ``E`` + text — an error; the connection closes.
@@ -46,13 +49,14 @@ def decode_control(frame: bytes) -> dict:
     return value
 
 
-def encode_ack(position: int) -> bytes:
-    return b"A" + _U64.pack(position)
+def encode_ack(position: int, kind: bytes = b"A") -> bytes:
+    """An ``A`` (committed) or ``P`` (applied) frame."""
+    return kind + _U64.pack(position)
 
 
 def decode_ack(frame: bytes) -> int:
     if len(frame) != 9:
-        raise WireError("bad ack frame")
+        raise WireError(f"bad {frame[:1]!r} frame")
     return _U64.unpack(frame[1:])[0]
 
 

@@ -127,11 +127,14 @@ class SenderProtocol(FrameProtocol):
                 mac = (registration_mac(self.stream.secret, nonce, [name.encode()])
                        if self.stream.secret else "")
                 self.sendString(peerwire.encode_control(b"H", {
-                    "name": name, "store_id": self.stream.keyspace.store.store_id, "mac": mac}))
+                    "name": name, "store_id": self.stream.keyspace.store.store_id, "mac": mac,
+                    "progress": 1}))
             elif kind == b"R":
                 if self._timeout.active():
                     self._timeout.cancel()
                 self.start(int(peerwire.decode_control(frame)["from"]))
+            elif kind == b"P":
+                self.progressed(peerwire.decode_ack(frame))
             elif kind == b"A":
                 self.acknowledged(peerwire.decode_ack(frame))
             elif kind == b"W":
@@ -279,15 +282,21 @@ class SenderProtocol(FrameProtocol):
             self.stream.status.oldest_unacked = now
 
     def acknowledged(self, position: int):
+        """The peer committed everything up to ``position``."""
+        status = self.stream.status
+        if position > status.acked:
+            status.acked = position
+            self.stream.acknowledged(position)
+        self.progressed(position)  # a receiver that sends no P frames frees the window here
+
+    def progressed(self, position: int):
+        """The peer applied everything up to ``position``: room in the window."""
         status = self.stream.status
         now = self.stream.clock.seconds()
         while self.in_flight and self.in_flight[0][0] <= position:
             _, sent = self.in_flight.pop(0)
             status.last_ack_ms = (now - sent) * 1000
         status.oldest_unacked = self.in_flight[0][1] if self.in_flight else None
-        if position > status.acked:
-            status.acked = position
-            self.stream.acknowledged(position)
         if self.live:
             if self.queue and self._flush_call is None:
                 self._flush_call = self.stream.clock.callLater(0, self.flush_queue)
@@ -382,10 +391,12 @@ class ReceiverProtocol(FrameProtocol):
 
     def connectionMade(self):
         self.sender: str | None = None
+        self.lost = False
         self.nonce = os.urandom(16).hex()
         self.sendString(b"C" + self.nonce.encode())
 
     def connectionLost(self, reason=None):
+        self.lost = True
         self.factory.replication.receivers.discard(self)
 
     def stringReceived(self, frame: bytes):
@@ -411,6 +422,8 @@ class ReceiverProtocol(FrameProtocol):
                 self.fail("authentication failed")
                 return
         self.sender = name
+        self.progress = bool(hello.get("progress"))  # the sender reads P frames
+        self.committed_sent = 0
         self.position_key = f"pos:{name}:{store_id}"
         position = int(replication.keyspace.store.get_meta(self.position_key, 0) or 0)
         self.sendString(peerwire.encode_control(b"R", {"from": position}))
@@ -429,12 +442,23 @@ class ReceiverProtocol(FrameProtocol):
                 newest = record.version
         if newest >= 0:
             replication.applied_from_origin(sender, newest)
-        keyspace = replication.keyspace
+        store = replication.keyspace.store
         if changes:
             last = changes[-1][0]
-            keyspace.store.put_meta(self.position_key, last)
-            self.factory.replication.applied += len(changes)
-            self.sendString(peerwire.encode_ack(last))
+            store.put_meta(self.position_key, last)
+            replication.applied += len(changes)
+            if self.progress and store.failure is None:
+                # (a store that cannot commit sends none: the sender's window then
+                # fills, and what it has not sent waits on its own disk)
+                self.sendString(peerwire.encode_ack(last, b"P"))
+            # acknowledged only once committed: the sender collects tombstones up to
+            # it, and a crash before the commit must not have lost any of them
+            store.committed().addCallback(self._committed, last)
+
+    def _committed(self, _, position: int):
+        if position > self.committed_sent and not self.lost:
+            self.committed_sent = position
+            self.sendString(peerwire.encode_ack(position))
 
 
 class ReceiverFactory(Factory):

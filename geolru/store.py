@@ -270,6 +270,10 @@ class Store:
     _tombstone_floor: int = attrs.field(default=0, init=False)
     _floor_resets: int = attrs.field(default=0, init=False)
     _pending_first: int = attrs.field(default=0, init=False)  # lowest position in _pending
+    # Deferreds of committed(): those waiting for what is buffered, and for each batch
+    # in flight (by id) those that wait for it
+    _pending_waiters: list = attrs.field(factory=list, init=False)
+    _inflight_waiters: dict = attrs.field(factory=dict, init=False)
     # LMDB writes through its memory map (see ``Tables``): with fsync="everysec"
     # (commits on the reactor thread, which grows the map), on a filesystem where
     # reserved blocks stay reserved; decided by ``open``
@@ -545,6 +549,19 @@ class Store:
 
     # ------------------------------------------------------------ writes
 
+    def committed(self) -> defer.Deferred:
+        """Fires once everything written so far is committed (at once if it is):
+        what a peer may acknowledge, since a crash loses only what is not."""
+        if self._pending or self._pending_meta:
+            d = defer.Deferred()
+            self._pending_waiters.append(d)
+            return d
+        if self._inflight:
+            d = defer.Deferred()
+            self._inflight_waiters.setdefault(id(self._inflight[-1]), []).append(d)
+            return d
+        return defer.succeed(None)
+
     def put_meta(self, name: str, value) -> None:
         """Record ``name`` = ``value``, committed with (not before) earlier writes."""
         self._pending_meta[name] = value
@@ -638,6 +655,9 @@ class Store:
         meta, self._pending_meta = self._pending_meta, {}
         self._inflight.append(batch)
         self._inflight_meta += len(meta)
+        if self._pending_waiters:
+            self._inflight_waiters[id(batch)] = self._pending_waiters
+            self._pending_waiters = []
         d = self.writer.submit(self._put_rows, batch, list(meta.items()), self.seq)
         d.addBoth(self._meta_done, len(meta))
         d.addCallbacks(self._committed, self._commit_failed, callbackArgs=(batch,),
@@ -779,6 +799,8 @@ class Store:
     def _committed(self, elapsed: float, batch: dict) -> None:
         self._renew_reader()
         self._drop_inflight(batch)
+        for d in self._inflight_waiters.pop(id(batch), ()):
+            d.callback(None)
         self.commits += 1
         if self.failure is not None:
             self.log.info("store writable again; {n} buffered writes committed", n=len(batch))
@@ -796,11 +818,13 @@ class Store:
         self.log.error("store commit of {n} writes failed, retrying: {error}",
                        n=len(batch), error=failure.getErrorMessage())
         self._drop_inflight(batch)
+        # its waiters wait for the retry, which carries their writes
+        self._pending_waiters[:0] = self._inflight_waiters.pop(id(batch), [])
         batch.update(self._pending)
         self._pending = batch
         meta.update(self._pending_meta)
         self._pending_meta = meta
-        self._pending_first = min(seq for _, seq in batch.values())
+        self._pending_first = min((seq for _, seq in batch.values()), default=0)
         self._reset_tombstone_floor()  # its tombstones are not where collection thought
         self.failed_commits += 1
         self.failure = failure.getErrorMessage()

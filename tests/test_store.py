@@ -273,3 +273,22 @@ def test_an_expiry_during_a_collection_keeps_its_tombstone_collectable(store, cl
     writer.run_all()
     tables = store._tables
     assert tables.entries(tables.tombs) == 0 and store.get(b"old") is None
+
+
+def test_committed_fires_once_the_writes_are_committed_even_after_a_failed_commit(store, clock):
+    """What a peer acknowledges: committed() waits through a failed commit's retry."""
+    store._writer = writer = DeferringWriter()
+    store.put(b"a", live(b"1"))
+    first = []
+    store.committed().addCallback(first.append)
+    clock.advance(store.commit_interval)  # the commit of "a" is in flight
+    store.put(b"b", live(b"2"))
+    second = []
+    store.committed().addCallback(second.append)
+    job, args, d = writer.waiting.pop(0)
+    d.errback(StoreError("No space left on device"))
+    assert store.failure and first == [] and second == []
+    clock.advance(1.0)  # the retry carries "a" and "b"
+    writer.run_all()
+    assert first == second == [None] and store.failure is None
+    assert store.committed().called  # nothing buffered: at once

@@ -1,21 +1,39 @@
 """The disk under data_dir fills up: clear errors, no crash, recovery when space returns."""
 
+import contextlib
 import subprocess
 
 import pytest
 import redis
 
-from support import region_daemon, wait_until
+from faults.test_faults import write_peers
+from support import free_port, region_daemon, wait_until
+
+
+@contextlib.contextmanager
+def tmpfs(mount, megabytes: int):
+    """A small filesystem of its own (the tests run as root, as CI does)."""
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(mount)],
+                   check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 4 MB tmpfs (the tests run as root, as CI does)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    with tmpfs(tmp_path / "disk", 4) as mount:
+        yield mount
+
+
+def fill(disk, size: int, leave: int = 64 * 1024):
+    """Fill ``disk`` (of ``size`` bytes) with a ballast file, leaving ``leave`` free."""
+    used = sum(f.stat().st_blocks * 512 for f in disk.rglob("*") if f.is_file())
+    ballast = disk / "ballast"
+    ballast.write_bytes(b"\0" * max(0, size - used - leave))
+    return ballast
 
 
 def test_disk_full_refuses_writes_keeps_reads_and_recovers(tmp_path, small_disk):
@@ -27,10 +45,7 @@ def test_disk_full_refuses_writes_keeps_reads_and_recovers(tmp_path, small_disk)
         r = daemon.client()
         r.set("early", "kept")
         wait_until(lambda: r.info("persistence")["store_pending"] == 0, 5, what="a commit")
-        ballast = small_disk / "ballast"
-        free = 4 * 1024 * 1024 - sum(f.stat().st_size for f in small_disk.rglob("*")
-                                     if f.is_file())
-        ballast.write_bytes(b"\0" * max(0, free - 64 * 1024))
+        ballast = fill(small_disk, 4 * 1024 * 1024)
         acknowledged = []
         for i in range(2000):  # write until the store says it cannot commit
             try:
@@ -62,3 +77,55 @@ def test_disk_full_refuses_writes_keeps_reads_and_recovers(tmp_path, small_disk)
     finally:
         daemon.stop()
 
+
+
+def test_a_peer_with_a_full_disk_holds_back_its_acknowledgements_then_catches_up(tmp_path):
+    """A region that cannot commit acknowledges nothing more, so its sender stops at
+    its window and keeps the rest on its own disk: the full region's memory stays
+    bounded, and nothing is lost when space returns."""
+    a_peer, b_peer = free_port(), free_port()
+    with tmpfs(tmp_path / "disk", 48) as disk:
+        write_peers(tmp_path / "a", "b", b_peer)
+        write_peers(disk, "a", a_peer)
+        a = region_daemon(tmp_path / "a", name="a",
+                          peer_listen=f"tcp:{a_peer}:interface=127.0.0.1").start()
+        b = region_daemon(tmp_path / "b", name="b",
+                          peer_listen=f"tcp:{b_peer}:interface=127.0.0.1")
+        b.argv = [x if not x.startswith("--data_dir=") else f"--data_dir={disk}/data"
+                  for x in b.argv]
+        b.start()
+        try:
+            ra, rb = a.client(), b.client()
+            ra.set("early", "kept")
+            wait_until(lambda: rb.get("early") == b"kept", 10, what="the stream to work")
+            wait_until(lambda: rb.info("persistence")["store_pending"] == 0, 5, what="a commit")
+            ballast = fill(disk, 48 * 1024 * 1024)
+
+            def write(first: int, count: int):
+                with ra.pipeline(transaction=False) as pipe:
+                    for i in range(first, first + count):
+                        pipe.set(f"k{i}", b"x" * 1000)
+                    pipe.execute()
+
+            def lag():
+                return ra.info("replication")["peer0"]["lag_ops"]
+
+            write(0, 2_000)
+            wait_until(lambda: rb.info("persistence")["store_writable"] == 0, 10,
+                       what="b to find its disk full")
+            before = rb.info("persistence")["store_pending"]
+            write(2_000, 8_000)
+            wait_until(lambda: lag() >= 8_000 - 8 * 500, 10,
+                       what="a to hold back what b cannot take")
+            # b took at most the sender's window (8 batches of 500) more into memory
+            assert rb.info("persistence")["store_pending"] <= before + 8 * 500
+            assert rb.ping() and rb.get("early") == b"kept"
+            ballast.unlink()
+            wait_until(lambda: rb.exists("k9999") and lag() == 0, 30,
+                       what="b to catch up once space returns")
+            assert rb.info("persistence")["store_writable"] == 1
+            assert all(rb.mget([f"k{i}" for i in range(j, j + 1000)]) == [b"x" * 1000] * 1000
+                       for j in range(0, 10_000, 1000))
+        finally:
+            a.stop()
+            b.stop()
