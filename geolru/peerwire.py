@@ -3,7 +3,8 @@
 Frames (each an ``Int32StringReceiver`` string; first byte is the kind):
 
 - ``C`` + nonce — the receiving region's challenge, sent on connect.
-- ``H`` + JSON ``{"name", "store_id", "mac"}`` — the sending region says who it is.
+- ``H`` + JSON ``{"name", "store_id", "mac", "progress"}`` — the sending region says who
+  it is (``"progress": 1``: it reads ``P`` frames).
 - ``R`` + JSON ``{"from": position}`` — the receiver: send changes after this (0: all).
 - ``B`` + records — a batch of changes, each ``(seq, key, Record)``.
 - ``P`` + 8-byte position — the receiver applied every change up to it (frees the
