@@ -124,6 +124,8 @@ class CommandTable:
             return self._reject(stat, p.error(
                 "MISCONF geolru cannot commit to its store, so it refuses writes "
                 f"until it can: {self.keyspace.store.failure}"))
+        if self.keyspace.stale is not None and name in DATA_NAMES:
+            return self._reject(stat, p.error("STALE " + self.keyspace.stale))
         self.commands_processed += 1
         store = self.keyspace.store
         position = store.seq
@@ -769,6 +771,8 @@ class CommandTable:
                 f"store_fsync:{store.fsync}",
                 f"store_writemap:{int(store.writemap)}",
                 f"store_last_fsync:{int(store.last_fsync)}",
+                f"store_tombstones:{store.tombstones()}",
+                f"store_collected_upto:{store.collected_upto}",
                 # what Redis tooling watches, mapped onto the store: MISCONF follows
                 # the same "last save failed" state as Redis' bgsave error
                 f"rdb_changes_since_last_save:{store.pending}", "rdb_bgsave_in_progress:0",
@@ -812,7 +816,8 @@ class CommandTable:
     def _info_replication(self):
         # peers are not Redis replicas: a Redis tool sees a master without any
         lines = ["role:master", "connected_slaves:0",
-                 f"master_repl_offset:{self.keyspace.store.seq}"]
+                 f"master_repl_offset:{self.keyspace.store.seq}",
+                 f"region_stale:{int(self.keyspace.stale is not None)}"]
         if self.replication is not None:
             lines += self.replication.info_lines()
         return lines
@@ -899,3 +904,7 @@ KEY_POSITIONS = {name: (1, 1, 1) for name in (
 KEY_POSITIONS.update({"mget": (1, -1, 1), "del": (1, -1, 1), "unlink": (1, -1, 1),
                       "exists": (1, -1, 1), "mset": (1, -1, 2), "msetnx": (1, -1, 2)})
 NO_AUTH = frozenset((b"auth", b"hello", b"quit"))
+# what a stale region refuses: every command that reads or writes keys
+DATA_NAMES = frozenset(name.encode() for name in (*KEY_POSITIONS, "keys", "scan", "dbsize",
+                                                   "flushall", "flushdb")
+                       if name in COMMANDS)

@@ -30,6 +30,9 @@ class Keyspace:
     misses: int = attrs.field(default=0, init=False)
     expired: int = attrs.field(default=0, init=False)
     writes: int = attrs.field(default=0, init=False)
+    # why this region's data must not be served (a peer found it older than deletes
+    # the cluster has collected: it was forgotten), or None
+    stale: str | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self):
         if self.hlc is None:

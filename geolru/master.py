@@ -34,6 +34,9 @@ HELP = [
     "                        REGION <name> <host> <port> <distance_km>, then END",
     "REGIONS                 every known region:",
     "                        REGION <name> <host> <port> <lat> <lon> <up|down>, then END",
+    "FORGET <name>           remove a region that is down, for good (decommissioned):",
+    "                        peers stop keeping deletes for it. With a cluster secret:",
+    "                        CHALLENGE first, then FORGET <name> <hmac>",
     "HELP                    this text",
     "QUIT                    close the connection",
 ]
@@ -72,12 +75,15 @@ def parse_position(lat: bytes, lon: bytes) -> tuple[float, float]:
 
 
 def peer_lines(registry: Registry) -> list[bytes]:
+    """The membership pushed to regions: the regions, then those forgotten (which
+    regions refuse from then on; a region from before FORGET ignores the line)."""
     regions = registry.sorted_regions()
     lines = [b"PEERS %d" % len(regions)]
     for e in regions:
         lines.append(("PEER %s %s %d %d %r %r %s" % (
             e.name, e.host, e.port, e.peer_port, e.latitude, e.longitude,
             "up" if e.up else "down")).encode())
+    lines += [b"FORGOTTEN " + name.encode() for name in sorted(registry.forgotten)]
     return lines
 
 
@@ -159,23 +165,25 @@ class MasterProtocol(LineReceiver):
         self.nonce = os.urandom(16).hex()
         self.send(b"CHALLENGE " + self.nonce.encode())
 
-    def _authenticate(self, args):
-        """With a cluster secret, REGISTER carries an HMAC of the fields and our nonce."""
+    def _authenticate(self, args, fields: int, usage: str, what: str = "a registration",
+                      signed=lambda args: args):
+        """With a cluster secret, the request carries an HMAC of its fields (as
+        ``signed`` gives them) and our nonce, as one more argument."""
         secret = self.factory.secret
         if not secret:
-            if len(args) != 6:
-                raise MasterError("usage: REGISTER <name> <host> <port> <peer_port> <lat> <lon>")
+            if len(args) != fields:
+                raise MasterError(f"usage: {usage}")
             return
         nonce = getattr(self, "nonce", None)
-        if len(args) != 7 or nonce is None or not hmac.compare_digest(
-                args[6], registration_mac(secret, nonce, args[:6]).encode()):
+        if len(args) != fields + 1 or nonce is None or not hmac.compare_digest(
+                args[fields], registration_mac(secret, nonce, signed(args[:fields])).encode()):
             peer = self.transport.getPeer()
-            self.log.warn("refused a registration from {host}: bad or missing cluster secret",
-                          host=getattr(peer, "host", peer))
+            self.log.warn("refused {what} from {host}: bad or missing cluster secret",
+                          what=what, host=getattr(peer, "host", peer))
             raise MasterError("authentication failed")
 
     def do_REGISTER(self, args):
-        self._authenticate(args)
+        self._authenticate(args, 6, "REGISTER <name> <host> <port> <peer_port> <lat> <lon>")
         name, host = args[0].decode(errors="replace"), args[1].decode(errors="replace")
         port = parse_int(args[2], "port", 1, 65535)
         peer_port = parse_int(args[3], "peer_port", 0, 65535)
@@ -188,6 +196,15 @@ class MasterProtocol(LineReceiver):
         self.region_name = name
         self.factory.region_connections.add(self)
         self.send(b"OK registered", *peer_lines(self.factory.registry))
+
+    def do_FORGET(self, args):
+        self._authenticate(args, 1, "FORGET <name>", "a FORGET",
+                           signed=lambda fields: [b"FORGET", *fields])
+        name = args[0].decode(errors="replace")
+        refused = self.factory.registry.forget(name)
+        if refused:
+            raise MasterError(refused)
+        self.send(b"OK forgotten " + name.encode())
 
     def do_HEARTBEAT(self, args):
         """``HEARTBEAT <name> [<peer>=<lag_ms> ...]``"""

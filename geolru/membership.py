@@ -66,6 +66,20 @@ class Membership:
     log = Logger()
     peers: dict = attrs.field(factory=dict, init=False)  # name -> Peer
     listeners: list = attrs.field(factory=list, init=False)  # callables(membership)
+    forgotten: set = attrs.field(factory=set, init=False)  # regions refused for good
+
+    def forget(self, name: str) -> None:
+        """A master FORGOT ``name``: its streams are refused from now on (and
+        remembered next to peers.json, in forgotten.json)."""
+        if name in self.forgotten or name == self.own_name:
+            return
+        self.forgotten.add(name)
+        self.log.warn("region {name} was forgotten: its streams are refused", name=name)
+        if self.path:
+            _write_json(self._forgotten_path(), sorted(self.forgotten))
+
+    def _forgotten_path(self) -> str:
+        return os.path.join(os.path.dirname(os.path.abspath(self.path)), "forgotten.json")
 
     def update(self, peers: list[Peer]) -> None:
         new = {p.name: p for p in peers if p.name != self.own_name}
@@ -79,23 +93,31 @@ class Membership:
             listener(self)
 
     def save(self) -> None:
-        if not self.path:
-            return
-        directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".peers-")
-        with os.fdopen(fd, "w") as f:
-            json.dump([attrs.asdict(p) for p in self.peers.values()], f, indent=1)
-        os.replace(tmp, self.path)
+        if self.path:
+            _write_json(self.path, [attrs.asdict(p) for p in self.peers.values()])
 
     def load(self) -> None:
-        if not self.path or not os.path.exists(self.path):
+        if not self.path:
             return
         try:
-            with open(self.path) as f:
-                self.peers = {row["name"]: Peer(**row) for row in json.load(f)}
+            if os.path.exists(self.path):
+                with open(self.path) as f:
+                    self.peers = {row["name"]: Peer(**row) for row in json.load(f)}
+            if os.path.exists(self._forgotten_path()):
+                with open(self._forgotten_path()) as f:
+                    self.forgotten = {str(name) for name in json.load(f)}
         except (OSError, ValueError, KeyError, TypeError) as e:
             self.log.error("ignoring unreadable {path}: {e}", path=self.path, e=e)
+
+
+def _write_json(path: str, value) -> None:
+    """Replace ``path`` with ``value`` as JSON, atomically."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".geolru-")
+    with os.fdopen(fd, "w") as f:
+        json.dump(value, f, indent=1)
+    os.replace(tmp, path)
 
 
 class MasterLinkProtocol(LineReceiver):
@@ -136,6 +158,8 @@ class MasterLinkProtocol(LineReceiver):
                 self._peers.append(parse_peer(words[1:]))
                 if len(self._peers) == self._expected:
                     self.factory.membership.update(self._peers)
+            elif kind == b"FORGOTTEN":
+                self.factory.membership.forget(words[1].decode())
             elif kind == b"CHALLENGE":
                 line = self.factory.registration().line()
                 mac = registration_mac(self.factory.secret, words[1].decode(), line.split()[1:])

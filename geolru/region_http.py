@@ -68,6 +68,8 @@ METRICS = [  # (name, type, help, section, INFO field)
      "store_pending"),
     ("geolru_store_writable", "gauge", "1 if the store commits.", "persistence",
      "store_writable"),
+    ("geolru_store_tombstones", "gauge", "Deletes kept until every peer has them.",
+     "persistence", "store_tombstones"),
     ("geolru_memory_rss_bytes", "gauge", "Resident memory.", "memory", "used_memory_rss"),
     ("geolru_blocked_clients", "gauge", "Clients waiting in WAIT.", "clients",
      "blocked_clients"),

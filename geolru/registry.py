@@ -42,6 +42,7 @@ class Registry:
     state_file: str = ""
     log = Logger()
     regions: dict = attrs.field(factory=dict, init=False)  # name -> RegionEntry
+    forgotten: set = attrs.field(factory=set, init=False)  # names FORGET removed, for good
     listeners: list = attrs.field(factory=list, init=False)  # callables(registry)
     _index: NearestIndex | None = attrs.field(default=None, init=False)
     _frame: object = attrs.field(default=None, init=False)
@@ -50,6 +51,9 @@ class Registry:
 
     def register(self, entry: RegionEntry) -> str | None:
         """Add or refresh a region; the reason it is refused, or ``None``."""
+        if entry.name in self.forgotten:
+            return (f"region name {entry.name!r} was forgotten (decommissioned) and may not "
+                    "rejoin: start the region under a new name, with an empty data_dir")
         current = self.regions.get(entry.name)
         if current is None and len(self.regions) >= MAX_REGIONS:
             return f"too many regions (at most {MAX_REGIONS})"
@@ -79,6 +83,21 @@ class Registry:
             self.log.info("region {name} is up again", name=name)
             self._changed()
         return True
+
+    def forget(self, name: str) -> str | None:
+        """Remove a region for good (decommissioned): its peers stop keeping
+        deletes for it.  Refused for a live region; the reason, or ``None``."""
+        entry = self.regions.get(name)
+        if entry is None:
+            return f"no region named {name!r}"
+        if entry.up:
+            return f"region {name!r} is up: stop it before forgetting it"
+        del self.regions[name]
+        self.forgotten.add(name)
+        self.log.warn("region {name} forgotten: its peers no longer keep deletes for it, "
+                      "and refuse it from now on", name=name)
+        self._changed(save=True)
+        return None
 
     def check_health(self) -> list[str]:
         """Mark regions without a recent heartbeat down; return their names."""
@@ -131,7 +150,7 @@ class Registry:
         data = {"regions": [
             {k: v for k, v in e.as_dict().items()
              if k not in ("up", "last_heartbeat", "peer_lag_ms")}
-            for e in self.sorted_regions()]}
+            for e in self.sorted_regions()], "forgotten": sorted(self.forgotten)}
         directory = os.path.dirname(os.path.abspath(self.state_file))
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".regions-")
@@ -156,7 +175,9 @@ class Registry:
             for row in data["regions"]:
                 entry = RegionEntry(**row)
                 self.regions[entry.name] = entry
+            self.forgotten = {str(name) for name in data.get("forgotten", [])}
         except (OSError, ValueError, KeyError, TypeError) as e:
             self.log.error("ignoring unreadable registry {path}: {e}", path=self.state_file, e=e)
             self.regions.clear()
+            self.forgotten.clear()
         self._changed()

@@ -140,8 +140,11 @@ class SenderProtocol(FrameProtocol):
             elif kind == b"W":
                 self.watermarks_received(peerwire.decode_control(frame))
             elif kind == b"E":
+                why = frame[1:].decode(errors="replace")
                 self.log.warn("peer {name} refused our stream: {why}", name=self.stream.name,
-                              why=frame[1:].decode(errors="replace"))
+                              why=why)
+                if why.startswith("refused:"):  # this region is not to serve its data
+                    self.stream.keyspace.stale = f"{self.stream.name} {why}"
                 self.transport.loseConnection()
             else:
                 raise peerwire.WireError(f"unexpected frame {kind!r}")
@@ -150,6 +153,20 @@ class SenderProtocol(FrameProtocol):
 
     def start(self, position: int):
         status = self.stream.status
+        collected = self.stream.keyspace.store.collected_upto
+        if 0 < position < collected:
+            # deletes between its position and ours are gone from our store: streaming
+            # would leave keys on the peer that the cluster deleted
+            status.state = "refused"
+            self.log.error(
+                "refusing to stream to {name}: it asks for changes after position "
+                "{position}, but deletes up to {collected} are collected here (it was "
+                "forgotten, or restored from an old copy): empty its data_dir to rejoin",
+                name=self.stream.name, position=position, collected=collected)
+            self.fail(f"refused: your data is older than deletes this region has "
+                      f"collected (position {position} < {collected}); empty your "
+                      f"data_dir to rejoin")
+            return
         if self.stream.resend_from is not None:  # held records the last connection left
             position = min(position, self.stream.resend_from - 1)
             self.stream.resend_from = None
@@ -315,7 +332,8 @@ class SenderProtocol(FrameProtocol):
         self._release_held()
         if self.stream.protocol is self:
             self.stream.protocol = None
-        self.stream.status.state = "connecting"
+        if self.stream.status.state != "refused":
+            self.stream.status.state = "connecting"
         self.stream.status.oldest_unacked = None
 
 
@@ -406,6 +424,14 @@ class ReceiverProtocol(FrameProtocol):
                 self.hello(peerwire.decode_control(frame))
             elif kind == b"B" and self.sender is not None:
                 self.apply(peerwire.decode_batch(frame))
+            elif kind == b"E":
+                why = frame[1:].decode(errors="replace")
+                self.log.error("{sender} refused to stream to us: {why}", sender=self.sender,
+                               why=why)
+                if why.startswith("refused:"):  # our data predates what the cluster forgot
+                    self.factory.replication.keyspace.stale = (
+                        f"{self.sender} {why}; this region serves no keys until then")
+                self.transport.loseConnection()
             else:
                 raise peerwire.WireError(f"unexpected frame {kind!r}")
         except BAD_FRAME as e:
@@ -421,6 +447,10 @@ class ReceiverProtocol(FrameProtocol):
                               peer=self.transport.getPeer())
                 self.fail("authentication failed")
                 return
+        if name in replication.membership.forgotten:
+            self.fail(f"refused: region {name} was forgotten (decommissioned); start it "
+                      "under a new name, with an empty data_dir")
+            return
         self.sender = name
         self.progress = bool(hello.get("progress"))  # the sender reads P frames
         self.committed_sent = 0

@@ -65,6 +65,7 @@ DIGEST_PREFIX = b"\xff\x00#"  # a digest's stored key starts with this; no short
 FSYNC_INTERVAL = 1.0  # seconds: fsync="everysec" flushes at most this long after a commit
 COLLECT_BATCH = 10_000  # tombstones removed per job at most
 SEQ_NAME = "store_seq"  # meta: the highest position ever given out
+COLLECTED_NAME = "collected_upto"  # meta: tombstones up to this position may be gone
 
 POSITION = struct.Struct(">Q")
 # position, version, deadline, flags, origin length, counter length
@@ -278,6 +279,10 @@ class Store:
     # (commits on the reactor thread, which grows the map), on a filesystem where
     # reserved blocks stay reserved; decided by ``open``
     writemap: bool = attrs.field(default=False, init=False)
+    # tombstones at positions up to this may have been collected: a peer that asks
+    # for changes after an earlier position would miss deletes (it was forgotten,
+    # or restored from an old copy)
+    collected_upto: int = attrs.field(default=0, init=False)
 
     @property
     def writer(self):
@@ -327,6 +332,8 @@ class Store:
                     if cursor.last():
                         top = max(top, POSITION.unpack(cursor.key())[0])
                     self.seq = top
+                    self.collected_upto = int(txn.get(COLLECTED_NAME.encode(), b"0",
+                                                      db=tables.meta))
             finally:
                 tables.close()
         except (OSError, lmdb.Error) as e:
@@ -439,6 +446,11 @@ class Store:
                 absent.popitem(last=False)
             return None
         return decode(raw)[1]
+
+    def tombstones(self) -> int:
+        """Committed tombstones not yet collected."""
+        tables = self._tables
+        return tables.entries(tables.tombs)
 
     def count_live(self, now_ms: int) -> tuple[int, int]:
         """(live keys, live keys with a deadline)."""
@@ -773,8 +785,18 @@ class Store:
                 txn.delete(stored_key(key), db=tables.kv)
                 txn.delete(position, db=tables.seq)
                 txn.delete(position, db=tables.tombs)
+            if found:
+                reached = POSITION.unpack(found[-1][0])[0]
+                before = int(txn.get(COLLECTED_NAME.encode(), b"0", db=tables.meta))
+                if reached > before:
+                    txn.put(COLLECTED_NAME.encode(), b"%d" % reached, db=tables.meta)
+                    collected.append(reached)
 
-        return self._transaction(job)
+        collected: list = []
+        elapsed = self._transaction(job)
+        if collected:  # (the job's own figure, once its transaction is committed)
+            self.collected_upto = max(self.collected_upto, collected[-1])
+        return elapsed
 
     def _delete_all(self, version: int, origin: str, base: int, top: int) -> float:
         def job(txn, tables):

@@ -149,3 +149,42 @@ def test_registrations_are_bounded(clock, monkeypatch):
     assert registry.register(entry("b", port=7002)) is None
     assert "too many regions" in registry.register(entry("c", port=7003))
     assert registry.register(entry("a")) is None  # a known region may come back
+
+
+def test_forget_removes_a_down_region_for_good_and_survives_a_restart(tmp_path, clock):
+    state = str(tmp_path / "regions.json")
+    registry = Registry(clock, heartbeat_timeout=5, state_file=state)
+    registry.register(entry("montreal"))
+    registry.register(entry("singapore", 1.35, 103.8, port=7003))
+    assert "is up" in registry.forget("singapore")
+    clock.advance(6)
+    registry.heartbeat("montreal")
+    registry.check_health()
+    assert registry.forget("nowhere") == "no region named 'nowhere'"
+    assert registry.forget("singapore") is None
+    assert set(registry.regions) == {"montreal"}
+    restarted = Registry(clock, state_file=state)
+    restarted.load()
+    assert restarted.forgotten == {"singapore"}
+    assert "may not rejoin" in restarted.register(entry("singapore", 1.35, 103.8, port=7003))
+
+
+def test_forget_over_the_wire_needs_the_cluster_secret(clock):
+    from geolru.auth import registration_mac
+    factory = MasterFactory(Registry(clock, heartbeat_timeout=5), secret="s3cret")
+    factory.registry.register(entry("singapore"))
+    clock.advance(6)
+    factory.registry.check_health()
+    protocol = factory.buildProtocol(None)
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    protocol.dataReceived(b"FORGET singapore\r\n")
+    assert transport.value() == b"ERR authentication failed\r\n"
+    transport.clear()
+    protocol.dataReceived(b"CHALLENGE\r\n")
+    nonce = transport.value().split()[1].decode()
+    mac = registration_mac("s3cret", nonce, [b"FORGET", b"singapore"])
+    transport.clear()
+    protocol.dataReceived(f"FORGET singapore {mac}\r\n".encode())
+    assert transport.value() == b"OK forgotten singapore\r\n"
+    assert factory.registry.forgotten == {"singapore"}

@@ -259,3 +259,65 @@ def write_once_and_count(cluster, http: int):
         r'geolru_peer_not_forwarded_total\{region="frankfurt",peer="singapore"\} (\d+)', text)
     assert int(counted.group(1)) >= to_singapore["not_forwarded"]
     assert 'geolru_peer_live{region="frankfurt",peer="singapore"} 1' in text
+
+
+def peer_state(client, name: str) -> str | None:
+    info = client.info("replication")
+    return next((v["state"] for k, v in info.items()
+                 if k.startswith("peer") and v["name"] == name), None)
+
+
+def test_forgetting_a_dead_region_frees_its_tombstones_and_its_old_data_cannot_rejoin(
+        tmp_path):
+    """A region gone for good holds back tombstone collection until the master
+    FORGETs it; back with its old data it would miss the deletes collected
+    meanwhile, so its peers refuse to stream to it until its data_dir is emptied."""
+    from support import ask_master, start_cluster
+    master, regions = start_cluster(tmp_path, ["montreal", "frankfurt", "singapore"])
+    singapore = regions["singapore"]
+    try:
+        rm, rf, rs = (regions[n].client() for n in ("montreal", "frankfurt", "singapore"))
+        wait_until(lambda: rm.set("k", "v") and rs.get("k") == b"v", 15,
+                   what="the cluster to replicate")
+        singapore.stop()
+        wait_until(lambda: any(line.startswith("REGION singapore") and line.endswith("down")
+                               for line in ask_master(master.port, "REGIONS")), 10,
+                   what="the master to see singapore down")
+        rm.delete("k")
+        wait_until(lambda: rm.info("persistence")["store_tombstones"] == 1, 5,
+                   what="the delete's tombstone, kept for singapore")
+        assert ask_master(master.port, "FORGET montreal")[0].startswith("ERR region 'montreal'"
+                                                                         " is up")
+        assert ask_master(master.port, "FORGET singapore\r\nQUIT") == [
+            "OK forgotten singapore", "BYE"]
+        # frankfurt's copy of the tombstone is collected once montreal acknowledges a
+        # position past it, that is after frankfurt's next write reaches montreal
+        rf.set("nudge", "1")
+        wait_until(lambda: rm.info("persistence")["store_tombstones"]
+                   == rf.info("persistence")["store_tombstones"] == 0, 10,
+                   what="montreal and frankfurt to collect the tombstone")
+        assert peer_state(rm, "singapore") is None and peer_state(rf, "singapore") is None
+
+        singapore.start()  # back with its old data: k, which no peer will now delete
+        wait_until(lambda: "refused a registration: region name 'singapore' was forgotten"
+                   in master.log(), 10, what="the master to refuse singapore")
+
+        def refused_to_serve():
+            try:
+                rs.get("k")
+            except redis.ResponseError as e:
+                return str(e).startswith("STALE ") and "forgotten" in str(e)
+            return False
+        wait_until(refused_to_serve, 10, what="singapore to stop serving its stale keys")
+        assert rs.ping() and rs.info("replication")["region_stale"] == 1
+        assert rm.get("k") is None and rf.get("k") is None  # its stream was refused
+        assert peer_state(rm, "singapore") is None
+
+        rm.set("after", "1")  # the place comes back under a new name, empty
+        saopaulo = placed_region(tmp_path, "saopaulo", f"tcp:127.0.0.1:{master.port}").start()
+        regions["saopaulo"] = saopaulo
+        rp = saopaulo.client()
+        wait_until(lambda: rp.get("after") == b"1", 15, what="the new region to sync")
+        assert rp.get("k") is None and rm.get("k") is None
+    finally:
+        stop_all(master, *regions.values())
