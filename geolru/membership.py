@@ -69,20 +69,31 @@ class Membership:
     forgotten: set = attrs.field(factory=set, init=False)  # regions refused for good
 
     def forget(self, name: str) -> None:
-        """A master FORGOT ``name``: its streams are refused from now on (and
-        remembered next to peers.json, in forgotten.json)."""
+        """A master FORGOT ``name``: it leaves the membership, and its streams are
+        refused from now on (remembered next to peers.json, in forgotten.json)."""
         if name in self.forgotten or name == self.own_name:
             return
         self.forgotten.add(name)
         self.log.warn("region {name} was forgotten: its streams are refused", name=name)
         if self.path:
             _write_json(self._forgotten_path(), sorted(self.forgotten))
+        if self.peers.pop(name, None) is not None:
+            self.save()
+            for listener in list(self.listeners):
+                listener(self)
 
     def _forgotten_path(self) -> str:
         return os.path.join(os.path.dirname(os.path.abspath(self.path)), "forgotten.json")
 
     def update(self, peers: list[Peer]) -> None:
-        new = {p.name: p for p in peers if p.name != self.own_name}
+        """A master's list.  A peer it leaves out stays, as down, until a master
+        FORGETs it: a new master, or one that lost its state, lists only the regions
+        registered so far, and a peer dropped here would stop holding back the
+        collection of the deletes it has not received."""
+        new = {p.name: p for p in peers if p.name != self.own_name and p.name not in self.forgotten}
+        for name, known in self.peers.items():
+            if name not in new:
+                new[name] = attrs.evolve(known, up=False)
         if new == self.peers:
             return
         self.peers = new

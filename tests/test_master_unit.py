@@ -188,3 +188,27 @@ def test_forget_over_the_wire_needs_the_cluster_secret(clock):
     protocol.dataReceived(f"FORGET singapore {mac}\r\n".encode())
     assert transport.value() == b"OK forgotten singapore\r\n"
     assert factory.registry.forgotten == {"singapore"}
+
+
+def test_a_region_keeps_a_peer_a_masters_list_leaves_out_until_it_is_forgotten(tmp_path):
+    """A new master, or one that lost its state, lists only the regions registered so
+    far: a peer left out stays (down), so it still holds back tombstone collection;
+    only FORGOTTEN removes it, for good and across restarts."""
+    from geolru.membership import Membership, Peer
+    path = str(tmp_path / "peers.json")
+    membership = Membership("montreal", path)
+    changes = []
+    membership.listeners.append(lambda m: changes.append(sorted(m.peers)))
+    peer = {"host": "127.0.0.1", "port": 7002, "peer_port": 7102, "latitude": 0.0,
+            "longitude": 0.0, "up": True}
+    membership.update([Peer("frankfurt", **peer), Peer("singapore", **peer)])
+    membership.update([Peer("frankfurt", **peer)])
+    assert sorted(membership.peers) == ["frankfurt", "singapore"]
+    assert membership.peers["singapore"].up is False
+    membership.forget("singapore")
+    assert changes[-1] == ["frankfurt"]
+    membership.update([Peer("frankfurt", **peer), Peer("singapore", **peer)])
+    assert sorted(membership.peers) == ["frankfurt"]  # a forgotten name stays out
+    restarted = Membership("montreal", path)
+    restarted.load()
+    assert sorted(restarted.peers) == ["frankfurt"] and restarted.forgotten == {"singapore"}
