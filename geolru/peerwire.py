@@ -5,8 +5,12 @@ Frames (each an ``Int32StringReceiver`` string; first byte is the kind):
 - ``C`` + nonce — the receiving region's challenge, sent on connect.
 - ``H`` + JSON ``{"name", "store_id", "mac", "progress"}`` — the sending region says who
   it is (``"progress": 1``: it reads ``P`` frames).
-- ``R`` + JSON ``{"from": position}`` — the receiver: send changes after this (0: all).
+- ``R`` + JSON ``{"from": position, "skips": 1}`` — the receiver: send changes after
+  this (0: all); ``"skips": 1``: it reads ``S`` frames.
 - ``B`` + records — a batch of changes, each ``(seq, key, Record)``.
+- ``S`` + 8-byte position — the sender: nothing up to this position is for you (the
+  records there came from you, or you have them from their origin); the receiver
+  resumes from it and acknowledges it like a batch.
 - ``P`` + 8-byte position — the receiver applied every change up to it (frees the
   sender's window; sent only to a sender whose ``H`` says ``"progress": 1``).
 - ``A`` + 8-byte position — the receiver has every change up to it committed to its

@@ -54,6 +54,7 @@ HANDSHAKE_TIMEOUT = 10.0
 BAD_FRAME = (peerwire.WireError, KeyError, ValueError, TypeError)
 WATERMARK_INTERVAL = 0.05  # seconds between a receiver's watermark updates, at most
 FORWARD_AFTER = 0.25  # seconds a record made elsewhere is held before it is forwarded
+SKIP_DELAY = 0.05  # seconds: how soon a peer hears of positions that held nothing for it
 
 
 def first_batch(changes: list) -> list:
@@ -115,6 +116,8 @@ class SenderProtocol(FrameProtocol):
         self.peer_watermarks: dict[str, int] = {}  # origin -> newest version the peer has
         self._flush_call = None
         self._held_call = None
+        self._skip_call = None
+        self.skips = False
         self._timeout = self.stream.clock.callLater(
             HANDSHAKE_TIMEOUT, self.transport.loseConnection)
 
@@ -132,7 +135,9 @@ class SenderProtocol(FrameProtocol):
             elif kind == b"R":
                 if self._timeout.active():
                     self._timeout.cancel()
-                self.start(int(peerwire.decode_control(frame)["from"]))
+                control = peerwire.decode_control(frame)
+                self.skips = bool(control.get("skips"))  # the peer reads S frames
+                self.start(int(control["from"]))
             elif kind == b"P":
                 self.progressed(peerwire.decode_ack(frame))
             elif kind == b"A":
@@ -211,14 +216,12 @@ class SenderProtocol(FrameProtocol):
             return
         origin = record.origin
         if origin == self.stream.name:  # the peer made it: it has it
-            if not self.queue and not self.held:
-                self.position = seq
+            self._skipped(seq)
             return
         if origin != self.stream.own_name:  # made elsewhere: forward only if needed
             if record.version <= self.peer_watermarks.get(origin, -1):
                 self.stream.status.not_forwarded += 1
-                if not self.queue and not self.held:
-                    self.position = seq
+                self._skipped(seq)
                 return
             self.held.append((self.stream.clock.seconds(), seq, key, record))
             if self._held_call is None:
@@ -238,6 +241,29 @@ class SenderProtocol(FrameProtocol):
         if self._flush_call is None:
             self._flush_call = self.stream.clock.callLater(0, self.flush_queue)
 
+    def _skipped(self, seq: int):
+        """Position ``seq`` holds nothing for the peer.  Once nothing before it waits
+        to be sent, the peer is told (an S frame, at most every ``SKIP_DELAY``): it
+        then acknowledges past it, so our tombstones there can be collected even if
+        no write of ours goes its way."""
+        if self.queue or self.held:
+            return
+        self.position = max(self.position, seq)
+        if self._skip_call is None and self.skips:
+            self._skip_call = self.stream.clock.callLater(SKIP_DELAY, self._send_skip)
+
+    def _send_skip(self):
+        self._skip_call = None
+        status = self.stream.status
+        if (self.live and not self.queue and not self.held and self.position > status.sent
+                and len(self.in_flight) < WINDOW):
+            self.sendString(peerwire.encode_ack(self.position, b"S"))
+            status.sent = self.position
+            now = self.stream.clock.seconds()
+            self.in_flight.append((self.position, now))
+            if status.oldest_unacked is None:
+                status.oldest_unacked = now
+
     def watermarks_received(self, watermarks: dict):
         for origin, version in watermarks.items():
             if int(version) > self.peer_watermarks.get(origin, -1):
@@ -253,16 +279,19 @@ class SenderProtocol(FrameProtocol):
         marks = self.peer_watermarks
         due = self.stream.clock.seconds() - FORWARD_AFTER
         status = self.stream.status
-        kept, forward = [], []
+        kept, forward, dropped = [], [], 0
         for entry in self.held:
             record = entry[3]
             if record.version <= marks.get(record.origin, -1):
                 status.not_forwarded += 1
+                dropped = entry[1]
             elif expire and entry[0] <= due:
                 forward.append(entry[1:])
             else:
                 kept.append(entry)
         self.held = kept
+        if dropped and not kept and not forward:
+            self._skipped(dropped)
         if forward:
             status.forwarded += len(forward)
             self.queue.extend(forward)
@@ -323,8 +352,9 @@ class SenderProtocol(FrameProtocol):
     def connectionLost(self, reason=None):
         if self._timeout.active():
             self._timeout.cancel()
-        if self._flush_call is not None and self._flush_call.active():
-            self._flush_call.cancel()
+        for call in (self._flush_call, self._skip_call):
+            if call is not None and call.active():
+                call.cancel()
         if self.held:  # the next connection starts before them
             first = self.held[0][1]
             resend = self.stream.resend_from
@@ -424,6 +454,8 @@ class ReceiverProtocol(FrameProtocol):
                 self.hello(peerwire.decode_control(frame))
             elif kind == b"B" and self.sender is not None:
                 self.apply(peerwire.decode_batch(frame))
+            elif kind == b"S" and self.sender is not None:
+                self.reached(peerwire.decode_ack(frame))
             elif kind == b"E":
                 why = frame[1:].decode(errors="replace")
                 self.log.error("{sender} refused to stream to us: {why}", sender=self.sender,
@@ -456,7 +488,7 @@ class ReceiverProtocol(FrameProtocol):
         self.committed_sent = 0
         self.position_key = f"pos:{name}:{store_id}"
         position = int(replication.keyspace.store.get_meta(self.position_key, 0) or 0)
-        self.sendString(peerwire.encode_control(b"R", {"from": position}))
+        self.sendString(peerwire.encode_control(b"R", {"from": position, "skips": 1}))
         replication.receivers.add(self)
         if replication.watermarks:
             self.sendString(peerwire.encode_control(b"W", replication.watermarks))
@@ -472,18 +504,21 @@ class ReceiverProtocol(FrameProtocol):
                 newest = record.version
         if newest >= 0:
             replication.applied_from_origin(sender, newest)
-        store = replication.keyspace.store
         if changes:
-            last = changes[-1][0]
-            store.put_meta(self.position_key, last)
             replication.applied += len(changes)
-            if self.progress and store.failure is None:
-                # (a store that cannot commit sends none: the sender's window then
-                # fills, and what it has not sent waits on its own disk)
-                self.sendString(peerwire.encode_ack(last, b"P"))
-            # acknowledged only once committed: the sender collects tombstones up to
-            # it, and a crash before the commit must not have lost any of them
-            store.committed().addCallback(self._committed, last)
+            self.reached(changes[-1][0])
+
+    def reached(self, last: int):
+        """Every change up to ``last`` is applied: resume from there; acknowledge."""
+        store = self.factory.replication.keyspace.store
+        store.put_meta(self.position_key, last)
+        if self.progress and store.failure is None:
+            # (a store that cannot commit sends none: the sender's window then
+            # fills, and what it has not sent waits on its own disk)
+            self.sendString(peerwire.encode_ack(last, b"P"))
+        # acknowledged only once committed: the sender collects tombstones up to
+        # it, and a crash before the commit must not have lost any of them
+        store.committed().addCallback(self._committed, last)
 
     def _committed(self, _, position: int):
         if position > self.committed_sent and not self.lost:
