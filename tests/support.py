@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import socket
@@ -268,3 +269,12 @@ def start_cluster(workdir: Path, names, heartbeat_timeout: float = 1.5, **master
 def stop_all(*daemons):
     for daemon in daemons:
         daemon.stop()
+
+
+def write_peers(workdir: Path, name: str, peer_port: int):
+    """Give the region of ``workdir`` one peer, without a master (data/peers.json)."""
+    path = workdir / "data" / "peers.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([{"name": name, "host": "127.0.0.1", "port": 1,
+                                 "peer_port": peer_port, "latitude": 0, "longitude": 0,
+                                 "up": True}]))

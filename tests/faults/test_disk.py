@@ -6,8 +6,7 @@ import subprocess
 import pytest
 import redis
 
-from faults.test_faults import write_peers
-from support import free_port, region_daemon, wait_until
+from support import free_port, region_daemon, wait_until, write_peers
 
 
 @contextlib.contextmanager

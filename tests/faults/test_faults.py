@@ -9,15 +9,7 @@ import time
 import redis
 
 from faults.proxy import Proxy
-from support import free_port, region_daemon, start_cluster, stop_all, wait_until
-
-
-def write_peers(workdir, name, peer_port):
-    path = workdir / "data" / "peers.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([{"name": name, "host": "127.0.0.1", "port": 1,
-                                 "peer_port": peer_port, "latitude": 0, "longitude": 0,
-                                 "up": True}]))
+from support import free_port, region_daemon, start_cluster, stop_all, wait_until, write_peers
 
 
 def test_partition_with_writes_on_both_sides_then_heal(tmp_path):
