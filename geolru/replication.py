@@ -75,6 +75,18 @@ class FrameProtocol(Int32StringReceiver):
         self.log.warn("closing a peer connection: frame of {n} bytes", n=length)
         self.transport.loseConnection()
 
+    def peer_error(self, peer: str | None, frame: bytes, keyspace) -> None:
+        """An E frame: log it and close.  A refusal means this region's data must not
+        be served (``Keyspace.stale``): it was forgotten, or it is older than deletes
+        the peer has collected."""
+        why = frame[1:].decode(errors="replace")
+        refused = why.startswith("refused:")
+        (self.log.error if refused else self.log.warn)(
+            "{peer} ended the replication connection: {why}", peer=peer, why=why)
+        if refused:
+            keyspace.stale = f"{peer} {why}"
+        self.transport.loseConnection()
+
     def fail(self, message: str):
         self.log.warn("replication connection {peer}: {message}",
                       peer=self.transport.getPeer(), message=message)
@@ -145,12 +157,7 @@ class SenderProtocol(FrameProtocol):
             elif kind == b"W":
                 self.watermarks_received(peerwire.decode_control(frame))
             elif kind == b"E":
-                why = frame[1:].decode(errors="replace")
-                self.log.warn("peer {name} refused our stream: {why}", name=self.stream.name,
-                              why=why)
-                if why.startswith("refused:"):  # this region is not to serve its data
-                    self.stream.keyspace.stale = f"{self.stream.name} {why}"
-                self.transport.loseConnection()
+                self.peer_error(self.stream.name, frame, self.stream.keyspace)
             else:
                 raise peerwire.WireError(f"unexpected frame {kind!r}")
         except BAD_FRAME as e:
@@ -205,11 +212,15 @@ class SenderProtocol(FrameProtocol):
 
     def catch_up(self):
         """Leave live mode: send what the store has after our position."""
+        self._leave_live()
+        self.pump()
+
+    def _leave_live(self):
+        """Drop what waits in memory: the store has it, and pump() reads it from there."""
         self.queue = []
         self._release_held()
         self.live = False
         self.stream.status.state = "partial-sync"
-        self.pump()
 
     def queue_change(self, key, record, seq):
         if not self.live:
@@ -232,10 +243,7 @@ class SenderProtocol(FrameProtocol):
             self.queue.append((seq, key, record))
         if len(self.queue) + len(self.held) > LIVE_QUEUE_LIMIT:
             # the peer is slow: read from disk instead
-            self.queue = []
-            self._release_held()
-            self.live = False
-            self.stream.status.state = "partial-sync"
+            self._leave_live()
             self.stream.clock.callLater(0, self.pump)
             return
         if self._flush_call is None:
@@ -254,15 +262,10 @@ class SenderProtocol(FrameProtocol):
 
     def _send_skip(self):
         self._skip_call = None
-        status = self.stream.status
-        if (self.live and not self.queue and not self.held and self.position > status.sent
-                and len(self.in_flight) < WINDOW):
+        if (self.live and not self.queue and not self.held
+                and self.position > self.stream.status.sent and len(self.in_flight) < WINDOW):
             self.sendString(peerwire.encode_ack(self.position, b"S"))
-            status.sent = self.position
-            now = self.stream.clock.seconds()
-            self.in_flight.append((self.position, now))
-            if status.oldest_unacked is None:
-                status.oldest_unacked = now
+            self._in_flight(self.position)
 
     def watermarks_received(self, watermarks: dict):
         for origin, version in watermarks.items():
@@ -321,11 +324,16 @@ class SenderProtocol(FrameProtocol):
     def send_batch(self, changes):
         self.sendString(peerwire.encode_batch(changes))
         self.position = max(self.position, changes[-1][0])
-        self.stream.status.sent = max(self.stream.status.sent, changes[-1][0])
+        self._in_flight(changes[-1][0])
+
+    def _in_flight(self, position: int):
+        """A frame covering everything up to ``position`` is sent, not yet applied."""
+        status = self.stream.status
+        status.sent = max(status.sent, position)
         now = self.stream.clock.seconds()
-        self.in_flight.append((changes[-1][0], now))
-        if self.stream.status.oldest_unacked is None:
-            self.stream.status.oldest_unacked = now
+        self.in_flight.append((position, now))
+        if status.oldest_unacked is None:
+            status.oldest_unacked = now
 
     def acknowledged(self, position: int):
         """The peer committed everything up to ``position``."""
@@ -457,13 +465,7 @@ class ReceiverProtocol(FrameProtocol):
             elif kind == b"S" and self.sender is not None:
                 self.reached(peerwire.decode_ack(frame))
             elif kind == b"E":
-                why = frame[1:].decode(errors="replace")
-                self.log.error("{sender} refused to stream to us: {why}", sender=self.sender,
-                               why=why)
-                if why.startswith("refused:"):  # our data predates what the cluster forgot
-                    self.factory.replication.keyspace.stale = (
-                        f"{self.sender} {why}; this region serves no keys until then")
-                self.transport.loseConnection()
+                self.peer_error(self.sender, frame, self.factory.replication.keyspace)
             else:
                 raise peerwire.WireError(f"unexpected frame {kind!r}")
         except BAD_FRAME as e:

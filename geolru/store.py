@@ -787,8 +787,7 @@ class Store:
                 txn.delete(position, db=tables.tombs)
             if found:
                 reached = POSITION.unpack(found[-1][0])[0]
-                before = int(txn.get(COLLECTED_NAME.encode(), b"0", db=tables.meta))
-                if reached > before:
+                if reached > self.collected_upto:  # (read from the meta table by open())
                     txn.put(COLLECTED_NAME.encode(), b"%d" % reached, db=tables.meta)
                     collected.append(reached)
 
