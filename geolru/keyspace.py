@@ -14,7 +14,8 @@ from twisted.logger import Logger
 from geolru.cache import CacheEntry, LRUCache
 from geolru.hlc import HybridClock
 from geolru.merge import increment, merge
-from geolru.store import Record, Store
+from geolru.record import Record
+from geolru.store import Store
 
 
 @attrs.define(eq=False)
@@ -24,7 +25,6 @@ class Keyspace:
     origin: str
     _clock: object
     hlc: HybridClock = attrs.field(default=None)
-    acknowledged_by_all: object = None  # () -> position every peer has acknowledged
     log = Logger()
     hits: int = attrs.field(default=0, init=False)
     misses: int = attrs.field(default=0, init=False)
@@ -134,10 +134,10 @@ class Keyspace:
             self.expired += len(due)
         return len(due)
 
-    def collect_tombstones(self) -> int:
-        """Forget deletes every peer has acknowledged (all of them, with no peers)."""
-        horizon = self.store.seq if self.acknowledged_by_all is None else self.acknowledged_by_all()
-        return self.store.collect_tombstones(horizon)
+    def collect_tombstones(self, horizon: int | None = None) -> None:
+        """Forget deletes at store positions up to ``horizon`` (every one without:
+        a region with no peers); replication says how far (``geolru.stability``)."""
+        self.store.collect_tombstones(self.store.seq if horizon is None else horizon)
 
     def count(self) -> tuple[int, int]:
         """(live keys, live keys with a deadline)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import attrs
 
-from geolru.store import Record
+from geolru.record import Record
 
 NO_BASE = (0, "")  # the base of a counter started on a key nobody ever wrote
 

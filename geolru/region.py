@@ -189,8 +189,9 @@ class RegionFactory(Factory):
         self.ids = itertools.count(1)
 
 
-def housekeeping(keyspace: Keyspace, clock) -> PeriodicService:
-    """The reactor-scheduled task that removes expired keys and idle entries.
+def housekeeping(keyspace: Keyspace, clock, tombstone_horizon=lambda: None) -> PeriodicService:
+    """The reactor-scheduled task that removes expired keys, idle entries and the
+    tombstones replication says no older write can reach (``tombstone_horizon``).
 
     Each tick does bounded work (``EXPIRE_BATCH`` keys from the store's
     deadline index, ``IDLE_BATCH`` entries from the LRU's cold end), so it
@@ -202,7 +203,7 @@ def housekeeping(keyspace: Keyspace, clock) -> PeriodicService:
     def tick():
         keyspace.expire_due(EXPIRE_BATCH)
         cache.evict_idle(IDLE_BATCH)
-        keyspace.collect_tombstones()
+        keyspace.collect_tombstones(tombstone_horizon())
         now = clock.seconds()
         if now - reported["at"] >= EVICTION_LOG_INTERVAL:  # a summary, not a line per key
             evicted = cache.evictions - reported["evictions"]
@@ -240,7 +241,6 @@ class RegionService(MultiService):
         self.store = Store(os.path.join(config.data_dir, "store"), reactor,
                            commit_interval=config.commit_interval, fsync=config.fsync)
         self.store.open()  # StoreError here stops a daemon before any port opens
-        self._import_legacy_store(os.path.join(config.data_dir, "store.sqlite3"))
         cache = LRUCache(reactor, max_entries=config.max_entries,
                          max_bytes=config.max_bytes, idle_ttl=config.ttl)
         self.keyspace = Keyspace(cache, self.store, config.name, reactor)
@@ -250,7 +250,6 @@ class RegionService(MultiService):
             max_bulk_len=config.proto_max_bulk_len, started=reactor.seconds(),
             tcp_port=endpoint_port(config.listen), maxclients=config.maxclients)
         StoreService(self.store).setServiceParent(self)
-        housekeeping(self.keyspace, reactor).setServiceParent(self)
         PeriodicService(self.table.sample_stats, reactor, RATE_INTERVAL,
                         "stats").setServiceParent(self)
         self.client_port = ListeningService(
@@ -265,6 +264,8 @@ class RegionService(MultiService):
         self.replication = Replication(config.name, self.keyspace, self.membership, reactor,
                                        config.cluster_secret, config.peer_ca)
         self.replication.setServiceParent(self)
+        housekeeping(self.keyspace, reactor,
+                     self.replication.tombstone_horizon).setServiceParent(self)
         if config.master:
             MasterLinks(config.master, self.registration, self.membership, reactor,
                         config.cluster_secret, self.peer_lags).setServiceParent(self)
@@ -283,18 +284,6 @@ class RegionService(MultiService):
             ListeningService(reactor, serverFromString(reactor, config.http),
                              Site(region_root(self.table)), f"region {config.name} http",
                              stop_reactor_on_failure=daemon).setServiceParent(self)
-
-    def _import_legacy_store(self, path: str) -> None:
-        """A data_dir from before the LMDB store: copy it over once, then set the
-        SQLite files aside (``*.migrated``), so an upgrade loses nothing."""
-        if not os.path.exists(path) or self.store.seq:
-            return
-        count = self.store.import_sqlite(path)
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(path + suffix):
-                os.replace(path + suffix, path + suffix + ".migrated")
-        self.log.info("imported {count} records from {path} into the LMDB store",
-                      count=count, path=path)
 
     def peer_lags(self) -> dict[str, float]:
         """Each peer's replication lag in ms, for the master's status page."""

@@ -54,6 +54,7 @@ from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
 from geolru.filesystems import overwrites_in_place
+from geolru.record import HAS_DEADLINE, HAS_VALUE, Record, decode, encode, header_fields
 
 MAX_PENDING = 5_000  # buffered writes before a write waits for the disk
 ABSENT_KEYS = 65_536  # missing keys remembered, so repeated misses cost no lookup
@@ -65,27 +66,15 @@ DIGEST_PREFIX = b"\xff\x00#"  # a digest's stored key starts with this; no short
 FSYNC_INTERVAL = 1.0  # seconds: fsync="everysec" flushes at most this long after a commit
 COLLECT_BATCH = 10_000  # tombstones removed per job at most
 SEQ_NAME = "store_seq"  # meta: the highest position ever given out
+# meta: positions below this may have been handed out (and sent to peers) without
+# being committed; a store opened after a crash starts above it, so a position a
+# peer has seen never names another write
+RESERVED_NAME = "store_reserved"
+RESERVE_BLOCK = 1 << 20  # positions reserved at a time (renewed half-way through)
 COLLECTED_NAME = "collected_upto"  # meta: tombstones up to this position may be gone
 
 POSITION = struct.Struct(">Q")
-# position, version, deadline, flags, origin length, counter length
-HEADER = struct.Struct(">QQqBHI")
-HAS_VALUE, HAS_DEADLINE, HAS_COUNTER = 1, 2, 4
 DEADLINE_BIAS = 1 << 63  # deadlines are signed; index keys sort as unsigned
-
-
-@attrs.frozen(slots=True)
-class Record:
-    """One key's whole state: what replicates and what last-writer-wins compares."""
-
-    value: bytes | None  # None: deleted (tombstone)
-    deadline: int | None  # unix ms
-    version: int
-    origin: str
-    counter: str | None = None  # a PN-counter's state, see geolru.merge
-
-    def live_at(self, now_ms: int) -> bool:
-        return self.value is not None and (self.deadline is None or self.deadline > now_ms)
 
 
 class StoreError(Exception):
@@ -98,34 +87,6 @@ def stored_key(key: bytes) -> bytes:
     if 0 < len(key) <= LONG_KEY and not key.startswith(DIGEST_PREFIX):
         return key
     return DIGEST_PREFIX + hashlib.blake2b(key, digest_size=32).digest()
-
-
-def encode(record: Record, seq: int) -> bytes:
-    origin = record.origin.encode()
-    counter = record.counter.encode() if record.counter is not None else b""
-    flags = ((HAS_VALUE if record.value is not None else 0)
-             | (HAS_DEADLINE if record.deadline is not None else 0)
-             | (HAS_COUNTER if record.counter is not None else 0))
-    header = HEADER.pack(seq, record.version, record.deadline or 0, flags, len(origin),
-                         len(counter))
-    return b"".join((header, origin, counter, record.value or b""))
-
-
-def decode(raw: bytes) -> tuple[int, Record]:
-    """(position, record) of an encoded record."""
-    seq, version, deadline, flags, origin_len, counter_len = HEADER.unpack_from(raw)
-    start = HEADER.size
-    origin = raw[start:start + origin_len].decode()
-    start += origin_len
-    counter = raw[start:start + counter_len].decode() if flags & HAS_COUNTER else None
-    start += counter_len
-    return seq, Record(raw[start:] if flags & HAS_VALUE else None,
-                       deadline if flags & HAS_DEADLINE else None, version, origin, counter)
-
-
-def _blob(value) -> bytes:
-    """A SQLite column as bytes (a BLOB, or TEXT if something stored one)."""
-    return value if isinstance(value, bytes) else str(value).encode()
 
 
 def due_key(deadline: int, stored: bytes) -> bytes:
@@ -283,6 +244,8 @@ class Store:
     # for changes after an earlier position would miss deletes (it was forgotten,
     # or restored from an old copy)
     collected_upto: int = attrs.field(default=0, init=False)
+    _reserved: int = attrs.field(default=0, init=False)  # see RESERVED_NAME
+    committed_seq: int = attrs.field(default=0, init=False)  # positions committed up to it
 
     @property
     def writer(self):
@@ -331,7 +294,11 @@ class Store:
                     cursor = txn.cursor(db=tables.seq)
                     if cursor.last():
                         top = max(top, POSITION.unpack(cursor.key())[0])
-                    self.seq = top
+                    reserved = int(txn.get(RESERVED_NAME.encode(), b"0", db=tables.meta))
+                    self.seq = max(top, reserved)
+                    self.committed_seq = top
+                    self._reserved = self.seq + RESERVE_BLOCK
+                    txn.put(RESERVED_NAME.encode(), b"%d" % self._reserved, db=tables.meta)
                     self.collected_upto = int(txn.get(COLLECTED_NAME.encode(), b"0",
                                                       db=tables.meta))
             finally:
@@ -343,41 +310,6 @@ class Store:
         self.writemap = self.fsync == "everysec" and overwrites_in_place(self.path)
         # the writer thread starts on first use too, for the same reason
         self._writer = self._flusher = None
-
-    def import_sqlite(self, sqlite_path: str) -> int:
-        """Copy a store written by geolru before LMDB (SQLite, ``store.sqlite3``)
-        into this open, empty one, keeping every record's position and version
-        and the store's identity, so peers resume where they were; the number of
-        records copied.  One transaction: a crash midway leaves this store empty."""
-        import sqlite3
-
-        try:
-            db = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
-            try:
-                rows = db.execute("SELECT key, value, deadline, version, origin, seq, counter"
-                                  " FROM kv ORDER BY seq").fetchall()
-                meta = db.execute("SELECT name, value FROM meta").fetchall()
-            finally:
-                db.close()
-            tables = Tables(self.path)
-            try:
-                top = self.seq
-                with tables.env.begin(write=True) as txn:
-                    for key, value, deadline, version, origin, seq, counter in rows:
-                        record = Record(None if value is None else _blob(value), deadline,
-                                        version, origin, counter)
-                        self._replace(txn, tables, _blob(key), record, seq)
-                        top = max(top, seq)
-                    for name, value in meta:
-                        txn.put(name.encode(), str(value).encode(), db=tables.meta)
-                    txn.put(SEQ_NAME.encode(), b"%d" % top, db=tables.meta)
-            finally:
-                tables.close()
-        except (OSError, sqlite3.Error, lmdb.Error) as e:
-            raise StoreError(f"cannot import {sqlite_path}: {e}") from e
-        self.seq = top
-        self.store_id = dict(meta).get("store_id", self.store_id)
-        return len(rows)
 
     def _lock(self) -> None:
         """One process per store: two regions given the same ``data_dir`` would
@@ -401,6 +333,12 @@ class Store:
         if not self._opened:
             return
         self.sync()
+        try:  # every position handed out is committed: the next open need not skip any
+            if self.failure is None and not self._pending:
+                self._transaction(lambda txn, tables: txn.put(
+                    RESERVED_NAME.encode(), b"%d" % self.seq, db=tables.meta))
+        except StoreError as e:
+            self.log.error("store close: {error}", error=str(e))
         if self._fsync_call is not None and self._fsync_call.active():
             self._fsync_call.cancel()
         for writer in (self._writer, self._flusher):
@@ -409,6 +347,27 @@ class Store:
         self._renew_reader()
         if self._tables_ is not None:
             self._tables_.flush_to_disk()
+            self._tables_.close()
+            self._tables_ = None
+        self._unlock()
+        self._opened = False
+
+    def abandon(self) -> None:
+        """Close as ``kill -9`` would: what is not committed is lost (for the
+        simulator's crashes; a region closes with ``close``)."""
+        if not self._opened:
+            return
+        for call in (self._flush_call, self._fsync_call):
+            if call is not None and call.active():
+                call.cancel()
+        self._flush_call = self._fsync_call = None
+        self._pending.clear()
+        self._pending_meta.clear()
+        for writer in (self._writer, self._flusher):
+            if writer is not None:
+                writer.stop()
+        self._renew_reader()
+        if self._tables_ is not None:
             self._tables_.close()
             self._tables_ = None
         self._unlock()
@@ -670,9 +629,10 @@ class Store:
         if self._pending_waiters:
             self._inflight_waiters[id(batch)] = self._pending_waiters
             self._pending_waiters = []
-        d = self.writer.submit(self._put_rows, batch, list(meta.items()), self.seq)
+        top = self.seq
+        d = self.writer.submit(self._put_rows, batch, list(meta.items()), top)
         d.addBoth(self._meta_done, len(meta))
-        d.addCallbacks(self._committed, self._commit_failed, callbackArgs=(batch,),
+        d.addCallbacks(self._committed, self._commit_failed, callbackArgs=(batch, top),
                        errbackArgs=(batch, meta))
 
     def sync(self) -> None:
@@ -732,9 +692,16 @@ class Store:
                 self._replace(txn, tables, key, record, seq)
             for name, value in meta:
                 txn.put(name.encode(), str(value).encode(), db=tables.meta)
-            txn.put(SEQ_NAME.encode(), b"%d" % top, db=tables.meta)
+            self._put_top(txn, tables, top)
 
         return self._transaction(job)
+
+    def _put_top(self, txn, tables: Tables, top: int) -> None:
+        """Record the highest position handed out, and keep the reservation ahead."""
+        txn.put(SEQ_NAME.encode(), b"%d" % top, db=tables.meta)
+        if top > self._reserved - RESERVE_BLOCK // 2:
+            self._reserved = top + RESERVE_BLOCK
+            txn.put(RESERVED_NAME.encode(), b"%d" % self._reserved, db=tables.meta)
 
     @staticmethod
     def _replace(txn, tables: Tables, key: bytes, record: Record, seq: int) -> None:
@@ -742,7 +709,7 @@ class Store:
         stored = stored_key(key)
         old = txn.get(stored, db=tables.kv)
         if old is not None:
-            old_seq, _, deadline, flags = HEADER.unpack_from(old)[:4]
+            old_seq, _, deadline, flags = header_fields(old)
             position = POSITION.pack(old_seq)
             txn.delete(position, db=tables.seq)
             if not flags & HAS_VALUE:
@@ -804,7 +771,7 @@ class Store:
             tombstone = Record(None, None, version, origin)
             for offset, key in enumerate(live, 1):
                 self._replace(txn, tables, key, tombstone, base + offset)
-            txn.put(SEQ_NAME.encode(), b"%d" % top, db=tables.meta)
+            self._put_top(txn, tables, top)
 
         return self._transaction(job)
 
@@ -817,7 +784,8 @@ class Store:
     def _drop_inflight(self, batch: dict) -> None:
         self._inflight = [b for b in self._inflight if b is not batch]
 
-    def _committed(self, elapsed: float, batch: dict) -> None:
+    def _committed(self, elapsed: float, batch: dict, top: int) -> None:
+        self.committed_seq = max(self.committed_seq, top)
         self._renew_reader()
         self._drop_inflight(batch)
         for d in self._inflight_waiters.pop(id(batch), ()):

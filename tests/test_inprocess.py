@@ -6,8 +6,9 @@ from twisted.internet import defer, protocol, reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
 from geolru.config import load_region
+from geolru.record import Record
 from geolru.region import RegionService
-from geolru.store import Record, Store
+from geolru.store import Store
 from support import eventually
 
 

@@ -8,8 +8,9 @@ from twisted.logger import globalLogPublisher
 from geolru.cache import LRUCache
 from geolru.commands import CommandTable, Session
 from geolru.keyspace import Keyspace
+from geolru.record import Record, encode
 from geolru.region import RegionFactory, housekeeping
-from geolru.store import Record, Store, encode, stored_key
+from geolru.store import Store, stored_key
 from support import encode_command
 
 START = 1_700_000_000.0
@@ -245,41 +246,3 @@ def test_a_damaged_record_fails_its_request_not_the_connection(keyspace, clock):
     assert transport.value() == b"-ERR internal error in incr: ValueError\r\n+PONG\r\n"
     assert transport.connected
     assert [e["log_failure"].type for e in events if "log_failure" in e] == [ValueError]
-
-
-def test_a_peer_is_told_applied_at_once_and_committed_only_after_the_commit(tmp_path, clock):
-    """P frames free the sender's window; A frames, which let the sender collect
-    tombstones and answer WAIT, wait for the commit."""
-    from geolru import peerwire
-    from geolru.membership import Membership
-    from geolru.replication import Replication
-
-    keyspace = open_keyspace(tmp_path, clock, max_entries=10)
-    replication = Replication("here", keyspace, Membership("here"), clock)
-    protocol = replication.receiver_factory.buildProtocol(None)
-    transport = StringTransport()
-    protocol.makeConnection(transport)
-
-    def frames() -> list[bytes]:
-        data, out = transport.value(), []
-        transport.clear()
-        while data:
-            size = int.from_bytes(data[:4], "big")
-            out.append(data[4:4 + size])
-            data = data[4 + size:]
-        return out
-
-    def send(frame: bytes):
-        protocol.dataReceived(len(frame).to_bytes(4, "big") + frame)
-
-    frames()  # the challenge
-    send(peerwire.encode_control(b"H", {"name": "there", "store_id": "s1", "mac": "",
-                                        "progress": 1}))
-    assert [f[:1] for f in frames()] == [b"R"]
-    send(peerwire.encode_batch([(7, b"k", Record(b"v", None, 1 << 40, "there"))]))
-    assert frames() == [peerwire.encode_ack(7, b"P")]
-    assert keyspace.store.get(b"k").value == b"v" and keyspace.store.pending  # not committed
-    clock.advance(keyspace.store.commit_interval)
-    assert frames() == [peerwire.encode_ack(7)]
-    assert keyspace.store.get_meta("pos:there:s1") == "7"
-    keyspace.store.close()

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from geolru.merge import increment, merge
 from geolru.protocols import parse_int
-from geolru.store import Record
+from geolru.record import Record
 
 ORIGINS = ("frankfurt", "montreal", "singapore")
 

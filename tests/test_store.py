@@ -6,16 +6,14 @@ from hypothesis import strategies as st
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
+from geolru.record import Record, decode, encode
 from geolru.store import (
     FSYNC_INTERVAL,
     LONG_KEY,
     MIN_MAP,
     InlineWriter,
-    Record,
     Store,
     StoreError,
-    decode,
-    encode,
 )
 
 NOW_MS = 1_700_000_000_000

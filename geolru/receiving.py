@@ -1,0 +1,143 @@
+"""Another region's stream, applied here: a state machine per incoming connection.
+
+The sender says who it is (``H``, answering our challenge); we say where to
+resume (``R``: the last position of its store we committed, 0 for a full sync).
+Each batch is merged record by record (``Keyspace.apply``); its *through*
+position is remembered in the same commit as the records.  We answer ``P`` at
+once (the sender's window) and ``A`` once the commit is done (``WAIT`` and the
+publications count only what survives a crash).
+
+Sans-IO: frames in through ``received``, frames out through ``send``.
+"""
+
+from __future__ import annotations
+
+import attrs
+from twisted.logger import Logger
+
+from geolru import peerwire
+from geolru.auth import registration_mac
+from geolru.sending import BAD_FRAME
+
+
+@attrs.define(eq=False)
+class Receiver:
+    replicator: object  # geolru.replicator.Replicator
+    send: object  # frame -> None; None closes the connection
+    nonce: str
+    log = Logger()
+    sender: str | None = None  # the sending region, once it said who it is
+    store_id: str = ""
+    position: int = 0  # the sender's stream is applied through here
+    committed_sent: int = 0  # ... and committed (acknowledged) through here
+    lost: bool = False
+
+    def start(self) -> None:
+        self.send(b"C" + self.nonce.encode())
+
+    def disconnected(self) -> None:
+        self.lost = True
+        self.replicator.receiver_closed(self)
+
+    def close(self, why: str | None = None) -> None:
+        if why is not None:
+            self.send(b"E" + why.encode())
+        self.send(None)
+
+    def received(self, frame: bytes) -> None:
+        kind = frame[:1]
+        try:
+            if kind == b"H" and self.sender is None:
+                self._hello(peerwire.decode_control(frame))
+            elif kind == b"B" and self.sender is not None:
+                self._apply(*peerwire.decode_batch(frame))
+            elif kind == b"S" and self.sender is not None:
+                self._reached(peerwire.decode_position(frame))
+            elif kind == b"E":
+                self._peer_error(frame[1:].decode(errors="replace"))
+            else:
+                raise peerwire.WireError(f"unexpected frame {kind!r}")
+        except BAD_FRAME as e:
+            self.log.warn("replication stream from {peer}: {error}",
+                          peer=self.sender or "a peer", error=str(e))
+            self.close(str(e))
+
+    def _hello(self, hello: dict) -> None:
+        replicator = self.replicator
+        name, store_id = str(hello["name"]), str(hello["store_id"])
+        if replicator.secret:
+            expected = registration_mac(replicator.secret, self.nonce, [name.encode()])
+            if str(hello.get("mac", "")) != expected:
+                self.log.warn("refused a replication stream from {peer}: bad cluster secret",
+                              peer=name)
+                self.close("authentication failed")
+                return
+        if hello.get("protocol") != peerwire.PROTOCOL:
+            self.log.error("refused a replication stream from {peer}: it speaks replication "
+                           "protocol {theirs}, this region {ours}; run one geolru version",
+                           peer=name, theirs=hello.get("protocol"), ours=peerwire.PROTOCOL)
+            self.close(f"replication protocol {peerwire.PROTOCOL} expected")
+            return
+        if name in replicator.forgotten:
+            self.close(f"refused: region {name} was forgotten (decommissioned); start it "
+                       "under a new name, with an empty data_dir")
+            return
+        if name == replicator.own_name:
+            self.close("refused: that is this region's own name")
+            return
+        self.sender, self.store_id = name, store_id
+        self.position = int(replicator.store.get_meta(self._position_key, 0) or 0)
+        self.committed_sent = self.position
+        self.send(peerwire.encode_control(b"R", {"from": self.position}))
+        replicator.receiver_ready(self)
+
+    @property
+    def _position_key(self) -> str:
+        return f"pos:{self.sender}:{self.store_id}"
+
+    def _apply(self, through: int, changes) -> None:
+        replicator = self.replicator
+        apply = replicator.keyspace.apply
+        sender = self.sender
+        newest = -1  # the sender's own writes come in order: this one and all before it
+        for _, key, record in changes:
+            apply(key, record)
+            if record.origin == sender and record.version > newest:
+                newest = record.version
+        if newest >= 0:
+            replicator.applied_from_origin(sender, newest)
+        replicator.applied += len(changes)
+        self._reached(through)
+
+    def _reached(self, through: int) -> None:
+        """A frame is applied, and with it every change up to ``through``: resume
+        from there; acknowledge (every frame, so the sender's window moves even when
+        held-back records keep ``through`` where it was)."""
+        store = self.replicator.store
+        if through > self.position:
+            self.position = through
+            store.put_meta(self._position_key, through)
+        if store.failure is None:
+            # (a store that cannot commit sends none: the sender's window then
+            # fills, and what it has not sent waits on its own disk)
+            self.send(peerwire.encode_position(b"P", self.position))
+        # acknowledged only once committed: WAIT and the publications rest on it,
+        # and a crash before the commit must not have lost what they count
+        store.committed().addCallback(self._committed, self.position)
+
+    def _committed(self, _, through: int) -> None:
+        if through > self.committed_sent:
+            self.committed_sent = through
+            if not self.lost:
+                self.send(peerwire.encode_position(b"A", through))
+            self.replicator.committed_through(self.sender, self.store_id, through)
+
+    def _peer_error(self, why: str) -> None:
+        """An E frame: log it and close.  A refusal means this region's data must not
+        be served: it was forgotten, or it is older than deletes the peer collected."""
+        refused = why.startswith("refused:")
+        (self.log.error if refused else self.log.warn)(
+            "{peer} ended the replication connection: {why}", peer=self.sender, why=why)
+        if refused:
+            self.replicator.refused(self.sender, why)
+        self.send(None)

@@ -1,0 +1,67 @@
+"""A key's record: what the store keeps, what replicates, what the merge compares.
+
+One binary codec serves both the store (LMDB values) and the peer wire format
+(batch frames carry the stored bytes as they are), so a record read from the
+store for a catch-up goes on the wire without being decoded and encoded again.
+
+Layout: a fixed header ``(position, version, deadline, flags, origin length,
+counter length)``, then the origin, the counter state and the value.  Sans-IO.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import attrs
+
+# position, version, deadline, flags, origin length, counter length
+HEADER = struct.Struct(">QQqBHI")
+HAS_VALUE, HAS_DEADLINE, HAS_COUNTER = 1, 2, 4
+
+
+@attrs.frozen(slots=True)
+class Record:
+    """One key's whole state: what replicates and what last-writer-wins compares."""
+
+    value: bytes | None  # None: deleted (tombstone)
+    deadline: int | None  # unix ms
+    version: int
+    origin: str
+    counter: str | None = None  # a PN-counter's state, see geolru.merge
+
+    def live_at(self, now_ms: int) -> bool:
+        return self.value is not None and (self.deadline is None or self.deadline > now_ms)
+
+
+def encode(record: Record, seq: int) -> bytes:
+    """``record`` at store position ``seq``, as bytes."""
+    origin = record.origin.encode()
+    counter = record.counter.encode() if record.counter is not None else b""
+    flags = ((HAS_VALUE if record.value is not None else 0)
+             | (HAS_DEADLINE if record.deadline is not None else 0)
+             | (HAS_COUNTER if record.counter is not None else 0))
+    header = HEADER.pack(seq, record.version, record.deadline or 0, flags, len(origin),
+                         len(counter))
+    return b"".join((header, origin, counter, record.value or b""))
+
+
+def decode(raw: bytes) -> tuple[int, Record]:
+    """(position, record) of ``encode``'s bytes; ``ValueError`` if they are not that."""
+    try:
+        seq, version, deadline, flags, origin_len, counter_len = HEADER.unpack_from(raw)
+    except struct.error as e:
+        raise ValueError(f"record header: {e}") from None
+    start = HEADER.size
+    if start + origin_len + counter_len > len(raw):
+        raise ValueError("record shorter than its header says")
+    origin = raw[start:start + origin_len].decode()
+    start += origin_len
+    counter = raw[start:start + counter_len].decode() if flags & HAS_COUNTER else None
+    start += counter_len
+    return seq, Record(raw[start:] if flags & HAS_VALUE else None,
+                       deadline if flags & HAS_DEADLINE else None, version, origin, counter)
+
+
+def header_fields(raw: bytes) -> tuple[int, int, int, int]:
+    """(position, version, deadline, flags) of encoded bytes, without decoding them."""
+    return HEADER.unpack_from(raw)[:4]
