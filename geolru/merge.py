@@ -1,17 +1,25 @@
 """How two versions of one key become one: the rule every region applies.
 
-Sans-IO and deterministic, so any order, duplication or interleaving of the
-same writes gives the same state in every region.
+Sans-IO and deterministic: any order, duplication or interleaving of the same
+writes gives the same state in every region (the states form a join-semilattice).
 
 - A plain record (a value or a tombstone) is ordered by its version
   ``(timestamp, origin)``: the greater one wins, whole (value and deadline).
-- A counter record (made by ``INCR``-family commands) is a PN-counter on top
-  of a *base*: the plain record it started from (a value, a tombstone, or
-  nothing).  It is ordered by its base's version, and it beats the very record
-  it was built on.  Two counters on the same base merge: per region, the
-  larger increment and decrement totals; the deadline comes from the later
-  operation.  So concurrent ``INCR`` from several regions never lose an
-  increment, and a ``SET`` or ``DEL`` newer than the base replaces the counter.
+- A counter record (made by ``INCR``-family commands) is a plain *base* -- the
+  newest plain record its key has seen, or nothing -- and one *contribution* per
+  region: ``(since, increments, decrements)``.  A contribution counts while its
+  ``since`` is not older than the base's version; a newer base (a ``SET`` or
+  ``DEL``) voids the contributions made before it.
+  - A region's first increment on a live integer builds on it: ``since`` is the
+    base's version, and the base's value counts once.
+  - On nothing, a tombstone or an expired value it starts from zero, with
+    ``since`` its own write's version: newer than anything its region has seen
+    *or collected* (a region that forgot a tombstone builds on nothing, and a
+    peer still holding the tombstone must not void that increment).
+  - Two states join base by version and contributions region by region (a
+    later ``since`` wins, the same one takes both totals' maximum).
+  So concurrent ``INCR`` from several regions never lose an increment, and a
+  ``SET`` or ``DEL`` newer than the increments it saw replaces them.
 """
 
 from __future__ import annotations
@@ -20,63 +28,89 @@ import attrs
 
 from geolru.record import Record
 
-NO_BASE = (0, "")  # the base of a counter started on a key nobody ever wrote
+NO_BASE = (0, "")  # the base of a key nobody ever wrote (or whose tombstone was collected)
 
 
 @attrs.frozen(slots=True)
 class Counter:
     base_version: int
     base_origin: str
-    base_value: int
-    counts: tuple  # ((origin, increments, decrements), ...) sorted by origin
+    base_value: int | None  # the base's integer value; None: a tombstone or not a number
+    base_deadline: int | None
+    # ((origin, since, increments, decrements, last version, deadline), ...) by origin:
+    # ``last version`` and ``deadline`` are those of the region's latest increment
+    counts: tuple
 
     @property
     def base(self) -> tuple[int, str]:
         return (self.base_version, self.base_origin)
 
     def total(self) -> int:
-        return self.base_value + sum(p - n for _, p, n in self.counts)
+        counted = self.base_value is not None and any(
+            c[1] == self.base_version for c in self.counts)
+        return (self.base_value if counted else 0) + sum(c[2] - c[3] for c in self.counts)
 
-    def add(self, origin: str, delta: int) -> Counter:
-        counts = {o: (p, n) for o, p, n in self.counts}
-        p, n = counts.get(origin, (0, 0))
-        counts[origin] = (p + delta, n) if delta >= 0 else (p, n - delta)
-        return attrs.evolve(self, counts=tuple(sorted((o, p, n) for o, (p, n) in counts.items())))
-
-    def join(self, other: Counter) -> Counter:
-        """Per-region maximum of both totals (both counters share a base)."""
-        counts = {o: (p, n) for o, p, n in self.counts}
-        for o, p, n in other.counts:
-            mine = counts.get(o, (0, 0))
-            counts[o] = (max(mine[0], p), max(mine[1], n))
-        return attrs.evolve(self, counts=tuple(sorted((o, p, n) for o, (p, n) in counts.items())))
+    def latest(self) -> tuple[int, str, int | None]:
+        """(version, origin, deadline) of the newest write this state holds."""
+        newest = (self.base_version, self.base_origin, self.base_deadline)
+        for origin, _, _, _, last, deadline in self.counts:
+            if (last, origin) > newest[:2]:
+                newest = (last, origin, deadline)
+        return newest
 
     def encode(self) -> str:
-        parts = [str(self.base_version), self.base_origin, str(self.base_value)]
-        for o, p, n in self.counts:
-            parts += [o, str(p), str(n)]
+        parts = [str(self.base_version), self.base_origin, _text(self.base_value),
+                 _text(self.base_deadline)]
+        for origin, since, p, n, last, deadline in self.counts:
+            parts += [origin, str(since), str(p), str(n), str(last), _text(deadline)]
         return " ".join(parts)
 
     @classmethod
     def decode(cls, text: str) -> Counter:
         parts = text.split(" ")
-        base_version, base_origin, base_value = int(parts[0]), parts[1], int(parts[2])
-        rest = parts[3:]
-        counts = tuple((rest[i], int(rest[i + 1]), int(rest[i + 2]))
-                       for i in range(0, len(rest), 3))
-        return cls(base_version, base_origin, base_value, counts)
+        rest = parts[4:]
+        counts = tuple((rest[i], int(rest[i + 1]), int(rest[i + 2]), int(rest[i + 3]),
+                        int(rest[i + 4]), _number(rest[i + 5]))
+                       for i in range(0, len(rest), 6))
+        return cls(int(parts[0]), parts[1], _number(parts[2]), _number(parts[3]), counts)
+
+
+def _text(number: int | None) -> str:
+    return "-" if number is None else str(number)
+
+
+def _number(text: str) -> int | None:
+    return None if text == "-" else int(text)
 
 
 def counter_of(record: Record) -> Counter | None:
     return None if record.counter is None else Counter.decode(record.counter)
 
 
-def order_key(record: Record) -> tuple[int, str]:
-    """What last-writer-wins compares: a counter's base, else the record's version."""
+def _integer(value: bytes | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _as_counter(record: Record) -> Counter:
+    """A record's base and contributions (a plain record is a base with none)."""
     if record.counter is not None:
-        counter = counter_of(record)
-        return counter.base
-    return (record.version, record.origin)
+        return counter_of(record)
+    return Counter(record.version, record.origin, _integer(record.value), record.deadline,
+                   ())
+
+
+def _sortable(deadline: int | None) -> int:
+    return -1 if deadline is None else deadline
+
+
+def _later(x, y):
+    """Of two optional numbers, the larger (a deterministic choice for equal writes)."""
+    return y if x is None else x if y is None else max(x, y)
 
 
 def merge(current: Record | None, incoming: Record) -> Record:
@@ -84,48 +118,70 @@ def merge(current: Record | None, incoming: Record) -> Record:
     if current is None or current == incoming:
         return incoming
     a, b = current, incoming
-    ka, kb = order_key(a), order_key(b)
-    if a.counter is not None and b.counter is not None and ka == kb:
-        return join_counters(a, b)
-    if ka == kb:  # a counter beats the record it was built on
-        if a.counter is not None and b.counter is None:
-            return a
-        if b.counter is not None and a.counter is None:
-            return b
-        # two plain records with the same version come from one write: equal
-        return max(a, b, key=_tiebreak)
-    return a if ka > kb else b
-
-
-def join_counters(a: Record, b: Record) -> Record:
-    counter = counter_of(a).join(counter_of(b))
-    latest = max(a, b, key=lambda r: (r.version, r.origin, _tiebreak(r)))
-    live = a.value is not None or b.value is not None
-    value = str(counter.total()).encode() if live and latest.value is not None else None
-    return Record(value, latest.deadline, latest.version, latest.origin, counter.encode())
+    if a.counter is None and b.counter is None:
+        if (a.version, a.origin) == (b.version, b.origin):
+            # two plain records with the same version come from one write: equal
+            return max(a, b, key=_tiebreak)
+        return a if (a.version, a.origin) > (b.version, b.origin) else b
+    ca, cb = _as_counter(a), _as_counter(b)
+    plain = None  # the plain record that holds the newer base, if one does
+    if ca.base == cb.base:
+        # one write; a region that expired it holds it as a tombstone: the live
+        # copy wins, as between plain records
+        base = (ca.base_version, ca.base_origin, _later(ca.base_value, cb.base_value),
+                _later(ca.base_deadline, cb.base_deadline))
+        if a.counter is None and b.counter is None:
+            plain = max(a, b, key=_tiebreak)
+    else:
+        newer, holder = (ca, a) if ca.base > cb.base else (cb, b)
+        base = (newer.base_version, newer.base_origin, newer.base_value,
+                newer.base_deadline)
+        plain = holder if holder.counter is None else None
+    counts = {}
+    for origin, since, p, n, last, deadline in (*ca.counts, *cb.counts):
+        if since < base[0]:
+            continue  # made before the base: void
+        mine = counts.get(origin)
+        if mine is None or since > mine[0]:
+            counts[origin] = (since, p, n, last, deadline)
+        elif since == mine[0]:
+            last, deadline = max((last, _sortable(deadline)), (mine[3], _sortable(mine[4])))
+            counts[origin] = (since, max(p, mine[1]), max(n, mine[2]), last,
+                              None if deadline == -1 else deadline)
+    if not counts and plain is not None:
+        return plain
+    counter = Counter(*base, tuple((o, *rest) for o, rest in sorted(counts.items())))
+    version, origin, deadline = counter.latest()
+    return Record(str(counter.total()).encode(), deadline, version, origin, counter.encode())
 
 
 def _tiebreak(record: Record):
-    return (record.value is not None, record.value or b"", record.deadline or 0)
+    return (record.value is not None, record.value or b"", record.deadline or 0,
+            record.counter or "")
 
 
 def increment(current: Record | None, now_version: int, origin: str, delta: int,
               current_value: int, deadline: int | None) -> Record:
     """The counter record after ``INCRBY delta`` at ``origin``.
 
-    ``current`` is the key's record (``None`` if never written); when it is
-    live, ``current_value`` is its integer value.
+    ``current`` is the key's record (``None`` if it holds nothing; a tombstone if
+    its value expired); when it is live, ``current_value`` is its integer value
+    and ``deadline`` its deadline, which the counter keeps.
     """
-    if current is not None and current.counter is not None and current.value is not None:
-        counter = counter_of(current)
-    elif current is not None and current.value is not None:
-        counter = Counter(current.version, current.origin, current_value, ())
-    elif current is not None:  # a tombstone (deleted or expired): build on it
-        counter = Counter(current.version, current.origin, 0, ())
+    counter = Counter(*NO_BASE, None, None, ()) if current is None else _as_counter(current)
+    live = current is not None and current.value is not None
+    if not live:
         deadline = None
-    else:
-        counter = Counter(*NO_BASE, 0, ())
-        deadline = None
-    counter = counter.add(origin, delta)
+    counts = {o: rest for o, *rest in counter.counts}
+    since, p, n, _, _ = counts.get(origin, (None, 0, 0, 0, None))
+    if since is None or since < counter.base_version:
+        # a first contribution: on a live integer it counts from that value (since
+        # its version); on nothing or a tombstone from zero, since this very write
+        since, p, n = (counter.base_version if live and counter.base_value is not None
+                       else now_version), 0, 0
+    p, n = (p + delta, n) if delta >= 0 else (p, n - delta)
+    counts[origin] = (since, p, n, now_version, deadline)
+    counter = attrs.evolve(counter, counts=tuple(
+        (o, *rest) for o, rest in sorted(counts.items())))
     return Record(str(counter.total()).encode(), deadline, now_version, origin,
                   counter.encode())

@@ -5,9 +5,12 @@ From the receiving region (it accepted the connection):
 
 - ``C`` + nonce — its challenge, sent on connect.
 - ``R`` + JSON ``{"from": position}`` — send changes after this position (0: all).
-- ``P`` + 8-byte position — it applied every change up to it (frees the window).
-- ``A`` + 8-byte position — it has every change up to it *committed*: what ``WAIT``
-  counts, and what its publications (``W``) report.
+- ``P`` + 8-byte *through* + 8-byte *reached* — it applied every change up to
+  *through* (where it resumes), and batches up to *reached*, the highest position
+  it got (frees the window).
+- ``A`` + the same two — ... and has them *committed*: *reached* is what ``WAIT``
+  counts (this region's own writes are never held back, so every one up to it
+  arrived), *through* what its publications (``W``) report.
 - ``W`` + JSON — a publication, every ``PUBLISH_INTERVAL`` at most while anything moved:
   ``{"store_id", "position", "acked", "members", "applied"}``: its store's id and
   newest position, the position of the sender's stream it has committed (``A``), the
@@ -39,6 +42,7 @@ from geolru.record import Record, decode, encode
 PROTOCOL = 2  # the H frame's "protocol": a peer speaking another one is refused
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
+_PROGRESS = struct.Struct(">QQ")
 
 
 class WireError(Exception):
@@ -60,7 +64,7 @@ def decode_control(frame: bytes) -> dict:
 
 
 def encode_position(kind: bytes, position: int) -> bytes:
-    """An ``A``, ``P`` or ``S`` frame."""
+    """An ``S`` frame."""
     return kind + _U64.pack(position)
 
 
@@ -68,6 +72,18 @@ def decode_position(frame: bytes) -> int:
     if len(frame) != 9:
         raise WireError(f"bad {frame[:1]!r} frame: {len(frame)} bytes")
     return _U64.unpack_from(frame, 1)[0]
+
+
+def encode_progress(kind: bytes, through: int, reached: int) -> bytes:
+    """A ``P`` or ``A`` frame."""
+    return kind + _PROGRESS.pack(through, reached)
+
+
+def decode_progress(frame: bytes) -> tuple[int, int]:
+    """(through, reached) of a ``P`` or ``A`` frame."""
+    if len(frame) != 1 + _PROGRESS.size:
+        raise WireError(f"bad {frame[:1]!r} frame: {len(frame)} bytes")
+    return _PROGRESS.unpack_from(frame, 1)
 
 
 def encode_batch(through: int, changes) -> bytes:

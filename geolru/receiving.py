@@ -29,7 +29,9 @@ class Receiver:
     sender: str | None = None  # the sending region, once it said who it is
     store_id: str = ""
     position: int = 0  # the sender's stream is applied through here
-    committed_sent: int = 0  # ... and committed (acknowledged) through here
+    reached: int = 0  # the highest position of it applied
+    committed_sent: int = -1  # ... and committed (acknowledged) through here
+    committed_reached: int = -1
     lost: bool = False
 
     def start(self) -> None:
@@ -86,10 +88,13 @@ class Receiver:
             self.close("refused: that is this region's own name")
             return
         self.sender, self.store_id = name, store_id
-        self.position = int(replicator.store.get_meta(self._position_key, 0) or 0)
-        self.committed_sent = self.position
+        self.position = self.reached = int(
+            replicator.store.get_meta(self._position_key, 0) or 0)
         self.send(peerwire.encode_control(b"R", {"from": self.position}))
         replicator.receiver_ready(self)
+        # (read back, that position may still be in the commit buffer)
+        replicator.store.committed().addCallback(self._committed, self.position,
+                                                 self.reached)
 
     @property
     def _position_key(self) -> str:
@@ -106,7 +111,9 @@ class Receiver:
                 newest = record.version
         if newest >= 0:
             replicator.applied_from_origin(sender, newest)
-        replicator.applied += len(changes)
+        if changes:
+            replicator.applied += len(changes)
+            self.reached = max(self.reached, changes[-1][0])
         self._reached(through)
 
     def _reached(self, through: int) -> None:
@@ -117,20 +124,24 @@ class Receiver:
         if through > self.position:
             self.position = through
             store.put_meta(self._position_key, through)
+        self.reached = max(self.reached, through)
         if store.failure is None:
             # (a store that cannot commit sends none: the sender's window then
             # fills, and what it has not sent waits on its own disk)
-            self.send(peerwire.encode_position(b"P", self.position))
+            self.send(peerwire.encode_progress(b"P", self.position, self.reached))
         # acknowledged only once committed: WAIT and the publications rest on it,
         # and a crash before the commit must not have lost what they count
-        store.committed().addCallback(self._committed, self.position)
+        store.committed().addCallback(self._committed, self.position, self.reached)
 
-    def _committed(self, _, through: int) -> None:
-        if through > self.committed_sent:
-            self.committed_sent = through
+    def _committed(self, _, through: int, reached: int) -> None:
+        if through > self.committed_sent or reached > self.committed_reached:
+            self.committed_sent = max(self.committed_sent, through)
+            self.committed_reached = max(self.committed_reached, reached)
             if not self.lost:
-                self.send(peerwire.encode_position(b"A", through))
-            self.replicator.committed_through(self.sender, self.store_id, through)
+                self.send(peerwire.encode_progress(b"A", self.committed_sent,
+                                                   self.committed_reached))
+            self.replicator.committed_through(self.sender, self.store_id,
+                                              self.committed_sent)
 
     def _peer_error(self, why: str) -> None:
         """An E frame: log it and close.  A refusal means this region's data must not

@@ -147,7 +147,7 @@ class Replicator:
     # ------------------------------------------------------------ WAIT
 
     def acknowledged_count(self, position: int) -> int:
-        return sum(s.status.acked >= position for s in self.senders.values())
+        return sum(s.status.written >= position for s in self.senders.values())
 
     def wait(self, position: int, count: int, timeout_ms: int) -> defer.Deferred:
         """Fires with how many peers committed ``position`` once ``count`` have,

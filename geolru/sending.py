@@ -57,7 +57,8 @@ class PeerStatus:
     name: str
     address: str = ""
     state: str = "connecting"  # connecting, full-sync, partial-sync, live, refused
-    acked: int = 0  # our position the peer has committed
+    acked: int = 0  # our stream: the peer committed every change up to here
+    written: int = 0  # ... and every write of ours up to here (what WAIT counts)
     sent: int = 0  # our last position sent to the peer
     full_syncs: int = 0
     partial_syncs: int = 0
@@ -96,7 +97,8 @@ class Sender:
     def __attrs_post_init__(self):
         if self.status is None:
             self.status = PeerStatus(self.peer)
-        self.status.acked = int(self.store.get_meta(f"acked:{self.peer}", 0) or 0)
+        self.status.acked = self.status.written = int(
+            self.store.get_meta(f"acked:{self.peer}", 0) or 0)
 
     # ------------------------------------------------------------ connection
 
@@ -145,9 +147,9 @@ class Sender:
                 self._cancel("handshake")
                 self.start(int(peerwire.decode_control(frame)["from"]))
             elif kind == b"P":
-                self.applied(peerwire.decode_position(frame))
+                self.applied(*peerwire.decode_progress(frame))
             elif kind == b"A":
-                self.acknowledged(peerwire.decode_position(frame))
+                self.acknowledged(*peerwire.decode_progress(frame))
             elif kind == b"W":
                 self.published(peerwire.decode_control(frame))
             elif kind == b"E":
@@ -196,13 +198,14 @@ class Sender:
         else:
             status.state = "partial-sync"
             status.partial_syncs += 1
-        status.acked = status.sent = position  # the peer's word: it may have been wiped
+        # the peer's word: it may have been wiped
+        status.acked = status.sent = status.written = position
         self.store.put_meta(f"acked:{self.peer}", position)
         self.log.info("streaming to {name} from position {position} ({kind})",
                       name=self.peer, position=position, kind=status.state)
         self.pump()
 
-    def applied(self, through: int) -> None:
+    def applied(self, through: int, reached: int = 0) -> None:
         """The peer applied everything up to ``through``: room in the window."""
         status = self.status
         now = self.clock.seconds()
@@ -212,19 +215,22 @@ class Sender:
             status.last_ack_ms = (now - sent) * 1000
         status.oldest_unacked = in_flight[0][1] if in_flight else None
         if self.live:
-            if self._queue:
+            if self._queue or self._forwards:
                 self._soon("flush", 0, self.flush)
             else:
                 self._skip_soon()
         elif self.ready:
             self.pump()
 
-    def acknowledged(self, through: int) -> None:
-        """The peer committed everything up to ``through``."""
+    def acknowledged(self, through: int, reached: int) -> None:
+        """The peer committed everything up to ``through``, and our own writes up
+        to ``reached`` (none is held back)."""
         status = self.status
         if through > status.acked:
             status.acked = through
             self.store.put_meta(f"acked:{self.peer}", through)
+        if reached > status.written:
+            status.written = reached
             self.on_acked()
         self.applied(through)
 
@@ -402,7 +408,7 @@ class Sender:
         if not self.live:  # not streaming live: all of it waits
             behind = max(0, self.store.seq - self.status.acked)
         else:
-            behind = max(0, self.status.sent - self.status.acked) + self.waiting()
+            behind = max(0, self.status.sent - self.status.written) + self.waiting()
         oldest = self.status.oldest_unacked
         waited = 0.0 if oldest is None else (self.clock.seconds() - oldest) * 1000
         return behind, waited

@@ -27,7 +27,7 @@ def histories(draw):
         elif op == "del":
             records.append(Record(None, None, version, origin))
         elif op == "expire" and seen is not None and seen.value is not None:
-            records.append(Record(seen.value, 5000 + i, version, origin, seen.counter))
+            records.append(Record(seen.value, 5000 + i, version, origin))  # a plain write
         else:
             live = seen is not None and seen.value is not None
             current = parse_int(seen.value) if live else 0

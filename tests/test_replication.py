@@ -167,6 +167,54 @@ def test_sigstop_5s_then_sigcont_catches_up(cluster):
     cluster.everywhere(lambda r: r.get("frozen-499") == b"499", 15, what="the catch-up")
 
 
+def test_a_region_frozen_while_it_held_a_forward_brings_no_deleted_or_expired_key_back(
+        cluster):
+    """The reproduction from "Replication you can prove": Frankfurt holds Singapore's
+    ``old`` to forward to Montreal when Montreal replaces it (PX 2000, or DEL) and
+    WAIT 2 confirms; Frankfurt freezes for 5 s and thaws with its forwarding timer
+    overdue, after Montreal's tombstones could have gone.  Nothing comes back."""
+    singapore, montreal = cluster.client("singapore"), cluster.client("montreal")
+    expiring = [f"exp-{i}" for i in range(50)]
+    deleted = [f"del-{i}" for i in range(50)]
+    pipe = singapore.pipeline(transaction=False)
+    for key in expiring + deleted:
+        pipe.set(key, "old")
+    pipe.execute()
+    wait_until(lambda: montreal.exists(*deleted) == 50, 5, interval=0.001,
+               what="montreal to have singapore's writes")
+    pipe = montreal.pipeline(transaction=False)
+    for key in expiring:
+        pipe.set(key, "new", px=2000)
+    for key in deleted:
+        pipe.delete(key)
+    pipe.execute()
+    assert montreal.execute_command("WAIT", 2, 10000) == 2
+    frozen = cluster.regions["frankfurt"]
+    frozen.signal(signal.SIGSTOP)
+    try:
+        time.sleep(5)  # the scenario: frozen for five seconds, past the keys' deadline
+    finally:
+        frozen.signal(signal.SIGCONT)
+
+    def outcome(name):
+        """'back' once a key is back; 'settled' once the region's tombstones are
+        collected and its streams idle (after which nothing can come back)."""
+        r = cluster.client(name)
+        if r.exists(*expiring, *deleted):
+            return "back"
+        info = r.info()
+        peers = [v for k, v in info.items() if k.startswith("peer")]
+        if (info["store_tombstones"] == 0 and info["store_pending"] == 0
+                and all(p["state"] == "live" and p["lag_ops"] == 0 for p in peers)):
+            return "settled"
+        return None
+    def outcomes():
+        found = {name: outcome(name) for name in cluster.regions}
+        return found if all(found.values()) or "back" in found.values() else None
+    assert wait_until(outcomes, 20, what="every region settled, or a key back") == {
+        name: "settled" for name in cluster.regions}
+
+
 def test_wait_2_then_kill_9_of_the_origin_keeps_the_write(cluster):
     m = cluster.client("montreal")
     m.set("precious", "yes")

@@ -1,0 +1,342 @@
+"""Run a schedule in a simulated world, heal it, and check what must hold.
+
+After the schedule every cut link heals, every frozen region thaws and every
+crashed one (not forgotten) restarts; the world runs until it is quiet.  Then:
+
+- every region holds the same live records (value, deadline, version, counter);
+- no write that could not have been lost is missing: each key's record includes
+  (by the merge's own order) every write that was committed at its origin or
+  confirmed by ``WAIT`` -- so no deleted or expired key is back, and no counter
+  lost an increment;
+- no region holds anything nobody wrote (each record is within the merge of all
+  writes ever made to its key);
+- nothing waits any more: no queued or held record, no tombstone, no commit.
+
+A write that its region had not committed when it crashed may be lost, so it
+binds nothing; it may also survive (it may have reached a peer first).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+
+import attrs
+from twisted.internet import defer
+
+from geolru.merge import merge
+from geolru.stability import MAX_PUBLICATIONS
+from simulation.schedule import KEYS, WORKLOAD_SECONDS, Schedule, generate
+from simulation.world import EPOCH, World, shm_dir
+
+MAX_UNCERTAIN = 10  # writes that may have been lost, per key, tried in every combination
+QUIET_LIMIT = 60.0  # simulated seconds after healing before the run counts as stuck
+
+
+@attrs.define
+class Write:
+    time: float
+    node: str
+    incarnation: int
+    key: bytes
+    record: object
+    position: int  # the origin's store position of the write (its last, for FLUSHALL)
+    confirmed: bool = False  # by WAIT on every peer
+
+
+@attrs.define
+class Result:
+    seed: int
+    problems: list
+    timeline: list | None
+    events: int = 0
+    frames: int = 0
+    simulated: float = 0.0
+    wall: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def report(self) -> str:
+        lines = [f"seed {self.seed}: " + ("ok" if self.ok else "FAILED")]
+        lines += [f"  - {problem}" for problem in self.problems]
+        if self.timeline is not None and not self.ok:
+            lines.append("  timeline:")
+            lines += ["    " + line for line in self.timeline]
+        return "\n".join(lines)
+
+
+class Simulation:
+    def __init__(self, schedule: Schedule, timeline: bool = False):
+        self.schedule = schedule
+        self.rng = random.Random(schedule.seed ^ 0x5EED)
+        self.root = tempfile.mkdtemp(prefix="geolru-sim-", dir=shm_dir())
+        self.timeline = [] if timeline else None
+        self.world = World(self.rng, schedule.names, schedule.delays, schedule.jitter,
+                           schedule.skews, self.root, self.timeline)
+        self.writes: list[Write] = []
+        self.crashes: dict[tuple[str, int], int] = {}  # (node, incarnation) -> committed
+        self.problems: list[str] = []
+
+    def log(self, text: str) -> None:
+        self.world.log(text)
+
+    # ------------------------------------------------------------ the schedule
+
+    def run(self) -> Result:
+        started = time.perf_counter()
+        world = self.world
+        try:
+            for node in world.nodes.values():
+                node.boot()
+            for action in self.schedule.actions:
+                world.scheduler.at(action[0], None, self._act, *action[1:])
+            end = max([WORKLOAD_SECONDS, *(a[0] for a in self.schedule.actions)]) + 0.1
+            world.scheduler.run(end)
+            self._heal()
+            self._run_until_quiet()
+            self._check()
+        except Exception:
+            self.problems.append("exception:\n" + traceback.format_exc())
+        finally:
+            for node in world.nodes.values():
+                try:
+                    node.stop()
+                except Exception:
+                    self.problems.append(f"{node.name} did not stop:\n"
+                                         + traceback.format_exc())
+            shutil.rmtree(self.root, ignore_errors=True)
+        return Result(self.schedule.seed, self.problems, self.timeline,
+                      world.scheduler.events_run, world.frames, world.scheduler.now,
+                      time.perf_counter() - started)
+
+    def _act(self, kind: str, *args) -> None:
+        world = self.world
+        if kind == "command":
+            node = world.nodes[args[0]]
+            # the client's request reaches the region when it can read it
+            node.clock.callLater(0, self._command, node, args[1])
+        elif kind == "cut":
+            world.cut_link(*args)
+        elif kind == "heal":
+            world.heal_link(*args)
+        elif kind == "freeze":
+            node = world.nodes[args[0]]
+            if node.up:
+                self.log(f"SIGSTOP {node.name}")
+                node.freeze()
+        elif kind == "thaw":
+            self._thaw(world.nodes[args[0]])
+        elif kind == "crash":
+            node = world.nodes[args[0]]
+            if node.up:
+                self.crashes[(node.name, node.incarnation)] = node.store.committed_seq
+                self.log(f"kill -9 {node.name} (committed through {node.store.committed_seq}"
+                         f" of {node.store.seq})")
+                node.crash()
+        elif kind == "restart":
+            node = world.nodes[args[0]]
+            if not node.up and node.name not in world.forgotten:
+                node.boot()
+                self.log(f"restart {node.name} at position {node.store.seq}")
+        elif kind == "forget":
+            world.forget(args[0])
+
+    def _thaw(self, node) -> None:
+        if node.up and node.frozen:
+            self.log(f"SIGCONT {node.name} ({len(node.deferred)} events waited)")
+            node.thaw(self.schedule.timers_first)
+
+    def _command(self, node, args: tuple) -> None:
+        store = node.store
+        before = {key: store.get(key) for key in KEYS}
+        reply = node.table.execute(node.session, list(args))
+        shown = b" ".join(args).decode()
+        if isinstance(reply, defer.Deferred):
+            position, incarnation = node.session.last_write, node.incarnation
+            reply.addCallback(self._waited, node, int(args[1]), position, incarnation, shown)
+            return
+        self.log(f"{node.name}: {shown} -> {reply.strip().decode(errors='replace')}")
+        for key in KEYS:
+            record = store.get(key)
+            if record is not None and record != before[key]:
+                self.writes.append(Write(self.world.scheduler.now, node.name,
+                                         node.incarnation, key, record, store.seq))
+
+    def _waited(self, reply: bytes, node, wanted: int, position: int, incarnation: int,
+                shown: str) -> None:
+        count = int(reply[1:].strip())
+        self.log(f"{node.name}: {shown} -> {count}")
+        if count >= wanted and wanted > 0:
+            for write in self.writes:
+                if (write.node == node.name and write.incarnation == incarnation
+                        and write.position <= position):
+                    write.confirmed = True
+
+    # ------------------------------------------------------------ healing
+
+    def _heal(self) -> None:
+        world = self.world
+        for link in list(world.cut):
+            world.heal_link(*sorted(link))
+        for node in world.nodes.values():
+            self._thaw(node)
+            if not node.up and node.name not in world.forgotten:
+                node.boot()
+                self.log(f"restart {node.name} at position {node.store.seq}")
+        self.log("healed: every link up, every region running")
+
+    def _live_nodes(self):
+        return [n for n in self.world.nodes.values()
+                if n.up and n.name not in self.world.forgotten]
+
+    def _run_until_quiet(self) -> None:
+        scheduler = self.world.scheduler
+        healed = scheduler.now
+        last_deadline = max([0, *(w.record.deadline or 0 for w in self.writes)])
+        while True:
+            scheduler.run(scheduler.now + 0.25)
+            past_deadlines = (scheduler.now + EPOCH - 0.6) * 1000 > last_deadline
+            if past_deadlines and not self._waiting():
+                scheduler.run(scheduler.now + 0.3)  # nothing more may happen now
+                return
+            if scheduler.now - healed > QUIET_LIMIT:
+                self.problems.append(
+                    f"not quiet {QUIET_LIMIT:.0f}s after healing: " + "; ".join(self._waiting()))
+                return
+
+    def _waiting(self) -> list[str]:
+        """What still waits to happen anywhere (empty once the world is quiet)."""
+        waiting = []
+        for node in self._live_nodes():
+            store = node.store
+            if store.pending:
+                waiting.append(f"{node.name}: {store.pending} writes not committed")
+            for sender in node.replicator.senders.values():
+                if not sender.live or sender.waiting() or sender.status.acked < store.seq:
+                    waiting.append(
+                        f"{node.name} -> {sender.peer}: {sender.status.state}, "
+                        f"{sender.waiting()} waiting, acked {sender.status.acked} of "
+                        f"{store.seq}")
+            tombstones = store.tombstones()
+            if tombstones:
+                waiting.append(f"{node.name}: {tombstones} tombstones (horizon "
+                               f"{node.replicator.tombstone_horizon()}, seq {store.seq})")
+        return waiting
+
+    # ------------------------------------------------------------ invariants
+
+    def _certain(self, write: Write) -> bool:
+        """Could not have been lost: committed at its origin before any crash, or
+        confirmed by WAIT."""
+        if write.confirmed:
+            return True
+        if write.node in self.world.forgotten:
+            return False
+        committed = self.crashes.get((write.node, write.incarnation))
+        return committed is None or write.position <= committed
+
+    def _check(self) -> None:
+        nodes = self._live_nodes()
+        for key in KEYS:
+            records = {}
+            for node in nodes:
+                record = node.store.get(key)
+                live = record is not None and record.live_at(node.keyspace.now_ms())
+                records[node.name] = record if live else None
+            if len({_view(record) for record in records.values()}) > 1:
+                self.problems.append(f"{key!r} differs: " + ", ".join(
+                    f"{name}={_show(record)}" for name, record in records.items()))
+                continue
+            final = _view(next(iter(records.values()))) if records else None
+            certain, maybe = None, []
+            for write in self.writes:
+                if write.key == key:
+                    if self._certain(write):
+                        certain = merge(certain, write.record)
+                    else:
+                        maybe.append(write.record)
+            now_ms = nodes[0].keyspace.now_ms() if nodes else 0
+            possible = _outcomes(certain, maybe[-MAX_UNCERTAIN:], now_ms)
+            if final not in possible:
+                self.problems.append(
+                    f"{key!r} is {_show(next(iter(records.values())))} everywhere; the writes "
+                    f"allow only {sorted(map(str, possible))} (the certain ones merge to "
+                    f"{_show(certain)}; {len(maybe)} may have been lost): a lost write, or "
+                    f"a deleted or expired key come back")
+        for node in nodes:
+            for name, pending in node.replicator.stability._publications.items():
+                if len(pending) > MAX_PUBLICATIONS:
+                    self.problems.append(f"{node.name} keeps {len(pending)} publications "
+                                         f"of {name}")
+        self.problems += [f"still waiting: {w}" for w in self._waiting()]
+
+
+def _outcomes(certain, maybe: list, now_ms: int) -> set:
+    """What a client may see of a key: the certain writes merged with any subset
+    of the others."""
+    outcomes = set()
+    for mask in range(1 << len(maybe)):
+        record = certain
+        for i, other in enumerate(maybe):
+            if mask >> i & 1:
+                record = merge(record, other)
+        live = record is not None and record.live_at(now_ms)
+        outcomes.add(_view(record) if live else None)
+    return outcomes
+
+
+def _view(record):
+    """What a client sees of a live record: its value and deadline.  (Two regions
+    may keep one counter on different bases -- a tombstone one of them collected
+    -- with the same value: no older write can reach either any more.)"""
+    return None if record is None else (record.value, record.deadline)
+
+
+def _show(record) -> str:
+    if record is None:
+        return "nothing"
+    value = "deleted" if record.value is None else record.value.decode(errors="replace")
+    deadline = f" until {record.deadline}" if record.deadline is not None else ""
+    counter = f" counter[{record.counter}]" if record.counter is not None else ""
+    return f"{value}{deadline} (v{record.version} from {record.origin}){counter}"
+
+
+def run_schedule(schedule: Schedule, timeline: bool = False) -> Result:
+    return Simulation(schedule, timeline).run()
+
+
+def run_seed(seed: int):
+    result = run_schedule(generate(seed))
+    if not result.ok:  # run it again with its timeline: the same seed, the same run
+        result = run_schedule(generate(seed), timeline=True)
+    return seed, result.ok, result.report(), result.events
+
+
+def run_seeds(seeds, jobs: int, out=sys.stdout) -> tuple[int, list[int], float]:
+    """Run ``seeds`` on ``jobs`` processes; (how many ran, failing seeds, seconds)."""
+    started = time.perf_counter()
+    failed = []
+    count = 0
+    if jobs > 1:
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            results = pool.imap_unordered(run_seed, seeds, chunksize=8)
+            for seed, ok, report, _ in results:
+                count += 1
+                if not ok:
+                    failed.append(seed)
+                    print(report, file=out, flush=True)
+    else:
+        for seed in seeds:
+            seed, ok, report, _ = run_seed(seed)
+            count += 1
+            if not ok:
+                failed.append(seed)
+                print(report, file=out, flush=True)
+    return count, sorted(failed), time.perf_counter() - started

@@ -1,0 +1,108 @@
+"""A schedule: the regions, their links and clocks, what clients do and what goes wrong.
+
+``generate(seed)`` makes one at random, the same one for the same seed.  A
+schedule is plain data, so a hand-written one (the reproductions) runs the same
+way.
+"""
+
+from __future__ import annotations
+
+import random
+
+import attrs
+
+KEYS = [b"k%d" % i for i in range(6)]
+NAMES = ["montreal", "frankfurt", "singapore", "saopaulo", "sydney"]
+WORKLOAD_SECONDS = 3.0
+
+
+@attrs.frozen
+class Schedule:
+    seed: int
+    names: tuple
+    delays: dict  # frozenset({a, b}) -> one-way delay, seconds
+    jitter: float  # each frame's delay: the link's, times 1 to 1 + jitter
+    skews: dict  # name -> clock skew, seconds
+    actions: tuple  # (time, kind, *arguments), by time
+    timers_first: bool = True  # at SIGCONT: overdue timers before what arrived
+
+
+def generate(seed: int) -> Schedule:
+    rng = random.Random(seed)
+    names = tuple(NAMES[:rng.choice((3, 3, 4, 5))])
+    delays = {frozenset((a, b)): rng.choice((0.0, rng.uniform(0, 0.15)))
+              for i, a in enumerate(names) for b in names[i + 1:]}
+    skews = {name: rng.uniform(-0.5, 0.5) for name in names}
+    actions = []
+    for _ in range(rng.randint(20, 60)):
+        actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
+                        _command(rng, len(names) - 1)))
+    # faults: a few, anywhere in the workload; at least two regions are never killed
+    victims = list(names)
+    rng.shuffle(victims)
+    fragile = victims[:len(names) - 2]
+    for _ in range(rng.choice((0, 1, 2, 2, 3, 4))):
+        start = rng.uniform(0, WORKLOAD_SECONDS)
+        kind = rng.choice(("cut", "cut", "freeze", "freeze", "crash"))
+        if kind == "cut":
+            a, b = rng.sample(names, 2)
+            actions.append((start, "cut", a, b))
+            actions.append((start + rng.uniform(0.1, 2.5), "heal", a, b))
+        elif kind == "freeze":
+            name = rng.choice(names)
+            actions.append((start, "freeze", name))
+            actions.append((start + rng.uniform(0.1, 5.0), "thaw", name))
+        elif fragile:
+            name = rng.choice(fragile)
+            actions.append((start, "crash", name))
+            actions.append((start + rng.uniform(0.05, 2.0), "restart", name))
+    if fragile and rng.random() < 0.08:  # a region dies for good and is forgotten
+        name = fragile[0]
+        start = rng.uniform(0, WORKLOAD_SECONDS)
+        actions = [a for a in actions if name not in a[2:4] or a[1] == "command"]
+        actions.append((start, "crash", name))
+        actions.append((start + rng.uniform(0.5, 2.0), "forget", name))
+    actions.sort(key=lambda action: action[0])
+    return Schedule(seed, names, delays, rng.choice((0.0, 0.1, 0.5)), skews, tuple(actions),
+                    timers_first=rng.random() < 0.5)
+
+
+def _command(rng, peers: int) -> tuple:
+    key = rng.choice(KEYS)
+    roll = rng.random()
+    if roll < 0.35:
+        return (b"SET", key, b"v%d" % rng.randrange(1000))
+    if roll < 0.50:
+        return (b"SET", key, b"t%d" % rng.randrange(1000), b"PX",
+                b"%d" % rng.randint(50, 2500))
+    if roll < 0.65:
+        return (b"DEL", key)
+    if roll < 0.80:
+        return (b"INCRBY", key, b"%d" % rng.randint(-5, 10))
+    if roll < 0.85:
+        return (b"PEXPIRE", key, b"%d" % rng.randint(50, 2500))
+    if roll < 0.88:
+        return (b"PERSIST", key)
+    if roll < 0.89:
+        return (b"FLUSHALL",)
+    return (b"WAIT", b"%d" % peers, b"2000")
+
+
+def frozen_forwarder(delete: bool) -> Schedule:
+    """The reproduction from the issue "Replication you can prove": Singapore writes
+    ``old``; Montreal replaces it (``SET … PX 2000``, or once it has ``old``,
+    ``DEL``) and ``WAIT 2`` says both peers have that; Frankfurt, which held
+    Singapore's ``old`` to forward to Montreal, is frozen 30 ms in for 5 s and
+    thaws with its forwarding timer overdue.  Nothing may come back."""
+    names = ("montreal", "frankfurt", "singapore")
+    delays = {frozenset((a, b)): 0.001 for i, a in enumerate(names) for b in names[i + 1:]}
+    start = 0.5  # every link is up by then
+    actions = [(start, "command", "singapore", (b"SET", key, b"old")) for key in KEYS]
+    for key in KEYS:
+        replace = (b"DEL", key) if delete else (b"SET", key, b"new", b"PX", b"2000")
+        actions.append((start + (0.005 if delete else 0.002), "command", "montreal", replace))
+    actions += [(start + 0.012, "command", "montreal", (b"WAIT", b"2", b"10000")),
+                (start + 0.030, "freeze", "frankfurt"),
+                (start + 5.030, "thaw", "frankfurt")]
+    return Schedule(-1 if delete else -2, names, delays, 0.0,
+                    {name: 0.0 for name in names}, tuple(actions), timers_first=True)

@@ -1,0 +1,352 @@
+"""The simulated world: one clock, regions that freeze and crash, links that delay and cut.
+
+Everything runs on one deterministic event queue (``Scheduler``): an event is a
+time, a sequence number (ties run in the order they were scheduled) and the
+region that owns it.  A frozen region runs none of its events: they wait, in
+order, until it thaws (its kernel keeps what arrives meanwhile).  A crashed
+region's events are dropped, and so is what was not committed in its store.
+
+Each region is the real thing -- ``Store`` (LMDB on tmpfs), ``Keyspace``,
+``CommandTable`` and ``Replicator`` -- given a reactor of its own
+(``RegionClock``: the scheduler's time plus the region's clock skew).  Links
+carry the replicator's frames in order (TCP) after a one-way delay with jitter.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+
+from geolru.cache import LRUCache
+from geolru.commands import CommandTable, Session
+from geolru.keyspace import Keyspace
+from geolru.replicator import Replicator
+from geolru.store import Store
+
+EPOCH = 1_800_000_000.0  # the simulation's time 0, as unix seconds
+HOUSEKEEPING = 0.1  # seconds, as geolru.region.HOUSEKEEPING_INTERVAL
+BACKOFF = (0.1, 2.0, 1.5)  # reconnect: first delay, longest delay, factor (as the region)
+
+
+class Event:
+    """A scheduled call; also what ``callLater`` returns (``IDelayedCall``)."""
+
+    __slots__ = ("time", "seq", "owner", "incarnation", "function", "args", "cancelled",
+                 "called", "timer")
+
+    def __init__(self, time, seq, owner, function, args, timer):
+        self.time, self.seq, self.owner = time, seq, owner
+        self.incarnation = owner.incarnation if owner is not None else 0
+        self.function, self.args = function, args
+        self.cancelled = self.called = False
+        self.timer = timer  # a timer (vs a delivery), for the order at thaw
+
+    def __lt__(self, other):
+        return (self.time, self.seq) < (other.time, other.seq)
+
+    def cancel(self):
+        self.cancelled = True
+
+    def active(self):
+        return not (self.cancelled or self.called)
+
+    def getTime(self):
+        return self.time + (self.owner.skew if self.owner is not None else 0.0) + EPOCH
+
+
+class Scheduler:
+    def __init__(self):
+        self.now = 0.0
+        self._queue: list[Event] = []
+        self._seq = itertools.count()
+        self.events_run = 0
+
+    def at(self, time: float, owner, function, *args, timer: bool = False) -> Event:
+        event = Event(max(time, self.now), next(self._seq), owner, function, args, timer)
+        heapq.heappush(self._queue, event)
+        return event
+
+    def requeue(self, event: Event) -> None:
+        """Run ``event`` now, after what is already due (a thawed region's backlog)."""
+        event.time, event.seq = self.now, next(self._seq)
+        heapq.heappush(self._queue, event)
+
+    def run(self, until: float) -> None:
+        queue = self._queue
+        while queue and queue[0].time <= until:
+            event = heapq.heappop(queue)
+            if event.cancelled:
+                continue
+            self.now = event.time
+            owner = event.owner
+            if owner is not None:
+                if not owner.up or event.incarnation != owner.incarnation:
+                    continue
+                if owner.frozen:
+                    owner.deferred.append(event)
+                    continue
+            event.called = True
+            self.events_run += 1
+            event.function(*event.args)
+        self.now = max(self.now, until)
+
+
+class RegionClock:
+    """A region's reactor, as far as geolru uses one (``IReactorTime``)."""
+
+    def __init__(self, scheduler: Scheduler, node: Node):
+        self._scheduler, self._node = scheduler, node
+
+    def seconds(self) -> float:
+        return self._scheduler.now + self._node.skew + EPOCH
+
+    def callLater(self, delay, function, *args, **kwargs):
+        if kwargs:
+            args = (*args, kwargs)
+            return self._scheduler.at(self._scheduler.now + delay, self._node,
+                                      lambda *a: function(*a[:-1], **a[-1]), *args,
+                                      timer=True)
+        return self._scheduler.at(self._scheduler.now + delay, self._node, function, *args,
+                                  timer=True)
+
+
+class Connection:
+    """One TCP connection: ``dialer``'s stream to ``listener``."""
+
+    def __init__(self, world, dialer: Node, listener: Node):
+        self.world, self.dialer, self.listener = world, dialer, listener
+        self.open = True  # frames are still carried
+        self.broken = False  # cut: frames in flight are lost
+        self.receiver = None
+        self.last_arrival = {dialer.name: 0.0, listener.name: 0.0}  # by destination
+        self.to_listener = self._sender(listener)
+        self.to_dialer = self._sender(dialer)
+
+    def _sender(self, destination: Node):
+        def send(frame):
+            self.world.carry(self, destination, frame)
+        return send
+
+
+class Node:
+    """A region: the real store, keyspace, commands and replicator."""
+
+    def __init__(self, world, name: str, skew: float, data_dir: str):
+        self.world, self.name, self.skew, self.data_dir = world, name, skew, data_dir
+        self.clock = RegionClock(world.scheduler, self)
+        self.up = False
+        self.frozen = False
+        self.incarnation = 0
+        self.deferred: list[Event] = []
+        self.store = self.keyspace = self.replicator = self.table = None
+        self.session = None
+        self.lost_after = []  # [(committed position, highest position)] at each crash
+
+    def boot(self) -> None:
+        self.incarnation += 1
+        self.up = True
+        self.store = Store(self.data_dir, self.clock, threaded=False)
+        self.store.open()
+        cache = LRUCache(self.clock, max_entries=64, idle_ttl=2.0)
+        self.keyspace = Keyspace(cache, self.store, self.name, self.clock)
+        self.replicator = Replicator(self.name, self.keyspace, self.clock,
+                                     forgotten=set(self.world.forgotten),
+                                     random_bytes=self.world.rng.randbytes)
+        self.table = CommandTable(self.keyspace, self.clock, name=self.name)
+        self.table.replication = self.replicator
+        self.session = Session(1)
+        for peer in self.world.nodes:
+            if peer != self.name and peer not in self.world.forgotten:
+                self.replicator.add_peer(peer)
+        self._housekeeping()
+        for peer in self.replicator.senders:
+            self.world.dial(self, peer, BACKOFF[0] * self.world.rng.random())
+
+    def _housekeeping(self) -> None:
+        self.keyspace.expire_due(1000)
+        self.keyspace.collect_tombstones(self.replicator.tombstone_horizon())
+        self.clock.callLater(HOUSEKEEPING, self._housekeeping)
+
+    def crash(self) -> None:
+        """kill -9: the process and what it had not committed are gone."""
+        self.lost_after.append((self.store.committed_seq, self.store.seq))
+        self.up = False
+        self.frozen = False
+        self.deferred.clear()
+        self.store.abandon()
+        self.world.connections_lost(self)
+
+    def stop(self) -> None:
+        if self.up:
+            self.store.close()
+            self.up = False
+
+    def freeze(self) -> None:
+        self.frozen = True
+
+    def thaw(self, timers_first: bool) -> None:
+        """SIGCONT: what waited runs now, in order (timers first, or what arrived)."""
+        self.frozen = False
+        waiting, self.deferred = self.deferred, []
+        waiting.sort(key=lambda e: ((not e.timer) if timers_first else e.timer, e.time, e.seq))
+        for event in waiting:
+            if not event.cancelled:
+                self.world.scheduler.requeue(event)
+
+
+def shm_dir() -> str:
+    """Where the simulated stores live: memory, not disk."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+class World:
+    """The regions, the links between them, and what happens to both."""
+
+    def __init__(self, rng, names, delays: dict, jitter: float, skews: dict, root: str,
+                 timeline: list | None):
+        self.rng = rng
+        self.scheduler = Scheduler()
+        self.delays = delays  # frozenset({a, b}) -> one-way seconds
+        self.jitter = jitter  # fraction of the delay
+        self.cut: set[frozenset] = set()
+        self.forgotten: set[str] = set()
+        self.timeline = timeline
+        self.nodes = {name: Node(self, name, skews[name], os.path.join(root, name))
+                      for name in names}
+        self.connections: dict[tuple[str, str], Connection] = {}  # (dialer, listener)
+        self._attempts: dict[tuple[str, str], int] = {}
+        self.frames = 0
+        self.bytes = 0
+
+    def log(self, text: str) -> None:
+        if self.timeline is not None:
+            self.timeline.append(f"{self.scheduler.now:8.3f}  {text}")
+
+    def delay(self, a: str, b: str) -> float:
+        base = self.delays[frozenset((a, b))]
+        return base * (1 + self.jitter * self.rng.random())
+
+    # ------------------------------------------------------------ connections
+
+    def dial(self, node: Node, peer: str, after: float) -> None:
+        node.clock.callLater(after, self._attempt, node, peer)
+
+    def _attempt(self, node: Node, peer: str) -> None:
+        if peer not in node.replicator.senders or (node.name, peer) in self.connections:
+            return
+        target = self.nodes[peer]
+        if frozenset((node.name, peer)) in self.cut or not target.up:
+            tries = self._attempts.get((node.name, peer), 0)
+            self._attempts[(node.name, peer)] = tries + 1
+            first, longest, factor = BACKOFF
+            self.dial(node, peer, min(longest, first * factor ** tries))
+            return
+        self._attempts.pop((node.name, peer), None)
+        connection = Connection(self, node, target)
+        self.connections[(node.name, peer)] = connection
+        d = self.delay(node.name, peer)
+        # the dialer's side is up after a round trip, the listener's after one way;
+        # nothing the listener sends arrives before the dialer's side is up
+        established = self.scheduler.now + 2 * d
+        connection.last_arrival[node.name] = established
+        self.scheduler.at(established, node, self._established, connection)
+        self.scheduler.at(self.scheduler.now + d, target, self._accepted, connection)
+
+    def _established(self, connection: Connection) -> None:
+        if connection.open:
+            sender = connection.dialer.replicator.senders.get(connection.listener.name)
+            if sender is None:
+                self.close(connection)
+                return
+            self.log(f"{connection.dialer.name} -> {connection.listener.name}: connected")
+            sender.connected(connection.to_listener)
+
+    def _accepted(self, connection: Connection) -> None:
+        if connection.open:
+            replicator = connection.listener.replicator
+            connection.receiver = replicator.new_receiver(connection.to_dialer)
+
+    def carry(self, connection: Connection, destination: Node, frame) -> None:
+        """A frame sent on ``connection`` towards ``destination`` (None: close)."""
+        if not connection.open:
+            return
+        if frame is None:
+            self.close(connection)
+            return
+        self.frames += 1
+        self.bytes += len(frame)
+        source = (connection.dialer if destination is connection.listener
+                  else connection.listener)
+        arrival = max(self.scheduler.now + self.delay(source.name, destination.name),
+                      connection.last_arrival[destination.name])
+        connection.last_arrival[destination.name] = arrival
+        self.scheduler.at(arrival, destination, self._deliver, connection, destination, frame)
+
+    def _deliver(self, connection: Connection, destination: Node, frame: bytes) -> None:
+        if connection.broken:
+            return
+        if destination is connection.listener:
+            if connection.receiver is not None:
+                connection.receiver.received(frame)
+        else:
+            sender = connection.dialer.replicator.senders.get(connection.listener.name)
+            if sender is not None and sender._send is connection.to_listener:
+                sender.received(frame)
+
+    def close(self, connection: Connection, notice_after: float = 0.0) -> None:
+        """End ``connection``: each side hears of it once what was sent to it arrived
+        (and ``notice_after`` later)."""
+        if not connection.open:
+            return
+        connection.open = False
+        key = (connection.dialer.name, connection.listener.name)
+        if self.connections.get(key) is connection:
+            del self.connections[key]
+        now = self.scheduler.now
+        dialer, listener = connection.dialer, connection.listener
+        self.scheduler.at(max(now, connection.last_arrival[dialer.name]) + notice_after,
+                          dialer, self._dialer_lost, connection)
+        self.scheduler.at(max(now, connection.last_arrival[listener.name]) + notice_after,
+                          listener, self._listener_lost, connection)
+
+    def _dialer_lost(self, connection: Connection) -> None:
+        node = connection.dialer
+        sender = node.replicator.senders.get(connection.listener.name)
+        if sender is not None and sender._send is connection.to_listener:
+            self.log(f"{node.name} -> {connection.listener.name}: connection lost")
+            sender.disconnected()
+        if connection.listener.name in node.replicator.senders:
+            self.dial(node, connection.listener.name, BACKOFF[0])
+
+    def _listener_lost(self, connection: Connection) -> None:
+        if connection.receiver is not None:
+            connection.receiver.disconnected()
+
+    def connections_lost(self, node: Node) -> None:
+        """``node`` crashed: its connections close (what it sent still arrives)."""
+        for connection in list(self.connections.values()):
+            if node in (connection.dialer, connection.listener):
+                self.close(connection)
+
+    # ------------------------------------------------------------ faults
+
+    def cut_link(self, a: str, b: str) -> None:
+        self.log(f"cut {a} -- {b}")
+        self.cut.add(frozenset((a, b)))
+        for connection in list(self.connections.values()):
+            if {connection.dialer.name, connection.listener.name} == {a, b}:
+                connection.broken = True  # what is in flight is lost
+                self.close(connection, notice_after=0.5 + self.rng.random())
+
+    def heal_link(self, a: str, b: str) -> None:
+        self.log(f"heal {a} -- {b}")
+        self.cut.discard(frozenset((a, b)))
+
+    def forget(self, name: str) -> None:
+        """The master's FORGET: every region hears of it (a frozen one at thaw)."""
+        self.log(f"FORGET {name}")
+        self.forgotten.add(name)
+        for node in self.nodes.values():
+            if node.up and node.name != name:
+                node.clock.callLater(0, node.replicator.forget, name)

@@ -1,0 +1,252 @@
+"""Replication's state machines, driven frame by frame (no sockets, ``task.Clock``)."""
+
+import pytest
+from twisted.internet.task import Clock
+
+from geolru import peerwire
+from geolru.cache import LRUCache
+from geolru.keyspace import Keyspace
+from geolru.record import Record
+from geolru.replicator import PUBLISH_INTERVAL, Replicator
+from geolru.sending import FORWARD_AFTER, SKIP_DELAY
+from geolru.stability import Publication, Stability
+from geolru.store import Store
+
+START = 1_700_000_000.0
+
+
+class Region:
+    """A keyspace and replicator on a real store, with the given peers."""
+
+    def __init__(self, tmp_path, clock, name, peers=()):
+        self.store = Store(str(tmp_path / name), clock, threaded=False)
+        self.store.open()
+        self.keyspace = Keyspace(LRUCache(clock), self.store, name, clock)
+        self.replicator = Replicator(name, self.keyspace, clock,
+                                     random_bytes=lambda n: b"\0" * n)
+        for peer in peers:
+            self.replicator.add_peer(peer)
+
+
+class Link:
+    """``a``'s stream to ``b``, with the frames each side sent kept until delivered."""
+
+    def __init__(self, a: Region, b: Region):
+        self.to_b, self.to_a = [], []
+        self.sender = a.replicator.senders[b.replicator.own_name]
+        self.sender.connected(self.to_b.append)
+        self.receiver = b.replicator.new_receiver(self.to_a.append)
+
+    def deliver(self, rounds=10):
+        for _ in range(rounds):
+            to_b, self.to_b[:] = list(self.to_b), []
+            to_a, self.to_a[:] = list(self.to_a), []
+            for frame in to_b:
+                self.receiver.received(frame)
+            for frame in to_a:
+                self.sender.received(frame)
+            if not (self.to_b or self.to_a):
+                return
+
+
+@pytest.fixture
+def clock():
+    c = Clock()
+    c.advance(START)
+    return c
+
+
+def kinds(frames):
+    return [None if f is None else f[:1] for f in frames]
+
+
+def test_a_peer_is_told_applied_at_once_and_committed_only_after_the_commit(tmp_path, clock):
+    """P frames free the sender's window; A frames, which WAIT and the publications
+    rest on, wait for the commit."""
+    here = Region(tmp_path, clock, "here")
+    sent = []
+    receiver = here.replicator.new_receiver(sent.append)
+    assert kinds(sent) == [b"C"]
+    receiver.received(peerwire.encode_control(b"H", {
+        "name": "there", "store_id": "s1", "mac": "", "protocol": peerwire.PROTOCOL}))
+    assert kinds(sent[1:]) == [b"R", b"W", b"A"]  # (its resume position, committed)
+    del sent[:]
+    receiver.received(peerwire.encode_batch(7, [(7, b"k", Record(b"v", None, 1 << 40,
+                                                                  "there"))]))
+    assert sent == [peerwire.encode_progress(b"P", 7, 7)]
+    assert here.store.get(b"k").value == b"v" and here.store.pending  # not committed
+    clock.advance(here.store.commit_interval)
+    assert sent[1:] == [peerwire.encode_progress(b"A", 7, 7)]
+    assert here.store.get_meta("pos:there:s1") == "7"
+    assert here.replicator.stability.received["there"] == ("s1", 7)
+
+
+def test_a_peer_speaking_another_protocol_is_refused(tmp_path, clock):
+    here = Region(tmp_path, clock, "here")
+    sent = []
+    receiver = here.replicator.new_receiver(sent.append)
+    receiver.received(peerwire.encode_control(b"H", {"name": "old", "store_id": "s",
+                                                     "mac": "", "progress": 1}))
+    assert kinds(sent[1:]) == [b"E", None]
+    assert b"protocol" in sent[1]
+
+
+def test_a_malformed_frame_closes_that_connection_and_nothing_else(tmp_path, clock):
+    here = Region(tmp_path, clock, "here")
+    sent = []
+    receiver = here.replicator.new_receiver(sent.append)
+    receiver.received(peerwire.encode_control(b"H", {
+        "name": "there", "store_id": "s1", "mac": "", "protocol": peerwire.PROTOCOL}))
+    del sent[:]
+    good = peerwire.encode_batch(1, [(1, b"k", Record(b"v", None, 5, "there"))])
+    receiver.received(good[:-3])  # truncated
+    assert sent[-1] is None and sent[0].startswith(b"Ebad batch frame")
+    assert here.store.get(b"k") is None
+
+
+@pytest.mark.parametrize("frame", [
+    b"B", b"B" + b"\0" * 8 + b"\0\0\0\x05ab", b"B" + b"\0" * 8 + b"\0\0\0\x01k\0\0\0\x02xy",
+    b"P\0\0", b"A" + b"\0" * 20, b"S\0", b"W[1]", b"Wnot json",
+])
+def test_malformed_frames_raise_wire_errors(frame):
+    with pytest.raises(peerwire.WireError):
+        if frame[:1] == b"B":
+            peerwire.decode_batch(frame)
+        elif frame[:1] in b"PA":
+            peerwire.decode_progress(frame)
+        elif frame[:1] == b"S":
+            peerwire.decode_position(frame)
+        else:
+            peerwire.decode_control(frame)
+
+
+def test_a_batch_round_trips_with_every_kind_of_record():
+    changes = [(1, b"plain", Record(b"v", None, 10, "a")),
+               (2, b"", Record(None, None, 11, "b")),
+               (5, b"\xff" * 600, Record(b"x" * 70000, 1234, 12, "c", "0  - - c 12 1 0 12 -"))]
+    assert peerwire.decode_batch(peerwire.encode_batch(4, changes)) == (4, changes)
+
+
+def test_a_held_forward_keeps_through_below_it_but_not_wait(tmp_path, clock):
+    """A record made elsewhere waits (held) for the peer's publication; the stream is
+    complete only below it, yet this region's own later writes count for WAIT."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    clock.advance(SKIP_DELAY)
+    link.deliver()
+    a.keyspace.apply(b"from-c", Record(b"c1", None, 100, "c"))  # made at c: held for b
+    a.keyspace.write(b"mine", b"m1", None)
+    clock.advance(0)
+    link.deliver()
+    clock.advance(a.store.commit_interval + b.store.commit_interval)
+    link.deliver()
+    sender = a.replicator.senders["b"]
+    assert sender.waiting() == 1  # the forward, held
+    assert sender.status.acked < a.store.seq  # through stops below it
+    assert a.replicator.acknowledged_count(a.store.seq) == 1  # WAIT counts our write
+    assert b.store.get(b"from-c") is None
+    clock.advance(FORWARD_AFTER)  # b never said it has c's writes: forwarded
+    link.deliver()
+    clock.advance(b.store.commit_interval + SKIP_DELAY)
+    link.deliver()
+    assert b.store.get(b"from-c").value == b"c1"
+    assert sender.waiting() == 0 and sender.status.acked == a.store.seq
+    assert sender.status.forwarded == 1
+
+
+def test_a_plain_write_replaces_the_forward_that_waited_for_its_key(tmp_path, clock):
+    """The core of the frozen-forwarder bug: an older record held for a peer must not
+    be sent after a newer write of its key."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    a.keyspace.apply(b"k", Record(b"old", None, 100, "c"))
+    a.keyspace.apply(b"k", Record(b"new", 2_000, 200, "b"))  # b's newer write
+    sender = a.replicator.senders["b"]
+    assert sender.waiting() == 0
+    clock.advance(FORWARD_AFTER)
+    link.deliver()
+    assert sender.status.forwarded == 0
+
+
+def test_a_held_counter_is_not_replaced_by_a_joined_one(tmp_path, clock):
+    """Each held counter carries increments of its own; the peer gets both."""
+    from geolru.merge import increment
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    Link(a, b).deliver()
+    a.keyspace.apply(b"n", increment(None, 100, "c", 1, 0, None))
+    a.keyspace.apply(b"n", increment(None, 101, "d", 2, 0, None))
+    assert a.replicator.senders["b"].waiting() == 2
+
+
+def test_publications_become_usable_once_the_publisher_stream_is_committed_here():
+    s = Stability("s")
+    s.published("y", Publication("Y", position=50, acked=30, members=("s", "y")))
+    assert s.horizon({"y"}) == 0  # s has not received y's stream through 50
+    s.committed_through("y", "Y", 49)
+    assert s.horizon({"y"}) == 0
+    s.committed_through("y", "Y", 50)
+    assert s.horizon({"y"}) == 30
+    s.published("y", Publication("Y", position=80, acked=60, members=("s", "y")))
+    assert s.horizon({"y"}) == 30  # the older one stays usable meanwhile
+    s.committed_through("y", "Y", 80)
+    assert s.horizon({"y"}) == 60
+
+
+def test_a_region_a_peer_names_is_waited_for_until_forgotten():
+    s = Stability("s")
+    s.committed_through("y", "Y", 10)
+    s.published("y", Publication("Y", position=10, acked=10, members=("s", "y", "new")))
+    assert s.horizon({"y"}) == 0  # "new" joined at y first: nothing from it yet
+    assert s.horizon({"y"}, forgotten={"new"}) == 10
+    assert s.horizon(set()) is None or s.horizon(set()) == 0
+
+
+def test_a_wiped_publisher_starts_again():
+    s = Stability("s")
+    s.committed_through("y", "Y1", 100)
+    s.published("y", Publication("Y1", position=100, acked=40, members=()))
+    assert s.horizon({"y"}) == 40
+    s.published("y", Publication("Y2", position=5, acked=0, members=()))
+    s.committed_through("y", "Y2", 5)
+    assert s.horizon({"y"}) == 0
+
+
+def test_a_region_publishes_what_it_committed_of_each_stream(tmp_path, clock):
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    a.keyspace.write(b"k", b"v", None)
+    clock.advance(0)
+    link.deliver()
+    clock.advance(b.store.commit_interval)
+    link.deliver()
+    clock.advance(PUBLISH_INTERVAL)
+    link.deliver()
+    newest = a.replicator.stability._publications["b"][-1]  # (a does not receive b)
+    assert newest.acked == a.store.seq and newest.store_id == b.store.store_id
+
+
+def test_a_crash_never_reuses_a_position(tmp_path, clock):
+    store = Store(str(tmp_path / "s"), clock, threaded=False)
+    store.open()
+    store.put(b"a", Record(b"1", None, 1, "x"))
+    clock.advance(store.commit_interval)
+    store.put(b"b", Record(b"2", None, 2, "x"))  # handed out (maybe sent), not committed
+    lost = store.seq
+    store.abandon()
+    store.open()
+    assert store.get(b"b") is None
+    assert store.seq > lost
+    store.close()
+    store.open()  # a clean stop skips nothing
+    top = store.seq
+    store.close()
+    store.open()
+    assert store.seq == top
+    store.close()
