@@ -486,16 +486,15 @@ class CommandTable:
 
     def _increment(self, key: bytes, delta: int) -> bytes:
         entry = self.keyspace.peek(key)
-        current, deadline = 0, None
+        current = 0
         if entry is not None:
             current = parse_int(entry.value)
             if current is None:
                 return NOT_INTEGER
-            deadline = entry.deadline
         result = current + delta
         if result > LLONG_MAX or result < LLONG_MIN:
             return OVERFLOW
-        value = self.keyspace.increment(key, delta, current, deadline)
+        value = self.keyspace.increment(key, delta)
         return b":%s\r\n" % value
 
     def cmd_incr(self, session, args):

@@ -13,7 +13,7 @@ from twisted.logger import Logger
 
 from geolru.cache import CacheEntry, LRUCache
 from geolru.hlc import HybridClock
-from geolru.merge import increment, merge
+from geolru.merge import expired, increment, merge, visible
 from geolru.record import Record
 from geolru.store import Store
 
@@ -37,6 +37,7 @@ class Keyspace:
     def __attrs_post_init__(self):
         if self.hlc is None:
             self.hlc = HybridClock(self._clock)
+        self.hlc.observe(self.store.newest_version)  # a restart never goes back in time
 
     def now_ms(self) -> int:
         return int(self._clock.seconds() * 1000)
@@ -58,11 +59,11 @@ class Keyspace:
         entry = self.cache.get(key, now_ms)
         if entry is not None:
             return entry
-        record = self.store.get(key)
-        if record is None or not record.live_at(now_ms):
+        seen = visible(self.store.get(key), now_ms)
+        if seen is None:
             return None
-        self.cache.refill(key, record.value, record.deadline)
-        return CacheEntry(record.value, record.deadline, 0.0)
+        self.cache.refill(key, *seen)
+        return CacheEntry(*seen, 0.0)
 
     def exists(self, key: bytes) -> bool:
         return self.peek(key) is not None
@@ -76,22 +77,19 @@ class Keyspace:
         self.cache.put(key, value, deadline)
         self.writes += 1
 
-    def increment(self, key: bytes, delta: int, current_value: int,
-                  deadline: int | None) -> bytes:
-        """Add ``delta`` as this region's contribution to the counter at ``key``.
-
-        ``current_value``/``deadline`` are the key's live value and deadline
-        (0/None when absent).  Returns the new value.
-        """
+    def increment(self, key: bytes, delta: int) -> bytes:
+        """Add ``delta`` as this region's contribution to the counter at ``key``
+        (whose live value the caller checked is an integer); the new value."""
+        now_ms = self.now_ms()
         current = self.store.get(key)
-        if current is not None and not current.live_at(self.now_ms()):
-            current = Record(None, None, current.version, current.origin)  # expired
-        record = increment(current, self.hlc.now(), self.origin, delta, current_value,
-                           deadline)
+        if current is not None:
+            self.hlc.observe(current.version)  # (already, unless the clock went back)
+        record = increment(current, self.hlc.now(), now_ms, self.origin, delta)
         self.store.put(key, record)
-        self.cache.put(key, record.value, record.deadline)
+        value, deadline = visible(record, now_ms)
+        self.cache.put(key, value, deadline)
         self.writes += 1
-        return record.value
+        return value
 
     def apply(self, key: bytes, incoming: Record) -> bool:
         """Merge a record from another region; ``True`` if it changed this one."""
@@ -100,10 +98,15 @@ class Keyspace:
         merged = merge(current, incoming)
         if merged == current:
             return False
+        seen = visible(merged, self.now_ms())
+        if seen is None and current is not None and current == expired(merged):
+            # a copy of what expired here, dead here too: storing it would only send
+            # it on again (and back, from a peer where it expired as well)
+            return False
         self.store.put(key, merged)
         if key in self.cache:  # each region keeps its own hot set: refresh, never add
-            if merged.live_at(self.now_ms()):
-                self.cache.put(key, merged.value, merged.deadline)
+            if seen is not None:
+                self.cache.put(key, *seen)
             else:
                 self.cache.discard(key)
         return True
@@ -128,7 +131,7 @@ class Keyspace:
         """Remove up to ``limit`` keys whose deadline passed; return how many."""
         due = self.store.due(self.now_ms(), limit)
         if due:
-            self.store.expire(due)
+            self.store.expire([(key, record, expired(record)) for key, record in due])
             for key, _ in due:
                 self.cache.discard(key)
             self.expired += len(due)

@@ -20,6 +20,11 @@ writes gives the same state in every region (the states form a join-semilattice)
     later ``since`` wins, the same one takes both totals' maximum).
   So concurrent ``INCR`` from several regions never lose an increment, and a
   ``SET`` or ``DEL`` newer than the increments it saw replaces them.
+- Deadlines: a counter's base and the contributions built on it expire together
+  (``INCR`` keeps the key's TTL); a contribution started on nothing or on an
+  expired value has none.  What a client sees is what is alive (``visible``), and
+  a dead record's tombstone carries its base's version (``expired``): the same in
+  every region, whatever parts each had, so expiry never makes regions differ.
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ class Counter:
     base_value: int | None  # the base's integer value; None: a tombstone or not a number
     base_deadline: int | None
     # ((origin, since, increments, decrements, last version, deadline), ...) by origin:
-    # ``last version`` and ``deadline`` are those of the region's latest increment
+    # ``since`` is a version ``(timestamp, origin)``: the base's, or the region's own
+    # first increment's; ``last version`` is its latest increment's; ``deadline`` the
+    # base's for a contribution built on the base, None for one started on nothing
     counts: tuple
 
     @property
@@ -46,32 +53,24 @@ class Counter:
         return (self.base_version, self.base_origin)
 
     def total(self) -> int:
-        counted = self.base_value is not None and any(
-            c[1] == self.base_version for c in self.counts)
+        counted = self.base_value is not None and any(c[1] == self.base for c in self.counts)
         return (self.base_value if counted else 0) + sum(c[2] - c[3] for c in self.counts)
-
-    def latest(self) -> tuple[int, str, int | None]:
-        """(version, origin, deadline) of the newest write this state holds."""
-        newest = (self.base_version, self.base_origin, self.base_deadline)
-        for origin, _, _, _, last, deadline in self.counts:
-            if (last, origin) > newest[:2]:
-                newest = (last, origin, deadline)
-        return newest
 
     def encode(self) -> str:
         parts = [str(self.base_version), self.base_origin, _text(self.base_value),
                  _text(self.base_deadline)]
-        for origin, since, p, n, last, deadline in self.counts:
-            parts += [origin, str(since), str(p), str(n), str(last), _text(deadline)]
+        for origin, (since, since_origin), p, n, last, deadline in self.counts:
+            parts += [origin, str(since), since_origin, str(p), str(n), str(last),
+                      _text(deadline)]
         return " ".join(parts)
 
     @classmethod
     def decode(cls, text: str) -> Counter:
         parts = text.split(" ")
         rest = parts[4:]
-        counts = tuple((rest[i], int(rest[i + 1]), int(rest[i + 2]), int(rest[i + 3]),
-                        int(rest[i + 4]), _number(rest[i + 5]))
-                       for i in range(0, len(rest), 6))
+        counts = tuple((rest[i], (int(rest[i + 1]), rest[i + 2]), int(rest[i + 3]),
+                        int(rest[i + 4]), int(rest[i + 5]), _number(rest[i + 6]))
+                       for i in range(0, len(rest), 7))
         return cls(int(parts[0]), parts[1], _number(parts[2]), _number(parts[3]), counts)
 
 
@@ -102,10 +101,6 @@ def _as_counter(record: Record) -> Counter:
         return counter_of(record)
     return Counter(record.version, record.origin, _integer(record.value), record.deadline,
                    ())
-
-
-def _sortable(deadline: int | None) -> int:
-    return -1 if deadline is None else deadline
 
 
 def _later(x, y):
@@ -139,19 +134,26 @@ def merge(current: Record | None, incoming: Record) -> Record:
         plain = holder if holder.counter is None else None
     counts = {}
     for origin, since, p, n, last, deadline in (*ca.counts, *cb.counts):
-        if since < base[0]:
+        if since < base[:2]:
             continue  # made before the base: void
         mine = counts.get(origin)
         if mine is None or since > mine[0]:
             counts[origin] = (since, p, n, last, deadline)
         elif since == mine[0]:
-            last, deadline = max((last, _sortable(deadline)), (mine[3], _sortable(mine[4])))
-            counts[origin] = (since, max(p, mine[1]), max(n, mine[2]), last,
-                              None if deadline == -1 else deadline)
-    if not counts and plain is not None:
-        return plain
-    counter = Counter(*base, tuple((o, *rest) for o, rest in sorted(counts.items())))
-    version, origin, deadline = counter.latest()
+            counts[origin] = (since, max(p, mine[1]), max(n, mine[2]), max(last, mine[3]),
+                              _later(deadline, mine[4]))
+    if not counts:  # every increment older than the other side's base
+        return plain if plain is not None else Record(None, None, base[0], base[1])
+    return _record(Counter(*base, tuple((o, *rest) for o, rest in sorted(counts.items()))))
+
+
+def _record(counter: Counter) -> Record:
+    """A counter as a record: its newest write's version, the value of all its parts,
+    and the deadline of its last part to expire (``visible`` says what is alive)."""
+    version, origin = max((counter.base_version, counter.base_origin),
+                          *((c[4], c[0]) for c in counter.counts))
+    deadlines = [c[5] for c in counter.counts]
+    deadline = None if None in deadlines else max(deadlines)
     return Record(str(counter.total()).encode(), deadline, version, origin, counter.encode())
 
 
@@ -160,28 +162,61 @@ def _tiebreak(record: Record):
             record.counter or "")
 
 
-def increment(current: Record | None, now_version: int, origin: str, delta: int,
-              current_value: int, deadline: int | None) -> Record:
-    """The counter record after ``INCRBY delta`` at ``origin``.
+def _alive(deadline: int | None, now_ms: int) -> bool:
+    return deadline is None or deadline > now_ms
 
-    ``current`` is the key's record (``None`` if it holds nothing; a tombstone if
-    its value expired); when it is live, ``current_value`` is its integer value
-    and ``deadline`` its deadline, which the counter keeps.
-    """
+
+def visible(record: Record | None, now_ms: int) -> tuple[bytes, int | None] | None:
+    """What a client sees of ``record`` at ``now_ms``: (value, deadline), or None.
+
+    A counter's parts expire on their own: its base and the increments built on it
+    with the base's deadline, increments started on nothing never.  The deadline
+    returned for a counter is when its value next changes."""
+    if record is None or not record.live_at(now_ms):
+        return None
+    if record.counter is None:
+        return record.value, record.deadline
+    counter = counter_of(record)
+    alive = [c for c in counter.counts if _alive(c[5], now_ms)]
+    if not alive:
+        return None
+    value = sum(c[2] - c[3] for c in alive)
+    base_alive = _alive(counter.base_deadline, now_ms)
+    if (counter.base_value is not None and base_alive
+            and any(c[1] == counter.base for c in alive)):
+        value += counter.base_value
+    deadlines = [c[5] for c in alive if c[5] is not None]
+    return str(value).encode(), min(deadlines) if deadlines else None
+
+
+def expired(record: Record) -> Record:
+    """The tombstone a region keeps once ``record`` is dead: under the version of the
+    write it came from -- a counter's base -- so every region, whatever parts it
+    had, keeps the same one, and merging it changes nothing."""
+    if record.counter is None:
+        return Record(None, None, record.version, record.origin)
+    counter = counter_of(record)
+    return Record(None, None, counter.base_version, counter.base_origin)
+
+
+def increment(current: Record | None, now_version: int, now_ms: int, origin: str,
+              delta: int) -> Record:
+    """The counter record after ``INCRBY delta`` at ``origin``, on ``current``, the
+    key's record as stored (``None`` if it holds nothing)."""
     counter = Counter(*NO_BASE, None, None, ()) if current is None else _as_counter(current)
-    live = current is not None and current.value is not None
-    if not live:
-        deadline = None
+    base_alive = counter.base_value is not None and _alive(counter.base_deadline, now_ms)
     counts = {o: rest for o, *rest in counter.counts}
-    since, p, n, _, _ = counts.get(origin, (None, 0, 0, 0, None))
-    if since is None or since < counter.base_version:
+    since, p, n, _, deadline = counts.get(origin, (None, 0, 0, 0, None))
+    if since is None or since < counter.base or not _alive(deadline, now_ms):
         # a first contribution: on a live integer it counts from that value (since
-        # its version); on nothing or a tombstone from zero, since this very write
-        since, p, n = (counter.base_version if live and counter.base_value is not None
-                       else now_version), 0, 0
+        # its version) and expires with it; on nothing, a tombstone or an expired
+        # value it counts from zero, since this very write, and never expires
+        if base_alive:
+            since, deadline = counter.base, counter.base_deadline
+        else:
+            since, deadline = (now_version, origin), None
+        p = n = 0
     p, n = (p + delta, n) if delta >= 0 else (p, n - delta)
     counts[origin] = (since, p, n, now_version, deadline)
-    counter = attrs.evolve(counter, counts=tuple(
-        (o, *rest) for o, rest in sorted(counts.items())))
-    return Record(str(counter.total()).encode(), deadline, now_version, origin,
-                  counter.encode())
+    return _record(attrs.evolve(counter, counts=tuple(
+        (o, *rest) for o, rest in sorted(counts.items()))))

@@ -71,6 +71,7 @@ SEQ_NAME = "store_seq"  # meta: the highest position ever given out
 # peer has seen never names another write
 RESERVED_NAME = "store_reserved"
 RESERVE_BLOCK = 1 << 20  # positions reserved at a time (renewed half-way through)
+NEWEST_NAME = "newest_version"  # meta: the newest version any record here has had
 COLLECTED_NAME = "collected_upto"  # meta: tombstones up to this position may be gone
 
 POSITION = struct.Struct(">Q")
@@ -246,6 +247,9 @@ class Store:
     collected_upto: int = attrs.field(default=0, init=False)
     _reserved: int = attrs.field(default=0, init=False)  # see RESERVED_NAME
     committed_seq: int = attrs.field(default=0, init=False)  # positions committed up to it
+    # the newest version written here: a clock restarted behind it (a crash, a clock
+    # set back) starts above it, so a new write is never older than one it replaced
+    newest_version: int = attrs.field(default=0, init=False)
 
     @property
     def writer(self):
@@ -297,6 +301,8 @@ class Store:
                     reserved = int(txn.get(RESERVED_NAME.encode(), b"0", db=tables.meta))
                     self.seq = max(top, reserved)
                     self.committed_seq = top
+                    self.newest_version = int(txn.get(NEWEST_NAME.encode(), b"0",
+                                                      db=tables.meta))
                     self._reserved = self.seq + RESERVE_BLOCK
                     txn.put(RESERVED_NAME.encode(), b"%d" % self._reserved, db=tables.meta)
                     self.collected_upto = int(txn.get(COLLECTED_NAME.encode(), b"0",
@@ -548,6 +554,8 @@ class Store:
 
     def put(self, key: bytes, record: Record) -> int:
         """Buffer ``record`` for the next group commit; return its position."""
+        if record.version > self.newest_version:
+            self.newest_version = record.version
         self.seq += 1
         pending = self._pending
         if not pending:
@@ -560,17 +568,19 @@ class Store:
             self.sync()  # backpressure: the disk is slower than the clients
         return self.seq
 
-    def expire(self, entries: list[tuple[bytes, Record]]) -> None:
-        """Turn expired records into tombstones that keep their version.
+    def expire(self, entries: list[tuple[bytes, Record, Record]]) -> None:
+        """Replace expired records by their tombstones: ``(key, record, tombstone)``,
+        the tombstone keeping the version of the write it ends (``merge.expired``).
 
         Expiry is local (every region reaches the same deadline), so it makes
         no new position; the tombstone only stops an older write from coming
         back while it waits for ``collect_tombstones``.
         """
-        keys = [key for key, _ in entries]
+        keys = [key for key, _, _ in entries]
         self._expiring.update(keys)
         self._reset_tombstone_floor()  # these tombstones keep their (older) positions
-        rows = [(key, record.version, record.origin) for key, record in entries]
+        rows = [(key, record.version, record.origin, tombstone)
+                for key, record, tombstone in entries]
         self._submit(self._expire_rows, rows).addBoth(
             lambda _: self._expiring.difference_update(keys))
 
@@ -602,6 +612,7 @@ class Store:
         ``bulk_listeners`` hear of it, since no ``put`` announces them one by one.
         """
         self.sync()
+        self.newest_version = max(self.newest_version, version)
         base = self.seq
         self.seq += self._tables.entries(self._tables.kv)  # a position for every record
         self._submit(self._delete_all, version, origin, base, self.seq)
@@ -699,6 +710,7 @@ class Store:
     def _put_top(self, txn, tables: Tables, top: int) -> None:
         """Record the highest position handed out, and keep the reservation ahead."""
         txn.put(SEQ_NAME.encode(), b"%d" % top, db=tables.meta)
+        txn.put(NEWEST_NAME.encode(), b"%d" % self.newest_version, db=tables.meta)
         if top > self._reserved - RESERVE_BLOCK // 2:
             self._reserved = top + RESERVE_BLOCK
             txn.put(RESERVED_NAME.encode(), b"%d" % self._reserved, db=tables.meta)
@@ -726,14 +738,14 @@ class Store:
 
     def _expire_rows(self, rows: list) -> float:
         def job(txn, tables):
-            for key, version, origin in rows:
+            for key, version, origin, tombstone in rows:
                 raw = txn.get(stored_key(key), db=tables.kv)
                 if raw is None:
                     continue
                 seq, record = decode(raw)
                 if record.value is not None and (record.version, record.origin) == (
                         version, origin):
-                    self._replace(txn, tables, key, Record(None, None, version, origin), seq)
+                    self._replace(txn, tables, key, tombstone, seq)
 
         return self._transaction(job)
 

@@ -5,7 +5,7 @@ import functools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geolru.merge import increment, merge
+from geolru.merge import expired, increment, merge, visible
 from geolru.protocols import parse_int
 from geolru.record import Record
 
@@ -29,12 +29,12 @@ def histories(draw):
         elif op == "expire" and seen is not None and seen.value is not None:
             records.append(Record(seen.value, 5000 + i, version, origin))  # a plain write
         else:
-            live = seen is not None and seen.value is not None
-            current = parse_int(seen.value) if live else 0
-            if current is None:
+            now_ms = draw(st.integers(4995, 5015))  # some deadlines passed, some not
+            seen_now = visible(seen, now_ms)
+            if seen_now is not None and parse_int(seen_now[0]) is None:
                 continue  # INCR on a non-integer is refused before it replicates
-            records.append(increment(seen, version, origin, draw(st.integers(-3, 3)),
-                                     current, seen.deadline if live else None))
+            records.append(increment(seen, version, now_ms, origin,
+                                     draw(st.integers(-3, 3))))
     return records
 
 
@@ -65,28 +65,27 @@ def test_concurrent_increments_from_three_regions_all_count():
     for _ in range(100):
         for origin in ORIGINS:
             seen = local[origin]
-            value = parse_int(seen.value) if seen is not None else 0
             version += 1
-            local[origin] = increment(seen, version, origin, 1, value, None)
+            local[origin] = increment(seen, version, 0, origin, 1)
     assert fold(local.values()).value == b"300"
 
 
 def test_set_newer_than_the_counter_base_replaces_the_counter():
-    counter = increment(None, 10, "a", 5, 0, None)
+    counter = increment(None, 10, 0, "a", 5)
     replaced = Record(b"hello", None, 20, "b")
     assert merge(counter, replaced) == replaced
 
 
 def test_increments_on_a_set_value_build_on_it():
     base = Record(b"10", None, 10, "a")
-    one = increment(base, 11, "a", 1, 10, None)
-    two = increment(base, 12, "b", 2, 10, None)
+    one = increment(base, 11, 0, "a", 1)
+    two = increment(base, 12, 0, "b", 2)
     assert fold([base, one, two]).value == b"13"
 
 
 def test_a_counter_after_a_delete_is_not_hidden_by_the_delete():
     gone = Record(None, None, 10, "a")
-    counted = increment(gone, 11, "b", 1, 0, None)
+    counted = increment(gone, 11, 0, "b", 1)
     assert fold([counted, gone]).value == b"1"
     assert fold([gone, counted]).value == b"1"
 
@@ -97,3 +96,30 @@ def test_last_writer_wins_with_deterministic_ties():
     assert merge(a, b) == merge(b, a) == b
     older = Record(b"old", None, 99, "singapore")
     assert merge(older, a) == a
+
+
+def test_an_increment_after_the_key_expired_starts_from_zero_everywhere():
+    """Seed 21850: a counter on a value with a TTL, incremented at one region before the
+    deadline and at another after it; each region expires what it holds.  Every
+    region must show what Redis shows: only the increment made after the expiry."""
+    base = Record(b"5", 1000, 10, "f")  # SET k 5 PX ..., deadline 1000
+    before = increment(base, 20, 900, "m", -3)  # at m, before the deadline: 2
+    assert visible(before, 900) == (b"2", 1000)
+    gone_at_f = expired(base)  # f expires its copy of the SET
+    after = increment(gone_at_f, 30, 1100, "f", -2)  # at f, after it: -2
+    assert visible(after, 1100) == (b"-2", None)
+    gone_at_m = expired(before)  # m expires its counter: the base's tombstone
+    assert gone_at_m == gone_at_f
+    for parts in ([before, after], [after, before], [gone_at_m, after, before],
+                  [before, gone_at_f, after], [gone_at_m, gone_at_f, before, after]):
+        assert visible(fold(parts), 1100) == (b"-2", None)
+
+
+def test_a_dead_counter_leaves_the_tombstone_of_its_base_which_merges_to_nothing_new():
+    base = Record(b"1", 500, 10, "a")
+    counter = increment(base, 11, 0, "b", 4)
+    assert counter.deadline == 500 and visible(counter, 400) == (b"5", 500)
+    assert visible(counter, 600) is None
+    tombstone = expired(counter)
+    assert (tombstone.version, tombstone.origin, tombstone.value) == (10, "a", None)
+    assert merge(tombstone, counter) == merge(counter, tombstone) == counter

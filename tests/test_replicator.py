@@ -178,8 +178,8 @@ def test_a_held_counter_is_not_replaced_by_a_joined_one(tmp_path, clock):
     a = Region(tmp_path, clock, "a", ["b"])
     b = Region(tmp_path, clock, "b", ["a"])
     Link(a, b).deliver()
-    a.keyspace.apply(b"n", increment(None, 100, "c", 1, 0, None))
-    a.keyspace.apply(b"n", increment(None, 101, "d", 2, 0, None))
+    a.keyspace.apply(b"n", increment(None, 100, 0, "c", 1))
+    a.keyspace.apply(b"n", increment(None, 101, 0, "d", 2))
     assert a.replicator.senders["b"].waiting() == 2
 
 
@@ -250,3 +250,19 @@ def test_a_crash_never_reuses_a_position(tmp_path, clock):
     store.open()
     assert store.seq == top
     store.close()
+
+
+def test_a_region_restarted_behind_its_own_versions_writes_newer_ones(tmp_path, clock):
+    """Seed 10288: after a crash the wall clock may be behind versions the store holds
+    (skew, a clock set back); a new write must still be newer than what it replaces."""
+    from geolru.hlc import pack
+    ahead = pack(int((START + 60) * 1000))  # a peer's write, a minute ahead of us
+    first = Region(tmp_path, clock, "r")
+    first.keyspace.apply(b"k", Record(b"7", None, ahead, "peer"))
+    clock.advance(first.store.commit_interval)
+    first.store.abandon()  # kill -9
+    again = Region(tmp_path, clock, "r")
+    again.keyspace.write(b"k", b"mine", None)
+    assert again.store.get(b"k").version > ahead
+    again.keyspace.increment(b"n", 1)
+    assert again.store.get(b"n").version > ahead

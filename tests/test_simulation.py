@@ -26,6 +26,18 @@ REGRESSIONS = {
     12: "the same, with several regions waiting on one",
     1: "one counter's base was an expiry tombstone in one region and the live "
        "record in another (one write, seen two ways): the live copy must win",
+    17272: "two regions gave the same clock reading to different writes: an "
+           "increment started on nothing was taken as built on the other's SET",
+    21850: "a counter expired in one region into a tombstone named after its newest "
+           "write, which voided increments another region still counted: regions "
+           "showed -2 and 0",
+    13763: "an increment made after its key expired counted the expired value "
+           "(Redis: the key is gone, INCRBY -4 gives -4)",
+    11828: "a copy of an expired record kept coming back to regions holding its "
+           "tombstone and was forwarded on, forever",
+    10288: "after a crash a region's clock restarted behind the versions in its own "
+           "store (clock skew): its INCR was older than the record it built on, void "
+           "at once, and the merge failed",
 }
 
 

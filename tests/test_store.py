@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
+from geolru.merge import expired
 from geolru.record import Record, decode, encode
 from geolru.store import (
     FSYNC_INTERVAL,
@@ -119,7 +120,7 @@ def test_expiry_keeps_the_position_and_collection_removes_the_tombstone(store):
     store.put(b"a", live(b"1", deadline=NOW_MS - 1))
     store.put(b"b", live(b"2"))
     store.sync()
-    store.expire(store.due(NOW_MS, 10))
+    store.expire(expirations(store.due(NOW_MS, 10)))
     assert store.get(b"a").value is None  # a tombstone, at its old position
     assert [(seq, key) for seq, key, _ in store.changes_since(0, 10)] == [(1, b"a"), (2, b"b")]
     store.collect_tombstones(store.seq)
@@ -220,7 +221,7 @@ def test_reads_see_each_commit_and_housekeeping_job_at_once(store, clock):
     assert store.get(b"k").value == b"2"  # not the snapshot of the first read
     store.put(b"gone", live(b"x", deadline=NOW_MS - 1))
     clock.advance(store.commit_interval)
-    store.expire(store.due(NOW_MS, 10))
+    store.expire(expirations(store.due(NOW_MS, 10)))
     assert store.get(b"gone").value is None  # the expiry job's tombstone
 
 
@@ -265,7 +266,8 @@ def test_an_expiry_during_a_collection_keeps_its_tombstone_collectable(store, cl
     store.sync()
     store._writer = writer = DeferringWriter()
     store.collect_tombstones(store.seq)  # in flight: sees no tombstone when it runs
-    store.expire(store.due(NOW_MS, 10))  # "old" becomes a tombstone at position 1, after it
+    # "old" becomes a tombstone at position 1, after it
+    store.expire(expirations(store.due(NOW_MS, 10)))
     writer.run_all()
     store.collect_tombstones(store.seq)
     writer.run_all()
@@ -290,3 +292,7 @@ def test_committed_fires_once_the_writes_are_committed_even_after_a_failed_commi
     writer.run_all()
     assert first == second == [None] and store.failure is None
     assert store.committed().called  # nothing buffered: at once
+
+
+def expirations(due):
+    return [(key, record, expired(record)) for key, record in due]

@@ -3,7 +3,7 @@
 After the schedule every cut link heals, every frozen region thaws and every
 crashed one (not forgotten) restarts; the world runs until it is quiet.  Then:
 
-- every region holds the same live records (value, deadline, version, counter);
+- every region shows a client the same value and deadline for every key;
 - no write that could not have been lost is missing: each key's record includes
   (by the merge's own order) every write that was committed at its origin or
   confirmed by ``WAIT`` -- so no deleted or expired key is back, and no counter
@@ -29,7 +29,7 @@ import traceback
 import attrs
 from twisted.internet import defer
 
-from geolru.merge import merge
+from geolru.merge import merge, visible
 from geolru.stability import MAX_PUBLICATIONS
 from simulation.schedule import KEYS, WORKLOAD_SECONDS, Schedule, generate
 from simulation.world import EPOCH, World, shm_dir
@@ -218,7 +218,11 @@ class Simulation:
             store = node.store
             if store.pending:
                 waiting.append(f"{node.name}: {store.pending} writes not committed")
+            open_links = {c.to_listener for c in self.world.connections.values()}
             for sender in node.replicator.senders.values():
+                if sender._send is not None and sender._send not in open_links:
+                    waiting.append(f"{node.name} -> {sender.peer}: its connection is gone, "
+                                   "not noticed yet")
                 if not sender.live or sender.waiting() or sender.status.acked < store.seq:
                     waiting.append(
                         f"{node.name} -> {sender.peer}: {sender.status.state}, "
@@ -245,16 +249,14 @@ class Simulation:
     def _check(self) -> None:
         nodes = self._live_nodes()
         for key in KEYS:
-            records = {}
-            for node in nodes:
-                record = node.store.get(key)
-                live = record is not None and record.live_at(node.keyspace.now_ms())
-                records[node.name] = record if live else None
-            if len({_view(record) for record in records.values()}) > 1:
+            records = {node.name: node.store.get(key) for node in nodes}
+            seen = {name: visible(record, self.world.nodes[name].keyspace.now_ms())
+                    for name, record in records.items()}
+            if len(set(seen.values())) > 1:
                 self.problems.append(f"{key!r} differs: " + ", ".join(
-                    f"{name}={_show(record)}" for name, record in records.items()))
+                    f"{name}={seen[name]} {_show(record)}" for name, record in records.items()))
                 continue
-            final = _view(next(iter(records.values()))) if records else None
+            final = next(iter(seen.values())) if seen else None
             certain, maybe = None, []
             for write in self.writes:
                 if write.key == key:
@@ -287,16 +289,8 @@ def _outcomes(certain, maybe: list, now_ms: int) -> set:
         for i, other in enumerate(maybe):
             if mask >> i & 1:
                 record = merge(record, other)
-        live = record is not None and record.live_at(now_ms)
-        outcomes.add(_view(record) if live else None)
+        outcomes.add(visible(record, now_ms))
     return outcomes
-
-
-def _view(record):
-    """What a client sees of a live record: its value and deadline.  (Two regions
-    may keep one counter on different bases -- a tombstone one of them collected
-    -- with the same value: no older write can reach either any more.)"""
-    return None if record is None else (record.value, record.deadline)
 
 
 def _show(record) -> str:
