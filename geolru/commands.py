@@ -88,8 +88,7 @@ class CommandTable:
     requirepass: bytes = b""
     max_bulk_len: int = p.DEFAULT_MAX_BULK_LEN
     started: float = 0.0
-    membership: object = None  # geolru.membership.Membership, once the region has one
-    replication: object = None  # geolru.replication.Replication, once the region has one
+    replication: object = None  # geolru.replication.Replication (or a Replicator); None alone
     commands_processed: int = attrs.field(default=0, init=False)
     connections_received: int = attrs.field(default=0, init=False)
     connected_clients: int = attrs.field(default=0, init=False)

@@ -39,6 +39,12 @@ class Keyspace:
             self.hlc = HybridClock(self._clock)
         self.hlc.observe(self.store.newest_version)  # a restart never goes back in time
 
+    def refuse(self, why: str) -> None:
+        """This region's data must not be served any more: a peer found it older than
+        deletes the cluster has collected (it was forgotten, or restored from an old
+        copy).  Key commands answer ``-STALE`` from now on."""
+        self.stale = why
+
     def now_ms(self) -> int:
         return int(self._clock.seconds() * 1000)
 

@@ -244,11 +244,16 @@ class RegionService(MultiService):
         cache = LRUCache(reactor, max_entries=config.max_entries,
                          max_bytes=config.max_bytes, idle_ttl=config.ttl)
         self.keyspace = Keyspace(cache, self.store, config.name, reactor)
+        self.membership = Membership(config.name, os.path.join(config.data_dir, "peers.json"))
+        self.membership.load()
+        self.replication = Replication(config.name, self.keyspace, self.membership, reactor,
+                                       config.cluster_secret, config.peer_ca)
         self.table = CommandTable(
             self.keyspace, reactor, name=config.name, latitude=config.latitude,
             longitude=config.longitude, requirepass=config.requirepass.encode(),
             max_bulk_len=config.proto_max_bulk_len, started=reactor.seconds(),
-            tcp_port=endpoint_port(config.listen), maxclients=config.maxclients)
+            replication=self.replication, tcp_port=endpoint_port(config.listen),
+            maxclients=config.maxclients)
         StoreService(self.store).setServiceParent(self)
         PeriodicService(self.table.sample_stats, reactor, RATE_INTERVAL,
                         "stats").setServiceParent(self)
@@ -258,18 +263,12 @@ class RegionService(MultiService):
             f"region {config.name} clients",
             stop_reactor_on_failure=daemon)
         self.client_port.setServiceParent(self)
-        self.membership = Membership(config.name, os.path.join(config.data_dir, "peers.json"))
-        self.membership.load()
-        self.table.membership = self.membership
-        self.replication = Replication(config.name, self.keyspace, self.membership, reactor,
-                                       config.cluster_secret, config.peer_ca)
         self.replication.setServiceParent(self)
         housekeeping(self.keyspace, reactor,
                      self.replication.tombstone_horizon).setServiceParent(self)
         if config.master:
             MasterLinks(config.master, self.registration, self.membership, reactor,
                         config.cluster_secret, self.peer_lags).setServiceParent(self)
-        self.table.replication = self.replication
         self.peer_port = None
         if config.peer_listen:
             self.peer_port = ListeningService(

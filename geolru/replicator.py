@@ -75,7 +75,7 @@ class Replicator:
     def refused(self, peer: str, why: str) -> None:
         """A peer refuses this region's data (forgotten, or older than deletes it
         collected): key commands answer ``-STALE`` from now on."""
-        self.keyspace.stale = f"{peer} {why}"
+        self.keyspace.refuse(f"{peer} {why}")
 
     def new_receiver(self, send) -> Receiver:
         receiver = Receiver(self, send, self.random_bytes(16).hex())

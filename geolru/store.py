@@ -42,25 +42,22 @@ import fcntl
 import hashlib
 import os
 import struct
-import threading
 import time
 import uuid
 from collections import OrderedDict
 
 import attrs
 import lmdb
-from twisted.internet import defer, threads
+from twisted.internet import defer
 from twisted.logger import Logger
-from twisted.python.threadpool import ThreadPool
 
 from geolru.filesystems import overwrites_in_place
+from geolru.lmdb_tables import Tables
 from geolru.record import HAS_DEADLINE, HAS_VALUE, Record, decode, encode, header_fields
+from geolru.store_writers import InlineWriter, ThreadWriter
 
 MAX_PENDING = 5_000  # buffered writes before a write waits for the disk
 ABSENT_KEYS = 65_536  # missing keys remembered, so repeated misses cost no lookup
-MAP_SIZE = 1 << 40  # address space reserved for the file (it grows only as written)
-MIN_MAP = 1 << 20  # with writemap: the smallest map, and the smallest step it grows by
-MAX_MAP_STEP = 1 << 30  # with writemap: the map doubles, by at most this much at a time
 LONG_KEY = 400  # longer keys are stored under a digest
 DIGEST_PREFIX = b"\xff\x00#"  # a digest's stored key starts with this; no short key does
 FSYNC_INTERVAL = 1.0  # seconds: fsync="everysec" flushes at most this long after a commit
@@ -92,107 +89,6 @@ def stored_key(key: bytes) -> bytes:
 
 def due_key(deadline: int, stored: bytes) -> bytes:
     return POSITION.pack(deadline + DEADLINE_BIAS) + stored
-
-
-class Tables:
-    """The LMDB environment and its named databases.
-
-    ``writemap`` (fsync="everysec") makes LMDB write records straight into its
-    shared memory map instead of copying each changed page into a buffer and
-    writing it out at commit: a row costs half as much.  A page of the map that
-    has no disk block behind it would kill the process (SIGBUS) when written on
-    a full disk, so the map never goes past what ``posix_fallocate`` has
-    reserved: a write transaction that finds the map full grows the file first
-    (``grow``), and a disk too full for that fails the commit like any other
-    write error.
-    """
-
-    def __init__(self, path: str, sync: bool = True, writemap: bool = False):
-        self.writemap = writemap
-        map_size = MAP_SIZE
-        if writemap:  # the file is as big as the map: start at its size
-            try:
-                map_size = max(os.stat(os.path.join(path, "data.mdb")).st_size, MIN_MAP)
-            except FileNotFoundError:
-                map_size = MIN_MAP
-        self.env = lmdb.open(path, map_size=map_size, max_dbs=5, sync=sync, metasync=False,
-                             readahead=False, writemap=writemap)
-        self.kv = self.env.open_db(b"kv")
-        self.seq = self.env.open_db(b"seq")
-        self.tombs = self.env.open_db(b"tombs")
-        self.due = self.env.open_db(b"due")
-        self.meta = self.env.open_db(b"meta")
-        self._file = os.open(os.path.join(path, "data.mdb"), os.O_RDWR | os.O_CLOEXEC)
-        if writemap:
-            try:
-                os.posix_fallocate(self._file, 0, self.env.info()["map_size"])
-            except OSError:  # keep only the pages written already: all have blocks
-                self.env.set_mapsize(1)
-
-    def grow(self) -> None:
-        """Make the map bigger, with disk blocks reserved for all of it first;
-        ``OSError`` if the disk has no room.  No transaction may be open."""
-        size = self.env.info()["map_size"]
-        for step in (min(max(size, MIN_MAP), MAX_MAP_STEP), MIN_MAP):
-            try:
-                os.posix_fallocate(self._file, 0, size + step)
-            except OSError as e:
-                os.ftruncate(self._file, size)  # give back any part it got
-                error = e
-                continue
-            self.env.set_mapsize(size + step)
-            return
-        raise error
-
-    def flush_to_disk(self) -> None:
-        """fsync the file (safe on any thread, even while the map grows)."""
-        os.fdatasync(self._file)
-
-    def entries(self, db) -> int:
-        with self.env.begin() as txn:
-            return txn.stat(db)["entries"]
-
-    def close(self) -> None:
-        self.env.close()
-        os.close(self._file)
-
-
-class ThreadWriter:
-    """Runs store jobs one at a time, in order, on a dedicated thread."""
-
-    def __init__(self, reactor):
-        self._reactor = reactor
-        self._pool = ThreadPool(minthreads=1, maxthreads=1, name="geolru-store-writer")
-        self._pool.start()
-
-    def submit(self, job, *args) -> defer.Deferred:
-        return threads.deferToThreadPool(self._reactor, self._pool, job, *args)
-
-    def barrier(self, timeout: float = 30.0) -> None:
-        """Block until every job submitted so far has run (for rare, exact reads)."""
-        done = threading.Event()
-        self._pool.callInThread(done.set)
-        if not done.wait(timeout):
-            raise StoreError(f"store writer did not catch up within {timeout}s")
-
-    def stop(self) -> None:
-        self._pool.stop()
-
-
-class InlineWriter:
-    """Runs store jobs at once on the calling thread: for tests with ``task.Clock``."""
-
-    def submit(self, job, *args) -> defer.Deferred:
-        try:
-            return defer.succeed(job(*args))
-        except Exception:
-            return defer.fail()
-
-    def barrier(self, timeout: float = 30.0) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
 
 
 @attrs.define(eq=False)
@@ -650,7 +546,10 @@ class Store:
         """Commit everything buffered, blocking until it is on disk (rare reads, stop)."""
         self.flush(force=True)
         if self._writer is not None:
-            self._writer.barrier()
+            try:
+                self._writer.barrier()
+            except TimeoutError as e:
+                raise StoreError(str(e)) from None
         self._renew_reader()
 
     def _submit(self, job, *args) -> defer.Deferred:

@@ -2,6 +2,19 @@ import pytest
 
 from support import redis_server, region_daemon
 
+# modules that need no daemon and no redis-server: ``pytest -m fast`` runs them alone
+FAST_MODULES = {
+    "test_cache", "test_filesystems", "test_geo", "test_hlc",
+    "test_inprocess", "test_keyspace", "test_master_unit", "test_merge", "test_plugins",
+    "test_protocols", "test_replicator", "test_store", "test_txclient",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module.__name__ in FAST_MODULES:
+            item.add_marker(pytest.mark.fast)
+
 
 @pytest.fixture
 def region(tmp_path):
@@ -17,3 +30,16 @@ def reference_redis(tmp_path_factory):
     daemon = redis_server(tmp_path_factory.mktemp("redis")).start()
     yield daemon
     daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def reference_redis_keys(reference_redis):
+    """The reference redis-server holding ``test_globmatch.KEYS`` (in a db of its own)."""
+    from test_globmatch import KEYS
+    r = reference_redis.client(db=9)
+    r.flushdb()
+    for key in KEYS:
+        if key:
+            r.set(key, b"1")
+    yield r
+    r.flushdb()

@@ -6,16 +6,11 @@ from hypothesis import strategies as st
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
+from geolru.lmdb_tables import MIN_MAP
 from geolru.merge import expired
 from geolru.record import Record, decode, encode
-from geolru.store import (
-    FSYNC_INTERVAL,
-    LONG_KEY,
-    MIN_MAP,
-    InlineWriter,
-    Store,
-    StoreError,
-)
+from geolru.store import FSYNC_INTERVAL, LONG_KEY, Store, StoreError
+from geolru.store_writers import InlineWriter
 
 NOW_MS = 1_700_000_000_000
 

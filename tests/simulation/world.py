@@ -153,8 +153,8 @@ class Node:
         self.replicator = Replicator(self.name, self.keyspace, self.clock,
                                      forgotten=set(self.world.forgotten),
                                      random_bytes=self.world.rng.randbytes)
-        self.table = CommandTable(self.keyspace, self.clock, name=self.name)
-        self.table.replication = self.replicator
+        self.table = CommandTable(self.keyspace, self.clock, name=self.name,
+                                  replication=self.replicator)
         self.session = Session(1)
         for peer in self.world.nodes:
             if peer != self.name and peer not in self.world.forgotten:

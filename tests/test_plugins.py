@@ -1,0 +1,41 @@
+"""The twistd plugins, in process: found by twistd, options parsed, services built."""
+
+from twisted.application.service import IServiceMaker, MultiService
+from twisted.internet.task import Clock
+from twisted.plugin import getPlugins
+
+from geolru import master_tap, region_tap
+from support import ROOT
+
+
+def test_twistd_finds_both_plugins():
+    names = {maker.tapname: maker for maker in getPlugins(IServiceMaker)}
+    assert names["geolru-region"].module == "geolru.region_tap"
+    assert names["geolru-master"].module == "geolru.master_tap"
+
+
+def test_the_region_plugin_builds_its_services_from_ini_and_options(tmp_path):
+    options = region_tap.Options()
+    options.parseOptions(["-c", str(ROOT / "etc" / "region1.ini"), "--name=lisbon",
+                          "--listen=tcp:0:interface=127.0.0.1",
+                          "--peer_listen=tcp:0:interface=127.0.0.1", "--master=",
+                          f"--data_dir={tmp_path / 'data'}"])
+    service = region_tap.makeService(options, reactor=Clock(), daemon=False)
+    assert isinstance(service, MultiService)
+    assert service.config.name == "lisbon"
+    assert service.replication.replicator.own_name == "lisbon"
+    assert service.table.replication is service.replication  # given, not patched in
+    kinds = {type(child).__name__ for child in service}
+    assert {"StoreService", "ListeningService", "Replication", "PeriodicService"} <= kinds
+    service.store.close()
+
+
+def test_the_master_plugin_builds_its_services_from_ini_and_options(tmp_path):
+    options = master_tap.Options()
+    options.parseOptions(["-c", str(ROOT / "etc" / "master.ini"),
+                          "--listen=tcp:0:interface=127.0.0.1", "--http=",
+                          f"--state_file={tmp_path / 'regions.json'}"])
+    service = master_tap.makeService(options, reactor=Clock(), daemon=False)
+    assert isinstance(service, MultiService)
+    assert service.config.listen == "tcp:0:interface=127.0.0.1"
+    assert service.config.http == ""
