@@ -241,35 +241,30 @@ class Store:
                     RESERVED_NAME.encode(), b"%d" % self.seq, db=tables.meta))
         except StoreError as e:
             self.log.error("store close: {error}", error=str(e))
-        if self._fsync_call is not None and self._fsync_call.active():
-            self._fsync_call.cancel()
-        for writer in (self._writer, self._flusher):
-            if writer is not None:
-                writer.stop()
-        self._renew_reader()
-        if self._tables_ is not None:
-            self._tables_.flush_to_disk()
-            self._tables_.close()
-            self._tables_ = None
-        self._unlock()
-        self._opened = False
+        self._release(flush=True)
 
     def abandon(self) -> None:
         """Close as ``kill -9`` would: what is not committed is lost (for the
         simulator's crashes; a region closes with ``close``)."""
         if not self._opened:
             return
+        self._pending.clear()
+        self._pending_meta.clear()
+        self._release(flush=False)
+
+    def _release(self, flush: bool) -> None:
+        """Stop the timers and writers, close the files, let go of the lock."""
         for call in (self._flush_call, self._fsync_call):
             if call is not None and call.active():
                 call.cancel()
         self._flush_call = self._fsync_call = None
-        self._pending.clear()
-        self._pending_meta.clear()
         for writer in (self._writer, self._flusher):
             if writer is not None:
                 writer.stop()
         self._renew_reader()
         if self._tables_ is not None:
+            if flush:
+                self._tables_.flush_to_disk()
             self._tables_.close()
             self._tables_ = None
         self._unlock()
