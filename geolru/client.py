@@ -28,6 +28,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from geolru import masterwire
+from geolru.endpoints import host_port
+
 DEFAULT_MASTER = "127.0.0.1:7000"
 LOCATE_COUNT = 8
 RETRY_DEAD_AFTER = 5.0  # seconds a region that failed is tried last
@@ -48,20 +51,13 @@ class RegionAddress:
         return f"{self.name} ({self.host}:{self.port})"
 
 
-def parse_address(text: str, default_port: int) -> tuple[str, int]:
-    host, _, port = text.strip().rpartition(":")
-    if not host:
-        return text.strip(), default_port
-    return host, int(port)
-
-
 def master_request(master: str, line: str, timeout: float = 3.0) -> list[str]:
     """Send one line to a master (``host:port``); the reply lines, through ``END``.
 
     Raises ``OSError`` if the master cannot be reached, ``LookupError`` for an
     ``ERR`` reply.
     """
-    host, port = parse_address(master, 7000)
+    host, port = host_port(master, 7000)
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.sendall(line.encode() + b"\r\n")
         data = b""
@@ -70,12 +66,9 @@ def master_request(master: str, line: str, timeout: float = 3.0) -> list[str]:
             if not chunk:
                 raise OSError(f"master {master} closed the connection")
             data += chunk
-            lines = data.decode(errors="replace").split("\r\n")
-            for i, reply in enumerate(lines[:-1]):
-                if reply.startswith("ERR"):
-                    raise LookupError(reply[4:])
-                if reply == "END":
-                    return lines[:i]
+            lines = masterwire.reply_lines(data.decode(errors="replace").split("\r\n")[:-1])
+            if lines is not None:
+                return lines
 
 
 def locate(masters: str, latitude: float, longitude: float,
@@ -88,8 +81,8 @@ def locate(masters: str, latitude: float, longitude: float,
         except OSError as e:
             last_error = e
             continue
-        return [RegionAddress(w[1], w[2], int(w[3]), float(w[4]))
-                for w in (line.split() for line in lines) if w[0] == "REGION"]
+        return [RegionAddress(found.name, found.host, found.port, found.distance_km)
+                for found in map(masterwire.parse_located, lines)]
     raise OSError(f"no master reachable ({masters}): {last_error}")
 
 
@@ -107,7 +100,7 @@ class GeoCache:
         self._lock = threading.Lock()
         self._clients: dict[RegionAddress, redis.Redis] = {}
         self._failed: dict[RegionAddress, float] = {}  # region -> monotonic time to retry it
-        self._regions = [RegionAddress(r, *parse_address(r, 7001)) for r in regions or []]
+        self._regions = [RegionAddress(r, *host_port(r, 7001)) for r in regions or []]
         self.current: RegionAddress | None = None
         self.refresh()
         if not self._regions:

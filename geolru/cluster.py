@@ -8,7 +8,6 @@ how to connect.
 from __future__ import annotations
 
 import argparse
-import configparser
 import os
 import signal
 import socket
@@ -18,6 +17,9 @@ import time
 from pathlib import Path
 
 import attrs
+
+from geolru.config import load_master, load_region
+from geolru.endpoints import listen_address
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
@@ -38,28 +40,17 @@ class Daemon:
         return var / "log" / f"{self.name}.log"
 
 
-def _endpoint_port(endpoint: str) -> tuple[str, int]:
-    parts = endpoint.split(":")
-    host = "127.0.0.1"
-    for part in parts[2:]:
-        if part.startswith("interface="):
-            host = part.split("=", 1)[1] or host
-    return host, int(parts[1])
-
-
 def discover(etc: Path) -> list[Daemon]:
+    """The daemons the ini files in ``etc`` describe (read as the daemons read them)."""
     daemons = []
     master = etc / "master.ini"
     if master.exists():
-        parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
-        parser.read(master)
-        host, port = _endpoint_port(parser["master"]["listen"])
+        host, port = listen_address(load_master(str(master)).listen)
         daemons.append(Daemon("master", "geolru-master", master, host, port))
     for ini in sorted(etc.glob("region*.ini")):
-        parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
-        parser.read(ini)
-        host, port = _endpoint_port(parser["region"]["listen"])
-        daemons.append(Daemon(parser["region"]["name"], "geolru-region", ini, host, port))
+        config = load_region(str(ini))
+        host, port = listen_address(config.listen)
+        daemons.append(Daemon(config.name, "geolru-region", ini, host, port))
     return daemons
 
 

@@ -21,6 +21,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
 
+from geolru import masterwire
 from geolru.auth import registration_mac
 from geolru.config import MasterConfig
 from geolru.geo import check_coordinates
@@ -79,10 +80,8 @@ def peer_lines(registry: Registry) -> list[bytes]:
     regions refuse from then on; a region from before FORGET ignores the line)."""
     regions = registry.sorted_regions()
     lines = [b"PEERS %d" % len(regions)]
-    for e in regions:
-        lines.append(("PEER %s %s %d %d %r %r %s" % (
-            e.name, e.host, e.port, e.peer_port, e.latitude, e.longitude,
-            "up" if e.up else "down")).encode())
+    lines += [masterwire.peer_line(e.name, e.host, e.port, e.peer_port, e.latitude,
+                                   e.longitude, e.up) for e in regions]
     lines += [b"FORGOTTEN " + name.encode() for name in sorted(registry.forgotten)]
     return lines
 
@@ -142,15 +141,15 @@ class MasterProtocol(LineReceiver):
         self.factory.locates += 1
         if not found:
             raise MasterError("no region available")
-        self.send(*[b"REGION %s %s %d %.1f" % (e.name.encode(), e.host.encode(), e.port, km)
-                    for e, km in found], b"END")
+        self.send(*[masterwire.located_line(e.name, e.host, e.port, km) for e, km in found],
+                  masterwire.END)
 
     def do_REGIONS(self, args):
         if args:
             raise MasterError("usage: REGIONS")
-        self.send(*[("REGION %s %s %d %r %r %s" % (
-            e.name, e.host, e.port, e.latitude, e.longitude, "up" if e.up else "down")).encode()
-            for e in self.factory.registry.sorted_regions()], b"END")
+        self.send(*[masterwire.listed_line(e.name, e.host, e.port, e.latitude, e.longitude,
+                                           e.up)
+                    for e in self.factory.registry.sorted_regions()], masterwire.END)
 
     def do_HELP(self, args):
         self.send(*[line.encode() for line in HELP], b"END")

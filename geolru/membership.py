@@ -22,6 +22,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
 
+from geolru import masterwire
 from geolru.auth import registration_mac
 
 HEARTBEAT_INTERVAL = 1.0  # seconds; the master's heartbeat_timeout defaults to 5
@@ -39,9 +40,8 @@ class Registration:
     longitude: float
 
     def line(self) -> bytes:
-        return ("REGISTER %s %s %d %d %r %r" % (
-            self.name, self.host, self.port, self.peer_port, self.latitude,
-            self.longitude)).encode()
+        return masterwire.register_line(self.name, self.host, self.port, self.peer_port,
+                                        self.latitude, self.longitude)
 
 
 @attrs.frozen
@@ -53,8 +53,7 @@ class Peer(Registration):
 
 def parse_peer(words: list[bytes]) -> Peer:
     """``PEER name host port peer_port lat lon up|down`` (without the PEER)."""
-    name, host, port, peer_port, lat, lon, state = (w.decode() for w in words)
-    return Peer(name, host, int(port), int(peer_port), float(lat), float(lon), state == "up")
+    return Peer(*masterwire.parse_peer(words))
 
 
 @attrs.define(eq=False)

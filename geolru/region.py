@@ -20,6 +20,7 @@ from twisted.logger import Logger
 from geolru.cache import LRUCache
 from geolru.commands import CommandTable, Session
 from geolru.config import RegionConfig
+from geolru.endpoints import listen_address
 from geolru.keyspace import Keyspace
 from geolru.membership import MasterLinks, Membership, Registration
 from geolru.protocols import RequestParser
@@ -301,9 +302,5 @@ class RegionService(MultiService):
 
 
 def endpoint_port(description: str) -> int:
-    """The port of a ``tcp:``/``ssl:`` server endpoint string (0 if none)."""
-    parts = description.split(":")
-    if len(parts) > 1 and parts[0] in ("tcp", "ssl", "tcp6"):
-        port = parts[1].split("=")[-1]
-        return int(port) if port.isdigit() else 0
-    return 0
+    """The port a server endpoint string listens on (0 if it names none)."""
+    return listen_address(description)[1]

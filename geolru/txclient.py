@@ -20,13 +20,9 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
 from twisted.protocols.basic import LineReceiver
 
-from geolru.client import (
-    DEFAULT_MASTER,
-    LOCATE_COUNT,
-    NoRegionAvailable,
-    RegionAddress,
-    parse_address,
-)
+from geolru import masterwire
+from geolru.client import DEFAULT_MASTER, LOCATE_COUNT, NoRegionAvailable, RegionAddress
+from geolru.endpoints import host_port
 
 
 class ResponseError(Exception):
@@ -119,7 +115,7 @@ class TxGeoCache:
         self.near = near
         self.timeout = timeout
         self.serializer = serializer
-        self.regions = [RegionAddress(r, *parse_address(r, 7001)) for r in regions or []]
+        self.regions = [RegionAddress(r, *host_port(r, 7001)) for r in regions or []]
         self.current: RegionAddress | None = None
         self._connections: dict[RegionAddress, RespClientProtocol] = {}
 
@@ -132,7 +128,7 @@ class TxGeoCache:
     async def _refresh(self) -> bool:
         lat, lon = self.near
         for master in filter(None, self.masters.split(",")):
-            host, port = parse_address(master, 7000)
+            host, port = host_port(master, 7000)
             protocol = LocateProtocol(f"LOCATE {lat} {lon} {LOCATE_COUNT}".encode())
             try:
                 endpoint = TCP4ClientEndpoint(self.reactor, host, port, timeout=self.timeout)
@@ -140,8 +136,8 @@ class TxGeoCache:
                 lines = await protocol.done.addTimeout(self.timeout, self.reactor)
             except (*CONNECTION_ERRORS, LookupError):
                 continue
-            found = [RegionAddress(w[1], w[2], int(w[3]), float(w[4]))
-                     for w in (line.split() for line in lines) if w and w[0] == "REGION"]
+            found = [RegionAddress(f.name, f.host, f.port, f.distance_km)
+                     for f in map(masterwire.parse_located, lines)]
             if found:
                 self.regions = found
                 return True

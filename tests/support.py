@@ -14,6 +14,8 @@ from pathlib import Path
 import hiredis
 import redis
 
+from geolru.masterwire import parse_located
+
 ROOT = Path(__file__).resolve().parent.parent
 TWISTD = Path(sys.executable).with_name("twistd")
 START_TIMEOUT = 20.0
@@ -243,7 +245,7 @@ def ask_master(port: int, line: str, timeout: float = 5.0) -> list[str]:
 
 def nearest(master_port: int, lat: float, lon: float) -> str | None:
     lines = ask_master(master_port, f"LOCATE {lat} {lon}")
-    return lines[0].split()[1] if lines and lines[0].startswith("REGION") else None
+    return parse_located(lines[0]).name if lines and lines[0].startswith("REGION") else None
 
 
 PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),

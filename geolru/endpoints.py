@@ -1,0 +1,33 @@
+"""Twisted endpoint strings (``tcp:7001:interface=127.0.0.1``, ``ssl:port=7443:…``)
+and ``host:port`` addresses: the one place that reads them.  Sans-IO."""
+
+from __future__ import annotations
+
+import re
+
+_UNESCAPED_COLON = re.compile(r"(?<!\\):")
+
+
+def listen_address(description: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """(host, port) a ``tcp:``/``ssl:``/``tcp6:`` server endpoint listens on; port 0
+    when it names none (``tcp:0``, or another kind of endpoint)."""
+    parts = [p.replace("\\:", ":") for p in _UNESCAPED_COLON.split(description.strip())]
+    if len(parts) < 2 or parts[0] not in ("tcp", "ssl", "tcp6"):
+        return default_host, 0
+    port, host = "0", default_host
+    positional = [p for p in parts[1:] if "=" not in p]
+    keywords = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+    if positional:
+        port = positional[0]
+    port = keywords.get("port", port)
+    host = keywords.get("interface") or host
+    return host, int(port) if port.isdigit() else 0
+
+
+def host_port(text: str, default_port: int) -> tuple[str, int]:
+    """``host:port`` (or ``host``, or ``[v6]:port``) as (host, port)."""
+    text = text.strip()
+    host, colon, port = text.rpartition(":")
+    if not colon or not port.isdigit() or (host.count(":") and not host.endswith("]")):
+        return text.strip("[]"), default_port
+    return host.strip("[]"), int(port)
