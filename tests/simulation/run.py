@@ -10,7 +10,9 @@ crashed one (not forgotten) restarts; the world runs until it is quiet.  Then:
   lost an increment;
 - no region holds anything nobody wrote (each record is within the merge of all
   writes ever made to its key);
-- nothing waits any more: no queued or held record, no tombstone, no commit.
+- nothing waits any more: no queued or held record, no tombstone, no commit;
+- and all along (every ``PROBE_INTERVAL``), what waits in memory stayed within
+  its bounds (queued and held records, frames in flight, publications kept).
 
 A write that its region had not committed when it crashed may be lost, so it
 binds nothing; it may also survive (it may have reached a peer first).
@@ -30,12 +32,14 @@ import attrs
 from twisted.internet import defer
 
 from geolru.merge import merge, visible
+from geolru.sending import LIVE_QUEUE_LIMIT, WINDOW
 from geolru.stability import MAX_PUBLICATIONS
 from simulation.schedule import KEYS, WORKLOAD_SECONDS, Schedule, generate
 from simulation.world import EPOCH, World, shm_dir
 
 MAX_UNCERTAIN = 10  # writes that may have been lost, per key, tried in every combination
 QUIET_LIMIT = 60.0  # simulated seconds after healing before the run counts as stuck
+PROBE_INTERVAL = 0.1  # simulated seconds between checks of what waits in memory
 
 
 @attrs.define
@@ -83,6 +87,7 @@ class Simulation:
         self.writes: list[Write] = []
         self.crashes: dict[tuple[str, int], int] = {}  # (node, incarnation) -> committed
         self.problems: list[str] = []
+        self.peaks = {"waiting": 0, "in_flight": 0, "publications": 0}
 
     def log(self, text: str) -> None:
         self.world.log(text)
@@ -97,6 +102,7 @@ class Simulation:
                 node.boot()
             for action in self.schedule.actions:
                 world.scheduler.at(action[0], None, self._act, *action[1:])
+            world.scheduler.at(PROBE_INTERVAL, None, self._probe)
             end = max([WORKLOAD_SECONDS, *(a[0] for a in self.schedule.actions)]) + 0.1
             world.scheduler.run(end)
             self._heal()
@@ -147,6 +153,25 @@ class Simulation:
                 self.log(f"restart {node.name} at position {node.store.seq}")
         elif kind == "forget":
             world.forget(args[0])
+
+    def _probe(self) -> None:
+        """What waits in memory, anywhere, now: within the bounds the code promises."""
+        peaks = self.peaks
+        for node in self.world.nodes.values():
+            if not node.up:
+                continue
+            for sender in node.replicator.senders.values():
+                peaks["waiting"] = max(peaks["waiting"], sender.waiting())
+                peaks["in_flight"] = max(peaks["in_flight"], len(sender._in_flight))
+            for pending in node.replicator.stability._publications.values():
+                peaks["publications"] = max(peaks["publications"], len(pending))
+        bounds = {"waiting": LIVE_QUEUE_LIMIT, "in_flight": WINDOW,
+                  "publications": MAX_PUBLICATIONS}
+        for name, peak in peaks.items():
+            if peak > bounds[name]:
+                self.problems.append(f"{name} reached {peak}, over its bound {bounds[name]}")
+                bounds[name] = peak  # (said once)
+        self.world.scheduler.at(self.world.scheduler.now + PROBE_INTERVAL, None, self._probe)
 
     def _thaw(self, node) -> None:
         if node.up and node.frozen:
@@ -272,11 +297,6 @@ class Simulation:
                     f"allow only {sorted(map(str, possible))} (the certain ones merge to "
                     f"{_show(certain)}; {len(maybe)} may have been lost): a lost write, or "
                     f"a deleted or expired key come back")
-        for node in nodes:
-            for name, pending in node.replicator.stability._publications.items():
-                if len(pending) > MAX_PUBLICATIONS:
-                    self.problems.append(f"{node.name} keeps {len(pending)} publications "
-                                         f"of {name}")
         self.problems += [f"still waiting: {w}" for w in self._waiting()]
 
 
