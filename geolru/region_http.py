@@ -8,7 +8,7 @@ from twisted.web.resource import Resource
 
 from geolru.commands import INFO_SECTIONS, CommandTable
 
-# (name, type, help, value of a geolru.replication.PeerStream)
+# (name, type, help, value of a geolru.sending.Sender)
 PEER_METRICS = [
     ("geolru_peer_lag_ops", "gauge", "Changes a peer has not acknowledged.",
      lambda stream: stream.lag()[0]),
@@ -68,7 +68,7 @@ METRICS = [  # (name, type, help, section, INFO field)
      "store_pending"),
     ("geolru_store_writable", "gauge", "1 if the store commits.", "persistence",
      "store_writable"),
-    ("geolru_store_tombstones", "gauge", "Deletes kept until every peer has them.",
+    ("geolru_store_tombstones", "gauge", "Deletes kept until no older write can return.",
      "persistence", "store_tombstones"),
     ("geolru_memory_rss_bytes", "gauge", "Resident memory.", "memory", "used_memory_rss"),
     ("geolru_blocked_clients", "gauge", "Clients waiting in WAIT.", "clients",

@@ -339,7 +339,8 @@ def test_forgetting_a_dead_region_frees_its_tombstones_and_its_old_data_cannot_r
         assert ask_master(master.port, "FORGET singapore\r\nQUIT") == [
             "OK forgotten singapore", "BYE"]
         # frankfurt's copy came from montreal, so frankfurt sends montreal nothing
-        # for it: an S frame tells montreal the position, which it acknowledges
+        # for it: an S frame tells montreal the position, which it acknowledges and
+        # publishes, so each can see the other has the delete
         wait_until(lambda: rm.info("persistence")["store_tombstones"]
                    == rf.info("persistence")["store_tombstones"] == 0, 10,
                    what="montreal and frankfurt to collect the tombstone")
