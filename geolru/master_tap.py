@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from geolru.config import MASTER_KEYS, ConfigError, load_master
-from geolru.taps import build_or_exit, ini_options
+from geolru.taps import build_or_exit, ini_options, tune_gc
 
 Options = ini_options(MASTER_KEYS, "etc/master.ini", "[master], [security]", "the geolru master")
 
@@ -12,6 +12,9 @@ def makeService(options, reactor=None, daemon=True):
     if reactor is None:
         from twisted.internet import reactor
     from geolru.master import MasterService
+
+    if daemon:
+        tune_gc()
     config = build_or_exit("geolru-master", lambda: load_master(
         options["config"], options.overrides()), (ConfigError,))
     return MasterService(config, reactor, daemon=daemon)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from geolru.config import REGION_KEYS, ConfigError, load_region
 from geolru.store import StoreError
-from geolru.taps import build_or_exit, ini_options
+from geolru.taps import build_or_exit, ini_options, tune_gc
 
 
 class DataDirError(Exception):
@@ -20,6 +20,8 @@ def makeService(options, reactor=None, daemon=True):
         from twisted.internet import reactor
     from geolru.region import RegionService
 
+    if daemon:
+        tune_gc()
     def build():
         config = load_region(options["config"], options.overrides())
         try:

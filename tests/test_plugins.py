@@ -39,3 +39,19 @@ def test_the_master_plugin_builds_its_services_from_ini_and_options(tmp_path):
     assert isinstance(service, MultiService)
     assert service.config.listen == "tcp:0:interface=127.0.0.1"
     assert service.config.http == ""
+
+
+def test_a_daemon_collects_cycles_less_often(tmp_path):
+    import gc
+
+    from geolru.taps import GC_THRESHOLDS
+    before = gc.get_threshold()
+    try:
+        options = master_tap.Options()
+        options.parseOptions(["-c", str(ROOT / "etc" / "master.ini"),
+                              "--listen=tcp:0:interface=127.0.0.1", "--http=",
+                              f"--state_file={tmp_path / 'regions.json'}"])
+        master_tap.makeService(options, reactor=Clock(), daemon=True)
+        assert gc.get_threshold() == GC_THRESHOLDS
+    finally:
+        gc.set_threshold(*before)
