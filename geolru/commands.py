@@ -710,10 +710,17 @@ class CommandTable:
             default = DEFAULT_INFO_SECTIONS if "default" in wanted else ()
             sections = [s for s in INFO_SECTIONS if s in wanted or s in default]
         parts = []
-        for section in sections:
-            lines = getattr(self, "_info_" + section)()
-            parts.append("# %s\n%s\n" % (section.capitalize(), "".join(x + "\n" for x in lines)))
+        for section, fields in self.snapshot(sections).items():
+            parts.append("# %s\n%s\n" % (section.capitalize(), "".join(
+                f"{field}:{value}\n" for field, value in fields.items())))
         return p.verbatim_lines("\n".join(parts), session.resp3)
+
+    def snapshot(self, sections=None) -> dict[str, dict[str, str]]:
+        """The INFO figures, section by section: what INFO prints and /metrics and
+        /info.json read (``geolru.metrics``)."""
+        return {section: dict(line.split(":", 1)
+                              for line in getattr(self, "_info_" + section)())
+                for section in (INFO_SECTIONS if sections is None else sections)}
 
     def sample_stats(self) -> None:
         """Every ``RATE_INTERVAL``: feed the instantaneous rates and the memory peak."""

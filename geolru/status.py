@@ -8,6 +8,8 @@ from importlib import resources
 
 from twisted.web.resource import Resource
 
+from geolru.metrics import CONTENT_TYPE, MasterCollector, exposition
+
 WORLD_PATH = resources.files("geolru").joinpath("data/world.path").read_text()
 
 
@@ -92,33 +94,11 @@ class RegionsJSON(RegistryPage):
 class Metrics(RegistryPage):
     def __init__(self, registry, factory, clock):
         super().__init__(registry, clock)
-        self.factory = factory
+        self.collector = MasterCollector(registry, factory, clock)
 
     def render_GET(self, request):
-        request.setHeader(b"content-type", b"text/plain; version=0.0.4")
-        regions = self.registry.sorted_regions()
-        now = self.clock.seconds()
-        lines = [
-            "# HELP geolru_master_regions Known regions by state.",
-            "# TYPE geolru_master_regions gauge",
-            f'geolru_master_regions{{state="up"}} {sum(e.up for e in regions)}',
-            f'geolru_master_regions{{state="down"}} {sum(not e.up for e in regions)}',
-            "# HELP geolru_master_requests_total Lines answered.",
-            "# TYPE geolru_master_requests_total counter",
-            f"geolru_master_requests_total {self.factory.requests}",
-            "# HELP geolru_master_locates_total LOCATE requests answered.",
-            "# TYPE geolru_master_locates_total counter",
-            f"geolru_master_locates_total {self.factory.locates}",
-            "# HELP geolru_region_up 1 if the region heartbeats, else 0.",
-            "# TYPE geolru_region_up gauge",
-        ]
-        lines += [f'geolru_region_up{{region="{e.name}"}} {int(e.up)}' for e in regions]
-        lines += ["# HELP geolru_region_heartbeat_age_seconds Since the last heartbeat.",
-                  "# TYPE geolru_region_heartbeat_age_seconds gauge"]
-        lines += [f'geolru_region_heartbeat_age_seconds{{region="{e.name}"}} '
-                  f"{now - e.last_heartbeat:.3f}"
-                  for e in regions if e.last_heartbeat is not None]
-        return ("\n".join(lines) + "\n").encode()
+        request.setHeader(b"content-type", CONTENT_TYPE)
+        return exposition(self.collector)
 
 
 def status_root(registry, factory, clock) -> Resource:

@@ -280,3 +280,14 @@ def write_peers(workdir: Path, name: str, peer_port: int):
     path.write_text(json.dumps([{"name": name, "host": "127.0.0.1", "port": 1,
                                  "peer_port": peer_port, "latitude": 0, "longitude": 0,
                                  "up": True}]))
+
+
+def metric_samples(text: str) -> dict:
+    """A Prometheus exposition as {(sample name, frozenset of labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+    return {(sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+def metric(samples: dict, name: str, **labels) -> float | None:
+    return samples.get((name, frozenset(labels.items())))

@@ -55,3 +55,29 @@ def test_a_daemon_collects_cycles_less_often(tmp_path):
         assert gc.get_threshold() == GC_THRESHOLDS
     finally:
         gc.set_threshold(*before)
+
+
+def test_metrics_escape_label_values_and_match_info(tmp_path):
+    """/metrics and INFO read one snapshot; a region name with a quote stays readable."""
+    from geolru.cache import LRUCache
+    from geolru.commands import CommandTable, Session
+    from geolru.keyspace import Keyspace
+    from geolru.metrics import RegionCollector, exposition
+    from geolru.store import Store
+    from support import metric, metric_samples
+
+    clock = Clock()
+    clock.advance(1_700_000_000)
+    store = Store(str(tmp_path / "s"), clock, threaded=False)
+    store.open()
+    table = CommandTable(Keyspace(LRUCache(clock), store, 'odd"name', clock), clock,
+                         name='odd"name')
+    table.execute(Session(1), [b"SET", b"k", b"v"])
+    table.execute(Session(1), [b"GET", b"k"])
+    samples = metric_samples(exposition(RegionCollector(table)).decode())
+    hits = int(table.snapshot(["stats"])["stats"]["keyspace_hits"])
+    assert hits == 1
+    assert metric(samples, "geolru_keyspace_hits_total", region='odd"name') == hits
+    assert metric(samples, "geolru_command_calls_total", region='odd"name',
+                  command="set") == 1
+    store.close()

@@ -1,6 +1,5 @@
 """Replication with real daemons on loopback: a master and three or four regions."""
 
-import re
 import signal
 import threading
 import time
@@ -9,7 +8,15 @@ import urllib.request
 import pytest
 import redis
 
-from support import free_port, master_daemon, placed_region, stop_all, wait_until
+from support import (
+    free_port,
+    master_daemon,
+    metric,
+    metric_samples,
+    placed_region,
+    stop_all,
+    wait_until,
+)
 
 
 class Cluster:
@@ -301,12 +308,12 @@ def write_once_and_count(cluster, http: int):
     assert to_singapore["not_forwarded"] >= writes * 0.9, to_singapore
     applied = int(s.info("replication")["replication_applied"]) - applied_before
     assert writes <= applied < writes * 1.2  # was 2 × writes when everything was forwarded
-    metrics = urllib.request.urlopen(f"http://127.0.0.1:{http}/metrics", timeout=5).read()
-    text = metrics.decode()
-    counted = re.search(
-        r'geolru_peer_not_forwarded_total\{region="frankfurt",peer="singapore"\} (\d+)', text)
-    assert int(counted.group(1)) >= to_singapore["not_forwarded"]
-    assert 'geolru_peer_live{region="frankfurt",peer="singapore"} 1' in text
+    samples = metric_samples(urllib.request.urlopen(
+        f"http://127.0.0.1:{http}/metrics", timeout=5).read().decode())
+    counted = metric(samples, "geolru_peer_not_forwarded_total", region="frankfurt",
+                     peer="singapore")
+    assert counted >= to_singapore["not_forwarded"]
+    assert metric(samples, "geolru_peer_live", region="frankfurt", peer="singapore") == 1
 
 
 def peer_state(client, name: str) -> str | None:
