@@ -44,9 +44,9 @@ class RegionProtocol(Protocol):
     def connectionMade(self):
         factory = self.factory
         self._paused = False
-        if factory.table.connected_clients >= factory.maxclients:
+        if factory.connections.connected >= factory.maxclients:
             self.session = None
-            factory.table.rejected += 1
+            factory.connections.rejected += 1
             self.transport.write(b"-ERR max number of clients reached\r\n")
             self.transport.loseConnection()
             return
@@ -65,8 +65,8 @@ class RegionProtocol(Protocol):
         # plain TCP: replies go straight to the socket when nothing is queued (below)
         self._socket = self.transport.socket if isinstance(self.transport, tcp.Connection) \
             else None
-        factory.table.connected_clients += 1
-        factory.table.connections_received += 1
+        factory.connections.connected += 1
+        factory.connections.received += 1
 
     def dataReceived(self, data: bytes):
         self._stats.net_input_bytes += len(data)
@@ -95,7 +95,7 @@ class RegionProtocol(Protocol):
                 if replies:
                     self._send(b"".join(replies))
                 self._waiting = reply
-                self.factory.table.blocked_clients += 1
+                self.factory.connections.blocked += 1
                 self._backlog = commands[i + 1:]
                 reply.addCallback(self._resume)
                 return
@@ -144,12 +144,12 @@ class RegionProtocol(Protocol):
     def _unblock(self) -> None:
         if self._waiting is not None:
             self._waiting = None
-            self.factory.table.blocked_clients -= 1
+            self.factory.connections.blocked -= 1
 
     def connectionLost(self, reason=None):
         self._unblock()
         if self.session is not None:
-            self.factory.table.connected_clients -= 1
+            self.factory.connections.connected -= 1
 
     # ------------------------------------------------------------ IPushProducer
 
@@ -184,6 +184,7 @@ class RegionFactory(Factory):
     def __init__(self, table: CommandTable, clock, maxclients: int = 10000,
                  output_limit: int = 256 * 1024 * 1024):
         self.table = table
+        self.connections = table.connections  # the counters INFO shows: kept here
         self.clock = clock
         self.maxclients = maxclients
         self.output_limit = output_limit

@@ -104,3 +104,13 @@ class ServerStats:
 
     def errorstats_lines(self) -> list[str]:
         return [f"errorstat_{code}:count={count}" for code, count in sorted(self.errors.items())]
+
+
+@attrs.define
+class ConnectionCounters:
+    """Client connections, kept by the connection side (``RegionFactory``), shown by INFO."""
+
+    received: int = 0  # accepted since the start (or CONFIG RESETSTAT)
+    connected: int = 0  # open now
+    rejected: int = 0  # refused at maxclients
+    blocked: int = 0  # waiting in WAIT

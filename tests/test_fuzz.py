@@ -12,7 +12,8 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 from geolru.cache import LRUCache
-from geolru.commands import COMMANDS, CommandTable, Session
+from geolru.command_specs import COMMANDS
+from geolru.commands import CommandTable, Session
 from geolru.config import ConfigError, load_region
 from geolru.keyspace import Keyspace
 from geolru.master import MasterFactory

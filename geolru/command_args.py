@@ -1,0 +1,61 @@
+"""What every command family shares: argument parsing, error replies, a session."""
+
+from __future__ import annotations
+
+import attrs
+
+from geolru import protocols as p
+from geolru.protocols import parse_int
+
+REDIS_VERSION = "7.0.15"
+LLONG_MAX = 9223372036854775807
+LLONG_MIN = -9223372036854775808
+
+NOT_INTEGER = p.error("ERR value is not an integer or out of range")
+SYNTAX = p.error("ERR syntax error")
+OVERFLOW = p.error("ERR increment or decrement would overflow")
+NOAUTH = p.error("NOAUTH Authentication required.")
+WRONGPASS = p.error("WRONGPASS invalid username-password pair or user is disabled.")
+
+
+class CommandError(Exception):
+    """Raised inside a command to answer with an encoded error reply."""
+
+    def __init__(self, reply: bytes):
+        self.reply = reply
+
+
+def arity_error(name: str) -> bytes:
+    return p.error(f"ERR wrong number of arguments for '{name}' command")
+
+
+def text(value: bytes) -> str:
+    return value.decode("utf-8", "surrogateescape")
+
+
+def int_arg(value: bytes) -> int:
+    number = parse_int(value)
+    if number is None:
+        raise CommandError(NOT_INTEGER)
+    return number
+
+
+@attrs.define(eq=False)
+class Session:
+    """Per-connection state."""
+
+    id: int
+    address: str = "?"
+    name: bytes | None = None
+    authenticated: bool = False
+    lib_name: bytes = b""
+    lib_version: bytes = b""
+    created: float = 0.0
+    closing: bool = False  # set by QUIT: reply, then close
+    resp3: bool = False  # HELLO 3 was said
+    last_write: int = 0  # store position of this connection's last write, for WAIT
+    nil: bytes = p.NIL  # the null reply in the session's protocol
+
+
+def _option(value: bytes) -> bytes:
+    return value.upper()

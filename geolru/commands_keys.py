@@ -1,0 +1,169 @@
+"""Key commands: DEL, EXISTS, TYPE, expiry (EXPIRE…, PERSIST, TTL…), KEYS, SCAN, DBSIZE,
+FLUSHALL."""
+
+from __future__ import annotations
+
+from geolru import protocols as p
+from geolru.command_args import (
+    LLONG_MAX,
+    LLONG_MIN,
+    SYNTAX,
+    _option,
+    int_arg,
+    text,
+)
+from geolru.globmatch import glob_match
+from geolru.protocols import parse_int
+
+
+class KeyCommands:
+
+    def cmd_del(self, session, args):
+        delete = self.keyspace.delete
+        return p.integer(sum(1 for key in args[1:] if delete(key)))
+
+    cmd_unlink = cmd_del
+
+    def cmd_exists(self, session, args):
+        exists = self.keyspace.exists
+        return p.integer(sum(1 for key in args[1:] if exists(key)))
+
+    def cmd_type(self, session, args):
+        return b"+string\r\n" if self.keyspace.exists(args[1]) else b"+none\r\n"
+
+    def _expire(self, args, command: str, unit_ms: int, absolute: bool) -> bytes:
+        flags = set()
+        for arg in args[3:]:
+            option = _option(arg)
+            if option not in (b"NX", b"XX", b"GT", b"LT"):
+                return p.error("ERR Unsupported option %s" % text(arg))
+            flags.add(option)
+        if b"NX" in flags and flags & {b"XX", b"GT", b"LT"}:
+            return p.error("ERR NX and XX, GT or LT options at the same time are not compatible")
+        if b"GT" in flags and b"LT" in flags:
+            return p.error("ERR GT and LT options at the same time are not compatible")
+        when = int_arg(args[2])
+        invalid = p.error(f"ERR invalid expire time in '{command}' command")
+        if unit_ms == 1000:
+            if when > LLONG_MAX // 1000 or when < LLONG_MIN // 1000:
+                return invalid
+            when *= 1000
+        if not absolute:
+            now = self.keyspace.now_ms()
+            if when > LLONG_MAX - now:
+                return invalid
+            when += now
+        keyspace = self.keyspace
+        entry = keyspace.peek(args[1])
+        if entry is None:
+            return p.ZERO
+        current = entry.deadline
+        if b"NX" in flags and current is not None:
+            return p.ZERO
+        if b"XX" in flags and current is None:
+            return p.ZERO
+        if b"GT" in flags and (current is None or when <= current):
+            return p.ZERO
+        if b"LT" in flags and current is not None and when >= current:
+            return p.ZERO
+        if when <= keyspace.now_ms():
+            keyspace.delete(args[1])
+        else:
+            keyspace.write(args[1], entry.value, when)
+        return p.ONE
+
+    def cmd_expire(self, session, args):
+        return self._expire(args, "expire", 1000, absolute=False)
+
+    def cmd_pexpire(self, session, args):
+        return self._expire(args, "pexpire", 1, absolute=False)
+
+    def cmd_expireat(self, session, args):
+        return self._expire(args, "expireat", 1000, absolute=True)
+
+    def cmd_pexpireat(self, session, args):
+        return self._expire(args, "pexpireat", 1, absolute=True)
+
+    def cmd_persist(self, session, args):
+        entry = self.keyspace.peek(args[1])
+        if entry is None or entry.deadline is None:
+            return p.ZERO
+        self.keyspace.write(args[1], entry.value, None)
+        return p.ONE
+
+    def _remaining_ms(self, key: bytes) -> int:
+        entry = self.keyspace.lookup(key)
+        if entry is None:
+            return -2
+        if entry.deadline is None:
+            return -1
+        return max(0, entry.deadline - self.keyspace.now_ms())
+
+    def cmd_ttl(self, session, args):
+        ms = self._remaining_ms(args[1])
+        return p.integer(ms if ms < 0 else (ms + 500) // 1000)
+
+    def cmd_pttl(self, session, args):
+        return p.integer(self._remaining_ms(args[1]))
+
+    def _expire_time(self, key: bytes, unit_ms: int) -> bytes:
+        entry = self.keyspace.lookup(key)
+        if entry is None:
+            return p.integer(-2)
+        return p.integer(-1 if entry.deadline is None else entry.deadline // unit_ms)
+
+    def cmd_expiretime(self, session, args):
+        return self._expire_time(args[1], 1000)
+
+    def cmd_pexpiretime(self, session, args):
+        return self._expire_time(args[1], 1)
+
+    def cmd_keys(self, session, args):
+        pattern = args[1]
+        keys = []
+        cursor = 0
+        while True:
+            cursor, batch = self.keyspace.scan(cursor, 10000)
+            keys.extend(k for k in batch if glob_match(pattern, k))
+            if cursor == 0:
+                return p.bulk_array(keys)
+
+    def cmd_scan(self, session, args):
+        cursor = parse_int(args[1]) if args[1] != b"0" else 0
+        if cursor is None or cursor < 0:
+            return p.error("ERR invalid cursor")
+        count, pattern, j = 10, None, 2
+        while j < len(args):
+            option = _option(args[j])
+            if j + 1 >= len(args):
+                return SYNTAX
+            if option == b"COUNT":
+                count = int_arg(args[j + 1])
+                if count < 1:
+                    return SYNTAX
+            elif option == b"MATCH":
+                pattern = args[j + 1]
+            elif option == b"TYPE":
+                if args[j + 1].lower() != b"string":
+                    pattern = None
+                    count = 0
+            else:
+                return SYNTAX
+            j += 2
+        if count == 0:  # TYPE other than string: nothing here
+            return p.array([p.bulk(b"0"), p.EMPTY_ARRAY])
+        cursor, keys = self.keyspace.scan(cursor, count)
+        if pattern is not None:
+            keys = [k for k in keys if glob_match(pattern, k)]
+        return p.array([p.bulk(b"%d" % cursor), p.bulk_array(keys)])
+
+    def cmd_dbsize(self, session, args):
+        return p.integer(self.keyspace.count()[0])
+
+    def cmd_flushall(self, session, args):
+        if len(args) > 2 or (len(args) == 2 and _option(args[1]) not in (b"SYNC", b"ASYNC")):
+            return SYNTAX
+        self.keyspace.flush_all()
+        return p.OK
+
+    cmd_flushdb = cmd_flushall
