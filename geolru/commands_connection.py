@@ -12,7 +12,7 @@ from geolru.command_args import (
     int_arg,
     text,
 )
-from geolru.command_specs import COMMANDS, KEY_POSITIONS, WRITE_COMMANDS
+from geolru.command_specs import COMMANDS, SPECS
 from geolru.protocols import parse_int
 
 
@@ -159,12 +159,11 @@ class ConnectionCommands:
 
     @staticmethod
     def _command_info(name: str) -> bytes:
-        arity = COMMANDS[name]
-        writes = name in WRITE_COMMANDS
-        keyed = name in KEY_POSITIONS
-        first, last, step = KEY_POSITIONS.get(name, (0, 0, 0))
-        flags = [p.simple("write" if writes else "readonly")] if keyed else []
-        return p.array([p.bulk(name.encode()), p.integer(arity), p.array(flags),
+        spec = SPECS[name]
+        first, last, step = spec.keys
+        keyed = spec.keys != (0, 0, 0)
+        flags = [p.simple("write" if spec.write else "readonly")] if keyed else []
+        return p.array([p.bulk(name.encode()), p.integer(spec.arity), p.array(flags),
                         p.integer(first), p.integer(last), p.integer(step)])
 
     def cmd_help(self, session, args):

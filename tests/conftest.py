@@ -4,7 +4,7 @@ from support import redis_server, region_daemon
 
 # modules that need no daemon and no redis-server: ``pytest -m fast`` runs them alone
 FAST_MODULES = {
-    "test_cache", "test_filesystems", "test_geo", "test_hlc",
+    "test_cache", "test_command_specs", "test_filesystems", "test_geo", "test_hlc",
     "test_inprocess", "test_keyspace", "test_master_unit", "test_masterwire", "test_merge",
     "test_plugins",
     "test_protocols", "test_replicator", "test_store", "test_txclient",
