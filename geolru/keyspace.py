@@ -104,13 +104,14 @@ class Keyspace:
         merged = merge(current, incoming)
         if merged == current:
             return False
-        seen = visible(merged, self.now_ms())
-        if seen is None and current is not None and current == expired(merged):
+        if (current is not None and current.value is None and current == expired(merged)
+                and visible(merged, self.now_ms()) is None):
             # a copy of what expired here, dead here too: storing it would only send
             # it on again (and back, from a peer where it expired as well)
             return False
         self.store.put(key, merged)
         if key in self.cache:  # each region keeps its own hot set: refresh, never add
+            seen = visible(merged, self.now_ms())
             if seen is not None:
                 self.cache.put(key, *seen)
             else:

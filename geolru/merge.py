@@ -52,9 +52,15 @@ class Counter:
     def base(self) -> tuple[int, str]:
         return (self.base_version, self.base_origin)
 
-    def total(self) -> int:
-        counted = self.base_value is not None and any(c[1] == self.base for c in self.counts)
-        return (self.base_value if counted else 0) + sum(c[2] - c[3] for c in self.counts)
+    def total(self, now_ms: int | None = None) -> int:
+        """The value: the base's (when some region built on it) and every contribution;
+        at ``now_ms``, only the parts alive then."""
+        counts = self.counts if now_ms is None else [
+            c for c in self.counts if _alive(c[5], now_ms)]
+        counted = (self.base_value is not None
+                   and (now_ms is None or _alive(self.base_deadline, now_ms))
+                   and any(c[1] == self.base for c in counts))
+        return (self.base_value if counted else 0) + sum(c[2] - c[3] for c in counts)
 
     def encode(self) -> str:
         parts = [str(self.base_version), self.base_origin, _text(self.base_value),
@@ -180,13 +186,8 @@ def visible(record: Record | None, now_ms: int) -> tuple[bytes, int | None] | No
     alive = [c for c in counter.counts if _alive(c[5], now_ms)]
     if not alive:
         return None
-    value = sum(c[2] - c[3] for c in alive)
-    base_alive = _alive(counter.base_deadline, now_ms)
-    if (counter.base_value is not None and base_alive
-            and any(c[1] == counter.base for c in alive)):
-        value += counter.base_value
     deadlines = [c[5] for c in alive if c[5] is not None]
-    return str(value).encode(), min(deadlines) if deadlines else None
+    return str(counter.total(now_ms)).encode(), min(deadlines) if deadlines else None
 
 
 def expired(record: Record) -> Record:

@@ -17,7 +17,7 @@ from twisted.logger import Logger
 
 from geolru import peerwire
 from geolru.auth import registration_mac
-from geolru.sending import BAD_FRAME
+from geolru.sending import BAD_FRAME, end_stream, peer_ended
 
 
 @attrs.define(eq=False)
@@ -42,9 +42,7 @@ class Receiver:
         self.replicator.receiver_closed(self)
 
     def close(self, why: str | None = None) -> None:
-        if why is not None:
-            self.send(b"E" + why.encode())
-        self.send(None)
+        end_stream(self.send, why)
 
     def received(self, frame: bytes) -> None:
         kind = frame[:1]
@@ -56,7 +54,9 @@ class Receiver:
             elif kind == b"S" and self.sender is not None:
                 self._reached(peerwire.decode_position(frame))
             elif kind == b"E":
-                self._peer_error(frame[1:].decode(errors="replace"))
+                peer_ended(self.log, self.sender, frame[1:].decode(errors="replace"),
+                           self.replicator.refused)
+                end_stream(self.send)
             else:
                 raise peerwire.WireError(f"unexpected frame {kind!r}")
         except BAD_FRAME as e:
@@ -143,12 +143,3 @@ class Receiver:
             self.replicator.committed_through(self.sender, self.store_id,
                                               self.committed_sent)
 
-    def _peer_error(self, why: str) -> None:
-        """An E frame: log it and close.  A refusal means this region's data must not
-        be served: it was forgotten, or it is older than deletes the peer collected."""
-        refused = why.startswith("refused:")
-        (self.log.error if refused else self.log.warn)(
-            "{peer} ended the replication connection: {why}", peer=self.sender, why=why)
-        if refused:
-            self.replicator.refused(self.sender, why)
-        self.send(None)

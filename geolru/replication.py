@@ -54,7 +54,7 @@ class SenderProtocol(FrameProtocol):
         self.sender.received(frame)
 
     def connectionLost(self, reason=None):
-        if self.sender._send == self.send:  # (not a connection that was replaced)
+        if self.sender.is_current(self.send):  # (not a connection that was replaced)
             self.sender.disconnected()
 
 

@@ -39,6 +39,24 @@ SKIP_DELAY = 0.05  # seconds: how soon a peer hears of positions that held nothi
 BAD_FRAME = (peerwire.WireError, KeyError, ValueError, TypeError, AttributeError)
 
 
+def end_stream(send, why: str | None = None) -> None:
+    """Close a connection through its ``send``, saying why first (an ``E`` frame)."""
+    if why is not None:
+        send(b"E" + why.encode())
+    send(None)
+
+
+def peer_ended(log, peer: str | None, why: str, on_refused) -> None:
+    """The peer sent an ``E`` frame: log it.  A refusal means this region's data must
+    not be served (it was forgotten, or is older than deletes the peer collected):
+    ``on_refused(peer, why)``."""
+    refused = why.startswith("refused:")
+    (log.error if refused else log.warn)(
+        "{peer} ended the replication stream: {why}", peer=peer, why=why)
+    if refused:
+        on_refused(peer, why)
+
+
 def first_batch(changes) -> int:
     """How many of ``changes`` (seq, key, record) fit in one batch (at least one)."""
     size = 0
@@ -107,6 +125,14 @@ class Sender:
         self._send = send
         self._later("handshake", HANDSHAKE_TIMEOUT, self._handshake_timeout)
 
+    @property
+    def has_connection(self) -> bool:
+        return self._send is not None
+
+    def is_current(self, send) -> bool:
+        """Whether ``send`` belongs to the connection this stream uses now."""
+        return self.has_connection and self._send == send
+
     def disconnected(self) -> None:
         self._reset()
         if self.status.state != "refused":
@@ -131,10 +157,8 @@ class Sender:
         self._fail("no resume position within the handshake timeout")
 
     def _fail(self, message: str) -> None:
-        send = self._send
-        if send is not None:
-            send(b"E" + message.encode())
-            send(None)  # None: close the connection
+        if self._send is not None:
+            end_stream(self._send, message)
 
     # ------------------------------------------------------------ frames in
 
@@ -153,14 +177,10 @@ class Sender:
             elif kind == b"W":
                 self.published(peerwire.decode_control(frame))
             elif kind == b"E":
-                why = frame[1:].decode(errors="replace")
-                refused = why.startswith("refused:")
-                (self.log.error if refused else self.log.warn)(
-                    "{peer} ended the replication stream: {why}", peer=self.peer, why=why)
-                if refused:
-                    self.on_refused(self.peer, why)
+                peer_ended(self.log, self.peer, frame[1:].decode(errors="replace"),
+                           self.on_refused)
                 if self._send is not None:
-                    self._send(None)
+                    end_stream(self._send)
             else:
                 raise peerwire.WireError(f"unexpected frame {kind!r}")
         except BAD_FRAME as e:

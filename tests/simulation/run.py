@@ -245,7 +245,7 @@ class Simulation:
                 waiting.append(f"{node.name}: {store.pending} writes not committed")
             open_links = {c.to_listener for c in self.world.connections.values()}
             for sender in node.replicator.senders.values():
-                if sender._send is not None and sender._send not in open_links:
+                if sender.has_connection and not any(map(sender.is_current, open_links)):
                     waiting.append(f"{node.name} -> {sender.peer}: its connection is gone, "
                                    "not noticed yet")
                 if not sender.live or sender.waiting() or sender.status.acked < store.seq:

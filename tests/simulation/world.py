@@ -291,7 +291,7 @@ class World:
                 connection.receiver.received(frame)
         else:
             sender = connection.dialer.replicator.senders.get(connection.listener.name)
-            if sender is not None and sender._send is connection.to_listener:
+            if sender is not None and sender.is_current(connection.to_listener):
                 sender.received(frame)
 
     def close(self, connection: Connection, notice_after: float = 0.0) -> None:
@@ -313,7 +313,7 @@ class World:
     def _dialer_lost(self, connection: Connection) -> None:
         node = connection.dialer
         sender = node.replicator.senders.get(connection.listener.name)
-        if sender is not None and sender._send is connection.to_listener:
+        if sender is not None and sender.is_current(connection.to_listener):
             self.log(f"{node.name} -> {connection.listener.name}: connection lost")
             sender.disconnected()
         if connection.listener.name in node.replicator.senders:
