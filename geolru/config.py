@@ -100,6 +100,23 @@ def _readable_file(text: str) -> str:
     return text
 
 
+def _routes(text: str) -> dict[str, tuple[str, int]]:
+    """``frankfurt=10.0.0.2:7101, singapore=127.0.0.1:9000`` → {name: (host, port)}."""
+    routes = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, _, address = part.partition("=")
+        host, _, port = address.strip().rpartition(":")
+        try:
+            routes[_name(name.strip())] = (host.strip("[]"), _number(int, 1, 65535)(port))
+        except ValueError as e:
+            raise ValueError(f"{part!r}: expected name=host:port ({e})")
+        if not host:
+            raise ValueError(f"{part!r}: expected name=host:port")
+    return routes
+
+
 def _required_server_endpoint(text: str) -> str:
     if not text:
         raise ValueError("an endpoint is required, e.g. tcp:7001:interface=127.0.0.1")
@@ -186,6 +203,15 @@ REGION_KEYS = {
     "cluster_secret": Key("security", _text, "", "peers and master authenticate with it"),
     "peer_ca": Key("security", _readable_file, "",
                    "CA certificate (PEM): connect to peers over TLS and check theirs"),
+    "peer_routes": Key("replication", _routes, "",
+                       "name=host:port, ...: reach these peers there instead of the "
+                       "address they registered (a tunnel, NAT, a test proxy)"),
+    "peer_window": Key("replication", lambda t: _number(int, 1 << 16)(str(parse_size(t))), "32MB",
+                  "most bytes sent to a peer and not yet applied (the window grows "
+                  "to twice bandwidth x round trip, up to this)"),
+    "peer_buffer": Key("replication", lambda t: _number(int, 1 << 16)(str(parse_size(t))), "64MB",
+                  "most bytes of writes a peer's stream holds in memory; beyond, it "
+                  "reads them from the store"),
 }
 
 
@@ -211,6 +237,9 @@ class RegionConfig:
     requirepass: str
     cluster_secret: str
     peer_ca: str
+    peer_routes: dict
+    peer_window: int
+    peer_buffer: int
 
 
 def load_region(path: str | None, overrides: dict[str, str] | None = None) -> RegionConfig:

@@ -24,6 +24,18 @@ def listen_address(description: str, default_host: str = "127.0.0.1") -> tuple[s
     return host, int(port) if port.isdigit() else 0
 
 
+def no_delay(transport) -> None:
+    """Send small writes at once (``TCP_NODELAY``): a reply, an acknowledgement or a
+    heartbeat must not wait on Nagle's algorithm for the peer's delayed ACK (up to
+    40 ms on Linux, a round trip over a WAN).  Transports without it are left be."""
+    set_no_delay = getattr(transport, "setTcpNoDelay", None)
+    if set_no_delay is not None:
+        try:
+            set_no_delay(True)
+        except OSError:
+            pass
+
+
 def host_port(text: str, default_port: int) -> tuple[str, int]:
     """``host:port`` (or ``host``, or ``[v6]:port``) as (host, port)."""
     text = text.strip()

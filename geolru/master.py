@@ -24,6 +24,7 @@ from twisted.protocols.basic import LineReceiver
 from geolru import masterwire
 from geolru.auth import registration_mac
 from geolru.config import MasterConfig
+from geolru.endpoints import no_delay
 from geolru.geo import check_coordinates
 from geolru.registry import RegionEntry, Registry
 from geolru.services import ListeningService, PeriodicService
@@ -92,6 +93,7 @@ class MasterProtocol(LineReceiver):
     log = Logger()
 
     def connectionMade(self):
+        no_delay(self.transport)
         self.region_name: str | None = None
         self._discarding = False
 

@@ -24,6 +24,7 @@ from twisted.protocols.basic import LineReceiver
 
 from geolru import masterwire
 from geolru.auth import registration_mac
+from geolru.endpoints import no_delay
 
 HEARTBEAT_INTERVAL = 1.0  # seconds; the master's heartbeat_timeout defaults to 5
 
@@ -136,6 +137,7 @@ class MasterLinkProtocol(LineReceiver):
 
     def connectionMade(self):
         factory = self.factory
+        no_delay(self.transport)
         self._peers: list[Peer] = []
         self._expected = 0
         self.registered = False

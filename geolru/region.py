@@ -20,7 +20,7 @@ from twisted.logger import Logger
 from geolru.cache import LRUCache
 from geolru.commands import CommandTable, Session
 from geolru.config import RegionConfig
-from geolru.endpoints import listen_address
+from geolru.endpoints import listen_address, no_delay
 from geolru.keyspace import Keyspace
 from geolru.membership import MasterLinks, Membership, Registration
 from geolru.protocols import RequestParser
@@ -43,6 +43,7 @@ class RegionProtocol(Protocol):
 
     def connectionMade(self):
         factory = self.factory
+        no_delay(self.transport)
         self._paused = False
         if factory.connections.connected >= factory.maxclients:
             self.session = None
@@ -249,7 +250,9 @@ class RegionService(MultiService):
         self.membership = Membership(config.name, os.path.join(config.data_dir, "peers.json"))
         self.membership.load()
         self.replication = Replication(config.name, self.keyspace, self.membership, reactor,
-                                       config.cluster_secret, config.peer_ca)
+                                       config.cluster_secret, config.peer_ca,
+                                       config.peer_routes, config.peer_window,
+                                       config.peer_buffer)
         self.table = CommandTable(
             self.keyspace, reactor, name=config.name, latitude=config.latitude,
             longitude=config.longitude, requirepass=config.requirepass.encode(),

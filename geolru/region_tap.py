@@ -11,7 +11,8 @@ class DataDirError(Exception):
     """The store under data_dir cannot be opened."""
 
 
-Options = ini_options(REGION_KEYS, "etc/region1.ini", "[region], [cache], [store], [security]",
+Options = ini_options(REGION_KEYS, "etc/region1.ini",
+                      "[region], [cache], [store], [security], [replication]",
                       "one geolru region")
 
 

@@ -19,9 +19,11 @@ from twisted.internet.ssl import Certificate, optionsForClientTLS
 from twisted.logger import Logger
 from twisted.protocols.basic import Int32StringReceiver
 
+from geolru.endpoints import no_delay
 from geolru.keyspace import Keyspace
 from geolru.membership import Membership, Peer
 from geolru.replicator import Replicator
+from geolru.sending import BUFFER
 
 MAX_FRAME = (1 << 30) + (1 << 20)
 
@@ -31,6 +33,10 @@ class FrameProtocol(Int32StringReceiver):
 
     MAX_LENGTH = MAX_FRAME
     log = Logger()
+
+    def makeConnection(self, transport):
+        no_delay(transport)
+        super().makeConnection(transport)
 
     def send(self, frame: bytes | None) -> None:
         if frame is None:
@@ -88,11 +94,12 @@ class ReceiverFactory(Factory):
 class PeerLink(MultiService):
     """The reconnecting connection that carries our stream to one peer."""
 
-    def __init__(self, peer: Peer, sender, reactor, tls_trust=None):
+    def __init__(self, peer: Peer, sender, reactor, tls_trust=None, route=None):
         super().__init__()
         self.peer = peer
-        sender.status.address = f"{peer.host}:{peer.peer_port}"
-        endpoint = clientFromString(reactor, f"tcp:{peer.host}:{peer.peer_port}:timeout=5")
+        host, port = route or (peer.host, peer.peer_port)
+        sender.status.address = f"{host}:{port}"
+        endpoint = clientFromString(reactor, f"tcp:{host}:{port}:timeout=5")
         if tls_trust is not None:  # peers listen on ssl: endpoints; check their certificate
             endpoint = wrapClientTLS(
                 optionsForClientTLS(peer.host, trustRoot=tls_trust), endpoint)
@@ -105,7 +112,8 @@ class Replication(MultiService):
     """Streams to every peer the membership names; the port's factory for the others."""
 
     def __init__(self, own_name: str, keyspace: Keyspace, membership: Membership, reactor,
-                 secret: str = "", peer_ca: str = ""):
+                 secret: str = "", peer_ca: str = "", routes: dict | None = None,
+                 window: int = 32 << 20, buffer: int = BUFFER):
         super().__init__()
         self.tls_trust = None
         if peer_ca:
@@ -113,8 +121,9 @@ class Replication(MultiService):
                 self.tls_trust = Certificate.loadPEM(f.read())
         self.reactor = reactor
         self.membership = membership
+        self.routes = routes or {}  # peer name -> (host, port) to reach it at
         self.replicator = Replicator(own_name, keyspace, reactor, secret,
-                                     set(membership.forgotten))
+                                     set(membership.forgotten), window=window, buffer=buffer)
         self.links: dict[str, PeerLink] = {}
         membership.listeners.append(self._membership_changed)
         self.receiver_factory = ReceiverFactory(self.replicator)
@@ -149,7 +158,8 @@ class Replication(MultiService):
         for name, peer in wanted.items():
             if name not in self.links:
                 sender = replicator.senders.get(name) or replicator.add_peer(name)
-                link = PeerLink(peer, sender, self.reactor, self.tls_trust)
+                link = PeerLink(peer, sender, self.reactor, self.tls_trust,
+                                self.routes.get(name))
                 self.links[name] = link
                 link.setServiceParent(self)
 

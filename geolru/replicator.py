@@ -18,8 +18,9 @@ from twisted.logger import Logger
 
 from geolru import peerwire
 from geolru.receiving import Receiver
-from geolru.sending import Sender
+from geolru.sending import BUFFER, Sender
 from geolru.stability import Stability
+from geolru.window import MIN_WINDOW, Window
 
 PUBLISH_INTERVAL = 0.05  # seconds between a region's publications, at most
 
@@ -32,6 +33,9 @@ class Replicator:
     secret: str = ""
     forgotten: set = attrs.field(factory=set)  # decommissioned regions: refused
     random_bytes: object = os.urandom  # nonces (the simulator passes its own)
+    window: int = 32 << 20  # bytes in flight to a peer, at most (config: peer_window)
+    window_minimum: int = MIN_WINDOW
+    buffer: int = BUFFER  # bytes waiting in memory for a peer, at most (peer_buffer)
     log = Logger()
     senders: dict = attrs.field(factory=dict)  # peer name -> Sender
     receivers: list = attrs.field(factory=list)  # Receivers that know their sender
@@ -54,7 +58,8 @@ class Replicator:
 
     def add_peer(self, name: str) -> Sender:
         sender = Sender(name, self.own_name, self.store, self.clock, self.stability,
-                        self._acknowledged, self.refused, self.secret)
+                        self._acknowledged, self.refused, self.secret, self.buffer,
+                        Window(self.window, self.window_minimum))
         self.senders[name] = sender
         return sender
 

@@ -3,14 +3,19 @@
 The stream is this region's store in position order.  On connect the peer says
 where to resume; the sender reads the store from there (``changes_since``: what
 waits for a peer waits on disk), then, once caught up, goes *live*: each write
-is queued as it happens and sent a batch per turn, at most ``WINDOW`` frames
-unacknowledged.
+is queued as it happens and sent a batch per reactor turn, within a window sized
+to the link (``geolru.window``).
 
-A record made elsewhere is *held* instead of forwarded: dropped once the peer's
-publication says it has the record from its origin, forwarded after
-``FORWARD_AFTER``.  A newer write of the same key replaces what waits for it.
-Every frame says how far the stream is complete (*through*): below the first
-record still queued or held, so a peer never acknowledges past what it lacks.
+A record made elsewhere is *held* instead of forwarded, in catch-up as in live
+mode: the peer gets it from its origin, and says so in its publications (the
+newest version it applied from each origin's stream); then it is dropped.  It
+is forwarded only when the origin's stream to the peer has not moved for a
+while (the origin is down, cut off, or lost the write), or in live mode when
+holding it would take more memory than ``buffer`` allows.  So each record reaches
+a region about once, whatever the number of regions.  A newer write of the same
+key replaces what waits for it.  Every frame says how far the stream is complete
+(*through*): below the first record still queued or held, so a peer never
+acknowledges past what it lacks.
 
 Fed frames (``received``), the store's changes (``changed``) and connection
 events; it sends frames through the ``send`` callable it is given on connect and
@@ -27,13 +32,16 @@ from twisted.logger import Logger
 from geolru import peerwire
 from geolru.auth import registration_mac
 from geolru.stability import Publication
+from geolru.window import Window
 
 BATCH_RECORDS = 500
 BATCH_BYTES = 1 << 20
-WINDOW = 8  # frames sent and not yet applied by the peer
-LIVE_QUEUE_LIMIT = 20_000  # records waiting in memory before going back to the store
+BUFFER = 64 << 20  # bytes of records waiting in memory for a peer (config: peer_buffer)
+RECORD_OVERHEAD = 160  # bytes of memory a waiting record takes besides its key and value
 HANDSHAKE_TIMEOUT = 10.0
-FORWARD_AFTER = 0.25  # seconds a record made elsewhere is held before it is forwarded
+# seconds a record made elsewhere is held, beyond the round trip to the peer, while
+# its origin's stream to the peer does not move
+FORWARD_AFTER = 0.25
 SKIP_DELAY = 0.05  # seconds: how soon a peer hears of positions that held nothing for it
 # what reading a malformed frame raises: the connection is failed, the region goes on
 BAD_FRAME = (peerwire.WireError, KeyError, ValueError, TypeError, AttributeError)
@@ -68,6 +76,85 @@ def first_batch(changes) -> int:
     return count
 
 
+def footprint(key: bytes, record) -> int:
+    """Bytes of memory a record waiting for a peer takes (about)."""
+    return len(key) + len(record.value or b"") + RECORD_OVERHEAD
+
+
+@attrs.define(eq=False)
+class Holding:
+    """Records made elsewhere, held for one peer: by position, by key, by origin."""
+
+    records: OrderedDict = attrs.field(factory=OrderedDict)  # seq -> (key, record, since)
+    by_key: dict = attrs.field(factory=dict)  # key -> [seq, ...]
+    by_origin: dict = attrs.field(factory=dict)  # origin -> {seq: None}, oldest first
+    bytes: int = 0
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def first(self) -> int | None:
+        return next(iter(self.records), None)
+
+    def add(self, seq: int, key: bytes, record, now: float) -> None:
+        self.records[seq] = (key, record, now)
+        self.by_key.setdefault(key, []).append(seq)
+        self.by_origin.setdefault(record.origin, {})[seq] = None
+        self.bytes += footprint(key, record)
+
+    def remove(self, seq: int):
+        key, record, since = self.records.pop(seq)
+        seqs = self.by_key[key]
+        seqs.remove(seq)
+        if not seqs:
+            del self.by_key[key]
+        of_origin = self.by_origin[record.origin]
+        del of_origin[seq]
+        if not of_origin:
+            del self.by_origin[record.origin]
+        self.bytes -= footprint(key, record)
+        return key, record, since
+
+    def drop_key(self, key: bytes) -> None:
+        for seq in list(self.by_key.get(key, ())):
+            self.remove(seq)
+
+    def covered(self, origin: str, version: int) -> int:
+        """Drop the oldest records of ``origin`` up to ``version`` (the peer has
+        them from their origin); how many."""
+        of_origin = self.by_origin.get(origin)
+        dropped = 0
+        while of_origin:
+            seq = next(iter(of_origin))
+            if self.records[seq][1].version > version:
+                break
+            self.remove(seq)
+            dropped += 1
+        return dropped
+
+    def due(self, origin: str, held_since: float) -> list:
+        """Take the records of ``origin`` held since ``held_since`` or before."""
+        of_origin = self.by_origin.get(origin)
+        taken = []
+        while of_origin:
+            seq = next(iter(of_origin))
+            if self.records[seq][2] > held_since:
+                break
+            key, record, _ = self.remove(seq)
+            taken.append((seq, key, record))
+        return taken
+
+    def oldest(self, count: int) -> list:
+        """Take the ``count`` records held longest."""
+        return [(seq, *self.remove(seq)[:2]) for seq in list(self.records)[:count]]
+
+    def clear(self) -> None:
+        self.records.clear()
+        self.by_key.clear()
+        self.by_origin.clear()
+        self.bytes = 0
+
+
 @attrs.define(eq=False)
 class PeerStatus:
     """What a region knows of one peer's progress on its stream."""
@@ -81,7 +168,6 @@ class PeerStatus:
     full_syncs: int = 0
     partial_syncs: int = 0
     last_ack_ms: float = 0.0  # send -> apply time of the last acknowledged frame
-    oldest_unacked: float | None = None  # clock seconds the oldest unapplied frame was sent
     forwarded: int = 0  # records made elsewhere sent on, in live mode
     not_forwarded: int = 0  # records made elsewhere the peer had from their origin
 
@@ -98,6 +184,8 @@ class Sender:
     on_acked: object  # () -> None: the peer committed more (WAIT)
     on_refused: object  # (peer, why) -> None: the peer refuses this region's data
     secret: str = ""
+    buffer: int = BUFFER  # bytes of records waiting in memory, at most (about)
+    window: Window = attrs.field(factory=Window)
     status: PeerStatus = None
     log = Logger()
     _send: object = None  # set while connected
@@ -105,11 +193,13 @@ class Sender:
     live: bool = False
     position: int = 0  # every change up to here is sent, skipped, queued or held
     _queue: OrderedDict = attrs.field(factory=OrderedDict)  # key -> (seq, record)
-    _held: OrderedDict = attrs.field(factory=OrderedDict)  # seq -> (key, record, since)
-    _held_at: dict = attrs.field(factory=dict)  # key -> [seq, ...] of its held records
-    _forwards: list = attrs.field(factory=list)  # [(seq, key, record)] held long enough
-    _in_flight: list = attrs.field(factory=list)  # [(through, sent at)], oldest first
+    _queue_bytes: int = 0
+    _held: Holding = attrs.field(factory=Holding)
+    _forwards: list = attrs.field(factory=list)  # [(seq, key, record)] to send on
+    _forward_bytes: int = 0
     peer_applied: dict = attrs.field(factory=dict)  # origin -> newest version it applied
+    _moved: dict = attrs.field(factory=dict)  # origin -> when peer_applied last grew
+    _connected_at: float = 0.0
     _timers: dict = attrs.field(factory=dict)  # name -> IDelayedCall
 
     def __attrs_post_init__(self):
@@ -123,6 +213,7 @@ class Sender:
     def connected(self, send) -> None:
         self._reset()
         self._send = send
+        self._connected_at = self.clock.seconds()
         self._later("handshake", HANDSHAKE_TIMEOUT, self._handshake_timeout)
 
     @property
@@ -145,13 +236,16 @@ class Sender:
         self._timers.clear()
         self._send = None
         self.ready = self.live = False
+        self._drop_waiting()
+        self.window.reset()
+        self.peer_applied = {}
+        self._moved = {}
+
+    def _drop_waiting(self) -> None:
         self._queue.clear()
         self._held.clear()
-        self._held_at.clear()
         self._forwards.clear()
-        self._in_flight.clear()
-        self.peer_applied = {}
-        self.status.oldest_unacked = None
+        self._queue_bytes = self._forward_bytes = 0
 
     def _handshake_timeout(self) -> None:
         self._fail("no resume position within the handshake timeout")
@@ -227,20 +321,20 @@ class Sender:
 
     def applied(self, through: int, reached: int = 0) -> None:
         """The peer applied everything up to ``through``: room in the window."""
-        status = self.status
-        now = self.clock.seconds()
-        in_flight = self._in_flight
-        while in_flight and in_flight[0][0] <= through:
-            _, sent = in_flight.pop(0)
-            status.last_ack_ms = (now - sent) * 1000
-        status.oldest_unacked = in_flight[0][1] if in_flight else None
+        rtt = self.window.applied(through, self.clock.seconds())
+        if rtt is not None:
+            self.status.last_ack_ms = rtt * 1000
+        self._resume()
+
+    def _resume(self) -> None:
+        """Send what the window and the buffer now allow."""
         if self.live:
             if self._queue or self._forwards:
                 self._soon("flush", 0, self.flush)
             else:
                 self._skip_soon()
         elif self.ready:
-            self.pump()
+            self._soon("pump", 0, self.pump)
 
     def acknowledged(self, through: int, reached: int) -> None:
         """The peer committed everything up to ``through``, and our own writes up
@@ -257,64 +351,98 @@ class Sender:
     def published(self, control: dict) -> None:
         applied = control.get("applied", {})
         marks = self.peer_applied
+        now = self.clock.seconds()
         for origin, version in applied.items():
-            if int(version) > marks.get(origin, -1):
-                marks[str(origin)] = int(version)
+            origin, version = str(origin), int(version)
+            if version > marks.get(origin, -1):
+                marks[origin] = version
+                self._moved[origin] = now
         self.stability.published(self.peer, Publication(
             str(control["store_id"]), int(control["position"]), int(control["acked"]),
             tuple(str(m) for m in control.get("members", ()))))
-        if self._held:
+        if len(self._held):
             self._check_held(expire=False)
 
     # ------------------------------------------------------------ changes out
 
+    def _take(self, seq: int, key: bytes, record, live: bool) -> bool:
+        """Decide for one change: ``True`` if it is to be sent (as our own, or in a
+        catch-up, as the peer's own: it may have lost it in a crash); held or
+        skipped otherwise."""
+        if record.counter is None:
+            # a plain record won the merge: every older one of the key is obsolete
+            # wherever this one arrives (a joined counter is not: its increments
+            # travel in their own records)
+            queued = self._queue.pop(key, None)
+            if queued is not None:
+                self._queue_bytes -= footprint(key, queued[1])
+            self._held.drop_key(key)
+        origin = record.origin
+        if origin == self.own_name:
+            return True
+        if origin == self.peer:
+            if live:  # the peer made it: it has it
+                return False
+            return True
+        if record.version <= self.peer_applied.get(origin, -1):
+            self.status.not_forwarded += 1  # the peer has it from its origin
+            return False
+        self._held.add(seq, key, record, self.clock.seconds())
+        if "held" not in self._timers:
+            self._later("held", self.hold_time, self._check_held)
+        return False
+
+    @property
+    def hold_time(self) -> float:
+        """Seconds a record made elsewhere waits for the peer to say it has it."""
+        return FORWARD_AFTER + (self.window.srtt or 0.0)
+
     def pump(self) -> None:
-        """Send from the store while the window allows; go live once caught up."""
+        """Catch up from the store while the window and the buffer allow; go live once
+        caught up."""
         store = self.store
-        while self._send is not None and not self.live and len(self._in_flight) < WINDOW:
+        window, held = self.window, self._held
+        limit = self.buffer // 2
+        self.flush()
+        while (self._send is not None and not self.live and window.open
+               and held.bytes < limit):
             changes = store.changes_since(self.position, BATCH_RECORDS)
-            count = first_batch(changes)
-            if count:
-                batch = changes[:count]
-                self.position = batch[-1][0]
-                self._send_batch(batch)
-            if count == len(changes) < BATCH_RECORDS:
+            send = [change for change in changes if self._take(*change, live=False)]
+            if changes:
+                self.position = changes[-1][0]
+            while send:
+                count = first_batch(send)
+                batch = send[:count]
+                del send[:count]
+                self._send_batch(batch, send[0][0] - 1 if send else None)
+            if len(changes) < BATCH_RECORDS:
                 self.live = True  # every later write arrives through changed()
                 self.position = max(self.position, store.seq)
                 self.status.state = "live"
-                self._skip_soon()
+                self.log.info("streaming to {name} live from position {position}",
+                              name=self.peer, position=self.position)
+        self._skip_soon()
 
     def changed(self, key: bytes, record, seq: int) -> None:
         """The store took a write (``seq``): queue it, hold it, or skip it."""
         if not self.live:
             return
-        queue, held = self._queue, self._held
-        if record.counter is None:
-            # a plain record won the merge: every older one of the key is obsolete
-            # wherever this one arrives (a joined counter is not: its increments
-            # travel in their own records)
-            queue.pop(key, None)
-            for older in self._held_at.pop(key, ()):
-                del held[older]
         self.position = seq
-        origin = record.origin
-        if origin == self.peer:  # the peer made it: it has it
-            self._skip_soon()
-            return
-        if origin != self.own_name:  # made elsewhere: forward only if needed
-            if record.version <= self.peer_applied.get(origin, -1):
-                self.status.not_forwarded += 1
-                self._skip_soon()
-                return
-            held[seq] = (key, record, self.clock.seconds())
-            self._held_at.setdefault(key, []).append(seq)
-            if "held" not in self._timers:
-                self._later("held", FORWARD_AFTER, self._check_held)
-        else:
-            queue.pop(key, None)  # (our newer counter holds our older increments)
+        if self._take(seq, key, record, live=True):
+            queue = self._queue
+            old = queue.pop(key, None)  # (our newer counter holds our older increments)
+            if old is not None:
+                self._queue_bytes -= footprint(key, old[1])
             queue[key] = (seq, record)
+            self._queue_bytes += footprint(key, record)
             self._soon("flush", 0, self.flush)
-        if self.waiting() > LIVE_QUEUE_LIMIT:
+        else:
+            self._skip_soon()
+        limit = self.buffer // 2
+        if self._held.bytes > limit:
+            # the peer takes the origins' writes slower than they come: send them on
+            self._forward(self._held.oldest(max(1, len(self._held) // 4)))
+        if self._queue_bytes + self._forward_bytes > limit:
             self.leave_live()  # the peer is slow: read from the store instead
 
     def leave_live(self) -> None:
@@ -323,10 +451,7 @@ class Sender:
         if not self.live:
             return
         self.position = self.through()
-        self._queue.clear()
-        self._held.clear()
-        self._held_at.clear()
-        self._forwards.clear()
+        self._drop_waiting()
         self._cancel("held")
         self.live = False
         self.status.state = "partial-sync"
@@ -337,85 +462,108 @@ class Sender:
         through = self.position
         if self._queue:
             through = min(through, next(iter(self._queue.values()))[0] - 1)
-        if self._held:
-            through = min(through, next(iter(self._held)) - 1)
+        first_held = self._held.first()
+        if first_held is not None:
+            through = min(through, first_held - 1)
         if self._forwards:
             through = min(through, self._forwards[0][0] - 1)
         return through
 
     def flush(self) -> None:
-        """Send what waits (forwards first: they are older), while the window allows."""
-        queue, forwards = self._queue, self._forwards
-        while self.live and (queue or forwards) and len(self._in_flight) < WINDOW:
+        """Send what waits (forwards first: they are older), while the window allows;
+        queued writes only in live mode."""
+        queue, forwards, window = self._queue, self._forwards, self.window
+        while self._send is not None and window.open and (
+                forwards or (self.live and queue)):
             if forwards:
                 count = first_batch(forwards)
                 batch = forwards[:count]
                 del forwards[:count]
+                self._forward_bytes -= sum(footprint(key, rec) for _, key, rec in batch)
             else:
                 count = first_batch((seq, key, rec) for key, (seq, rec) in queue.items())
                 batch = [(seq, key, rec) for key, (seq, rec) in
                          (queue.popitem(last=False) for _ in range(count))]
+                self._queue_bytes -= sum(footprint(key, rec) for _, key, rec in batch)
             self._send_batch(batch)
         if not queue and not forwards:
             self._skip_soon()
 
-    def _send_batch(self, changes) -> None:
-        through = self.through() if self.live else changes[-1][0]
-        self._send(peerwire.encode_batch(through, changes))
-        self._sent(through)
+    def _send_batch(self, changes, upto: int | None = None) -> None:
+        through = self.through()
+        if upto is not None:
+            through = min(through, upto)
+        frame = peerwire.encode_batch(through, changes)
+        self._send(frame)
+        self._sent(through, len(frame), len(changes))
 
-    def _sent(self, through: int) -> None:
+    def _sent(self, through: int, size: int, records: int) -> None:
         status = self.status
         status.sent = max(status.sent, through)
-        now = self.clock.seconds()
-        self._in_flight.append((through, now))
-        if status.oldest_unacked is None:
-            status.oldest_unacked = now
+        self.window.sent(through, self.clock.seconds(), size, records)
 
     def _skip_soon(self) -> None:
         """Tell the peer, within ``SKIP_DELAY``, of positions that held nothing for it,
         so that it acknowledges them (and publishes them) without waiting for a write."""
-        if self.live and "skip" not in self._timers:
+        if self.ready and "skip" not in self._timers:
             self._later("skip", SKIP_DELAY, self._send_skip)
 
     def _send_skip(self) -> None:
         through = self.through()
-        if self.live and through > self.status.sent:
-            if len(self._in_flight) < WINDOW:
-                self._send(peerwire.encode_position(b"S", through))
-                self._sent(through)
+        if self.ready and self._send is not None and through > self.status.sent:
+            if self.window.open:
+                frame = peerwire.encode_position(b"S", through)
+                self._send(frame)
+                self._sent(through, len(frame), 0)
             # else: applied() asks again when the window opens
 
     def _check_held(self, expire: bool = True) -> None:
         """Drop the held records the peer has from their origin; with ``expire``,
-        forward those held ``FORWARD_AFTER`` or longer."""
+        forward those of an origin whose stream to the peer has not moved for
+        ``hold_time`` (down, cut off, or it lost them), held that long."""
         held = self._held
         marks = self.peer_applied
-        due = self.clock.seconds() - FORWARD_AFTER
+        now = self.clock.seconds()
+        hold = self.hold_time
+        due = now - hold
         status = self.status
         forward = []
-        for seq, (key, record, since) in list(held.items()):
-            if record.version <= marks.get(record.origin, -1):
-                status.not_forwarded += 1
-            elif expire and since <= due:
-                forward.append((seq, key, record))
-            else:
-                continue
-            del held[seq]
-            seqs = self._held_at[key]
-            seqs.remove(seq)
-            if not seqs:
-                del self._held_at[key]
+        for origin in list(held.by_origin):
+            status.not_forwarded += held.covered(origin, marks.get(origin, -1))
+            if expire and self._moved.get(origin, self._connected_at) <= due:
+                forward += held.due(origin, due)
         if forward:
-            status.forwarded += len(forward)
-            self._forwards = sorted(self._forwards + forward, key=lambda change: change[0])
-            self._soon("flush", 0, self.flush)
-        elif not held:
-            self._skip_soon()
-        if held and "held" not in self._timers:
-            oldest = next(iter(held.values()))[2]
-            wait = max(0.0, oldest + FORWARD_AFTER - self.clock.seconds())
-            self._later("held", wait, self._check_held)
+            forward.sort(key=lambda change: change[0])
+            self._forward(forward)
+        if expire:
+            self._timers.pop("held", None)
+        if len(held) and "held" not in self._timers:
+            # next: when the oldest record of an origin is due, the origin still
+            # standing still
+            wake = min(max(held.records[next(iter(seqs))][2],
+                           self._moved.get(origin, self._connected_at))
+                       for origin, seqs in held.by_origin.items()) + hold
+            # (at least a millisecond: a float's rounding must not make it spin)
+            self._later("held", max(0.001, wake - now), self._check_held)
+        if not forward:
+            if len(held) == 0:
+                self._cancel("held")
+            self._resume()
+
+    def _forward(self, changes) -> None:
+        """Send ``changes`` (seq, key, record) on: the peer does not get them from
+        their origin."""
+        if not changes:
+            return
+        self.status.forwarded += len(changes)
+        self._forward_bytes += sum(footprint(key, rec) for _, key, rec in changes)
+        forwards = self._forwards
+        if forwards and forwards[-1][0] > changes[0][0]:
+            forwards.extend(changes)
+            forwards.sort(key=lambda change: change[0])
+        else:
+            forwards.extend(changes)
+        self._soon("flush", 0, self.flush)
 
     # ------------------------------------------------------------ status
 
@@ -423,13 +571,17 @@ class Sender:
         """Records waiting in memory for the peer (queued or held)."""
         return len(self._queue) + len(self._held) + len(self._forwards)
 
+    def waiting_bytes(self) -> int:
+        """... and the memory they take (about)."""
+        return self._queue_bytes + self._held.bytes + self._forward_bytes
+
     def lag(self) -> tuple[int, float]:
         """(changes not yet acknowledged, ms the oldest unapplied frame has waited)."""
         if not self.live:  # not streaming live: all of it waits
             behind = max(0, self.store.seq - self.status.acked)
         else:
             behind = max(0, self.status.sent - self.status.written) + self.waiting()
-        oldest = self.status.oldest_unacked
+        oldest = self.window.oldest_sent
         waited = 0.0 if oldest is None else (self.clock.seconds() - oldest) * 1000
         return behind, waited
 

@@ -22,7 +22,7 @@ from twisted.protocols.basic import LineReceiver
 
 from geolru import masterwire
 from geolru.client import DEFAULT_MASTER, LOCATE_COUNT, NoRegionAvailable, RegionAddress
-from geolru.endpoints import host_port
+from geolru.endpoints import host_port, no_delay
 
 
 class ResponseError(Exception):
@@ -44,6 +44,7 @@ class RespClientProtocol(Protocol):
     """Pipelined RESP2 requests; each ``send`` gets its reply's Deferred."""
 
     def connectionMade(self):
+        no_delay(self.transport)
         self._reader = hiredis.Reader()
         self._waiting: deque[defer.Deferred] = deque()
 

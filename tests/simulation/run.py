@@ -32,7 +32,7 @@ import attrs
 from twisted.internet import defer
 
 from geolru.merge import merge, visible
-from geolru.sending import LIVE_QUEUE_LIMIT, WINDOW
+from geolru.sending import BATCH_RECORDS, RECORD_OVERHEAD
 from geolru.stability import MAX_PUBLICATIONS
 from simulation.schedule import KEYS, WORKLOAD_SECONDS, Schedule, generate
 from simulation.world import EPOCH, World, shm_dir
@@ -83,7 +83,8 @@ class Simulation:
         self.root = tempfile.mkdtemp(prefix="geolru-sim-", dir=shm_dir())
         self.timeline = [] if timeline else None
         self.world = World(self.rng, schedule.names, schedule.delays, schedule.jitter,
-                           schedule.skews, self.root, self.timeline)
+                           schedule.skews, self.root, self.timeline, schedule.window,
+                           schedule.buffer)
         self.writes: list[Write] = []
         self.crashes: dict[tuple[str, int], int] = {}  # (node, incarnation) -> committed
         self.problems: list[str] = []
@@ -161,11 +162,15 @@ class Simulation:
             if not node.up:
                 continue
             for sender in node.replicator.senders.values():
-                peaks["waiting"] = max(peaks["waiting"], sender.waiting())
-                peaks["in_flight"] = max(peaks["in_flight"], len(sender._in_flight))
+                peaks["waiting"] = max(peaks["waiting"], sender.waiting_bytes())
+                peaks["in_flight"] = max(peaks["in_flight"], sender.window.bytes)
             for pending in node.replicator.stability._publications.values():
                 peaks["publications"] = max(peaks["publications"], len(pending))
-        bounds = {"waiting": LIVE_QUEUE_LIMIT, "in_flight": WINDOW,
+        # bytes: the buffer, and the window, each overshot by at most one read of the
+        # store (a batch of the simulator's small records)
+        batch = BATCH_RECORDS * (RECORD_OVERHEAD + 64)
+        bounds = {"waiting": self.schedule.buffer + batch,
+                  "in_flight": self.schedule.window[1] + batch,
                   "publications": MAX_PUBLICATIONS}
         for name, peak in peaks.items():
             if peak > bounds[name]:

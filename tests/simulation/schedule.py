@@ -25,6 +25,8 @@ class Schedule:
     skews: dict  # name -> clock skew, seconds
     actions: tuple  # (time, kind, *arguments), by time
     timers_first: bool = True  # at SIGCONT: overdue timers before what arrived
+    window: tuple = (1 << 20, 32 << 20)  # a stream's window, bytes: (minimum, maximum)
+    buffer: int = 64 << 20  # bytes a stream holds in memory (peer_buffer)
 
 
 def generate(seed: int) -> Schedule:
@@ -63,8 +65,15 @@ def generate(seed: int) -> Schedule:
         actions.append((start, "crash", name))
         actions.append((start + rng.uniform(0.5, 2.0), "forget", name))
     actions.sort(key=lambda action: action[0])
-    return Schedule(seed, names, delays, rng.choice((0.0, 0.1, 0.5)), skews, tuple(actions),
-                    timers_first=rng.random() < 0.5)
+    jitter = rng.choice((0.0, 0.1, 0.5))
+    timers_first = rng.random() < 0.5
+    # (drawn last, so that the seeds drawn before these knobs existed stay the same)
+    # windows and buffers of a few records, so that the window fills and the
+    # buffer overflows: forwarding on, leaving live mode, pausing a catch-up
+    window = rng.choice(((1 << 20, 32 << 20), (1 << 20, 32 << 20), (300, 600), (500, 4000)))
+    buffer = rng.choice((64 << 20, 64 << 20, 700, 2000))
+    return Schedule(seed, names, delays, jitter, skews, tuple(actions),
+                    timers_first=timers_first, window=window, buffer=buffer)
 
 
 def _command(rng, peers: int) -> tuple:

@@ -152,7 +152,10 @@ class Node:
         self.keyspace = Keyspace(cache, self.store, self.name, self.clock)
         self.replicator = Replicator(self.name, self.keyspace, self.clock,
                                      forgotten=set(self.world.forgotten),
-                                     random_bytes=self.world.rng.randbytes)
+                                     random_bytes=self.world.rng.randbytes,
+                                     window=self.world.window[1],
+                                     window_minimum=self.world.window[0],
+                                     buffer=self.world.buffer)
         self.table = CommandTable(self.keyspace, self.clock, name=self.name,
                                   replication=self.replicator)
         self.session = Session(1)
@@ -204,8 +207,11 @@ class World:
     """The regions, the links between them, and what happens to both."""
 
     def __init__(self, rng, names, delays: dict, jitter: float, skews: dict, root: str,
-                 timeline: list | None):
+                 timeline: list | None, window: tuple = (1 << 20, 32 << 20),
+                 buffer: int = 64 << 20):
         self.rng = rng
+        self.window = window  # (minimum, maximum) bytes of a stream's window
+        self.buffer = buffer
         self.scheduler = Scheduler()
         self.delays = delays  # frozenset({a, b}) -> one-way seconds
         self.jitter = jitter  # fraction of the delay
