@@ -1,7 +1,7 @@
 """Gather the benchmarks' JSON into bench/results.json, bench/results.md, plots in
 docs/, and the README's table (between the bench:start and bench:end markers).
 
-    .venv/bin/python bench/report.py DIR    # DIR holds region.json, locate.json, replication.json
+    .venv/bin/python bench/report.py DIR    # region.json, locate.json, replication.json, wan.json
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
 
+from wan import report as wan_report  # noqa: E402
 
 FIGURES = ("SET P1", "GET P1", "SET P16", "GET P16")
 TARGETS = {"SET P1": "0.8×", "GET P1": "0.8×", "SET P16": "0.4×", "GET P16": "0.5×"}
 
 
-def tables(region: dict, locate: list, replication: dict) -> str:
+def tables(region: dict, locate: list, replication: dict, wan: dict) -> str:
     redis, alone, peers, cpu = (region[k] for k in ("redis", "region", "region_2_peers",
                                                      "cpu_us"))
     out = [f"Measured {time.strftime('%Y-%m-%d')} on this machine: {os.cpu_count()} cores, "
@@ -77,11 +79,15 @@ def tables(region: dict, locate: list, replication: dict) -> str:
                    f"{x['p99']:.2f} ms | {x['max']:.2f} ms |")
     caught = replication["catch_up"]
     out += ["", f"Catch-up: {caught['keys']:,} keys missed by a region that was down, "
-            f"received in {caught['seconds']:.1f} s: **{caught['rate']:,.0f} keys/s**."]
+            f"received in {caught['seconds']:.1f} s: **{caught['rate']:,.0f} keys/s**.",
+            "", "At real distances (`bench/wan.py`): every peer link through a proxy delaying "
+            "each direction by Montreal–Frankfurt 45 ms, Frankfurt–Singapore 80 ms, "
+            "Montreal–Singapore 115 ms one way; lag is from the writer's OK to the value "
+            "visible at the reader, the one-way delay included:", "", wan_report(wan)]
     return "\n".join(out) + "\n"
 
 
-def plots(region: dict, replication: dict) -> None:
+def plots(region: dict, replication: dict, wan: dict) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -116,23 +122,43 @@ def plots(region: dict, replication: dict) -> None:
     fig.tight_layout()
     fig.savefig(ROOT / "docs" / "lag.png", dpi=110)
 
+    fig, ax = plt.subplots(figsize=(7, 4))
+    delays = [0, 130]
+    ax.plot(delays, delays, "-", color="grey", label="one-way delay (the speed of light)")
+    ax.plot(delays, [d + 10 for d in delays], ":", color="grey", label="target: + 10 ms")
+    for rate, style in ((1000, "o"), (5000, "s")):
+        rows = [x for x in wan["lag"] if x["rate"] == rate]
+        for key, fill in (("p50", None), ("p99", "none")):
+            ax.plot([x["one_way_ms"] for x in rows], [x[key] for x in rows], style,
+                    fillstyle=fill or "full", label=f"{key} at {rate:,} SET/s")
+    ax.set_xlabel("one-way delay of the link (ms)")
+    ax.set_ylabel("lag to the other end (ms)")
+    ax.set_title("Replication lag vs link delay (Montreal, Frankfurt, Singapore)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(ROOT / "docs" / "wan-lag.png", dpi=110)
+
 
 def main() -> int:
     source = Path(sys.argv[1])
     region = json.loads((source / "region.json").read_text())
     locate = json.loads((source / "locate.json").read_text())
     replication = json.loads((source / "replication.json").read_text())
+    wan = json.loads((source / "wan.json").read_text())
     (ROOT / "bench" / "results.json").write_text(json.dumps({
         "date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(),
         "machine": platform.machine(), "python": platform.python_version(),
-        "region_vs_redis": region, "locate": locate, "replication": replication}, indent=2))
-    text = tables(region, locate, replication)
+        "region_vs_redis": region, "locate": locate, "replication": replication, "wan": wan},
+        indent=2))
+    text = tables(region, locate, replication, wan)
     (ROOT / "bench" / "results.md").write_text(text)
-    plots(region, replication)
+    plots(region, replication, wan)
     readme = ROOT / "README.md"
     body = readme.read_text()
     block = ("<!-- bench:start (bench/run writes this part) -->\n" + text
-             + "\n![throughput](docs/throughput.png) ![lag](docs/lag.png)\n<!-- bench:end -->")
+             + "\n![throughput](docs/throughput.png) ![lag](docs/lag.png) "
+             "![lag at a distance](docs/wan-lag.png)\n<!-- bench:end -->")
     body, count = re.subn(r"<!-- bench:start.*?<!-- bench:end -->", lambda _: block, body,
                           flags=re.S)
     if count:

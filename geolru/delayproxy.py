@@ -127,8 +127,11 @@ class Link:
             _no_delay(w)
         directions = (Direction(self, reader, up_writer, "up"),
                       Direction(self, up_reader, writer, "down"))
-        await asyncio.gather(*(d.read() for d in directions),
-                             *(d.write() for d in directions))
+        try:
+            await asyncio.gather(*(d.read() for d in directions),
+                                 *(d.write() for d in directions))
+        except asyncio.CancelledError:  # the proxy is closing
+            pass
         self._writers.difference_update((writer, up_writer))
 
     def cut(self) -> None:
@@ -200,9 +203,18 @@ class DelayProxy:
     def close(self) -> None:
         for link in self.links.values():
             self._call(link.close)
+        self._call(_cancel_tasks)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
+
+
+async def _cancel_tasks() -> None:
+    """End the connections' tasks, so none is destroyed pending."""
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def parse_link(text: str) -> Link:

@@ -26,6 +26,8 @@ From the sending region:
   change of the sender's stream up to *through* (records held back to be forwarded
   later keep it below them).
 - ``S`` + 8-byte *through* — nothing more up to this position is for the receiver.
+- ``F`` + 8-byte *position* — a client ``WAIT``s for this position: commit as soon
+  as every change up to it is applied, not at the end of the commit interval.
 
 Either side: ``E`` + text — an error; the connection closes.
 
@@ -39,7 +41,7 @@ import struct
 
 from geolru.record import Record, decode, encode
 
-PROTOCOL = 2  # the H frame's "protocol": a peer speaking another one is refused
+PROTOCOL = 3  # the H frame's "protocol": a peer speaking another one is refused
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _PROGRESS = struct.Struct(">QQ")
@@ -64,7 +66,7 @@ def decode_control(frame: bytes) -> dict:
 
 
 def encode_position(kind: bytes, position: int) -> bytes:
-    """An ``S`` frame."""
+    """An ``S`` or ``F`` frame."""
     return kind + _U64.pack(position)
 
 

@@ -19,6 +19,8 @@ from geolru import peerwire
 from geolru.auth import registration_mac
 from geolru.sending import BAD_FRAME, end_stream, peer_ended
 
+PROGRESS_INTERVAL = 0.005  # seconds between two P frames at least
+
 
 @attrs.define(eq=False)
 class Receiver:
@@ -32,6 +34,9 @@ class Receiver:
     reached: int = 0  # the highest position of it applied
     committed_sent: int = -1  # ... and committed (acknowledged) through here
     committed_reached: int = -1
+    urgent: int = 0  # a WAIT at the sender waits for this position: commit once reached
+    _progress_at: float = float("-inf")  # when the last P went
+    _progress_call: object = None  # a P to send later
     lost: bool = False
 
     def start(self) -> None:
@@ -39,6 +44,9 @@ class Receiver:
 
     def disconnected(self) -> None:
         self.lost = True
+        if self._progress_call is not None and self._progress_call.active():
+            self._progress_call.cancel()
+        self._progress_call = None
         self.replicator.receiver_closed(self)
 
     def close(self, why: str | None = None) -> None:
@@ -53,6 +61,9 @@ class Receiver:
                 self._apply(*peerwire.decode_batch(frame))
             elif kind == b"S" and self.sender is not None:
                 self._reached(peerwire.decode_position(frame))
+            elif kind == b"F" and self.sender is not None:
+                self.urgent = max(self.urgent, peerwire.decode_position(frame))
+                self._commit_if_urgent()
             elif kind == b"E":
                 peer_ended(self.log, self.sender, frame[1:].decode(errors="replace"),
                            self.replicator.refused)
@@ -128,10 +139,36 @@ class Receiver:
         if store.failure is None:
             # (a store that cannot commit sends none: the sender's window then
             # fills, and what it has not sent waits on its own disk)
-            self.send(peerwire.encode_progress(b"P", self.position, self.reached))
+            self._progress_soon()
         # acknowledged only once committed: WAIT and the publications rest on it,
         # and a crash before the commit must not have lost what they count
         store.committed().addCallback(self._committed, self.position, self.reached)
+        self._commit_if_urgent()
+
+    def _progress_soon(self) -> None:
+        """``P``, at most one per ``PROGRESS_INTERVAL``: it only moves the sender's
+        window, and each costs both ends a write and a read."""
+        if self._progress_call is not None:
+            return
+        clock = self.replicator.clock
+        wait = self._progress_at + PROGRESS_INTERVAL - clock.seconds()
+        if wait <= 0:
+            self._send_progress()
+        else:
+            self._progress_call = clock.callLater(wait, self._send_progress)
+
+    def _send_progress(self) -> None:
+        self._progress_call = None
+        if not self.lost:
+            self._progress_at = self.replicator.clock.seconds()
+            self.send(peerwire.encode_progress(b"P", self.position, self.reached))
+
+    def _commit_if_urgent(self) -> None:
+        """What a ``WAIT`` waits for is here: commit now (a group commit as any
+        other, only earlier), so the ``A`` goes a round trip after the write."""
+        if self.urgent and self.reached >= self.urgent:
+            self.urgent = 0
+            self.replicator.store.flush()
 
     def _committed(self, _, through: int, reached: int) -> None:
         if through > self.committed_sent or reached > self.committed_reached:

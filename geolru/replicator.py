@@ -160,6 +160,8 @@ class Replicator:
         done = self.acknowledged_count(position)
         if done >= count or count <= 0:
             return defer.succeed(done)
+        for sender in self.senders.values():
+            sender.urge(position)
         d = defer.Deferred()
         entry = (position, count, d)
         self._waiters.append(entry)

@@ -42,7 +42,17 @@ HANDSHAKE_TIMEOUT = 10.0
 # seconds a record made elsewhere is held, beyond the round trip to the peer, while
 # its origin's stream to the peer does not move
 FORWARD_AFTER = 0.25
+# seconds after connecting before an origin that never streamed to the peer counts
+# as standing still: the peer's other streams may connect this much later (the
+# reconnect backoff, at most 2 s, plus up to 1 s of jitter), and what they carry
+# should not come twice
+ORIGIN_GRACE = 3.0
 SKIP_DELAY = 0.05  # seconds: how soon a peer hears of positions that held nothing for it
+# seconds between two live frames at least: the first write after a pause goes at
+# the end of its reactor turn; under steady load writes gather for this long, so a
+# peer applies frames of many records (each frame costs it syscalls and an
+# acknowledgement) at the price of this much lag
+FLUSH_INTERVAL = 0.002
 # what reading a malformed frame raises: the connection is failed, the region goes on
 BAD_FRAME = (peerwire.WireError, KeyError, ValueError, TypeError, AttributeError)
 
@@ -200,6 +210,7 @@ class Sender:
     peer_applied: dict = attrs.field(factory=dict)  # origin -> newest version it applied
     _moved: dict = attrs.field(factory=dict)  # origin -> when peer_applied last grew
     _connected_at: float = 0.0
+    _last_flush: float = float("-inf")
     _timers: dict = attrs.field(factory=dict)  # name -> IDelayedCall
 
     def __attrs_post_init__(self):
@@ -330,7 +341,7 @@ class Sender:
         """Send what the window and the buffer now allow."""
         if self.live:
             if self._queue or self._forwards:
-                self._soon("flush", 0, self.flush)
+                self._flush_soon()
             else:
                 self._skip_soon()
         elif self.ready:
@@ -435,13 +446,14 @@ class Sender:
                 self._queue_bytes -= footprint(key, old[1])
             queue[key] = (seq, record)
             self._queue_bytes += footprint(key, record)
-            self._soon("flush", 0, self.flush)
+            self._flush_soon()
         else:
             self._skip_soon()
         limit = self.buffer // 2
         if self._held.bytes > limit:
             # the peer takes the origins' writes slower than they come: send them on
             self._forward(self._held.oldest(max(1, len(self._held) // 4)))
+            self.flush()  # now, while the window allows: not after this turn's writes
         if self._queue_bytes + self._forward_bytes > limit:
             self.leave_live()  # the peer is slow: read from the store instead
 
@@ -469,10 +481,16 @@ class Sender:
             through = min(through, self._forwards[0][0] - 1)
         return through
 
+    def _flush_soon(self) -> None:
+        if "flush" not in self._timers:
+            wait = self._last_flush + FLUSH_INTERVAL - self.clock.seconds()
+            self._later("flush", max(0.0, wait), self.flush)
+
     def flush(self) -> None:
         """Send what waits (forwards first: they are older), while the window allows;
         queued writes only in live mode."""
         queue, forwards, window = self._queue, self._forwards, self.window
+        self._last_flush = self.clock.seconds()
         while self._send is not None and window.open and (
                 forwards or (self.live and queue)):
             if forwards:
@@ -530,7 +548,7 @@ class Sender:
         forward = []
         for origin in list(held.by_origin):
             status.not_forwarded += held.covered(origin, marks.get(origin, -1))
-            if expire and self._moved.get(origin, self._connected_at) <= due:
+            if expire and self._moved.get(origin, self._connected_at + ORIGIN_GRACE) <= due:
                 forward += held.due(origin, due)
         if forward:
             forward.sort(key=lambda change: change[0])
@@ -541,7 +559,7 @@ class Sender:
             # next: when the oldest record of an origin is due, the origin still
             # standing still
             wake = min(max(held.records[next(iter(seqs))][2],
-                           self._moved.get(origin, self._connected_at))
+                           self._moved.get(origin, self._connected_at + ORIGIN_GRACE))
                        for origin, seqs in held.by_origin.items()) + hold
             # (at least a millisecond: a float's rounding must not make it spin)
             self._later("held", max(0.001, wake - now), self._check_held)
@@ -563,7 +581,13 @@ class Sender:
             forwards.sort(key=lambda change: change[0])
         else:
             forwards.extend(changes)
-        self._soon("flush", 0, self.flush)
+        self._flush_soon()
+
+    def urge(self, position: int) -> None:
+        """A client waits for the peer to commit ``position``: ask it to commit as
+        soon as it has it (``F``)."""
+        if self.ready and self._send is not None and self.status.written < position:
+            self._send(peerwire.encode_position(b"F", position))
 
     # ------------------------------------------------------------ status
 

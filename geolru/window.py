@@ -8,12 +8,16 @@ window only queues: a live write then waits behind megabytes in socket buffers.
 So the window is measured, as BBR measures a TCP path: each acknowledgement gives
 a round-trip sample (send to ``P``) and a delivery-rate sample (bytes acknowledged
 since that frame was sent, over the time since); the window is twice the best
-recent rate times the least recent round trip, within [``MIN_WINDOW``,
-``maximum``].  While the sender fills the window and the round trip does not
-grow, each round trip's rate sample is twice the last: the window doubles per
-round trip, like TCP's slow start, until the link (or the peer applying the
-frames) is the bottleneck; then the round trip grows instead and the window
-stops.  A records bound keeps a window of tiny records from holding millions.
+recent rate times the least round trip of the connection, within
+[``MIN_WINDOW``, ``maximum``].  (The least, not a recent one: a round trip
+measured behind a queue the window itself built would grow the window, and so
+the queue, without end.  A new connection measures afresh.)
+
+While the sender fills the window and the round trip does not grow, each round
+trip's rate sample is twice the last: the window doubles per round trip, like
+TCP's slow start, until the link (or the peer applying the frames) is the
+bottleneck; then the round trip grows instead and the window stops.  A records
+bound keeps a window of tiny records from holding millions.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ import attrs
 
 MIN_WINDOW = 1 << 20  # bytes: several catch-up batches, whatever the link
 MAX_RECORDS = 200_000  # records in flight at most
-RTT_MEMORY = 10.0  # seconds a least round trip is trusted before a fresh sample replaces it
 RATE_HALF_LIFE = 2.0  # seconds: how fast the best rate seen is forgotten
 
 
@@ -39,7 +42,6 @@ class Window:
     srtt: float | None = None  # smoothed round trip, seconds
     rate: float = 0.0  # bytes/s: the best recent delivery rate
     delivered: int = 0  # bytes acknowledged on this connection
-    _min_rtt_at: float = 0.0
     _rate_at: float = 0.0
     _last_delivery: float | None = None
     # (through, sent at, bytes, records, delivered when sent, last delivery when sent)
@@ -92,8 +94,8 @@ class Window:
         return rtt
 
     def _rtt_sample(self, rtt: float, now: float) -> None:
-        if self.min_rtt is None or rtt <= self.min_rtt or now - self._min_rtt_at > RTT_MEMORY:
-            self.min_rtt, self._min_rtt_at = rtt, now
+        if self.min_rtt is None or rtt < self.min_rtt:
+            self.min_rtt = rtt
         self.srtt = rtt if self.srtt is None else self.srtt + (rtt - self.srtt) / 8
 
     def _rate_sample(self, rate: float, now: float) -> None:
@@ -101,8 +103,9 @@ class Window:
         self.rate, self._rate_at = max(rate, decayed), now
 
     def reset(self) -> None:
-        """A new connection: nothing in flight; what was learnt of the path stays."""
+        """A new connection (perhaps over another path): measured afresh."""
         self._frames.clear()
-        self.bytes = self.records = 0
-        self.delivered = 0
-        self._last_delivery = None
+        self.bytes = self.records = self.delivered = 0
+        self.size = self.minimum
+        self.min_rtt = self.srtt = self._last_delivery = None
+        self.rate = 0.0

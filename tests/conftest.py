@@ -8,6 +8,7 @@ FAST_MODULES = {
     "test_inprocess", "test_keyspace", "test_master_unit", "test_masterwire", "test_merge",
     "test_plugins",
     "test_protocols", "test_replicator", "test_store", "test_txclient", "test_delayproxy",
+    "test_window",
 }
 
 

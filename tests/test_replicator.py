@@ -8,7 +8,7 @@ from geolru.cache import LRUCache
 from geolru.keyspace import Keyspace
 from geolru.record import Record
 from geolru.replicator import PUBLISH_INTERVAL, Replicator
-from geolru.sending import FORWARD_AFTER, SKIP_DELAY
+from geolru.sending import FORWARD_AFTER, ORIGIN_GRACE, SKIP_DELAY
 from geolru.stability import Publication, Stability
 from geolru.store import Store
 
@@ -147,7 +147,9 @@ def test_a_held_forward_keeps_through_below_it_but_not_wait(tmp_path, clock):
     assert sender.status.acked < a.store.seq  # through stops below it
     assert a.replicator.acknowledged_count(a.store.seq) == 1  # WAIT counts our write
     assert b.store.get(b"from-c") is None
-    clock.advance(FORWARD_AFTER)  # b never said it has c's writes: forwarded
+    # b never said it has any of c's writes: c may still connect to it for a
+    # while (ORIGIN_GRACE), then the record is forwarded
+    clock.advance(ORIGIN_GRACE + FORWARD_AFTER)
     link.deliver()
     clock.advance(b.store.commit_interval + SKIP_DELAY)
     link.deliver()
@@ -266,3 +268,87 @@ def test_a_region_restarted_behind_its_own_versions_writes_newer_ones(tmp_path, 
     assert again.store.get(b"k").version > ahead
     again.keyspace.increment(b"n", 1)
     assert again.store.get(b"n").version > ahead
+
+
+def test_wait_has_the_peer_commit_at_once_instead_of_at_its_commit_interval(tmp_path, clock):
+    """``F``: a peer commits what a WAIT waits for as soon as it has it, so WAIT
+    takes a round trip, not a round trip plus the peer's commit interval."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    b.store.commit_interval = 30.0
+    link = Link(a, b)
+    link.deliver()
+    clock.advance(30)
+    link.deliver()
+    a.keyspace.write(b"k", b"v", None)
+    answered = []
+    a.replicator.wait(a.store.seq, 1, 0).addCallback(answered.append)
+    clock.advance(0)  # the batch goes
+    link.deliver()
+    assert answered == [1] and b.store.get(b"k").value == b"v"
+    assert not b.store.pending
+
+
+def held_setup(tmp_path, clock):
+    """a streams to b; c's writes reach a (and, it says, b from c itself)."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    for i in range(5):
+        a.keyspace.apply(b"c%d" % i, Record(b"v", None, 100 + i, "c"))
+    a.keyspace.write(b"mine", b"m", None)
+    a.store.sync()
+    return a, b
+
+
+def publication(b, applied):
+    return peerwire.encode_control(b"W", {"store_id": b.store.store_id, "position": 0,
+                                          "acked": 0, "members": ["a", "b"],
+                                          "applied": applied})
+
+
+def test_a_catch_up_does_not_send_what_the_peer_gets_from_the_origin(tmp_path, clock):
+    """Each record reaches a region once: a catch-up holds the records made
+    elsewhere, and drops those the peer's publication says it has from their origin."""
+    a, b = held_setup(tmp_path, clock)
+    sender = a.replicator.senders["b"]
+    sent = []
+    sender.connected(sent.append)
+    sender.received(publication(b, {"c": 102}))  # b has c's writes up to version 102
+    sender.received(peerwire.encode_control(b"R", {"from": 0}))
+    batch = [peerwire.decode_batch(f)[1] for f in sent if f[:1] == b"B"]
+    assert [key for frame in batch for _, key, _ in frame] == [b"mine"]
+    assert sender.status.not_forwarded == 3 and sender.waiting() == 2  # c3, c4 held
+    sender.received(publication(b, {"c": 104}))  # c's stream to b moves on: dropped
+    assert sender.waiting() == 0 and sender.status.forwarded == 0
+
+
+def test_a_catch_up_forwards_what_an_origin_standing_still_does_not_send(tmp_path, clock):
+    a, b = held_setup(tmp_path, clock)
+    sender = a.replicator.senders["b"]
+    sent = []
+    sender.connected(sent.append)
+    sender.received(peerwire.encode_control(b"R", {"from": 0}))
+    assert sender.waiting() == 5
+    clock.advance(FORWARD_AFTER / 2)
+    sender.received(publication(b, {"c": 101}))  # moving: the hold goes on
+    clock.advance(FORWARD_AFTER * 0.75)
+    assert sender.status.forwarded == 0 and sender.waiting() == 3
+    clock.advance(FORWARD_AFTER)  # c's stream to b stood still for FORWARD_AFTER
+    forwarded = [key for f in sent if f[:1] == b"B" for _, key, _ in peerwire.decode_batch(f)[1]]
+    assert forwarded[-3:] == [b"c2", b"c3", b"c4"] and sender.status.forwarded == 3
+
+
+def test_a_live_stream_over_its_buffer_forwards_held_records_and_stays_live(tmp_path, clock):
+    """Held records beyond half the buffer go on (the peer's origin is slow);
+    the stream does not drop back to reading the store for them."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    sender = a.replicator.senders["b"]
+    sender.buffer = 4000
+    link = Link(a, b)
+    link.deliver()
+    assert sender.live
+    for i in range(40):
+        a.keyspace.apply(b"c%d" % i, Record(b"v" * 20, None, 100 + i, "c"))
+    assert sender.live and sender.status.forwarded > 0
+    assert sender.waiting_bytes() <= sender.buffer

@@ -115,3 +115,26 @@ def frozen_forwarder(delete: bool) -> Schedule:
                 (start + 5.030, "thaw", "frankfurt")]
     return Schedule(-1 if delete else -2, names, delays, 0.0,
                     {name: 0.0 for name in names}, tuple(actions), timers_first=True)
+
+
+def at_distance(crash: bool = False) -> Schedule:
+    """Three regions as far apart as Montreal, Frankfurt and Singapore, each writing
+    every few milliseconds; with ``crash``, Singapore is killed for a second and
+    restarts.  No region should need another's writes forwarded to it."""
+    names = ("montreal", "frankfurt", "singapore")
+    delays = {frozenset(("montreal", "frankfurt")): 0.045,
+              frozenset(("frankfurt", "singapore")): 0.080,
+              frozenset(("montreal", "singapore")): 0.115}
+    actions = []
+    for i in range(600):
+        at = 0.5 + i * 0.004
+        writer = names[i % 3]
+        key = KEYS[i % len(KEYS)]
+        command = (b"INCRBY", key, b"1") if i % 7 == 0 else (b"SET", key, b"v%d" % i)
+        actions.append((at, "command", writer, command))
+    if crash:
+        actions = [a for a in actions if not (1.0 <= a[0] < 2.2 and a[2] == "singapore")]
+        actions += [(1.0, "crash", "singapore"), (2.0, "restart", "singapore")]
+    actions.sort(key=lambda action: action[0])
+    return Schedule(-3 - crash, names, delays, 0.0, {name: 0.0 for name in names},
+                    tuple(actions))
