@@ -36,6 +36,7 @@ from geolru.window import Window
 
 BATCH_RECORDS = 500
 BATCH_BYTES = 1 << 20
+READS_PER_TURN = 4  # store reads a catch-up makes in one reactor turn, at most
 BUFFER = 64 << 20  # bytes of records waiting in memory for a peer (config: peer_buffer)
 RECORD_OVERHEAD = 160  # bytes of memory a waiting record takes besides its key and value
 HANDSHAKE_TIMEOUT = 10.0
@@ -47,6 +48,7 @@ FORWARD_AFTER = 0.25
 # reconnect backoff, at most 2 s, plus up to 1 s of jitter), and what they carry
 # should not come twice
 ORIGIN_GRACE = 3.0
+LATE = 0.05  # seconds past its due time after which the held timer waits for input
 SKIP_DELAY = 0.05  # seconds: how soon a peer hears of positions that held nothing for it
 # seconds between two live frames at least: the first write after a pause goes at
 # the end of its reactor turn; under steady load writes gather for this long, so a
@@ -211,6 +213,8 @@ class Sender:
     _moved: dict = attrs.field(factory=dict)  # origin -> when peer_applied last grew
     _connected_at: float = 0.0
     _last_flush: float = float("-inf")
+    _held_due: float = 0.0  # when the "held" timer is due
+    _late: bool = False  # it fired late once, and was put off for input to be read
     _timers: dict = attrs.field(factory=dict)  # name -> IDelayedCall
 
     def __attrs_post_init__(self):
@@ -400,7 +404,7 @@ class Sender:
             return False
         self._held.add(seq, key, record, self.clock.seconds())
         if "held" not in self._timers:
-            self._later("held", self.hold_time, self._check_held)
+            self._hold_until(self.clock.seconds() + self.hold_time)
         return False
 
     @property
@@ -415,8 +419,13 @@ class Sender:
         window, held = self.window, self._held
         limit = self.buffer // 2
         self.flush()
+        reads = 0
         while (self._send is not None and not self.live and window.open
                and held.bytes < limit):
+            if reads == READS_PER_TURN:  # let clients and the peer's frames in first
+                self._soon("pump", 0, self.pump)
+                return
+            reads += 1
             changes = store.changes_since(self.position, BATCH_RECORDS)
             send = [change for change in changes if self._take(*change, live=False)]
             if changes:
@@ -535,6 +544,10 @@ class Sender:
                 self._sent(through, len(frame), 0)
             # else: applied() asks again when the window opens
 
+    def _hold_until(self, when: float) -> None:
+        self._held_due = when
+        self._later("held", when - self.clock.seconds(), self._check_held)
+
     def _check_held(self, expire: bool = True) -> None:
         """Drop the held records the peer has from their origin; with ``expire``,
         forward those of an origin whose stream to the peer has not moved for
@@ -542,6 +555,15 @@ class Sender:
         held = self._held
         marks = self.peer_applied
         now = self.clock.seconds()
+        if expire and now - self._held_due > LATE and not self._late:
+            # this process was busy (or frozen) past the due time: the peer's
+            # publications may wait unread, so read them before concluding that an
+            # origin stands still
+            self._late = True
+            self._timers.pop("held", None)
+            self._later("held", 0.001, self._check_held)
+            return
+        self._late = False
         hold = self.hold_time
         due = now - hold
         status = self.status
@@ -562,7 +584,7 @@ class Sender:
                            self._moved.get(origin, self._connected_at + ORIGIN_GRACE))
                        for origin, seqs in held.by_origin.items()) + hold
             # (at least a millisecond: a float's rounding must not make it spin)
-            self._later("held", max(0.001, wake - now), self._check_held)
+            self._hold_until(max(now + 0.001, wake))
         if not forward:
             if len(held) == 0:
                 self._cancel("held")

@@ -150,6 +150,7 @@ def test_a_held_forward_keeps_through_below_it_but_not_wait(tmp_path, clock):
     # b never said it has any of c's writes: c may still connect to it for a
     # while (ORIGIN_GRACE), then the record is forwarded
     clock.advance(ORIGIN_GRACE + FORWARD_AFTER)
+    clock.advance(0.001)  # (the timer fired late, in one jump: it read input first)
     link.deliver()
     clock.advance(b.store.commit_interval + SKIP_DELAY)
     link.deliver()
@@ -352,3 +353,19 @@ def test_a_live_stream_over_its_buffer_forwards_held_records_and_stays_live(tmp_
         a.keyspace.apply(b"c%d" % i, Record(b"v" * 20, None, 100 + i, "c"))
     assert sender.live and sender.status.forwarded > 0
     assert sender.waiting_bytes() <= sender.buffer
+
+
+def test_a_held_timer_that_fires_late_reads_the_peers_publications_first(tmp_path, clock):
+    """A region busy for a while (a long store read, a freeze) must not take the
+    origin for standing still just because it has not read the publications
+    waiting on its socket: its overdue timer gives the input a turn first."""
+    a, b = held_setup(tmp_path, clock)
+    sender = a.replicator.senders["b"]
+    sender.connected(lambda frame: None)
+    sender.received(peerwire.encode_control(b"R", {"from": 0}))
+    sender.received(publication(b, {"c": 100}))  # c's stream to b has begun
+    clock.advance(FORWARD_AFTER * 3)  # busy: the timer is overdue
+    assert sender.status.forwarded == 0  # ... so it waited for input
+    sender.received(publication(b, {"c": 104}))  # what arrived meanwhile
+    clock.advance(0.001)
+    assert sender.status.forwarded == 0 and sender.waiting() == 0
