@@ -55,6 +55,10 @@ class Session:
     resp3: bool = False  # HELLO 3 was said
     last_write: int = 0  # store position of this connection's last write, for WAIT
     nil: bytes = p.NIL  # the null reply in the session's protocol
+    multi: list | None = None  # commands queued since MULTI (None: not in one)
+    multi_failed: bool = False  # one was rejected: EXEC answers EXECABORT
+    watched: dict = attrs.field(factory=dict)  # key -> (record, live) at WATCH
+    in_exec: bool = False  # EXEC is running the queue
 
 
 def _option(value: bytes) -> bytes:

@@ -16,7 +16,7 @@ import attrs
 class CommandSpec:
     name: str
     arity: int
-    family: str  # connection, strings, keys, server, geo
+    family: str  # connection, strings, keys, server, geo, transactions
     write: bool = False
     keys: tuple[int, int, int] = (0, 0, 0)
     data: bool = False  # reads or writes keys: refused while the region is stale
@@ -41,7 +41,9 @@ pttl 2 keys 1,1,1 d             expiretime 2 keys 1,1,1 d      pexpiretime 2 key
 keys 2 keys - d                 scan -2 keys - d               dbsize 1 keys - d
 flushall -1 keys - wd           flushdb -1 keys - wd           info -1 server - -
 config -2 server - -            time 1 server - -              region 1 geo - -
-wait 3 geo - -                  peers 1 geo - -
+wait 3 geo - -                  peers 1 geo - -                multi 1 transactions - -
+exec 1 transactions - -         discard 1 transactions - -     watch -2 transactions 1,-1,1 d
+unwatch 1 transactions - -
 """
 
 

@@ -26,6 +26,7 @@ from geolru.commands_geo import GeoCommands
 from geolru.commands_keys import KeyCommands
 from geolru.commands_server import INFO_SECTIONS, ServerCommands
 from geolru.commands_strings import StringCommands
+from geolru.commands_transactions import NOT_QUEUED, QUEUED, TransactionCommands
 from geolru.keyspace import Keyspace
 from geolru.stats import ConnectionCounters, ServerStats
 
@@ -34,7 +35,7 @@ __all__ = ["CommandTable", "Session", "CommandError", "INFO_SECTIONS"]
 
 @attrs.define(eq=False)
 class CommandTable(ConnectionCommands, StringCommands, KeyCommands, ServerCommands,
-                   GeoCommands):
+                   GeoCommands, TransactionCommands):
     """Every command a region implements (one mixin per family), and the dispatch."""
 
     log = Logger()
@@ -68,19 +69,24 @@ class CommandTable(ConnectionCommands, StringCommands, KeyCommands, ServerComman
         name = args[0].lower()
         entry = self._table.get(name)
         if entry is None:
+            if session.multi is not None:
+                session.multi_failed = True
             return self.stats.error(self._unknown(args))
         function, arity, stat = entry
         argc = len(args)
         if (arity > 0 and argc != arity) or argc < -arity:
-            return self._reject(stat, arity_error(text(name)))
+            return self._reject(stat, arity_error(text(name)), session)
         if self.requirepass and not session.authenticated and name not in NO_AUTH:
-            return self._reject(stat, NOAUTH)
+            return self._reject(stat, NOAUTH, session)
         if self.keyspace.store.failure is not None and name in WRITE_NAMES:
             return self._reject(stat, p.error(
                 "MISCONF geolru cannot commit to its store, so it refuses writes "
-                f"until it can: {self.keyspace.store.failure}"))
+                f"until it can: {self.keyspace.store.failure}"), session)
         if self.keyspace.stale is not None and name in DATA_NAMES:
-            return self._reject(stat, p.error("STALE " + self.keyspace.stale))
+            return self._reject(stat, p.error("STALE " + self.keyspace.stale), session)
+        if session.multi is not None and name not in NOT_QUEUED:
+            session.multi.append(args)
+            return QUEUED
         self.commands_processed += 1
         store = self.keyspace.store
         position = store.seq
@@ -101,8 +107,17 @@ class CommandTable(ConnectionCommands, StringCommands, KeyCommands, ServerComman
             self.stats.error(reply)
         return reply
 
-    def _reject(self, stat, reply: bytes) -> bytes:
+    def _reject(self, stat, reply: bytes, session) -> bytes:
+        """A command refused before it runs; inside MULTI, the transaction fails."""
         stat.rejected += 1
+        if session.multi is not None:
+            session.multi_failed = True
+            if stat is self._table[b"exec"][2]:  # EXEC itself: the transaction ends
+                self._end_transaction(session)
+                self.stats.error(reply)
+                message = reply[1:-2]
+                message = message[4:] if message.startswith(b"ERR ") else message
+                return b"-EXECABORT Transaction discarded because of: " + message + b"\r\n"
         return self.stats.error(reply)
 
     def _unknown(self, args: list[bytes]) -> bytes:

@@ -19,6 +19,8 @@ class GeoCommands:
             return p.error("ERR timeout is negative")
         if self.replication is None:
             return p.ZERO
+        if session.in_exec:  # inside a transaction WAIT does not block (as in Redis)
+            return p.integer(self.replication.acknowledged_count(session.last_write))
         d = self.replication.wait(session.last_write, count, timeout)
         return d.addCallback(p.integer)
 

@@ -175,6 +175,9 @@ class Replication(MultiService):
     def wait(self, position: int, count: int, timeout_ms: int):
         return self.replicator.wait(position, count, timeout_ms)
 
+    def acknowledged_count(self, position: int) -> int:
+        return self.replicator.acknowledged_count(position)
+
     def info_lines(self) -> list[str]:
         return self.replicator.info_lines()
 

@@ -204,7 +204,9 @@ class Sender:
     ready: bool = False  # the peer said where to resume
     live: bool = False
     position: int = 0  # every change up to here is sent, skipped, queued or held
-    _queue: OrderedDict = attrs.field(factory=OrderedDict)  # key -> (seq, record)
+    # key -> (seq, record, unit): unit is the transaction (EXEC) the write belongs
+    # to, None alone; a frame never splits a unit
+    _queue: OrderedDict = attrs.field(factory=OrderedDict)
     _queue_bytes: int = 0
     _held: Holding = attrs.field(factory=Holding)
     _forwards: list = attrs.field(factory=list)  # [(seq, key, record)] to send on
@@ -453,7 +455,7 @@ class Sender:
             old = queue.pop(key, None)  # (our newer counter holds our older increments)
             if old is not None:
                 self._queue_bytes -= footprint(key, old[1])
-            queue[key] = (seq, record)
+            queue[key] = (seq, record, self.store.unit)
             self._queue_bytes += footprint(key, record)
             self._flush_soon()
         else:
@@ -508,9 +510,14 @@ class Sender:
                 del forwards[:count]
                 self._forward_bytes -= sum(footprint(key, rec) for _, key, rec in batch)
             else:
-                count = first_batch((seq, key, rec) for key, (seq, rec) in queue.items())
-                batch = [(seq, key, rec) for key, (seq, rec) in
-                         (queue.popitem(last=False) for _ in range(count))]
+                count = first_batch((seq, key, rec) for key, (seq, rec, _) in queue.items())
+                batch = []
+                unit = None
+                while queue and (count > 0 or (unit is not None and
+                                               next(iter(queue.values()))[2] == unit)):
+                    key, (seq, rec, unit) = queue.popitem(last=False)
+                    batch.append((seq, key, rec))
+                    count -= 1
                 self._queue_bytes -= sum(footprint(key, rec) for _, key, rec in batch)
             self._send_batch(batch)
         if not queue and not forwards:

@@ -146,6 +146,9 @@ class Store:
     # the newest version written here: a clock restarted behind it (a crash, a clock
     # set back) starts above it, so a new write is never older than one it replaced
     newest_version: int = attrs.field(default=0, init=False)
+    # while a transaction (EXEC) writes: its id, which the writes' listeners read,
+    # so that replication keeps them together (geolru.sending)
+    unit: int | None = attrs.field(default=None, init=False)
 
     @property
     def writer(self):
@@ -442,6 +445,13 @@ class Store:
             return False
         self._flush_call = self._reactor.callLater(self.commit_interval, self.flush)
         return True
+
+    def begin_unit(self) -> None:
+        """The writes until ``end_unit`` are one transaction."""
+        self.unit = self.seq + 1
+
+    def end_unit(self) -> None:
+        self.unit = None
 
     def put(self, key: bytes, record: Record) -> int:
         """Buffer ``record`` for the next group commit; return its position."""

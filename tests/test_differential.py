@@ -82,6 +82,20 @@ SCRIPTS = {
         ["CONFIG", "GET", "save"], ["CONFIG", "GET", "nonexistent"], ["CONFIG", "GET"],
         ["ECHO"],
     ],
+    "transactions": [
+        ["EXEC"], ["DISCARD"], ["MULTI"], ["INCR", "pc"], ["INCR", "pc"], ["GET", "pc"],
+        ["EXEC"], ["GET", "pc"], ["MULTI"], ["MULTI"], ["WATCH", "x"], ["SET", "a", "1"],
+        ["DISCARD"], ["GET", "a"], ["MULTI"], ["SET", "a", "1"], ["NOSUCH"], ["EXEC"],
+        ["GET", "a"], ["MULTI"], ["GET"], ["SET", "a", "2"], ["EXEC"], ["GET", "a"],
+        ["MULTI"], ["SET", "s", "abc"], ["INCR", "s"], ["SET", "t", "1"], ["EXEC"],
+        ["GET", "t"], ["WATCH", "w"], ["SET", "w", "changed"], ["MULTI"], ["SET", "w", "tx"],
+        ["EXEC"], ["GET", "w"], ["WATCH", "w"], ["MULTI"], ["SET", "w", "tx"], ["EXEC"],
+        ["GET", "w"], ["WATCH", "w", "v"], ["UNWATCH"], ["SET", "w", "x"], ["MULTI"],
+        ["GET", "w"], ["EXEC"], ["WATCH", "gone"], ["SET", "gone", "1"], ["DEL", "gone"],
+        ["MULTI"], ["EXEC"], ["WATCH", "ttl"], ["SET", "ttl", "1", "PX", "1"],
+        ["MULTI"], ["PING"], ["EXEC"], ["WATCH"], ["MULTI"], ["WAIT", "0", "0"], ["EXEC"],
+        ["MULTI"], ["EXEC", "x"], ["DISCARD"],
+    ],
     "binary": [
         ["SET", "\x00\xff", "\r\n\x00"], ["GET", "\x00\xff"], ["APPEND", "\x00\xff", "\x01"],
         ["STRLEN", "\x00\xff"], ["MGET", "\x00\xff", "\r\n"],
@@ -194,3 +208,40 @@ def test_same_commandstats_and_errorstats_as_redis(servers):
     expected = command_and_error_stats(reference.port)
     assert expected[0]["get"] == (3, 1, 0) and expected[0]["incr"] == (2, 0, 1)
     assert command_and_error_stats(region.port) == expected
+
+
+def test_redis_py_default_pipeline_is_a_transaction(servers):
+    """redis-py's pipeline() wraps its commands in MULTI/EXEC: three INCRs give three
+    replies, once each, on both servers."""
+    for daemon in servers:
+        r = daemon.client()
+        r.delete("pc")
+        pipe = r.pipeline()
+        pipe.incr("pc").incr("pc").incr("pc")
+        assert pipe.execute() == [1, 2, 3]
+        assert r.get("pc") == b"3"
+
+
+def test_a_watch_race_aborts_the_transaction_on_both(servers):
+    """redis-py's optimistic locking: another client's write between WATCH and EXEC
+    makes EXEC answer nil (WatchError), and a retry succeeds."""
+    import redis
+    for daemon in servers:
+        r, other = daemon.client(), daemon.client()
+        r.set("balance", 10)
+        pipe = r.pipeline()
+        pipe.watch("balance")
+        balance = int(pipe.get("balance"))
+        other.set("balance", 100)  # the race
+        pipe.multi()
+        pipe.set("balance", balance - 1)
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+        assert r.get("balance") == b"100"
+
+        def debit(pipe):
+            value = int(pipe.get("balance"))
+            pipe.multi()
+            pipe.set("balance", value - 1)
+        r.transaction(debit, "balance")
+        assert r.get("balance") == b"99"

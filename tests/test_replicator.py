@@ -369,3 +369,73 @@ def test_a_held_timer_that_fires_late_reads_the_peers_publications_first(tmp_pat
     sender.received(publication(b, {"c": 104}))  # what arrived meanwhile
     clock.advance(0.001)
     assert sender.status.forwarded == 0 and sender.waiting() == 0
+
+
+@pytest.mark.parametrize("buffer, stays_live", [(64 << 20, True), (200_000, False)])
+def test_a_burst_stays_live_while_it_fits_in_the_buffer(tmp_path, clock, buffer, stays_live):
+    """30,000 writes in one go to a peer that has not applied them yet: with room in
+    ``peer_buffer`` the stream stays live (the 20,000-record limit is gone); without,
+    it reads them from the store; either way the peer gets every one."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    sender = a.replicator.senders["b"]
+    sender.buffer = buffer
+    link = Link(a, b)
+    link.deliver()
+    for i in range(30_000):
+        a.keyspace.write(b"k%d" % i, b"v" * 20, None)
+    assert sender.live is stays_live
+    assert sender.waiting_bytes() <= buffer
+    for _ in range(200):
+        clock.advance(0.01)
+        link.deliver()
+    assert sender.live and b.store.get(b"k29999").value == b"v" * 20
+
+
+def table(region):
+    from geolru.commands import CommandTable
+    return CommandTable(region.keyspace, region.store._reactor,
+                        replication=region.replicator)
+
+
+def run(commands, session, *args):
+    return commands.execute(session, [a if isinstance(a, bytes) else str(a).encode()
+                                      for a in args])
+
+
+def test_a_transaction_reaches_a_peer_in_one_frame_however_large(tmp_path, clock):
+    """EXEC's writes are one unit: a live peer gets them in one frame (beyond the
+    500 records of a batch) and applies them in one step."""
+    from geolru.command_args import Session
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    commands, session = table(a), Session(1)
+    run(commands, session, "SET", "before", "1")  # a write of its own, before
+    assert run(commands, session, "MULTI") == b"+OK\r\n"
+    for i in range(700):
+        assert run(commands, session, "SET", f"k{i}", i) == b"+QUEUED\r\n"
+    assert run(commands, session, "EXEC").startswith(b"*700\r\n")
+    clock.advance(0.01)
+    batches = [peerwire.decode_batch(f)[1] for f in link.to_b if f[:1] == b"B"]
+    with_tx = [batch for batch in batches if any(key.startswith(b"k") for _, key, _ in batch)]
+    assert len(with_tx) == 1 and sum(key.startswith(b"k") for _, key, _ in with_tx[0]) == 700
+
+
+def test_watch_sees_a_write_replicated_from_another_region(tmp_path, clock):
+    from geolru.command_args import Session
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    commands, session = table(b), Session(1)
+    run(commands, session, "SET", "stock", "5")
+    assert run(commands, session, "WATCH", "stock") == b"+OK\r\n"
+    clock.advance(0.01)
+    a.keyspace.write(b"stock", b"4", None)  # another region sells one meanwhile
+    clock.advance(0.01)
+    link.deliver()
+    run(commands, session, "MULTI")
+    run(commands, session, "SET", "stock", "4")
+    assert run(commands, session, "EXEC") == b"*-1\r\n"
