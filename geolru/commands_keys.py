@@ -9,6 +9,7 @@ from geolru.command_args import (
     LLONG_MIN,
     SYNTAX,
     _option,
+    arity_error,
     int_arg,
     text,
 )
@@ -167,3 +168,75 @@ class KeyCommands:
         return p.OK
 
     cmd_flushdb = cmd_flushall
+
+    def cmd_touch(self, session, args):
+        peek = self.keyspace.peek  # (a read refreshes the key's place in the LRU)
+        return p.integer(sum(1 for key in args[1:] if peek(key) is not None))
+
+    def cmd_object(self, session, args):
+        sub = _option(args[1])
+        if sub == b"HELP" and len(args) == 2:
+            return p.bulk_array([line.encode() for line in OBJECT_HELP])
+        if sub not in (b"ENCODING", b"IDLETIME", b"FREQ", b"REFCOUNT"):
+            return p.error("ERR unknown subcommand '%s'. Try OBJECT HELP."
+                           % text(args[1])[:128])
+        if len(args) != 3:
+            return arity_error("object|" + text(args[1]).lower())
+        entry = self.keyspace.peek(args[2])
+        if entry is None:
+            return session.nil
+        if sub == b"ENCODING":
+            return p.bulk(string_encoding(entry.value))
+        if sub == b"IDLETIME":
+            return p.integer(max(0, int(self._clock.seconds() - entry.touched)))
+        if sub == b"REFCOUNT":
+            return p.integer(1)
+        return p.error("ERR An LFU maxmemory policy is not selected, access frequency not "
+                       "tracked. Please note that when switching between policies at runtime "
+                       "LRU and LFU data will take some time to adjust.")
+
+    def cmd_memory(self, session, args):
+        sub = _option(args[1])
+        if sub == b"HELP" and len(args) == 2:
+            return p.bulk_array([line.encode() for line in MEMORY_HELP])
+        if sub == b"USAGE":
+            if len(args) < 3:
+                return arity_error("memory|usage")
+            if len(args) != 3 and (len(args) != 5 or _option(args[3]) != b"SAMPLES"
+                                   or int_arg(args[4]) < 0):
+                return SYNTAX
+            entry = self.keyspace.peek(args[2])
+            if entry is None:
+                return session.nil
+            return p.integer(ENTRY_OVERHEAD + len(args[2]) + len(entry.value))
+        return p.error("ERR unknown subcommand '%s'. Try MEMORY HELP." % text(args[1])[:128])
+
+
+# bytes a key takes in a region besides its key and value (the cache entry, its
+# place in the LRU, the store's record and position index), about: what MEMORY
+# USAGE adds
+ENTRY_OVERHEAD = 220
+OBJECT_HELP = [
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>", "    Return the kind of internal representation used in order to store "
+    "the value", "    associated with a <key>.",
+    "FREQ <key>", "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>", "    Return the idle time of the <key>, that is the approximated number "
+    "of", "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>", "    Return the number of references of the value associated with the "
+    "specified", "    <key>.",
+    "HELP", "    Prints this help."]
+MEMORY_HELP = [
+    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "USAGE <key> [SAMPLES <count>]",
+    "    Return memory in bytes used by <key> and its value (an estimate in geolru).",
+    "HELP", "    Prints this help."]
+
+
+def string_encoding(value: bytes) -> bytes:
+    """What Redis' OBJECT ENCODING says of a string it stored as given: an integer
+    fits in a long, a short one is embedded with its header, a longer one is raw."""
+    if len(value) <= 20 and parse_int(value) is not None:
+        return b"int"
+    return b"embstr" if len(value) <= 44 else b"raw"

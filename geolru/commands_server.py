@@ -46,7 +46,11 @@ class ServerCommands:
     def _config_params(self) -> dict[str, str]:
         cache = self.keyspace.cache
         return {
-            "save": "", "appendonly": "no", "databases": "1", "timeout": "0",
+            # every write is durable (the LMDB store commits every commit_interval):
+            # what appendonly yes means to a Redis user, fsync as appendfsync says
+            "save": "", "appendonly": "yes",
+            "appendfsync": "always" if self.keyspace.store.fsync == "commit" else "everysec",
+            "databases": "1", "timeout": "0",
             "maxmemory": str(cache.max_bytes), "maxmemory-policy": "allkeys-lru",
             "proto-max-bulk-len": str(self.max_bulk_len),
             "requirepass": self.requirepass.decode(),

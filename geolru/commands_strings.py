@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy
+
 from geolru import protocols as p
 from geolru.command_args import (
     LLONG_MAX,
@@ -209,3 +213,85 @@ class StringCommands:
         if delta == LLONG_MIN:
             return p.error("ERR decrement would overflow")
         return self._increment(args[1], -delta)
+
+    def cmd_incrbyfloat(self, session, args):
+        """A float increment is a plain write of the result (as Redis replicates it:
+        ``SET … KEEPTTL``): concurrent ones in two regions, last writer wins."""
+        delta = parse_long_double(args[2])
+        if delta is None:
+            return NOT_FLOAT
+        entry = self.keyspace.peek(args[1])
+        current = LONG_DOUBLE(0)
+        if entry is not None:
+            current = parse_long_double(entry.value)
+            if current is None:
+                return NOT_FLOAT
+        result = current + delta
+        if not numpy.isfinite(result):
+            return p.error("ERR increment would produce NaN or Infinity")
+        value = format_long_double(result)
+        self.keyspace.write(args[1], value, None if entry is None else entry.deadline)
+        return b"$%d\r\n%s\r\n" % (len(value), value)
+
+    def cmd_getrange(self, session, args):
+        start, end = int_arg(args[2]), int_arg(args[3])
+        entry = self.keyspace.lookup(args[1])
+        if entry is None:
+            return p.EMPTY_BULK
+        value = entry.value
+        size = len(value)
+        if start < 0 and end < 0 and start > end:
+            return p.EMPTY_BULK
+        start = max(0, start + size if start < 0 else start)
+        end = max(0, end + size if end < 0 else end)
+        end = min(end, size - 1)
+        if start > end or size == 0:
+            return p.EMPTY_BULK
+        return p.bulk(value[start:end + 1])
+
+    cmd_substr = cmd_getrange
+
+    def cmd_setrange(self, session, args):
+        offset = int_arg(args[2])
+        if offset < 0:
+            return p.error("ERR offset is out of range")
+        piece = args[3]
+        entry = self.keyspace.peek(args[1])
+        if entry is None:
+            if not piece:
+                return p.ZERO
+            value, deadline = b"", None
+        else:
+            value, deadline = entry.value, entry.deadline
+            if not piece:
+                return p.integer(len(value))
+        if offset + len(piece) > self.max_bulk_len:
+            return p.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+        if len(value) < offset:
+            value += b"\0" * (offset - len(value))
+        value = value[:offset] + piece + value[offset + len(piece):]
+        self.keyspace.write(args[1], value, deadline)
+        return p.integer(len(value))
+
+
+LONG_DOUBLE = numpy.longdouble
+NOT_FLOAT = p.error("ERR value is not a valid float")
+_FLOAT = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity)",
+                    re.IGNORECASE)
+
+
+def parse_long_double(raw: bytes):
+    """A Redis float argument (``strtold`` over the whole string, no NaN, no spaces),
+    as a long double (Redis computes INCRBYFLOAT in ``long double``)."""
+    if not raw or len(raw) > 5000 or not _FLOAT.fullmatch(raw):
+        return None
+    value = LONG_DOUBLE(raw.decode())
+    return None if numpy.isnan(value) else value
+
+
+def format_long_double(value) -> bytes:
+    """``%.17Lf`` without trailing zeros (Redis' ``LD_STR_HUMAN``)."""
+    text = numpy.format_float_positional(value, precision=17, unique=False, trim="-")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return (text if text != "-0" else "0").encode()

@@ -26,6 +26,7 @@ NIL = b"$-1\r\n"
 NIL_ARRAY = b"*-1\r\n"
 EMPTY_ARRAY = b"*0\r\n"
 ZERO = b":0\r\n"
+EMPTY_BULK = b"$0\r\n\r\n"
 ONE = b":1\r\n"
 
 

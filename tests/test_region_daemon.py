@@ -325,3 +325,23 @@ def test_info_has_what_redis_tooling_reads(region):
     assert r.info("stats")["total_net_input_bytes"] - before == 14 + len(
         encode_command("INFO", "stats"))
 
+
+
+def test_config_get_tells_the_truth_about_persistence(region, tmp_path):
+    """Every write is durable (group commits to the LMDB store): a Redis user asking
+    CONFIG GET appendonly learns that, and how often the disk is flushed."""
+    r = region.client()
+    assert r.config_get("append*") == {"appendonly": "yes", "appendfsync": "everysec"}
+    assert r.config_get("save") == {"save": ""}
+
+
+def test_string_extras_as_a_user_sees_them(region):
+    r = region.client()
+    r.set("price", "10.5", ex=100)
+    assert r.incrbyfloat("price", 0.1) == 10.6 and r.ttl("price") > 90
+    r.set("greeting", "Hello World")
+    assert r.getrange("greeting", 0, 4) == b"Hello"
+    assert r.setrange("greeting", 6, "Redis") == 11 and r.get("greeting") == b"Hello Redis"
+    assert r.touch("greeting", "nothing") == 1
+    assert r.object("encoding", "greeting") == b"embstr"
+    assert r.memory_usage("greeting") > len("Hello Redis")
