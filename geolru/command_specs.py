@@ -45,7 +45,7 @@ wait 3 geo - -                  peers 1 geo - -                multi 1 transacti
 exec 1 transactions - -         discard 1 transactions - -     watch -2 transactions 1,-1,1 d
 unwatch 1 transactions - -      incrbyfloat 3 strings 1,1,1 wd getrange 4 strings 1,1,1 d
 substr 4 strings 1,1,1 d        setrange 4 strings 1,1,1 wd    touch -2 keys 1,-1,1 d
-object -2 keys 2,2,1 d          memory -2 keys 2,2,1 d
+object -2 keys - d              memory -2 keys - d
 """
 
 

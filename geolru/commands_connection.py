@@ -12,7 +12,8 @@ from geolru.command_args import (
     int_arg,
     text,
 )
-from geolru.command_specs import COMMANDS, SPECS
+from geolru.command_docs import docs_reply, info_reply
+from geolru.command_specs import COMMANDS
 from geolru.protocols import parse_int
 
 
@@ -143,28 +144,19 @@ class ConnectionCommands:
 
     def cmd_command(self, session, args):
         if len(args) == 1:
-            return p.array([self._command_info(name) for name in COMMANDS])
+            return p.array([info_reply(name) for name in COMMANDS])
         sub = _option(args[1])
         if sub == b"COUNT" and len(args) == 2:
             return p.integer(len(COMMANDS))
         if sub == b"DOCS":
-            return p.EMPTY_ARRAY
+            return docs_reply([text(a.lower()) for a in args[2:]] or list(COMMANDS))
         if sub == b"INFO":
             names = [text(a.lower()) for a in args[2:]] or list(COMMANDS)
-            return p.array([self._command_info(n) if n in COMMANDS else session.nil
+            return p.array([info_reply(n) if n in COMMANDS else session.nil
                             for n in names])
         if sub == b"LIST" and len(args) == 2:
             return p.bulk_array([n.encode() for n in COMMANDS])
         return p.error("ERR unknown subcommand '%s'. Try COMMAND HELP." % text(args[1])[:128])
-
-    @staticmethod
-    def _command_info(name: str) -> bytes:
-        spec = SPECS[name]
-        first, last, step = spec.keys
-        keyed = spec.keys != (0, 0, 0)
-        flags = [p.simple("write" if spec.write else "readonly")] if keyed else []
-        return p.array([p.bulk(name.encode()), p.integer(spec.arity), p.array(flags),
-                        p.integer(first), p.integer(last), p.integer(step)])
 
     def cmd_help(self, session, args):
         lines = ["geolru region %s: Redis-compatible commands:" % self.name]

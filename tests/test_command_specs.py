@@ -20,3 +20,16 @@ def test_writes_and_keys_are_consistent():
         if spec.keys != (0, 0, 0):
             assert spec.data, spec.name  # a command with keys touches data
         assert not (spec.write and spec.no_auth), spec.name
+
+
+def test_every_command_has_true_facts_and_a_summary():
+    """COMMAND INFO and COMMAND DOCS know every command, and what they say agrees
+    with the dispatch's own specs (arity, write or read, key positions)."""
+    from geolru.command_docs import FACTS, SUMMARIES
+    for name, spec in SPECS.items():
+        info = FACTS["info"][name]
+        flags = {flag["+"] for flag in info[2]}
+        assert info[1] == spec.arity, name
+        assert ("write" in flags) == spec.write, name
+        assert tuple(info[3:6]) == spec.keys, name
+        assert SUMMARIES[name] and "since" in FACTS["docs"][name], name

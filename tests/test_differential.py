@@ -270,3 +270,38 @@ def test_a_watch_race_aborts_the_transaction_on_both(servers):
             pipe.set("balance", value - 1)
         r.transaction(debit, "balance")
         assert r.get("balance") == b"99"
+
+
+def test_command_info_and_docs_say_what_redis_says(servers):
+    """COMMAND INFO byte for byte, and COMMAND DOCS but for the prose (summaries are
+    geolru's own), as redis-server 7 says them, for every command a region shares
+    with Redis (and the subcommands it implements)."""
+    from geolru.command_docs import OWN_FACTS, parse_resp, strip_docs, strip_info
+    from geolru.command_specs import SPECS
+    region, reference = servers
+    ours, theirs = RawConnection(region.port), RawConnection(reference.port)
+
+    def own_only(tree, extra="client|setinfo"):  # (Redis 7.2's, not 7.0's)
+        if isinstance(tree, list):
+            out, skip = [], False
+            for item in tree:
+                if skip:
+                    skip = False
+                    continue
+                if item == extra:
+                    skip = True
+                    continue
+                if isinstance(item, list) and item and item[0] == extra:
+                    continue
+                out.append(own_only(item, extra))
+            return out
+        return tree
+
+    for name in (n for n in SPECS if n not in OWN_FACTS):
+        info = [parse_resp(c.call(b"COMMAND", b"INFO", name.encode()))[0]
+                for c in (ours, theirs)]
+        assert own_only(info[0]) == strip_info(name, info[1]), name
+        docs = [parse_resp(c.call(b"COMMAND", b"DOCS", name.encode())) for c in (ours, theirs)]
+        assert own_only(strip_docs(name, docs[0][1])) == strip_docs(name, docs[1][1]), name
+        assert docs[0][1][:2] == ["summary", docs[0][1][1]] and docs[0][1][1]
+    assert int(ours.call(b"COMMAND", b"COUNT")[1:-2]) == len(SPECS)
