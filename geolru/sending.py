@@ -616,6 +616,8 @@ class Sender:
         """A client waits for the peer to commit ``position``: ask it to commit as
         soon as it has it (``F``)."""
         if self.ready and self._send is not None and self.status.written < position:
+            if self.live and self._queue:
+                self.flush()  # now: a client waits for it, not FLUSH_INTERVAL later
             self._send(peerwire.encode_position(b"F", position))
 
     # ------------------------------------------------------------ status
