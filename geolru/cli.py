@@ -21,9 +21,18 @@ from geolru.protocols import ProtocolError, split_inline
 
 HISTORY = os.path.expanduser("~/.geolru_history")
 SHELL_HELP = """Type Redis commands, as in redis-cli: SET k v, GET k, INCR n, TTL k, KEYS *, ...
-Special: help (this text), region (where you are), regions (the list, nearest first),
-quit / exit / Ctrl-D. If the region stops answering, the next command goes to the
-next nearest one."""
+Special: help (this text), help <command> (its arguments), region (where you are),
+regions (the list, nearest first), quit / exit / Ctrl-D. If the region stops
+answering, the next command goes to the next nearest one.  MULTI … EXEC runs
+commands as one transaction (on one region: a failover in between discards it)."""
+
+
+def shell_help() -> str:
+    from geolru.command_docs import groups
+    lines = [SHELL_HELP, "", "Commands, by group:"]
+    for group, names in groups().items():
+        lines.append(f"  {group + ':':<14} {' '.join(names)}")
+    return "\n".join(lines)
 
 
 def parse_near(text: str) -> tuple[float, float]:
@@ -153,7 +162,12 @@ def cmd_shell(args) -> int:
             if command in (b"quit", b"exit"):
                 break
             if command == b"help":
-                print(SHELL_HELP)
+                if len(words) == 1:
+                    print(shell_help())
+                else:
+                    from geolru.command_docs import usage
+                    print(usage(words[1].decode(errors="replace"))
+                          or f"(error) no command {words[1].decode(errors='replace')!r}")
                 continue
             if command == b"regions":
                 cache.refresh()

@@ -213,6 +213,31 @@ class GeoCache:
         """
         return self.execute("WAIT", peers, int(timeout * 1000))
 
+    def transaction(self, func, *watches, value_from_callable: bool = False):
+        """Optimistic transaction on the nearest region that answers: ``func(pipe)``
+        reads the ``watches`` keys through ``pipe``, calls ``pipe.multi()`` and queues
+        its writes; EXEC applies them all or none, and a watched key written meanwhile
+        (here or replicated from another region) runs ``func`` again — redis-py's
+        ``Redis.transaction``.
+
+        Failover happens only before the transaction starts: once it has, a lost
+        connection raises (EXEC may or may not have run; running it again elsewhere
+        could apply it twice).
+        """
+        errors = []
+        for region in sorted(self.regions, key=lambda r: self._failed.get(r, 0) >
+                             time.monotonic()):
+            client = self._client(region)
+            try:
+                client.ping()
+            except (redis.ConnectionError, redis.TimeoutError) as e:
+                errors.append(f"{region}: {e}")
+                self._failed[region] = time.monotonic() + RETRY_DEAD_AFTER
+                continue
+            self.current = region
+            return client.transaction(func, *watches, value_from_callable=value_from_callable)
+        raise NoRegionAvailable("no region answered: " + "; ".join(errors))
+
     def set_json(self, key, value, ttl: float | None = None) -> bool:
         return self.set(key, self.serializer.dumps(value), ttl=ttl)
 

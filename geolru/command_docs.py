@@ -269,3 +269,52 @@ def _parse(data: bytes, pos: int):
             items.append(item)
         return items, pos
     raise ValueError(f"unexpected RESP type {kind!r}")
+
+
+def _pairs(flat: list) -> dict:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _argument_text(argument: list) -> str:
+    arg = _pairs(argument)
+    kind, name, token = arg["type"], arg["name"], arg.get("token")
+    flags = {flag["+"] for flag in arg.get("flags", [])}
+    if kind == "pure-token":
+        text = token
+    elif kind in ("oneof", "block"):
+        parts = [_argument_text(sub) for sub in arg.get("arguments", [])]
+        text = ("|" if kind == "oneof" else " ").join(parts)
+        if token:
+            text = f"{token} {text}"
+    else:
+        text = f"{token} {name}" if token else name
+    if "multiple" in flags:
+        text = f"{text} [{text} ...]"
+    if "optional" in flags:
+        text = f"[{text}]"
+    return text
+
+
+def usage(name: str) -> str | None:
+    """``SET key value [NX|XX] …``, and the summary, as redis-cli's help shows them."""
+    docs = FACTS["docs"].get(name.lower())
+    if docs is None:
+        return None
+    facts = _pairs(docs)
+    words = [name.upper(), *(_argument_text(a) for a in facts.get("arguments", []))]
+    lines = [" ".join(words), f"  {SUMMARIES.get(name.lower(), '')}"]
+    subcommands = facts.get("subcommands", [])
+    for sub, sub_docs in zip(subcommands[::2], subcommands[1::2], strict=True):
+        sub_facts = _pairs(sub_docs)
+        sub_words = [sub.replace("|", " ").upper(),
+                     *(_argument_text(a) for a in sub_facts.get("arguments", []))]
+        lines.append(f"  {' '.join(sub_words)}: {SUMMARIES.get(sub, '')}")
+    return "\n".join(lines)
+
+
+def groups() -> dict[str, list[str]]:
+    """Group name -> its commands, as COMMAND DOCS groups them."""
+    out: dict[str, list[str]] = {}
+    for name, docs in sorted(FACTS["docs"].items()):
+        out.setdefault(_pairs(docs)["group"], []).append(name.upper())
+    return out

@@ -187,6 +187,38 @@ class TxGeoCache:
                 break
         raise NoRegionAvailable("no region answered: " + "; ".join(errors))
 
+    def transaction(self, *commands) -> defer.Deferred:
+        """Run ``commands`` (each a sequence of arguments) as one MULTI/EXEC on the
+        nearest region that answers: all of them or none, replicated as one unit.
+        Fires with their replies (an error reply as a ``ResponseError`` in the list).
+
+        Failover happens only while connecting: once MULTI is sent, a lost
+        connection fails the Deferred (EXEC may or may not have run)."""
+        return defer.Deferred.fromCoroutine(self._transaction(commands))
+
+    async def _transaction(self, commands):
+        if not self.regions:
+            await self._refresh()
+        errors = []
+        for region in list(self.regions):
+            try:
+                protocol = await self._connection(region)
+            except CONNECTION_ERRORS as e:
+                errors.append(f"{region}: {e}")
+                self._connections.pop(region, None)
+                continue
+            self.current = region
+            sent = [protocol.send("MULTI"), *(protocol.send(*c) for c in commands),
+                    protocol.send("EXEC")]
+            replies = await defer.gatherResults(
+                [d.addErrback(lambda f: f.value) for d in sent]).addTimeout(
+                    self.timeout, self.reactor)
+            if isinstance(replies[-1], Exception):
+                raise replies[-1]
+            return [ResponseError(str(r)) if isinstance(r, hiredis.ReplyError) else r
+                    for r in replies[-1]]
+        raise NoRegionAvailable("no region answered: " + "; ".join(errors))
+
     def get(self, key):
         return self.execute("GET", key)
 

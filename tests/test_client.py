@@ -35,6 +35,29 @@ def test_uses_the_nearest_region_and_fails_over_without_an_error(cluster):
         cache.close()
 
 
+def test_an_optimistic_transaction_on_the_nearest_region(cluster):
+    master, regions = cluster
+    cache = GeoCache(master=f"127.0.0.1:{master.port}", near=(50.1, 8.7))
+    try:
+        cache.set("stock", 10)
+        runs = []
+
+        def sell(pipe):
+            runs.append(1)
+            stock = int(pipe.get("stock"))
+            if len(runs) == 1:  # another region sells one between the read and EXEC
+                regions["montreal"].client().set("stock", stock - 1)
+                wait_until(lambda: regions["frankfurt"].client().get("stock") == b"9", 5,
+                           what="the other region's sale to replicate")
+            pipe.multi()
+            pipe.set("stock", stock - 1)
+        cache.transaction(sell, "stock")
+        assert cache.current.name == "frankfurt"
+        assert len(runs) == 2 and cache.get("stock") == b"8"  # retried, nothing lost
+    finally:
+        cache.close()
+
+
 def test_json_values(cluster):
     master, _ = cluster
     cache = GeoCache(master=f"127.0.0.1:{master.port}", near=(1.3, 103.8))

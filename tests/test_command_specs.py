@@ -33,3 +33,13 @@ def test_every_command_has_true_facts_and_a_summary():
         assert ("write" in flags) == spec.write, name
         assert tuple(info[3:6]) == spec.keys, name
         assert SUMMARIES[name] and "since" in FACTS["docs"][name], name
+
+
+def test_the_shell_help_lists_every_command_and_shows_arguments():
+    from geolru.cli import shell_help
+    from geolru.command_docs import usage
+    listed = shell_help()
+    assert all(name.upper() in listed.split() for name in SPECS)
+    assert usage("set").startswith("SET key value [NX|XX] [GET] [EX seconds|PX milliseconds")
+    assert usage("watch").startswith("WATCH key [key ...]")
+    assert "OBJECT ENCODING key" in usage("object") and usage("nosuch") is None

@@ -33,6 +33,14 @@ async def test_deferred_api_with_failover(cluster):
         assert await cache.mset({"x": "1"}) and await cache.mget("x", "y") == [b"1", None]
         with pytest.raises(ResponseError, match="wrong number of arguments"):
             await cache.execute("GET")
+        # a transaction: all or none, its replies in a list
+        assert await cache.transaction(["INCR", "t"], ["INCRBY", "t", 5]) == [1, 6]
+        replies = await cache.transaction(["SET", "s", "abc"], ["INCR", "s"], ["GET", "s"])
+        assert replies[0] == b"OK" and isinstance(replies[1], ResponseError)
+        assert replies[2] == b"abc"
+        with pytest.raises(ResponseError, match="EXECABORT"):
+            await cache.transaction(["SET", "never", "1"], ["GET"])  # rejected: none ran
+        assert await cache.get("never") is None
         # replicated, then the nearest region dies: the next command goes to frankfurt
         for _ in range(200):
             if await cache.execute("WAIT", 1, 100) == 1:
