@@ -1,4 +1,4 @@
-"""The ``geolru`` command line: locate, look around, get/set, an interactive shell.
+"""The geolru command line: locate, look around, get/set, an interactive shell.
 
     geolru locate 45.50 -73.57 -n 3
     geolru regions
@@ -16,6 +16,7 @@ import sys
 
 import redis
 
+from geolru import __version__
 from geolru.client import DEFAULT_MASTER, GeoCache, NoRegionAvailable, locate, master_request
 from geolru.protocols import ProtocolError, split_inline
 
@@ -73,7 +74,23 @@ def format_reply(reply, indent: str = "") -> str:
 
 def connect(args) -> GeoCache:
     regions = args.region.split(",") if getattr(args, "region", None) else None
-    return GeoCache(master=args.master, near=args.near, regions=regions, refresh_interval=10)
+    near = args.near
+    if near is None and os.environ.get("GEOLRU_NEAR"):
+        near = parse_near(os.environ["GEOLRU_NEAR"])
+    if near is None and not regions:
+        raise UsageError("where are you? give --near LAT,LON (or set GEOLRU_NEAR): the "
+                         "nearest region serves you")
+    return GeoCache(master=args.master, near=near or (0.0, 0.0), regions=regions,
+                    refresh_interval=10)
+
+
+class UsageError(Exception):
+    """A command line that cannot run: the message says what to give."""
+
+
+def arg_bytes(text: str) -> bytes:
+    """An argument as the bytes the user typed (any bytes, not only UTF-8)."""
+    return os.fsencode(text)
 
 
 def cmd_locate(args) -> int:
@@ -112,17 +129,18 @@ def cmd_regions(args) -> int:
 
 
 def cmd_get(args) -> int:
-    print(format_reply(connect(args).get(args.key)))
+    print(format_reply(connect(args).get(arg_bytes(args.key))))
     return 0
 
 
 def cmd_set(args) -> int:
-    print(format_reply(connect(args).set(args.key, args.value, ttl=args.ttl)))
+    print(format_reply(connect(args).set(arg_bytes(args.key), arg_bytes(args.value),
+                                         ttl=args.ttl)))
     return 0
 
 
 def cmd_del(args) -> int:
-    print(format_reply(connect(args).delete(*args.keys)))
+    print(format_reply(connect(args).delete(*map(arg_bytes, args.keys))))
     return 0
 
 
@@ -185,10 +203,18 @@ def cmd_shell(args) -> int:
                 continue
             except redis.ResponseError as e:
                 reply = e
+            except KeyboardInterrupt:  # e.g. a WAIT: drop its connection, go on
+                cache.abandon()
+                print("(interrupted)")
+                continue
             if cache.current is not None and cache.current != where:
-                print(f"({where.name} did not answer; now on {cache.current.name} at "
-                      f"{cache.current.host}:{cache.current.port})")
-                where = cache.current
+                now = cache.current
+                if cache.regions and cache.regions[0] == now:
+                    print(f"(back on {now.name}, the nearest, at {now.host}:{now.port})")
+                else:
+                    print(f"({where.name} did not answer; now on {now.name} at "
+                          f"{now.host}:{now.port})")
+                where = now
             print(format_reply(reply))
     finally:
         if readline is not None:
@@ -207,13 +233,15 @@ def cmd_cluster(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="geolru", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"geolru {__version__}")
     parser.add_argument("--master", default=os.environ.get("GEOLRU_MASTER", DEFAULT_MASTER),
                         help="master host:port, several comma-separated (env GEOLRU_MASTER)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_near(p):
-        p.add_argument("--near", type=parse_near, default=(0.0, 0.0),
-                       help="your position LAT,LON: the nearest region serves you")
+        p.add_argument("--near", type=parse_near, default=None,
+                       help="your position LAT,LON (e.g. -33.87,151.21): the nearest region "
+                            "serves you (env GEOLRU_NEAR)")
         p.add_argument("--region", help="host:port of regions to use, comma-separated "
                                         "(when no master is reachable)")
         return p
@@ -242,12 +270,30 @@ def main(argv=None) -> int:
     p.add_argument("action", choices=["up", "down", "status"])
     p.add_argument("--root", default=".", help="folder holding etc/ and var/")
     p.set_defaults(run=cmd_cluster)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
     try:
         return args.run(args)
-    except (OSError, LookupError, NoRegionAvailable) as e:
+    except (OSError, LookupError, NoRegionAvailable, UsageError, redis.RedisError) as e:
         print(f"geolru: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+
+
+def join_negative_values(argv: list[str]) -> list[str]:
+    """``--near -33.87,151.21`` as ``--near=-33.87,151.21``: argparse takes a value
+    that starts with ``-`` (a southern or western position) for an option."""
+    out = []
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("--near", "--region", "--master") and i + 1 < len(argv):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
 
 
 if __name__ == "__main__":

@@ -102,10 +102,14 @@ class GeoCache:
         self._failed: dict[RegionAddress, float] = {}  # region -> monotonic time to retry it
         self._regions = [RegionAddress(r, *host_port(r, 7001)) for r in regions or []]
         self.current: RegionAddress | None = None
+        self.last_error: str | None = None  # why the last refresh failed
         self.refresh()
         if not self._regions:
-            raise NoRegionAvailable(f"no region: master {self.masters or '(none)'} gave none "
-                                    "and none were given")
+            if not self.masters:
+                raise NoRegionAvailable("no region given, and no master to ask")
+            if self.last_error is not None:
+                raise NoRegionAvailable(f"no region: {self.last_error}")
+            raise NoRegionAvailable(f"no region: master {self.masters} knows no live region")
         self._stop = threading.Event()
         if self.masters and refresh_interval > 0:
             thread = threading.Thread(target=self._refresh_loop, args=(refresh_interval,),
@@ -124,8 +128,10 @@ class GeoCache:
             return False
         try:
             found = locate(self.masters, *self.near)
-        except (OSError, LookupError):
+        except (OSError, LookupError) as e:
+            self.last_error = str(e)
             return False
+        self.last_error = None
         if found:
             with self._lock:
                 self._regions = found
@@ -134,6 +140,14 @@ class GeoCache:
     def _refresh_loop(self, interval: float):
         while not self._stop.wait(interval):
             self.refresh()
+
+    def abandon(self) -> None:
+        """Drop the connection to the current region (a command was interrupted:
+        its reply must not be read as the next one's)."""
+        client = self._clients.pop(self.current, None) if self.current else None
+        if client is not None:
+            client.close()
+            client.connection_pool.disconnect()
 
     def close(self):
         self._stop.set()

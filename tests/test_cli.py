@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -41,6 +42,33 @@ def test_locate_regions_get_set_del(cluster):
     assert bad.returncode != 0 and "not a position on Earth" in bad.stderr
 
 
+def test_what_users_typed_in_the_issue_works(cluster):
+    """A southern or western position after --near, bytes that are not UTF-8, no
+    --near at all, --version, and --help without reStructuredText."""
+    master, regions = cluster
+    assert run(master, "set", "sydney", "hi", "--near", "-33.87,151.21").stdout == "OK\n"
+    assert run(master, "get", "sydney", "--near", "-33.87,151.21").stdout == '"hi"\n'
+    raw = subprocess.run([GEOLRU.encode(), b"--master", f"127.0.0.1:{master.port}".encode(),
+                          b"set", b"bin", b"\xff\xfe", b"--near", b"45.5,-73.6"],
+                         capture_output=True, timeout=60)
+    assert raw.returncode == 0 and raw.stdout == b"OK\n", raw.stderr
+    assert regions["montreal"].client().get("bin") == b"\xff\xfe"
+    nowhere = run(master, "get", "k")
+    assert nowhere.returncode == 1 and "--near LAT,LON" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr
+    version = subprocess.run([GEOLRU, "--version"], capture_output=True, text=True)
+    assert version.stdout.startswith("geolru ") and version.returncode == 0
+    assert "``" not in subprocess.run([GEOLRU, "--help"], capture_output=True,
+                                      text=True).stdout
+
+
+def test_a_master_that_is_down_is_said_to_be_down(tmp_path):
+    result = subprocess.run([GEOLRU, "--master", f"127.0.0.1:{free_port()}", "get", "k",
+                             "--near", "0,0"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "no master reachable" in result.stderr and "gave none" not in result.stderr
+
+
 def test_unreachable_master_is_one_clear_line():
     result = subprocess.run([GEOLRU, "--master", f"127.0.0.1:{free_port()}", "locate", "0", "0"],
                             capture_output=True, text=True, timeout=60)
@@ -71,9 +99,28 @@ def test_shell_survives_the_death_of_its_region(cluster, tmp_path):
         shell.expect_exact("frankfurt> ")
         shell.sendline("incr visits")
         shell.expect_exact("(integer) 1")
+        shell.sendline("wait 9 0")  # blocks for ever: Ctrl-C gives the prompt back
+        wait_until(lambda: regions["frankfurt"].client().info("clients")["blocked_clients"]
+                   >= 1, 5, what="the WAIT to block")
+        shell.sendintr()
+        shell.expect_exact("(interrupted)")
+        shell.expect_exact("frankfurt> ")
+        shell.sendline("get greeting")
+        shell.expect_exact('"hello world"')  # the WAIT's reply is not read as this one's
         shell.sendline("nosuchcommand")
         shell.expect_exact("(error) unknown command 'nosuchcommand'")
         shell.expect_exact("frankfurt> ")
+        # montreal comes back: the shell goes back to it, and says so as such
+        regions["montreal"].start()
+        deadline = time.monotonic() + 20
+        while True:
+            assert time.monotonic() < deadline, "the shell never went back to montreal"
+            shell.sendline("regions")  # (asks the master again)
+            shell.expect_exact("> ")
+            shell.sendline("get greeting")
+            if shell.expect([r"back on montreal, the nearest", r"frankfurt> "]) == 0:
+                break
+        shell.expect_exact("montreal> ")
         shell.sendline("quit")
         shell.expect(pexpect.EOF)
     finally:
