@@ -39,9 +39,15 @@ HELP = [
     "FORGET <name>           remove a region that is down, for good (decommissioned):",
     "                        peers stop keeping deletes for it. With a cluster secret:",
     "                        CHALLENGE first, then FORGET <name> <hmac>",
+    "PING                    PONG: a health check",
     "HELP                    this text",
     "QUIT                    close the connection",
 ]
+
+
+# what a Redis client gets, as a RESP error it can show, before the master hangs up
+RESP_CLIENT_ERROR = (b"-ERR this is a geolru master: it speaks lines (PING, LOCATE <lat> "
+                     b"<lon>, REGIONS, HELP), not RESP; point Redis clients at a region\r\n")
 
 
 class MasterError(Exception):
@@ -118,6 +124,10 @@ class MasterProtocol(LineReceiver):
         self.transport.write(b"".join(line + b"\r\n" for line in lines))
 
     def lineReceived(self, line: bytes):
+        if line[:1] == b"*":  # a RESP array: a Redis client (redis-cli) at the wrong port
+            self.transport.write(RESP_CLIENT_ERROR)
+            self.transport.loseConnection()
+            return
         words = line.rstrip(b"\r").split()
         if not words:
             return
@@ -133,6 +143,11 @@ class MasterProtocol(LineReceiver):
         self.factory.requests += 1
 
     # ------------------------------------------------------------ clients
+
+    def do_PING(self, args):
+        if args:
+            raise MasterError("usage: PING")
+        self.send(b"PONG")
 
     def do_LOCATE(self, args):
         if len(args) not in (2, 3):

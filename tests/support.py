@@ -238,7 +238,7 @@ def ask_master(port: int, line: str, timeout: float = 5.0) -> list[str]:
                 break
             data += chunk
             lines = data.decode().split("\r\n")
-            if any(x == "END" or x.startswith("ERR") for x in lines):
+            if any(x in ("END", "PONG") or x.startswith("ERR") for x in lines):
                 break
     return [x for x in data.decode().split("\r\n") if x]
 

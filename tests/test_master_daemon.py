@@ -165,3 +165,18 @@ def test_cluster_secret_lets_only_regions_that_know_it_register(tmp_path):
     finally:
         for daemon in (master, good, bad):
             daemon.stop()
+
+
+def test_ping_is_a_health_check_and_a_redis_client_gets_one_clear_line(tmp_path):
+    master = master_daemon(tmp_path / "master", heartbeat_timeout=TIMEOUT).start()
+    try:
+        assert ask_master(master.port, "PING") == ["PONG"]
+        out = subprocess.run(["redis-cli", "-p", str(master.port), "PING"],
+                             capture_output=True, text=True, timeout=10)
+        said = (out.stdout + out.stderr).strip()
+        assert said.startswith("(error) ERR this is a geolru master") or \
+            said.startswith("ERR this is a geolru master"), said
+        assert "point Redis clients at a region" in said
+        assert ask_master(master.port, "PING") == ["PONG"]  # and it is still up
+    finally:
+        master.stop()
