@@ -24,6 +24,19 @@ def listen_address(description: str, default_host: str = "127.0.0.1") -> tuple[s
     return host, int(port) if port.isdigit() else 0
 
 
+def client_address(description: str) -> str:
+    """``host:port`` of a ``tcp:``/``ssl:`` client endpoint (``tcp:HOST:PORT``, or
+    with ``host=``/``port=``), for logs; the description itself otherwise."""
+    parts = [p.replace("\\:", ":") for p in _UNESCAPED_COLON.split(description.strip())]
+    if len(parts) < 3 or parts[0] not in ("tcp", "ssl", "tcp6"):
+        return description
+    positional = [p for p in parts[1:] if "=" not in p]
+    keywords = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+    host = keywords.get("host", positional[0] if positional else "?")
+    port = keywords.get("port", positional[1] if len(positional) > 1 else "?")
+    return f"{host}:{port}"
+
+
 def no_delay(transport) -> None:
     """Send small writes at once (``TCP_NODELAY``): a reply, an acknowledgement or a
     heartbeat must not wait on Nagle's algorithm for the peer's delayed ACK (up to

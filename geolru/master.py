@@ -27,7 +27,7 @@ from geolru.config import MasterConfig
 from geolru.endpoints import no_delay
 from geolru.geo import check_coordinates
 from geolru.registry import RegionEntry, Registry
-from geolru.services import ListeningService, PeriodicService
+from geolru.services import ListeningService, PeriodicService, quiet_site
 
 MAX_LOCATE = 1000
 HEALTH_INTERVAL = 0.25  # seconds between checks for silent regions
@@ -240,6 +240,7 @@ class MasterProtocol(LineReceiver):
 
 
 class MasterFactory(Factory):
+    noisy = False
     protocol = MasterProtocol
 
     def __init__(self, registry: Registry, secret: str = ""):
@@ -270,11 +271,9 @@ class MasterService(MultiService):
         self.port.setServiceParent(self)
         self.http = None
         if config.http:
-            from twisted.web.server import Site
-
             from geolru.status import status_root
             self.http = ListeningService(
                 reactor, serverFromString(reactor, config.http),
-                Site(status_root(self.registry, self.factory, reactor)), "master http",
+                quiet_site(status_root(self.registry, self.factory, reactor)), "master http",
                 stop_reactor_on_failure=daemon)
             self.http.setServiceParent(self)

@@ -1,6 +1,6 @@
 """A region's side of the master: register, heartbeat, learn the peers.
 
-Each configured master gets a persistent connection (``ClientService``,
+Each configured master gets a persistent connection (``geolru.links.Link``,
 reconnecting with backoff), so a restarted master is rejoined without touching
 the region, and any of several masters can answer ``LOCATE``.  The peers the
 masters push are kept in ``Membership`` and on disk (``peers.json``), so a
@@ -14,7 +14,7 @@ import os
 import tempfile
 
 import attrs
-from twisted.application.internet import ClientService, backoffPolicy
+from twisted.application.internet import backoffPolicy
 from twisted.application.service import MultiService
 from twisted.internet import task
 from twisted.internet.endpoints import clientFromString
@@ -24,7 +24,8 @@ from twisted.protocols.basic import LineReceiver
 
 from geolru import masterwire
 from geolru.auth import registration_mac
-from geolru.endpoints import no_delay
+from geolru.endpoints import client_address, no_delay
+from geolru.links import Link
 
 HEARTBEAT_INTERVAL = 1.0  # seconds; the master's heartbeat_timeout defaults to 5
 
@@ -178,8 +179,9 @@ class MasterLinkProtocol(LineReceiver):
                 self.sendLine(line + b" " + mac.encode())
             elif kind == b"OK":
                 self.registered = True
-                self.log.info("registered with the master at {peer}",
-                              peer=self.transport.getPeer())
+                peer = self.transport.getPeer()
+                self.log.info("registered with the master at {address}",
+                              address=f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '?')}")
             elif kind == b"ERR":
                 self.log.error("the master refused: {why}", why=line.decode(errors="replace"))
         except (ValueError, IndexError) as e:
@@ -191,6 +193,7 @@ class MasterLinkProtocol(LineReceiver):
 
 
 class MasterLinkFactory(Factory):
+    noisy = False
     protocol = MasterLinkProtocol
 
     def __init__(self, registration, membership: Membership, clock, secret: str = "",
@@ -210,7 +213,8 @@ class MasterLinks(MultiService):
         super().__init__()
         factory = MasterLinkFactory(registration, membership, reactor, secret, peer_lags)
         for description in endpoints:
-            ClientService(
-                clientFromString(reactor, description), factory,
-                retryPolicy=backoffPolicy(initialDelay=0.2, maxDelay=3.0, factor=1.5),
-                clock=reactor).setServiceParent(self)
+            address = client_address(description)
+            Link(clientFromString(reactor, description), factory, reactor,
+                 "the link to the master", address,
+                 retry=backoffPolicy(initialDelay=0.2, maxDelay=3.0, factor=1.5)
+                 ).setServiceParent(self)

@@ -25,7 +25,7 @@ from geolru.keyspace import Keyspace
 from geolru.membership import MasterLinks, Membership, Registration
 from geolru.protocols import RequestParser
 from geolru.replication import Replication
-from geolru.services import ListeningService, PeriodicService
+from geolru.services import ListeningService, PeriodicService, quiet_site
 from geolru.stats import RATE_INTERVAL
 from geolru.store import Store
 
@@ -179,6 +179,7 @@ class RegionProtocol(Protocol):
 
 
 class RegionFactory(Factory):
+    noisy = False
     protocol = RegionProtocol
     log = Logger()
 
@@ -282,11 +283,10 @@ class RegionService(MultiService):
                 stop_reactor_on_failure=daemon)
             self.peer_port.setServiceParent(self)
         if config.http:
-            from twisted.web.server import Site
-
             from geolru.region_http import region_root
             ListeningService(reactor, serverFromString(reactor, config.http),
-                             Site(region_root(self.table)), f"region {config.name} http",
+                             quiet_site(region_root(self.table)),
+                             f"region {config.name} http",
                              stop_reactor_on_failure=daemon).setServiceParent(self)
 
     def peer_lags(self) -> dict[str, float]:

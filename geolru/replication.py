@@ -11,7 +11,6 @@ simulator (``tests/simulation``) runs the same logic without sockets.
 
 from __future__ import annotations
 
-from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import MultiService
 from twisted.internet.endpoints import clientFromString, wrapClientTLS
 from twisted.internet.protocol import Factory
@@ -21,6 +20,7 @@ from twisted.protocols.basic import Int32StringReceiver
 
 from geolru.endpoints import no_delay
 from geolru.keyspace import Keyspace
+from geolru.links import Link
 from geolru.membership import Membership, Peer
 from geolru.replicator import Replicator
 from geolru.sending import BUFFER
@@ -66,6 +66,7 @@ class SenderProtocol(FrameProtocol):
 
 class SenderFactory(Factory):
     protocol = SenderProtocol
+    noisy = False
 
     def __init__(self, sender):
         self.sender = sender
@@ -86,6 +87,7 @@ class ReceiverProtocol(FrameProtocol):
 
 class ReceiverFactory(Factory):
     protocol = ReceiverProtocol
+    noisy = False
 
     def __init__(self, replicator):
         self.replicator = replicator
@@ -103,9 +105,8 @@ class PeerLink(MultiService):
         if tls_trust is not None:  # peers listen on ssl: endpoints; check their certificate
             endpoint = wrapClientTLS(
                 optionsForClientTLS(peer.host, trustRoot=tls_trust), endpoint)
-        ClientService(endpoint, SenderFactory(sender),
-                      retryPolicy=backoffPolicy(initialDelay=0.1, maxDelay=2.0, factor=1.5),
-                      clock=reactor).setServiceParent(self)
+        Link(endpoint, SenderFactory(sender), reactor, f"the link to {peer.name}",
+             f"{host}:{port}").setServiceParent(self)
 
 
 class Replication(MultiService):

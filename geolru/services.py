@@ -91,3 +91,13 @@ class ListeningService(Service):
             port, self.port = self.port, None
             return port.stopListening()
         return None
+
+
+def quiet_site(resource):
+    """A ``twisted.web`` Site that neither logs each request nor "Starting factory"."""
+    from twisted.web.server import Site
+
+    site = Site(resource)
+    site.noisy = False
+    site.log = lambda request: None
+    return site

@@ -1,0 +1,47 @@
+"""Logs an operator can read: what a region writes while a peer and the master are
+down for 30 s, and when they come back."""
+
+import re
+import time
+
+from support import start_cluster, stop_all, wait_until
+
+
+def live(region, peers: int) -> bool:
+    info = region.client().info("replication")
+    return sum(v["state"] == "live" for k, v in info.items() if k.startswith("peer")) == peers
+
+
+def test_a_30_s_outage_of_a_peer_and_the_master_writes_a_few_named_lines(tmp_path):
+    master, regions = start_cluster(tmp_path, ["montreal", "frankfurt"])
+    montreal, frankfurt = regions["montreal"], regions["frankfurt"]
+    try:
+        wait_until(lambda: live(montreal, 1) and live(frankfurt, 1), 20,
+                   what="the two regions streaming")
+        before = len(montreal.log())
+        frankfurt.kill()
+        master.kill()
+        started = time.monotonic()
+        montreal.client().set("during", "the outage")
+        while time.monotonic() - started < 30:  # the outage lasts this long, whatever
+            assert montreal.client().ping()    # montreal does meanwhile
+            time.sleep(1)
+        master.start()
+        frankfurt.start()
+        wait_until(lambda: live(montreal, 1), 20, what="the stream to frankfurt back")
+        wait_until(lambda: "the link to the master" in montreal.log()[before:] and
+                   "is back" in montreal.log()[before:].split("the link to the master")[-1],
+                   20, what="the link to the master back")
+        written = montreal.log()[before:].splitlines()
+    finally:
+        stop_all(master, *regions.values())
+    text = "\n".join(written)
+    assert len(written) <= 12, text
+    assert re.search(r"the link to frankfurt \(127\.0\.0\.1:\d+\) is down: the connection "
+                     r"was (closed|lost); reconnecting", text), text
+    assert re.search(r"the link to frankfurt \(127\.0\.0\.1:\d+\) is back, after \d+ s down",
+                     text), text
+    assert re.search(r"the link to the master \(127\.0\.0\.1:\d+\) is down", text), text
+    for noise in ("Starting factory", "Stopping factory", "Scheduling retry", " object at 0x",
+                  "IPv4Address", "Traceback"):
+        assert noise not in text, f"{noise!r} in:\n{text}"
