@@ -31,6 +31,7 @@ from twisted.logger import Logger
 
 from geolru import peerwire
 from geolru.auth import registration_mac
+from geolru.hlc import physical_ms
 from geolru.stability import Publication
 from geolru.window import Window
 
@@ -631,14 +632,17 @@ class Sender:
         return self._queue_bytes + self._held.bytes + self._forward_bytes
 
     def lag(self) -> tuple[int, float]:
-        """(changes not yet acknowledged, ms the oldest unapplied frame has waited)."""
-        if not self.live:  # not streaming live: all of it waits
-            behind = max(0, self.store.seq - self.status.acked)
-        else:
-            behind = max(0, self.status.sent - self.status.written) + self.waiting()
-        oldest = self.window.oldest_sent
-        waited = 0.0 if oldest is None else (self.clock.seconds() - oldest) * 1000
-        return behind, waited
+        """(changes the peer has not committed, ms since the oldest of them was
+        written) — for a peer that is down too, whose lag grows while it is away."""
+        acked = self.status.acked
+        behind = max(0, self.store.seq - acked)
+        if not behind:
+            return 0, 0.0
+        oldest = self.store.changes_since(acked, 1)
+        if not oldest:
+            return behind, 0.0
+        written_ms = physical_ms(oldest[0][2].version)
+        return behind, max(0.0, self.clock.seconds() * 1000 - written_ms)
 
     # ------------------------------------------------------------ timers
 

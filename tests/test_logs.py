@@ -45,3 +45,28 @@ def test_a_30_s_outage_of_a_peer_and_the_master_writes_a_few_named_lines(tmp_pat
     for noise in ("Starting factory", "Stopping factory", "Scheduling retry", " object at 0x",
                   "IPv4Address", "Traceback"):
         assert noise not in text, f"{noise!r} in:\n{text}"
+
+
+def test_the_lag_of_a_down_peer_is_the_truth(tmp_path):
+    """A dead peer does not look caught up: INFO, PEERS and the master's view give the
+    writes it misses and the age of the oldest, growing while it is away."""
+    master, regions = start_cluster(tmp_path, ["montreal", "frankfurt"])
+    montreal = regions["montreal"]
+    try:
+        wait_until(lambda: live(montreal, 1), 20, what="the stream to frankfurt")
+        regions["frankfurt"].kill()
+        r = montreal.client()
+        for i in range(5):
+            r.set(f"missed:{i}", i)
+
+        def peer():
+            info = r.info("replication")
+            return next(v for k, v in info.items() if k.startswith("peer"))
+        wait_until(lambda: peer()["state"] == "connecting" and float(peer()["lag_ms"]) >= 1500,
+                   10, what="the lag to grow")
+        assert int(peer()["lag_ops"]) >= 5
+        name, _, state, behind, waited = r.execute_command("PEERS")[0]
+        assert (name, state) == (b"frankfurt", b"connecting")
+        assert behind >= 5 and float(waited) >= 1500
+    finally:
+        stop_all(master, *regions.values())
