@@ -249,7 +249,12 @@ class GeoCache:
                 self._failed[region] = time.monotonic() + RETRY_DEAD_AFTER
                 continue
             self.current = region
-            return client.transaction(func, *watches, value_from_callable=value_from_callable)
+            try:
+                return client.transaction(func, *watches,
+                                          value_from_callable=value_from_callable)
+            except redis.BusyLoadingError as e:  # syncing: nothing ran, the next one may
+                errors.append(f"{region}: {e}")
+                self._failed[region] = time.monotonic() + RETRY_DEAD_AFTER
         raise NoRegionAvailable("no region answered: " + "; ".join(errors))
 
     def set_json(self, key, value, ttl: float | None = None) -> bool:

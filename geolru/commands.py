@@ -51,6 +51,7 @@ class CommandTable(ConnectionCommands, StringCommands, KeyCommands, ServerComman
     commands_processed: int = attrs.field(default=0, init=False)
     tcp_port: int = 0
     maxclients: int = 10000
+    serve_stale_data: bool = False  # answer key commands while syncing (config)
     # kept by the connection side (geolru.region.RegionFactory); INFO shows them
     connections: ConnectionCounters = attrs.field(factory=ConnectionCounters)
     used_memory_peak: int = attrs.field(default=0, init=False)
@@ -84,6 +85,10 @@ class CommandTable(ConnectionCommands, StringCommands, KeyCommands, ServerComman
                 f"until it can: {self.keyspace.store.failure}"), session)
         if self.keyspace.stale is not None and name in DATA_NAMES:
             return self._reject(stat, p.error("STALE " + self.keyspace.stale), session)
+        if self.keyspace.syncing and not self.serve_stale_data and name in DATA_NAMES:
+            return self._reject(stat, p.error(
+                f"LOADING region {self.name} is syncing with its peers after a start or a "
+                "partition; try another region"), session)
         if session.multi is not None and name not in NOT_QUEUED:
             session.multi.append(args)
             return QUEUED

@@ -209,6 +209,11 @@ REGION_KEYS = {
     "peer_window": Key("replication", lambda t: _number(int, 1 << 16)(str(parse_size(t))), "32MB",
                   "most bytes sent to a peer and not yet applied (the window grows "
                   "to twice bandwidth x round trip, up to this)"),
+    "sync_timeout": Key("replication", _number(float, 0, 3600), "10",
+                        "seconds a starting (or returning) region waits to catch up with its "
+                        "live peers before it serves key commands anyway"),
+    "serve_stale_data": Key("replication", _choice("no", "yes"), "no",
+                            "yes: answer key commands while syncing (stale); no: LOADING"),
     "peer_buffer": Key("replication", lambda t: _number(int, 1 << 16)(str(parse_size(t))), "64MB",
                   "most bytes of writes a peer's stream holds in memory; beyond, it "
                   "reads them from the store"),
@@ -239,6 +244,8 @@ class RegionConfig:
     peer_ca: str
     peer_routes: dict
     peer_window: int
+    sync_timeout: float
+    serve_stale_data: str
     peer_buffer: int
 
 

@@ -149,7 +149,7 @@ class NearestIndex:
 
 def regions_frame(rows: list[dict]) -> geopandas.GeoDataFrame:
     """A GeoDataFrame of regions: one row per dict with name, latitude, longitude …"""
-    columns = ["name", "host", "port", "peer_port", "latitude", "longitude", "up",
+    columns = ["name", "host", "port", "peer_port", "latitude", "longitude", "up", "syncing",
                "last_heartbeat", "registered_from"]
     frame = geopandas.GeoDataFrame(
         [{c: row.get(c) for c in columns} for row in rows], columns=columns,

@@ -33,6 +33,7 @@ class Keyspace:
     # why this region's data must not be served (a peer found it older than deletes
     # the cluster has collected: it was forgotten), or None
     stale: str | None = attrs.field(default=None, init=False)
+    syncing: bool = attrs.field(default=False, init=False)  # replication: catching up
 
     def __attrs_post_init__(self):
         if self.hlc is None:

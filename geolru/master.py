@@ -165,7 +165,7 @@ class MasterProtocol(LineReceiver):
         if args:
             raise MasterError("usage: REGIONS")
         self.send(*[masterwire.listed_line(e.name, e.host, e.port, e.latitude, e.longitude,
-                                           e.up)
+                                           e.up, e.syncing)
                     for e in self.factory.registry.sorted_regions()], masterwire.END)
 
     def do_HELP(self, args):
@@ -223,17 +223,21 @@ class MasterProtocol(LineReceiver):
         self.send(b"OK forgotten " + name.encode())
 
     def do_HEARTBEAT(self, args):
-        """``HEARTBEAT <name> [<peer>=<lag_ms> ...]``"""
+        """``HEARTBEAT <name> [SYNCING] [<peer>=<lag_ms> ...]``"""
         if not args or self.region_name != args[0].decode(errors="replace"):
             raise MasterError("HEARTBEAT <name> comes after REGISTER on the same connection")
         lags = {}
+        syncing = False
         for word in args[1:64]:
+            if word == b"SYNCING":
+                syncing = True
+                continue
             peer, _, value = word.decode(errors="replace").partition("=")
             try:
                 lags[peer] = float(value)
             except ValueError:
                 raise MasterError(f"bad peer lag {word.decode(errors='replace')!r}")
-        self.factory.registry.heartbeat(self.region_name, lags)
+        self.factory.registry.heartbeat(self.region_name, lags, syncing)
 
     def connectionLost(self, reason=None):
         self.factory.region_connections.discard(self)

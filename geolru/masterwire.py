@@ -46,9 +46,12 @@ def parse_located(line: str) -> Located:
     return Located(name, host, int(port), float(km))
 
 
-def listed_line(name: str, host: str, port: int, lat: float, lon: float, up: bool) -> bytes:
-    return ("REGION %s %s %d %r %r %s" % (name, host, port, lat, lon,
-                                         "up" if up else "down")).encode()
+def listed_line(name: str, host: str, port: int, lat: float, lon: float, up: bool,
+                syncing: bool = False) -> bytes:
+    """A REGIONS line; its state is ``up``, ``syncing`` (up, catching up: not
+    LOCATEd) or ``down``."""
+    state = ("syncing" if syncing else "up") if up else "down"
+    return ("REGION %s %s %d %r %r %s" % (name, host, port, lat, lon, state)).encode()
 
 
 def parse_listed(line: str) -> Listed:

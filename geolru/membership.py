@@ -146,15 +146,20 @@ class MasterLinkProtocol(LineReceiver):
             self.sendLine(b"CHALLENGE")  # the master answers with a nonce to sign
         else:
             self.sendLine(factory.registration().line())
+            self._heartbeat_line()  # at once: the master must know now if we are syncing
         self._heartbeat = task.LoopingCall(self._beat)
         self._heartbeat.clock = factory.clock
         self._heartbeat.start(HEARTBEAT_INTERVAL, now=False)
 
     def _beat(self):
         if self.registered:  # a refused region does not flood the master
-            lags = "".join(f" {peer}={ms:.1f}" for peer, ms in self.factory.peer_lags().items())
-            self.sendLine(b"HEARTBEAT " + self.factory.registration().name.encode()
-                          + lags.encode())
+            self._heartbeat_line()
+
+    def _heartbeat_line(self):
+        factory = self.factory
+        lags = "".join(f" {peer}={ms:.1f}" for peer, ms in factory.peer_lags().items())
+        self.sendLine(b"HEARTBEAT " + factory.registration().name.encode()
+                      + (b" SYNCING" if factory.syncing() else b"") + lags.encode())
 
     def lineReceived(self, line: bytes):
         words = line.rstrip(b"\r").split()
@@ -177,6 +182,7 @@ class MasterLinkProtocol(LineReceiver):
                 line = self.factory.registration().line()
                 mac = registration_mac(self.factory.secret, words[1].decode(), line.split()[1:])
                 self.sendLine(line + b" " + mac.encode())
+                self._heartbeat_line()
             elif kind == b"OK":
                 self.registered = True
                 peer = self.transport.getPeer()
@@ -197,21 +203,23 @@ class MasterLinkFactory(Factory):
     protocol = MasterLinkProtocol
 
     def __init__(self, registration, membership: Membership, clock, secret: str = "",
-                 peer_lags=dict):
+                 peer_lags=dict, syncing=bool):
         self.registration = registration  # () -> Registration, read at each connect
         self.membership = membership
         self.clock = clock
         self.secret = secret
         self.peer_lags = peer_lags  # () -> {peer: ms}, sent with each heartbeat
+        self.syncing = syncing  # () -> bool: catching up (LOCATE leaves it out)
 
 
 class MasterLinks(MultiService):
     """One reconnecting connection per configured master."""
 
     def __init__(self, endpoints, registration, membership: Membership, reactor,
-                 secret: str = "", peer_lags=dict):
+                 secret: str = "", peer_lags=dict, syncing=bool):
         super().__init__()
-        factory = MasterLinkFactory(registration, membership, reactor, secret, peer_lags)
+        factory = MasterLinkFactory(registration, membership, reactor, secret, peer_lags,
+                                    syncing)
         for description in endpoints:
             address = client_address(description)
             Link(clientFromString(reactor, description), factory, reactor,

@@ -70,7 +70,8 @@ COMMAND_METRICS = [  # (name, help, value of a geolru.stats.CommandStat)
 PEER_METRICS = [  # (name, type, help, value of a geolru.sending.Sender)
     ("geolru_peer_lag_ops", "gauge", "Changes a peer has not acknowledged.",
      lambda sender: sender.lag()[0]),
-    ("geolru_peer_lag_ms", "gauge", "How long the oldest unacknowledged frame has waited.",
+    ("geolru_peer_lag_ms", "gauge",
+     "Milliseconds since the oldest write the peer has not committed was made.",
      lambda sender: sender.lag()[1]),
     ("geolru_peer_live", "gauge", "1 if the stream to the peer is live.",
      lambda sender: int(sender.status.state == "live")),
@@ -115,6 +116,11 @@ class RegionCollector:
         for code, count in sorted(table.stats.errors.items()):
             family.add_metric([region, code], count)
         yield family
+        family = GaugeMetricFamily(
+            "geolru_syncing", "1 while the region catches up after a start or a partition "
+            "(key commands answer LOADING).", labels=["region"])
+        family.add_metric([region], int(table.keyspace.syncing))
+        yield family
         if table.replication is not None:
             for name, kind, text, value in PEER_METRICS:
                 family = _family(kind, name, text, ["region", "peer"])
@@ -134,7 +140,8 @@ class MasterCollector:
         now = self.clock.seconds()
         family = GaugeMetricFamily("geolru_master_regions", "Known regions by state.",
                                    labels=["state"])
-        family.add_metric(["up"], sum(e.up for e in regions))
+        family.add_metric(["up"], sum(e.up and not e.syncing for e in regions))
+        family.add_metric(["syncing"], sum(e.up and e.syncing for e in regions))
         family.add_metric(["down"], sum(not e.up for e in regions))
         yield family
         yield CounterMetricFamily("geolru_master_requests_total", "Lines answered.",

@@ -20,7 +20,8 @@ From the receiving region (it accepted the connection):
 
 From the sending region:
 
-- ``H`` + JSON ``{"name", "store_id", "mac", "protocol"}`` — who it is.
+- ``H`` + JSON ``{"name", "store_id", "mac", "protocol", "position"}`` — who it is,
+  and its store's newest position (the receiver has caught up once it has that).
 - ``B`` + 8-byte *through* + changes — a batch, each change a key and its record in
   the store's encoding (``geolru.record``); after applying it the receiver has every
   change of the sender's stream up to *through* (records held back to be forwarded

@@ -35,6 +35,8 @@ class Receiver:
     committed_sent: int = -1  # ... and committed (acknowledged) through here
     committed_reached: int = -1
     urgent: int = 0  # a WAIT at the sender waits for this position: commit once reached
+    target: int = 0  # the sender's newest position when it said hello
+    caught_up: bool = False  # this stream has reached ``target``
     _progress_at: float = float("-inf")  # when the last P went
     _progress_call: object = None  # a P to send later
     lost: bool = False
@@ -101,8 +103,10 @@ class Receiver:
         self.sender, self.store_id = name, store_id
         self.position = self.reached = int(
             replicator.store.get_meta(self._position_key, 0) or 0)
+        self.target = int(hello.get("position", 0))
         self.send(peerwire.encode_control(b"R", {"from": self.position}))
         replicator.receiver_ready(self)
+        self._check_caught_up()
         # (read back, that position may still be in the commit buffer)
         replicator.store.committed().addCallback(self._committed, self.position,
                                                  self.reached)
@@ -144,6 +148,12 @@ class Receiver:
         # and a crash before the commit must not have lost what they count
         store.committed().addCallback(self._committed, self.position, self.reached)
         self._commit_if_urgent()
+        self._check_caught_up()
+
+    def _check_caught_up(self) -> None:
+        if not self.caught_up and self.position >= self.target:
+            self.caught_up = True
+            self.replicator.caught_up(self)
 
     def _progress_soon(self) -> None:
         """``P``, at most one per ``PROGRESS_INTERVAL``: it only moves the sender's

@@ -253,13 +253,13 @@ class RegionService(MultiService):
         self.replication = Replication(config.name, self.keyspace, self.membership, reactor,
                                        config.cluster_secret, config.peer_ca,
                                        config.peer_routes, config.peer_window,
-                                       config.peer_buffer)
+                                       config.peer_buffer, config.sync_timeout)
         self.table = CommandTable(
             self.keyspace, reactor, name=config.name, latitude=config.latitude,
             longitude=config.longitude, requirepass=config.requirepass.encode(),
             max_bulk_len=config.proto_max_bulk_len, started=reactor.seconds(),
             replication=self.replication, tcp_port=endpoint_port(config.listen),
-            maxclients=config.maxclients)
+            maxclients=config.maxclients, serve_stale_data=config.serve_stale_data == "yes")
         StoreService(self.store).setServiceParent(self)
         PeriodicService(self.table.sample_stats, reactor, RATE_INTERVAL,
                         "stats").setServiceParent(self)
@@ -274,7 +274,8 @@ class RegionService(MultiService):
                      self.replication.tombstone_horizon).setServiceParent(self)
         if config.master:
             MasterLinks(config.master, self.registration, self.membership, reactor,
-                        config.cluster_secret, self.peer_lags).setServiceParent(self)
+                        config.cluster_secret, self.peer_lags,
+                        lambda: self.replication.replicator.syncing).setServiceParent(self)
         self.peer_port = None
         if config.peer_listen:
             self.peer_port = ListeningService(

@@ -28,6 +28,7 @@ class RegionEntry:
     latitude: float
     longitude: float
     up: bool = False
+    syncing: bool = False  # catching up after a start or a partition: not LOCATEd
     last_heartbeat: float | None = None  # clock seconds
     peer_lag_ms: dict = attrs.field(factory=dict)  # peer -> ms, from the last heartbeat
 
@@ -70,7 +71,8 @@ class Registry:
         self._changed(save=True)
         return None
 
-    def heartbeat(self, name: str, peer_lag_ms: dict | None = None) -> bool:
+    def heartbeat(self, name: str, peer_lag_ms: dict | None = None,
+                  syncing: bool = False) -> bool:
         """Record a heartbeat; ``False`` if the region is unknown (re-register)."""
         entry = self.regions.get(name)
         if entry is None:
@@ -78,6 +80,12 @@ class Registry:
         entry.last_heartbeat = self._clock.seconds()
         if peer_lag_ms is not None:
             entry.peer_lag_ms = peer_lag_ms
+        if syncing != entry.syncing:
+            entry.syncing = syncing
+            self.log.info("region {name} is {state}", name=name,
+                          state="syncing: left out of LOCATE until it has caught up"
+                          if syncing else "synced: LOCATE sends users to it again")
+            self._changed()
         if not entry.up:
             entry.up = True
             self.log.info("region {name} is up again", name=name)
@@ -134,7 +142,8 @@ class Registry:
         """The ``n`` nearest live regions with their geodesic distance in km."""
         if self._index is None:
             frame = self.frame()
-            self._index = NearestIndex(frame[frame["up"].astype(bool)])
+            live = frame["up"].astype(bool) & ~frame["syncing"].astype(bool)
+            self._index = NearestIndex(frame[live])
         return [(self.regions[name], km)
                 for name, km in self._index.nearest(latitude, longitude, n)]
 
@@ -149,7 +158,7 @@ class Registry:
             return
         data = {"regions": [
             {k: v for k, v in e.as_dict().items()
-             if k not in ("up", "last_heartbeat", "peer_lag_ms")}
+             if k not in ("up", "syncing", "last_heartbeat", "peer_lag_ms")}
             for e in self.sorted_regions()], "forgotten": sorted(self.forgotten)}
         directory = os.path.dirname(os.path.abspath(self.state_file))
         os.makedirs(directory, exist_ok=True)

@@ -22,7 +22,7 @@ from geolru.endpoints import no_delay
 from geolru.keyspace import Keyspace
 from geolru.links import Link
 from geolru.membership import Membership, Peer
-from geolru.replicator import Replicator
+from geolru.replicator import SYNC_TIMEOUT, Replicator
 from geolru.sending import BUFFER
 
 MAX_FRAME = (1 << 30) + (1 << 20)
@@ -114,7 +114,8 @@ class Replication(MultiService):
 
     def __init__(self, own_name: str, keyspace: Keyspace, membership: Membership, reactor,
                  secret: str = "", peer_ca: str = "", routes: dict | None = None,
-                 window: int = 32 << 20, buffer: int = BUFFER):
+                 window: int = 32 << 20, buffer: int = BUFFER,
+                 sync_timeout: float = SYNC_TIMEOUT):
         super().__init__()
         self.tls_trust = None
         if peer_ca:
@@ -124,7 +125,8 @@ class Replication(MultiService):
         self.membership = membership
         self.routes = routes or {}  # peer name -> (host, port) to reach it at
         self.replicator = Replicator(own_name, keyspace, reactor, secret,
-                                     set(membership.forgotten), window=window, buffer=buffer)
+                                     set(membership.forgotten), window=window, buffer=buffer,
+                                     sync_timeout=sync_timeout)
         self.links: dict[str, PeerLink] = {}
         membership.listeners.append(self._membership_changed)
         self.receiver_factory = ReceiverFactory(self.replicator)
@@ -137,6 +139,10 @@ class Replication(MultiService):
     def startService(self):
         super().startService()
         self._membership_changed(self.membership)
+        # a region that starts may have missed writes: it catches up before it serves
+        self.replicator.begin_sync(
+            [p.name for p in self.membership.peers.values() if p.up and p.peer_port],
+            "starting")
 
     def stopService(self):
         self.replicator.stop()
@@ -146,6 +152,7 @@ class Replication(MultiService):
         if not self.running:
             return
         replicator = self.replicator
+        replicator.peers_down([p.name for p in membership.peers.values() if not p.up])
         for name in sorted(set(membership.forgotten) - replicator.forgotten):
             self._drop_link(name)
             replicator.forget(name)

@@ -23,7 +23,8 @@ from geolru.stability import Stability
 from geolru.window import MIN_WINDOW, Window
 
 PUBLISH_INTERVAL = 0.05  # seconds between a region's publications, at most
-
+SYNC_TIMEOUT = 10.0  # seconds a region waits to catch up before it serves anyway
+PARTITION_AFTER = 5.0  # seconds a peer's stream was away for its return to mean syncing
 
 @attrs.define(eq=False)
 class Replicator:
@@ -44,6 +45,11 @@ class Replicator:
     applied: int = 0  # records applied from peers
     _publish_call: object = None
     _waiters: list = attrs.field(factory=list)  # [(position, count, Deferred)]
+    sync_timeout: float = SYNC_TIMEOUT
+    syncing: bool = False  # key commands answer LOADING (keyspace.syncing)
+    sync_waiting: set = attrs.field(factory=set)  # peers whose stream has not caught up
+    _sync_call: object = None
+    _lost_at: dict = attrs.field(factory=dict)  # peer -> when its stream to us went
 
     def __attrs_post_init__(self):
         self.stability = Stability(self.own_name)
@@ -90,10 +96,67 @@ class Replicator:
     def receiver_ready(self, receiver: Receiver) -> None:
         self.receivers.append(receiver)
         receiver.send(self._publication(receiver))
+        name = receiver.sender
+        lost = self._lost_at.pop(name, None)
+        if (not receiver.caught_up and receiver.target > receiver.position and lost is not None
+                and self.clock.seconds() - lost >= PARTITION_AFTER):
+            self.begin_sync({name}, f"{name}'s stream is back after "
+                                    f"{self.clock.seconds() - lost:.0f} s away")
 
     def receiver_closed(self, receiver: Receiver) -> None:
         if receiver in self.receivers:
             self.receivers.remove(receiver)
+            if receiver.sender and not any(r.sender == receiver.sender
+                                           for r in self.receivers):
+                self._lost_at[receiver.sender] = self.clock.seconds()
+
+    # ------------------------------------------------------------ syncing
+
+    def begin_sync(self, peers, why: str) -> None:
+        """Answer key commands with LOADING until the streams of ``peers`` have
+        caught up (up to where each was when it connected), or ``sync_timeout``."""
+        peers = set(peers) - self.forgotten - {self.own_name}
+        caught = {r.sender for r in self.receivers if r.caught_up}
+        peers -= caught
+        if not peers:
+            return
+        self.sync_waiting |= peers
+        if not self.syncing:
+            self.syncing = True
+            self.keyspace.syncing = True
+            self._sync_call = self.clock.callLater(self.sync_timeout, self._sync_timed_out)
+        self.log.info("syncing with {peers} ({why}): key commands answer LOADING until "
+                      "caught up, {timeout:g} s at most", peers=", ".join(sorted(peers)),
+                      why=why, timeout=self.sync_timeout)
+
+    def caught_up(self, receiver: Receiver) -> None:
+        if receiver.sender in self.sync_waiting:
+            self.sync_waiting.discard(receiver.sender)
+            if not self.sync_waiting:
+                self.end_sync("caught up with every peer")
+
+    def peers_down(self, names) -> None:
+        """The master says these peers are down: not waited for."""
+        if self.sync_waiting & set(names):
+            self.sync_waiting -= set(names)
+            if not self.sync_waiting:
+                self.end_sync("caught up with every live peer")
+
+    def end_sync(self, why: str) -> None:
+        if not self.syncing:
+            return
+        self.syncing = False
+        self.keyspace.syncing = False
+        self.sync_waiting = set()
+        if self._sync_call is not None and self._sync_call.active():
+            self._sync_call.cancel()
+        self._sync_call = None
+        self.log.info("synced: {why}; serving", why=why)
+
+    def _sync_timed_out(self) -> None:
+        self._sync_call = None
+        self.end_sync(f"gave up waiting after {self.sync_timeout:g} s for "
+                      f"{', '.join(sorted(self.sync_waiting))}")
 
     # ------------------------------------------------------------ changes
 
@@ -146,6 +209,9 @@ class Replicator:
         if self._publish_call is not None and self._publish_call.active():
             self._publish_call.cancel()
         self._publish_call = None
+        if self._sync_call is not None and self._sync_call.active():
+            self._sync_call.cancel()
+        self._sync_call = None
         for sender in self.senders.values():
             sender.disconnected()
 
@@ -188,7 +254,9 @@ class Replicator:
     def info_lines(self) -> list[str]:
         full, partial = self.sync_counts()
         live = sum(s.status.state == "live" for s in self.senders.values())
-        lines = [f"connected_peers:{live}",
+        lines = [f"sync_state:{'syncing' if self.syncing else 'synced'}",
+                 f"sync_waiting:{','.join(sorted(self.sync_waiting))}",
+                 f"connected_peers:{live}",
                  f"replication_position:{self.store.seq}",
                  f"replication_applied:{self.applied}",
                  f"full_syncs:{full}", f"partial_syncs:{partial}",

@@ -303,7 +303,7 @@ class Sender:
         mac = registration_mac(self.secret, nonce, [name.encode()]) if self.secret else ""
         self._send(peerwire.encode_control(b"H", {
             "name": name, "store_id": self.store.store_id, "mac": mac,
-            "protocol": peerwire.PROTOCOL}))
+            "protocol": peerwire.PROTOCOL, "position": self.store.seq}))
 
     def start(self, position: int) -> None:
         """The peer wants the changes after ``position``."""

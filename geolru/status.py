@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from importlib import resources
 
 from twisted.web.resource import Resource
@@ -30,6 +31,10 @@ class RegistryPage(Resource):
         self.clock = clock
 
 
+def _state(entry) -> str:
+    return ("syncing" if entry.syncing else "up") if entry.up else "down"
+
+
 class StatusPage(RegistryPage):
 
     def render_GET(self, request):
@@ -37,8 +42,23 @@ class StatusPage(RegistryPage):
         request.setHeader(b"refresh", b"2")
         regions = self.registry.sorted_regions()
         marks, rows = [], []
+        at = {e.name: (e.longitude + 180, 90 - e.latitude) for e in regions}
+        lags = {}  # each link (a pair of regions), the worse lag of its two streams
         for e in regions:
-            colour = "#2a9d3c" if e.up else "#d62828"
+            for peer, ms in e.peer_lag_ms.items() if e.up else ():
+                if peer in at:
+                    pair = tuple(sorted((e.name, peer)))
+                    lags[pair] = max(lags.get(pair, 0.0), ms)
+        for (a, b), ms in sorted(lags.items()):
+            (x1, y1), (x2, y2) = at[a], at[b]
+            marks.append(
+                f'<line x1="{x1:.2f}" y1="{y1:.2f}" x2="{x2:.2f}" y2="{y2:.2f}" '
+                f'stroke="{"#d62828" if ms > 1000 else "#557"}" stroke-width="0.4"/>'
+                f'<text x="{(x1 + x2) / 2:.2f}" y="{(y1 + y2) / 2 - 1:.2f}" font-size="3.5" '
+                f'fill="#333">{ms:.0f} ms</text>')
+        for e in regions:
+            state = _state(e)
+            colour = {"up": "#2a9d3c", "syncing": "#e09f1f", "down": "#d62828"}[state]
             x, y = e.longitude + 180, 90 - e.latitude
             name = html.escape(e.name)
             marks.append(
@@ -51,9 +71,11 @@ class StatusPage(RegistryPage):
             rows.append(
                 f"<tr><td>{name}</td><td>{html.escape(e.host)}:{e.port}</td>"
                 f"<td>{e.peer_port}</td><td>{e.latitude:.4f}, {e.longitude:.4f}</td>"
-                f'<td style="color:{colour}">{"up" if e.up else "down"}</td>'
+                f'<td style="color:{colour}">{state}</td>'
                 f"<td>{html.escape(_age(self.clock, e))}</td><td>{lags}</td></tr>")
         up = sum(e.up for e in regions)
+        syncing = sum(e.up and e.syncing for e in regions)
+        rendered = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.clock.seconds()))
         page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>geolru master</title>
 <style>
@@ -63,8 +85,9 @@ table {{ border-collapse: collapse; margin-top: 1em; }}
 td, th {{ border-bottom: 1px solid #ddd; padding: 0.3em 0.8em; text-align: left; }}
 </style></head><body>
 <h1>geolru master</h1>
-<p>{up} of {len(regions)} regions up. <a href="/regions.json">regions.json</a> ·
-<a href="/metrics">metrics</a></p>
+<p>{up} of {len(regions)} regions up{f", {syncing} syncing" if syncing else ""}.
+Rendered {rendered}; this page refreshes itself every 2 s.
+<a href="/regions.json">regions.json</a> · <a href="/metrics">metrics</a></p>
 <svg viewBox="0 0 360 180" xmlns="http://www.w3.org/2000/svg">
 <path d="{WORLD_PATH}" fill="#f4f1e8" stroke="#8a8a7a" stroke-width="0.3"/>
 {"".join(marks)}
@@ -84,7 +107,7 @@ class RegionsJSON(RegistryPage):
         regions = []
         for e in self.registry.sorted_regions():
             row = e.as_dict()
-            row["state"] = "up" if e.up else "down"
+            row["state"] = _state(e)
             row["heartbeat_age"] = None if e.last_heartbeat is None else now - e.last_heartbeat
             del row["last_heartbeat"]
             regions.append(row)

@@ -181,6 +181,11 @@ class TxGeoCache:
                     if dead is not None and dead.transport is not None:
                         dead.transport.abortConnection()
                     continue
+                except ResponseError as e:
+                    if str(e).startswith("LOADING"):  # syncing: the next region answers
+                        errors.append(f"{region}: {e}")
+                        continue
+                    raise
                 self.current = region
                 return reply
             if attempt == 0 and not await self._refresh():
@@ -213,6 +218,10 @@ class TxGeoCache:
             replies = await defer.gatherResults(
                 [d.addErrback(lambda f: f.value) for d in sent]).addTimeout(
                     self.timeout, self.reactor)
+            if any(isinstance(r, ResponseError) and str(r).startswith("LOADING")
+                   for r in replies):  # syncing: nothing ran there; the next region
+                errors.append(f"{region}: region is syncing")
+                continue
             if isinstance(replies[-1], Exception):
                 raise replies[-1]
             return [ResponseError(str(r)) if isinstance(r, hiredis.ReplyError) else r
