@@ -26,6 +26,7 @@ from geolru.auth import registration_mac
 from geolru.config import MasterConfig
 from geolru.endpoints import no_delay
 from geolru.geo import check_coordinates
+from geolru.protected import from_loopback, listens_beyond_loopback, refusal
 from geolru.registry import RegionEntry, Registry
 from geolru.services import ListeningService, PeriodicService, quiet_site
 
@@ -198,7 +199,14 @@ class MasterProtocol(LineReceiver):
                           what=what, host=getattr(peer, "host", peer))
             raise MasterError("authentication failed")
 
+    def _guard(self) -> None:
+        """Registrations from beyond loopback need the cluster secret (protected mode)."""
+        if self.factory.protected and not from_loopback(self.transport.getPeer()):
+            raise MasterError(refusal("this geolru master", "cluster_secret")
+                              + " on the master and every region")
+
     def do_REGISTER(self, args):
+        self._guard()
         self._authenticate(args, 6, "REGISTER <name> <host> <port> <peer_port> <lat> <lon>")
         name, host = args[0].decode(errors="replace"), args[1].decode(errors="replace")
         port = parse_int(args[2], "port", 1, 65535)
@@ -214,6 +222,7 @@ class MasterProtocol(LineReceiver):
         self.send(b"OK registered", *peer_lines(self.factory.registry))
 
     def do_FORGET(self, args):
+        self._guard()
         self._authenticate(args, 1, "FORGET <name>", "a FORGET",
                            signed=lambda fields: [b"FORGET", *fields])
         name = args[0].decode(errors="replace")
@@ -247,8 +256,9 @@ class MasterFactory(Factory):
     noisy = False
     protocol = MasterProtocol
 
-    def __init__(self, registry: Registry, secret: str = ""):
+    def __init__(self, registry: Registry, secret: str = "", protected: bool = False):
         self.registry = registry
+        self.protected = protected  # registrations only from loopback: no cluster_secret
         self.secret = secret
         self.region_connections: set[MasterProtocol] = set()
         self.requests = 0
@@ -267,7 +277,9 @@ class MasterService(MultiService):
         self.config = config
         self.registry = Registry(reactor, config.heartbeat_timeout, config.state_file)
         self.registry.load()
-        self.factory = MasterFactory(self.registry, config.cluster_secret)
+        self.factory = MasterFactory(
+            self.registry, config.cluster_secret,
+            protected=listens_beyond_loopback(config.listen) and not config.cluster_secret)
         PeriodicService(self.registry.check_health, reactor, HEALTH_INTERVAL,
                         "health check").setServiceParent(self)
         self.port = ListeningService(reactor, serverFromString(reactor, config.listen),

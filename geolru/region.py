@@ -23,6 +23,7 @@ from geolru.config import RegionConfig
 from geolru.endpoints import listen_address, no_delay
 from geolru.keyspace import Keyspace
 from geolru.membership import MasterLinks, Membership, Registration
+from geolru.protected import from_loopback, listens_beyond_loopback, refusal
 from geolru.protocols import RequestParser
 from geolru.replication import Replication
 from geolru.services import ListeningService, PeriodicService, quiet_site
@@ -45,6 +46,14 @@ class RegionProtocol(Protocol):
         factory = self.factory
         no_delay(self.transport)
         self._paused = False
+        self._waiting = None  # the Deferred reply of a blocking command (WAIT)
+        if factory.protected and not from_loopback(self.transport.getPeer()):
+            self.session = None
+            factory.connections.rejected += 1
+            self.transport.write(b"-DENIED %s\r\n" % refusal(
+                "this geolru region", "requirepass").encode())
+            self.transport.loseConnection()
+            return
         if factory.connections.connected >= factory.maxclients:
             self.session = None
             factory.connections.rejected += 1
@@ -70,6 +79,8 @@ class RegionProtocol(Protocol):
         factory.connections.received += 1
 
     def dataReceived(self, data: bytes):
+        if self.session is None:  # refused (protected mode, maxclients): closing
+            return
         self._stats.net_input_bytes += len(data)
         parser = self._parser
         commands = parser.feed(data)
@@ -184,8 +195,9 @@ class RegionFactory(Factory):
     log = Logger()
 
     def __init__(self, table: CommandTable, clock, maxclients: int = 10000,
-                 output_limit: int = 256 * 1024 * 1024):
+                 output_limit: int = 256 * 1024 * 1024, protected: bool = False):
         self.table = table
+        self.protected = protected  # only loopback clients: beyond it, no requirepass
         self.connections = table.connections  # the counters INFO shows: kept here
         self.clock = clock
         self.maxclients = maxclients
@@ -265,7 +277,9 @@ class RegionService(MultiService):
                         "stats").setServiceParent(self)
         self.client_port = ListeningService(
             reactor, serverFromString(reactor, config.listen),
-            RegionFactory(self.table, reactor, config.maxclients, config.client_output_limit),
+            RegionFactory(self.table, reactor, config.maxclients, config.client_output_limit,
+                          protected=listens_beyond_loopback(config.listen)
+                          and not config.requirepass),
             f"region {config.name} clients",
             stop_reactor_on_failure=daemon)
         self.client_port.setServiceParent(self)
@@ -278,6 +292,8 @@ class RegionService(MultiService):
                         lambda: self.replication.replicator.syncing).setServiceParent(self)
         self.peer_port = None
         if config.peer_listen:
+            self.replication.receiver_factory.protected = (
+                listens_beyond_loopback(config.peer_listen) and not config.cluster_secret)
             self.peer_port = ListeningService(
                 reactor, serverFromString(reactor, config.peer_listen),
                 self.replication.receiver_factory, f"region {config.name} peers",

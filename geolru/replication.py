@@ -22,6 +22,7 @@ from geolru.endpoints import no_delay
 from geolru.keyspace import Keyspace
 from geolru.links import Link
 from geolru.membership import Membership, Peer
+from geolru.protected import from_loopback, refusal
 from geolru.replicator import SYNC_TIMEOUT, Replicator
 from geolru.sending import BUFFER
 
@@ -76,21 +77,30 @@ class ReceiverProtocol(FrameProtocol):
     """Another region's stream, applied here."""
 
     def connectionMade(self):
+        if self.factory.protected and not from_loopback(self.transport.getPeer()):
+            self.receiver = None
+            self.sendString(b"E" + refusal("this geolru region's peer port",
+                                           "cluster_secret").encode())
+            self.transport.loseConnection()
+            return
         self.receiver = self.factory.replicator.new_receiver(self.send)
 
     def stringReceived(self, frame: bytes):
-        self.receiver.received(frame)
+        if self.receiver is not None:
+            self.receiver.received(frame)
 
     def connectionLost(self, reason=None):
-        self.receiver.disconnected()
+        if self.receiver is not None:
+            self.receiver.disconnected()
 
 
 class ReceiverFactory(Factory):
     protocol = ReceiverProtocol
     noisy = False
 
-    def __init__(self, replicator):
+    def __init__(self, replicator, protected: bool = False):
         self.replicator = replicator
+        self.protected = protected  # only loopback peers: beyond it, no cluster_secret
 
 
 class PeerLink(MultiService):
