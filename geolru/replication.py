@@ -138,6 +138,7 @@ class Replication(MultiService):
                                      set(membership.forgotten), window=window, buffer=buffer,
                                      sync_timeout=sync_timeout)
         self.links: dict[str, PeerLink] = {}
+        self._started_at = 0.0
         membership.listeners.append(self._membership_changed)
         self.receiver_factory = ReceiverFactory(self.replicator)
 
@@ -147,6 +148,7 @@ class Replication(MultiService):
         return self.replicator.senders
 
     def startService(self):
+        self._started_at = self.reactor.seconds()
         super().startService()
         self._membership_changed(self.membership)
         # a region that starts may have missed writes: it catches up before it serves
@@ -173,6 +175,7 @@ class Replication(MultiService):
                                                                link.peer.peer_port):
                 self._drop_link(name)
                 replicator.remove_peer(name)
+        joined = []
         for name, peer in wanted.items():
             if name not in self.links:
                 sender = replicator.senders.get(name) or replicator.add_peer(name)
@@ -180,6 +183,12 @@ class Replication(MultiService):
                                 self.routes.get(name))
                 self.links[name] = link
                 link.setServiceParent(self)
+                if peer.up:
+                    joined.append(name)
+        if joined and self.reactor.seconds() - self._started_at < replicator.sync_timeout:
+            # peers learnt while starting (a new region knows none before the master
+            # tells it): it catches up with them too before it serves
+            replicator.begin_sync(joined, "starting")
 
     def _drop_link(self, name: str) -> None:
         link = self.links.pop(name, None)
