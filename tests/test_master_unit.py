@@ -212,3 +212,24 @@ def test_a_region_keeps_a_peer_a_masters_list_leaves_out_until_it_is_forgotten(t
     restarted = Membership("montreal", path)
     restarted.load()
     assert sorted(restarted.peers) == ["frankfurt"] and restarted.forgotten == {"singapore"}
+
+
+def test_a_syncing_region_is_left_out_of_locate_and_shown_as_syncing(clock):
+    from twisted.web.test.requesthelper import DummyRequest
+
+    from geolru.status import StatusPage
+    registry = Registry(clock, heartbeat_timeout=5)
+    registry.register(entry("montreal"))
+    registry.register(entry("frankfurt", 50.1, 8.7, port=7002))
+    registry.heartbeat("montreal", {"frankfurt": 1500.0}, syncing=True)
+    registry.heartbeat("frankfurt", {"montreal": 2.5})
+    assert [e.name for e, _ in registry.nearest(45.5, -73.6, 2)] == ["frankfurt"]
+    clock.advance(1_700_000_000)
+    registry.heartbeat("montreal", {"frankfurt": 1500.0}, syncing=True)
+    registry.heartbeat("frankfurt", {"montreal": 2.5})
+    page = StatusPage(registry, clock).render_GET(DummyRequest([b""])).decode()
+    assert ">syncing</td>" in page and "1 syncing" in page
+    assert "Rendered 2023-11-14 22:13:20 UTC" in page and "refreshes itself" in page
+    assert "1500 ms</text>" in page  # the link's lag, on the map
+    registry.heartbeat("montreal", {}, syncing=False)
+    assert [e.name for e, _ in registry.nearest(45.5, -73.6, 2)] == ["montreal", "frankfurt"]
