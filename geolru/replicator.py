@@ -26,6 +26,7 @@ PUBLISH_INTERVAL = 0.05  # seconds between a region's publications, at most
 SYNC_TIMEOUT = 10.0  # seconds a region waits to catch up before it serves anyway
 PARTITION_AFTER = 5.0  # seconds a peer's stream was away for its return to mean syncing
 
+
 @attrs.define(eq=False)
 class Replicator:
     own_name: str
