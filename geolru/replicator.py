@@ -118,7 +118,7 @@ class Replicator:
         caught up (up to where each was when it connected), or ``sync_timeout``."""
         peers = set(peers) - self.forgotten - {self.own_name}
         caught = {r.sender for r in self.receivers if r.caught_up}
-        peers -= caught
+        peers -= caught | self.sync_waiting  # (already waited for: said once)
         if not peers:
             return
         self.sync_waiting |= peers
