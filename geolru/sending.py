@@ -51,11 +51,6 @@ FORWARD_AFTER = 0.25
 ORIGIN_GRACE = 3.0
 LATE = 0.05  # seconds past its due time after which the held timer waits for input
 SKIP_DELAY = 0.05  # seconds: how soon a peer hears of positions that held nothing for it
-# seconds between two live frames at least: the first write after a pause goes at
-# the end of its reactor turn; under steady load writes gather for this long, so a
-# peer applies frames of many records (each frame costs it syscalls and an
-# acknowledgement) at the price of this much lag
-FLUSH_INTERVAL = 0.002
 # what reading a malformed frame raises: the connection is failed, the region goes on
 BAD_FRAME = (peerwire.WireError, KeyError, ValueError, TypeError, AttributeError)
 
@@ -215,7 +210,6 @@ class Sender:
     peer_applied: dict = attrs.field(factory=dict)  # origin -> newest version it applied
     _moved: dict = attrs.field(factory=dict)  # origin -> when peer_applied last grew
     _connected_at: float = 0.0
-    _last_flush: float = float("-inf")
     _held_due: float = 0.0  # when the "held" timer is due
     _late: bool = False  # it fired late once, and was put off for input to be read
     _timers: dict = attrs.field(factory=dict)  # name -> IDelayedCall
@@ -494,15 +488,15 @@ class Sender:
         return through
 
     def _flush_soon(self) -> None:
-        if "flush" not in self._timers:
-            wait = self._last_flush + FLUSH_INTERVAL - self.clock.seconds()
-            self._later("flush", max(0.0, wait), self.flush)
+        """At the end of this reactor turn: the turn's writes go in one frame.  (Frames
+        gathered for 2 ms instead cost 1.3 ms of lag on loopback and saved a peer no
+        measurable CPU.)"""
+        self._soon("flush", 0, self.flush)
 
     def flush(self) -> None:
         """Send what waits (forwards first: they are older), while the window allows;
         queued writes only in live mode."""
         queue, forwards, window = self._queue, self._forwards, self.window
-        self._last_flush = self.clock.seconds()
         while self._send is not None and window.open and (
                 forwards or (self.live and queue)):
             if forwards:
@@ -618,7 +612,7 @@ class Sender:
         soon as it has it (``F``)."""
         if self.ready and self._send is not None and self.status.written < position:
             if self.live and self._queue:
-                self.flush()  # now: a client waits for it, not FLUSH_INTERVAL later
+                self.flush()  # now, before the F: a client waits for it
             self._send(peerwire.encode_position(b"F", position))
 
     # ------------------------------------------------------------ status
