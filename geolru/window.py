@@ -26,11 +26,7 @@ from collections import deque
 
 import attrs
 
-# bytes, whatever the link: a catch-up over a 230 ms round trip starts at ~17 MB/s
-# instead of spending ~4 round trips in slow start from 1 MB (measured: catch-up
-# with the delays 73% of loopback's with 1 MB, 104% with 4 MB); the price is up to
-# 4 MB queued ahead of live writes when a peer's CPU is the bottleneck
-MIN_WINDOW = 4 << 20
+MIN_WINDOW = 1 << 20  # bytes: several catch-up batches, whatever the link
 MAX_RECORDS = 200_000  # records in flight at most
 RATE_HALF_LIFE = 2.0  # seconds: how fast the best rate seen is forgotten
 
