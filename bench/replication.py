@@ -25,51 +25,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from servers import start_cluster  # noqa: E402
+from servers import load_thread, percentile, probe_lag, start_cluster  # noqa: E402
 
 from support import wait_until  # noqa: E402
 
 
-def percentile(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * q))]
-
-
 def lag(regions, rate: int, seconds: float) -> dict:
-    stop = threading.Event()
-    written = [0]
-
-    def load():
-        r = regions["montreal"].client()
-        pipe_every = max(1, rate // 1000)  # one pipeline per millisecond tick
-        started = time.monotonic()
-        i = 0
-        while not stop.is_set():
-            pipe = r.pipeline(transaction=False)
-            for _ in range(pipe_every):
-                pipe.set(f"load:{i % 100000}", "x" * 100)
-                i += 1
-            pipe.execute()
-            written[0] = i
-            ahead = i / rate - (time.monotonic() - started)
-            if ahead > 0:
-                time.sleep(ahead)
-
-    thread = threading.Thread(target=load)
-    thread.start()
-    a, b = regions["montreal"].client(), regions["frankfurt"].client()
-    samples = []
+    stop, written = threading.Event(), [0]
+    thread = load_thread(regions["montreal"], rate, stop, written)
     started = time.monotonic()
-    n = 0
-    while time.monotonic() - started < seconds:
-        n += 1
-        value = f"probe-{rate}-{n}"
-        a.set("probe", value)
-        t0 = time.perf_counter()
-        while b.get("probe") != value.encode():
-            pass
-        samples.append((time.perf_counter() - t0) * 1000)
-        time.sleep(0.005)
+    samples = probe_lag(regions["montreal"], regions["frankfurt"], seconds, "probe", 0.005)
     stop.set()
     thread.join()
     achieved = written[0] / (time.monotonic() - started)

@@ -13,6 +13,8 @@ import io
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,3 +62,51 @@ def start_cluster(work: Path) -> tuple[Daemon, dict[str, Daemon]]:
         return sum(v["state"] == "live" for k, v in info.items() if k.startswith("peer")) == 2
     wait_until(lambda: all(live(n) for n in regions), 20, what="the cluster streaming live")
     return master, regions
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * q))]
+
+
+def load_thread(region, rate: int, stop: threading.Event, written: list,
+                value: bytes = b"x" * 100, prefix: str = "load") -> threading.Thread:
+    """A thread that SETs ``prefix:N`` at ``region`` at ``rate`` writes/s (one pipeline
+    per millisecond tick) until ``stop``; ``written[0]`` counts them."""
+    def load():
+        r = region.client()
+        per_tick = max(1, rate // 1000)
+        started = time.monotonic()
+        i = 0
+        while not stop.is_set():
+            pipe = r.pipeline(transaction=False)
+            for _ in range(per_tick):
+                pipe.set(f"{prefix}:{i % 100000}", value)
+                i += 1
+            pipe.execute()
+            written[0] = i
+            ahead = i / rate - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+    thread = threading.Thread(target=load)
+    thread.start()
+    return thread
+
+
+def probe_lag(writer, reader, seconds: float, key: str, pause: float) -> list[float]:
+    """For ``seconds``: SET ``key`` at ``writer`` and, once it is acknowledged, poll
+    ``reader`` until it sees the value; the lags in ms (``pause`` s between probes)."""
+    a, b = writer.client(), reader.client()
+    samples = []
+    started = time.monotonic()
+    n = 0
+    while time.monotonic() - started < seconds:
+        n += 1
+        value = f"{key}-{n}"
+        a.set(key, value)
+        t0 = time.perf_counter()
+        while b.get(key) != value.encode():
+            pass
+        samples.append((time.perf_counter() - t0) * 1000)
+        time.sleep(pause)
+    return samples

@@ -34,8 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from replication import percentile  # noqa: E402
-from servers import PLACES, cpu_seconds  # noqa: E402
+from servers import PLACES, cpu_seconds, load_thread, percentile, probe_lag  # noqa: E402
 
 from geolru import peerwire  # noqa: E402
 from geolru.record import Record  # noqa: E402
@@ -130,45 +129,6 @@ def live(region) -> bool:
     return len(peers) == 2 and all(p["state"] == "live" for p in peers.values())
 
 
-def load_thread(region, rate: int, stop: threading.Event, written: list, value=VALUE,
-                prefix="load"):
-    def load():
-        r = region.client()
-        per_tick = max(1, rate // 1000)
-        started = time.monotonic()
-        i = 0
-        while not stop.is_set():
-            pipe = r.pipeline(transaction=False)
-            for _ in range(per_tick):
-                pipe.set(f"{prefix}:{i % 100000}", value)
-                i += 1
-            pipe.execute()
-            written[0] = i
-            ahead = i / rate - (time.monotonic() - started)
-            if ahead > 0:
-                time.sleep(ahead)
-    thread = threading.Thread(target=load)
-    thread.start()
-    return thread
-
-
-def probe_lag(writer, reader, seconds: float, name: str) -> list[float]:
-    a, b = writer.client(), reader.client()
-    samples = []
-    started = time.monotonic()
-    n = 0
-    while time.monotonic() - started < seconds:
-        n += 1
-        value = f"{name}-{n}"
-        a.set(f"probe:{name}", value)
-        t0 = time.perf_counter()
-        while b.get(f"probe:{name}") != value.encode():
-            pass
-        samples.append((time.perf_counter() - t0) * 1000)
-        time.sleep(0.01)
-    return samples
-
-
 def summary(samples: list[float]) -> dict:
     return {"p50": percentile(samples, 0.5), "p99": percentile(samples, 0.99),
             "max": max(samples), "samples": len(samples)}
@@ -182,7 +142,8 @@ def lags(regions, seconds: float, real: bool) -> list[dict]:
             stop, written = threading.Event(), [0]
             thread = load_thread(regions[writer], rate, stop, written)
             started = time.monotonic()
-            samples = probe_lag(regions[writer], regions[reader], seconds, f"{writer}>{reader}")
+            samples = probe_lag(regions[writer], regions[reader], seconds,
+                                f"probe:{writer}>{reader}", 0.01)
             stop.set()
             thread.join()
             achieved = written[0] / (time.monotonic() - started)
@@ -307,7 +268,7 @@ def capped(regions, proxy, seconds: float) -> dict:
             time.sleep(0.1)
     sampler = threading.Thread(target=sample)
     sampler.start()
-    samples = probe_lag(m, regions["frankfurt"], seconds, "capped")
+    samples = probe_lag(m, regions["frankfurt"], seconds, "probe:capped", 0.01)
     stop.set()
     thread.join()
     done.set()
