@@ -164,18 +164,25 @@ class GeoCache:
             self._clients[region] = client
         return client
 
+    def _in_order(self) -> list[RegionAddress]:
+        """The regions, nearest first; those that failed lately go last, so one dead
+        region costs one error."""
+        now = time.monotonic()
+        return sorted(self.regions, key=lambda r: self._failed.get(r, 0) > now)
+
+    def _failed_at(self, region: RegionAddress, error: Exception, errors: list) -> None:
+        errors.append(f"{region}: {error}")
+        self._failed[region] = time.monotonic() + RETRY_DEAD_AFTER
+
     def execute(self, *args, **options):
         """Run a command on the nearest region that answers."""
         errors = []
         for attempt in range(2):
-            now = time.monotonic()
-            # regions that failed lately go last, so one dead region costs one error
-            for region in sorted(self.regions, key=lambda r: self._failed.get(r, 0) > now):
+            for region in self._in_order():
                 try:
                     result = self._client(region).execute_command(*args, **options)
                 except (redis.ConnectionError, redis.TimeoutError) as e:
-                    errors.append(f"{region}: {e}")
-                    self._failed[region] = time.monotonic() + RETRY_DEAD_AFTER
+                    self._failed_at(region, e, errors)
                     continue
                 self._failed.pop(region, None)
                 self.current = region
@@ -239,22 +246,19 @@ class GeoCache:
         could apply it twice).
         """
         errors = []
-        for region in sorted(self.regions, key=lambda r: self._failed.get(r, 0) >
-                             time.monotonic()):
+        for region in self._in_order():
             client = self._client(region)
             try:
                 client.ping()
             except (redis.ConnectionError, redis.TimeoutError) as e:
-                errors.append(f"{region}: {e}")
-                self._failed[region] = time.monotonic() + RETRY_DEAD_AFTER
+                self._failed_at(region, e, errors)
                 continue
             self.current = region
             try:
                 return client.transaction(func, *watches,
                                           value_from_callable=value_from_callable)
             except redis.BusyLoadingError as e:  # syncing: nothing ran, the next one may
-                errors.append(f"{region}: {e}")
-                self._failed[region] = time.monotonic() + RETRY_DEAD_AFTER
+                self._failed_at(region, e, errors)
         raise NoRegionAvailable("no region answered: " + "; ".join(errors))
 
     def set_json(self, key, value, ttl: float | None = None) -> bool:

@@ -46,12 +46,17 @@ def parse_located(line: str) -> Located:
     return Located(name, host, int(port), float(km))
 
 
+def region_state(up: bool, syncing: bool) -> str:
+    """``up``, ``syncing`` (up, catching up: not LOCATEd) or ``down``: what REGIONS,
+    the status page and the metrics call a region."""
+    return ("syncing" if syncing else "up") if up else "down"
+
+
 def listed_line(name: str, host: str, port: int, lat: float, lon: float, up: bool,
                 syncing: bool = False) -> bytes:
-    """A REGIONS line; its state is ``up``, ``syncing`` (up, catching up: not
-    LOCATEd) or ``down``."""
-    state = ("syncing" if syncing else "up") if up else "down"
-    return ("REGION %s %s %d %r %r %s" % (name, host, port, lat, lon, state)).encode()
+    """A REGIONS line, with the region's state (``region_state``)."""
+    return ("REGION %s %s %d %r %r %s" % (name, host, port, lat, lon,
+                                         region_state(up, syncing))).encode()
 
 
 def parse_listed(line: str) -> Listed:

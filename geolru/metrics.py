@@ -10,6 +10,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from geolru.masterwire import region_state
+
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
 REGION_METRICS = [  # (name, type, help, INFO section, INFO field)
@@ -140,9 +142,9 @@ class MasterCollector:
         now = self.clock.seconds()
         family = GaugeMetricFamily("geolru_master_regions", "Known regions by state.",
                                    labels=["state"])
-        family.add_metric(["up"], sum(e.up and not e.syncing for e in regions))
-        family.add_metric(["syncing"], sum(e.up and e.syncing for e in regions))
-        family.add_metric(["down"], sum(not e.up for e in regions))
+        states = [region_state(e.up, e.syncing) for e in regions]
+        for state in ("up", "syncing", "down"):
+            family.add_metric([state], states.count(state))
         yield family
         yield CounterMetricFamily("geolru_master_requests_total", "Lines answered.",
                                   value=self.factory.requests)

@@ -9,6 +9,7 @@ from importlib import resources
 
 from twisted.web.resource import Resource
 
+from geolru.masterwire import region_state
 from geolru.metrics import CONTENT_TYPE, MasterCollector, exposition
 
 WORLD_PATH = resources.files("geolru").joinpath("data/world.path").read_text()
@@ -32,7 +33,7 @@ class RegistryPage(Resource):
 
 
 def _state(entry) -> str:
-    return ("syncing" if entry.syncing else "up") if entry.up else "down"
+    return region_state(entry.up, entry.syncing)
 
 
 class StatusPage(RegistryPage):
