@@ -76,17 +76,17 @@ class CommandTable(ConnectionCommands, StringCommands, KeyCommands, ServerComman
         function, arity, stat = entry
         argc = len(args)
         if (arity > 0 and argc != arity) or argc < -arity:
-            return self._reject(stat, arity_error(text(name)), session)
+            return self._reject(name, stat, arity_error(text(name)), session)
         if self.requirepass and not session.authenticated and name not in NO_AUTH:
-            return self._reject(stat, NOAUTH, session)
+            return self._reject(name, stat, NOAUTH, session)
         if self.keyspace.store.failure is not None and name in WRITE_NAMES:
-            return self._reject(stat, p.error(
+            return self._reject(name, stat, p.error(
                 "MISCONF geolru cannot commit to its store, so it refuses writes "
                 f"until it can: {self.keyspace.store.failure}"), session)
         if self.keyspace.stale is not None and name in DATA_NAMES:
-            return self._reject(stat, p.error("STALE " + self.keyspace.stale), session)
+            return self._reject(name, stat, p.error("STALE " + self.keyspace.stale), session)
         if self.keyspace.syncing and not self.serve_stale_data and name in DATA_NAMES:
-            return self._reject(stat, p.error(
+            return self._reject(name, stat, p.error(
                 f"LOADING region {self.name} is syncing with its peers after a start or a "
                 "partition; try another region"), session)
         if session.multi is not None and name not in NOT_QUEUED:
@@ -112,12 +112,12 @@ class CommandTable(ConnectionCommands, StringCommands, KeyCommands, ServerComman
             self.stats.error(reply)
         return reply
 
-    def _reject(self, stat, reply: bytes, session) -> bytes:
+    def _reject(self, name: bytes, stat, reply: bytes, session) -> bytes:
         """A command refused before it runs; inside MULTI, the transaction fails."""
         stat.rejected += 1
         if session.multi is not None:
             session.multi_failed = True
-            if stat is self._table[b"exec"][2]:  # EXEC itself: the transaction ends
+            if name == b"exec":  # EXEC itself: the transaction ends
                 self._end_transaction(session)
                 self.stats.error(reply)
                 message = reply[1:-2]

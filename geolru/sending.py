@@ -24,6 +24,7 @@ schedules its timers on the injected clock (``IReactorTime``).
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 
 import attrs
@@ -154,7 +155,8 @@ class Holding:
 
     def oldest(self, count: int) -> list:
         """Take the ``count`` records held longest."""
-        return [(seq, *self.remove(seq)[:2]) for seq in list(self.records)[:count]]
+        return [(seq, *self.remove(seq)[:2])
+                for seq in list(itertools.islice(self.records, count))]
 
     def clear(self) -> None:
         self.records.clear()
@@ -385,9 +387,7 @@ class Sender:
             # a plain record won the merge: every older one of the key is obsolete
             # wherever this one arrives (a joined counter is not: its increments
             # travel in their own records)
-            queued = self._queue.pop(key, None)
-            if queued is not None:
-                self._queue_bytes -= footprint(key, queued[1])
+            self._unqueue(key)
             self._held.drop_key(key)
         origin = record.origin
         if origin == self.own_name:
@@ -446,11 +446,8 @@ class Sender:
             return
         self.position = seq
         if self._take(seq, key, record, live=True):
-            queue = self._queue
-            old = queue.pop(key, None)  # (our newer counter holds our older increments)
-            if old is not None:
-                self._queue_bytes -= footprint(key, old[1])
-            queue[key] = (seq, record, self.store.unit)
+            self._unqueue(key)  # (our newer counter holds our older increments)
+            self._queue[key] = (seq, record, self.store.unit)
             self._queue_bytes += footprint(key, record)
             self._flush_soon()
         else:
@@ -462,6 +459,11 @@ class Sender:
             self.flush()  # now, while the window allows: not after this turn's writes
         if self._queue_bytes + self._forward_bytes > limit:
             self.leave_live()  # the peer is slow: read from the store instead
+
+    def _unqueue(self, key: bytes) -> None:
+        queued = self._queue.pop(key, None)
+        if queued is not None:
+            self._queue_bytes -= footprint(key, queued[1])
 
     def leave_live(self) -> None:
         """Drop what waits in memory and read it from the store (many changes at
