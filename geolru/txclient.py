@@ -25,6 +25,11 @@ from geolru.client import DEFAULT_MASTER, LOCATE_COUNT, NoRegionAvailable, Regio
 from geolru.endpoints import host_port, no_delay
 
 
+def syncing(error) -> bool:
+    """A region's ``-LOADING`` answer: it is catching up; another region serves."""
+    return str(error).startswith("LOADING")
+
+
 class ResponseError(Exception):
     """The region answered with an error reply (``-ERR …``)."""
 
@@ -163,6 +168,12 @@ class TxGeoCache:
 
     # ------------------------------------------------------------ commands
 
+    def _drop(self, region) -> None:
+        """Forget the connection to ``region`` (it failed), closing it if it is open."""
+        dead = self._connections.pop(region, None)
+        if dead is not None and dead.transport is not None:
+            dead.transport.abortConnection()
+
     def execute(self, *args) -> defer.Deferred:
         return defer.Deferred.fromCoroutine(self._execute(args))
 
@@ -177,12 +188,10 @@ class TxGeoCache:
                     reply = await protocol.send(*args).addTimeout(self.timeout, self.reactor)
                 except CONNECTION_ERRORS as e:
                     errors.append(f"{region}: {e}")
-                    dead = self._connections.pop(region, None)
-                    if dead is not None and dead.transport is not None:
-                        dead.transport.abortConnection()
+                    self._drop(region)
                     continue
                 except ResponseError as e:
-                    if str(e).startswith("LOADING"):  # syncing: the next region answers
+                    if syncing(e):  # the next region answers
                         errors.append(f"{region}: {e}")
                         continue
                     raise
@@ -210,7 +219,7 @@ class TxGeoCache:
                 protocol = await self._connection(region)
             except CONNECTION_ERRORS as e:
                 errors.append(f"{region}: {e}")
-                self._connections.pop(region, None)
+                self._drop(region)
                 continue
             self.current = region
             sent = [protocol.send("MULTI"), *(protocol.send(*c) for c in commands),
@@ -218,8 +227,8 @@ class TxGeoCache:
             replies = await defer.gatherResults(
                 [d.addErrback(lambda f: f.value) for d in sent]).addTimeout(
                     self.timeout, self.reactor)
-            if any(isinstance(r, ResponseError) and str(r).startswith("LOADING")
-                   for r in replies):  # syncing: nothing ran there; the next region
+            if any(isinstance(r, ResponseError) and syncing(r)
+                   for r in replies):  # nothing ran there; the next region
                 errors.append(f"{region}: region is syncing")
                 continue
             if isinstance(replies[-1], Exception):
