@@ -8,15 +8,31 @@ import re
 _UNESCAPED_COLON = re.compile(r"(?<!\\):")
 
 
+def _split(description: str, least: int) -> tuple[list[str], dict[str, str]] | None:
+    """(positional, keyword) arguments of a ``tcp:``/``ssl:``/``tcp6:`` endpoint with
+    at least ``least`` parts (its kind included); ``None`` for another one."""
+    parts = [p.replace("\\:", ":") for p in _UNESCAPED_COLON.split(description.strip())]
+    if len(parts) < least or parts[0] not in ("tcp", "ssl", "tcp6"):
+        return None
+    return ([p for p in parts[1:] if "=" not in p],
+            dict(p.split("=", 1) for p in parts[1:] if "=" in p))
+
+
+def listen_interface(description: str) -> str:
+    """The ``interface`` a server endpoint binds; ``""`` when it names none (every
+    interface, for ``tcp:`` and ``ssl:``)."""
+    split = _split(description, 2)
+    return split[1].get("interface", "") if split else ""
+
+
 def listen_address(description: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
     """(host, port) a ``tcp:``/``ssl:``/``tcp6:`` server endpoint listens on; port 0
     when it names none (``tcp:0``, or another kind of endpoint)."""
-    parts = [p.replace("\\:", ":") for p in _UNESCAPED_COLON.split(description.strip())]
-    if len(parts) < 2 or parts[0] not in ("tcp", "ssl", "tcp6"):
+    split = _split(description, 2)
+    if split is None:
         return default_host, 0
     port, host = "0", default_host
-    positional = [p for p in parts[1:] if "=" not in p]
-    keywords = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+    positional, keywords = split
     if positional:
         port = positional[0]
     port = keywords.get("port", port)
@@ -27,11 +43,10 @@ def listen_address(description: str, default_host: str = "127.0.0.1") -> tuple[s
 def client_address(description: str) -> str:
     """``host:port`` of a ``tcp:``/``ssl:`` client endpoint (``tcp:HOST:PORT``, or
     with ``host=``/``port=``), for logs; the description itself otherwise."""
-    parts = [p.replace("\\:", ":") for p in _UNESCAPED_COLON.split(description.strip())]
-    if len(parts) < 3 or parts[0] not in ("tcp", "ssl", "tcp6"):
+    split = _split(description, 3)
+    if split is None:
         return description
-    positional = [p for p in parts[1:] if "=" not in p]
-    keywords = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+    positional, keywords = split
     host = keywords.get("host", positional[0] if positional else "?")
     port = keywords.get("port", positional[1] if len(positional) > 1 else "?")
     return f"{host}:{port}"

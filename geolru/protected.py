@@ -9,16 +9,14 @@ the secret, turns the protection off.  Sans-IO.
 from __future__ import annotations
 
 import ipaddress
-import re
 
-_INTERFACE = re.compile(r"(?:^|:)interface=([^:]*)")
+from geolru.endpoints import listen_interface
 
 
 def listens_beyond_loopback(description: str) -> bool:
     """Whether a ``tcp:``/``ssl:`` server endpoint accepts connections from other
     machines (no ``interface``, a wildcard, or a non-loopback address)."""
-    match = _INTERFACE.search(description.replace("\\:", "\0"))
-    interface = match.group(1).replace("\0", ":") if match else ""
+    interface = listen_interface(description)
     if interface in ("", "0.0.0.0", "::"):
         return True
     if interface == "localhost":
