@@ -47,7 +47,6 @@ class Replicator:
     _publish_call: object = None
     _waiters: list = attrs.field(factory=list)  # [(position, count, Deferred)]
     sync_timeout: float = SYNC_TIMEOUT
-    syncing: bool = False  # key commands answer LOADING (keyspace.syncing)
     sync_waiting: set = attrs.field(factory=set)  # peers whose stream has not caught up
     _sync_call: object = None
     _lost_at: dict = attrs.field(factory=dict)  # peer -> when its stream to us went
@@ -113,6 +112,12 @@ class Replicator:
 
     # ------------------------------------------------------------ syncing
 
+    @property
+    def syncing(self) -> bool:
+        """Catching up: key commands answer LOADING (the keyspace's flag, which the
+        command table reads)."""
+        return self.keyspace.syncing
+
     def begin_sync(self, peers, why: str) -> None:
         """Answer key commands with LOADING until the streams of ``peers`` have
         caught up (up to where each was when it connected), or ``sync_timeout``."""
@@ -123,7 +128,6 @@ class Replicator:
             return
         self.sync_waiting |= peers
         if not self.syncing:
-            self.syncing = True
             self.keyspace.syncing = True
             self._sync_call = self.clock.callLater(self.sync_timeout, self._sync_timed_out)
         self.log.info("syncing with {peers} ({why}): key commands answer LOADING until "
@@ -146,7 +150,6 @@ class Replicator:
     def end_sync(self, why: str) -> None:
         if not self.syncing:
             return
-        self.syncing = False
         self.keyspace.syncing = False
         self.sync_waiting = set()
         if self._sync_call is not None and self._sync_call.active():
