@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import numpy
-
 from geolru import protocols as p
 from geolru.command_args import (
     LLONG_MAX,
@@ -221,7 +219,8 @@ class StringCommands:
         if delta is None:
             return NOT_FLOAT
         entry = self.keyspace.peek(args[1])
-        current = LONG_DOUBLE(0)
+        import numpy  # (only here: a region need not load numpy to start)
+        current = numpy.longdouble(0)
         if entry is not None:
             current = parse_long_double(entry.value)
             if current is None:
@@ -274,7 +273,6 @@ class StringCommands:
         return p.integer(len(value))
 
 
-LONG_DOUBLE = numpy.longdouble
 NOT_FLOAT = p.error("ERR value is not a valid float")
 _FLOAT = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity)",
                     re.IGNORECASE)
@@ -285,12 +283,14 @@ def parse_long_double(raw: bytes):
     as a long double (Redis computes INCRBYFLOAT in ``long double``)."""
     if not raw or len(raw) > 5000 or not _FLOAT.fullmatch(raw):
         return None
-    value = LONG_DOUBLE(raw.decode())
+    import numpy
+    value = numpy.longdouble(raw.decode())
     return None if numpy.isnan(value) else value
 
 
 def format_long_double(value) -> bytes:
     """``%.17Lf`` without trailing zeros (Redis' ``LD_STR_HUMAN``)."""
+    import numpy
     text = numpy.format_float_positional(value, precision=17, unique=False, trim="-")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
