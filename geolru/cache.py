@@ -23,13 +23,46 @@ class CacheEntry:
     touched: float  # clock seconds of the last read or write
 
 
+@attrs.define(slots=True, weakref_slot=False, eq=False)
+class HashEntry:
+    """A hash, whole: every field it has (a hash is cached whole or not at all)."""
+
+    fields: dict  # field -> value
+    deadline: int | None
+    touched: float
+    size: int = 0  # bytes of its fields and values
+    value = None  # (what tells it from a CacheEntry)
+
+    def __attrs_post_init__(self):
+        self.size = sum(len(f) + len(v) for f, v in self.fields.items())
+
+    def set(self, field: bytes, value: bytes | None) -> int:
+        """Set (or with None remove) one field; the change in bytes."""
+        fields = self.fields
+        old = fields.get(field)
+        before = 0 if old is None else len(field) + len(old)
+        if value is not None:
+            fields[field] = value  # (in its place: HGETALL's order is as Redis keeps it)
+        elif old is not None:
+            del fields[field]
+        change = (0 if value is None else len(field) + len(value)) - before
+        self.size += change
+        return change
+
+
+def _size(key: bytes, entry) -> int:
+    value = entry.value
+    return len(key) + (len(value) if value is not None else entry.size)
+
+
 @attrs.define(eq=False)
 class LRUCache:
     """LRU + TTL cache of ``bytes`` keys to ``CacheEntry``.
 
     ``idle_ttl`` (seconds, 0 = never) is how long an entry may stay without
     being read or written; ``max_entries``/``max_bytes`` bound the tier
-    (0 = unbounded).  Bytes are ``len(key) + len(value)``.
+    (0 = unbounded).  Bytes are ``len(key) + len(value)``; a hash's are its key's
+    and all its fields' and values' (``HashEntry``).
     """
 
     _clock: object
@@ -74,16 +107,40 @@ class LRUCache:
         size = len(key) + len(value)
         entries = self._entries
         entry = entries.get(key)
-        if entry is not None:
+        if entry is not None and entry.value is not None:
             self.bytes -= len(key) + len(entry.value)
             entry.value = value
             entry.deadline = deadline
             entry.touched = self._clock.seconds()
             entries.move_to_end(key)
         else:
+            if entry is not None:  # a hash, replaced by a string
+                self._remove(key, entry)
             entries[key] = CacheEntry(value, deadline, self._clock.seconds())
+        self._added(key, size)
+
+    def put_hash(self, key: bytes, fields: dict, deadline: int | None) -> HashEntry:
+        """Insert or replace ``key`` with a whole hash; the entry, to keep it
+        current with ``resized`` (it may have been evicted at once)."""
+        self.discard(key)
+        entry = self._entries[key] = HashEntry(fields, deadline, self._clock.seconds())
+        self._added(key, _size(key, entry))
+        return entry
+
+    def resized(self, key: bytes, change: int) -> None:
+        """A cached hash changed by ``change`` bytes (``HashEntry.set``); a write
+        refreshes its recency."""
+        if key in self._entries:
+            self._entries[key].touched = self._clock.seconds()
+            self._entries.move_to_end(key)
+            self._added(key, change)
+
+    def _added(self, key: bytes, size: int) -> None:
+        """``size`` more bytes for ``key``: evict what the bounds no longer hold."""
+        entries = self._entries
         self.bytes += size
-        if self.max_bytes and size > self.max_bytes:
+        if self.max_bytes and _size(key, entries[key]) > self.max_bytes:
+            # (a string's size is ``size``; a hash's, all of it)
             self.discard(key)  # a value larger than the tier lives in the store only
             return
         if (self.max_entries and len(entries) > self.max_entries) or (
@@ -128,9 +185,9 @@ class LRUCache:
             or (self.max_bytes and self.bytes > self.max_bytes)
         ):
             key, entry = entries.popitem(last=False)
-            self.bytes -= len(key) + len(entry.value)
+            self.bytes -= _size(key, entry)
             self.evictions += 1
 
-    def _remove(self, key: bytes, entry: CacheEntry) -> None:
+    def _remove(self, key: bytes, entry) -> None:
         del self._entries[key]
-        self.bytes -= len(key) + len(entry.value)
+        self.bytes -= _size(key, entry)

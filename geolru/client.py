@@ -29,6 +29,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from geolru import masterwire
+from geolru.client_hashes import HashMethods
 from geolru.endpoints import host_port
 
 DEFAULT_MASTER = "127.0.0.1:7000"
@@ -86,7 +87,7 @@ def locate(masters: str, latitude: float, longitude: float,
     raise OSError(f"no master reachable ({masters}): {last_error}")
 
 
-class GeoCache:
+class GeoCache(HashMethods):
     """A geo-aware cache client with failover (thread-safe like ``redis.Redis``)."""
 
     def __init__(self, master: str | None = DEFAULT_MASTER, near: tuple[float, float] = (0, 0),
@@ -192,6 +193,9 @@ class GeoCache:
         raise NoRegionAvailable("no region answered: " + "; ".join(errors))
 
     # ------------------------------------------------------------ commands
+
+    def _then(self, reply, function):
+        return function(reply)
 
     def get(self, key):
         return self.execute("GET", key)

@@ -16,7 +16,7 @@ import attrs
 class CommandSpec:
     name: str
     arity: int
-    family: str  # connection, strings, keys, server, geo, transactions
+    family: str  # connection, strings, keys, hashes, server, geo, transactions
     write: bool = False
     keys: tuple[int, int, int] = (0, 0, 0)
     data: bool = False  # reads or writes keys: refused while the region is stale
@@ -45,7 +45,12 @@ wait 3 geo - -                  peers 1 geo - -                multi 1 transacti
 exec 1 transactions - -         discard 1 transactions - -     watch -2 transactions 1,-1,1 d
 unwatch 1 transactions - -      incrbyfloat 3 strings 1,1,1 wd getrange 4 strings 1,1,1 d
 substr 4 strings 1,1,1 d        setrange 4 strings 1,1,1 wd    touch -2 keys 1,-1,1 d
-object -2 keys - d              memory -2 keys - d
+object -2 keys - d              memory -2 keys - d             hset -4 hashes 1,1,1 wd
+hmset -4 hashes 1,1,1 wd        hsetnx 4 hashes 1,1,1 wd       hget 3 hashes 1,1,1 d
+hmget -3 hashes 1,1,1 d         hdel -3 hashes 1,1,1 wd        hgetall 2 hashes 1,1,1 d
+hkeys 2 hashes 1,1,1 d          hvals 2 hashes 1,1,1 d         hlen 2 hashes 1,1,1 d
+hexists 3 hashes 1,1,1 d        hstrlen 3 hashes 1,1,1 d       hincrby 4 hashes 1,1,1 wd
+hincrbyfloat 4 hashes 1,1,1 wd  hrandfield -2 hashes 1,1,1 d   hscan -3 hashes 1,1,1 d
 """
 
 

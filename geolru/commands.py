@@ -1,7 +1,7 @@
 """The region's command table: Redis 7 semantics and reply bytes.
 
 The commands live by family, as Redis splits its own source: connection
-(``commands_connection``), strings, keys and expiry, server (INFO, CONFIG), and
+(``commands_connection``), strings, keys and expiry, hashes, server (INFO, CONFIG), and
 geolru's own (REGION, WAIT, PEERS); what they take is in ``command_specs``.
 
 ``CommandTable.execute(session, args)`` takes a parsed command and returns the
@@ -23,19 +23,22 @@ from geolru.command_args import NOAUTH, CommandError, Session, arity_error, text
 from geolru.command_specs import COMMANDS, DATA_NAMES, NO_AUTH, WRITE_NAMES
 from geolru.commands_connection import ConnectionCommands
 from geolru.commands_geo import GeoCommands
+from geolru.commands_hashes import HashCommands
 from geolru.commands_keys import KeyCommands
 from geolru.commands_server import INFO_SECTIONS, ServerCommands
 from geolru.commands_strings import StringCommands
 from geolru.commands_transactions import NOT_QUEUED, QUEUED, TransactionCommands
-from geolru.keyspace import Keyspace
+from geolru.keyspace import Keyspace, WrongType
 from geolru.stats import ConnectionCounters, ServerStats
+
+WRONGTYPE = p.error("WRONGTYPE Operation against a key holding the wrong kind of value")
 
 __all__ = ["CommandTable", "Session", "CommandError", "INFO_SECTIONS"]
 
 
 @attrs.define(eq=False)
-class CommandTable(ConnectionCommands, StringCommands, KeyCommands, ServerCommands,
-                   GeoCommands, TransactionCommands):
+class CommandTable(ConnectionCommands, StringCommands, KeyCommands, HashCommands,
+                   ServerCommands, GeoCommands, TransactionCommands):
     """Every command a region implements (one mixin per family), and the dispatch."""
 
     log = Logger()
@@ -100,6 +103,8 @@ class CommandTable(ConnectionCommands, StringCommands, KeyCommands, ServerComman
             reply = function(session, args)
         except CommandError as e:
             reply = e.reply
+        except WrongType:
+            reply = WRONGTYPE
         except Exception as e:  # a bug, or a damaged record: this request fails, not the link
             self.log.failure("{command} failed", command=text(name))
             reply = p.error(f"ERR internal error in {text(name)}: {type(e).__name__}")

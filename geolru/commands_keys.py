@@ -1,5 +1,5 @@
 """Key commands: DEL, EXISTS, TYPE, expiry (EXPIRE…, PERSIST, TTL…), KEYS, SCAN, DBSIZE,
-FLUSHALL."""
+FLUSHALL; they take a key of any type."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class KeyCommands:
         return p.integer(sum(1 for key in args[1:] if exists(key)))
 
     def cmd_type(self, session, args):
-        return b"+string\r\n" if self.keyspace.exists(args[1]) else b"+none\r\n"
+        return b"+%s\r\n" % (self.keyspace.kind(args[1]) or "none").encode()
 
     def _expire(self, args, command: str, unit_ms: int, absolute: bool) -> bytes:
         flags = set()
@@ -55,10 +55,9 @@ class KeyCommands:
                 return invalid
             when += now
         keyspace = self.keyspace
-        entry = keyspace.peek(args[1])
-        if entry is None:
+        if not keyspace.exists(args[1]):
             return p.ZERO
-        current = entry.deadline
+        current = keyspace.deadline(args[1])
         if b"NX" in flags and current is not None:
             return p.ZERO
         if b"XX" in flags and current is None:
@@ -70,7 +69,7 @@ class KeyCommands:
         if when <= keyspace.now_ms():
             keyspace.delete(args[1])
         else:
-            keyspace.write(args[1], entry.value, when)
+            keyspace.set_deadline(args[1], when)
         return p.ONE
 
     def cmd_expire(self, session, args):
@@ -86,19 +85,19 @@ class KeyCommands:
         return self._expire(args, "pexpireat", 1, absolute=True)
 
     def cmd_persist(self, session, args):
-        entry = self.keyspace.peek(args[1])
-        if entry is None or entry.deadline is None:
+        keyspace = self.keyspace
+        if not keyspace.exists(args[1]) or keyspace.deadline(args[1]) is None:
             return p.ZERO
-        self.keyspace.write(args[1], entry.value, None)
+        keyspace.set_deadline(args[1], None)
         return p.ONE
 
     def _remaining_ms(self, key: bytes) -> int:
-        entry = self.keyspace.lookup(key)
-        if entry is None:
+        if not self.keyspace.exists(key):
             return -2
-        if entry.deadline is None:
+        deadline = self.keyspace.deadline(key)
+        if deadline is None:
             return -1
-        return max(0, entry.deadline - self.keyspace.now_ms())
+        return max(0, deadline - self.keyspace.now_ms())
 
     def cmd_ttl(self, session, args):
         ms = self._remaining_ms(args[1])
@@ -108,10 +107,10 @@ class KeyCommands:
         return p.integer(self._remaining_ms(args[1]))
 
     def _expire_time(self, key: bytes, unit_ms: int) -> bytes:
-        entry = self.keyspace.lookup(key)
-        if entry is None:
+        if not self.keyspace.exists(key):
             return p.integer(-2)
-        return p.integer(-1 if entry.deadline is None else entry.deadline // unit_ms)
+        deadline = self.keyspace.deadline(key)
+        return p.integer(-1 if deadline is None else deadline // unit_ms)
 
     def cmd_expiretime(self, session, args):
         return self._expire_time(args[1], 1000)
@@ -133,7 +132,7 @@ class KeyCommands:
         cursor = parse_int(args[1]) if args[1] != b"0" else 0
         if cursor is None or cursor < 0:
             return p.error("ERR invalid cursor")
-        count, pattern, j = 10, None, 2
+        count, pattern, kind, j = 10, None, None, 2
         while j < len(args):
             option = _option(args[j])
             if j + 1 >= len(args):
@@ -145,17 +144,17 @@ class KeyCommands:
             elif option == b"MATCH":
                 pattern = args[j + 1]
             elif option == b"TYPE":
-                if args[j + 1].lower() != b"string":
-                    pattern = None
-                    count = 0
+                kind = args[j + 1].lower()
             else:
                 return SYNTAX
             j += 2
-        if count == 0:  # TYPE other than string: nothing here
+        if kind not in (None, b"string", b"hash"):  # a type geolru has none of
             return p.array([p.bulk(b"0"), p.EMPTY_ARRAY])
         cursor, keys = self.keyspace.scan(cursor, count)
         if pattern is not None:
             keys = [k for k in keys if glob_match(pattern, k)]
+        if kind is not None:
+            keys = [k for k in keys if (self.keyspace.kind(k) or "").encode() == kind]
         return p.array([p.bulk(b"%d" % cursor), p.bulk_array(keys)])
 
     def cmd_dbsize(self, session, args):
@@ -170,8 +169,8 @@ class KeyCommands:
     cmd_flushdb = cmd_flushall
 
     def cmd_touch(self, session, args):
-        peek = self.keyspace.peek  # (a read refreshes the key's place in the LRU)
-        return p.integer(sum(1 for key in args[1:] if peek(key) is not None))
+        exists = self.keyspace.exists  # (a read refreshes the key's place in the LRU)
+        return p.integer(sum(1 for key in args[1:] if exists(key)))
 
     def cmd_object(self, session, args):
         sub = _option(args[1])
@@ -182,13 +181,17 @@ class KeyCommands:
                            % text(args[1])[:128])
         if len(args) != 3:
             return arity_error("object|" + text(args[1]).lower())
-        entry = self.keyspace.peek(args[2])
-        if entry is None:
+        kind = self.keyspace.kind(args[2])
+        if kind is None:
             return session.nil
         if sub == b"ENCODING":
-            return p.bulk(string_encoding(entry.value))
+            if kind == "hash":
+                return p.bulk(hash_encoding(self.keyspace.hash_items(args[2])))
+            return p.bulk(string_encoding(self.keyspace.peek(args[2]).value))
         if sub == b"IDLETIME":
-            return p.integer(max(0, int(self._clock.seconds() - entry.touched)))
+            entry = self.keyspace.cache.get(args[2])
+            touched = self._clock.seconds() if entry is None else entry.touched
+            return p.integer(max(0, int(self._clock.seconds() - touched)))
         if sub == b"REFCOUNT":
             return p.integer(1)
         return p.error("ERR An LFU maxmemory policy is not selected, access frequency not "
@@ -205,10 +208,15 @@ class KeyCommands:
             if len(args) != 3 and (len(args) != 5 or _option(args[3]) != b"SAMPLES"
                                    or int_arg(args[4]) < 0):
                 return SYNTAX
-            entry = self.keyspace.peek(args[2])
-            if entry is None:
+            kind = self.keyspace.kind(args[2])
+            if kind is None:
                 return session.nil
-            return p.integer(ENTRY_OVERHEAD + len(args[2]) + len(entry.value))
+            if kind == "hash":
+                fields = self.keyspace.hash_items(args[2])
+                size = sum(FIELD_OVERHEAD + len(f) + len(v) for f, v in fields.items())
+            else:
+                size = len(self.keyspace.peek(args[2]).value)
+            return p.integer(ENTRY_OVERHEAD + len(args[2]) + size)
         return p.error("ERR unknown subcommand '%s'. Try MEMORY HELP." % text(args[1])[:128])
 
 
@@ -216,6 +224,9 @@ class KeyCommands:
 # place in the LRU, the store's record and position index), about: what MEMORY
 # USAGE adds
 ENTRY_OVERHEAD = 220
+FIELD_OVERHEAD = 200  # and each field of a hash (its record and position index)
+# Redis' defaults for a hash kept compact (hash-max-listpack-entries and -value)
+LISTPACK_ENTRIES, LISTPACK_VALUE = 128, 64
 OBJECT_HELP = [
     "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "ENCODING <key>", "    Return the kind of internal representation used in order to store "
@@ -232,6 +243,13 @@ MEMORY_HELP = [
     "USAGE <key> [SAMPLES <count>]",
     "    Return memory in bytes used by <key> and its value (an estimate in geolru).",
     "HELP", "    Prints this help."]
+
+
+def hash_encoding(fields: dict) -> bytes:
+    """What Redis' OBJECT ENCODING says of a hash with these fields, made by HSET."""
+    small = len(fields) <= LISTPACK_ENTRIES and all(
+        len(f) <= LISTPACK_VALUE and len(v) <= LISTPACK_VALUE for f, v in fields.items())
+    return b"listpack" if small else b"hashtable"
 
 
 def string_encoding(value: bytes) -> bytes:

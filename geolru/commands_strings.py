@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from geolru import protocols as p
+from geolru.cache import CacheEntry
 from geolru.command_args import (
     LLONG_MAX,
     LLONG_MIN,
@@ -16,6 +17,7 @@ from geolru.command_args import (
     arity_error,
     int_arg,
 )
+from geolru.keyspace import WrongType
 from geolru.protocols import parse_int
 
 
@@ -35,7 +37,12 @@ class StringCommands:
         if not flags and deadline is None:  # the plain SET: no read needed
             keyspace.write(key, value, None)
             return p.OK
-        old = keyspace.peek(key)
+        try:
+            old = keyspace.peek(key)
+        except WrongType:  # a hash: SET replaces it, SET … GET refuses it
+            if b"GET" in flags:
+                raise
+            old = CacheEntry(b"", keyspace.deadline(key), 0.0)
         old_value = None if old is None else old.value  # write() reuses the entry
         if b"KEEPTTL" in flags and old is not None:
             deadline = old.deadline
@@ -149,7 +156,10 @@ class StringCommands:
         lookup = self.keyspace.lookup
         values = []
         for key in args[1:]:
-            entry = lookup(key)
+            try:
+                entry = lookup(key)
+            except WrongType:  # MGET answers nil for a key of another type
+                entry = None
             values.append(None if entry is None else entry.value)
         return p.bulk_array(values, session.nil)
 
@@ -215,20 +225,8 @@ class StringCommands:
     def cmd_incrbyfloat(self, session, args):
         """A float increment is a plain write of the result (as Redis replicates it:
         ``SET … KEEPTTL``): concurrent ones in two regions, last writer wins."""
-        delta = parse_long_double(args[2])
-        if delta is None:
-            return NOT_FLOAT
         entry = self.keyspace.peek(args[1])
-        import numpy  # (only here: a region need not load numpy to start)
-        current = numpy.longdouble(0)
-        if entry is not None:
-            current = parse_long_double(entry.value)
-            if current is None:
-                return NOT_FLOAT
-        result = current + delta
-        if not numpy.isfinite(result):
-            return p.error("ERR increment would produce NaN or Infinity")
-        value = format_long_double(result)
+        value = float_sum(None if entry is None else entry.value, args[2], NOT_FLOAT)
         self.keyspace.write(args[1], value, None if entry is None else entry.deadline)
         return b"$%d\r\n%s\r\n" % (len(value), value)
 
@@ -276,6 +274,23 @@ class StringCommands:
 NOT_FLOAT = p.error("ERR value is not a valid float")
 _FLOAT = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity)",
                     re.IGNORECASE)
+
+
+def float_sum(current: bytes | None, delta: bytes, not_float: bytes) -> bytes:
+    """``current`` (None: 0) plus ``delta`` in long double, as Redis formats it;
+    ``CommandError`` if ``delta`` is no float, or ``current`` (with ``not_float``),
+    or the sum is not finite."""
+    step = parse_long_double(delta)
+    if step is None:
+        raise CommandError(NOT_FLOAT)
+    import numpy  # (only here: a region need not load numpy to start)
+    start = numpy.longdouble(0) if current is None else parse_long_double(current)
+    if start is None:
+        raise CommandError(not_float)
+    result = start + step
+    if not numpy.isfinite(result):
+        raise CommandError(p.error("ERR increment would produce NaN or Infinity"))
+    return format_long_double(result)
 
 
 def parse_long_double(raw: bytes):

@@ -15,7 +15,6 @@ deleted, or expired (a key live at WATCH and past its deadline at EXEC).
 from __future__ import annotations
 
 from geolru import protocols as p
-from geolru.merge import visible
 
 NULL_ARRAY = b"*-1\r\n"
 NULL_ARRAY_RESP3 = b"_\r\n"
@@ -41,10 +40,9 @@ class TransactionCommands:
     def cmd_watch(self, session, args):
         if session.multi is not None:
             return p.error("ERR WATCH inside MULTI is not allowed")
-        now = self.keyspace.now_ms()
         for key in args[1:]:
             if key not in session.watched:
-                session.watched[key] = self._watch_state(key, now)
+                session.watched[key] = self._watch_state(key)
         return p.OK
 
     def cmd_unwatch(self, session, args):
@@ -80,19 +78,16 @@ class TransactionCommands:
         session.multi_failed = False
         session.watched = {}
 
-    def _watch_state(self, key: bytes, now: int):
+    def _watch_state(self, key: bytes):
         """What WATCH compares: the key's record, and whether it was live."""
-        record = self.keyspace.store.get(key)
-        return record, record is not None and visible(record, now) is not None
+        return self.keyspace.record(key), self.keyspace.exists(key)
 
     def _watched_changed(self, session) -> bool:
         if not session.watched:
             return False
-        now = self.keyspace.now_ms()
         for key, (record, was_live) in session.watched.items():
-            current = self.keyspace.store.get(key)
-            if current != record:
+            if self.keyspace.record(key) != record:
                 return True
-            if was_live and (current is None or visible(current, now) is None):
+            if was_live and not self.keyspace.exists(key):
                 return True  # expired since WATCH
         return False

@@ -1,8 +1,8 @@
 """The store's LMDB environment: its named databases, and a map that grows safely.
 
-``Tables`` opens the environment and its five databases (``kv``, ``seq``,
-``tombs``, ``due``, ``meta``: see ``geolru.store``) and grows the memory map
-only over disk blocks reserved first, so a full disk fails a commit instead of
+``Tables`` opens the environment and its seven databases (``kv``, ``fields``,
+``seq``, ``tombs``, ``field_tombs``, ``due``, ``meta``: see ``geolru.store``) and
+grows the memory map only over disk blocks reserved first, so a full disk fails a commit instead of
 killing the process.
 """
 
@@ -38,9 +38,11 @@ class Tables:
                 map_size = max(os.stat(os.path.join(path, "data.mdb")).st_size, MIN_MAP)
             except FileNotFoundError:
                 map_size = MIN_MAP
-        self.env = lmdb.open(path, map_size=map_size, max_dbs=5, sync=sync, metasync=False,
+        self.env = lmdb.open(path, map_size=map_size, max_dbs=7, sync=sync, metasync=False,
                              readahead=False, writemap=writemap)
         self.kv = self.env.open_db(b"kv")
+        self.fields = self.env.open_db(b"fields")
+        self.field_tombs = self.env.open_db(b"field_tombs")
         self.seq = self.env.open_db(b"seq")
         self.tombs = self.env.open_db(b"tombs")
         self.due = self.env.open_db(b"due")

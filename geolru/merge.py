@@ -25,15 +25,28 @@ writes gives the same state in every region (the states form a join-semilattice)
   expired value has none.  What a client sees is what is alive (``visible``), and
   a dead record's tombstone carries its base's version (``expired``): the same in
   every region, whatever parts each had, so expiry never makes regions differ.
+- A hash's header (``Record.hash_meta``) and its fields: each field is a record of
+  its own, merged as above (so concurrent writes of different fields both stay, the
+  same field's last writer wins, ``HINCRBY`` is a counter).  Against the key's other
+  records a header is a plain write at its version (the newest write to the hash):
+  the newer one decides the key's type.  Two headers join: the newest version, the
+  newest ``cleared`` and the newest ``ttl``.  A header that wins over a plain record
+  or a counter takes that record's base as ``cleared``: its fields written before
+  it are gone (``clear_point``, ``field_visible``).
 """
 
 from __future__ import annotations
 
 import attrs
 
+from geolru import hlc
+from geolru.hashkeys import NO_VERSION, HashMeta
 from geolru.record import Record
 
-NO_BASE = (0, "")  # the base of a key nobody ever wrote (or whose tombstone was collected)
+NO_BASE = (0, "")
+# the origin of a hash's expiry (``expiry_tombstone``): no region's name, since every
+# region that holds the hash makes it
+EXPIRY_ORIGIN = ""  # the base of a key nobody ever wrote (or whose tombstone was collected)
 
 
 @attrs.frozen(slots=True)
@@ -119,6 +132,8 @@ def merge(current: Record | None, incoming: Record) -> Record:
     if current is None or current == incoming:
         return incoming
     a, b = current, incoming
+    if a.hash_meta is not None or b.hash_meta is not None:
+        return _merge_header(a, b)
     if a.counter is None and b.counter is None:
         if (a.version, a.origin) == (b.version, b.origin):
             # two plain records with the same version come from one write: equal
@@ -221,3 +236,73 @@ def increment(current: Record | None, now_version: int, now_ms: int, origin: str
     counts[origin] = (since, p, n, now_version, deadline)
     return _record(attrs.evolve(counter, counts=tuple(
         (o, *rest) for o, rest in sorted(counts.items()))))
+
+
+# ---------------------------------------------------------------- hashes
+
+def clear_point(record: Record | None) -> tuple:
+    """The newest whole-key write ``record`` holds: a hash's fields written before it
+    are not part of the key.  A header's ``cleared``; a plain record's own version;
+    a counter's base (its increments are not whole-key writes)."""
+    if record is None:
+        return NO_VERSION
+    if record.hash_meta is not None:
+        return record.hash_meta.cleared
+    if record.counter is not None:
+        return counter_of(record).base
+    return (record.version, record.origin)
+
+
+def _merge_header(a: Record, b: Record) -> Record:
+    if a.hash_meta is not None and b.hash_meta is not None:
+        newest = max(a, b, key=_version)
+        ttl_holder = max(a, b, key=lambda r: r.hash_meta.ttl)
+        meta = HashMeta(max(a.hash_meta.cleared, b.hash_meta.cleared),
+                        ttl_holder.hash_meta.ttl)
+        deadline = ttl_holder.deadline if a.hash_meta.ttl != b.hash_meta.ttl \
+            else _later(a.deadline, b.deadline)
+        live = a.value is not None or b.value is not None
+        return header(newest.version, newest.origin, meta, deadline, live)
+    hashed, other = (a, b) if a.hash_meta is not None else (b, a)
+    # the header as a plain write of a value that is no number, in the counter merge:
+    # whatever of ``other`` is newer than the hash survives it
+    stand_in = Record(b"", None, hashed.version, hashed.origin)
+    merged = merge(other, stand_in)
+    if merged != stand_in:
+        return merged  # the key is not a hash
+    meta = hashed.hash_meta
+    return header(hashed.version, hashed.origin,
+                  HashMeta(max(meta.cleared, clear_point(other)), meta.ttl),
+                  hashed.deadline, hashed.value is not None)
+
+
+def header(version: int, origin: str, meta: HashMeta, deadline: int | None,
+           live: bool = True) -> Record:
+    """A hash's header; a deadline set before the hash's last clear is void."""
+    if meta.ttl <= meta.cleared:
+        meta, deadline = HashMeta(meta.cleared, NO_VERSION), None
+    return Record(b"" if live else None, deadline, version, origin, hash_meta=meta)
+
+
+def _version(record: Record) -> tuple:
+    return (record.version, record.origin)
+
+
+def field_visible(record: Record | None, cleared: tuple) -> bytes | None:
+    """A field's value, given its hash's ``cleared``; None if it has none."""
+    if record is None or record.value is None:
+        return None
+    if (record.version, record.origin) <= cleared:
+        return None
+    if record.counter is None:
+        return record.value
+    seen = visible(merge(record, Record(None, None, *cleared)), 0)
+    return None if seen is None else seen[0]
+
+
+def expiry_tombstone(record: Record) -> Record:
+    """What a hash becomes when its deadline passes: a delete, the same in every
+    region that held the same header, at its deadline (or just after the header's
+    newest write, if that came later) -- newer than every field written before."""
+    version = max(hlc.pack(record.deadline), record.version + 1)
+    return Record(None, None, version, EXPIRY_ORIGIN)

@@ -42,7 +42,7 @@ import struct
 
 from geolru.record import Record, decode, encode
 
-PROTOCOL = 3  # the H frame's "protocol": a peer speaking another one is refused
+PROTOCOL = 4  # the H frame's "protocol": a peer speaking another one is refused
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _PROGRESS = struct.Struct(">QQ")

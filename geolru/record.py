@@ -5,7 +5,8 @@ One binary codec serves both the store (LMDB values) and the peer wire format
 store for a catch-up goes on the wire without being decoded and encoded again.
 
 Layout: a fixed header ``(position, version, deadline, flags, origin length,
-counter length)``, then the origin, the counter state and the value.  Sans-IO.
+counter length)``, then the origin, the counter state (or a hash header's
+``HashMeta``) and the value.  Sans-IO.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import struct
 
 import attrs
 
+from geolru.hashkeys import HashMeta
+
 # position, version, deadline, flags, origin length, counter length
 HEADER = struct.Struct(">QQqBHI")
-HAS_VALUE, HAS_DEADLINE, HAS_COUNTER = 1, 2, 4
+HAS_VALUE, HAS_DEADLINE, HAS_COUNTER, HAS_HASH = 1, 2, 4, 8
 
 
 @attrs.frozen(slots=True)
@@ -28,6 +31,9 @@ class Record:
     version: int
     origin: str
     counter: str | None = None  # a PN-counter's state, see geolru.merge
+    # a hash's header (geolru.hashkeys); its value is b"" while the hash has fields
+    # here, None (a tombstone, collected like one) once it has none
+    hash_meta: HashMeta | None = None
 
     def live_at(self, now_ms: int) -> bool:
         return self.value is not None and (self.deadline is None or self.deadline > now_ms)
@@ -36,10 +42,14 @@ class Record:
 def encode(record: Record, seq: int) -> bytes:
     """``record`` at store position ``seq``, as bytes."""
     origin = record.origin.encode()
-    counter = record.counter.encode() if record.counter is not None else b""
+    if record.hash_meta is not None:  # (a header never has a counter: it takes its place)
+        counter, kind = record.hash_meta.encode().encode(), HAS_HASH
+    elif record.counter is not None:
+        counter, kind = record.counter.encode(), HAS_COUNTER
+    else:
+        counter, kind = b"", 0
     flags = ((HAS_VALUE if record.value is not None else 0)
-             | (HAS_DEADLINE if record.deadline is not None else 0)
-             | (HAS_COUNTER if record.counter is not None else 0))
+             | (HAS_DEADLINE if record.deadline is not None else 0) | kind)
     header = HEADER.pack(seq, record.version, record.deadline or 0, flags, len(origin),
                          len(counter))
     return b"".join((header, origin, counter, record.value or b""))
@@ -57,9 +67,12 @@ def decode(raw: bytes) -> tuple[int, Record]:
     origin = raw[start:start + origin_len].decode()
     start += origin_len
     counter = raw[start:start + counter_len].decode() if flags & HAS_COUNTER else None
+    meta = HashMeta.decode(raw[start:start + counter_len].decode()) \
+        if flags & HAS_HASH else None
     start += counter_len
     return seq, Record(raw[start:] if flags & HAS_VALUE else None,
-                       deadline if flags & HAS_DEADLINE else None, version, origin, counter)
+                       deadline if flags & HAS_DEADLINE else None, version, origin, counter,
+                       meta)
 
 
 def header_fields(raw: bytes) -> tuple[int, int, int, int]:

@@ -33,6 +33,7 @@ from twisted.logger import Logger
 from geolru import peerwire
 from geolru.auth import registration_mac
 from geolru.hlc import physical_ms
+from geolru.merge import EXPIRY_ORIGIN
 from geolru.stability import Publication
 from geolru.window import Window
 
@@ -390,7 +391,12 @@ class Sender:
             self._unqueue(key)
             self._held.drop_key(key)
         origin = record.origin
-        if origin == self.own_name:
+        if origin == self.own_name or origin == EXPIRY_ORIGIN:  # (made here too)
+            return True
+        if record.hash_meta is not None:
+            # a hash's header joins what several writes said (when it was cleared,
+            # its deadline) under the version of one of them: what its origin made
+            # is not all of it, so each region that changed it sends it on
             return True
         if origin == self.peer:
             if live:  # the peer made it: it has it

@@ -24,16 +24,26 @@ Each write gets a position, ``seq``, strictly increasing in this store; the
 tombstones (a record without a value) until ``collect_tombstones`` removes
 them.  Why LMDB and not SQLite, and what each choice measured: docs/store.md.
 
-Tables (LMDB named databases):
+What the store keeps is named by *identities* (``geolru.hashkeys``): a key's, or
+one hash field's.  Tables (LMDB named databases):
 
-- ``kv``:    stored key -> record (``encode``)
-- ``seq``:   position (8 bytes, big-endian) -> key, one per key: its last write
-- ``tombs``: position -> key, for the keys whose record is a tombstone
-- ``due``:   deadline (8 bytes, biased) + stored key -> key, for live keys that expire
-- ``meta``:  name -> value (text)
+- ``kv``:          stored key -> record (``encode``): strings, counters, hash headers
+- ``fields``:      stored field -> record: one row per field of a hash, under the
+                   key's prefix, so a field is read or written alone and a hash's
+                   fields are one range
+- ``seq``:         position (8 bytes, big-endian) -> identity, one per identity: its
+                   last write
+- ``tombs``:       position -> identity, for the keys whose record is a tombstone
+- ``field_tombs``: the same for fields (so ``tombs`` counts keys)
+- ``due``:         deadline (8 bytes, biased) + stored key -> identity, for live keys
+                   that expire
+- ``meta``:        name -> value (text)
 
 A key longer than ``LONG_KEY`` bytes (LMDB keys are 1 to 511 bytes), or empty,
-is stored under a 32-byte BLAKE2b digest of it, behind a prefix no other key uses.
+is stored under a 32-byte BLAKE2b digest of it, behind a prefix no other key uses;
+a long field likewise (``hashkeys.field_stored_key``).  A write to a key that
+makes its hash's ``cleared`` newer (a ``DEL``, a ``SET``, an expiry) removes the
+fields written before it, in the same transaction (``_drop_fields``).
 """
 
 from __future__ import annotations
@@ -51,9 +61,21 @@ import lmdb
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from geolru import hashkeys
 from geolru.filesystems import overwrites_in_place
+from geolru.hashkeys import field_stored_key, fields_prefix, is_field
 from geolru.lmdb_tables import Tables
-from geolru.record import HAS_DEADLINE, HAS_VALUE, Record, decode, encode, header_fields
+from geolru.merge import clear_point
+from geolru.record import (
+    HAS_COUNTER,
+    HAS_DEADLINE,
+    HAS_HASH,
+    HAS_VALUE,
+    Record,
+    decode,
+    encode,
+    header_fields,
+)
 from geolru.store_writers import InlineWriter, ThreadWriter
 
 MAX_PENDING = 5_000  # buffered writes before a write waits for the disk
@@ -85,6 +107,12 @@ def stored_key(key: bytes) -> bytes:
     if 0 < len(key) <= LONG_KEY and not key.startswith(DIGEST_PREFIX):
         return key
     return DIGEST_PREFIX + hashlib.blake2b(key, digest_size=32).digest()
+
+
+def _old_clear_point(raw: bytes, version: int, flags: int) -> tuple:
+    """``merge.clear_point`` of an encoded record, decoding it only when needed."""
+    record = decode(raw)[1]
+    return clear_point(record) if flags & (HAS_HASH | HAS_COUNTER) else (version, record.origin)
 
 
 def due_key(deadline: int, stored: bytes) -> bytes:
@@ -149,6 +177,9 @@ class Store:
     # while a transaction (EXEC) writes: its id, which the writes' listeners read,
     # so that replication keeps them together (geolru.sending)
     unit: int | None = attrs.field(default=None, init=False)
+    # whether any hash field was ever stored here: until one is, a write to a key
+    # need not look for fields to remove
+    has_fields: bool = attrs.field(default=False, init=False)
 
     @property
     def writer(self):
@@ -206,6 +237,7 @@ class Store:
                     txn.put(RESERVED_NAME.encode(), b"%d" % self._reserved, db=tables.meta)
                     self.collected_upto = int(txn.get(COLLECTED_NAME.encode(), b"0",
                                                       db=tables.meta))
+                    self.has_fields = txn.stat(tables.fields)["entries"] > 0
             finally:
                 tables.close()
         except (OSError, lmdb.Error) as e:
@@ -298,7 +330,8 @@ class Store:
         absent = self._absent
         if key in absent:
             return None
-        raw = self._reader().get(stored_key(key), db=self._tables_.kv)
+        stored, table = self._row(key)
+        raw = self._reader().get(stored, db=table)
         if raw is None:
             absent[key] = None  # the next miss on this key costs no lookup
             if len(absent) > ABSENT_KEYS:
@@ -306,10 +339,58 @@ class Store:
             return None
         return decode(raw)[1]
 
+    def _row(self, identity: bytes) -> tuple:
+        """(LMDB key, table) of an identity's record."""
+        if identity[:3] == hashkeys.FIELD_MARK:
+            return field_stored_key(*hashkeys.parse(identity)), self._tables.fields
+        return stored_key(identity), self._tables.kv
+
     def tombstones(self) -> int:
-        """Committed tombstones not yet collected."""
+        """Committed tombstones not yet collected (of keys and of fields)."""
         tables = self._tables
-        return tables.entries(tables.tombs)
+        return tables.entries(tables.tombs) + tables.entries(tables.field_tombs)
+
+    def fields(self, key: bytes, start: bytes = b""):
+        """``key``'s field records, buffered writes first, in the store's order:
+        ``(place, field, record)``, from ``place`` ``start`` on.  A tombstone is
+        one too; ``geolru.merge.field_visible`` says what a client sees.  Read in
+        the reactor's read transaction: consume it before the reactor turns."""
+        prefix = fields_prefix(key)
+        marked = hashkeys.field_id(key, b"")
+        buffered = {}
+        for batch in (*self._inflight, self._pending):
+            for identity, (record, _) in batch.items():
+                if identity.startswith(marked):
+                    field = identity[len(marked):]
+                    place = field_stored_key(key, field)[len(prefix):]
+                    if place >= start:
+                        buffered[place] = (field, record)
+        waiting = sorted(buffered.items(), reverse=True)
+        read = self._reader()
+        tables = self._tables
+        cursor = read.cursor(db=tables.fields)
+        more = cursor.set_range(prefix + start)
+        while more:
+            stored, raw = cursor.item()
+            if not stored.startswith(prefix):
+                break
+            place = stored[len(prefix):]
+            while waiting and waiting[-1][0] <= place:
+                early, (field, record) = waiting.pop()
+                yield early, field, record
+                if early == place:
+                    break
+            else:
+                seq, record = decode(raw)
+                if place[:1] == hashkeys.LONG_MARK:  # the name is in the position index
+                    field = hashkeys.parse(read.get(POSITION.pack(seq), db=tables.seq))[1]
+                else:
+                    field = place
+                yield place, field, record
+            more = cursor.next()
+        while waiting:
+            place, (field, record) = waiting.pop()
+            yield place, field, record
 
     def count_live(self, now_ms: int) -> tuple[int, int]:
         """(live keys, live keys with a deadline)."""
@@ -342,9 +423,11 @@ class Store:
             positions = txn.cursor(db=tables.seq)
             if positions.set_range(POSITION.pack(cursor + 1)):
                 for position, key in positions.iternext():
+                    if is_field(key):
+                        continue
                     raw = txn.get(stored_key(key), db=tables.kv)
                     if raw is not None and decode(raw)[1].live_at(now_ms):
-                        keys.append(key)
+                        keys.append(hashkeys.parse(key)[0])
                     last = POSITION.unpack(position)[0]
                     seen += 1
                     if seen == count:
@@ -402,7 +485,11 @@ class Store:
             positions = txn.cursor(db=tables.seq)
             if positions.set_range(POSITION.pack(position + 1)):
                 for _, key in positions.iternext():
-                    raw = txn.get(stored_key(key), db=tables.kv)
+                    if is_field(key):
+                        raw = txn.get(field_stored_key(*hashkeys.parse(key)),
+                                      db=tables.fields)
+                    else:
+                        raw = txn.get(stored_key(key), db=tables.kv)
                     if raw is not None:
                         seq, record = decode(raw)
                         changes[key] = (seq, key, record)
@@ -463,11 +550,30 @@ class Store:
             self._pending_first = self.seq
         pending[key] = (record, self.seq)
         self._absent.pop(key, None)
+        if key[:3] == hashkeys.FIELD_MARK:
+            self.has_fields = True
         for listener in self.listeners:
             listener(key, record, self.seq)
         if not self._schedule_flush() and len(pending) >= MAX_PENDING and self.failure is None:
             self.sync()  # backpressure: the disk is slower than the clients
         return self.seq
+
+    def restate(self, key: bytes, record: Record) -> None:
+        """Replace ``key``'s record where it is, with no new position and no
+        listener told: a fact of this region's own (whether a hash has fields
+        here), not a write to replicate."""
+        buffered = self._buffered(key)
+        if buffered is not None:
+            seq = buffered[1]
+        else:
+            stored, table = self._row(key)
+            seq = header_fields(self._reader().get(stored, db=table))[0]
+        if record.value is None:
+            self._reset_tombstone_floor()  # a tombstone at an older position
+        pending = self._pending
+        self._pending_first = seq if not pending else min(self._pending_first, seq)
+        pending[key] = (record, seq)
+        self._schedule_flush()
 
     def expire(self, entries: list[tuple[bytes, Record, Record]]) -> None:
         """Replace expired records by their tombstones: ``(key, record, tombstone)``,
@@ -603,8 +709,14 @@ class Store:
 
     def _put_rows(self, batch: dict, meta: list, top: int) -> float:
         def job(txn, tables):
+            # fields first: a key's write that clears its hash (``_drop_fields``)
+            # then finds every field written before it
             for key, (record, seq) in batch.items():
-                self._replace(txn, tables, key, record, seq)
+                if key[:3] == hashkeys.FIELD_MARK:
+                    self._replace(txn, tables, key, record, seq)
+            for key, (record, seq) in batch.items():
+                if key[:3] != hashkeys.FIELD_MARK:
+                    self._replace(txn, tables, key, record, seq)
             for name, value in meta:
                 txn.put(name.encode(), str(value).encode(), db=tables.meta)
             self._put_top(txn, tables, top)
@@ -619,26 +731,58 @@ class Store:
             self._reserved = top + RESERVE_BLOCK
             txn.put(RESERVED_NAME.encode(), b"%d" % self._reserved, db=tables.meta)
 
-    @staticmethod
-    def _replace(txn, tables: Tables, key: bytes, record: Record, seq: int) -> None:
-        """Write ``key``'s record at position ``seq``, keeping the indexes right."""
-        stored = stored_key(key)
-        old = txn.get(stored, db=tables.kv)
+    def _replace(self, txn, tables: Tables, key: bytes, record: Record, seq: int) -> None:
+        """Write ``key``'s record (``key`` an identity) at position ``seq``, keeping
+        the indexes right."""
+        field = key[:3] == hashkeys.FIELD_MARK
+        if field:
+            stored, table, tombs = field_stored_key(*hashkeys.parse(key)), tables.fields, \
+                tables.field_tombs
+        else:
+            stored, table, tombs = stored_key(key), tables.kv, tables.tombs
+        old = txn.get(stored, db=table)
         if old is not None:
-            old_seq, _, deadline, flags = header_fields(old)
+            old_seq, old_version, deadline, flags = header_fields(old)
             position = POSITION.pack(old_seq)
             txn.delete(position, db=tables.seq)
             if not flags & HAS_VALUE:
-                txn.delete(position, db=tables.tombs)
-            elif flags & HAS_DEADLINE:
+                txn.delete(position, db=tombs)
+            elif flags & HAS_DEADLINE and not field:
                 txn.delete(due_key(deadline, stored), db=tables.due)
         position = POSITION.pack(seq)
-        txn.put(stored, encode(record, seq), db=tables.kv)
+        txn.put(stored, encode(record, seq), db=table)
         txn.put(position, key, db=tables.seq)
         if record.value is None:
-            txn.put(position, key, db=tables.tombs)
-        elif record.deadline is not None:
+            txn.put(position, key, db=tombs)
+        elif record.deadline is not None and not field:
             txn.put(due_key(record.deadline, stored), key, db=tables.due)
+        if not field and self.has_fields:
+            cleared = clear_point(record)
+            if old is None or cleared > _old_clear_point(old, old_version, flags):
+                self._drop_fields(txn, tables, hashkeys.parse(key)[0], cleared)
+
+    @staticmethod
+    def _drop_fields(txn, tables: Tables, key: bytes, cleared: tuple) -> None:
+        """Remove ``key``'s fields written before ``cleared`` (they are not part of
+        the hash any more, in any region that has its header)."""
+        prefix = fields_prefix(key)
+        cursor = txn.cursor(db=tables.fields)
+        gone = []
+        more = cursor.set_range(prefix)
+        while more:
+            stored, raw = cursor.item()
+            if not stored.startswith(prefix):
+                break
+            seq, record = decode(raw)
+            if (record.version, record.origin) <= cleared:
+                gone.append((stored, seq, record.value is None))
+            more = cursor.next()
+        for stored, seq, tombstone in gone:
+            position = POSITION.pack(seq)
+            txn.delete(stored, db=tables.fields)
+            txn.delete(position, db=tables.seq)
+            if tombstone:
+                txn.delete(position, db=tables.field_tombs)
 
     def _expire_rows(self, rows: list) -> float:
         def job(txn, tables):
@@ -655,24 +799,29 @@ class Store:
 
     def _collect(self, upto_seq: int, left: list) -> float:
         def job(txn, tables):
-            found = []
-            for position, key in txn.cursor(db=tables.tombs):
-                seq = POSITION.unpack(position)[0]
-                if seq > upto_seq:
-                    break
-                if len(found) == COLLECT_BATCH:
-                    left.append(seq)  # the next job goes on from here
-                    break
-                found.append((position, key))
-            for position, key in found:
-                txn.delete(stored_key(key), db=tables.kv)
-                txn.delete(position, db=tables.seq)
-                txn.delete(position, db=tables.tombs)
-            if found:
-                reached = POSITION.unpack(found[-1][0])[0]
-                if reached > self.collected_upto:  # (read from the meta table by open())
-                    txn.put(COLLECTED_NAME.encode(), b"%d" % reached, db=tables.meta)
-                    collected.append(reached)
+            reached = 0
+            for tombs, table, stored_of in (
+                    (tables.tombs, tables.kv, stored_key),
+                    (tables.field_tombs, tables.fields,
+                     lambda key: field_stored_key(*hashkeys.parse(key)))):
+                found = []
+                for position, key in txn.cursor(db=tombs):
+                    seq = POSITION.unpack(position)[0]
+                    if seq > upto_seq:
+                        break
+                    if len(found) == COLLECT_BATCH:
+                        left.append(seq)  # the next job goes on from here
+                        break
+                    found.append((position, key))
+                for position, key in found:
+                    txn.delete(stored_of(key), db=table)
+                    txn.delete(position, db=tables.seq)
+                    txn.delete(position, db=tombs)
+                if found:
+                    reached = max(reached, POSITION.unpack(found[-1][0])[0])
+            if reached > self.collected_upto:  # (read from the meta table by open())
+                txn.put(COLLECTED_NAME.encode(), b"%d" % reached, db=tables.meta)
+                collected.append(reached)
 
         collected: list = []
         elapsed = self._transaction(job)
@@ -683,7 +832,7 @@ class Store:
     def _delete_all(self, version: int, origin: str, base: int, top: int) -> float:
         def job(txn, tables):
             live = [key for position, key in txn.cursor(db=tables.seq)
-                    if txn.get(position, db=tables.tombs) is None]
+                    if not is_field(key) and txn.get(position, db=tables.tombs) is None]
             tombstone = Record(None, None, version, origin)
             for offset, key in enumerate(live, 1):
                 self._replace(txn, tables, key, tombstone, base + offset)

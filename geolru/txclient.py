@@ -22,6 +22,7 @@ from twisted.protocols.basic import LineReceiver
 
 from geolru import masterwire
 from geolru.client import DEFAULT_MASTER, LOCATE_COUNT, NoRegionAvailable, RegionAddress
+from geolru.client_hashes import HashMethods
 from geolru.endpoints import host_port, no_delay
 
 
@@ -112,7 +113,7 @@ CONNECTION_ERRORS = (error.ConnectError, error.ConnectionLost, error.ConnectionD
                      defer.TimeoutError, defer.CancelledError)
 
 
-class TxGeoCache:
+class TxGeoCache(HashMethods):
     def __init__(self, reactor, master: str | None = DEFAULT_MASTER,
                  near: tuple[float, float] = (0, 0), regions: list[str] | None = None,
                  timeout: float = 2.0, serializer=json):
@@ -236,6 +237,9 @@ class TxGeoCache:
             return [ResponseError(str(r)) if isinstance(r, hiredis.ReplyError) else r
                     for r in replies[-1]]
         raise NoRegionAvailable("no region answered: " + "; ".join(errors))
+
+    def _then(self, deferred, function):
+        return deferred.addCallback(function)
 
     def get(self, key):
         return self.execute("GET", key)

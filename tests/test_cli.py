@@ -89,6 +89,13 @@ def test_shell_survives_the_death_of_its_region(cluster, tmp_path):
         shell.expect_exact("montreal> ")
         shell.sendline("help")
         shell.expect("Type Redis commands")
+        shell.expect(r"hash:\s+HDEL HEXISTS HGET HGETALL HINCRBY")
+        shell.expect_exact("montreal> ")
+        shell.sendline("help hset")
+        shell.expect_exact("HSET key field value [field value ...]")
+        shell.expect_exact("montreal> ")
+        shell.sendline("hset cart apples 3")
+        shell.expect_exact("(integer) 1")
         shell.expect_exact("montreal> ")
         wait_until(lambda: regions["frankfurt"].client().get("greeting") == b"hello world", 5,
                    what="the write to replicate")

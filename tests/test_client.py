@@ -71,6 +71,31 @@ def test_json_values(cluster):
         cache.close()
 
 
+def test_hashes(cluster):
+    master, regions = cluster
+    cache = GeoCache(master=f"127.0.0.1:{master.port}", near=(45.5, -73.6))
+    try:
+        assert cache.hset("user:1", mapping={"name": "ada", "visits": 1}) == 2
+        assert cache.hset("user:1", "lang", "en") == 1
+        assert cache.hsetnx("user:1", "lang", "fr") is False
+        assert cache.hget("user:1", "name") == b"ada"
+        assert cache.hmget("user:1", "name", "nope") == [b"ada", None]
+        assert cache.hincrby("user:1", "visits", 2) == 3
+        assert cache.hincrbyfloat("user:1", "score", 1.5) == 1.5
+        assert cache.hgetall("user:1") == {b"name": b"ada", b"visits": b"3", b"lang": b"en",
+                                           b"score": b"1.5"}
+        assert cache.hlen("user:1") == 4 and cache.hexists("user:1", "lang")
+        assert sorted(cache.hkeys("user:1")) == [b"lang", b"name", b"score", b"visits"]
+        assert len(cache.hvals("user:1")) == 4
+        assert cache.hdel("user:1", "lang", "nope") == 1
+        assert cache.expire("user:1", 60) and 59 <= cache.ttl("user:1") <= 60
+        assert cache.current.name == "montreal"
+        wait_until(lambda: regions["singapore"].client().hget("user:1", "visits") == b"3", 5,
+                   what="the hash to replicate")
+    finally:
+        cache.close()
+
+
 def test_works_with_a_region_list_and_no_master(tmp_path):
     region = region_daemon(tmp_path).start()
     try:

@@ -121,6 +121,71 @@ SCRIPTS = {
         ["OBJECT", "IDLETIME", "none"], ["MEMORY", "USAGE", "none"], ["MEMORY", "BOGUS"],
         ["MEMORY", "USAGE"], ["OBJECT", "ENCODING"],
     ],
+    "hashes": [
+        ["HSET", "h", "name", "ann", "city", "oslo"], ["HSET", "h", "name", "bo"],
+        ["HSET", "h", "a"], ["HSET", "h"], ["HMSET", "h", "x", "1", "y", "2"], ["HMSET", "h", "x"],
+        ["HGET", "h", "name"], ["HGET", "h", "nope"], ["HGET", "none", "f"],
+        ["HMGET", "h", "name", "nope", "city"], ["HMGET", "none", "a", "b"], ["HMGET", "h"],
+        ["HGETALL", "h"], ["HKEYS", "h"], ["HVALS", "h"], ["HLEN", "h"], ["HGETALL", "none"],
+        ["HKEYS", "none"], ["HVALS", "none"], ["HLEN", "none"], ["HEXISTS", "h", "name"],
+        ["HEXISTS", "h", "nope"], ["HEXISTS", "none", "f"], ["HSTRLEN", "h", "city"],
+        ["HSTRLEN", "h", "nope"], ["HSTRLEN", "none", "f"], ["HSETNX", "h", "name", "z"],
+        ["HSETNX", "h", "new", "z"], ["HSETNX", "fresh", "f", "v"], ["HGETALL", "fresh"],
+        ["HDEL", "h", "x", "x", "nope"], ["HDEL", "none", "f"], ["HDEL", "h"],
+        ["HINCRBY", "h", "n", "5"], ["HINCRBY", "h", "n", "-7"], ["HINCRBY", "h", "name", "1"],
+        ["HINCRBY", "h", "n", "x"], ["HINCRBY", "h", "n", "1.5"],
+        ["HSET", "h", "big", "9223372036854775806"], ["HINCRBY", "h", "big", "1"],
+        ["HINCRBY", "h", "big", "1"], ["HINCRBY", "new", "f", "3"], ["HGETALL", "new"],
+        ["HINCRBYFLOAT", "h", "fl", "10.5"], ["HINCRBYFLOAT", "h", "fl", "0.1"],
+        ["HINCRBYFLOAT", "h", "fl", "-5e3"], ["HINCRBYFLOAT", "h", "name", "1"],
+        ["HINCRBYFLOAT", "h", "fl", "x"], ["HINCRBYFLOAT", "h", "fl", "inf"],
+        ["HINCRBYFLOAT", "h", "n", "1.25"], ["HGET", "h", "n"], ["HINCRBYFLOAT", "nf", "f", "2"],
+        ["TYPE", "h"], ["TYPE", "none"], ["EXISTS", "h"], ["HGETALL", "h"],
+        ["EXPIRE", "h", "100"], ["TTL", "h"], ["HSET", "h", "more", "1"], ["TTL", "h"],
+        ["PERSIST", "h"], ["TTL", "h"], ["PEXPIRE", "h", "100000", "NX"], ["TTL", "h"],
+        ["EXPIRETIME", "fresh"], ["HSET", "one", "f", "v"], ["HRANDFIELD", "one"],
+        ["HRANDFIELD", "one", "1"], ["HRANDFIELD", "one", "-3"],
+        ["HRANDFIELD", "one", "-2", "WITHVALUES"], ["HRANDFIELD", "one", "0"],
+        ["HRANDFIELD", "none"], ["HRANDFIELD", "none", "3"], ["HRANDFIELD", "one", "x"],
+        ["HRANDFIELD", "one", "1", "BOGUS"], ["HRANDFIELD", "h", "5", "WITHVALUES", "x"],
+        ["HSCAN", "h", "0"], ["HSCAN", "h", "0", "MATCH", "n*"], ["HSCAN", "h", "0", "COUNT", "2"],
+        ["HSCAN", "none", "0"], ["HSCAN", "h", "x"], ["HSCAN", "h", "0", "COUNT", "0"],
+        ["HSCAN", "h", "0", "BOGUS", "1"], ["HSCAN", "h", "0", "COUNT"],
+        ["OBJECT", "ENCODING", "h"], ["HSET", "long", "f", "x" * 70],
+        ["OBJECT", "ENCODING", "long"],
+        ["HDEL", "one", "f"], ["EXISTS", "one"], ["TYPE", "one"], ["HLEN", "one"],
+        ["SET", "one", "now a string"], ["GET", "one"], ["DEL", "fresh"], ["HGETALL", "fresh"],
+        ["SET", "h", "replaced"], ["TYPE", "h"], ["HGET", "h", "name"], ["DEL", "h"],
+        ["HSET", "h", "again", "1"], ["HGETALL", "h"],
+        ["SCAN", "0", "TYPE", "hash", "MATCH", "lo*", "COUNT", "1000"],
+        ["SCAN", "0", "MATCH", "lo*", "TYPE", "string", "COUNT", "1000"],
+        ["SCAN", "0", "TYPE", "list"], ["DBSIZE"], ["WATCH", "h"], ["HSET", "h", "w", "1"],
+        ["MULTI"], ["HGET", "h", "w"], ["EXEC"], ["MULTI"], ["HSET", "h", "t", "1"],
+        ["HINCRBY", "h", "t", "2"], ["HGETALL", "h"], ["EXEC"],
+        ["HSET", "\x00\xff", "\r\n", "\x00"], ["HGETALL", "\x00\xff"],
+    ],
+    "wrong types": [
+        ["SET", "s", "text"], ["HSET", "h", "f", "1"],
+        *[[*command[:1], "h", *command[2:]] for command in (
+            ["GET", "h"], ["GETSET", "h", "v"], ["GETDEL", "h"], ["GETEX", "h"],
+            ["GETEX", "h", "EX", "10"], ["APPEND", "h", "x"], ["STRLEN", "h"],
+            ["INCR", "h"], ["DECR", "h"], ["INCRBY", "h", "2"], ["DECRBY", "h", "2"],
+            ["INCRBYFLOAT", "h", "1.5"], ["GETRANGE", "h", "0", "1"], ["SUBSTR", "h", "0", "1"],
+            ["SETRANGE", "h", "0", "x"], ["SET", "h", "v", "GET"], ["SET", "h", "v", "NX"],
+            ["SET", "h", "v", "NX", "GET"], ["SETNX", "h", "v"], ["MSETNX", "h", "v"],
+            ["MGET", "h", "s"], ["OBJECT", "ENCODING", "h"])],
+        *[[*command[:1], "s", *command[2:]] for command in (
+            ["HSET", "s", "f", "v"], ["HMSET", "s", "f", "v"], ["HSETNX", "s", "f", "v"],
+            ["HGET", "s", "f"], ["HMGET", "s", "f"], ["HDEL", "s", "f"], ["HGETALL", "s"],
+            ["HKEYS", "s"], ["HVALS", "s"], ["HLEN", "s"], ["HEXISTS", "s", "f"],
+            ["HSTRLEN", "s", "f"], ["HINCRBY", "s", "f", "1"], ["HINCRBY", "s", "f", "x"],
+            ["HINCRBYFLOAT", "s", "f", "1"], ["HINCRBYFLOAT", "s", "f", "x"],
+            ["HRANDFIELD", "s"], ["HRANDFIELD", "s", "2"], ["HSCAN", "s", "0"])],
+        ["GET", "s"], ["HGETALL", "h"], ["SET", "h", "v", "XX"], ["GET", "h"],
+        ["HSET", "h2", "f", "1"], ["EXPIRE", "h2", "100"], ["SET", "h2", "v", "KEEPTTL"],
+        ["TTL", "h2"], ["GET", "h2"], ["HSET", "h3", "f", "1"], ["MSET", "h3", "v"],
+        ["GET", "h3"], ["HSET", "h4", "f", "1"], ["SET", "h4", "v"], ["GET", "h4"],
+    ],
     "binary": [
         ["SET", "\x00\xff", "\r\n\x00"], ["GET", "\x00\xff"], ["APPEND", "\x00\xff", "\x01"],
         ["STRLEN", "\x00\xff"], ["MGET", "\x00\xff", "\r\n"],
@@ -317,6 +382,7 @@ FLOATS = ["1.5", "-0.25", "3", "1e3", "0.1", "-10"]
 def _commands():
     from hypothesis import strategies as st
     key, value, n = st.sampled_from(KEYS_), st.sampled_from(VALUES), st.integers(-5, 20)
+    field = st.sampled_from(["f", "g", "h"])
     seconds = st.sampled_from(["100", "1000", "50"])
     set_options = st.lists(st.sampled_from(
         [["NX"], ["XX"], ["GET"], ["EX", "100"], ["PX", "500000"], ["KEEPTTL"]]), max_size=2)
@@ -337,6 +403,15 @@ def _commands():
         st.tuples(st.sampled_from(["MSET", "MSETNX"]), key, value, key, value).map(list),
         st.sampled_from([["MULTI"], ["EXEC"], ["DISCARD"], ["UNWATCH"], ["INCR"],
                          ["NOSUCH", "a"]]),
+        # hashes, on the same keys: every WRONGTYPE path is a draw away
+        st.tuples(st.sampled_from(["HSET", "HSETNX"]), key, field, value).map(list),
+        st.tuples(st.just("HSET"), key, field, value, field, value).map(list),
+        st.tuples(st.sampled_from(["HGET", "HDEL", "HEXISTS", "HSTRLEN"]), key,
+                  field).map(list),
+        st.tuples(st.sampled_from(["HGETALL", "HLEN", "HKEYS", "HVALS"]), key).map(list),
+        st.tuples(st.just("HINCRBY"), key, field, n.map(str)).map(list),
+        st.tuples(st.just("HINCRBYFLOAT"), key, field, st.sampled_from(FLOATS)).map(list),
+        st.tuples(st.just("HMGET"), key, field, field).map(list),
     )
 
 
@@ -350,7 +425,7 @@ def _same(command, want: bytes, got: bytes) -> bool:
 
 def test_random_command_sequences_match_redis(servers):
     """Hypothesis writes command sequences over strings, counters, floats, ranges,
-    TTLs and transactions (MULTI/EXEC/DISCARD/WATCH, rejected commands inside); the
+    hashes, TTLs and transactions (MULTI/EXEC/DISCARD/WATCH, rejected commands inside); the
     region answers each as redis-server does, byte for byte (a TTL within 2 s)."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st

@@ -31,6 +31,13 @@ async def test_deferred_api_with_failover(cluster):
             "a": [1, 2]}
         assert await cache.incr("n", 3) == 3
         assert await cache.mset({"x": "1"}) and await cache.mget("x", "y") == [b"1", None]
+        # hashes
+        assert await cache.hset("h", mapping={"a": "1", "b": "2"}) == 2
+        assert await cache.hincrby("h", "a", 4) == 5
+        assert await cache.hincrbyfloat("h", "f", 0.5) == 0.5
+        assert await cache.hgetall("h") == {b"a": b"5", b"b": b"2", b"f": b"0.5"}
+        assert await cache.hexists("h", "b") and not await cache.hsetnx("h", "b", "x")
+        assert await cache.hdel("h", "b") == 1 and await cache.hlen("h") == 2
         with pytest.raises(ResponseError, match="wrong number of arguments"):
             await cache.execute("GET")
         # a transaction: all or none, its replies in a list

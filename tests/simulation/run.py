@@ -3,7 +3,8 @@
 After the schedule every cut link heals, every frozen region thaws and every
 crashed one (not forgotten) restarts; the world runs until it is quiet.  Then:
 
-- every region shows a client the same value and deadline for every key;
+- every region shows a client the same value and deadline for every key, and the
+  same fields for every hash;
 - no write that could not have been lost is missing: each key's record includes
   (by the merge's own order) every write that was committed at its origin or
   confirmed by ``WAIT`` -- so no deleted or expired key is back, and no counter
@@ -31,11 +32,24 @@ import traceback
 import attrs
 from twisted.internet import defer
 
-from geolru.merge import merge, visible
+from geolru.hashkeys import field_id, key_id
+from geolru.keyspace import WrongType
+from geolru.merge import EXPIRY_ORIGIN, clear_point, field_visible, merge, visible
 from geolru.sending import BATCH_RECORDS, RECORD_OVERHEAD
 from geolru.stability import MAX_PUBLICATIONS
-from simulation.schedule import KEYS, WORKLOAD_SECONDS, Schedule, generate
+from simulation.schedule import (
+    FIELDS,
+    HASH_KEYS,
+    KEYS,
+    WORKLOAD_SECONDS,
+    Schedule,
+    generate,
+)
 from simulation.world import EPOCH, World, shm_dir
+
+# what a hash's writes are made of: its header and each field, by identity
+HASH_PARTS = {key: [key_id(key)] + [field_id(key, f) for f in FIELDS] for key in HASH_KEYS}
+TRACKED = KEYS + [part for parts in HASH_PARTS.values() for part in parts]
 
 MAX_UNCERTAIN = 10  # writes that may have been lost, per key, tried in every combination
 QUIET_LIMIT = 60.0  # simulated seconds after healing before the run counts as stuck
@@ -100,7 +114,7 @@ class Simulation:
         world = self.world
         try:
             for node in world.nodes.values():
-                node.boot()
+                self._boot(node)
             for action in self.schedule.actions:
                 world.scheduler.at(action[0], None, self._act, *action[1:])
             world.scheduler.at(PROBE_INTERVAL, None, self._probe)
@@ -122,6 +136,16 @@ class Simulation:
         return Result(self.schedule.seed, self.problems, self.timeline,
                       world.scheduler.events_run, world.frames, world.scheduler.now,
                       time.perf_counter() - started)
+
+    def _boot(self, node) -> None:
+        node.boot()
+
+        def expired(key, record, seq):  # a hash's expiry: a write no command made
+            if record.origin == EXPIRY_ORIGIN and key in TRACKED:
+                self.writes.append(Write(self.world.scheduler.now, node.name,
+                                         node.incarnation, key, record, seq))
+
+        node.store.listeners.append(expired)
 
     def _act(self, kind: str, *args) -> None:
         world = self.world
@@ -150,7 +174,7 @@ class Simulation:
         elif kind == "restart":
             node = world.nodes[args[0]]
             if not node.up and node.name not in world.forgotten:
-                node.boot()
+                self._boot(node)
                 self.log(f"restart {node.name} at position {node.store.seq}")
         elif kind == "forget":
             world.forget(args[0])
@@ -185,7 +209,7 @@ class Simulation:
 
     def _command(self, node, args: tuple) -> None:
         store = node.store
-        before = {key: store.get(key) for key in KEYS}
+        before = {key: store.get(key) for key in TRACKED}
         reply = node.table.execute(node.session, list(args))
         shown = b" ".join(args).decode()
         if isinstance(reply, defer.Deferred):
@@ -193,7 +217,7 @@ class Simulation:
             reply.addCallback(self._waited, node, int(args[1]), position, incarnation, shown)
             return
         self.log(f"{node.name}: {shown} -> {reply.strip().decode(errors='replace')}")
-        for key in KEYS:
+        for key in TRACKED:
             record = store.get(key)
             if record is not None and record != before[key]:
                 self.writes.append(Write(self.world.scheduler.now, node.name,
@@ -218,7 +242,7 @@ class Simulation:
         for node in world.nodes.values():
             self._thaw(node)
             if not node.up and node.name not in world.forgotten:
-                node.boot()
+                self._boot(node)
                 self.log(f"restart {node.name} at position {node.store.seq}")
         self.log("healed: every link up, every region running")
 
@@ -302,7 +326,54 @@ class Simulation:
                     f"allow only {sorted(map(str, possible))} (the certain ones merge to "
                     f"{_show(certain)}; {len(maybe)} may have been lost): a lost write, or "
                     f"a deleted or expired key come back")
+        for key in HASH_KEYS:
+            self._check_hash(nodes, key)
         self.problems += [f"still waiting: {w}" for w in self._waiting()]
+
+    def _check_hash(self, nodes, key: bytes) -> None:
+        """Every region shows the same hash (or string, or nothing) at ``key``; when
+        every write to it is certain, the one its writes merge to."""
+        seen = {node.name: _hash_view(node.keyspace, key) for node in nodes}
+        if len(set(seen.values())) > 1:
+            self.problems.append(f"hash {key!r} differs: {seen}")
+            return
+        writes = [w for w in self.writes if w.key in HASH_PARTS[key]]
+        if not nodes or not all(self._certain(w) for w in writes):
+            return
+        merged = {}
+        for write in writes:
+            merged[write.key] = merge(merged.get(write.key), write.record)
+        expected = _expected_hash(merged, key, nodes[0].keyspace.now_ms())
+        final = next(iter(seen.values()))
+        if final != expected:
+            self.problems.append(f"hash {key!r} is {final} everywhere; its writes merge to "
+                                 f"{expected}")
+
+
+def _hash_view(keyspace, key: bytes):
+    """What a client sees at ``key``: a hash's fields and deadline, or a string."""
+    try:
+        entry = keyspace.peek(key)
+    except WrongType:
+        items = keyspace.hash_items(key)
+        return ("hash", tuple(sorted(items.items())), keyspace.deadline(key))
+    return None if entry is None else ("string", entry.value, entry.deadline)
+
+
+def _expected_hash(merged: dict, key: bytes, now_ms: int):
+    head = merged.get(key_id(key))
+    if head is None or head.hash_meta is None:
+        seen = visible(head, now_ms)
+        return None if seen is None else ("string", *seen)
+    if head.deadline is not None and head.deadline <= now_ms:
+        return None
+    cleared = clear_point(head)
+    items = {}
+    for field in FIELDS:
+        value = field_visible(merged.get(field_id(key, field)), cleared)
+        if value is not None:
+            items[field] = value
+    return ("hash", tuple(sorted(items.items())), head.deadline) if items else None
 
 
 def _outcomes(certain, maybe: list, now_ms: int) -> set:

@@ -12,6 +12,8 @@ import random
 import attrs
 
 KEYS = [b"k%d" % i for i in range(6)]
+HASH_KEYS = [b"h0", b"h1"]
+FIELDS = [b"a", b"b", b"c"]
 NAMES = ["montreal", "frankfurt", "singapore", "saopaulo", "sydney"]
 WORKLOAD_SECONDS = 3.0
 
@@ -72,6 +74,10 @@ def generate(seed: int) -> Schedule:
     # buffer overflows: forwarding on, leaving live mode, pausing a catch-up
     window = rng.choice(((1 << 20, 32 << 20), (1 << 20, 32 << 20), (300, 600), (500, 4000)))
     buffer = rng.choice((64 << 20, 64 << 20, 700, 2000))
+    for _ in range(rng.randint(0, 30)):  # hashes (drawn after the rest, likewise)
+        actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
+                        _hash_command(rng, len(names) - 1)))
+    actions.sort(key=lambda action: action[0])
     return Schedule(seed, names, delays, jitter, skews, tuple(actions),
                     timers_first=timers_first, window=window, buffer=buffer)
 
@@ -94,6 +100,29 @@ def _command(rng, peers: int) -> tuple:
         return (b"PERSIST", key)
     if roll < 0.89:
         return (b"FLUSHALL",)
+    return (b"WAIT", b"%d" % peers, b"2000")
+
+
+def _hash_command(rng, peers: int) -> tuple:
+    key, field = rng.choice(HASH_KEYS), rng.choice(FIELDS)
+    roll = rng.random()
+    if roll < 0.30:
+        return (b"HSET", key, field, b"v%d" % rng.randrange(1000))
+    if roll < 0.40:
+        other = rng.choice(FIELDS)
+        return (b"HSET", key, field, b"w%d" % rng.randrange(1000), other, b"x")
+    if roll < 0.55:
+        return (b"HDEL", key, field)
+    if roll < 0.70:
+        return (b"HINCRBY", key, field, b"%d" % rng.randint(-5, 10))
+    if roll < 0.77:
+        return (b"DEL", key)
+    if roll < 0.85:
+        return (b"PEXPIRE", key, b"%d" % rng.randint(50, 2500))
+    if roll < 0.89:
+        return (b"PERSIST", key)
+    if roll < 0.94:
+        return (b"SET", key, b"s%d" % rng.randrange(1000))
     return (b"WAIT", b"%d" % peers, b"2000")
 
 

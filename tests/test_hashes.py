@@ -1,0 +1,203 @@
+"""Hashes, sans-IO: the field-level merge between regions (two keyspaces that
+exchange their writes by hand, in any order), the store's layout, the cache."""
+
+import pytest
+from twisted.internet import task
+
+from geolru.cache import LRUCache
+from geolru.commands import CommandTable, Session
+from geolru.keyspace import Keyspace
+from geolru.store import Store
+
+EPOCH = 1_700_000_000
+
+
+class Region:
+    """A keyspace and its command table, with an outbox of what it wrote."""
+
+    def __init__(self, tmp_path, name, clock, **cache):
+        self.store = Store(str(tmp_path / name), clock, threaded=False)
+        self.store.open()
+        self.keyspace = Keyspace(LRUCache(clock, **cache), self.store, name, clock)
+        self.table = CommandTable(self.keyspace, clock, name=name)
+        self.session = Session(1)
+        self.outbox = []
+        self.store.listeners.append(lambda key, record, seq: self.outbox.append((key, record)))
+
+    def __call__(self, *args):
+        return self.table.execute(self.session, [
+            a if isinstance(a, bytes) else str(a).encode() for a in args])
+
+    def send_to(self, other, reverse=False):
+        """Deliver what this region wrote to ``other`` (each write once)."""
+        sent, self.outbox = self.outbox, []
+        for key, record in (reversed(sent) if reverse else sent):
+            other.keyspace.apply(key, record)
+
+    def fields(self, key) -> dict:
+        reply = self("HGETALL", key)
+        parts = reply.split(b"\r\n")[2::2]
+        return dict(zip(parts[0::2], parts[1::2], strict=True))
+
+
+@pytest.fixture
+def clock():
+    c = task.Clock()
+    c.advance(EPOCH)
+    return c
+
+
+@pytest.fixture
+def pair(tmp_path, clock):
+    return Region(tmp_path, "a", clock), Region(tmp_path, "b", clock)
+
+
+def exchange(a, b, reverse=False):
+    a.send_to(b, reverse)
+    b.send_to(a, reverse)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_concurrent_hsets_of_different_fields_both_survive(pair, clock, reverse):
+    a, b = pair
+    a("HSET", "h", "name", "ann")
+    clock.advance(0.001)
+    b("HSET", "h", "city", "oslo")
+    exchange(a, b, reverse)
+    expected = {b"name": b"ann", b"city": b"oslo"}
+    assert a.fields("h") == b.fields("h") == expected
+    assert a("HLEN", "h") == b("HLEN", "h") == b":2\r\n"
+
+
+def test_the_same_field_last_writer_wins(pair, clock):
+    a, b = pair
+    a("HSET", "h", "f", "first")
+    clock.advance(0.001)
+    b("HSET", "h", "f", "second")
+    exchange(a, b)
+    assert a("HGET", "h", "f") == b("HGET", "h", "f") == b"$6\r\nsecond\r\n"
+
+
+def test_hincrby_in_two_regions_loses_no_increment(pair, clock):
+    a, b = pair
+    a("HSET", "h", "n", "10")
+    exchange(a, b)
+    for _ in range(3):
+        a("HINCRBY", "h", "n", "2")
+        b("HINCRBY", "h", "n", "5")
+        clock.advance(0.001)
+    exchange(a, b, reverse=True)
+    assert a("HGET", "h", "n") == b("HGET", "h", "n") == b"$2\r\n31\r\n"
+
+
+def test_hdel_of_one_field_and_hset_of_another_keep_the_other(pair, clock):
+    a, b = pair
+    a("HSET", "h", "f", "1")
+    exchange(a, b)
+    b("HSET", "h", "g", "2")
+    clock.advance(0.001)
+    a("HDEL", "h", "f")  # a's last field: the hash is empty at a, for now
+    assert a("EXISTS", "h") == b":0\r\n"
+    exchange(a, b)
+    assert a.fields("h") == b.fields("h") == {b"g": b"2"}
+    assert a("EXISTS", "h") == b("EXISTS", "h") == b":1\r\n"
+
+
+def test_del_wins_over_older_field_writes_and_loses_to_newer_ones(pair, clock):
+    a, b = pair
+    a("HSET", "h", "old", "1")
+    exchange(a, b)
+    b("HSET", "h", "before", "2")
+    clock.advance(0.001)
+    a("DEL", "h")
+    clock.advance(0.001)
+    b("HSET", "h", "after", "3")
+    exchange(a, b)
+    assert a.fields("h") == b.fields("h") == {b"after": b"3"}
+
+
+def test_a_string_set_replaces_a_hash_everywhere(pair, clock):
+    a, b = pair
+    a("HSET", "h", "f", "1")
+    exchange(a, b)
+    clock.advance(0.001)
+    b("SET", "h", "text")
+    exchange(a, b)
+    assert a("GET", "h") == b("GET", "h") == b"$4\r\ntext\r\n"
+    assert a("HGET", "h", "f").startswith(b"-WRONGTYPE")
+    clock.advance(0.05)
+    for region in pair:
+        region.store.sync()
+        assert list(region.store.fields(b"h")) == []  # the fields are gone from the store
+
+
+def test_a_hash_expires_the_same_in_every_region(pair, clock):
+    a, b = pair
+    a("HSET", "h", "f", "1")
+    a("PEXPIRE", "h", "100")
+    exchange(a, b)
+    assert b("PTTL", "h") == b":100\r\n"
+    clock.advance(0.2)
+    for region in pair:
+        assert region("EXISTS", "h") == b":0\r\n"
+        region.keyspace.expire_due()
+    exchange(a, b)
+    assert a.outbox == b.outbox == []  # the same delete in both: nothing changes, nothing goes on
+    a("HSET", "h", "g", "2")
+    exchange(a, b)
+    assert a.fields("h") == b.fields("h") == {b"g": b"2"}
+
+
+def test_expire_and_a_concurrent_hset_both_count(pair, clock):
+    a, b = pair
+    a("HSET", "h", "f", "1")
+    exchange(a, b)
+    a("EXPIRE", "h", "100")
+    clock.advance(0.001)
+    b("HSET", "h", "g", "2")  # newer, but it did not set the deadline
+    exchange(a, b)
+    assert a("TTL", "h") == b("TTL", "h") == b":100\r\n"
+    assert a.fields("h") == b.fields("h") == {b"f": b"1", b"g": b"2"}
+
+
+def test_a_field_that_arrives_before_its_header_waits_for_it(pair, clock):
+    a, b = pair
+    a("HSET", "h", "f", "1")
+    b("SET", "h", "older")  # (b's string is older than nothing: a's hash came first)
+    a.send_to(b, reverse=True)  # the field first, then the header
+    assert b("TYPE", "h") in (b"+hash\r\n", b"+string\r\n")
+    b.send_to(a)
+    assert a("TYPE", "h") == b("TYPE", "h")
+
+
+def test_hset_on_a_big_hash_reads_and_writes_one_field(tmp_path, clock, monkeypatch):
+    region = Region(tmp_path, "a", clock)
+    pairs = [x for i in range(10_000) for x in (b"f%d" % i, b"v%d" % i)]
+    region("HSET", "big", *pairs)
+    clock.advance(0.05)
+    region.store.flush()
+    region.keyspace.cache.clear()
+    scans = []
+    real = Store.fields
+    monkeypatch.setattr(Store, "fields", lambda *a: scans.append(a) or real(*a))
+    writes = len(region.outbox)
+    assert region("HSET", "big", "f5", "new") == b":0\r\n"
+    assert region("HGET", "big", "f5") == b"$3\r\nnew\r\n"
+    assert region("HINCRBY", "big", "n", "1") == b":1\r\n"
+    assert scans == []  # no command read the hash whole
+    assert len(region.outbox) - writes == 4  # each wrote its field and the header
+    assert region("HLEN", "big") == b":10001\r\n"
+
+
+def test_the_cache_counts_a_hash_whole(tmp_path, clock):
+    region = Region(tmp_path, "a", clock, max_bytes=10_000)
+    region("HSET", "h", *[b"%04d" % i for i in range(200)])
+    cache = region.keyspace.cache
+    assert cache.bytes == 1 + 200 * 4
+    region("HSET", "h", "extra", "x" * 100)
+    assert cache.bytes == 1 + 200 * 4 + 105
+    region("HDEL", "h", "extra")
+    assert cache.bytes == 1 + 200 * 4
+    region("HSET", "big", *[b"%05d" % i for i in range(4000)])  # 20 kB: not cached
+    assert b"big" not in cache and cache.bytes <= 10_000
+    assert region("HLEN", "big") == b":2000\r\n"
