@@ -1,7 +1,8 @@
 """Gather the benchmarks' JSON into bench/results.json, bench/results.md, plots in
-docs/, and the README's table (between the bench:start and bench:end markers).
+docs/, docs/benchmarks.md (between the bench:start and bench:end markers) and the
+README's summary table (between bench-summary:start and bench-summary:end).
 
-    .venv/bin/python bench/report.py DIR    # region.json, locate.json, replication.json, wan.json
+    .venv/bin/python bench/report.py DIR  # region, locate, replication, wan[, hashes].json
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from hashes import report as hashes_report  # noqa: E402
 from wan import report as wan_report  # noqa: E402
 
 FIGURES = ("SET P1", "GET P1", "SET P16", "GET P16")
 TARGETS = {"SET P1": "0.8×", "GET P1": "0.8×", "SET P16": "0.4×", "GET P16": "0.5×"}
 
 
-def tables(region: dict, locate: list, replication: dict, wan: dict) -> str:
+def tables(region: dict, locate: list, replication: dict, wan: dict, hashes: dict) -> str:
     redis, alone, peers, cpu = (region[k] for k in ("redis", "region", "region_2_peers",
                                                      "cpu_us"))
     out = [f"Measured {time.strftime('%Y-%m-%d')} on this machine: {os.cpu_count()} cores, "
@@ -84,6 +86,42 @@ def tables(region: dict, locate: list, replication: dict, wan: dict) -> str:
             "each direction by Montreal–Frankfurt 45 ms, Frankfurt–Singapore 80 ms, "
             "Montreal–Singapore 115 ms one way; lag is from the writer's OK to the value "
             "visible at the reader, the one-way delay included:", "", wan_report(wan)]
+    if hashes:
+        out += ["", "Hashes (`bench/hashes.py`): `redis-benchmark -c 50 -P 16` HSET and HGET "
+                "of one random field, the region's cache holding the hash, and too small "
+                "for it (each command reads and writes the store):", "", hashes_report(hashes)]
+    return "\n".join(out) + "\n"
+
+
+def summary(region: dict, locate: list, replication: dict, wan: dict, hashes: dict) -> str:
+    """The README's table: each figure against its reference, measured in the same run."""
+    redis, peers = region["redis"], region["region_2_peers"]
+    big = locate[-1]
+    lag5k = [x for x in replication["lag"] if x["rate"] == 5000]
+    far = [x for x in wan["lag"] if x["rate"] == 5000 and x["one_way_ms"] == 115]
+    out = [f"Measured {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores (`bench/run`; "
+           "every table and plot: [docs/benchmarks.md](docs/benchmarks.md)).", "",
+           "| figure | geolru | reference, same run | ratio |", "|---|---:|---:|---:|"]
+    for figure in FIGURES:
+        out.append(f"| {figure} ops/s, Montreal with 2 peers | {peers[figure]:,.0f} "
+                   f"| redis-server {redis[figure]:,.0f} | {peers[figure] / redis[figure]:.2f}× |")
+    out.append(f"| memory per key (1M keys of 100 B) | {region['region']['bytes/key']:,.0f} B "
+               f"| redis-server {redis['bytes/key']:,.0f} B "
+               f"| {region['region']['bytes/key'] / redis['bytes/key']:.2f}× |")
+    out.append(f"| nearest region among {big['regions']:,} | {big['nearest_us']:.1f} µs "
+               f"| naive geopandas {big['naive_us']:.0f} µs "
+               f"| {big['naive_us'] / big['nearest_us']:.0f}× faster |")
+    if hashes:
+        for command in ("HSET", "HGET"):
+            key = f"{command} 10000"
+            mine, theirs = hashes["region"][key], hashes["redis"][key]
+            out.append(f"| {command} P16, one field of a 10,000-field hash | {mine:,.0f} "
+                       f"| redis-server {theirs:,.0f} | {mine / theirs:.2f}× |")
+    if lag5k:
+        out.append(f"| replication lag p99, 5k SET/s, loopback | {lag5k[0]['p99']:.1f} ms | | |")
+    if far:
+        out.append(f"| replication lag p99, 5k SET/s, 115 ms away | {far[0]['p99']:.1f} ms "
+                   f"| the one-way delay, 115 ms | +{far[0]['p99'] - 115:.1f} ms |")
     return "\n".join(out) + "\n"
 
 
@@ -140,29 +178,36 @@ def plots(region: dict, replication: dict, wan: dict) -> None:
     fig.savefig(ROOT / "docs" / "wan-lag.png", dpi=110)
 
 
+def _between_markers(path: Path, marker: str, text: str) -> None:
+    body = path.read_text()
+    block = f"<!-- {marker}:start (bench/run writes this part) -->\n{text}<!-- {marker}:end -->"
+    body, count = re.subn(rf"<!-- {marker}:start.*?<!-- {marker}:end -->", lambda _: block,
+                          body, flags=re.S)
+    if count:
+        path.write_text(body)
+
+
 def main() -> int:
     source = Path(sys.argv[1])
     region = json.loads((source / "region.json").read_text())
     locate = json.loads((source / "locate.json").read_text())
     replication = json.loads((source / "replication.json").read_text())
     wan = json.loads((source / "wan.json").read_text())
+    hashes_file = source / "hashes.json"
+    hashes = json.loads(hashes_file.read_text()) if hashes_file.exists() else {}
     (ROOT / "bench" / "results.json").write_text(json.dumps({
         "date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(),
         "machine": platform.machine(), "python": platform.python_version(),
-        "region_vs_redis": region, "locate": locate, "replication": replication, "wan": wan},
-        indent=2))
-    text = tables(region, locate, replication, wan)
+        "region_vs_redis": region, "locate": locate, "replication": replication, "wan": wan,
+        "hashes": hashes}, indent=2))
+    text = tables(region, locate, replication, wan, hashes)
     (ROOT / "bench" / "results.md").write_text(text)
     plots(region, replication, wan)
-    readme = ROOT / "README.md"
-    body = readme.read_text()
-    block = ("<!-- bench:start (bench/run writes this part) -->\n" + text
-             + "\n![throughput](docs/throughput.png) ![lag](docs/lag.png) "
-             "![lag at a distance](docs/wan-lag.png)\n<!-- bench:end -->")
-    body, count = re.subn(r"<!-- bench:start.*?<!-- bench:end -->", lambda _: block, body,
-                          flags=re.S)
-    if count:
-        readme.write_text(body)
+    _between_markers(ROOT / "docs" / "benchmarks.md", "bench", text + (
+        "\n![throughput](throughput.png) ![lag](lag.png) "
+        "![lag at a distance](wan-lag.png)\n"))
+    _between_markers(ROOT / "README.md", "bench-summary",
+                     summary(region, locate, replication, wan, hashes))
     print(text)
     return 0
 

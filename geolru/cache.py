@@ -117,30 +117,36 @@ class LRUCache:
             if entry is not None:  # a hash, replaced by a string
                 self._remove(key, entry)
             entries[key] = CacheEntry(value, deadline, self._clock.seconds())
-        self._added(key, size)
+        self._added(key, size, size)
 
     def put_hash(self, key: bytes, fields: dict, deadline: int | None) -> HashEntry:
         """Insert or replace ``key`` with a whole hash; the entry, to keep it
         current with ``resized`` (it may have been evicted at once)."""
         self.discard(key)
         entry = self._entries[key] = HashEntry(fields, deadline, self._clock.seconds())
-        self._added(key, _size(key, entry))
+        size = _size(key, entry)
+        self._added(key, size, size)
         return entry
 
     def resized(self, key: bytes, change: int) -> None:
         """A cached hash changed by ``change`` bytes (``HashEntry.set``); a write
         refreshes its recency."""
-        if key in self._entries:
-            self._entries[key].touched = self._clock.seconds()
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.touched = self._clock.seconds()
             self._entries.move_to_end(key)
-            self._added(key, change)
+            self._added(key, change, _size(key, entry))
 
-    def _added(self, key: bytes, size: int) -> None:
-        """``size`` more bytes for ``key``: evict what the bounds no longer hold."""
+    def entry(self, key: bytes):
+        """The entry of ``key`` as it is (no recency, no expiry check), or None."""
+        return self._entries.get(key)
+
+    def _added(self, key: bytes, size: int, whole: int) -> None:
+        """``size`` more bytes, for ``key`` now ``whole`` bytes: evict what the
+        bounds no longer hold."""
         entries = self._entries
         self.bytes += size
-        if self.max_bytes and _size(key, entries[key]) > self.max_bytes:
-            # (a string's size is ``size``; a hash's, all of it)
+        if self.max_bytes and whole > self.max_bytes:
             self.discard(key)  # a value larger than the tier lives in the store only
             return
         if (self.max_entries and len(entries) > self.max_entries) or (

@@ -198,7 +198,7 @@ REGION_KEYS = {
     "commit_interval": Key("store", _number(float, 0.0001, 10), "0.01",
                            "seconds between group commits (crash window)"),
     "fsync": Key("store", _choice("everysec", "commit"), "everysec",
-                 "flush to the disk every second, or every commit (see README)"),
+                 "flush to the disk every second, or every commit (see docs/guarantees.md)"),
     "requirepass": Key("security", _text, "", "clients must AUTH with it when set"),
     "cluster_secret": Key("security", _text, "", "peers and master authenticate with it"),
     "peer_ca": Key("security", _readable_file, "",

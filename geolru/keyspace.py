@@ -405,7 +405,7 @@ class Keyspace:
         self.store.put(identity, merged)
         if head is not None and head.hash_meta is not None:
             value = field_visible(merged, cleared)
-            entry = self.cache._entries.get(key)
+            entry = self.cache.entry(key)
             if entry is not None and entry.value is None:
                 self.cache.resized(key, entry.set(field, value))
             if (value is not None) != (head.value is not None):
@@ -424,7 +424,7 @@ class Keyspace:
         if merged == current:
             return False
         self.store.put(identity, merged)
-        entry = self.cache._entries.get(key)
+        entry = self.cache.entry(key)
         if entry is not None:
             if (entry.value is None and merged.hash_meta is not None
                     and merged.value is not None

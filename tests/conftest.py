@@ -7,7 +7,7 @@ FAST_MODULES = {
     "test_cache", "test_command_specs", "test_filesystems", "test_geo", "test_hlc",
     "test_inprocess", "test_keyspace", "test_master_unit", "test_masterwire", "test_merge",
     "test_plugins", "test_protocols", "test_replicator", "test_store", "test_txclient",
-    "test_delayproxy", "test_links", "test_window", "test_protected",
+    "test_delayproxy", "test_links", "test_window", "test_protected", "test_hashes",
 }
 
 
