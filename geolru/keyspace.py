@@ -286,10 +286,12 @@ class Keyspace:
         version = self.hlc.now()
         if head is None:
             current = self.store.get(key_id(key))
+            cleared = clear_point(current)
             if current is not None and current.hash_meta is not None \
                     and current.deadline is not None and current.deadline <= self.now_ms():
-                current = expiry_tombstone(current)  # expired, not yet removed
-            meta = HashMeta(clear_point(current), (version, self.origin))
+                # a new hash, after the expired one (whose delete is not made yet)
+                cleared = clear_point(expiry_tombstone(current))
+            meta = HashMeta(cleared, (version, self.origin))
             head = header(version, self.origin, meta, None)
             # (fields here may be newer than that: they came before their own header)
             old = self._visible_fields(key, meta.cleared)
@@ -392,6 +394,12 @@ class Keyspace:
     def _has_field(self, key: bytes, cleared: tuple) -> bool:
         return bool(self._visible_fields(key, cleared, limit=1))
 
+    def _alive(self, key: bytes, head: Record) -> bool:
+        """What a header's flag says here: the hash has a field.  (Its deadline
+        passing is not this: the hash then waits in the store's deadline index for
+        its expiry, a delete that replicates.)"""
+        return self._has_field(key, head.hash_meta.cleared)
+
     def _apply_field(self, identity: bytes, incoming: Record) -> bool:
         key, field = parse(identity)
         head = self.store.get(key_id(key))
@@ -417,7 +425,7 @@ class Keyspace:
         merged = merge(current, incoming)
         key = parse(identity)[0]
         if merged.hash_meta is not None:
-            live = self._has_field(key, merged.hash_meta.cleared)
+            live = self._alive(key, merged)
             if (merged.value is not None) != live:
                 merged = header(merged.version, merged.origin, merged.hash_meta,
                                 merged.deadline, live)
@@ -438,7 +446,7 @@ class Keyspace:
     def _settle(self, key: bytes, head: Record) -> None:
         """Make the header's flag say whether the hash has a field here, keeping its
         place in the store: it is this region's fact, not a write to replicate."""
-        live = self._has_field(key, head.hash_meta.cleared)
+        live = self._alive(key, head)
         if live != (head.value is not None):
             self.store.restate(key_id(key), header(head.version, head.origin,
                                                    head.hash_meta, head.deadline, live))
@@ -455,12 +463,16 @@ class Keyspace:
         if strings:
             self.store.expire(strings)
         for key, record in due:
-            if record.hash_meta is not None:  # a delete that replicates, the same everywhere
+            if record.hash_meta is not None:
+                if self.syncing:
+                    continue  # it may lack a PERSIST made in time: expire once caught up
+                # a delete that replicates, the same in every region: its fields go
+                # everywhere, and a region that forgets the hash cannot bring them back
                 tombstone = expiry_tombstone(record)
                 self.hlc.observe(tombstone.version)
                 self.store.put(key, tombstone)
             self.cache.discard(parse(key)[0])
-        self.expired += len(due)
+            self.expired += 1
         return len(due)
 
     def collect_tombstones(self, horizon: int | None = None) -> None:

@@ -43,10 +43,10 @@ from geolru import hlc
 from geolru.hashkeys import NO_VERSION, HashMeta
 from geolru.record import Record
 
-NO_BASE = (0, "")
+NO_BASE = (0, "")  # the base of a key nobody ever wrote (or whose tombstone was collected)
 # the origin of a hash's expiry (``expiry_tombstone``): no region's name, since every
-# region that holds the hash makes it
-EXPIRY_ORIGIN = ""  # the base of a key nobody ever wrote (or whose tombstone was collected)
+# region that holds the hash makes the same one
+EXPIRY_ORIGIN = ""
 
 
 @attrs.frozen(slots=True)

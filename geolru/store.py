@@ -109,6 +109,13 @@ def stored_key(key: bytes) -> bytes:
     return DIGEST_PREFIX + hashlib.blake2b(key, digest_size=32).digest()
 
 
+def _place(tables: Tables, identity: bytes) -> tuple:
+    """Where an identity's record is: (LMDB key, its table, its tombstones' table)."""
+    if identity[:3] == hashkeys.FIELD_MARK:
+        return field_stored_key(*hashkeys.parse(identity)), tables.fields, tables.field_tombs
+    return stored_key(identity), tables.kv, tables.tombs
+
+
 def _old_clear_point(raw: bytes, version: int, flags: int) -> tuple:
     """``merge.clear_point`` of an encoded record, decoding it only when needed."""
     record = decode(raw)[1]
@@ -330,20 +337,15 @@ class Store:
         absent = self._absent
         if key in absent:
             return None
-        stored, table = self._row(key)
-        raw = self._reader().get(stored, db=table)
+        read = self._reader()  # (opens the tables on first use)
+        stored, table, _ = _place(self._tables_, key)
+        raw = read.get(stored, db=table)
         if raw is None:
             absent[key] = None  # the next miss on this key costs no lookup
             if len(absent) > ABSENT_KEYS:
                 absent.popitem(last=False)
             return None
         return decode(raw)[1]
-
-    def _row(self, identity: bytes) -> tuple:
-        """(LMDB key, table) of an identity's record."""
-        if identity[:3] == hashkeys.FIELD_MARK:
-            return field_stored_key(*hashkeys.parse(identity)), self._tables.fields
-        return stored_key(identity), self._tables.kv
 
     def tombstones(self) -> int:
         """Committed tombstones not yet collected (of keys and of fields)."""
@@ -485,11 +487,8 @@ class Store:
             positions = txn.cursor(db=tables.seq)
             if positions.set_range(POSITION.pack(position + 1)):
                 for _, key in positions.iternext():
-                    if is_field(key):
-                        raw = txn.get(field_stored_key(*hashkeys.parse(key)),
-                                      db=tables.fields)
-                    else:
-                        raw = txn.get(stored_key(key), db=tables.kv)
+                    stored, table, _ = _place(tables, key)
+                    raw = txn.get(stored, db=table)
                     if raw is not None:
                         seq, record = decode(raw)
                         changes[key] = (seq, key, record)
@@ -566,7 +565,7 @@ class Store:
         if buffered is not None:
             seq = buffered[1]
         else:
-            stored, table = self._row(key)
+            stored, table, _ = _place(self._tables, key)
             seq = header_fields(self._reader().get(stored, db=table))[0]
         if record.value is None:
             self._reset_tombstone_floor()  # a tombstone at an older position
@@ -734,12 +733,8 @@ class Store:
     def _replace(self, txn, tables: Tables, key: bytes, record: Record, seq: int) -> None:
         """Write ``key``'s record (``key`` an identity) at position ``seq``, keeping
         the indexes right."""
-        field = key[:3] == hashkeys.FIELD_MARK
-        if field:
-            stored, table, tombs = field_stored_key(*hashkeys.parse(key)), tables.fields, \
-                tables.field_tombs
-        else:
-            stored, table, tombs = stored_key(key), tables.kv, tables.tombs
+        stored, table, tombs = _place(tables, key)
+        field = table is tables.fields
         old = txn.get(stored, db=table)
         if old is not None:
             old_seq, old_version, deadline, flags = header_fields(old)
@@ -800,10 +795,7 @@ class Store:
     def _collect(self, upto_seq: int, left: list) -> float:
         def job(txn, tables):
             reached = 0
-            for tombs, table, stored_of in (
-                    (tables.tombs, tables.kv, stored_key),
-                    (tables.field_tombs, tables.fields,
-                     lambda key: field_stored_key(*hashkeys.parse(key)))):
+            for tombs in (tables.tombs, tables.field_tombs):
                 found = []
                 for position, key in txn.cursor(db=tombs):
                     seq = POSITION.unpack(position)[0]
@@ -814,7 +806,15 @@ class Store:
                         break
                     found.append((position, key))
                 for position, key in found:
-                    txn.delete(stored_of(key), db=table)
+                    stored, table, _ = _place(tables, key)
+                    raw = txn.get(stored, db=table)
+                    if raw is not None and header_fields(raw)[3] & HAS_HASH:
+                        # a hash that expired or lost its last field here: its fields
+                        # (kept for a PERSIST made in time elsewhere) go with it
+                        head = decode(raw)[1]
+                        self._drop_fields(txn, tables, hashkeys.parse(key)[0],
+                                          (head.version, head.origin))
+                    txn.delete(stored, db=table)
                     txn.delete(position, db=tables.seq)
                     txn.delete(position, db=tombs)
                 if found:

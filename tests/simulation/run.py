@@ -100,6 +100,7 @@ class Simulation:
                            schedule.skews, self.root, self.timeline, schedule.window,
                            schedule.buffer)
         self.writes: list[Write] = []
+        self.world.store_watchers.append(self._expired)
         self.crashes: dict[tuple[str, int], int] = {}  # (node, incarnation) -> committed
         self.problems: list[str] = []
         self.peaks = {"waiting": 0, "in_flight": 0, "publications": 0}
@@ -114,7 +115,7 @@ class Simulation:
         world = self.world
         try:
             for node in world.nodes.values():
-                self._boot(node)
+                node.boot()
             for action in self.schedule.actions:
                 world.scheduler.at(action[0], None, self._act, *action[1:])
             world.scheduler.at(PROBE_INTERVAL, None, self._probe)
@@ -137,15 +138,11 @@ class Simulation:
                       world.scheduler.events_run, world.frames, world.scheduler.now,
                       time.perf_counter() - started)
 
-    def _boot(self, node) -> None:
-        node.boot()
-
-        def expired(key, record, seq):  # a hash's expiry: a write no command made
-            if record.origin == EXPIRY_ORIGIN and key in TRACKED:
-                self.writes.append(Write(self.world.scheduler.now, node.name,
-                                         node.incarnation, key, record, seq))
-
-        node.store.listeners.append(expired)
+    def _expired(self, node, key: bytes, record, seq: int) -> None:
+        """A hash's expiry: a write no command made, which the writes must include."""
+        if record.origin == EXPIRY_ORIGIN and key in TRACKED:
+            self.writes.append(Write(self.world.scheduler.now, node.name, node.incarnation,
+                                     key, record, seq))
 
     def _act(self, kind: str, *args) -> None:
         world = self.world
@@ -174,7 +171,7 @@ class Simulation:
         elif kind == "restart":
             node = world.nodes[args[0]]
             if not node.up and node.name not in world.forgotten:
-                self._boot(node)
+                node.boot()
                 self.log(f"restart {node.name} at position {node.store.seq}")
         elif kind == "forget":
             world.forget(args[0])
@@ -242,7 +239,7 @@ class Simulation:
         for node in world.nodes.values():
             self._thaw(node)
             if not node.up and node.name not in world.forgotten:
-                self._boot(node)
+                node.boot()
                 self.log(f"restart {node.name} at position {node.store.seq}")
         self.log("healed: every link up, every region running")
 

@@ -148,6 +148,9 @@ class Node:
         self.up = True
         self.store = Store(self.data_dir, self.clock, threaded=False)
         self.store.open()
+        self.store.listeners.extend(
+            lambda key, record, seq, watch=watch: watch(self, key, record, seq)
+            for watch in self.world.store_watchers)
         cache = LRUCache(self.clock, max_entries=64, idle_ttl=2.0)
         self.keyspace = Keyspace(cache, self.store, self.name, self.clock)
         self.replicator = Replicator(self.name, self.keyspace, self.clock,
@@ -218,6 +221,8 @@ class World:
         self.cut: set[frozenset] = set()
         self.forgotten: set[str] = set()
         self.timeline = timeline
+        # callables(node, key, record, seq) every booted node's store tells of its writes
+        self.store_watchers: list = []
         self.nodes = {name: Node(self, name, skews[name], os.path.join(root, name))
                       for name in names}
         self.connections: dict[tuple[str, str], Connection] = {}  # (dialer, listener)
