@@ -201,3 +201,22 @@ def test_the_cache_counts_a_hash_whole(tmp_path, clock):
     region("HSET", "big", *[b"%05d" % i for i in range(4000)])  # 20 kB: not cached
     assert b"big" not in cache and cache.bytes <= 10_000
     assert region("HLEN", "big") == b":2000\r\n"
+
+
+def test_a_syncing_region_expires_no_hash_until_caught_up(pair, clock):
+    """A region catching up may lack a PERSIST made in time elsewhere: its expiry
+    would win everywhere, so it waits (strings expire as usual)."""
+    a, _ = pair
+    a("HSET", "h", "f", "1")
+    a("PEXPIRE", "h", "100")
+    a("SET", "s", "v", "PX", "100")
+    clock.advance(0.2)
+    a.store.sync()
+    a.outbox.clear()
+    a.keyspace.syncing = True
+    a.keyspace.expire_due()
+    assert a.outbox == []  # no delete made for the hash
+    assert not a.keyspace.exists(b"h")  # (not served either: it is past due)
+    a.keyspace.syncing = False
+    a.keyspace.expire_due()
+    assert [key for key, _ in a.outbox] == [b"h"]
