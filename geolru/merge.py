@@ -243,13 +243,15 @@ def increment(current: Record | None, now_version: int, now_ms: int, origin: str
 def clear_point(record: Record | None) -> tuple:
     """The newest whole-key write ``record`` holds: a hash's fields written before it
     are not part of the key.  A header's ``cleared``; a plain record's own version;
-    a counter's base (its increments are not whole-key writes)."""
+    a counter's newest start: its base, or a contribution started on nothing (an
+    increment is not a whole-key write; the first one on nothing is)."""
     if record is None:
         return NO_VERSION
     if record.hash_meta is not None:
         return record.hash_meta.cleared
     if record.counter is not None:
-        return counter_of(record).base
+        counter = counter_of(record)
+        return max([counter.base, *(since for _, since, *_ in counter.counts)])
     return (record.version, record.origin)
 
 

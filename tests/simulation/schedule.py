@@ -121,8 +121,10 @@ def _hash_command(rng, peers: int) -> tuple:
         return (b"PEXPIRE", key, b"%d" % rng.randint(50, 2500))
     if roll < 0.89:
         return (b"PERSIST", key)
-    if roll < 0.94:
+    if roll < 0.92:
         return (b"SET", key, b"s%d" % rng.randrange(1000))
+    if roll < 0.95:  # a counter where a hash was, or the other way round
+        return (b"INCRBY", key, b"%d" % rng.randint(1, 5))
     return (b"WAIT", b"%d" % peers, b"2000")
 
 
