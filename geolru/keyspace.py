@@ -36,6 +36,8 @@ from geolru.merge import (
 from geolru.record import Record
 from geolru.store import Store
 
+LATE_EXPIRY = 1.0  # seconds between expire_due calls after which the process was stalled
+
 
 class WrongType(Exception):
     """A command for one type met a key holding another."""
@@ -57,6 +59,7 @@ class Keyspace:
     # the cluster has collected: it was forgotten), or None
     stale: str | None = attrs.field(default=None, init=False)
     syncing: bool = attrs.field(default=False, init=False)  # replication: catching up
+    _expired_at: float | None = attrs.field(default=None, init=False)  # expire_due's last call
 
     def __attrs_post_init__(self):
         if self.hlc is None:
@@ -457,6 +460,12 @@ class Keyspace:
 
     def expire_due(self, limit: int = 500) -> int:
         """Remove up to ``limit`` keys whose deadline passed; return how many."""
+        now = self._clock.seconds()
+        # called late (this process was frozen, or starved): what peers sent meanwhile,
+        # a PERSIST made in time among it, waits unread; a hash's expiry, which wins
+        # everywhere, waits for the next call (a string's is local: it goes on)
+        late = self._expired_at is not None and now - self._expired_at > LATE_EXPIRY
+        self._expired_at = now
         due = self.store.due(self.now_ms(), limit)
         strings = [(key, record, expired(record)) for key, record in due
                    if record.hash_meta is None]
@@ -464,7 +473,7 @@ class Keyspace:
             self.store.expire(strings)
         for key, record in due:
             if record.hash_meta is not None:
-                if self.syncing:
+                if self.syncing or late:
                     continue  # it may lack a PERSIST made in time: expire once caught up
                 # a delete that replicates, the same in every region: its fields go
                 # everywhere, and a region that forgets the hash cannot bring them back

@@ -220,3 +220,24 @@ def test_a_syncing_region_expires_no_hash_until_caught_up(pair, clock):
     a.keyspace.syncing = False
     a.keyspace.expire_due()
     assert [key for key, _ in a.outbox] == [b"h"]
+
+
+def test_a_region_frozen_past_a_deadline_reads_what_came_before_it_expires_a_hash(pair,
+                                                                                  clock):
+    """b PERSISTs the hash in time while a is frozen; a thaws after the deadline and
+    its overdue timer runs first: a hash's expiry, which would win everywhere, waits
+    for the next call, after a has read the PERSIST."""
+    a, b = pair
+    a("HSET", "h", "f", "1")
+    a("PEXPIRE", "h", "1000")
+    exchange(a, b)
+    a.keyspace.expire_due()  # (a's housekeeping, before the freeze)
+    b("PERSIST", "h")
+    clock.advance(3)  # a frozen past the deadline; b's PERSIST waits in a's socket
+    a.keyspace.expire_due()  # the overdue timer, at thaw
+    assert a.outbox == []  # no expiry made
+    b.send_to(a)  # then a reads what came
+    a.keyspace.expire_due()
+    a.send_to(b)
+    assert a.fields("h") == b.fields("h") == {b"f": b"1"}
+    assert a("TTL", "h") == b("TTL", "h") == b":-1\r\n"
