@@ -25,9 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from servers import load_thread, percentile, probe_lag, start_cluster  # noqa: E402
-
-from support import wait_until  # noqa: E402
+from servers import (  # noqa: E402
+    load_thread,
+    percentile,
+    probe_lag,
+    start_cluster,
+    time_catch_up,
+    write_while_down,
+)
 
 
 def lag(regions, rate: int, seconds: float) -> dict:
@@ -43,24 +48,10 @@ def lag(regions, rate: int, seconds: float) -> dict:
 
 
 def catch_up(regions, down_seconds: float) -> dict:
-    victim = regions["singapore"]
-    victim.kill()
-    r = regions["montreal"].client()
-    started = time.monotonic()
-    i = 0
-    while time.monotonic() - started < down_seconds:
-        pipe = r.pipeline(transaction=False)
-        for _ in range(1000):
-            pipe.set(f"away:{i}", "y" * 100)
-            i += 1
-        pipe.execute()
-    victim.start()
-    restarted = time.monotonic()
-    s = victim.client()
-    wait_until(lambda: s.get(f"away:{i - 1}") is not None, 600, interval=0.01,
-               what="singapore to catch up")
-    took = time.monotonic() - restarted
-    return {"keys": i, "seconds": took, "rate": i / took}
+    keys = write_while_down(regions["singapore"], regions["montreal"].client(), down_seconds,
+                            "away", "y" * 100)
+    took = time_catch_up(regions["singapore"], f"away:{keys - 1}")
+    return {"keys": keys, "seconds": took, "rate": keys / took}
 
 
 def main() -> int:

@@ -110,3 +110,28 @@ def probe_lag(writer, reader, seconds: float, key: str, pause: float) -> list[fl
         samples.append((time.perf_counter() - t0) * 1000)
         time.sleep(pause)
     return samples
+
+
+def write_while_down(victim, writer, seconds: float, prefix: str, value) -> int:
+    """Kill ``victim``, then write ``prefix:0``, ``prefix:1``… through the client
+    ``writer`` for ``seconds``, 1,000 per pipeline; how many keys."""
+    victim.kill()
+    started = time.monotonic()
+    written = 0
+    while time.monotonic() - started < seconds:
+        pipe = writer.pipeline(transaction=False)
+        for _ in range(1000):
+            pipe.set(f"{prefix}:{written}", value)
+            written += 1
+        pipe.execute()
+    return written
+
+
+def time_catch_up(victim, last_key: str) -> float:
+    """Start ``victim`` again; seconds until it has ``last_key``."""
+    victim.start()
+    restarted = time.monotonic()
+    client = victim.client()
+    wait_until(lambda: client.get(last_key) is not None, 600, interval=0.01,
+               what=f"{victim.name} to catch up")
+    return time.monotonic() - restarted

@@ -34,7 +34,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from servers import PLACES, cpu_seconds, load_thread, percentile, probe_lag  # noqa: E402
+from servers import (  # noqa: E402
+    PLACES,
+    cpu_seconds,
+    load_thread,
+    percentile,
+    probe_lag,
+    time_catch_up,
+    write_while_down,
+)
 
 from geolru import peerwire  # noqa: E402
 from geolru.record import Record  # noqa: E402
@@ -195,30 +203,16 @@ def wait_2(regions, count: int) -> dict:
 
 
 def catch_up(regions, proxy, down_seconds: float, prefix: str) -> dict:
-    victim = regions["singapore"]
-    victim.kill()
-    r = regions["montreal"].client()
-    started = time.monotonic()
-    i = 0
-    while time.monotonic() - started < down_seconds:
-        pipe = r.pipeline(transaction=False)
-        for _ in range(1000):
-            pipe.set(f"{prefix}:{i}", VALUE)
-            i += 1
-        pipe.execute()
+    keys = write_while_down(regions["singapore"], regions["montreal"].client(), down_seconds,
+                            prefix, VALUE)
     wait_until(lambda: int(peer_infos(regions["frankfurt"])["montreal"]["lag_ops"]) == 0,
                60, what="frankfurt to have montreal's writes")
     received0 = proxy.received("singapore")
-    victim.start()
-    restarted = time.monotonic()
-    s = victim.client()
-    wait_until(lambda: s.get(f"{prefix}:{i - 1}") is not None, 600,
-               interval=0.01, what="singapore to catch up")
-    took = time.monotonic() - restarted
+    took = time_catch_up(regions["singapore"], f"{prefix}:{keys - 1}")
     wait_until(lambda: caught_up(regions), 60, what="every stream live")
-    copies = (proxy.received("singapore") - received0) / (i * one_copy_bytes(
+    copies = (proxy.received("singapore") - received0) / (keys * one_copy_bytes(
         f"{prefix}:100000".encode()))
-    return {"keys": i, "seconds": took, "rate": i / took, "copies": copies}
+    return {"keys": keys, "seconds": took, "rate": keys / took, "copies": copies}
 
 
 def burst(regions, requests: int) -> dict:
