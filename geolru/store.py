@@ -63,7 +63,7 @@ from twisted.logger import Logger
 
 from geolru import hashkeys
 from geolru.filesystems import overwrites_in_place
-from geolru.hashkeys import field_stored_key, fields_prefix, is_field
+from geolru.hashkeys import NO_VERSION, field_stored_key, fields_prefix, is_field
 from geolru.lmdb_tables import Tables
 from geolru.merge import clear_point
 from geolru.record import (
@@ -164,6 +164,9 @@ class Store:
     _tombstone_floor: int = attrs.field(default=0, init=False)
     _floor_resets: int = attrs.field(default=0, init=False)
     _pending_first: int = attrs.field(default=0, init=False)  # lowest position in _pending
+    # hash key -> the position of its newest field write, while it may be buffered: a
+    # hash whose fields are all committed is read without looking through the buffers
+    _field_writes: dict = attrs.field(factory=dict, init=False)
     # Deferreds of committed(): those waiting for what is buffered, and for each batch
     # in flight (by id) those that wait for it
     _pending_waiters: list = attrs.field(factory=list, init=False)
@@ -360,7 +363,11 @@ class Store:
         prefix = fields_prefix(key)
         marked = hashkeys.field_id(key, b"")
         buffered = {}
-        for batch in (*self._inflight, self._pending):
+        last = self._field_writes.get(key)
+        if last is not None and last <= self.committed_seq:
+            del self._field_writes[key]
+            last = None
+        for batch in (*self._inflight, self._pending) if last is not None else ():
             for identity, (record, _) in batch.items():
                 if identity.startswith(marked):
                     field = identity[len(marked):]
@@ -551,6 +558,7 @@ class Store:
         self._absent.pop(key, None)
         if key[:3] == hashkeys.FIELD_MARK:
             self.has_fields = True
+            self._field_writes[hashkeys.parse(key)[0]] = self.seq
         for listener in self.listeners:
             listener(key, record, self.seq)
         if not self._schedule_flush() and len(pending) >= MAX_PENDING and self.failure is None:
@@ -753,7 +761,8 @@ class Store:
             txn.put(due_key(record.deadline, stored), key, db=tables.due)
         if not field and self.has_fields:
             cleared = clear_point(record)
-            if old is None or cleared > _old_clear_point(old, old_version, flags):
+            before = NO_VERSION if old is None else _old_clear_point(old, old_version, flags)
+            if cleared > before:
                 self._drop_fields(txn, tables, hashkeys.parse(key)[0], cleared)
 
     @staticmethod
@@ -851,6 +860,9 @@ class Store:
 
     def _committed(self, elapsed: float, batch: dict, top: int) -> None:
         self.committed_seq = max(self.committed_seq, top)
+        if len(self._field_writes) > MAX_PENDING:  # (the hashes no read asked for since)
+            self._field_writes = {key: seq for key, seq in self._field_writes.items()
+                                  if seq > self.committed_seq}
         self._renew_reader()
         self._drop_inflight(batch)
         for d in self._inflight_waiters.pop(id(batch), ()):
