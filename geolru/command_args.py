@@ -63,3 +63,28 @@ class Session:
 
 def _option(value: bytes) -> bytes:
     return value.upper()
+
+
+def scan_arguments(args: list, at: int, with_type: bool) -> tuple:
+    """SCAN's (or HSCAN's) cursor at ``args[at]`` and its options after it, as Redis
+    checks them: (cursor, COUNT, MATCH pattern or None, TYPE or None; only SCAN has
+    TYPE); ``CommandError`` names what is wrong."""
+    cursor = parse_int(args[at]) if args[at] != b"0" else 0
+    if cursor is None or cursor < 0:
+        raise CommandError(p.error("ERR invalid cursor"))
+    count, pattern, kind = 10, None, None
+    for j in range(at + 1, len(args), 2):
+        option = _option(args[j])
+        if j + 1 >= len(args):
+            raise CommandError(SYNTAX)
+        if option == b"COUNT":
+            count = int_arg(args[j + 1])
+            if count < 1:
+                raise CommandError(SYNTAX)
+        elif option == b"MATCH":
+            pattern = args[j + 1]
+        elif option == b"TYPE" and with_type:
+            kind = args[j + 1].lower()
+        else:
+            raise CommandError(SYNTAX)
+    return cursor, count, pattern, kind

@@ -20,6 +20,7 @@ from geolru.command_args import (
     _option,
     arity_error,
     int_arg,
+    scan_arguments,
 )
 from geolru.commands_keys import LISTPACK_ENTRIES
 from geolru.commands_strings import NOT_FLOAT as FLOAT_ARG
@@ -130,23 +131,7 @@ class HashCommands:
         return p.bulk_array([x for f in chosen for x in (f, items[f])])
 
     def cmd_hscan(self, session, args):
-        cursor = parse_int(args[2]) if args[2] != b"0" else 0
-        if cursor is None or cursor < 0:
-            return p.error("ERR invalid cursor")
-        count, pattern, j = 10, None, 3
-        while j < len(args):
-            option = _option(args[j])
-            if j + 1 >= len(args):
-                return SYNTAX
-            if option == b"COUNT":
-                count = int_arg(args[j + 1])
-                if count < 1:
-                    return SYNTAX
-            elif option == b"MATCH":
-                pattern = args[j + 1]
-            else:
-                return SYNTAX
-            j += 2
+        cursor, count, pattern, _ = scan_arguments(args, 2, with_type=False)
         start = b"" if cursor == 0 else (cursor - 1).to_bytes(
             CURSOR_BYTES, "big").rstrip(b"\0")
         # at least a small hash's worth: like Redis with a hash it keeps compact, all

@@ -11,6 +11,7 @@ from geolru.command_args import (
     _option,
     arity_error,
     int_arg,
+    scan_arguments,
     text,
 )
 from geolru.globmatch import glob_match
@@ -55,9 +56,9 @@ class KeyCommands:
                 return invalid
             when += now
         keyspace = self.keyspace
-        if not keyspace.exists(args[1]):
+        live, current = keyspace.expiry(args[1])
+        if not live:
             return p.ZERO
-        current = keyspace.deadline(args[1])
         if b"NX" in flags and current is not None:
             return p.ZERO
         if b"XX" in flags and current is None:
@@ -86,15 +87,15 @@ class KeyCommands:
 
     def cmd_persist(self, session, args):
         keyspace = self.keyspace
-        if not keyspace.exists(args[1]) or keyspace.deadline(args[1]) is None:
+        if keyspace.expiry(args[1])[1] is None:  # (none, or no deadline)
             return p.ZERO
         keyspace.set_deadline(args[1], None)
         return p.ONE
 
     def _remaining_ms(self, key: bytes) -> int:
-        if not self.keyspace.exists(key):
+        live, deadline = self.keyspace.expiry(key, counted=True)
+        if not live:
             return -2
-        deadline = self.keyspace.deadline(key)
         if deadline is None:
             return -1
         return max(0, deadline - self.keyspace.now_ms())
@@ -107,9 +108,9 @@ class KeyCommands:
         return p.integer(self._remaining_ms(args[1]))
 
     def _expire_time(self, key: bytes, unit_ms: int) -> bytes:
-        if not self.keyspace.exists(key):
+        live, deadline = self.keyspace.expiry(key, counted=True)
+        if not live:
             return p.integer(-2)
-        deadline = self.keyspace.deadline(key)
         return p.integer(-1 if deadline is None else deadline // unit_ms)
 
     def cmd_expiretime(self, session, args):
@@ -129,25 +130,7 @@ class KeyCommands:
                 return p.bulk_array(keys)
 
     def cmd_scan(self, session, args):
-        cursor = parse_int(args[1]) if args[1] != b"0" else 0
-        if cursor is None or cursor < 0:
-            return p.error("ERR invalid cursor")
-        count, pattern, kind, j = 10, None, None, 2
-        while j < len(args):
-            option = _option(args[j])
-            if j + 1 >= len(args):
-                return SYNTAX
-            if option == b"COUNT":
-                count = int_arg(args[j + 1])
-                if count < 1:
-                    return SYNTAX
-            elif option == b"MATCH":
-                pattern = args[j + 1]
-            elif option == b"TYPE":
-                kind = args[j + 1].lower()
-            else:
-                return SYNTAX
-            j += 2
+        cursor, count, pattern, kind = scan_arguments(args, 1, with_type=True)
         if kind not in (None, b"string", b"hash"):  # a type geolru has none of
             return p.array([p.bulk(b"0"), p.EMPTY_ARRAY])
         cursor, keys = self.keyspace.scan(cursor, count)

@@ -42,7 +42,7 @@ class StringCommands:
         except WrongType:  # a hash: SET replaces it, SET … GET refuses it
             if b"GET" in flags:
                 raise
-            old = CacheEntry(b"", keyspace.deadline(key), 0.0)
+            old = CacheEntry(b"", keyspace.expiry(key)[1], 0.0)
         old_value = None if old is None else old.value  # write() reuses the entry
         if b"KEEPTTL" in flags and old is not None:
             deadline = old.deadline

@@ -112,12 +112,15 @@ class Keyspace:
         except WrongType:
             return "hash"
 
-    def deadline(self, key: bytes) -> int | None:
-        """The deadline of ``key``, which the caller knows is live."""
+    def expiry(self, key: bytes, counted: bool = False) -> tuple[bool, int | None]:
+        """(whether ``key`` is live, its deadline or None), whatever its type; with
+        ``counted``, the read counts as a keyspace hit or miss (``lookup``)."""
         try:
-            return self.peek(key).deadline
+            entry = self.lookup(key) if counted else self.peek(key)
         except WrongType:
-            return self._hash(key).deadline
+            head = self._hash(key)
+            return head is not None, None if head is None else head.deadline
+        return entry is not None, None if entry is None else entry.deadline
 
     def record(self, key: bytes) -> Record | None:
         """``key``'s record as stored (what WATCH compares)."""

@@ -353,7 +353,7 @@ def _hash_view(keyspace, key: bytes):
         entry = keyspace.peek(key)
     except WrongType:
         items = keyspace.hash_items(key)
-        return ("hash", tuple(sorted(items.items())), keyspace.deadline(key))
+        return ("hash", tuple(sorted(items.items())), keyspace.expiry(key)[1])
     return None if entry is None else ("string", entry.value, entry.deadline)
 
 
