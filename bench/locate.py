@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from geolru.geo import NearestIndex, naive_nearest, regions_frame  # noqa: E402
+from geolru.master.geo import NearestIndex, naive_nearest, regions_frame  # noqa: E402
 from support import master_daemon  # noqa: E402
 
 PIPELINE = 200

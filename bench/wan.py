@@ -3,7 +3,7 @@
     .venv/bin/python bench/wan.py [--seconds 6] [--down-seconds 8] [--json FILE]
 
 A master and three regions (twistd) on loopback; every stream between two
-regions goes through ``geolru.delayproxy`` (run as a process of its own), which
+regions goes through ``geolru.devtools.delayproxy`` (run as a process of its own), which
 delays each direction by the one-way delay of real regions: Montreal–Frankfurt
 45 ms, Frankfurt–Singapore 80 ms, Montreal–Singapore 115 ms.  In one run:
 
@@ -44,8 +44,8 @@ from servers import (  # noqa: E402
     write_while_down,
 )
 
-from geolru import peerwire  # noqa: E402
-from geolru.record import Record  # noqa: E402
+from geolru.model.record import Record  # noqa: E402
+from geolru.replication import peerwire  # noqa: E402
 from support import (  # noqa: E402
     free_port,
     master_daemon,
@@ -61,7 +61,7 @@ COMMIT_INTERVAL_MS = 10  # the regions' default commit_interval
 
 
 class ProxyProcess:
-    """``python -m geolru.delayproxy`` with a link for each direction of each pair."""
+    """``python -m geolru.devtools.delayproxy`` with a link for each direction of each pair."""
 
     def __init__(self, peer_ports: dict[str, int]):
         self.ports = {}  # (from, to) -> the port ``from`` reaches ``to`` at
@@ -73,7 +73,7 @@ class ProxyProcess:
                     self.ports[(a, b)] = port
                     specs.append(f"{a}>{b}={port}:127.0.0.1:{peer_ports[b]}:0")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "geolru.delayproxy", *specs], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "geolru.devtools.delayproxy", *specs], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True, cwd=ROOT)
         assert self.process.stdout.readline().strip() == "ready"
 

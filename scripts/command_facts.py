@@ -3,7 +3,7 @@ for every command a region implements (scripts/command-facts runs this).
 
 Facts only: arity, flags, key positions and specs, ACL categories, tips, since,
 group, arguments.  Redis' summaries, complexity notes and history are dropped;
-geolru writes its own summaries (geolru/command_docs.py).  Subcommands a region
+geolru writes its own summaries (geolru/commands/docs.py).  Subcommands a region
 does not implement are left out.
 """
 
@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from geolru.command_docs import OWN_FACTS, parse_resp, strip_docs, strip_info  # noqa: E402
-from geolru.command_specs import SPECS  # noqa: E402
+from geolru.commands.docs import OWN_FACTS, parse_resp, strip_docs, strip_info  # noqa: E402
+from geolru.commands.specs import SPECS  # noqa: E402
 from support import RawConnection, redis_server  # noqa: E402
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import hiredis
 import redis
 
-from geolru.masterwire import parse_located
+from geolru.cluster.masterwire import parse_located
 
 ROOT = Path(__file__).resolve().parent.parent
 TWISTD = Path(sys.executable).with_name("twistd")

@@ -2,7 +2,7 @@
 
 from twisted.internet.task import Clock
 
-from geolru.cache import LRUCache
+from geolru.keyspace.lru import LRUCache
 
 
 def make(**kwargs):

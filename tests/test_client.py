@@ -2,7 +2,7 @@
 
 import pytest
 
-from geolru.client import GeoCache, NoRegionAvailable, locate
+from geolru.client.geocache import GeoCache, NoRegionAvailable, locate
 from support import region_daemon, start_cluster, stop_all, wait_until
 
 

@@ -1,13 +1,13 @@
 """The command registry is true: every spec has its handler, in its family's module."""
 
-from geolru.command_specs import SPECS
-from geolru.commands import CommandTable
+from geolru.commands.specs import SPECS
+from geolru.commands.table import CommandTable
 
 
 def test_every_spec_has_a_handler_in_its_family_module():
     for name, spec in SPECS.items():
         handler = getattr(CommandTable, "cmd_" + name)
-        assert handler.__module__ == f"geolru.commands_{spec.family}", name
+        assert handler.__module__ == f"geolru.commands.{spec.family}", name
 
 
 def test_every_handler_has_a_spec():
@@ -25,7 +25,7 @@ def test_writes_and_keys_are_consistent():
 def test_every_command_has_true_facts_and_a_summary():
     """COMMAND INFO and COMMAND DOCS know every command, and what they say agrees
     with the dispatch's own specs (arity, write or read, key positions)."""
-    from geolru.command_docs import FACTS, SUMMARIES
+    from geolru.commands.docs import FACTS, SUMMARIES
     for name, spec in SPECS.items():
         info = FACTS["info"][name]
         flags = {flag["+"] for flag in info[2]}
@@ -36,8 +36,8 @@ def test_every_command_has_true_facts_and_a_summary():
 
 
 def test_the_shell_help_lists_every_command_and_shows_arguments():
-    from geolru.cli import shell_help
-    from geolru.command_docs import usage
+    from geolru.client.cli import shell_help
+    from geolru.commands.docs import usage
     listed = shell_help()
     assert all(name.upper() in listed.split() for name in SPECS)
     assert usage("set").startswith("SET key value [NX|XX] [GET] [EX seconds|PX milliseconds")

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from geolru.config import ConfigError, load_region, parse_size
+from geolru.common.config import ConfigError, load_region, parse_size
 from support import ROOT, TWISTD, free_port, region_daemon
 
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from geolru.delayproxy import DelayProxy, parse_link
+from geolru.devtools.delayproxy import DelayProxy, parse_link
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_the_process_form_takes_commands_on_stdin(echo_port):
     port = listen.getsockname()[1]
     listen.close()
     process = subprocess.Popen(
-        [sys.executable, "-m", "geolru.delayproxy", f"x={port}:127.0.0.1:{echo_port}:30"],
+        [sys.executable, "-m", "geolru.devtools.delayproxy", f"x={port}:127.0.0.1:{echo_port}:30"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout.readline().strip() == "ready"

@@ -341,8 +341,8 @@ def test_command_info_and_docs_say_what_redis_says(servers):
     """COMMAND INFO byte for byte, and COMMAND DOCS but for the prose (summaries are
     geolru's own), as redis-server 7 says them, for every command a region shares
     with Redis (and the subcommands it implements)."""
-    from geolru.command_docs import OWN_FACTS, parse_resp, strip_docs, strip_info
-    from geolru.command_specs import SPECS
+    from geolru.commands.docs import OWN_FACTS, parse_resp, strip_docs, strip_info
+    from geolru.commands.specs import SPECS
     region, reference = servers
     ours, theirs = RawConnection(region.port), RawConnection(reference.port)
 

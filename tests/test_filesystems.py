@@ -1,6 +1,6 @@
 """Which filesystem a store is on decides whether LMDB may write through its map."""
 
-from geolru.filesystems import filesystem_type, overwrites_in_place
+from geolru.store.filesystems import filesystem_type, overwrites_in_place
 
 MOUNTINFO = """\
 22 27 0:21 / /proc rw,relatime - proc proc rw

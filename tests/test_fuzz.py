@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
-from geolru.cache import LRUCache
-from geolru.command_specs import COMMANDS
-from geolru.commands import CommandTable, Session
-from geolru.config import ConfigError, load_region
-from geolru.keyspace import Keyspace
-from geolru.master import MasterFactory
-from geolru.registry import RegionEntry, Registry
-from geolru.store import Store
+from geolru.commands.specs import COMMANDS
+from geolru.commands.table import CommandTable, Session
+from geolru.common.config import ConfigError, load_region
+from geolru.keyspace.keyspace import Keyspace
+from geolru.keyspace.lru import LRUCache
+from geolru.master.protocol import MasterFactory
+from geolru.master.registry import RegionEntry, Registry
+from geolru.store.store import Store
 from support import RawConnection, encode_command, region_daemon, wait_until
 
 ARGS = st.one_of(st.sampled_from([b"k", b"0", b"-1", b"10", b"EX", b"PX", b"NX", b"XX",

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geolru.geo import GEOD, NearestIndex, check_coordinates, regions_frame
+from geolru.master.geo import GEOD, NearestIndex, check_coordinates, regions_frame
 
 REGIONS = {
     "montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geolru.globmatch import glob_match
+from geolru.commands.globmatch import glob_match
 
 KEYS = [b"", b"a", b"b", b"ab", b"ba", b"abc", b"a*c", b"a?c", b"a[c", b"a]c", b"a\\c",
         b"a-c", b"hello", b"hallo", b"hxllo", b"h\xffllo", b"^a", b"x" * 20]

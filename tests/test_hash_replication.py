@@ -5,7 +5,7 @@ tombstones collected like keys'."""
 import pytest
 import redis
 
-from geolru.delayproxy import DelayProxy
+from geolru.devtools.delayproxy import DelayProxy
 from support import free_port, master_daemon, placed_region, stop_all, wait_until
 
 NAMES = ("montreal", "frankfurt")

@@ -4,10 +4,10 @@ exchange their writes by hand, in any order), the store's layout, the cache."""
 import pytest
 from twisted.internet import task
 
-from geolru.cache import LRUCache
-from geolru.commands import CommandTable, Session
-from geolru.keyspace import Keyspace
-from geolru.store import Store
+from geolru.commands.table import CommandTable, Session
+from geolru.keyspace.keyspace import Keyspace
+from geolru.keyspace.lru import LRUCache
+from geolru.store.store import Store
 
 EPOCH = 1_700_000_000
 

@@ -2,7 +2,7 @@
 
 from twisted.internet.task import Clock
 
-from geolru.hlc import COUNTER_BITS, HybridClock, pack, physical_ms
+from geolru.model.hlc import COUNTER_BITS, HybridClock, pack, physical_ms
 
 
 def test_a_timestamp_is_milliseconds_then_a_counter():

@@ -5,10 +5,10 @@ import pytest_twisted
 from twisted.internet import defer, protocol, reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
-from geolru.config import load_region
-from geolru.record import Record
-from geolru.region import RegionService
-from geolru.store import Store
+from geolru.common.config import load_region
+from geolru.model.record import Record
+from geolru.region.service import RegionService
+from geolru.store.store import Store
 from support import eventually
 
 

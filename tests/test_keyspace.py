@@ -5,12 +5,13 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 
-from geolru.cache import LRUCache
-from geolru.commands import CommandTable, Session
-from geolru.keyspace import Keyspace
-from geolru.record import Record, encode
-from geolru.region import RegionFactory, housekeeping
-from geolru.store import Store, stored_key
+from geolru.commands.table import CommandTable, Session
+from geolru.keyspace.keyspace import Keyspace
+from geolru.keyspace.lru import LRUCache
+from geolru.model.record import Record, encode
+from geolru.region.protocol import RegionFactory
+from geolru.region.service import housekeeping
+from geolru.store.store import Store, stored_key
 from support import encode_command
 
 START = 1_700_000_000.0
@@ -173,7 +174,7 @@ def test_bytes_and_error_replies_are_counted_on_the_wire(keyspace, clock):
 
 
 def test_instantaneous_rates_average_the_last_samples():
-    from geolru.stats import RATE_INTERVAL, RATE_SAMPLES, Rate
+    from geolru.commands.stats import RATE_INTERVAL, RATE_SAMPLES, Rate
     rate = Rate()
     assert rate.per_second() == 0.0
     for i in range(40):  # 50 per sample for a while, then 10

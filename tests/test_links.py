@@ -6,7 +6,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import LogLevel, globalLogPublisher
 
-from geolru.links import Link
+from geolru.cluster.links import Link
 
 
 class Endpoint:
@@ -27,7 +27,7 @@ def test_down_reminded_once_a_minute_then_back():
     lines = []
 
     def observe(event):
-        if event.get("log_namespace") == "geolru.links.Link" and \
+        if event.get("log_namespace") == "geolru.cluster.links.Link" and \
                 event["log_level"] >= LogLevel.info:
             lines.append(event["log_format"].split(") ")[1].split(":")[0].split(",")[0])
     globalLogPublisher.addObserver(observe)

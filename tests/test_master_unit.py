@@ -6,9 +6,9 @@ import pytest
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
-from geolru.geo import GEOD
-from geolru.master import MasterFactory
-from geolru.registry import RegionEntry, Registry
+from geolru.master.geo import GEOD
+from geolru.master.protocol import MasterFactory
+from geolru.master.registry import RegionEntry, Registry
 
 
 def entry(name, lat=45.5, lon=-73.6, host="127.0.0.1", port=7001):
@@ -142,8 +142,8 @@ def test_registered_regions_get_the_membership_on_every_change(clock):
 
 
 def test_registrations_are_bounded(clock, monkeypatch):
-    import geolru.registry
-    monkeypatch.setattr(geolru.registry, "MAX_REGIONS", 2)
+    import geolru.master.registry
+    monkeypatch.setattr(geolru.master.registry, "MAX_REGIONS", 2)
     registry = Registry(clock)
     assert registry.register(entry("a")) is None
     assert registry.register(entry("b", port=7002)) is None
@@ -170,7 +170,7 @@ def test_forget_removes_a_down_region_for_good_and_survives_a_restart(tmp_path, 
 
 
 def test_forget_over_the_wire_needs_the_cluster_secret(clock):
-    from geolru.auth import registration_mac
+    from geolru.common.auth import registration_mac
     factory = MasterFactory(Registry(clock, heartbeat_timeout=5), secret="s3cret")
     factory.registry.register(entry("singapore"))
     clock.advance(6)
@@ -194,7 +194,7 @@ def test_a_region_keeps_a_peer_a_masters_list_leaves_out_until_it_is_forgotten(t
     """A new master, or one that lost its state, lists only the regions registered so
     far: a peer left out stays (down), so it still holds back tombstone collection;
     only FORGOTTEN removes it, for good and across restarts."""
-    from geolru.membership import Membership, Peer
+    from geolru.cluster.membership import Membership, Peer
     path = str(tmp_path / "peers.json")
     membership = Membership("montreal", path)
     changes = []
@@ -217,7 +217,7 @@ def test_a_region_keeps_a_peer_a_masters_list_leaves_out_until_it_is_forgotten(t
 def test_a_syncing_region_is_left_out_of_locate_and_shown_as_syncing(clock):
     from twisted.web.test.requesthelper import DummyRequest
 
-    from geolru.status import StatusPage
+    from geolru.master.status_page import StatusPage
     registry = Registry(clock, heartbeat_timeout=5)
     registry.register(entry("montreal"))
     registry.register(entry("frankfurt", 50.1, 8.7, port=7002))

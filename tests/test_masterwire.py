@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geolru import masterwire
-from geolru.endpoints import host_port, listen_address
+from geolru.cluster import masterwire
+from geolru.common.endpoints import host_port, listen_address
 
 names = st.text("abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=20)
 coordinates = st.tuples(st.floats(-90, 90), st.floats(-180, 180))

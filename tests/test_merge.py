@@ -7,10 +7,10 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geolru.hashkeys import HashMeta
-from geolru.merge import clear_point, expired, header, increment, merge, visible
-from geolru.protocols import parse_int
-from geolru.record import Record
+from geolru.model.hashkeys import HashMeta
+from geolru.model.merge import clear_point, expired, header, increment, merge, visible
+from geolru.model.record import Record
+from geolru.resp.codec import parse_int
 
 ORIGINS = ("frankfurt", "montreal", "singapore")
 

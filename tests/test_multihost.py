@@ -154,7 +154,7 @@ def in_namespace(ns: str, script: str, *args) -> dict:
 CLIENT_CHECK = textwrap.dedent("""\
     import json, sys, time
     import redis
-    from geolru.client import locate
+    from geolru.client.geocache import locate
     master, hosts = sys.argv[1], json.loads(sys.argv[2])
     out = {"ok": False}
     try:

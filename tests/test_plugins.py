@@ -4,14 +4,15 @@ from twisted.application.service import IServiceMaker, MultiService
 from twisted.internet.task import Clock
 from twisted.plugin import getPlugins
 
-from geolru import master_tap, region_tap
+from geolru.master import tap as master_tap
+from geolru.region import tap as region_tap
 from support import ROOT
 
 
 def test_twistd_finds_both_plugins():
     names = {maker.tapname: maker for maker in getPlugins(IServiceMaker)}
-    assert names["geolru-region"].module == "geolru.region_tap"
-    assert names["geolru-master"].module == "geolru.master_tap"
+    assert names["geolru-region"].module == "geolru.region.tap"
+    assert names["geolru-master"].module == "geolru.master.tap"
 
 
 def test_the_region_plugin_builds_its_services_from_ini_and_options(tmp_path):
@@ -44,7 +45,7 @@ def test_the_master_plugin_builds_its_services_from_ini_and_options(tmp_path):
 def test_a_daemon_collects_cycles_less_often(tmp_path):
     import gc
 
-    from geolru.taps import GC_THRESHOLDS
+    from geolru.common.taps import GC_THRESHOLDS
     before = gc.get_threshold()
     try:
         options = master_tap.Options()
@@ -59,11 +60,11 @@ def test_a_daemon_collects_cycles_less_often(tmp_path):
 
 def test_metrics_escape_label_values_and_match_info(tmp_path):
     """/metrics and INFO read one snapshot; a region name with a quote stays readable."""
-    from geolru.cache import LRUCache
-    from geolru.commands import CommandTable, Session
-    from geolru.keyspace import Keyspace
-    from geolru.metrics import RegionCollector, exposition
-    from geolru.store import Store
+    from geolru.cluster.metrics import RegionCollector, exposition
+    from geolru.commands.table import CommandTable, Session
+    from geolru.keyspace.keyspace import Keyspace
+    from geolru.keyspace.lru import LRUCache
+    from geolru.store.store import Store
     from support import metric, metric_samples
 
     clock = Clock()

@@ -6,7 +6,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
-from geolru.protected import from_loopback, listens_beyond_loopback
+from geolru.common.protected import from_loopback, listens_beyond_loopback
 
 FAR = IPv4Address("TCP", "10.1.2.3", 40000)
 NEAR = IPv4Address("TCP", "127.0.0.1", 40000)
@@ -27,11 +27,11 @@ def test_loopback_peers():
 
 
 def region_factory(tmp_path, protected):
-    from geolru.cache import LRUCache
-    from geolru.commands import CommandTable
-    from geolru.keyspace import Keyspace
-    from geolru.region import RegionFactory
-    from geolru.store import Store
+    from geolru.commands.table import CommandTable
+    from geolru.keyspace.keyspace import Keyspace
+    from geolru.keyspace.lru import LRUCache
+    from geolru.region.protocol import RegionFactory
+    from geolru.store.store import Store
     clock = Clock()
     store = Store(str(tmp_path / "store"), clock, threaded=False)
     store.open()
@@ -59,8 +59,8 @@ def test_a_region_without_requirepass_beyond_loopback_serves_only_loopback(
 
 
 def test_a_master_without_cluster_secret_takes_no_registration_from_elsewhere(tmp_path):
-    from geolru.master import MasterFactory
-    from geolru.registry import Registry
+    from geolru.master.protocol import MasterFactory
+    from geolru.master.registry import Registry
     factory = MasterFactory(Registry(Clock()), protected=True)
     for peer, accepted in ((FAR, False), (NEAR, True)):
         transport = StringTransport(peerAddress=peer)

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geolru import protocols as p
-from geolru.protocols import ProtocolError, RequestParser, parse_int, split_inline
+from geolru.resp import codec as p
+from geolru.resp.codec import ProtocolError, RequestParser, parse_int, split_inline
 from support import encode_command
 
 

@@ -3,14 +3,14 @@
 import pytest
 from twisted.internet.task import Clock
 
-from geolru import peerwire
-from geolru.cache import LRUCache
-from geolru.keyspace import Keyspace
-from geolru.record import Record
-from geolru.replicator import PUBLISH_INTERVAL, Replicator
-from geolru.sending import FORWARD_AFTER, ORIGIN_GRACE, SKIP_DELAY
-from geolru.stability import Publication, Stability
-from geolru.store import Store
+from geolru.keyspace.keyspace import Keyspace
+from geolru.keyspace.lru import LRUCache
+from geolru.model.record import Record
+from geolru.replication import peerwire
+from geolru.replication.replicator import PUBLISH_INTERVAL, Replicator
+from geolru.replication.sender import FORWARD_AFTER, ORIGIN_GRACE, SKIP_DELAY
+from geolru.replication.stability import Publication, Stability
+from geolru.store.store import Store
 
 START = 1_700_000_000.0
 
@@ -177,7 +177,7 @@ def test_a_plain_write_replaces_the_forward_that_waited_for_its_key(tmp_path, cl
 
 def test_a_held_counter_is_not_replaced_by_a_joined_one(tmp_path, clock):
     """Each held counter carries increments of its own; the peer gets both."""
-    from geolru.merge import increment
+    from geolru.model.merge import increment
     a = Region(tmp_path, clock, "a", ["b"])
     b = Region(tmp_path, clock, "b", ["a"])
     Link(a, b).deliver()
@@ -258,7 +258,7 @@ def test_a_crash_never_reuses_a_position(tmp_path, clock):
 def test_a_region_restarted_behind_its_own_versions_writes_newer_ones(tmp_path, clock):
     """Seed 10288: after a crash the wall clock may be behind versions the store holds
     (skew, a clock set back); a new write must still be newer than what it replaces."""
-    from geolru.hlc import pack
+    from geolru.model.hlc import pack
     ahead = pack(int((START + 60) * 1000))  # a peer's write, a minute ahead of us
     first = Region(tmp_path, clock, "r")
     first.keyspace.apply(b"k", Record(b"7", None, ahead, "peer"))
@@ -393,7 +393,7 @@ def test_a_burst_stays_live_while_it_fits_in_the_buffer(tmp_path, clock, buffer,
 
 
 def table(region):
-    from geolru.commands import CommandTable
+    from geolru.commands.table import CommandTable
     return CommandTable(region.keyspace, region.store._reactor,
                         replication=region.replicator)
 
@@ -406,7 +406,7 @@ def run(commands, session, *args):
 def test_a_transaction_reaches_a_peer_in_one_frame_however_large(tmp_path, clock):
     """EXEC's writes are one unit: a live peer gets them in one frame (beyond the
     500 records of a batch) and applies them in one step."""
-    from geolru.command_args import Session
+    from geolru.commands.args import Session
     a = Region(tmp_path, clock, "a", ["b"])
     b = Region(tmp_path, clock, "b", ["a"])
     link = Link(a, b)
@@ -424,7 +424,7 @@ def test_a_transaction_reaches_a_peer_in_one_frame_however_large(tmp_path, clock
 
 
 def test_watch_sees_a_write_replicated_from_another_region(tmp_path, clock):
-    from geolru.command_args import Session
+    from geolru.commands.args import Session
     a = Region(tmp_path, clock, "a", ["b"])
     b = Region(tmp_path, clock, "b", ["a"])
     link = Link(a, b)

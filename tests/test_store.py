@@ -6,11 +6,11 @@ from hypothesis import strategies as st
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
-from geolru.lmdb_tables import MIN_MAP
-from geolru.merge import expired
-from geolru.record import Record, decode, encode
-from geolru.store import FSYNC_INTERVAL, LONG_KEY, Store, StoreError
-from geolru.store_writers import InlineWriter
+from geolru.model.merge import expired
+from geolru.model.record import Record, decode, encode
+from geolru.store.store import FSYNC_INTERVAL, LONG_KEY, Store, StoreError
+from geolru.store.tables import MIN_MAP
+from geolru.store.writers import InlineWriter
 
 NOW_MS = 1_700_000_000_000
 
@@ -187,7 +187,7 @@ def test_the_file_grows_with_blocks_reserved_and_keeps_every_record(tmp_path, cl
 
 
 def test_no_write_through_the_map_on_a_copy_on_write_filesystem(tmp_path, clock, monkeypatch):
-    monkeypatch.setattr("geolru.store.overwrites_in_place", lambda path: False)
+    monkeypatch.setattr("geolru.store.store.overwrites_in_place", lambda path: False)
     store = open_store(tmp_path, clock)
     assert not store.writemap
     store.put(b"k", live(b"v"))
@@ -221,7 +221,7 @@ def test_reads_see_each_commit_and_housekeeping_job_at_once(store, clock):
 
 
 def test_a_collection_job_takes_a_bounded_number_and_the_next_goes_on(store, monkeypatch):
-    monkeypatch.setattr("geolru.store.COLLECT_BATCH", 3)
+    monkeypatch.setattr("geolru.store.store.COLLECT_BATCH", 3)
     for i in range(7):
         store.put(b"k%d" % i, Record(None, None, 1, "here"))
     store.sync()

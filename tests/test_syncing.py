@@ -4,8 +4,8 @@ LOADING, the master leaves it out of LOCATE, and clients fail over meanwhile."""
 import pytest
 import redis
 
-from geolru.client import GeoCache
-from geolru.delayproxy import DelayProxy
+from geolru.client.geocache import GeoCache
+from geolru.devtools.delayproxy import DelayProxy
 from support import (
     ask_master,
     free_port,

@@ -4,8 +4,8 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 
-from geolru.client import NoRegionAvailable, locate
-from geolru.txclient import ResponseError, TxGeoCache
+from geolru.client.geocache import NoRegionAvailable, locate
+from geolru.client.txgeocache import ResponseError, TxGeoCache
 from support import start_cluster, stop_all, wait_until
 
 

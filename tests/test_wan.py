@@ -1,11 +1,11 @@
 """Real daemons at real distances: every link, to peers and to the master, through
-the delaying proxy (geolru.delayproxy)."""
+the delaying proxy (geolru.devtools.delayproxy)."""
 
 import time
 
 import pytest
 
-from geolru.delayproxy import DelayProxy
+from geolru.devtools.delayproxy import DelayProxy
 from support import (
     PLACES,
     ask_master,

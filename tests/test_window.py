@@ -6,7 +6,7 @@ import heapq
 
 import pytest
 
-from geolru.window import MIN_WINDOW, Window
+from geolru.replication.window import MIN_WINDOW, Window
 
 FRAME = 64 * 1024
 

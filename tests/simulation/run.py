@@ -32,11 +32,11 @@ import traceback
 import attrs
 from twisted.internet import defer
 
-from geolru.hashkeys import field_id, key_id
-from geolru.keyspace import WrongType
-from geolru.merge import EXPIRY_ORIGIN, clear_point, field_visible, merge, visible
-from geolru.sending import BATCH_RECORDS, RECORD_OVERHEAD
-from geolru.stability import MAX_PUBLICATIONS
+from geolru.keyspace.keyspace import WrongType
+from geolru.model.hashkeys import field_id, key_id
+from geolru.model.merge import EXPIRY_ORIGIN, clear_point, field_visible, merge, visible
+from geolru.replication.sender import BATCH_RECORDS, RECORD_OVERHEAD
+from geolru.replication.stability import MAX_PUBLICATIONS
 from simulation.schedule import (
     FIELDS,
     HASH_KEYS,

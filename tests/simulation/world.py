@@ -18,14 +18,14 @@ import heapq
 import itertools
 import os
 
-from geolru.cache import LRUCache
-from geolru.commands import CommandTable, Session
-from geolru.keyspace import Keyspace
-from geolru.replicator import Replicator
-from geolru.store import Store
+from geolru.commands.table import CommandTable, Session
+from geolru.keyspace.keyspace import Keyspace
+from geolru.keyspace.lru import LRUCache
+from geolru.replication.replicator import Replicator
+from geolru.store.store import Store
 
 EPOCH = 1_800_000_000.0  # the simulation's time 0, as unix seconds
-HOUSEKEEPING = 0.1  # seconds, as geolru.region.HOUSEKEEPING_INTERVAL
+HOUSEKEEPING = 0.1  # seconds, as geolru.region.service.HOUSEKEEPING_INTERVAL
 BACKOFF = (0.1, 2.0, 1.5)  # reconnect: first delay, longest delay, factor (as the region)
 
 

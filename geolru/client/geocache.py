@@ -1,0 +1,274 @@
+"""The Python client: talk to the nearest region, fail over to the next.
+
+    from geolru.client.geocache import GeoCache
+
+    cache = GeoCache(master="127.0.0.1:7000", near=(45.50, -73.57))
+    cache.set("user:1", "ada", ttl=60)
+    cache.get("user:1")                      # b'ada'
+    cache.set_json("profile:1", {"name": "ada", "langs": ["en", "fr"]})
+    cache.get_json("profile:1")              # {'name': 'ada', 'langs': ['en', 'fr']}
+
+``GeoCache`` asks a master (several may be given, comma-separated) for the
+regions nearest ``near``, keeps that list fresh in a background thread, and
+sends each command to the first region that answers through redis-py.  A
+connection error moves on to the next region without the caller seeing it;
+with no master reachable, the regions last located (or ``regions=`` given by
+the caller) are used.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import attrs
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from geolru.client.hashes import HashMethods
+from geolru.cluster import masterwire
+from geolru.common.endpoints import host_port
+
+DEFAULT_MASTER = "127.0.0.1:7000"
+LOCATE_COUNT = 8
+RETRY_DEAD_AFTER = 5.0  # seconds a region that failed is tried last
+
+
+class NoRegionAvailable(redis.ConnectionError):
+    """No region answered (every known region was tried)."""
+
+
+@attrs.frozen
+class RegionAddress:
+    name: str
+    host: str
+    port: int
+    distance_km: float | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.host}:{self.port})"
+
+
+def master_request(master: str, line: str, timeout: float = 3.0) -> list[str]:
+    """Send one line to a master (``host:port``); the reply lines, through ``END``.
+
+    Raises ``OSError`` if the master cannot be reached, ``LookupError`` for an
+    ``ERR`` reply.
+    """
+    host, port = host_port(master, 7000)
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(line.encode() + b"\r\n")
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise OSError(f"master {master} closed the connection")
+            data += chunk
+            lines = masterwire.reply_lines(data.decode(errors="replace").split("\r\n")[:-1])
+            if lines is not None:
+                return lines
+
+
+def locate(masters: str, latitude: float, longitude: float,
+           count: int = LOCATE_COUNT) -> list[RegionAddress]:
+    """The live regions nearest a point, nearest first, from the first master that answers."""
+    last_error: Exception | None = None
+    for master in masters.split(","):
+        try:
+            lines = master_request(master, f"LOCATE {latitude} {longitude} {count}")
+        except OSError as e:
+            last_error = e
+            continue
+        return [RegionAddress(found.name, found.host, found.port, found.distance_km)
+                for found in map(masterwire.parse_located, lines)]
+    raise OSError(f"no master reachable ({masters}): {last_error}")
+
+
+class GeoCache(HashMethods):
+    """A geo-aware cache client with failover (thread-safe like ``redis.Redis``)."""
+
+    def __init__(self, master: str | None = DEFAULT_MASTER, near: tuple[float, float] = (0, 0),
+                 regions: list[str] | None = None, refresh_interval: float = 30.0,
+                 socket_timeout: float = 2.0, serializer=json, password: str | None = None):
+        self.masters = master or ""
+        self.near = near
+        self.serializer = serializer
+        self.socket_timeout = socket_timeout
+        self.password = password
+        self._lock = threading.Lock()
+        self._clients: dict[RegionAddress, redis.Redis] = {}
+        self._failed: dict[RegionAddress, float] = {}  # region -> monotonic time to retry it
+        self._regions = [RegionAddress(r, *host_port(r, 7001)) for r in regions or []]
+        self.current: RegionAddress | None = None
+        self.last_error: str | None = None  # why the last refresh failed
+        self.refresh()
+        if not self._regions:
+            if not self.masters:
+                raise NoRegionAvailable("no region given, and no master to ask")
+            if self.last_error is not None:
+                raise NoRegionAvailable(f"no region: {self.last_error}")
+            raise NoRegionAvailable(f"no region: master {self.masters} knows no live region")
+        self._stop = threading.Event()
+        if self.masters and refresh_interval > 0:
+            thread = threading.Thread(target=self._refresh_loop, args=(refresh_interval,),
+                                      name="geolru-locate", daemon=True)
+            thread.start()
+
+    # ------------------------------------------------------------ regions
+
+    @property
+    def regions(self) -> list[RegionAddress]:
+        return list(self._regions)
+
+    def refresh(self) -> bool:
+        """Ask the masters again; keep the last known regions if none answers."""
+        if not self.masters:
+            return False
+        try:
+            found = locate(self.masters, *self.near)
+        except (OSError, LookupError) as e:
+            self.last_error = str(e)
+            return False
+        self.last_error = None
+        if found:
+            with self._lock:
+                self._regions = found
+        return bool(found)
+
+    def _refresh_loop(self, interval: float):
+        while not self._stop.wait(interval):
+            self.refresh()
+
+    def abandon(self) -> None:
+        """Drop the connection to the current region (a command was interrupted:
+        its reply must not be read as the next one's)."""
+        client = self._clients.pop(self.current, None) if self.current else None
+        if client is not None:
+            client.close()
+            client.connection_pool.disconnect()
+
+    def close(self):
+        self._stop.set()
+        for client in self._clients.values():
+            client.close()
+
+    def _client(self, region: RegionAddress) -> redis.Redis:
+        client = self._clients.get(region)
+        if client is None:
+            client = redis.Redis(host=region.host, port=region.port, password=self.password,
+                                 socket_timeout=self.socket_timeout,
+                                 socket_connect_timeout=self.socket_timeout, protocol=2,
+                                 retry=Retry(NoBackoff(), 0))  # failover is our retry
+            self._clients[region] = client
+        return client
+
+    def _in_order(self) -> list[RegionAddress]:
+        """The regions, nearest first; those that failed lately go last, so one dead
+        region costs one error."""
+        now = time.monotonic()
+        return sorted(self.regions, key=lambda r: self._failed.get(r, 0) > now)
+
+    def _failed_at(self, region: RegionAddress, error: Exception, errors: list) -> None:
+        errors.append(f"{region}: {error}")
+        self._failed[region] = time.monotonic() + RETRY_DEAD_AFTER
+
+    def execute(self, *args, **options):
+        """Run a command on the nearest region that answers."""
+        errors = []
+        for attempt in range(2):
+            for region in self._in_order():
+                try:
+                    result = self._client(region).execute_command(*args, **options)
+                except (redis.ConnectionError, redis.TimeoutError) as e:
+                    self._failed_at(region, e, errors)
+                    continue
+                self._failed.pop(region, None)
+                self.current = region
+                return result
+            if attempt == 0 and not self.refresh():  # all failed: ask where they went
+                break
+        raise NoRegionAvailable("no region answered: " + "; ".join(errors))
+
+    # ------------------------------------------------------------ commands
+
+    def _then(self, reply, function):
+        return function(reply)
+
+    def get(self, key):
+        return self.execute("GET", key)
+
+    def set(self, key, value, ttl: float | None = None, nx: bool = False, xx: bool = False):
+        args = ["SET", key, value]
+        if ttl is not None:
+            args += ["PX", int(ttl * 1000)]
+        if nx:
+            args.append("NX")
+        if xx:
+            args.append("XX")
+        return bool(self.execute(*args))
+
+    def delete(self, *keys) -> int:
+        return self.execute("DEL", *keys)
+
+    def expire(self, key, ttl: float) -> bool:
+        return self.execute("PEXPIRE", key, int(ttl * 1000)) == 1
+
+    def ttl(self, key) -> float | None:
+        """Seconds left; ``None`` if the key has no deadline; -2 if it does not exist."""
+        ms = self.execute("PTTL", key)
+        return None if ms == -1 else (-2 if ms == -2 else ms / 1000)
+
+    def mget(self, *keys) -> list:
+        return self.execute("MGET", *keys)
+
+    def mset(self, mapping: dict) -> bool:
+        args = [x for pair in mapping.items() for x in pair]
+        return bool(self.execute("MSET", *args))
+
+    def incr(self, key, amount: int = 1) -> int:
+        return self.execute("INCRBY", key, amount)
+
+    def wait(self, peers: int, timeout: float) -> int:
+        """How many peers have every earlier write (on the current region's connection).
+
+        Only meaningful right after a write through the same region.
+        """
+        return self.execute("WAIT", peers, int(timeout * 1000))
+
+    def transaction(self, func, *watches, value_from_callable: bool = False):
+        """Optimistic transaction on the nearest region that answers: ``func(pipe)``
+        reads the ``watches`` keys through ``pipe``, calls ``pipe.multi()`` and queues
+        its writes; EXEC applies them all or none, and a watched key written meanwhile
+        (here or replicated from another region) runs ``func`` again — redis-py's
+        ``Redis.transaction``.
+
+        Failover happens only before the transaction starts: once it has, a lost
+        connection raises (EXEC may or may not have run; running it again elsewhere
+        could apply it twice).
+        """
+        errors = []
+        for region in self._in_order():
+            client = self._client(region)
+            try:
+                client.ping()
+            except (redis.ConnectionError, redis.TimeoutError) as e:
+                self._failed_at(region, e, errors)
+                continue
+            self.current = region
+            try:
+                return client.transaction(func, *watches,
+                                          value_from_callable=value_from_callable)
+            except redis.BusyLoadingError as e:  # syncing: nothing ran, the next one may
+                self._failed_at(region, e, errors)
+        raise NoRegionAvailable("no region answered: " + "; ".join(errors))
+
+    def set_json(self, key, value, ttl: float | None = None) -> bool:
+        return self.set(key, self.serializer.dumps(value), ttl=ttl)
+
+    def get_json(self, key):
+        raw = self.get(key)
+        return None if raw is None else self.serializer.loads(raw)
+

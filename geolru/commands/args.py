@@ -1,0 +1,90 @@
+"""What every command family shares: argument parsing, error replies, a session."""
+
+from __future__ import annotations
+
+import attrs
+
+from geolru.resp import codec as p
+from geolru.resp.codec import parse_int
+
+REDIS_VERSION = "7.0.15"
+LLONG_MAX = 9223372036854775807
+LLONG_MIN = -9223372036854775808
+
+NOT_INTEGER = p.error("ERR value is not an integer or out of range")
+SYNTAX = p.error("ERR syntax error")
+OVERFLOW = p.error("ERR increment or decrement would overflow")
+NOAUTH = p.error("NOAUTH Authentication required.")
+WRONGPASS = p.error("WRONGPASS invalid username-password pair or user is disabled.")
+
+
+class CommandError(Exception):
+    """Raised inside a command to answer with an encoded error reply."""
+
+    def __init__(self, reply: bytes):
+        self.reply = reply
+
+
+def arity_error(name: str) -> bytes:
+    return p.error(f"ERR wrong number of arguments for '{name}' command")
+
+
+def text(value: bytes) -> str:
+    return value.decode("utf-8", "surrogateescape")
+
+
+def int_arg(value: bytes) -> int:
+    number = parse_int(value)
+    if number is None:
+        raise CommandError(NOT_INTEGER)
+    return number
+
+
+@attrs.define(eq=False)
+class Session:
+    """Per-connection state."""
+
+    id: int
+    address: str = "?"
+    name: bytes | None = None
+    authenticated: bool = False
+    lib_name: bytes = b""
+    lib_version: bytes = b""
+    created: float = 0.0
+    closing: bool = False  # set by QUIT: reply, then close
+    resp3: bool = False  # HELLO 3 was said
+    last_write: int = 0  # store position of this connection's last write, for WAIT
+    nil: bytes = p.NIL  # the null reply in the session's protocol
+    multi: list | None = None  # commands queued since MULTI (None: not in one)
+    multi_failed: bool = False  # one was rejected: EXEC answers EXECABORT
+    watched: dict = attrs.field(factory=dict)  # key -> (record, live) at WATCH
+    in_exec: bool = False  # EXEC is running the queue
+
+
+def _option(value: bytes) -> bytes:
+    return value.upper()
+
+
+def scan_arguments(args: list, at: int, with_type: bool) -> tuple:
+    """SCAN's (or HSCAN's) cursor at ``args[at]`` and its options after it, as Redis
+    checks them: (cursor, COUNT, MATCH pattern or None, TYPE or None; only SCAN has
+    TYPE); ``CommandError`` names what is wrong."""
+    cursor = parse_int(args[at]) if args[at] != b"0" else 0
+    if cursor is None or cursor < 0:
+        raise CommandError(p.error("ERR invalid cursor"))
+    count, pattern, kind = 10, None, None
+    for j in range(at + 1, len(args), 2):
+        option = _option(args[j])
+        if j + 1 >= len(args):
+            raise CommandError(SYNTAX)
+        if option == b"COUNT":
+            count = int_arg(args[j + 1])
+            if count < 1:
+                raise CommandError(SYNTAX)
+        elif option == b"MATCH":
+            pattern = args[j + 1]
+        elif option == b"TYPE" and with_type:
+            kind = args[j + 1].lower()
+        else:
+            raise CommandError(SYNTAX)
+    return cursor, count, pattern, kind

@@ -1,0 +1,33 @@
+"""geolru's own commands: REGION, WAIT, PEERS."""
+
+from __future__ import annotations
+
+from geolru.commands.args import (
+    int_arg,
+)
+from geolru.resp import codec as p
+
+
+class GeoCommands:
+    def cmd_region(self, session, args):
+        return p.bulk_array([self.name.encode(), repr(self.latitude).encode(),
+                             repr(self.longitude).encode()])
+
+    def cmd_wait(self, session, args):
+        count, timeout = int_arg(args[1]), int_arg(args[2])
+        if timeout < 0:
+            return p.error("ERR timeout is negative")
+        if self.replication is None:
+            return p.ZERO
+        if session.in_exec:  # inside a transaction WAIT does not block (as in Redis)
+            return p.integer(self.replication.acknowledged_count(session.last_write))
+        d = self.replication.wait(session.last_write, count, timeout)
+        return d.addCallback(p.integer)
+
+    def cmd_peers(self, session, args):
+        if self.replication is None:
+            return p.EMPTY_ARRAY
+        return p.array([
+            p.array([p.bulk(name.encode()), p.bulk(address.encode()), p.bulk(state.encode()),
+                     p.integer(behind), p.bulk(b"%.1f" % waited)])
+            for name, address, state, behind, waited in self.replication.peers()])

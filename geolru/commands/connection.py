@@ -1,0 +1,164 @@
+"""Connection commands: PING, ECHO, QUIT, AUTH, SELECT, HELLO, CLIENT, COMMAND, HELP."""
+
+from __future__ import annotations
+
+from geolru.commands.args import (
+    REDIS_VERSION,
+    SYNTAX,
+    WRONGPASS,
+    _option,
+    arity_error,
+    int_arg,
+    text,
+)
+from geolru.commands.docs import docs_reply, info_reply
+from geolru.commands.specs import COMMANDS
+from geolru.resp import codec as p
+from geolru.resp.codec import parse_int
+
+
+class ConnectionCommands:
+
+    def cmd_ping(self, session, args):
+        if len(args) > 2:
+            return arity_error("ping")
+        return p.PONG if len(args) == 1 else p.bulk(args[1])
+
+    def cmd_echo(self, session, args):
+        return p.bulk(args[1])
+
+    def cmd_quit(self, session, args):
+        session.closing = True
+        return p.OK
+
+    def cmd_auth(self, session, args):
+        if len(args) > 3:
+            return SYNTAX
+        if not self.requirepass:
+            return p.error("ERR AUTH <password> called without any password configured "
+                           "for the default user. Are you sure your configuration is correct?")
+        user, password = (b"default", args[1]) if len(args) == 2 else (args[1], args[2])
+        if user == b"default" and password == self.requirepass:
+            session.authenticated = True
+            return p.OK
+        return WRONGPASS
+
+    def cmd_select(self, session, args):
+        if int_arg(args[1]) != 0:
+            return p.error("ERR DB index is out of range")
+        return p.OK
+
+    def cmd_hello(self, session, args):
+        i = 1
+        if len(args) > 1:
+            version = parse_int(args[1])
+            if version is None:
+                return p.error("ERR Protocol version is not an integer or out of range")
+            if version not in (2, 3):
+                return p.error("NOPROTO unsupported protocol version")
+            i = 2
+        password = name = None
+        while i < len(args):
+            option = _option(args[i])
+            more = len(args) - i - 1
+            if option == b"AUTH" and more >= 2:
+                password = (args[i + 1], args[i + 2])
+                i += 3
+            elif option == b"SETNAME" and more >= 1:
+                name = args[i + 1]
+                i += 2
+            else:
+                return p.error("ERR Syntax error in HELLO option '%s'" % text(args[i]))
+        if password is not None:
+            user, secret = password
+            if not self.requirepass or user != b"default" or secret != self.requirepass:
+                return WRONGPASS
+            session.authenticated = True
+        if self.requirepass and not session.authenticated:
+            return p.error("NOAUTH HELLO must be called with the client already "
+                           "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+                           "option can be used to authenticate the client and select the "
+                           "RESP protocol version at the same time")
+        if name is not None:
+            reply = self._set_client_name(session, name)
+            if reply is not p.OK:
+                return reply
+        if len(args) > 1:
+            session.resp3 = version == 3
+            session.nil = p.NULL3 if session.resp3 else p.NIL
+        return p.mapping([
+            (p.bulk(b"server"), p.bulk(b"redis")),
+            (p.bulk(b"version"), p.bulk(REDIS_VERSION.encode())),
+            (p.bulk(b"proto"), p.integer(3 if session.resp3 else 2)),
+            (p.bulk(b"id"), p.integer(session.id)),
+            (p.bulk(b"mode"), p.bulk(b"standalone")),
+            (p.bulk(b"role"), p.bulk(b"master")),
+            (p.bulk(b"modules"), p.EMPTY_ARRAY),
+        ], session.resp3)
+
+    def _set_client_name(self, session, name: bytes) -> bytes:
+        if any(c < 33 or c > 126 for c in name):
+            return p.error("ERR Client names cannot contain spaces, newlines or "
+                           "special characters.")
+        session.name = name or None
+        return p.OK
+
+    def cmd_client(self, session, args):
+        sub = _option(args[1])
+        argc = len(args)
+        if sub == b"SETNAME" and argc == 3:
+            return self._set_client_name(session, args[2])
+        if sub == b"GETNAME" and argc == 2:
+            return p.bulk(session.name, session.nil)
+        if sub == b"ID" and argc == 2:
+            return p.integer(session.id)
+        if sub == b"SETINFO" and argc == 4:
+            attribute = _option(args[2])
+            if attribute == b"LIB-NAME":
+                session.lib_name = args[3]
+            elif attribute == b"LIB-VER":
+                session.lib_version = args[3]
+            else:
+                return p.error("ERR Unrecognized option '%s'" % text(args[2]))
+            return p.OK
+        if sub == b"INFO" and argc == 2:
+            return p.bulk(self._client_line(session).encode() + b"\n")
+        if sub == b"HELP" and argc == 2:
+            return p.array([p.simple(line) for line in (
+                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GETNAME", "    Return the name of the current connection.",
+                "ID", "    Return the ID of the current connection.",
+                "INFO", "    Return information about the current client connection.",
+                "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
+                "SETNAME <name>", "    Assign the name <name> to the current connection.",
+                "HELP", "    Print this help.")])
+        if sub in (b"SETNAME", b"GETNAME", b"ID", b"SETINFO", b"INFO", b"HELP"):
+            return arity_error("client|" + text(args[1].lower()))
+        return p.error("ERR unknown subcommand '%s'. Try CLIENT HELP." % text(args[1])[:128])
+
+    def _client_line(self, session) -> str:
+        name = text(session.name) if session.name else ""
+        age = int(self._clock.seconds() - session.created)
+        return (f"id={session.id} addr={session.address} name={name} age={age} db=0 "
+                f"lib-name={text(session.lib_name)} lib-ver={text(session.lib_version)}")
+
+    def cmd_command(self, session, args):
+        if len(args) == 1:
+            return p.array([info_reply(name) for name in COMMANDS])
+        sub = _option(args[1])
+        if sub == b"COUNT" and len(args) == 2:
+            return p.integer(len(COMMANDS))
+        if sub == b"DOCS":
+            return docs_reply([text(a.lower()) for a in args[2:]] or list(COMMANDS))
+        if sub == b"INFO":
+            names = [text(a.lower()) for a in args[2:]] or list(COMMANDS)
+            return p.array([info_reply(n) if n in COMMANDS else session.nil
+                            for n in names])
+        if sub == b"LIST" and len(args) == 2:
+            return p.bulk_array([n.encode() for n in COMMANDS])
+        return p.error("ERR unknown subcommand '%s'. Try COMMAND HELP." % text(args[1])[:128])
+
+    def cmd_help(self, session, args):
+        lines = ["geolru region %s: Redis-compatible commands:" % self.name]
+        lines += ["  %s (arity %d)" % (n.upper(), a) for n, a in COMMANDS.items()]
+        return p.array([p.simple(line) for line in lines])

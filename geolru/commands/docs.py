@@ -1,0 +1,337 @@
+"""What COMMAND INFO and COMMAND DOCS say of each command: redis-cli's argument hints
+and ``help <command>``, and what client libraries read.
+
+The facts (arity, flags, key specs, ACL categories, since, group, arguments) are
+Redis' own, kept in ``geolru/data/command_facts.json`` (``scripts/command-facts``
+regenerates it from redis-server 7 for the commands and subcommands a region
+implements); geolru's own commands have theirs here (``OWN_FACTS``).  The
+summaries are geolru's, written for what a region does.
+
+Replies are built from typed trees: a ``str`` is a bulk string, ``{"+": s}`` a
+simple string, an ``int`` an integer, a list an array, ``None`` a null.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+# the subcommands a region implements, by container command
+SUBCOMMANDS = {
+    "client": ("getname", "help", "id", "info", "setinfo", "setname"),
+    "command": ("count", "docs", "info", "list"),
+    "config": ("get", "resetstat"),
+    "object": ("encoding", "freq", "help", "idletime", "refcount"),
+    "memory": ("help", "usage"),
+}
+
+
+def _s(*words):
+    return [{"+": w} for w in words]
+
+
+def _own(name, arity, flags, acl, since, group, arguments=()):
+    info = [name, arity, _s(*flags), 0, 0, 0, _s(*acl), [], [], []]
+    docs = ["since", since, "group", group]
+    if arguments:
+        docs += ["arguments", list(arguments)]
+    return info, docs
+
+
+def _arg(name, kind, token=None, flags=()):
+    out = ["name", name, "type", kind]
+    if token:
+        out += ["token", token]
+    if flags:
+        out += ["flags", _s(*flags)]
+    return out
+
+
+# commands (and subcommands) redis-server 7.0 does not have
+OWN_FACTS = {
+    "region": _own("region", 1, ("loading", "stale", "fast"), ("@fast", "@connection"),
+                   "0.1.0", "server"),
+    "peers": _own("peers", 1, ("loading", "stale"), ("@slow", "@admin"), "0.1.0", "server"),
+    "help": _own("help", -1, ("loading", "stale"), ("@slow", "@connection"), "0.1.0",
+                 "connection", [_arg("command", "string", flags=("optional",))]),
+}
+EXTRA_SUBCOMMANDS = {
+    "client": [_own("client|setinfo", 4, ("noscript", "loading", "stale"),
+                    ("@slow", "@connection"), "7.2.0", "connection",
+                    [["name", "attr", "type", "oneof", "arguments", [
+                        _arg("libname", "string", "LIB-NAME"),
+                        _arg("libver", "string", "LIB-VER")]]])],
+}
+
+SUMMARIES = {
+    "append": "Appends a string to the value of a key; creates the key if it is missing.",
+    "auth": "Authenticates the connection (requirepass).",
+    "client": "Commands about the client's own connection.",
+    "client|getname": "Returns the connection's name.",
+    "client|help": "Lists the CLIENT subcommands.",
+    "client|id": "Returns the connection's unique id.",
+    "client|info": "Describes the connection in one line.",
+    "client|setinfo": "Records the client library's name or version.",
+    "client|setname": "Names the connection.",
+    "command": "Describes the commands this region implements.",
+    "command|count": "Returns how many commands this region implements.",
+    "command|docs": "Documents commands: summary, since, group and arguments.",
+    "command|info": "Describes commands: arity, flags and key positions.",
+    "command|list": "Lists the names of the commands this region implements.",
+    "config": "Reads configuration (this region's settings are set in its ini file).",
+    "config|get": "Returns the configuration parameters matching glob patterns.",
+    "config|resetstat": "Resets the statistics INFO reports.",
+    "dbsize": "Returns the number of live keys.",
+    "decr": "Decrements an integer by one; never loses a concurrent increment elsewhere.",
+    "decrby": "Decrements an integer by a number; never loses a concurrent increment.",
+    "del": "Deletes keys, in every region (the delete replicates as a tombstone).",
+    "discard": "Drops the commands queued since MULTI.",
+    "echo": "Returns its argument.",
+    "exec": "Runs the commands queued since MULTI, as one unit, here and at every peer.",
+    "exists": "Counts how many of the given keys exist.",
+    "expire": "Sets a key's time to live in seconds (a deadline every region keeps).",
+    "expireat": "Sets a key's deadline as a Unix time in seconds.",
+    "expiretime": "Returns a key's deadline as a Unix time in seconds.",
+    "flushall": "Deletes every key, in every region.",
+    "flushdb": "Deletes every key, in every region (one database).",
+    "get": "Returns a key's string value (from the cache, else the durable store).",
+    "getdel": "Returns a key's value and deletes the key.",
+    "getex": "Returns a key's value and sets or removes its time to live.",
+    "getrange": "Returns a substring of a key's value.",
+    "getset": "Sets a key's value and returns the previous one.",
+    "hdel": "Removes fields from a hash; returns how many it had.",
+    "hexists": "Returns whether a hash has a field.",
+    "hget": "Returns the value of a hash's field.",
+    "hgetall": "Returns every field of a hash and its value.",
+    "hincrby": "Increments an integer in a hash's field; increments from every region "
+               "all count.",
+    "hincrbyfloat": "Adds a floating-point number to a hash's field (last writer wins "
+                    "between regions).",
+    "hkeys": "Returns the fields of a hash.",
+    "hlen": "Returns the number of fields in a hash.",
+    "hmget": "Returns the values of several fields of a hash.",
+    "hmset": "Sets fields of a hash (as HSET, answering OK).",
+    "hrandfield": "Returns random fields of a hash, with or without their values.",
+    "hscan": "Iterates over the fields of a hash with a cursor.",
+    "hset": "Sets fields of a hash; returns how many were new. Each field replicates "
+            "and merges on its own.",
+    "hsetnx": "Sets a hash's field only if the hash does not have it.",
+    "hstrlen": "Returns the length of a hash field's value.",
+    "hvals": "Returns the values of a hash's fields.",
+    "hello": "Handshakes: protocol version, authentication and connection name.",
+    "help": "Lists the commands this region implements.",
+    "incr": "Increments an integer by one; increments from every region all count.",
+    "incrby": "Increments an integer by a number; increments from every region all count.",
+    "incrbyfloat": "Adds a floating-point number to a key's value (last writer wins "
+                   "between regions).",
+    "info": "Returns the region's state and statistics by section.",
+    "keys": "Returns the keys matching a glob pattern.",
+    "memory": "Reports memory use.",
+    "memory|help": "Lists the MEMORY subcommands.",
+    "memory|usage": "Estimates the bytes a key and its value take in the region.",
+    "mget": "Returns the values of several keys.",
+    "mset": "Sets several keys at once.",
+    "msetnx": "Sets several keys at once, only if none of them exists.",
+    "multi": "Starts a transaction: later commands are queued until EXEC.",
+    "object": "Inspects how a key is kept.",
+    "object|encoding": "Returns the encoding Redis would use for a key's value.",
+    "object|freq": "Access frequencies are not tracked (an LRU region): an error.",
+    "object|help": "Lists the OBJECT subcommands.",
+    "object|idletime": "Returns the seconds since a key was last read or written.",
+    "object|refcount": "Returns the reference count of a key's value (always 1).",
+    "peers": "Lists this region's peers: address, stream state and lag.",
+    "persist": "Removes a key's time to live.",
+    "pexpire": "Sets a key's time to live in milliseconds.",
+    "pexpireat": "Sets a key's deadline as a Unix time in milliseconds.",
+    "pexpiretime": "Returns a key's deadline as a Unix time in milliseconds.",
+    "ping": "Returns PONG, or its argument.",
+    "psetex": "Sets a key's value and time to live in milliseconds.",
+    "pttl": "Returns a key's time to live in milliseconds.",
+    "quit": "Closes the connection.",
+    "region": "Returns this region's name, latitude and longitude.",
+    "scan": "Iterates over the keys with a cursor.",
+    "select": "Selects a database (a region has one: 0).",
+    "set": "Sets a key's value, with optional conditions and time to live.",
+    "setex": "Sets a key's value and time to live in seconds.",
+    "setnx": "Sets a key's value only if the key does not exist.",
+    "setrange": "Overwrites part of a key's value at an offset.",
+    "strlen": "Returns the length of a key's value.",
+    "substr": "Returns a substring of a key's value (GETRANGE's old name).",
+    "time": "Returns the region's clock: Unix seconds and microseconds.",
+    "touch": "Marks keys as recently used; returns how many exist.",
+    "ttl": "Returns a key's time to live in seconds.",
+    "type": "Returns the type of a key's value.",
+    "unlink": "Deletes keys (as DEL).",
+    "unwatch": "Forgets the keys WATCH watches.",
+    "wait": "Waits until some peers have committed this connection's writes.",
+    "watch": "Makes the next EXEC fail if any of these keys changes before it, here or "
+             "in another region, or expires.",
+}
+
+
+# what the facts leave out of Redis' docs: its prose
+DROPPED = {"summary", "complexity", "history"}
+
+
+def strip_docs(name: str, flat: list) -> list:
+    """A command's docs (a flat key/value array) without Redis' prose, with only the
+    subcommands a region implements."""
+    out = []
+    for key, value in zip(flat[::2], flat[1::2], strict=True):
+        if key in DROPPED:
+            continue
+        if key == "subcommands":
+            kept = []  # (by name: Redis lists them in its hash table's order)
+            for sub, docs in sorted(zip(value[::2], value[1::2], strict=True)):
+                if sub.split("|", 1)[1] in SUBCOMMANDS.get(name, ()):
+                    kept += [sub, strip_docs(sub, docs)]
+            value = kept
+        out += [key, value]
+    return out
+
+
+def strip_info(name: str, info: list) -> list:
+    """A command's COMMAND INFO entry with only the subcommands a region implements."""
+    info = list(info)
+    info[9] = sorted((sub for sub in info[9]
+                      if sub[0].split("|", 1)[1] in SUBCOMMANDS.get(name, ())),
+                     key=lambda sub: sub[0])
+    return info
+
+
+def _load() -> dict:
+    facts = json.loads(resources.files("geolru").joinpath("data/command_facts.json").read_text(
+        encoding="utf-8"))
+    for name, (info, docs) in OWN_FACTS.items():
+        facts["info"][name], facts["docs"][name] = info, docs
+    for name, extras in EXTRA_SUBCOMMANDS.items():
+        for info, docs in extras:
+            facts["info"][name][9].append(info)
+            flat = facts["docs"][name]
+            if "subcommands" not in flat:
+                flat += ["subcommands", []]
+            flat[flat.index("subcommands") + 1] += [info[0], docs]
+    return facts
+
+
+FACTS = _load()
+
+
+def encode(tree) -> bytes:
+    """RESP2 bytes of a typed tree."""
+    if isinstance(tree, str):
+        data = tree.encode()
+        return b"$%d\r\n%s\r\n" % (len(data), data)
+    if isinstance(tree, bool) or tree is None:
+        return b"$-1\r\n"
+    if isinstance(tree, int):
+        return b":%d\r\n" % tree
+    if isinstance(tree, dict):
+        return b"+%s\r\n" % tree["+"].encode()
+    return b"*%d\r\n" % len(tree) + b"".join(encode(item) for item in tree)
+
+
+def _with_summary(name: str, flat: list) -> list:
+    out = ["summary", SUMMARIES.get(name, "")]
+    for key, value in zip(flat[::2], flat[1::2], strict=True):
+        if key == "subcommands":
+            value = [part if i % 2 == 0 else _with_summary(value[i - 1], part)
+                     for i, part in enumerate(value)]
+        out += [key, value]
+    return out
+
+
+def info_reply(name: str) -> bytes:
+    """A command's COMMAND INFO entry."""
+    return encode(FACTS["info"][name])
+
+
+def docs_reply(names) -> bytes:
+    """COMMAND DOCS for ``names`` (the ones it knows), as a flat name/docs array."""
+    tree = []
+    for name in names:
+        if name in FACTS["docs"]:
+            tree += [name, _with_summary(name, FACTS["docs"][name])]
+    return encode(tree)
+
+
+def parse_resp(data: bytes):
+    """A whole RESP2 reply as a typed tree (what ``encode`` writes back)."""
+    value, end = _parse(data, 0)
+    if end != len(data):
+        raise ValueError("trailing bytes after a RESP reply")
+    return value
+
+
+def _parse(data: bytes, pos: int):
+    line_end = data.index(b"\r\n", pos)
+    kind, body = data[pos:pos + 1], data[pos + 1:line_end]
+    pos = line_end + 2
+    if kind == b"+":
+        return {"+": body.decode()}, pos
+    if kind == b":":
+        return int(body), pos
+    if kind == b"$":
+        n = int(body)
+        if n < 0:
+            return None, pos
+        return data[pos:pos + n].decode(), pos + n + 2
+    if kind == b"*":
+        n = int(body)
+        if n < 0:
+            return None, pos
+        items = []
+        for _ in range(n):
+            item, pos = _parse(data, pos)
+            items.append(item)
+        return items, pos
+    raise ValueError(f"unexpected RESP type {kind!r}")
+
+
+def _pairs(flat: list) -> dict:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _argument_text(argument: list) -> str:
+    arg = _pairs(argument)
+    kind, name, token = arg["type"], arg["name"], arg.get("token")
+    flags = {flag["+"] for flag in arg.get("flags", [])}
+    if kind == "pure-token":
+        text = token
+    elif kind in ("oneof", "block"):
+        parts = [_argument_text(sub) for sub in arg.get("arguments", [])]
+        text = ("|" if kind == "oneof" else " ").join(parts)
+        if token:
+            text = f"{token} {text}"
+    else:
+        text = f"{token} {name}" if token else name
+    if "multiple" in flags:
+        text = f"{text} [{text} ...]"
+    if "optional" in flags:
+        text = f"[{text}]"
+    return text
+
+
+def usage(name: str) -> str | None:
+    """``SET key value [NX|XX] …``, and the summary, as redis-cli's help shows them."""
+    docs = FACTS["docs"].get(name.lower())
+    if docs is None:
+        return None
+    facts = _pairs(docs)
+    words = [name.upper(), *(_argument_text(a) for a in facts.get("arguments", []))]
+    lines = [" ".join(words), f"  {SUMMARIES.get(name.lower(), '')}"]
+    subcommands = facts.get("subcommands", [])
+    for sub, sub_docs in zip(subcommands[::2], subcommands[1::2], strict=True):
+        sub_facts = _pairs(sub_docs)
+        sub_words = [sub.replace("|", " ").upper(),
+                     *(_argument_text(a) for a in sub_facts.get("arguments", []))]
+        lines.append(f"  {' '.join(sub_words)}: {SUMMARIES.get(sub, '')}")
+    return "\n".join(lines)
+
+
+def groups() -> dict[str, list[str]]:
+    """Group name -> its commands, as COMMAND DOCS groups them."""
+    out: dict[str, list[str]] = {}
+    for name, docs in sorted(FACTS["docs"].items()):
+        out.setdefault(_pairs(docs)["group"], []).append(name.upper())
+    return out

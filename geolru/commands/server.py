@@ -1,0 +1,223 @@
+"""Server commands: TIME, CONFIG, INFO and the stats snapshot INFO and /metrics render."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+
+from geolru.commands.args import REDIS_VERSION, _option, arity_error, text
+from geolru.commands.globmatch import glob_match
+from geolru.resp import codec as p
+
+
+class ServerCommands:
+
+    def cmd_time(self, session, args):
+        now = self._clock.seconds()
+        seconds = int(now)
+        return p.bulk_array([b"%d" % seconds, b"%d" % int((now - seconds) * 1_000_000)])
+
+    def cmd_config(self, session, args):
+        sub = _option(args[1])
+        if sub == b"GET":
+            if len(args) < 3:
+                return arity_error("config|get")
+            params = self._config_params()
+            found = {}
+            for pattern in args[2:]:
+                for name, value in params.items():
+                    if glob_match(pattern.lower(), name.encode()):
+                        found[name] = value
+            return p.mapping([(p.bulk(k.encode()), p.bulk(v.encode()))
+                              for k, v in found.items()], session.resp3)
+        if sub == b"RESETSTAT" and len(args) == 2:
+            self.keyspace.hits = self.keyspace.misses = 0
+            self.commands_processed = 0
+            self.connections.received = self.connections.rejected = 0
+            self.stats.reset()
+            return p.OK
+        if sub == b"SET":
+            return p.error("ERR Unknown option or number of arguments for CONFIG SET - '%s'"
+                           % (text(args[2]) if len(args) > 2 else ""))
+        return p.error("ERR unknown subcommand '%s'. Try CONFIG HELP." % text(args[1])[:128])
+
+    def _config_params(self) -> dict[str, str]:
+        cache = self.keyspace.cache
+        return {
+            # every write is durable (the LMDB store commits every commit_interval):
+            # what appendonly yes means to a Redis user, fsync as appendfsync says
+            "save": "", "appendonly": "yes",
+            "appendfsync": "always" if self.keyspace.store.fsync == "commit" else "everysec",
+            "databases": "1", "timeout": "0",
+            "maxmemory": str(cache.max_bytes), "maxmemory-policy": "allkeys-lru",
+            "proto-max-bulk-len": str(self.max_bulk_len),
+            "requirepass": self.requirepass.decode(),
+        }
+
+    def cmd_info(self, session, args):
+        wanted = {text(a).lower() for a in args[1:]} or {"default"}
+        if wanted & {"all", "everything"}:
+            sections = list(INFO_SECTIONS)
+        else:
+            default = DEFAULT_INFO_SECTIONS if "default" in wanted else ()
+            sections = [s for s in INFO_SECTIONS if s in wanted or s in default]
+        parts = []
+        for section, fields in self.snapshot(sections).items():
+            parts.append("# %s\n%s\n" % (section.capitalize(), "".join(
+                f"{field}:{value}\n" for field, value in fields.items())))
+        return p.verbatim_lines("\n".join(parts), session.resp3)
+
+    def snapshot(self, sections=None) -> dict[str, dict[str, str]]:
+        """The INFO figures, section by section: what INFO prints and /metrics and
+        /info.json read (``geolru.cluster.metrics``)."""
+        return {section: dict(line.split(":", 1)
+                              for line in getattr(self, "_info_" + section)())
+                for section in (INFO_SECTIONS if sections is None else sections)}
+
+    def sample_stats(self) -> None:
+        """Every ``RATE_INTERVAL``: feed the instantaneous rates and the memory peak."""
+        self.stats.sample(self._clock.seconds(), self.commands_processed)
+        self.used_memory_peak = max(self.used_memory_peak, _rss_bytes())
+
+    def _info_server(self):
+        now = self._clock.seconds()
+        uptime = int(now - self.started)
+        return [
+            f"redis_version:{REDIS_VERSION}", "redis_mode:standalone",
+            f"geolru_region:{self.name}", f"geolru_latitude:{self.latitude}",
+            f"geolru_longitude:{self.longitude}",
+            f"os:{platform.system()} {platform.release()} {platform.machine()}",
+            f"arch_bits:{64 if sys.maxsize > 2 ** 32 else 32}",
+            f"python_version:{platform.python_version()}", f"process_id:{os.getpid()}",
+            "process_supervised:no", f"run_id:{self.run_id}", f"tcp_port:{self.tcp_port}",
+            f"server_time_usec:{int(now * 1_000_000)}",
+            f"uptime_in_seconds:{uptime}", f"uptime_in_days:{uptime // 86400}",
+            f"hz:{HZ}", f"configured_hz:{HZ}", f"executable:{os.path.abspath(sys.argv[0])}",
+        ]
+
+    def _info_clients(self):
+        connections = self.connections
+        return [f"connected_clients:{connections.connected}", f"maxclients:{self.maxclients}",
+                f"blocked_clients:{connections.blocked}", "tracking_clients:0"]
+
+    def _info_memory(self):
+        rss = _rss_bytes()
+        self.used_memory_peak = peak = max(self.used_memory_peak, rss)
+        cache = self.keyspace.cache
+        try:
+            system = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError):
+            system = 0
+        return [f"used_memory:{rss}", f"used_memory_human:{_human(rss)}",
+                f"used_memory_rss:{rss}", f"used_memory_rss_human:{_human(rss)}",
+                f"used_memory_peak:{peak}", f"used_memory_peak_human:{_human(peak)}",
+                f"total_system_memory:{system}",
+                f"total_system_memory_human:{_human(system)}",
+                f"maxmemory:{cache.max_bytes}", f"maxmemory_human:{_human(cache.max_bytes)}",
+                "maxmemory_policy:allkeys-lru", "mem_allocator:pymalloc"]
+
+    def _info_persistence(self):
+        store = self.keyspace.store
+        status = "ok" if store.failure is None else "err"
+        return ["loading:0", f"store_path:{store.path}", f"store_seq:{store.seq}",
+                f"store_pending:{store.pending}",
+                f"store_commits:{store.commits}",
+                f"store_commit_interval_ms:{store.commit_interval * 1000:g}",
+                f"store_slowest_commit_ms:{store.slowest_commit * 1000:.3f}",
+                f"store_failed_commits:{store.failed_commits}",
+                f"store_writable:{int(store.failure is None)}",
+                f"store_fsync:{store.fsync}",
+                f"store_writemap:{int(store.writemap)}",
+                f"store_last_fsync:{int(store.last_fsync)}",
+                f"store_tombstones:{store.tombstones()}",
+                f"store_collected_upto:{store.collected_upto}",
+                # what Redis tooling watches, mapped onto the store: MISCONF follows
+                # the same "last save failed" state as Redis' bgsave error
+                f"rdb_changes_since_last_save:{store.pending}", "rdb_bgsave_in_progress:0",
+                f"rdb_last_save_time:{int(store.last_fsync)}",
+                f"rdb_last_bgsave_status:{status}", "aof_enabled:0",
+                "aof_rewrite_in_progress:0", f"aof_last_write_status:{status}"]
+
+    def _info_stats(self):
+        keyspace = self.keyspace
+        syncs = (0, 0) if self.replication is None else self.replication.sync_counts()
+        return [
+            f"total_connections_received:{self.connections.received}",
+            f"total_commands_processed:{self.commands_processed}",
+            f"rejected_connections:{self.connections.rejected}",
+            f"expired_keys:{keyspace.expired + keyspace.cache.expirations}",
+            f"evicted_keys:{keyspace.cache.evictions}",
+            f"keyspace_hits:{keyspace.hits}", f"keyspace_misses:{keyspace.misses}",
+            *self.stats.stats_lines(),
+            f"sync_full:{syncs[0]}", f"sync_partial_ok:{syncs[1]}", "sync_partial_err:0",
+            "pubsub_channels:0", "pubsub_patterns:0", "latest_fork_usec:0", "total_forks:0",
+        ]
+
+    def _info_cpu(self):
+        me, children = (resource.getrusage(who) for who in
+                        (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        lines = [f"used_cpu_sys:{me.ru_stime:.6f}", f"used_cpu_user:{me.ru_utime:.6f}",
+                 f"used_cpu_sys_children:{children.ru_stime:.6f}",
+                 f"used_cpu_user_children:{children.ru_utime:.6f}"]
+        if hasattr(resource, "RUSAGE_THREAD"):  # INFO runs on the reactor (main) thread
+            main = resource.getrusage(resource.RUSAGE_THREAD)
+            lines += [f"used_cpu_sys_main_thread:{main.ru_stime:.6f}",
+                      f"used_cpu_user_main_thread:{main.ru_utime:.6f}"]
+        return lines
+
+    def _info_commandstats(self):
+        return self.stats.commandstats_lines()
+
+    def _info_errorstats(self):
+        return self.stats.errorstats_lines()
+
+    def _info_replication(self):
+        # peers are not Redis replicas: a Redis tool sees a master without any
+        lines = ["role:master", "connected_slaves:0",
+                 f"master_repl_offset:{self.keyspace.store.seq}",
+                 f"region_stale:{int(self.keyspace.stale is not None)}"]
+        if self.replication is not None:
+            lines += self.replication.info_lines()
+        return lines
+
+    def _info_keyspace(self):
+        keys, expires = self.keyspace.count()
+        return [f"db0:keys={keys},expires={expires},avg_ttl=0"] if keys else []
+
+    def _info_cache(self):
+        cache = self.keyspace.cache
+        return [
+            f"cache_entries:{len(cache)}", f"cache_bytes:{cache.bytes}",
+            f"cache_max_entries:{cache.max_entries}", f"cache_max_bytes:{cache.max_bytes}",
+            f"cache_ttl:{cache.idle_ttl:g}", f"cache_hits:{cache.hits}",
+            f"cache_misses:{cache.misses}", f"cache_evictions:{cache.evictions}",
+            f"cache_expirations:{cache.expirations}",
+        ]
+
+
+def _rss_bytes() -> int:
+    """Resident memory of this process (Linux; peak RSS elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        import resource
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+
+
+INFO_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication",
+                 "cpu", "commandstats", "errorstats", "keyspace", "cache")
+# what INFO alone shows: all but the per-command lines, as Redis does
+DEFAULT_INFO_SECTIONS = tuple(s for s in INFO_SECTIONS if s != "commandstats")
+HZ = 10  # the housekeeping tasks run ten times a second, like Redis' default hz
+
+
+def _human(size: int) -> str:
+    """Redis' human-readable sizes: 1.50M, 512B …"""
+    for unit, scale in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.2f}{unit}"
+    return f"{size}B"

@@ -1,0 +1,74 @@
+"""The commands a region implements, one spec each: what COMMAND, the dispatch, AUTH,
+MISCONF and STALE read.
+
+A spec is a command's name, its Redis arity (n: exactly n arguments with the
+name; -n: at least n), its family (the module of its handler, ``cmd_<name>``),
+whether it writes, whether it touches data (refused while the region is stale),
+and where its keys are (first, last, step, as COMMAND INFO says).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class CommandSpec:
+    name: str
+    arity: int
+    family: str  # connection, strings, keys, hashes, server, cluster, transactions
+    write: bool = False
+    keys: tuple[int, int, int] = (0, 0, 0)
+    data: bool = False  # reads or writes keys: refused while the region is stale
+    no_auth: bool = False  # allowed before AUTH
+
+
+# name arity family [keys first,last,step] [flags: w write, d data, a before AUTH]
+_TABLE = """
+ping -1 connection - -          echo 2 connection - -          quit -1 connection - a
+auth -2 connection - a          select 2 connection - -        hello -1 connection - a
+client -2 connection - -        command -1 connection - -      help -1 connection - -
+get 2 strings 1,1,1 d           set -3 strings 1,1,1 wd        setex 4 strings 1,1,1 wd
+psetex 4 strings 1,1,1 wd       setnx 3 strings 1,1,1 wd       getset 3 strings 1,1,1 wd
+getdel 2 strings 1,1,1 wd       getex -2 strings 1,1,1 wd      mget -2 strings 1,-1,1 d
+mset -3 strings 1,-1,2 wd       msetnx -3 strings 1,-1,2 wd    append 3 strings 1,1,1 wd
+strlen 2 strings 1,1,1 d        incr 2 strings 1,1,1 wd        decr 2 strings 1,1,1 wd
+incrby 3 strings 1,1,1 wd       decrby 3 strings 1,1,1 wd      del -2 keys 1,-1,1 wd
+unlink -2 keys 1,-1,1 wd        exists -2 keys 1,-1,1 d        type 2 keys 1,1,1 d
+expire -3 keys 1,1,1 wd         pexpire -3 keys 1,1,1 wd       expireat -3 keys 1,1,1 wd
+pexpireat -3 keys 1,1,1 wd      persist 2 keys 1,1,1 wd        ttl 2 keys 1,1,1 d
+pttl 2 keys 1,1,1 d             expiretime 2 keys 1,1,1 d      pexpiretime 2 keys 1,1,1 d
+keys 2 keys - d                 scan -2 keys - d               dbsize 1 keys - d
+flushall -1 keys - wd           flushdb -1 keys - wd           info -1 server - -
+config -2 server - -            time 1 server - -              region 1 cluster - -
+wait 3 cluster - -              peers 1 cluster - -            multi 1 transactions - -
+exec 1 transactions - -         discard 1 transactions - -     watch -2 transactions 1,-1,1 d
+unwatch 1 transactions - -      incrbyfloat 3 strings 1,1,1 wd getrange 4 strings 1,1,1 d
+substr 4 strings 1,1,1 d        setrange 4 strings 1,1,1 wd    touch -2 keys 1,-1,1 d
+object -2 keys - d              memory -2 keys - d             hset -4 hashes 1,1,1 wd
+hmset -4 hashes 1,1,1 wd        hsetnx 4 hashes 1,1,1 wd       hget 3 hashes 1,1,1 d
+hmget -3 hashes 1,1,1 d         hdel -3 hashes 1,1,1 wd        hgetall 2 hashes 1,1,1 d
+hkeys 2 hashes 1,1,1 d          hvals 2 hashes 1,1,1 d         hlen 2 hashes 1,1,1 d
+hexists 3 hashes 1,1,1 d        hstrlen 3 hashes 1,1,1 d       hincrby 4 hashes 1,1,1 wd
+hincrbyfloat 4 hashes 1,1,1 wd  hrandfield -2 hashes 1,1,1 d   hscan -3 hashes 1,1,1 d
+"""
+
+
+def _spec(name: str, arity: str, family: str, keys: str, flags: str) -> CommandSpec:
+    positions = (0, 0, 0) if keys == "-" else tuple(int(n) for n in keys.split(","))
+    return CommandSpec(name, int(arity), family, write="w" in flags, keys=positions,
+                       data="d" in flags, no_auth="a" in flags)
+
+
+_WORDS = _TABLE.split()
+SPECS: dict[str, CommandSpec] = {
+    spec.name: spec for spec in (_spec(*_WORDS[i:i + 5]) for i in range(0, len(_WORDS), 5))}
+
+# what the dispatch and COMMAND read, from the specs
+COMMANDS = {name: spec.arity for name, spec in SPECS.items()}
+WRITE_COMMANDS = frozenset(name for name, spec in SPECS.items() if spec.write)
+WRITE_NAMES = frozenset(name.encode() for name in WRITE_COMMANDS)
+KEY_POSITIONS = {name: spec.keys for name, spec in SPECS.items() if spec.keys != (0, 0, 0)}
+NO_AUTH = frozenset(name.encode() for name, spec in SPECS.items() if spec.no_auth)
+# what a stale region refuses: every command that reads or writes keys
+DATA_NAMES = frozenset(name.encode() for name, spec in SPECS.items() if spec.data)

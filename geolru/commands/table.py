@@ -1,0 +1,141 @@
+"""The region's command table: Redis 7 semantics and reply bytes.
+
+The commands live by family, as Redis splits its own source: connection
+(``commands_connection``), strings, keys and expiry, hashes, server (INFO, CONFIG), and
+geolru's own (REGION, WAIT, PEERS); what they take is in ``command_specs``.
+
+``CommandTable.execute(session, args)`` takes a parsed command and returns the
+encoded reply.  It knows nothing about sockets: the protocol glue in
+``geolru.region.service`` feeds it, and the tests call it directly.  Error texts are
+redis-server 7.0's, so clients and scripts see what they expect.
+"""
+
+from __future__ import annotations
+
+import os
+from time import perf_counter_ns
+
+import attrs
+from twisted.logger import Logger
+
+from geolru.commands.args import NOAUTH, CommandError, Session, arity_error, text
+from geolru.commands.cluster import GeoCommands
+from geolru.commands.connection import ConnectionCommands
+from geolru.commands.hashes import HashCommands
+from geolru.commands.keys import KeyCommands
+from geolru.commands.server import INFO_SECTIONS, ServerCommands
+from geolru.commands.specs import COMMANDS, DATA_NAMES, NO_AUTH, WRITE_NAMES
+from geolru.commands.stats import ConnectionCounters, ServerStats
+from geolru.commands.strings import StringCommands
+from geolru.commands.transactions import NOT_QUEUED, QUEUED, TransactionCommands
+from geolru.keyspace.keyspace import Keyspace, WrongType
+from geolru.resp import codec as p
+
+WRONGTYPE = p.error("WRONGTYPE Operation against a key holding the wrong kind of value")
+
+__all__ = ["CommandTable", "Session", "CommandError", "INFO_SECTIONS"]
+
+
+@attrs.define(eq=False)
+class CommandTable(ConnectionCommands, StringCommands, KeyCommands, HashCommands,
+                   ServerCommands, GeoCommands, TransactionCommands):
+    """Every command a region implements (one mixin per family), and the dispatch."""
+
+    log = Logger()
+    keyspace: Keyspace
+    _clock: object
+    name: str = "geolru"
+    latitude: float = 0.0
+    longitude: float = 0.0
+    requirepass: bytes = b""
+    max_bulk_len: int = p.DEFAULT_MAX_BULK_LEN
+    started: float = 0.0
+    # geolru.replication.transport.Replication (or a Replicator); None alone
+    replication: object = None
+    commands_processed: int = attrs.field(default=0, init=False)
+    tcp_port: int = 0
+    maxclients: int = 10000
+    serve_stale_data: bool = False  # answer key commands while syncing (config)
+    # kept by the connection side (geolru.region.service.RegionFactory); INFO shows them
+    connections: ConnectionCounters = attrs.field(factory=ConnectionCounters)
+    used_memory_peak: int = attrs.field(default=0, init=False)
+    stats: ServerStats = attrs.field(factory=ServerStats, init=False)
+    run_id: str = attrs.field(factory=lambda: os.urandom(20).hex(), init=False)
+    _table: dict = attrs.field(factory=dict, init=False)
+
+    def __attrs_post_init__(self):
+        self._table = {name.encode(): (getattr(self, "cmd_" + name), arity,
+                                       self.stats.command(name))
+                       for name, arity in COMMANDS.items()}
+
+    # ------------------------------------------------------------ dispatch
+
+    def execute(self, session: Session, args: list[bytes]) -> bytes:
+        name = args[0].lower()
+        entry = self._table.get(name)
+        if entry is None:
+            if session.multi is not None:
+                session.multi_failed = True
+            return self.stats.error(self._unknown(args))
+        function, arity, stat = entry
+        argc = len(args)
+        if (arity > 0 and argc != arity) or argc < -arity:
+            return self._reject(name, stat, arity_error(text(name)), session)
+        if self.requirepass and not session.authenticated and name not in NO_AUTH:
+            return self._reject(name, stat, NOAUTH, session)
+        if self.keyspace.store.failure is not None and name in WRITE_NAMES:
+            return self._reject(name, stat, p.error(
+                "MISCONF geolru cannot commit to its store, so it refuses writes "
+                f"until it can: {self.keyspace.store.failure}"), session)
+        if self.keyspace.stale is not None and name in DATA_NAMES:
+            return self._reject(name, stat, p.error("STALE " + self.keyspace.stale), session)
+        if self.keyspace.syncing and not self.serve_stale_data and name in DATA_NAMES:
+            return self._reject(name, stat, p.error(
+                f"LOADING region {self.name} is syncing with its peers after a start or a "
+                "partition; try another region"), session)
+        if session.multi is not None and name not in NOT_QUEUED:
+            session.multi.append(args)
+            return QUEUED
+        self.commands_processed += 1
+        store = self.keyspace.store
+        position = store.seq
+        started = perf_counter_ns()
+        try:
+            reply = function(session, args)
+        except CommandError as e:
+            reply = e.reply
+        except WrongType:
+            reply = WRONGTYPE
+        except Exception as e:  # a bug, or a damaged record: this request fails, not the link
+            self.log.failure("{command} failed", command=text(name))
+            reply = p.error(f"ERR internal error in {text(name)}: {type(e).__name__}")
+        stat.ns += perf_counter_ns() - started
+        stat.calls += 1
+        if store.seq != position:  # a write: WAIT waits for this position
+            session.last_write = store.seq
+        if type(reply) is bytes and reply[0] == 45:  # b"-": an error reply
+            stat.failed += 1
+            self.stats.error(reply)
+        return reply
+
+    def _reject(self, name: bytes, stat, reply: bytes, session) -> bytes:
+        """A command refused before it runs; inside MULTI, the transaction fails."""
+        stat.rejected += 1
+        if session.multi is not None:
+            session.multi_failed = True
+            if name == b"exec":  # EXEC itself: the transaction ends
+                self._end_transaction(session)
+                self.stats.error(reply)
+                message = reply[1:-2]
+                message = message[4:] if message.startswith(b"ERR ") else message
+                return b"-EXECABORT Transaction discarded because of: " + message + b"\r\n"
+        return self.stats.error(reply)
+
+    def _unknown(self, args: list[bytes]) -> bytes:
+        shown = ""
+        for arg in args[1:]:
+            if len(shown) >= 128:
+                break
+            shown += "'%s' " % text(arg)[:128 - len(shown)]
+        return p.error("ERR unknown command '%s', with args beginning with: %s"
+                       % (text(args[0])[:128], shown))

@@ -1,0 +1,168 @@
+"""A local cluster for development: ``python -m geolru.devtools.localcluster up|down|status``.
+
+Starts the daemons described by ``etc/*.ini`` with twistd, each with its own
+pidfile and log under ``var/``, waits until every port answers, and prints
+how to connect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import attrs
+
+from geolru.common.config import load_master, load_region
+from geolru.common.endpoints import listen_address
+
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+
+
+@attrs.frozen
+class Daemon:
+    name: str
+    plugin: str
+    ini: Path
+    host: str
+    port: int
+
+    def pidfile(self, var: Path) -> Path:
+        return var / "run" / f"{self.name}.pid"
+
+    def logfile(self, var: Path) -> Path:
+        return var / "log" / f"{self.name}.log"
+
+
+def discover(etc: Path) -> list[Daemon]:
+    """The daemons the ini files in ``etc`` describe (read as the daemons read them)."""
+    daemons = []
+    master = etc / "master.ini"
+    if master.exists():
+        host, port = listen_address(load_master(str(master)).listen)
+        daemons.append(Daemon("master", "geolru-master", master, host, port))
+    for ini in sorted(etc.glob("region*.ini")):
+        config = load_region(str(ini))
+        host, port = listen_address(config.listen)
+        daemons.append(Daemon(config.name, "geolru-region", ini, host, port))
+    return daemons
+
+
+def _pid(daemon: Daemon, var: Path) -> int | None:
+    try:
+        pid = int(daemon.pidfile(var).read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return bool(s.recv(64))
+    except OSError:
+        return False
+
+
+def _port_taken(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def up(root: Path) -> int:
+    var = root / "var"
+    (var / "run").mkdir(parents=True, exist_ok=True)
+    (var / "log").mkdir(parents=True, exist_ok=True)
+    twistd = Path(sys.executable).with_name("twistd")
+    daemons = discover(root / "etc")
+    for daemon in daemons:
+        if _pid(daemon, var):
+            print(f"  {daemon.name:<10} already running")
+            continue
+        if _port_taken(daemon.host, daemon.port):
+            print(f"  {daemon.name:<10} port {daemon.host}:{daemon.port} is taken by another "
+                  "program; stop it or change 'listen' in " + str(daemon.ini))
+            return 1
+        subprocess.run(
+            [str(twistd), f"--pidfile={daemon.pidfile(var)}", f"--logfile={daemon.logfile(var)}",
+             daemon.plugin, "-c", str(daemon.ini)], cwd=root, check=True)
+        print(f"  {daemon.name:<10} starting ({daemon.plugin} -c {daemon.ini.relative_to(root)})")
+    deadline = time.monotonic() + START_TIMEOUT
+    pending = list(daemons)
+    while pending and time.monotonic() < deadline:
+        for daemon in list(pending):
+            if _answers(daemon.host, daemon.port):
+                print(f"  {daemon.name:<10} up on {daemon.host}:{daemon.port}")
+                pending.remove(daemon)
+        time.sleep(0.1)
+    for daemon in pending:
+        print(f"  {daemon.name:<10} did not come up; see {daemon.logfile(var)}")
+    if pending:
+        return 1
+    print("\nConnect:")
+    for daemon in daemons:
+        if daemon.plugin == "geolru-master":
+            print(f"  telnet {daemon.host} {daemon.port}        # LOCATE 45.50 -73.57")
+            print("  http://127.0.0.1:7080/       # the status page, with a map")
+        else:
+            print(f"  redis-cli -h {daemon.host} -p {daemon.port}   # {daemon.name}; "
+                  f"or: telnet {daemon.host} {daemon.port}, then SET k v / GET k")
+    print("  .venv/bin/geolru shell --near 45.50,-73.57   # nearest region, with failover")
+    print("Stop with: scripts/cluster down")
+    return 0
+
+
+def down(root: Path) -> int:
+    var = root / "var"
+    for daemon in discover(root / "etc"):
+        pid = _pid(daemon, var)
+        if pid is None:
+            print(f"  {daemon.name:<10} not running")
+            continue
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while _pid(daemon, var) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _pid(daemon, var):
+            os.kill(pid, signal.SIGKILL)
+            print(f"  {daemon.name:<10} killed (did not stop in {STOP_TIMEOUT:g}s)")
+        else:
+            print(f"  {daemon.name:<10} stopped")
+    return 0
+
+
+def status(root: Path) -> int:
+    var = root / "var"
+    for daemon in discover(root / "etc"):
+        pid = _pid(daemon, var)
+        state = "up" if pid and _answers(daemon.host, daemon.port) else (
+            "not answering" if pid else "down")
+        print(f"  {daemon.name:<10} {state:<14} {daemon.host}:{daemon.port}"
+              + (f"  pid {pid}" if pid else ""))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="geolru cluster", description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("--root", default=".", help="folder holding etc/ and var/")
+    args = parser.parse_args(argv)
+    root = Path(args.root).resolve()
+    return {"up": up, "down": down, "status": status}[args.action](root)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The replication wire format: length-prefixed frames between regions.
+
+Frames (each an ``Int32StringReceiver`` string; the first byte is the kind).
+From the receiving region (it accepted the connection):
+
+- ``C`` + nonce — its challenge, sent on connect.
+- ``R`` + JSON ``{"from": position}`` — send changes after this position (0: all).
+- ``P`` + 8-byte *through* + 8-byte *reached* — it applied every change up to
+  *through* (where it resumes), and batches up to *reached*, the highest position
+  it got (frees the window).
+- ``A`` + the same two — ... and has them *committed*: *reached* is what ``WAIT``
+  counts (this region's own writes are never held back, so every one up to it
+  arrived), *through* what its publications (``W``) report.
+- ``W`` + JSON — a publication, every ``PUBLISH_INTERVAL`` at most while anything moved:
+  ``{"store_id", "position", "acked", "members", "applied"}``: its store's id and
+  newest position, the position of the sender's stream it has committed (``A``), the
+  regions it streams to, and the newest version it applied from each origin's own
+  stream (the sender need not forward what that covers).  Tombstones are collected
+  on publications: docs/replication.md.
+
+From the sending region:
+
+- ``H`` + JSON ``{"name", "store_id", "mac", "protocol", "position"}`` — who it is,
+  and its store's newest position (the receiver has caught up once it has that).
+- ``B`` + 8-byte *through* + changes — a batch, each change a key and its record in
+  the store's encoding (``geolru.model.record``); after applying it the receiver has every
+  change of the sender's stream up to *through* (records held back to be forwarded
+  later keep it below them).
+- ``S`` + 8-byte *through* — nothing more up to this position is for the receiver.
+- ``F`` + 8-byte *position* — a client ``WAIT``s for this position: commit as soon
+  as every change up to it is applied, not at the end of the commit interval.
+
+Either side: ``E`` + text — an error; the connection closes.
+
+Sans-IO: bytes in, values out.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+
+from geolru.model.record import Record, decode, encode
+
+PROTOCOL = 4  # the H frame's "protocol": a peer speaking another one is refused
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+_PROGRESS = struct.Struct(">QQ")
+
+
+class WireError(Exception):
+    """A frame that does not parse: the peer is not speaking our protocol."""
+
+
+def encode_control(kind: bytes, payload: dict) -> bytes:
+    return kind + json.dumps(payload, separators=(",", ":")).encode()
+
+
+def decode_control(frame: bytes) -> dict:
+    try:
+        value = json.loads(frame[1:])
+    except ValueError as e:
+        raise WireError(f"bad {frame[:1]!r} frame: {e}")
+    if not isinstance(value, dict):
+        raise WireError(f"bad {frame[:1]!r} frame: not an object")
+    return value
+
+
+def encode_position(kind: bytes, position: int) -> bytes:
+    """An ``S`` or ``F`` frame."""
+    return kind + _U64.pack(position)
+
+
+def decode_position(frame: bytes) -> int:
+    if len(frame) != 9:
+        raise WireError(f"bad {frame[:1]!r} frame: {len(frame)} bytes")
+    return _U64.unpack_from(frame, 1)[0]
+
+
+def encode_progress(kind: bytes, through: int, reached: int) -> bytes:
+    """A ``P`` or ``A`` frame."""
+    return kind + _PROGRESS.pack(through, reached)
+
+
+def decode_progress(frame: bytes) -> tuple[int, int]:
+    """(through, reached) of a ``P`` or ``A`` frame."""
+    if len(frame) != 1 + _PROGRESS.size:
+        raise WireError(f"bad {frame[:1]!r} frame: {len(frame)} bytes")
+    return _PROGRESS.unpack_from(frame, 1)
+
+
+def encode_batch(through: int, changes) -> bytes:
+    """``changes``: iterable of (seq, key, Record)."""
+    parts = [b"B", _U64.pack(through)]
+    append = parts.append
+    pack = _U32.pack
+    for seq, key, record in changes:
+        raw = encode(record, seq)
+        append(pack(len(key)))
+        append(key)
+        append(pack(len(raw)))
+        append(raw)
+    return b"".join(parts)
+
+
+def decode_batch(frame: bytes) -> tuple[int, list[tuple[int, bytes, Record]]]:
+    """(through, [(seq, key, record), ...])."""
+    if len(frame) < 9:
+        raise WireError("bad batch frame: no position")
+    through = _U64.unpack_from(frame, 1)[0]
+    changes = []
+    pos, end = 9, len(frame)
+    unpack = _U32.unpack_from
+    try:
+        while pos < end:
+            length = unpack(frame, pos)[0]
+            key = frame[pos + 4:pos + 4 + length]
+            pos += 4 + length
+            length = unpack(frame, pos)[0]
+            raw = frame[pos + 4:pos + 4 + length]
+            pos += 4 + length
+            if pos > end:
+                raise WireError("bad batch frame: truncated")
+            seq, record = decode(raw)
+            changes.append((seq, key, record))
+    except (struct.error, ValueError, UnicodeDecodeError) as e:
+        raise WireError(f"bad batch frame: {e}")
+    return through, changes

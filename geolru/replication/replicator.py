@@ -1,0 +1,289 @@
+"""A region's replication, as one state machine (sans-IO).
+
+It owns a ``Sender`` per peer and a ``Receiver`` per incoming stream, feeds the
+store's changes to the senders, publishes this region's progress to every
+region streaming to it (``W`` frames, every ``PUBLISH_INTERVAL`` at most), and
+keeps what follows from those: the tombstone horizon (``geolru.replication.stability``) and
+``WAIT``.  Connections are the caller's: ``geolru.replication.transport`` runs them over
+Twisted, the simulator in ``tests/simulation`` over a simulated network.
+"""
+
+from __future__ import annotations
+
+import os
+
+import attrs
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from geolru.replication import peerwire
+from geolru.replication.receiver import Receiver
+from geolru.replication.sender import BUFFER, Sender
+from geolru.replication.stability import Stability
+from geolru.replication.window import MIN_WINDOW, Window
+
+PUBLISH_INTERVAL = 0.05  # seconds between a region's publications, at most
+SYNC_TIMEOUT = 10.0  # seconds a region waits to catch up before it serves anyway
+PARTITION_AFTER = 5.0  # seconds a peer's stream was away for its return to mean syncing
+
+
+@attrs.define(eq=False)
+class Replicator:
+    own_name: str
+    keyspace: object  # geolru.keyspace.keyspace.Keyspace
+    clock: object  # IReactorTime
+    secret: str = ""
+    forgotten: set = attrs.field(factory=set)  # decommissioned regions: refused
+    random_bytes: object = os.urandom  # nonces (the simulator passes its own)
+    window: int = 32 << 20  # bytes in flight to a peer, at most (config: peer_window)
+    window_minimum: int = MIN_WINDOW
+    buffer: int = BUFFER  # bytes waiting in memory for a peer, at most (peer_buffer)
+    log = Logger()
+    senders: dict = attrs.field(factory=dict)  # peer name -> Sender
+    receivers: list = attrs.field(factory=list)  # Receivers that know their sender
+    stability: Stability = None
+    watermarks: dict = attrs.field(factory=dict)  # origin -> newest version from its stream
+    applied: int = 0  # records applied from peers
+    _publish_call: object = None
+    _waiters: list = attrs.field(factory=list)  # [(position, count, Deferred)]
+    sync_timeout: float = SYNC_TIMEOUT
+    sync_waiting: set = attrs.field(factory=set)  # peers whose stream has not caught up
+    _sync_call: object = None
+    _lost_at: dict = attrs.field(factory=dict)  # peer -> when its stream to us went
+
+    def __attrs_post_init__(self):
+        self.stability = Stability(self.own_name)
+        self.store.listeners.append(self._changed)
+        self.store.bulk_listeners.append(self._bulk_changed)
+
+    @property
+    def store(self):
+        return self.keyspace.store
+
+    # ------------------------------------------------------------ peers
+
+    def add_peer(self, name: str) -> Sender:
+        sender = Sender(name, self.own_name, self.store, self.clock, self.stability,
+                        self._acknowledged, self.refused, self.secret, self.buffer,
+                        Window(self.window, self.window_minimum))
+        self.senders[name] = sender
+        return sender
+
+    def remove_peer(self, name: str) -> None:
+        sender = self.senders.pop(name, None)
+        if sender is not None:
+            sender.disconnected()
+
+    def forget(self, name: str) -> None:
+        """A decommissioned region: no stream to or from it, and it is no longer
+        waited for before tombstones go."""
+        self.forgotten.add(name)
+        self.remove_peer(name)
+        self.stability.forget(name)
+        for receiver in [r for r in self.receivers if r.sender == name]:
+            receiver.close("refused: region %s was forgotten (decommissioned)" % name)
+
+    def refused(self, peer: str, why: str) -> None:
+        """A peer refuses this region's data (forgotten, or older than deletes it
+        collected): key commands answer ``-STALE`` from now on."""
+        self.keyspace.refuse(f"{peer} {why}")
+
+    def new_receiver(self, send) -> Receiver:
+        receiver = Receiver(self, send, self.random_bytes(16).hex())
+        receiver.start()
+        return receiver
+
+    def receiver_ready(self, receiver: Receiver) -> None:
+        self.receivers.append(receiver)
+        receiver.send(self._publication(receiver))
+        name = receiver.sender
+        lost = self._lost_at.pop(name, None)
+        if (not receiver.caught_up and receiver.target > receiver.position and lost is not None
+                and self.clock.seconds() - lost >= PARTITION_AFTER):
+            self.begin_sync({name}, f"{name}'s stream is back after "
+                                    f"{self.clock.seconds() - lost:.0f} s away")
+
+    def receiver_closed(self, receiver: Receiver) -> None:
+        if receiver in self.receivers:
+            self.receivers.remove(receiver)
+            if receiver.sender and not any(r.sender == receiver.sender
+                                           for r in self.receivers):
+                self._lost_at[receiver.sender] = self.clock.seconds()
+
+    # ------------------------------------------------------------ syncing
+
+    @property
+    def syncing(self) -> bool:
+        """Catching up: key commands answer LOADING (the keyspace's flag, which the
+        command table reads)."""
+        return self.keyspace.syncing
+
+    def begin_sync(self, peers, why: str) -> None:
+        """Answer key commands with LOADING until the streams of ``peers`` have
+        caught up (up to where each was when it connected), or ``sync_timeout``."""
+        peers = set(peers) - self.forgotten - {self.own_name}
+        caught = {r.sender for r in self.receivers if r.caught_up}
+        peers -= caught | self.sync_waiting  # (already waited for: said once)
+        if not peers:
+            return
+        self.sync_waiting |= peers
+        if not self.syncing:
+            self.keyspace.syncing = True
+            self._sync_call = self.clock.callLater(self.sync_timeout, self._sync_timed_out)
+        self.log.info("syncing with {peers} ({why}): key commands answer LOADING until "
+                      "caught up, {timeout:g} s at most", peers=", ".join(sorted(peers)),
+                      why=why, timeout=self.sync_timeout)
+
+    def caught_up(self, receiver: Receiver) -> None:
+        if receiver.sender in self.sync_waiting:
+            self.sync_waiting.discard(receiver.sender)
+            if not self.sync_waiting:
+                self.end_sync("caught up with every peer")
+
+    def peers_down(self, names) -> None:
+        """The master says these peers are down: not waited for."""
+        if self.sync_waiting & set(names):
+            self.sync_waiting -= set(names)
+            if not self.sync_waiting:
+                self.end_sync("caught up with every live peer")
+
+    def end_sync(self, why: str) -> None:
+        if not self.syncing:
+            return
+        self.keyspace.syncing = False
+        self.sync_waiting = set()
+        if self._sync_call is not None and self._sync_call.active():
+            self._sync_call.cancel()
+        self._sync_call = None
+        self.log.info("synced: {why}; serving", why=why)
+
+    def _sync_timed_out(self) -> None:
+        self._sync_call = None
+        self.end_sync(f"gave up waiting after {self.sync_timeout:g} s for "
+                      f"{', '.join(sorted(self.sync_waiting))}")
+
+    # ------------------------------------------------------------ changes
+
+    def _changed(self, key, record, seq):
+        for sender in self.senders.values():
+            sender.changed(key, record, seq)
+
+    def _bulk_changed(self):
+        """Many changes reached the store at once: streams read them from there."""
+        for sender in self.senders.values():
+            sender.leave_live()
+
+    def applied_from_origin(self, origin: str, version: int) -> None:
+        if version > self.watermarks.get(origin, -1):
+            self.watermarks[origin] = version
+            self._publish_soon()
+
+    def committed_through(self, sender: str, store_id: str, through: int) -> None:
+        self.stability.committed_through(sender, store_id, through)
+        self._publish_soon()
+
+    # ------------------------------------------------------------ publications
+
+    def _publish_soon(self) -> None:
+        if self._publish_call is None:
+            self._publish_call = self.clock.callLater(PUBLISH_INTERVAL, self.publish)
+
+    def publish(self) -> None:
+        """Tell every region streaming to us how far we are (``W``)."""
+        self._publish_call = None
+        for receiver in list(self.receivers):
+            receiver.send(self._publication(receiver))
+
+    def _publication(self, receiver: Receiver) -> bytes:
+        received = self.stability.received.get(receiver.sender)
+        acked = received[1] if received and received[0] == receiver.store_id else 0
+        return peerwire.encode_control(b"W", {
+            "store_id": self.store.store_id, "position": self.store.seq, "acked": acked,
+            "members": sorted([self.own_name, *self.senders]),
+            "applied": self.watermarks})
+
+    def tombstone_horizon(self) -> int:
+        """The position of our store up to which tombstones may be collected."""
+        peers = set(self.senders)
+        peers.update(r.sender for r in self.receivers)
+        horizon = self.stability.horizon(peers, self.forgotten)
+        return self.store.seq if horizon is None else horizon
+
+    def stop(self) -> None:
+        if self._publish_call is not None and self._publish_call.active():
+            self._publish_call.cancel()
+        self._publish_call = None
+        if self._sync_call is not None and self._sync_call.active():
+            self._sync_call.cancel()
+        self._sync_call = None
+        for sender in self.senders.values():
+            sender.disconnected()
+
+    # ------------------------------------------------------------ WAIT
+
+    def acknowledged_count(self, position: int) -> int:
+        return sum(s.status.written >= position for s in self.senders.values())
+
+    def wait(self, position: int, count: int, timeout_ms: int) -> defer.Deferred:
+        """Fires with how many peers committed ``position`` once ``count`` have,
+        or when ``timeout_ms`` passes (0: no timeout)."""
+        done = self.acknowledged_count(position)
+        if done >= count or count <= 0:
+            return defer.succeed(done)
+        for sender in self.senders.values():
+            sender.urge(position)
+        d = defer.Deferred()
+        entry = (position, count, d)
+        self._waiters.append(entry)
+        if timeout_ms > 0:
+            call = self.clock.callLater(timeout_ms / 1000, self._expire_waiter, entry)
+            d.addBoth(lambda result: (call.cancel() if call.active() else None, result)[1])
+        return d
+
+    def _expire_waiter(self, entry):
+        if entry in self._waiters:
+            self._waiters.remove(entry)
+            entry[2].callback(self.acknowledged_count(entry[0]))
+
+    def _acknowledged(self):
+        for entry in list(self._waiters):
+            position, count, d = entry
+            done = self.acknowledged_count(position)
+            if done >= count:
+                self._waiters.remove(entry)
+                d.callback(done)
+
+    # ------------------------------------------------------------ status
+
+    def info_lines(self) -> list[str]:
+        full, partial = self.sync_counts()
+        live = sum(s.status.state == "live" for s in self.senders.values())
+        lines = [f"sync_state:{'syncing' if self.syncing else 'synced'}",
+                 f"sync_waiting:{','.join(sorted(self.sync_waiting))}",
+                 f"connected_peers:{live}",
+                 f"replication_position:{self.store.seq}",
+                 f"replication_applied:{self.applied}",
+                 f"full_syncs:{full}", f"partial_syncs:{partial}",
+                 f"tombstone_horizon:{self.tombstone_horizon()}"]
+        for i, sender in enumerate(self.senders.values()):
+            s = sender.status
+            behind, waited = sender.lag()
+            lines.append(
+                f"peer{i}:name={s.name},addr={s.address},state={s.state},acked={s.acked},"
+                f"lag_ops={behind},lag_ms={waited:.1f},last_ack_ms={s.last_ack_ms:.1f},"
+                f"full_syncs={s.full_syncs},partial_syncs={s.partial_syncs},"
+                f"forwarded={s.forwarded},not_forwarded={s.not_forwarded}")
+        return lines
+
+    def sync_counts(self) -> tuple[int, int]:
+        """(full, partial) catch-ups of peers from our store, over all streams."""
+        statuses = [s.status for s in self.senders.values()]
+        return (sum(s.full_syncs for s in statuses), sum(s.partial_syncs for s in statuses))
+
+    def peers(self) -> list[tuple[str, str, str, int, float]]:
+        out = []
+        for sender in self.senders.values():
+            behind, waited = sender.lag()
+            out.append((sender.peer, sender.status.address, sender.status.state, behind,
+                        waited))
+        return out

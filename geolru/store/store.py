@@ -1,0 +1,898 @@
+"""The durable store tier: every key, in LMDB under ``data_dir``.
+
+Writes are buffered in memory and committed together (group commit) at most
+``commit_interval`` seconds after the first one, so a crash of the process
+loses at most that window.  ``fsync`` says when commits reach the disk itself:
+``everysec`` (the default, like Redis' ``appendfsync everysec``) flushes at
+most a second after a commit, so an operating-system crash or power loss may
+lose that second -- and, LMDB warns, may damage the file, since the kernel may
+write pages out of order; ``commit`` flushes every commit's data pages (LMDB's
+meta page without its own flush: an OS crash may undo the last commit, never
+damage the file), at about three times the disk work per write.
+
+Where commits run follows from that: with ``everysec`` on the reactor thread
+(a commit without a flush costs a few µs per row, less than handing the GIL to
+a thread and back: one context switch per request at pipeline depth 1), the
+once-a-second flush on a thread of its own; with ``commit`` on a writer thread
+(``ThreadWriter``), so the reactor never waits for a flush.  Reads run on the
+reactor thread in a read transaction (LMDB readers never wait for the writer)
+and see the buffered and in-flight writes first, so a reader never notices
+the delay.
+
+Each write gets a position, ``seq``, strictly increasing in this store; the
+``seq`` table lets replication read "changes since position N".  Deletes are
+tombstones (a record without a value) until ``collect_tombstones`` removes
+them.  Why LMDB and not SQLite, and what each choice measured: docs/store.md.
+
+What the store keeps is named by *identities* (``geolru.model.hashkeys``): a key's, or
+one hash field's.  Tables (LMDB named databases):
+
+- ``kv``:          stored key -> record (``encode``): strings, counters, hash headers
+- ``fields``:      stored field -> record: one row per field of a hash, under the
+                   key's prefix, so a field is read or written alone and a hash's
+                   fields are one range
+- ``seq``:         position (8 bytes, big-endian) -> identity, one per identity: its
+                   last write
+- ``tombs``:       position -> identity, for the keys whose record is a tombstone
+- ``field_tombs``: the same for fields (so ``tombs`` counts keys)
+- ``due``:         deadline (8 bytes, biased) + stored key -> identity, for live keys
+                   that expire
+- ``meta``:        name -> value (text)
+
+A key longer than ``LONG_KEY`` bytes (LMDB keys are 1 to 511 bytes), or empty,
+is stored under a 32-byte BLAKE2b digest of it, behind a prefix no other key uses;
+a long field likewise (``hashkeys.field_stored_key``).  A write to a key that
+makes its hash's ``cleared`` newer (a ``DEL``, a ``SET``, an expiry) removes the
+fields written before it, in the same transaction (``_drop_fields``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import struct
+import time
+import uuid
+from collections import OrderedDict
+
+import attrs
+import lmdb
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from geolru.model import hashkeys
+from geolru.model.hashkeys import NO_VERSION, field_stored_key, fields_prefix, is_field
+from geolru.model.merge import clear_point
+from geolru.model.record import (
+    HAS_COUNTER,
+    HAS_DEADLINE,
+    HAS_HASH,
+    HAS_VALUE,
+    Record,
+    decode,
+    encode,
+    header_fields,
+)
+from geolru.store.filesystems import overwrites_in_place
+from geolru.store.tables import Tables
+from geolru.store.writers import InlineWriter, ThreadWriter
+
+MAX_PENDING = 5_000  # buffered writes before a write waits for the disk
+ABSENT_KEYS = 65_536  # missing keys remembered, so repeated misses cost no lookup
+LONG_KEY = 400  # longer keys are stored under a digest
+DIGEST_PREFIX = b"\xff\x00#"  # a digest's stored key starts with this; no short key does
+FSYNC_INTERVAL = 1.0  # seconds: fsync="everysec" flushes at most this long after a commit
+COLLECT_BATCH = 10_000  # tombstones removed per job at most
+SEQ_NAME = "store_seq"  # meta: the highest position ever given out
+# meta: positions below this may have been handed out (and sent to peers) without
+# being committed; a store opened after a crash starts above it, so a position a
+# peer has seen never names another write
+RESERVED_NAME = "store_reserved"
+RESERVE_BLOCK = 1 << 20  # positions reserved at a time (renewed half-way through)
+NEWEST_NAME = "newest_version"  # meta: the newest version any record here has had
+COLLECTED_NAME = "collected_upto"  # meta: tombstones up to this position may be gone
+
+POSITION = struct.Struct(">Q")
+DEADLINE_BIAS = 1 << 63  # deadlines are signed; index keys sort as unsigned
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written (disk full, read-only, corrupt)."""
+
+
+def stored_key(key: bytes) -> bytes:
+    """The LMDB key of ``key``: itself, or a digest when LMDB cannot take it
+    (longer than 511 bytes, or empty)."""
+    if 0 < len(key) <= LONG_KEY and not key.startswith(DIGEST_PREFIX):
+        return key
+    return DIGEST_PREFIX + hashlib.blake2b(key, digest_size=32).digest()
+
+
+def _place(tables: Tables, identity: bytes) -> tuple:
+    """Where an identity's record is: (LMDB key, its table, its tombstones' table)."""
+    if identity[:3] == hashkeys.FIELD_MARK:
+        return field_stored_key(*hashkeys.parse(identity)), tables.fields, tables.field_tombs
+    return stored_key(identity), tables.kv, tables.tombs
+
+
+def _old_clear_point(raw: bytes, version: int, flags: int) -> tuple:
+    """``merge.clear_point`` of an encoded record, decoding it only when needed."""
+    record = decode(raw)[1]
+    return clear_point(record) if flags & (HAS_HASH | HAS_COUNTER) else (version, record.origin)
+
+
+def due_key(deadline: int, stored: bytes) -> bytes:
+    return POSITION.pack(deadline + DEADLINE_BIAS) + stored
+
+
+@attrs.define(eq=False)
+class Store:
+    path: str  # a directory
+    _reactor: object
+    commit_interval: float = 0.010
+    threaded: bool = True  # False: no thread at all (deterministic tests with task.Clock)
+    fsync: str = "everysec"  # or "commit"
+    log = Logger()
+    seq: int = attrs.field(default=0, init=False)
+    commits: int = attrs.field(default=0, init=False)
+    slowest_commit: float = attrs.field(default=0.0, init=False)
+    failed_commits: int = attrs.field(default=0, init=False)
+    failure: str | None = attrs.field(default=None, init=False)  # why the last commit failed
+    _opened: bool = attrs.field(default=False, init=False)
+    _lock_file: object = attrs.field(default=None, init=False)  # held while open
+    _tables_: Tables | None = attrs.field(default=None, init=False)
+    _writer: object = attrs.field(default=None, init=False)  # commits, housekeeping jobs
+    _flusher: object = attrs.field(default=None, init=False)  # fsync="everysec" flushes
+    store_id: str = attrs.field(default="", init=False)  # new for every new (or wiped) store
+    _pending: dict = attrs.field(factory=dict, init=False)  # key -> (Record, seq)
+    _pending_meta: dict = attrs.field(factory=dict, init=False)  # committed with the next batch
+    listeners: list = attrs.field(factory=list, init=False)  # callables(key, record, seq)
+    bulk_listeners: list = attrs.field(factory=list, init=False)  # callables(): many changed
+    _inflight: list = attrs.field(factory=list, init=False)  # batches being committed
+    # keys a lookup found missing (most recent last): every record is written through
+    # put(), which forgets the key here, so an entry is never stale
+    _absent: OrderedDict = attrs.field(factory=OrderedDict, init=False)
+    _inflight_meta: int = attrs.field(default=0, init=False)  # meta values being committed
+    _expiring: set = attrs.field(factory=set, init=False)  # keys queued for expiry
+    _flush_call: object = attrs.field(default=None, init=False)
+    _fsync_call: object = attrs.field(default=None, init=False)
+    _read: object = attrs.field(default=None, init=False)  # the reactor's read transaction
+    last_fsync: float = attrs.field(default=0.0, init=False)  # reactor time
+    # every uncollected tombstone is at a position >= this (0: unknown); _floor_resets
+    # counts the events that may put a tombstone below it (expiry, a failed commit)
+    _tombstone_floor: int = attrs.field(default=0, init=False)
+    _floor_resets: int = attrs.field(default=0, init=False)
+    _pending_first: int = attrs.field(default=0, init=False)  # lowest position in _pending
+    # hash key -> the position of its newest field write, while it may be buffered: a
+    # hash whose fields are all committed is read without looking through the buffers
+    _field_writes: dict = attrs.field(factory=dict, init=False)
+    # Deferreds of committed(): those waiting for what is buffered, and for each batch
+    # in flight (by id) those that wait for it
+    _pending_waiters: list = attrs.field(factory=list, init=False)
+    _inflight_waiters: dict = attrs.field(factory=dict, init=False)
+    # LMDB writes through its memory map (see ``Tables``): with fsync="everysec"
+    # (commits on the reactor thread, which grows the map), on a filesystem where
+    # reserved blocks stay reserved; decided by ``open``
+    writemap: bool = attrs.field(default=False, init=False)
+    # tombstones at positions up to this may have been collected: a peer that asks
+    # for changes after an earlier position would miss deletes (it was forgotten,
+    # or restored from an old copy)
+    collected_upto: int = attrs.field(default=0, init=False)
+    _reserved: int = attrs.field(default=0, init=False)  # see RESERVED_NAME
+    committed_seq: int = attrs.field(default=0, init=False)  # positions committed up to it
+    # the newest version written here: a clock restarted behind it (a crash, a clock
+    # set back) starts above it, so a new write is never older than one it replaced
+    newest_version: int = attrs.field(default=0, init=False)
+    # while a transaction (EXEC) writes: its id, which the writes' listeners read,
+    # so that replication keeps them together (geolru.replication.sender)
+    unit: int | None = attrs.field(default=None, init=False)
+    # whether any hash field was ever stored here: until one is, a write to a key
+    # need not look for fields to remove
+    has_fields: bool = attrs.field(default=False, init=False)
+
+    @property
+    def writer(self):
+        """Where commits run: a writer thread when each one is flushed to the disk
+        (fsync="commit"), else the calling thread, since a commit without a flush
+        is a few µs per row and handing the GIL to a thread and back cost more
+        (a context switch per request at P1)."""
+        if self._writer is None:
+            _ = self._tables  # opened here, on the reactor thread, before a job runs elsewhere
+            threaded = self.threaded and self.fsync == "commit"
+            self._writer = ThreadWriter(self._reactor) if threaded else InlineWriter()
+        return self._writer
+
+    @property
+    def _tables(self) -> Tables:
+        # opened on first use: twistd forks to daemonize after the service is built,
+        # and LMDB must not be used across a fork (nor a thread started before it)
+        if self._tables_ is None:
+            if not self._opened:
+                raise StoreError(f"store {self.path} is not open")
+            self._tables_ = Tables(self.path, sync=self.fsync == "commit",
+                                   writemap=self.writemap)
+        return self._tables_
+
+    @property
+    def pending(self) -> int:
+        """Writes (and replication positions) acknowledged but not yet committed."""
+        return (len(self._pending) + len(self._pending_meta) + self._inflight_meta
+                + sum(len(batch) for batch in self._inflight))
+
+    def open(self) -> None:
+        """Open (or create) the store, read its identity and position, and close
+        the files again until first use; ``StoreError`` says why it cannot."""
+        try:
+            os.makedirs(self.path, exist_ok=True)
+            self._lock()
+            tables = Tables(self.path)
+            try:
+                with tables.env.begin(write=True) as txn:
+                    store_id = txn.get(b"store_id", db=tables.meta)
+                    if store_id is None:
+                        store_id = uuid.uuid4().hex.encode()
+                        txn.put(b"store_id", store_id, db=tables.meta)
+                    self.store_id = store_id.decode()
+                    top = int(txn.get(SEQ_NAME.encode(), b"0", db=tables.meta))
+                    cursor = txn.cursor(db=tables.seq)
+                    if cursor.last():
+                        top = max(top, POSITION.unpack(cursor.key())[0])
+                    reserved = int(txn.get(RESERVED_NAME.encode(), b"0", db=tables.meta))
+                    self.seq = max(top, reserved)
+                    self.committed_seq = top
+                    self.newest_version = int(txn.get(NEWEST_NAME.encode(), b"0",
+                                                      db=tables.meta))
+                    self._reserved = self.seq + RESERVE_BLOCK
+                    txn.put(RESERVED_NAME.encode(), b"%d" % self._reserved, db=tables.meta)
+                    self.collected_upto = int(txn.get(COLLECTED_NAME.encode(), b"0",
+                                                      db=tables.meta))
+                    self.has_fields = txn.stat(tables.fields)["entries"] > 0
+            finally:
+                tables.close()
+        except (OSError, lmdb.Error) as e:
+            self._unlock()
+            raise StoreError(f"cannot open store {self.path}: {e}") from e
+        self._opened = True
+        self.writemap = self.fsync == "everysec" and overwrites_in_place(self.path)
+        # the writer thread starts on first use too, for the same reason
+        self._writer = self._flusher = None
+
+    def _lock(self) -> None:
+        """One process per store: two regions given the same ``data_dir`` would
+        hand out the same positions.  The lock is on an open file, so it passes
+        to twistd's daemonized child and goes when the last holder exits."""
+        lock_file = open(os.path.join(self.path, "geolru.lock"), "a+")
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.close()
+            raise StoreError(f"store {self.path} is in use by another process "
+                             "(two regions with the same data_dir?)") from None
+        self._lock_file = lock_file
+
+    def _unlock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing releases the lock
+            self._lock_file = None
+
+    def close(self) -> None:
+        if not self._opened:
+            return
+        self.sync()
+        try:  # every position handed out is committed: the next open need not skip any
+            if self.failure is None and not self._pending:
+                self._transaction(lambda txn, tables: txn.put(
+                    RESERVED_NAME.encode(), b"%d" % self.seq, db=tables.meta))
+        except StoreError as e:
+            self.log.error("store close: {error}", error=str(e))
+        self._release(flush=True)
+
+    def abandon(self) -> None:
+        """Close as ``kill -9`` would: what is not committed is lost (for the
+        simulator's crashes; a region closes with ``close``)."""
+        if not self._opened:
+            return
+        self._pending.clear()
+        self._pending_meta.clear()
+        self._release(flush=False)
+
+    def _release(self, flush: bool) -> None:
+        """Stop the timers and writers, close the files, let go of the lock."""
+        for call in (self._flush_call, self._fsync_call):
+            if call is not None and call.active():
+                call.cancel()
+        self._flush_call = self._fsync_call = None
+        for writer in (self._writer, self._flusher):
+            if writer is not None:
+                writer.stop()
+        self._renew_reader()
+        if self._tables_ is not None:
+            if flush:
+                self._tables_.flush_to_disk()
+            self._tables_.close()
+            self._tables_ = None
+        self._unlock()
+        self._opened = False
+
+    # ------------------------------------------------------------ reads
+
+    def _reader(self):
+        """The reactor thread's read transaction, kept until the writer changes the
+        file (``_renew_reader``): one begin per commit instead of one per read."""
+        read = self._read
+        if read is None:
+            read = self._read = self._tables.env.begin()
+        return read
+
+    def _renew_reader(self, result=None):
+        """Called on the reactor thread when a writer job has ended: later reads
+        must see what it wrote (its batch is no longer in ``_inflight``)."""
+        if self._read is not None:
+            self._read.abort()
+            self._read = None
+        return result
+
+    def get(self, key: bytes) -> Record | None:
+        buffered = self._buffered(key)
+        if buffered is not None:
+            return buffered[0]
+        absent = self._absent
+        if key in absent:
+            return None
+        read = self._reader()  # (opens the tables on first use)
+        stored, table, _ = _place(self._tables_, key)
+        raw = read.get(stored, db=table)
+        if raw is None:
+            absent[key] = None  # the next miss on this key costs no lookup
+            if len(absent) > ABSENT_KEYS:
+                absent.popitem(last=False)
+            return None
+        return decode(raw)[1]
+
+    def tombstones(self) -> int:
+        """Committed tombstones not yet collected (of keys and of fields)."""
+        tables = self._tables
+        return tables.entries(tables.tombs) + tables.entries(tables.field_tombs)
+
+    def fields(self, key: bytes, start: bytes = b""):
+        """``key``'s field records, buffered writes first, in the store's order:
+        ``(place, field, record)``, from ``place`` ``start`` on.  A tombstone is
+        one too; ``geolru.model.merge.field_visible`` says what a client sees.  Read in
+        the reactor's read transaction: consume it before the reactor turns."""
+        prefix = fields_prefix(key)
+        marked = hashkeys.field_id(key, b"")
+        buffered = {}
+        last = self._field_writes.get(key)
+        if last is not None and last <= self.committed_seq:
+            del self._field_writes[key]
+            last = None
+        for batch in (*self._inflight, self._pending) if last is not None else ():
+            for identity, (record, _) in batch.items():
+                if identity.startswith(marked):
+                    field = identity[len(marked):]
+                    place = field_stored_key(key, field)[len(prefix):]
+                    if place >= start:
+                        buffered[place] = (field, record)
+        waiting = sorted(buffered.items(), reverse=True)
+        read = self._reader()
+        tables = self._tables
+        cursor = read.cursor(db=tables.fields)
+        more = cursor.set_range(prefix + start)
+        while more:
+            stored, raw = cursor.item()
+            if not stored.startswith(prefix):
+                break
+            place = stored[len(prefix):]
+            while waiting and waiting[-1][0] <= place:
+                early, (field, record) = waiting.pop()
+                yield early, field, record
+                if early == place:
+                    break
+            else:
+                seq, record = decode(raw)
+                if place[:1] == hashkeys.LONG_MARK:  # the name is in the position index
+                    field = hashkeys.parse(read.get(POSITION.pack(seq), db=tables.seq))[1]
+                else:
+                    field = place
+                yield place, field, record
+            more = cursor.next()
+        while waiting:
+            place, (field, record) = waiting.pop()
+            yield place, field, record
+
+    def count_live(self, now_ms: int) -> tuple[int, int]:
+        """(live keys, live keys with a deadline)."""
+        self.sync()
+        tables = self._tables
+        with tables.env.begin() as txn:
+            keys = txn.stat(tables.kv)["entries"] - txn.stat(tables.tombs)["entries"]
+            expires = txn.stat(tables.due)["entries"]
+            expired = 0
+            horizon = due_key(now_ms + 1, b"")
+            for index_key in txn.cursor(db=tables.due).iternext(values=False):
+                if index_key >= horizon:
+                    break
+                expired += 1
+        return keys - expired, expires - expired
+
+    def scan(self, cursor: int, count: int, now_ms: int) -> tuple[int, list[bytes]]:
+        """Up to ``count`` live keys after position ``cursor``; the next cursor or 0.
+
+        Keys are visited by their last write's position: a key written during
+        the scan moves past the cursor and is met again (SCAN may repeat a key),
+        and a key present throughout is met exactly once.
+        """
+        self.sync()
+        tables = self._tables
+        keys = []
+        seen = 0
+        last = cursor
+        with tables.env.begin() as txn:
+            positions = txn.cursor(db=tables.seq)
+            if positions.set_range(POSITION.pack(cursor + 1)):
+                for position, key in positions.iternext():
+                    if is_field(key):
+                        continue
+                    raw = txn.get(stored_key(key), db=tables.kv)
+                    if raw is not None and decode(raw)[1].live_at(now_ms):
+                        keys.append(hashkeys.parse(key)[0])
+                    last = POSITION.unpack(position)[0]
+                    seen += 1
+                    if seen == count:
+                        break
+        return (last if seen == count else 0), keys
+
+    def due(self, now_ms: int, limit: int) -> list[tuple[bytes, Record]]:
+        """Committed live keys whose deadline has passed, soonest first.
+
+        Keys with a newer write still buffered, or already queued for expiry,
+        are left out: the write decides, and expiry is not done twice.
+        """
+        tables = self._tables
+        due = []
+        horizon = due_key(now_ms + 1, b"")
+        with tables.env.begin() as txn:
+            for index_key, key in txn.cursor(db=tables.due):
+                if index_key >= horizon:
+                    break
+                if key in self._expiring or self._buffered(key) is not None:
+                    continue
+                raw = txn.get(index_key[POSITION.size:], db=tables.kv)
+                if raw is not None:
+                    due.append((key, decode(raw)[1]))
+                    if len(due) == limit:
+                        break
+        return due
+
+    def _buffered(self, key: bytes):
+        """(record, seq) of ``key``'s newest write not yet committed, or ``None``."""
+        buffered = self._pending.get(key)
+        if buffered is None:
+            for batch in reversed(self._inflight):
+                buffered = batch.get(key)
+                if buffered is not None:
+                    break
+        return buffered
+
+    def get_meta(self, name: str, default=None):
+        if name in self._pending_meta:
+            return self._pending_meta[name]
+        tables = self._tables
+        raw = self._reader().get(name.encode(), db=tables.meta)
+        return default if raw is None else raw.decode()
+
+    def changes_since(self, position: int, limit: int) -> list[tuple[int, bytes, Record]]:
+        """Up to ``limit`` changes after ``position``, in order: (seq, key, record).
+
+        Each key appears with its latest record only.  Buffered writes are
+        included, so a reader that reaches ``self.seq`` has seen everything.
+        """
+        tables = self._tables
+        changes = {}
+        with tables.env.begin() as txn:
+            positions = txn.cursor(db=tables.seq)
+            if positions.set_range(POSITION.pack(position + 1)):
+                for _, key in positions.iternext():
+                    stored, table, _ = _place(tables, key)
+                    raw = txn.get(stored, db=table)
+                    if raw is not None:
+                        seq, record = decode(raw)
+                        changes[key] = (seq, key, record)
+                    if len(changes) == limit:
+                        break
+        # committed changes past the last one read are not in this answer; buffered
+        # ones up to it are (oldest batch first, so a newer write replaces an older one)
+        horizon = max(seq for seq, _, _ in changes.values()) if len(changes) == limit \
+            else self.seq
+        for batch in (*self._inflight, self._pending):
+            for key, (record, seq) in batch.items():
+                if position < seq <= horizon:
+                    changes[key] = (seq, key, record)
+        return sorted(changes.values(), key=lambda change: change[0])[:limit]
+
+    # ------------------------------------------------------------ writes
+
+    def committed(self) -> defer.Deferred:
+        """Fires once everything written so far is committed (at once if it is):
+        what a peer may acknowledge, since a crash loses only what is not."""
+        if self._pending or self._pending_meta:
+            d = defer.Deferred()
+            self._pending_waiters.append(d)
+            return d
+        if self._inflight:
+            d = defer.Deferred()
+            self._inflight_waiters.setdefault(id(self._inflight[-1]), []).append(d)
+            return d
+        return defer.succeed(None)
+
+    def put_meta(self, name: str, value) -> None:
+        """Record ``name`` = ``value``, committed with (not before) earlier writes."""
+        self._pending_meta[name] = value
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> bool:
+        """Start the commit-interval timer unless it runs or a commit is in flight
+        (which flushes again when it ends); ``True`` if it started it."""
+        if self._flush_call is not None or self._inflight:
+            return False
+        self._flush_call = self._reactor.callLater(self.commit_interval, self.flush)
+        return True
+
+    def begin_unit(self) -> None:
+        """The writes until ``end_unit`` are one transaction."""
+        self.unit = self.seq + 1
+
+    def end_unit(self) -> None:
+        self.unit = None
+
+    def put(self, key: bytes, record: Record) -> int:
+        """Buffer ``record`` for the next group commit; return its position."""
+        if record.version > self.newest_version:
+            self.newest_version = record.version
+        self.seq += 1
+        pending = self._pending
+        if not pending:
+            self._pending_first = self.seq
+        pending[key] = (record, self.seq)
+        self._absent.pop(key, None)
+        if key[:3] == hashkeys.FIELD_MARK:
+            self.has_fields = True
+            self._field_writes[hashkeys.parse(key)[0]] = self.seq
+        for listener in self.listeners:
+            listener(key, record, self.seq)
+        if not self._schedule_flush() and len(pending) >= MAX_PENDING and self.failure is None:
+            self.sync()  # backpressure: the disk is slower than the clients
+        return self.seq
+
+    def restate(self, key: bytes, record: Record) -> None:
+        """Replace ``key``'s record where it is, with no new position and no
+        listener told: a fact of this region's own (whether a hash has fields
+        here), not a write to replicate."""
+        buffered = self._buffered(key)
+        if buffered is not None:
+            seq = buffered[1]
+        else:
+            stored, table, _ = _place(self._tables, key)
+            seq = header_fields(self._reader().get(stored, db=table))[0]
+        if record.value is None:
+            self._reset_tombstone_floor()  # a tombstone at an older position
+        pending = self._pending
+        self._pending_first = seq if not pending else min(self._pending_first, seq)
+        pending[key] = (record, seq)
+        self._schedule_flush()
+
+    def expire(self, entries: list[tuple[bytes, Record, Record]]) -> None:
+        """Replace expired records by their tombstones: ``(key, record, tombstone)``,
+        the tombstone keeping the version of the write it ends (``merge.expired``).
+
+        Expiry is local (every region reaches the same deadline), so it makes
+        no new position; the tombstone only stops an older write from coming
+        back while it waits for ``collect_tombstones``.
+        """
+        keys = [key for key, _, _ in entries]
+        self._expiring.update(keys)
+        self._reset_tombstone_floor()  # these tombstones keep their (older) positions
+        rows = [(key, record.version, record.origin, tombstone)
+                for key, record, tombstone in entries]
+        self._submit(self._expire_rows, rows).addBoth(
+            lambda _: self._expiring.difference_update(keys))
+
+    def collect_tombstones(self, upto_seq: int) -> None:
+        """Delete tombstones at positions ``<= upto_seq`` (acknowledged by all)."""
+        if upto_seq < self._tombstone_floor:
+            return  # none there: no job
+        resets = self._floor_resets
+        # the job runs after the commits in flight, before the writes still buffered
+        reached = min(upto_seq + 1, self._pending_first) if self._pending else upto_seq + 1
+        left = []  # the position of the first tombstone the job left, if it hit its bound
+        d = self._submit(self._collect, upto_seq, left)
+
+        def collected(result):
+            if self._floor_resets == resets:  # no expiry or failed commit meanwhile
+                self._tombstone_floor = min([reached, *left])
+            return result
+
+        d.addCallback(collected)
+
+    def _reset_tombstone_floor(self) -> None:
+        self._tombstone_floor = 0
+        self._floor_resets += 1
+
+    def delete_all(self, version: int, origin: str) -> None:
+        """Turn every live key into a tombstone with ``version`` (FLUSHALL).
+
+        The tombstones get new positions, so they replicate like any delete;
+        ``bulk_listeners`` hear of it, since no ``put`` announces them one by one.
+        """
+        self.sync()
+        self.newest_version = max(self.newest_version, version)
+        base = self.seq
+        self.seq += self._tables.entries(self._tables.kv)  # a position for every record
+        self._submit(self._delete_all, version, origin, base, self.seq)
+        self.sync()
+        for listener in self.bulk_listeners:
+            listener()
+
+    def flush(self, force: bool = False) -> None:
+        """Commit every buffered write, as one transaction (on ``writer``).
+
+        One commit runs at a time: while it runs, writes keep buffering (and
+        coalescing per key) and go in the next commit, which starts as soon as
+        this one ends.  ``force`` sends them at once anyway (``sync``).
+        """
+        if self._flush_call is not None:
+            if self._flush_call.active():
+                self._flush_call.cancel()
+            self._flush_call = None
+        if not (self._pending or self._pending_meta) or (self._inflight and not force):
+            return
+        batch, self._pending = self._pending, {}
+        meta, self._pending_meta = self._pending_meta, {}
+        self._inflight.append(batch)
+        self._inflight_meta += len(meta)
+        if self._pending_waiters:
+            self._inflight_waiters[id(batch)] = self._pending_waiters
+            self._pending_waiters = []
+        top = self.seq
+        d = self.writer.submit(self._put_rows, batch, list(meta.items()), top)
+        d.addBoth(self._meta_done, len(meta))
+        d.addCallbacks(self._committed, self._commit_failed, callbackArgs=(batch, top),
+                       errbackArgs=(batch, meta))
+
+    def sync(self) -> None:
+        """Commit everything buffered, blocking until it is on disk (rare reads, stop)."""
+        self.flush(force=True)
+        if self._writer is not None:
+            try:
+                self._writer.barrier()
+            except TimeoutError as e:
+                raise StoreError(str(e)) from None
+        self._renew_reader()
+
+    def _submit(self, job, *args) -> defer.Deferred:
+        """Run a housekeeping job; a failure is logged, and the next tick retries."""
+        d = self.writer.submit(job, *args)
+        d.addBoth(self._renew_reader)
+        d.addErrback(lambda failure: self.log.error(
+            "store write failed: {error}", error=failure.getErrorMessage()))
+        return d
+
+    def _flush_to_disk(self) -> None:
+        """fsync="everysec": make the commits of the last second survive an OS crash."""
+        self._fsync_call = None
+        if self._flusher is None:  # a thread of its own: the reactor never waits for it
+            self._flusher = ThreadWriter(self._reactor) if self.threaded else InlineWriter()
+        self._flusher.submit(self._tables.flush_to_disk).addCallbacks(
+            self._flushed_to_disk, lambda failure: self.log.error(
+                "store flush to disk failed: {error}", error=failure.getErrorMessage()))
+
+    def _flushed_to_disk(self, _):
+        self.last_fsync = self._reactor.seconds()
+
+    # ------------------------------------------------------------ writer thread
+
+    def _transaction(self, job, *args) -> float:
+        """Run ``job(txn, tables, *args)`` in one write transaction; its duration."""
+        started = time.perf_counter()
+        tables = self._tables
+        while True:
+            try:
+                with tables.env.begin(write=True) as txn:
+                    job(txn, tables, *args)
+                return time.perf_counter() - started
+            except lmdb.MapFullError as e:
+                if not tables.writemap:
+                    raise StoreError(str(e)) from e
+            except lmdb.Error as e:
+                raise StoreError(str(e)) from e
+            # writemap runs jobs on the reactor thread, where the only other
+            # transaction is the reader: end it, grow the map, run the job again
+            self._renew_reader()
+            try:
+                tables.grow()
+            except (OSError, lmdb.Error) as e:
+                raise StoreError(f"cannot grow the store file: {e}") from e
+
+    def _put_rows(self, batch: dict, meta: list, top: int) -> float:
+        def job(txn, tables):
+            # fields first: a key's write that clears its hash (``_drop_fields``)
+            # then finds every field written before it
+            for key, (record, seq) in batch.items():
+                if key[:3] == hashkeys.FIELD_MARK:
+                    self._replace(txn, tables, key, record, seq)
+            for key, (record, seq) in batch.items():
+                if key[:3] != hashkeys.FIELD_MARK:
+                    self._replace(txn, tables, key, record, seq)
+            for name, value in meta:
+                txn.put(name.encode(), str(value).encode(), db=tables.meta)
+            self._put_top(txn, tables, top)
+
+        return self._transaction(job)
+
+    def _put_top(self, txn, tables: Tables, top: int) -> None:
+        """Record the highest position handed out, and keep the reservation ahead."""
+        txn.put(SEQ_NAME.encode(), b"%d" % top, db=tables.meta)
+        txn.put(NEWEST_NAME.encode(), b"%d" % self.newest_version, db=tables.meta)
+        if top > self._reserved - RESERVE_BLOCK // 2:
+            self._reserved = top + RESERVE_BLOCK
+            txn.put(RESERVED_NAME.encode(), b"%d" % self._reserved, db=tables.meta)
+
+    def _replace(self, txn, tables: Tables, key: bytes, record: Record, seq: int) -> None:
+        """Write ``key``'s record (``key`` an identity) at position ``seq``, keeping
+        the indexes right."""
+        stored, table, tombs = _place(tables, key)
+        field = table is tables.fields
+        old = txn.get(stored, db=table)
+        if old is not None:
+            old_seq, old_version, deadline, flags = header_fields(old)
+            position = POSITION.pack(old_seq)
+            txn.delete(position, db=tables.seq)
+            if not flags & HAS_VALUE:
+                txn.delete(position, db=tombs)
+            elif flags & HAS_DEADLINE and not field:
+                txn.delete(due_key(deadline, stored), db=tables.due)
+        position = POSITION.pack(seq)
+        txn.put(stored, encode(record, seq), db=table)
+        txn.put(position, key, db=tables.seq)
+        if record.value is None:
+            txn.put(position, key, db=tombs)
+        elif record.deadline is not None and not field:
+            txn.put(due_key(record.deadline, stored), key, db=tables.due)
+        if not field and self.has_fields:
+            cleared = clear_point(record)
+            before = NO_VERSION if old is None else _old_clear_point(old, old_version, flags)
+            if cleared > before:
+                self._drop_fields(txn, tables, hashkeys.parse(key)[0], cleared)
+
+    @staticmethod
+    def _drop_fields(txn, tables: Tables, key: bytes, cleared: tuple) -> None:
+        """Remove ``key``'s fields written before ``cleared`` (they are not part of
+        the hash any more, in any region that has its header)."""
+        prefix = fields_prefix(key)
+        cursor = txn.cursor(db=tables.fields)
+        gone = []
+        more = cursor.set_range(prefix)
+        while more:
+            stored, raw = cursor.item()
+            if not stored.startswith(prefix):
+                break
+            seq, record = decode(raw)
+            if (record.version, record.origin) <= cleared:
+                gone.append((stored, seq, record.value is None))
+            more = cursor.next()
+        for stored, seq, tombstone in gone:
+            position = POSITION.pack(seq)
+            txn.delete(stored, db=tables.fields)
+            txn.delete(position, db=tables.seq)
+            if tombstone:
+                txn.delete(position, db=tables.field_tombs)
+
+    def _expire_rows(self, rows: list) -> float:
+        def job(txn, tables):
+            for key, version, origin, tombstone in rows:
+                raw = txn.get(stored_key(key), db=tables.kv)
+                if raw is None:
+                    continue
+                seq, record = decode(raw)
+                if record.value is not None and (record.version, record.origin) == (
+                        version, origin):
+                    self._replace(txn, tables, key, tombstone, seq)
+
+        return self._transaction(job)
+
+    def _collect(self, upto_seq: int, left: list) -> float:
+        def job(txn, tables):
+            reached = 0
+            for tombs in (tables.tombs, tables.field_tombs):
+                found = []
+                for position, key in txn.cursor(db=tombs):
+                    seq = POSITION.unpack(position)[0]
+                    if seq > upto_seq:
+                        break
+                    if len(found) == COLLECT_BATCH:
+                        left.append(seq)  # the next job goes on from here
+                        break
+                    found.append((position, key))
+                for position, key in found:
+                    stored, table, _ = _place(tables, key)
+                    raw = txn.get(stored, db=table)
+                    if raw is not None and header_fields(raw)[3] & HAS_HASH:
+                        # a hash that expired or lost its last field here: its fields
+                        # (kept for a PERSIST made in time elsewhere) go with it
+                        head = decode(raw)[1]
+                        self._drop_fields(txn, tables, hashkeys.parse(key)[0],
+                                          (head.version, head.origin))
+                    txn.delete(stored, db=table)
+                    txn.delete(position, db=tables.seq)
+                    txn.delete(position, db=tombs)
+                if found:
+                    reached = max(reached, POSITION.unpack(found[-1][0])[0])
+            if reached > self.collected_upto:  # (read from the meta table by open())
+                txn.put(COLLECTED_NAME.encode(), b"%d" % reached, db=tables.meta)
+                collected.append(reached)
+
+        collected: list = []
+        elapsed = self._transaction(job)
+        if collected:  # (the job's own figure, once its transaction is committed)
+            self.collected_upto = max(self.collected_upto, collected[-1])
+        return elapsed
+
+    def _delete_all(self, version: int, origin: str, base: int, top: int) -> float:
+        def job(txn, tables):
+            live = [key for position, key in txn.cursor(db=tables.seq)
+                    if not is_field(key) and txn.get(position, db=tables.tombs) is None]
+            tombstone = Record(None, None, version, origin)
+            for offset, key in enumerate(live, 1):
+                self._replace(txn, tables, key, tombstone, base + offset)
+            self._put_top(txn, tables, top)
+
+        return self._transaction(job)
+
+    # ------------------------------------------------------------ commit results
+
+    def _meta_done(self, result, count: int):
+        self._inflight_meta -= count
+        return result
+
+    def _drop_inflight(self, batch: dict) -> None:
+        self._inflight = [b for b in self._inflight if b is not batch]
+
+    def _committed(self, elapsed: float, batch: dict, top: int) -> None:
+        self.committed_seq = max(self.committed_seq, top)
+        if len(self._field_writes) > MAX_PENDING:  # (the hashes no read asked for since)
+            self._field_writes = {key: seq for key, seq in self._field_writes.items()
+                                  if seq > self.committed_seq}
+        self._renew_reader()
+        self._drop_inflight(batch)
+        for d in self._inflight_waiters.pop(id(batch), ()):
+            d.callback(None)
+        self.commits += 1
+        if self.failure is not None:
+            self.log.info("store writable again; {n} buffered writes committed", n=len(batch))
+            self.failure = None
+        if elapsed > self.slowest_commit:
+            self.slowest_commit = elapsed
+        if self.fsync == "everysec" and self._fsync_call is None:
+            self._fsync_call = self._reactor.callLater(FSYNC_INTERVAL, self._flush_to_disk)
+        if self._pending and self._flush_call is None:
+            # what arrived during the commit has waited long enough already
+            self._flush_call = self._reactor.callLater(0, self.flush)
+
+    def _commit_failed(self, failure, batch: dict, meta: dict) -> None:
+        """Keep the writes (newer buffered ones win) and retry in a second."""
+        self.log.error("store commit of {n} writes failed, retrying: {error}",
+                       n=len(batch), error=failure.getErrorMessage())
+        self._drop_inflight(batch)
+        # its waiters wait for the retry, which carries their writes
+        self._pending_waiters[:0] = self._inflight_waiters.pop(id(batch), [])
+        batch.update(self._pending)
+        self._pending = batch
+        meta.update(self._pending_meta)
+        self._pending_meta = meta
+        self._pending_first = min((seq for _, seq in batch.values()), default=0)
+        self._reset_tombstone_floor()  # its tombstones are not where collection thought
+        self.failed_commits += 1
+        self.failure = failure.getErrorMessage()
+        if self._flush_call is None:
+            self._flush_call = self._reactor.callLater(1.0, self.flush)
