@@ -283,7 +283,7 @@ def test_wait_has_the_peer_commit_at_once_instead_of_at_its_commit_interval(tmp_
     link.deliver()
     a.keyspace.write(b"k", b"v", None)
     answered = []
-    a.replicator.wait(a.store.seq, 1, 0).addCallback(answered.append)
+    a.replicator.wait(a.store.seq, 1, 0, answered.append)
     clock.advance(0)  # the batch goes
     link.deliver()
     assert answered == [1] and b.store.get(b"k").value == b"v"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from geolru.commands.args import (
-    int_arg,
-)
+from twisted.internet import defer
+
+from geolru.commands.args import int_arg
 from geolru.resp import codec as p
 
 
@@ -21,7 +21,8 @@ class GeoCommands:
             return p.ZERO
         if session.in_exec:  # inside a transaction WAIT does not block (as in Redis)
             return p.integer(self.replication.acknowledged_count(session.last_write))
-        d = self.replication.wait(session.last_write, count, timeout)
+        d = defer.Deferred()
+        self.replication.wait(session.last_write, count, timeout, d.callback)
         return d.addCallback(p.integer)
 
     def cmd_peers(self, session, args):

@@ -13,9 +13,9 @@ Sans-IO: frames in through ``received``, frames out through ``send``.
 from __future__ import annotations
 
 import attrs
-from twisted.logger import Logger
 
 from geolru.common.auth import registration_mac
+from geolru.common.collaborators import EventLog, SilentLog
 from geolru.replication import peerwire
 from geolru.replication.sender import BAD_FRAME, end_stream, peer_ended
 
@@ -27,7 +27,7 @@ class Receiver:
     replicator: object  # geolru.replication.replicator.Replicator
     send: object  # frame -> None; None closes the connection
     nonce: str
-    log = Logger()
+    log: EventLog = attrs.field(factory=SilentLog, kw_only=True)
     sender: str | None = None  # the sending region, once it said who it is
     store_id: str = ""
     position: int = 0  # the sender's stream is applied through here

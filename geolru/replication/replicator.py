@@ -11,11 +11,11 @@ Twisted, the simulator in ``tests/simulation`` over a simulated network.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import attrs
-from twisted.internet import defer
-from twisted.logger import Logger
 
+from geolru.common.collaborators import DelayedCall, EventLog, SilentLog
 from geolru.replication import peerwire
 from geolru.replication.receiver import Receiver
 from geolru.replication.sender import BUFFER, Sender
@@ -25,6 +25,16 @@ from geolru.replication.window import MIN_WINDOW, Window
 PUBLISH_INTERVAL = 0.05  # seconds between a region's publications, at most
 SYNC_TIMEOUT = 10.0  # seconds a region waits to catch up before it serves anyway
 PARTITION_AFTER = 5.0  # seconds a peer's stream was away for its return to mean syncing
+
+
+@attrs.define(eq=False)
+class Waiter:
+    """A ``WAIT``: ``answer`` it once ``count`` peers committed ``position``."""
+
+    position: int
+    count: int
+    answer: Callable[[int], object]
+    timeout: DelayedCall | None = None
 
 
 @attrs.define(eq=False)
@@ -38,14 +48,14 @@ class Replicator:
     window: int = 32 << 20  # bytes in flight to a peer, at most (config: peer_window)
     window_minimum: int = MIN_WINDOW
     buffer: int = BUFFER  # bytes waiting in memory for a peer, at most (peer_buffer)
-    log = Logger()
+    log: EventLog = attrs.field(factory=SilentLog)
     senders: dict = attrs.field(factory=dict)  # peer name -> Sender
     receivers: list = attrs.field(factory=list)  # Receivers that know their sender
     stability: Stability = None
     watermarks: dict = attrs.field(factory=dict)  # origin -> newest version from its stream
     applied: int = 0  # records applied from peers
     _publish_call: object = None
-    _waiters: list = attrs.field(factory=list)  # [(position, count, Deferred)]
+    _waiters: list = attrs.field(factory=list)  # [Waiter]
     sync_timeout: float = SYNC_TIMEOUT
     sync_waiting: set = attrs.field(factory=set)  # peers whose stream has not caught up
     _sync_call: object = None
@@ -65,7 +75,7 @@ class Replicator:
     def add_peer(self, name: str) -> Sender:
         sender = Sender(name, self.own_name, self.store, self.clock, self.stability,
                         self._acknowledged, self.refused, self.secret, self.buffer,
-                        Window(self.window, self.window_minimum))
+                        Window(self.window, self.window_minimum), log=self.log)
         self.senders[name] = sender
         return sender
 
@@ -89,7 +99,7 @@ class Replicator:
         self.keyspace.refuse(f"{peer} {why}")
 
     def new_receiver(self, send) -> Receiver:
-        receiver = Receiver(self, send, self.random_bytes(16).hex())
+        receiver = Receiver(self, send, self.random_bytes(16).hex(), log=self.log)
         receiver.start()
         return receiver
 
@@ -224,34 +234,34 @@ class Replicator:
     def acknowledged_count(self, position: int) -> int:
         return sum(s.status.written >= position for s in self.senders.values())
 
-    def wait(self, position: int, count: int, timeout_ms: int) -> defer.Deferred:
-        """Fires with how many peers committed ``position`` once ``count`` have,
-        or when ``timeout_ms`` passes (0: no timeout)."""
+    def wait(self, position: int, count: int, timeout_ms: int,
+             answer: Callable[[int], object]) -> None:
+        """Calls ``answer`` with how many peers committed ``position`` once ``count``
+        have, or when ``timeout_ms`` passes (0: no timeout); at once if they have."""
         done = self.acknowledged_count(position)
         if done >= count or count <= 0:
-            return defer.succeed(done)
+            answer(done)
+            return
         for sender in self.senders.values():
             sender.urge(position)
-        d = defer.Deferred()
-        entry = (position, count, d)
-        self._waiters.append(entry)
+        waiter = Waiter(position, count, answer)
+        self._waiters.append(waiter)
         if timeout_ms > 0:
-            call = self.clock.callLater(timeout_ms / 1000, self._expire_waiter, entry)
-            d.addBoth(lambda result: (call.cancel() if call.active() else None, result)[1])
-        return d
+            waiter.timeout = self.clock.callLater(timeout_ms / 1000, self._expire_waiter, waiter)
 
-    def _expire_waiter(self, entry):
-        if entry in self._waiters:
-            self._waiters.remove(entry)
-            entry[2].callback(self.acknowledged_count(entry[0]))
+    def _expire_waiter(self, waiter: Waiter) -> None:
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+            waiter.answer(self.acknowledged_count(waiter.position))
 
     def _acknowledged(self):
-        for entry in list(self._waiters):
-            position, count, d = entry
-            done = self.acknowledged_count(position)
-            if done >= count:
-                self._waiters.remove(entry)
-                d.callback(done)
+        for waiter in list(self._waiters):
+            done = self.acknowledged_count(waiter.position)
+            if done >= waiter.count:
+                self._waiters.remove(waiter)
+                if waiter.timeout is not None and waiter.timeout.active():
+                    waiter.timeout.cancel()
+                waiter.answer(done)
 
     # ------------------------------------------------------------ status
 

@@ -28,9 +28,9 @@ import itertools
 from collections import OrderedDict
 
 import attrs
-from twisted.logger import Logger
 
 from geolru.common.auth import registration_mac
+from geolru.common.collaborators import EventLog, SilentLog
 from geolru.model.hlc import physical_ms
 from geolru.model.merge import EXPIRY_ORIGIN
 from geolru.replication import peerwire
@@ -198,7 +198,7 @@ class Sender:
     buffer: int = BUFFER  # bytes of records waiting in memory, at most (about)
     window: Window = attrs.field(factory=Window)
     status: PeerStatus = None
-    log = Logger()
+    log: EventLog = attrs.field(factory=SilentLog, kw_only=True)
     _send: object = None  # set while connected
     ready: bool = False  # the peer said where to resume
     live: bool = False

@@ -136,7 +136,8 @@ class Replication(MultiService):
         self.routes = routes or {}  # peer name -> (host, port) to reach it at
         self.replicator = Replicator(own_name, keyspace, reactor, secret,
                                      set(membership.forgotten), window=window, buffer=buffer,
-                                     sync_timeout=sync_timeout)
+                                     sync_timeout=sync_timeout,
+                                     log=Logger(namespace="geolru.replication"))
         self.links: dict[str, PeerLink] = {}
         self._started_at = 0.0
         membership.listeners.append(self._membership_changed)
@@ -199,8 +200,8 @@ class Replication(MultiService):
         return self.replicator.tombstone_horizon()
 
     # what the command table asks for
-    def wait(self, position: int, count: int, timeout_ms: int):
-        return self.replicator.wait(position, count, timeout_ms)
+    def wait(self, position: int, count: int, timeout_ms: int, answer) -> None:
+        self.replicator.wait(position, count, timeout_ms, answer)
 
     def acknowledged_count(self, position: int) -> int:
         return self.replicator.acknowledged_count(position)
