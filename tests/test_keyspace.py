@@ -99,7 +99,7 @@ def test_expired_keys_leave_the_store_by_the_housekeeping_task(keyspace, clock):
     keyspace.write(b"forever", b"3", None)
     clock.advance(1.0)
     clock.advance(0.1)  # one tick after the deadline
-    assert keyspace.expired == 1
+    assert keyspace.expired_keys == 1
     assert keyspace.store.count_live(keyspace.now_ms()) == (2, 1)
     assert stored_raw(keyspace.store, b"short") is None  # tombstone collected too: no peers
     assert stored_raw(keyspace.store, b"long") is not None

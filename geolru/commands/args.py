@@ -61,7 +61,8 @@ class Session:
     in_exec: bool = False  # EXEC is running the queue
 
 
-def _option(value: bytes) -> bytes:
+def keyword(value: bytes) -> bytes:
+    """An option word as Redis compares it: case-insensitively."""
     return value.upper()
 
 
@@ -74,7 +75,7 @@ def scan_arguments(args: list, at: int, with_type: bool) -> tuple:
         raise CommandError(p.error("ERR invalid cursor"))
     count, pattern, kind = 10, None, None
     for j in range(at + 1, len(args), 2):
-        option = _option(args[j])
+        option = keyword(args[j])
         if j + 1 >= len(args):
             raise CommandError(SYNTAX)
         if option == b"COUNT":

@@ -6,9 +6,9 @@ from geolru.commands.args import (
     REDIS_VERSION,
     SYNTAX,
     WRONGPASS,
-    _option,
     arity_error,
     int_arg,
+    keyword,
     text,
 )
 from geolru.commands.docs import docs_reply, info_reply
@@ -59,7 +59,7 @@ class ConnectionCommands:
             i = 2
         password = name = None
         while i < len(args):
-            option = _option(args[i])
+            option = keyword(args[i])
             more = len(args) - i - 1
             if option == b"AUTH" and more >= 2:
                 password = (args[i + 1], args[i + 2])
@@ -104,7 +104,7 @@ class ConnectionCommands:
         return p.OK
 
     def cmd_client(self, session, args):
-        sub = _option(args[1])
+        sub = keyword(args[1])
         argc = len(args)
         if sub == b"SETNAME" and argc == 3:
             return self._set_client_name(session, args[2])
@@ -113,7 +113,7 @@ class ConnectionCommands:
         if sub == b"ID" and argc == 2:
             return p.integer(session.id)
         if sub == b"SETINFO" and argc == 4:
-            attribute = _option(args[2])
+            attribute = keyword(args[2])
             if attribute == b"LIB-NAME":
                 session.lib_name = args[3]
             elif attribute == b"LIB-VER":
@@ -145,7 +145,7 @@ class ConnectionCommands:
     def cmd_command(self, session, args):
         if len(args) == 1:
             return p.array([info_reply(name) for name in COMMANDS])
-        sub = _option(args[1])
+        sub = keyword(args[1])
         if sub == b"COUNT" and len(args) == 2:
             return p.integer(len(COMMANDS))
         if sub == b"DOCS":

@@ -16,15 +16,14 @@ from geolru.commands.args import (
     OVERFLOW,
     SYNTAX,
     CommandError,
-    _option,
     arity_error,
     int_arg,
+    keyword,
     scan_arguments,
 )
 from geolru.commands.globmatch import glob_match
-from geolru.commands.keys import LISTPACK_ENTRIES
-from geolru.commands.strings import NOT_FLOAT as FLOAT_ARG
-from geolru.commands.strings import float_sum, parse_long_double
+from geolru.commands.values import LISTPACK_ENTRIES, float_sum, parse_long_double
+from geolru.commands.values import NOT_FLOAT as FLOAT_ARG
 from geolru.resp import codec as p
 from geolru.resp.codec import parse_int
 
@@ -107,7 +106,7 @@ class HashCommands:
         return p.bulk(value)
 
     def cmd_hrandfield(self, session, args):
-        if len(args) > 4 or (len(args) == 4 and _option(args[3]) != b"WITHVALUES"):
+        if len(args) > 4 or (len(args) == 4 and keyword(args[3]) != b"WITHVALUES"):
             return SYNTAX
         if len(args) == 2:
             items = self.keyspace.hash_items(args[1])

@@ -7,13 +7,14 @@ from geolru.commands.args import (
     LLONG_MAX,
     LLONG_MIN,
     SYNTAX,
-    _option,
     arity_error,
     int_arg,
+    keyword,
     scan_arguments,
     text,
 )
 from geolru.commands.globmatch import glob_match
+from geolru.commands.values import LISTPACK_ENTRIES, LISTPACK_VALUE
 from geolru.resp import codec as p
 from geolru.resp.codec import parse_int
 
@@ -36,7 +37,7 @@ class KeyCommands:
     def _expire(self, args, command: str, unit_ms: int, absolute: bool) -> bytes:
         flags = set()
         for arg in args[3:]:
-            option = _option(arg)
+            option = keyword(arg)
             if option not in (b"NX", b"XX", b"GT", b"LT"):
                 return p.error("ERR Unsupported option %s" % text(arg))
             flags.add(option)
@@ -144,7 +145,7 @@ class KeyCommands:
         return p.integer(self.keyspace.count()[0])
 
     def cmd_flushall(self, session, args):
-        if len(args) > 2 or (len(args) == 2 and _option(args[1]) not in (b"SYNC", b"ASYNC")):
+        if len(args) > 2 or (len(args) == 2 and keyword(args[1]) not in (b"SYNC", b"ASYNC")):
             return SYNTAX
         self.keyspace.flush_all()
         return p.OK
@@ -156,7 +157,7 @@ class KeyCommands:
         return p.integer(sum(1 for key in args[1:] if exists(key)))
 
     def cmd_object(self, session, args):
-        sub = _option(args[1])
+        sub = keyword(args[1])
         if sub == b"HELP" and len(args) == 2:
             return p.bulk_array([line.encode() for line in OBJECT_HELP])
         if sub not in (b"ENCODING", b"IDLETIME", b"FREQ", b"REFCOUNT"):
@@ -182,13 +183,13 @@ class KeyCommands:
                        "LRU and LFU data will take some time to adjust.")
 
     def cmd_memory(self, session, args):
-        sub = _option(args[1])
+        sub = keyword(args[1])
         if sub == b"HELP" and len(args) == 2:
             return p.bulk_array([line.encode() for line in MEMORY_HELP])
         if sub == b"USAGE":
             if len(args) < 3:
                 return arity_error("memory|usage")
-            if len(args) != 3 and (len(args) != 5 or _option(args[3]) != b"SAMPLES"
+            if len(args) != 3 and (len(args) != 5 or keyword(args[3]) != b"SAMPLES"
                                    or int_arg(args[4]) < 0):
                 return SYNTAX
             kind = self.keyspace.kind(args[2])
@@ -208,8 +209,6 @@ class KeyCommands:
 # USAGE adds
 ENTRY_OVERHEAD = 220
 FIELD_OVERHEAD = 200  # and each field of a hash (its record and position index)
-# Redis' defaults for a hash kept compact (hash-max-listpack-entries and -value)
-LISTPACK_ENTRIES, LISTPACK_VALUE = 128, 64
 OBJECT_HELP = [
     "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "ENCODING <key>", "    Return the kind of internal representation used in order to store "

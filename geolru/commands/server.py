@@ -7,7 +7,7 @@ import platform
 import resource
 import sys
 
-from geolru.commands.args import REDIS_VERSION, _option, arity_error, text
+from geolru.commands.args import REDIS_VERSION, arity_error, keyword, text
 from geolru.commands.globmatch import glob_match
 from geolru.resp import codec as p
 
@@ -20,7 +20,7 @@ class ServerCommands:
         return p.bulk_array([b"%d" % seconds, b"%d" % int((now - seconds) * 1_000_000)])
 
     def cmd_config(self, session, args):
-        sub = _option(args[1])
+        sub = keyword(args[1])
         if sub == b"GET":
             if len(args) < 3:
                 return arity_error("config|get")
@@ -49,7 +49,7 @@ class ServerCommands:
             # every write is durable (the LMDB store commits every commit_interval):
             # what appendonly yes means to a Redis user, fsync as appendfsync says
             "save": "", "appendonly": "yes",
-            "appendfsync": "always" if self.keyspace.store.fsync == "commit" else "everysec",
+            "appendfsync": "always" if self.keyspace.fsync == "commit" else "everysec",
             "databases": "1", "timeout": "0",
             "maxmemory": str(cache.max_bytes), "maxmemory-policy": "allkeys-lru",
             "proto-max-bulk-len": str(self.max_bulk_len),
@@ -119,26 +119,7 @@ class ServerCommands:
                 "maxmemory_policy:allkeys-lru", "mem_allocator:pymalloc"]
 
     def _info_persistence(self):
-        store = self.keyspace.store
-        status = "ok" if store.failure is None else "err"
-        return ["loading:0", f"store_path:{store.path}", f"store_seq:{store.seq}",
-                f"store_pending:{store.pending}",
-                f"store_commits:{store.commits}",
-                f"store_commit_interval_ms:{store.commit_interval * 1000:g}",
-                f"store_slowest_commit_ms:{store.slowest_commit * 1000:.3f}",
-                f"store_failed_commits:{store.failed_commits}",
-                f"store_writable:{int(store.failure is None)}",
-                f"store_fsync:{store.fsync}",
-                f"store_writemap:{int(store.writemap)}",
-                f"store_last_fsync:{int(store.last_fsync)}",
-                f"store_tombstones:{store.tombstones()}",
-                f"store_collected_upto:{store.collected_upto}",
-                # what Redis tooling watches, mapped onto the store: MISCONF follows
-                # the same "last save failed" state as Redis' bgsave error
-                f"rdb_changes_since_last_save:{store.pending}", "rdb_bgsave_in_progress:0",
-                f"rdb_last_save_time:{int(store.last_fsync)}",
-                f"rdb_last_bgsave_status:{status}", "aof_enabled:0",
-                "aof_rewrite_in_progress:0", f"aof_last_write_status:{status}"]
+        return self.keyspace.persistence_lines()
 
     def _info_stats(self):
         keyspace = self.keyspace
@@ -147,7 +128,7 @@ class ServerCommands:
             f"total_connections_received:{self.connections.received}",
             f"total_commands_processed:{self.commands_processed}",
             f"rejected_connections:{self.connections.rejected}",
-            f"expired_keys:{keyspace.expired + keyspace.cache.expirations}",
+            f"expired_keys:{keyspace.expired_keys + keyspace.cache.expirations}",
             f"evicted_keys:{keyspace.cache.evictions}",
             f"keyspace_hits:{keyspace.hits}", f"keyspace_misses:{keyspace.misses}",
             *self.stats.stats_lines(),
@@ -176,7 +157,7 @@ class ServerCommands:
     def _info_replication(self):
         # peers are not Redis replicas: a Redis tool sees a master without any
         lines = ["role:master", "connected_slaves:0",
-                 f"master_repl_offset:{self.keyspace.store.seq}",
+                 f"master_repl_offset:{self.keyspace.position}",
                  f"region_stale:{int(self.keyspace.stale is not None)}"]
         if self.replication is not None:
             lines += self.replication.info_lines()

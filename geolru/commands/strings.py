@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from geolru.commands.args import (
     LLONG_MAX,
     LLONG_MIN,
@@ -11,12 +9,12 @@ from geolru.commands.args import (
     OVERFLOW,
     SYNTAX,
     CommandError,
-    _option,
     arity_error,
     int_arg,
+    keyword,
 )
+from geolru.commands.values import NOT_FLOAT, float_sum
 from geolru.keyspace.keyspace import WrongType
-from geolru.keyspace.lru import CacheEntry
 from geolru.resp import codec as p
 from geolru.resp.codec import parse_int
 
@@ -39,14 +37,16 @@ class StringCommands:
             return p.OK
         try:
             old = keyspace.peek(key)
+            exists = old is not None
+            # (read before the write, which reuses the entry)
+            old_value, old_deadline = (old.value, old.deadline) if exists else (None, None)
         except WrongType:  # a hash: SET replaces it, SET … GET refuses it
             if b"GET" in flags:
                 raise
-            old = CacheEntry(b"", keyspace.expiry(key)[1], 0.0)
-        old_value = None if old is None else old.value  # write() reuses the entry
-        if b"KEEPTTL" in flags and old is not None:
-            deadline = old.deadline
-        if not ((b"NX" in flags and old is not None) or (b"XX" in flags and old is None)):
+            exists, old_value, old_deadline = True, None, keyspace.expiry(key)[1]
+        if b"KEEPTTL" in flags and exists:
+            deadline = old_deadline
+        if not ((b"NX" in flags and exists) or (b"XX" in flags and not exists)):
             keyspace.write(key, value, deadline)
         elif b"GET" not in flags:
             return session.nil
@@ -63,7 +63,7 @@ class StringCommands:
         when = None
         j = start
         while j < len(args):
-            opt = _option(args[j])
+            opt = keyword(args[j])
             has_next = j + 1 < len(args)
             expiring = {b"EX", b"PX", b"EXAT", b"PXAT"} & flags
             if opt == b"NX" and b"XX" not in flags and for_set:
@@ -269,44 +269,3 @@ class StringCommands:
         value = value[:offset] + piece + value[offset + len(piece):]
         self.keyspace.write(args[1], value, deadline)
         return p.integer(len(value))
-
-
-NOT_FLOAT = p.error("ERR value is not a valid float")
-_FLOAT = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity)",
-                    re.IGNORECASE)
-
-
-def float_sum(current: bytes | None, delta: bytes, not_float: bytes) -> bytes:
-    """``current`` (None: 0) plus ``delta`` in long double, as Redis formats it;
-    ``CommandError`` if ``delta`` is no float, or ``current`` (with ``not_float``),
-    or the sum is not finite."""
-    step = parse_long_double(delta)
-    if step is None:
-        raise CommandError(NOT_FLOAT)
-    import numpy  # (only here: a region need not load numpy to start)
-    start = numpy.longdouble(0) if current is None else parse_long_double(current)
-    if start is None:
-        raise CommandError(not_float)
-    result = start + step
-    if not numpy.isfinite(result):
-        raise CommandError(p.error("ERR increment would produce NaN or Infinity"))
-    return format_long_double(result)
-
-
-def parse_long_double(raw: bytes):
-    """A Redis float argument (``strtold`` over the whole string, no NaN, no spaces),
-    as a long double (Redis computes INCRBYFLOAT in ``long double``)."""
-    if not raw or len(raw) > 5000 or not _FLOAT.fullmatch(raw):
-        return None
-    import numpy
-    value = numpy.longdouble(raw.decode())
-    return None if numpy.isnan(value) else value
-
-
-def format_long_double(value) -> bytes:
-    """``%.17Lf`` without trailing zeros (Redis' ``LD_STR_HUMAN``)."""
-    import numpy
-    text = numpy.format_float_positional(value, precision=17, unique=False, trim="-")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return (text if text != "-0" else "0").encode()

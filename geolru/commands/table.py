@@ -83,10 +83,10 @@ class CommandTable(ConnectionCommands, StringCommands, KeyCommands, HashCommands
             return self._reject(name, stat, arity_error(text(name)), session)
         if self.requirepass and not session.authenticated and name not in NO_AUTH:
             return self._reject(name, stat, NOAUTH, session)
-        if self.keyspace.store.failure is not None and name in WRITE_NAMES:
+        if self.keyspace.write_failure is not None and name in WRITE_NAMES:
             return self._reject(name, stat, p.error(
                 "MISCONF geolru cannot commit to its store, so it refuses writes "
-                f"until it can: {self.keyspace.store.failure}"), session)
+                f"until it can: {self.keyspace.write_failure}"), session)
         if self.keyspace.stale is not None and name in DATA_NAMES:
             return self._reject(name, stat, p.error("STALE " + self.keyspace.stale), session)
         if self.keyspace.syncing and not self.serve_stale_data and name in DATA_NAMES:
@@ -97,8 +97,8 @@ class CommandTable(ConnectionCommands, StringCommands, KeyCommands, HashCommands
             session.multi.append(args)
             return QUEUED
         self.commands_processed += 1
-        store = self.keyspace.store
-        position = store.seq
+        keyspace = self.keyspace
+        position = keyspace.position
         started = perf_counter_ns()
         try:
             reply = function(session, args)
@@ -111,8 +111,8 @@ class CommandTable(ConnectionCommands, StringCommands, KeyCommands, HashCommands
             reply = p.error(f"ERR internal error in {text(name)}: {type(e).__name__}")
         stat.ns += perf_counter_ns() - started
         stat.calls += 1
-        if store.seq != position:  # a write: WAIT waits for this position
-            session.last_write = store.seq
+        if keyspace.position != position:  # a write: WAIT waits for this position
+            session.last_write = keyspace.position
         if type(reply) is bytes and reply[0] == 45:  # b"-": an error reply
             stat.failed += 1
             self.stats.error(reply)

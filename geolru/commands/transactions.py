@@ -59,15 +59,13 @@ class TransactionCommands:
             return p.error("EXECABORT Transaction discarded because of previous errors.")
         if dirty:
             return NULL_ARRAY_RESP3 if session.resp3 else NULL_ARRAY
-        store = self.keyspace.store
         replies = []
         session.in_exec = True
-        store.begin_unit()
         try:
-            for command in queued:
-                replies.append(self.execute(session, command))
+            with self.keyspace.transaction():
+                for command in queued:
+                    replies.append(self.execute(session, command))
         finally:
-            store.end_unit()
             session.in_exec = False
         return b"*%d\r\n" % len(replies) + b"".join(replies)
 

@@ -51,14 +51,14 @@ def housekeeping(keyspace: Keyspace, clock, tombstone_horizon=lambda: None) -> P
         now = clock.seconds()
         if now - reported["at"] >= EVICTION_LOG_INTERVAL:  # a summary, not a line per key
             evicted = cache.evictions - reported["evictions"]
-            expired = keyspace.expired + cache.expirations - reported["expired"]
+            expired = keyspace.expired_keys + cache.expirations - reported["expired"]
             if evicted or expired:
                 housekeeping_log.info(
                     "cache: {evicted} LRU evictions, {expired} expirations in {seconds:.0f}s; "
                     "{entries} entries, {bytes} bytes", evicted=evicted, expired=expired,
                     seconds=now - reported["at"], entries=len(cache), bytes=cache.bytes)
             reported.update(at=now, evictions=cache.evictions,
-                            expired=keyspace.expired + cache.expirations)
+                            expired=keyspace.expired_keys + cache.expirations)
     return PeriodicService(tick, clock, HOUSEKEEPING_INTERVAL, "housekeeping")
 
 

@@ -1,0 +1,5 @@
+"""What the keyspace raises."""
+
+
+class WrongType(Exception):
+    """A command for one type met a key holding another (``-WRONGTYPE``)."""

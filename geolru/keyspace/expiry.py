@@ -1,0 +1,70 @@
+"""Deadlines in the keyspace: setting them, and removing what passed them.
+
+A string's expiry is local: each region removes it when its deadline passes and
+keeps the same tombstone (``geolru.model.merge``).  A hash's expiry is a delete
+that replicates, the same in every region, so its fields go everywhere; a region
+that is syncing, or whose housekeeping runs late, expires no hash until it has
+read what its peers sent meanwhile (a PERSIST made in time may be among it).
+
+``Expiry`` is a part of ``Keyspace`` (``geolru.keyspace.keyspace``).
+"""
+
+from __future__ import annotations
+
+from geolru.keyspace.errors import WrongType
+from geolru.model.hashkeys import HashMeta, key_id, parse
+from geolru.model.headers import expiry_tombstone, header
+from geolru.model.merge import expired
+
+LATE_EXPIRY = 1.0  # seconds between expire_due calls after which the process was stalled
+
+
+class Expiry:
+    __slots__ = ()
+
+    def set_deadline(self, key: bytes, deadline: int | None) -> None:
+        """Give the live ``key`` (of any type) a new deadline (None: none)."""
+        try:
+            entry = self.peek(key)
+        except WrongType:
+            head = self.hash_header(key)
+            version = self.hlc.now()
+            meta = HashMeta(head.hash_meta.cleared, (version, self.origin))
+            self.store.put(key_id(key), header(version, self.origin, meta, deadline))
+            cached = self.cached_hash(key)
+            if cached is not None:
+                cached.deadline = deadline
+            self.writes += 1
+            return
+        self.write(key, entry.value, deadline)
+
+    def expire_due(self, limit: int = 500) -> int:
+        """Remove up to ``limit`` keys whose deadline passed; return how many."""
+        now = self.clock.seconds()
+        # called late (this process was frozen, or starved): what peers sent meanwhile,
+        # a PERSIST made in time among it, waits unread; a hash's expiry, which wins
+        # everywhere, waits for the next call (a string's is local: it goes on)
+        late = self.last_expiry_run is not None and now - self.last_expiry_run > LATE_EXPIRY
+        self.last_expiry_run = now
+        due = self.store.due(self.now_ms(), limit)
+        strings = [(key, record, expired(record)) for key, record in due
+                   if record.hash_meta is None]
+        if strings:
+            self.store.expire(strings)
+        for key, record in due:
+            if record.hash_meta is not None:
+                if self.syncing or late:
+                    continue  # it may lack a PERSIST made in time: expire once caught up
+                # a delete that replicates, the same in every region: its fields go
+                # everywhere, and a region that forgets the hash cannot bring them back
+                tombstone = expiry_tombstone(record)
+                self.hlc.observe(tombstone.version)
+                self.store.put(key, tombstone)
+            self.cache.discard(parse(key)[0])
+            self.expired_keys += 1
+        return len(due)
+
+    def collect_tombstones(self, horizon: int | None = None) -> None:
+        """Forget deletes at store positions up to ``horizon`` (every one without:
+        a region with no peers); replication says how far (``geolru.replication.stability``)."""
+        self.store.collect_tombstones(self.store.seq if horizon is None else horizon)

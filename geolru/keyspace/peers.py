@@ -1,0 +1,102 @@
+"""Applying other regions' records to the keyspace.
+
+A record from a peer is merged with this region's (``geolru.model.merge``); only a
+change is stored, and the cache is refreshed, never filled, by it (each region keeps
+its own hot set).  A hash's fields and header merge alone; each region keeps its
+header's flag (the hash has a field here) true of its own fields (``settle``),
+whatever a peer's copy of the header says.
+
+``PeerRecords`` is a part of ``Keyspace`` (``geolru.keyspace.keyspace``).
+"""
+
+from __future__ import annotations
+
+from geolru.model.hashkeys import is_field, key_id, parse
+from geolru.model.headers import clear_point, header
+from geolru.model.merge import expired, field_visible, merge, visible
+from geolru.model.record import Record
+
+
+class PeerRecords:
+    __slots__ = ()
+
+    def apply(self, key: bytes, incoming: Record) -> bool:
+        """Merge a record from another region (``key`` an identity: a key's or a
+        field's); ``True`` if it changed this one."""
+        self.hlc.observe(incoming.version)
+        if is_field(key):
+            return self._apply_field(key, incoming)
+        current = self.store.get(key)
+        if incoming.hash_meta is not None or (current is not None
+                                              and current.hash_meta is not None):
+            return self._apply_header(key, current, incoming)
+        merged = merge(current, incoming)
+        if merged == current:
+            return False
+        if (current is not None and current.value is None and current == expired(merged)
+                and visible(merged, self.now_ms()) is None):
+            # a copy of what expired here, dead here too: storing it would only send
+            # it on again (and back, from a peer where it expired as well)
+            return False
+        self.store.put(key, merged)
+        key = parse(key)[0]
+        if key in self.cache:  # each region keeps its own hot set: refresh, never add
+            seen = visible(merged, self.now_ms())
+            if seen is not None:
+                self.cache.put(key, *seen)
+            else:
+                self.cache.discard(key)
+        return True
+
+    def _apply_field(self, identity: bytes, incoming: Record) -> bool:
+        key, field = parse(identity)
+        head = self.store.get(key_id(key))
+        cleared = clear_point(head)
+        if (incoming.version, incoming.origin) <= cleared:
+            return False  # written before its hash was cleared here: not part of it
+        current = self.store.get(identity)
+        merged = merge(current, incoming)
+        if merged == current:
+            return False
+        self.store.put(identity, merged)
+        if head is not None and head.hash_meta is not None:
+            value = field_visible(merged, cleared)
+            entry = self.cache.entry(key)
+            if entry is not None and entry.value is None:
+                self.cache.resized(key, entry.set(field, value))
+            if (value is not None) != (head.value is not None):
+                self.settle(key, head)
+        return True
+
+    def _apply_header(self, identity: bytes, current: Record | None,
+                      incoming: Record) -> bool:
+        merged = merge(current, incoming)
+        key = parse(identity)[0]
+        if merged.hash_meta is not None:
+            live = self.holds_fields(key, merged)
+            if (merged.value is not None) != live:
+                merged = header(merged.version, merged.origin, merged.hash_meta,
+                                merged.deadline, live)
+        if merged == current:
+            return False
+        self.store.put(identity, merged)
+        entry = self.cache.entry(key)
+        if entry is not None:
+            if (entry.value is None and merged.hash_meta is not None
+                    and merged.value is not None
+                    and current is not None and current.hash_meta is not None
+                    and merged.hash_meta.cleared == current.hash_meta.cleared):
+                entry.deadline = merged.deadline
+            else:
+                self.cache.discard(key)
+        return True
+
+    def settle(self, key: bytes, head: Record) -> None:
+        """Make the header's flag say whether the hash has a field here, keeping its
+        place in the store: it is this region's fact, not a write to replicate."""
+        live = self.holds_fields(key, head)
+        if live != (head.value is not None):
+            self.store.restate(key_id(key), header(head.version, head.origin,
+                                                   head.hash_meta, head.deadline, live))
+        if not live:
+            self.cache.discard(key)
