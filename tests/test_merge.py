@@ -7,8 +7,10 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from geolru.model.counters import increment
 from geolru.model.hashkeys import HashMeta
-from geolru.model.merge import clear_point, expired, header, increment, merge, visible
+from geolru.model.headers import clear_point, header
+from geolru.model.merge import expired, merge, visible
 from geolru.model.record import Record
 from geolru.resp.codec import parse_int
 

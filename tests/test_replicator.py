@@ -177,7 +177,7 @@ def test_a_plain_write_replaces_the_forward_that_waited_for_its_key(tmp_path, cl
 
 def test_a_held_counter_is_not_replaced_by_a_joined_one(tmp_path, clock):
     """Each held counter carries increments of its own; the peer gets both."""
-    from geolru.model.merge import increment
+    from geolru.model.counters import increment
     a = Region(tmp_path, clock, "a", ["b"])
     b = Region(tmp_path, clock, "b", ["a"])
     Link(a, b).deliver()

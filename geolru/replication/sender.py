@@ -31,8 +31,8 @@ import attrs
 
 from geolru.common.auth import registration_mac
 from geolru.common.collaborators import EventLog, SilentLog
+from geolru.model.headers import EXPIRY_ORIGIN
 from geolru.model.hlc import physical_ms
-from geolru.model.merge import EXPIRY_ORIGIN
 from geolru.replication import peerwire
 from geolru.replication.stability import Publication
 from geolru.replication.window import Window

@@ -34,7 +34,8 @@ from twisted.internet import defer
 
 from geolru.keyspace.keyspace import WrongType
 from geolru.model.hashkeys import field_id, key_id
-from geolru.model.merge import EXPIRY_ORIGIN, clear_point, field_visible, merge, visible
+from geolru.model.headers import EXPIRY_ORIGIN, clear_point
+from geolru.model.merge import field_visible, merge, visible
 from geolru.replication.sender import BATCH_RECORDS, RECORD_OVERHEAD
 from geolru.replication.stability import MAX_PUBLICATIONS
 from simulation.schedule import (

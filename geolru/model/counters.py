@@ -1,0 +1,169 @@
+"""Counters: a base and one contribution per region, so increments never get lost.
+
+A counter record (made by ``INCR``-family commands) is a plain *base* -- the newest
+plain record its key has seen, or nothing -- and one *contribution* per region:
+``(since, increments, decrements)``; ``geolru.model.merge`` states the whole rule.
+Sans-IO and deterministic.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from geolru.model.record import Record
+
+NO_BASE = (0, "")  # the base of a key nobody ever wrote (or whose tombstone was collected)
+
+
+@attrs.frozen(slots=True)
+class Counter:
+    base_version: int
+    base_origin: str
+    base_value: int | None  # the base's integer value; None: a tombstone or not a number
+    base_deadline: int | None
+    # ((origin, since, increments, decrements, last version, deadline), ...) by origin:
+    # ``since`` is a version ``(timestamp, origin)``: the base's, or the region's own
+    # first increment's; ``last version`` is its latest increment's; ``deadline`` the
+    # base's for a contribution built on the base, None for one started on nothing
+    counts: tuple
+
+    @property
+    def base(self) -> tuple[int, str]:
+        return (self.base_version, self.base_origin)
+
+    def total(self, now_ms: int | None = None) -> int:
+        """The value: the base's (when some region built on it) and every contribution;
+        at ``now_ms``, only the parts alive then."""
+        counts = self.counts if now_ms is None else [
+            c for c in self.counts if alive(c[5], now_ms)]
+        counted = (self.base_value is not None
+                   and (now_ms is None or alive(self.base_deadline, now_ms))
+                   and any(c[1] == self.base for c in counts))
+        return (self.base_value if counted else 0) + sum(c[2] - c[3] for c in counts)
+
+    def encode(self) -> str:
+        parts = [str(self.base_version), self.base_origin, _text(self.base_value),
+                 _text(self.base_deadline)]
+        for origin, (since, since_origin), p, n, last, deadline in self.counts:
+            parts += [origin, str(since), since_origin, str(p), str(n), str(last),
+                      _text(deadline)]
+        return " ".join(parts)
+
+    @classmethod
+    def decode(cls, text: str) -> Counter:
+        parts = text.split(" ")
+        rest = parts[4:]
+        counts = tuple((rest[i], (int(rest[i + 1]), rest[i + 2]), int(rest[i + 3]),
+                        int(rest[i + 4]), int(rest[i + 5]), _number(rest[i + 6]))
+                       for i in range(0, len(rest), 7))
+        return cls(int(parts[0]), parts[1], _number(parts[2]), _number(parts[3]), counts)
+
+
+def _text(number: int | None) -> str:
+    return "-" if number is None else str(number)
+
+
+def _number(text: str) -> int | None:
+    return None if text == "-" else int(text)
+
+
+def counter_of(record: Record) -> Counter | None:
+    return None if record.counter is None else Counter.decode(record.counter)
+
+
+def _integer(value: bytes | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def as_counter(record: Record) -> Counter:
+    """A record's base and contributions (a plain record is a base with none)."""
+    if record.counter is not None:
+        return counter_of(record)
+    return Counter(record.version, record.origin, _integer(record.value), record.deadline,
+                   ())
+
+
+def later(x, y):
+    """Of two optional numbers, the larger (a deterministic choice for equal writes)."""
+    return y if x is None else x if y is None else max(x, y)
+
+
+def counter_record(counter: Counter) -> Record:
+    """A counter as a record: its newest write's version, the value of all its parts,
+    and the deadline of its last part to expire (``visible`` says what is alive)."""
+    version, origin = max((counter.base_version, counter.base_origin),
+                          *((c[4], c[0]) for c in counter.counts))
+    deadlines = [c[5] for c in counter.counts]
+    deadline = None if None in deadlines else max(deadlines)
+    return Record(str(counter.total()).encode(), deadline, version, origin, counter.encode())
+
+
+def tiebreak(record: Record):
+    return (record.value is not None, record.value or b"", record.deadline or 0,
+            record.counter or "")
+
+
+def alive(deadline: int | None, now_ms: int) -> bool:
+    return deadline is None or deadline > now_ms
+
+
+def merge_counters(a: Record, b: Record) -> Record:
+    """The join of two records of which one at least is a counter (a plain record
+    is a base with no contributions)."""
+    ca, cb = as_counter(a), as_counter(b)
+    plain = None  # the plain record that holds the newer base, if one does
+    if ca.base == cb.base:
+        # one write; a region that expired it holds it as a tombstone: the live
+        # copy wins, as between plain records
+        base = (ca.base_version, ca.base_origin, later(ca.base_value, cb.base_value),
+                later(ca.base_deadline, cb.base_deadline))
+        if a.counter is None and b.counter is None:
+            plain = max(a, b, key=tiebreak)
+    else:
+        newer, holder = (ca, a) if ca.base > cb.base else (cb, b)
+        base = (newer.base_version, newer.base_origin, newer.base_value,
+                newer.base_deadline)
+        plain = holder if holder.counter is None else None
+    counts = {}
+    for origin, since, p, n, last, deadline in (*ca.counts, *cb.counts):
+        if since < base[:2]:
+            continue  # made before the base: void
+        mine = counts.get(origin)
+        if mine is None or since > mine[0]:
+            counts[origin] = (since, p, n, last, deadline)
+        elif since == mine[0]:
+            counts[origin] = (since, max(p, mine[1]), max(n, mine[2]), max(last, mine[3]),
+                              later(deadline, mine[4]))
+    if not counts:  # every increment older than the other side's base
+        return plain if plain is not None else Record(None, None, base[0], base[1])
+    return counter_record(Counter(*base, tuple((o, *rest) for o, rest in sorted(counts.items()))))
+
+
+
+
+def increment(current: Record | None, now_version: int, now_ms: int, origin: str,
+              delta: int) -> Record:
+    """The counter record after ``INCRBY delta`` at ``origin``, on ``current``, the
+    key's record as stored (``None`` if it holds nothing)."""
+    counter = Counter(*NO_BASE, None, None, ()) if current is None else as_counter(current)
+    base_alive = counter.base_value is not None and alive(counter.base_deadline, now_ms)
+    counts = {o: rest for o, *rest in counter.counts}
+    since, p, n, _, deadline = counts.get(origin, (None, 0, 0, 0, None))
+    if since is None or since < counter.base or not alive(deadline, now_ms):
+        # a first contribution: on a live integer it counts from that value (since
+        # its version) and expires with it; on nothing, a tombstone or an expired
+        # value it counts from zero, since this very write, and never expires
+        if base_alive:
+            since, deadline = counter.base, counter.base_deadline
+        else:
+            since, deadline = (now_version, origin), None
+        p = n = 0
+    p, n = (p + delta, n) if delta >= 0 else (p, n - delta)
+    counts[origin] = (since, p, n, now_version, deadline)
+    return counter_record(attrs.evolve(counter, counts=tuple(
+        (o, *rest) for o, rest in sorted(counts.items()))))
