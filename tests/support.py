@@ -8,7 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
+import venv
 from pathlib import Path
 
 import hiredis
@@ -121,10 +123,11 @@ class Daemon:
 
 
 def region_daemon(workdir: Path, name: str = "testregion", port: int | None = None,
-                  **options) -> Daemon:
+                  program: list[str] | None = None, **options) -> Daemon:
+    """A region; ``program``: the command that runs one (this checkout's twistd)."""
     port = port or free_port()
     options.setdefault("peer_listen", f"tcp:{free_port()}:interface=127.0.0.1")
-    argv = [str(TWISTD), "-n", "--pidfile=", "geolru-region",
+    argv = [*(program or [str(TWISTD), "-n", "--pidfile=", "geolru-region"]),
             f"--name={name}", f"--listen=tcp:{port}:interface=127.0.0.1",
             f"--data_dir={workdir / 'data'}", "--master="]
     argv += [f"--{key}={value}" for key, value in options.items()]
@@ -250,6 +253,18 @@ def nearest(master_port: int, lat: float, lon: float) -> str | None:
 
 PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),
           "singapore": (1.3521, 103.8198), "saopaulo": (-23.5505, -46.6333)}
+
+
+def scratch_venv(where: Path) -> Path:
+    """A venv whose dependencies are the suite's (a .pth line puts the suite venv's
+    site-packages on its path): only geolru itself need be installed in it."""
+    venv.EnvBuilder(with_pip=False).create(where)
+    python = where / "bin" / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()"
+                                         "['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "suite-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python
 
 
 def placed_region(workdir: Path, name: str, masters: str, **options) -> Daemon:

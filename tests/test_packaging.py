@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sysconfig
-import venv
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from support import PLACES, Daemon, ask_master, free_port, nearest, wait_until
+from support import PLACES, Daemon, ask_master, free_port, nearest, scratch_venv, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALLED = ["editable", "regular", "wheel"]
@@ -55,16 +53,6 @@ class Geolru:
 
     def twistd(self, tapname: str) -> list[str]:
         return [*self.env, str(self.python), "-c", TWISTD, "-n", "--pidfile=", tapname]
-
-
-def scratch_venv(where: Path) -> Path:
-    venv.EnvBuilder(with_pip=False).create(where)
-    python = where / "bin" / "python"
-    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()"
-                                         "['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    Path(site, "suite-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    return python
 
 
 @pytest.fixture(scope="module")

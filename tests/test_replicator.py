@@ -91,6 +91,70 @@ def test_a_peer_speaking_another_protocol_is_refused(tmp_path, clock):
     assert b"protocol" in sent[1]
 
 
+def test_two_regions_stream_in_the_newest_protocol_both_speak():
+    assert peerwire.negotiate((4, 4), (4, 4)) == 4
+    assert peerwire.negotiate((4, 6), (4, 5)) == 5
+    assert peerwire.negotiate((3, 5), (4, 7)) == 5
+    assert peerwire.negotiate((5, 6), (3, 4)) is None
+    assert peerwire.negotiate((1, 3), (4, 4)) is None
+    # a release before negotiation says one version, under "protocol"
+    assert peerwire.offered({"protocol": 4}) == (4, 4)
+    assert peerwire.offered({"protocol": 4, "protocols": [4, 6]}) == (4, 6)
+
+
+@pytest.mark.parametrize("hello, agreed", [
+    ({"protocol": 4}, 4),  # the release before negotiation
+    ({"protocol": peerwire.OLDEST_PROTOCOL,
+      "protocols": [peerwire.OLDEST_PROTOCOL, peerwire.PROTOCOL + 3]}, peerwire.PROTOCOL),
+])
+def test_the_receiver_answers_the_version_it_agreed_to(tmp_path, clock, hello, agreed):
+    here = Region(tmp_path, clock, "here")
+    sent = []
+    receiver = here.replicator.new_receiver(sent.append)
+    receiver.received(peerwire.encode_control(b"H", {
+        "name": "there", "store_id": "s1", "mac": "", **hello}))
+    assert kinds(sent[1:]) == [b"R", b"W", b"A"]
+    assert peerwire.decode_control(sent[1]) == {"from": 0, "protocol": agreed}
+    assert receiver.protocol == agreed
+
+
+def test_a_peer_sharing_no_protocol_version_is_refused_with_both_ranges(tmp_path, clock):
+    here = Region(tmp_path, clock, "here")
+    sent = []
+    receiver = here.replicator.new_receiver(sent.append)
+    newer = peerwire.PROTOCOL + 1
+    receiver.received(peerwire.encode_control(b"H", {
+        "name": "future", "store_id": "s", "mac": "", "protocol": newer,
+        "protocols": [newer, newer + 1]}))
+    assert kinds(sent[1:]) == [b"E", None]
+    assert sent[1] == b"Ereplication protocols %d-%d expected" % (
+        peerwire.OLDEST_PROTOCOL, peerwire.PROTOCOL)
+
+
+def test_the_sender_streams_in_the_version_asked_for_and_refuses_one_it_lacks(
+        tmp_path, clock):
+    here = Region(tmp_path, clock, "here")
+    here.keyspace.write(b"k", b"v", None)
+    for request, protocol in [({"from": 0}, peerwire.OLDEST_PROTOCOL),  # (before negotiation)
+                              ({"from": 0, "protocol": peerwire.PROTOCOL}, peerwire.PROTOCOL)]:
+        sender = here.replicator.add_peer("there")
+        sent = []
+        sender.connected(sent.append)
+        sender.received(b"C" + b"n" * 32)
+        hello = peerwire.decode_control(sent[0])
+        assert hello["protocol"] == peerwire.OLDEST_PROTOCOL
+        assert hello["protocols"] == [peerwire.OLDEST_PROTOCOL, peerwire.PROTOCOL]
+        sender.received(peerwire.encode_control(b"R", request))
+        assert sender.protocol == protocol and sender.ready
+        here.replicator.remove_peer("there")
+    sender = here.replicator.add_peer("there")
+    sent = []
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 99}))
+    assert not sender.ready and sent[-2].startswith(b"Ereplication protocol 99 asked for")
+
+
 def test_a_malformed_frame_closes_that_connection_and_nothing_else(tmp_path, clock):
     here = Region(tmp_path, clock, "here")
     sent = []

@@ -4,7 +4,9 @@ Frames (each an ``Int32StringReceiver`` string; the first byte is the kind).
 From the receiving region (it accepted the connection):
 
 - ``C`` + nonce — its challenge, sent on connect.
-- ``R`` + JSON ``{"from": position}`` — send changes after this position (0: all).
+- ``R`` + JSON ``{"from": position, "protocol": version}`` — send changes after this
+  position (0: all), in this protocol version (the highest both speak; a receiver of
+  a release before negotiation sends no ``protocol``: then the ``H`` frame's).
 - ``P`` + 8-byte *through* + 8-byte *reached* — it applied every change up to
   *through* (where it resumes), and batches up to *reached*, the highest position
   it got (frees the window).
@@ -20,7 +22,9 @@ From the receiving region (it accepted the connection):
 
 From the sending region:
 
-- ``H`` + JSON ``{"name", "store_id", "mac", "protocol", "position"}`` — who it is,
+- ``H`` + JSON ``{"name", "store_id", "mac", "protocol", "protocols", "position"}`` —
+  who it is, the protocol versions it speaks (``protocols``: the oldest and the newest;
+  ``protocol``: the oldest, what a receiver of a release before negotiation checks),
   and its store's newest position (the receiver has caught up once it has that).
 - ``B`` + 8-byte *through* + changes — a batch, each change a key and its record in
   the store's encoding (``geolru.model.record``); after applying it the receiver has every
@@ -42,7 +46,13 @@ import struct
 
 from geolru.model.record import Record, decode, encode
 
-PROTOCOL = 4  # the H frame's "protocol": a peer speaking another one is refused
+# The replication protocol versions this release speaks, oldest to newest.  Two
+# regions stream in the newest one both speak (``negotiate``), so a cluster upgrades
+# one region at a time: a release that changes the wire speaks the previous version
+# too, for as long as it may meet a region that has not been upgraded.  Version 4 is
+# the first to negotiate; the release before it speaks 4 alone and refuses any other.
+PROTOCOL = 4
+OLDEST_PROTOCOL = 4
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _PROGRESS = struct.Struct(">QQ")
@@ -50,6 +60,26 @@ _PROGRESS = struct.Struct(">QQ")
 
 class WireError(Exception):
     """A frame that does not parse: the peer is not speaking our protocol."""
+
+
+def offered(hello: dict) -> tuple[int, int]:
+    """The (oldest, newest) protocol versions an ``H`` frame offers (one alone, from
+    a release before negotiation)."""
+    versions = hello.get("protocols")
+    if versions is None:
+        versions = [hello.get("protocol"), hello.get("protocol")]
+    try:
+        oldest, newest = (int(v) for v in versions)
+    except (TypeError, ValueError):
+        raise WireError(f"bad H frame: protocols {versions!r}")
+    return oldest, newest
+
+
+def negotiate(theirs: tuple[int, int], ours: tuple[int, int] = (OLDEST_PROTOCOL, PROTOCOL)
+              ) -> int | None:
+    """The newest version both ranges hold, or None: they share none."""
+    version = min(theirs[1], ours[1])
+    return version if version >= max(theirs[0], ours[0]) else None
 
 
 def encode_control(kind: bytes, payload: dict) -> bytes:

@@ -29,6 +29,7 @@ class Receiver:
     nonce: str
     log: EventLog = attrs.field(factory=SilentLog, kw_only=True)
     sender: str | None = None  # the sending region, once it said who it is
+    protocol: int = 0  # the version both speak (peerwire.negotiate), once agreed
     store_id: str = ""
     position: int = 0  # the sender's stream is applied through here
     reached: int = 0  # the highest position of it applied
@@ -87,11 +88,14 @@ class Receiver:
                               peer=name)
                 self.close("authentication failed")
                 return
-        if hello.get("protocol") != peerwire.PROTOCOL:
+        theirs = peerwire.offered(hello)
+        version = peerwire.negotiate(theirs)
+        if version is None:
+            ours = f"{peerwire.OLDEST_PROTOCOL}-{peerwire.PROTOCOL}"
             self.log.error("refused a replication stream from {peer}: it speaks replication "
-                           "protocol {theirs}, this region {ours}; run one geolru version",
-                           peer=name, theirs=hello.get("protocol"), ours=peerwire.PROTOCOL)
-            self.close(f"replication protocol {peerwire.PROTOCOL} expected")
+                           "protocols {theirs}, this region {ours}; upgrade the older one",
+                           peer=name, theirs="%d-%d" % theirs, ours=ours)
+            self.close(f"replication protocols {ours} expected")
             return
         if name in replicator.forgotten:
             self.close(f"refused: region {name} was forgotten (decommissioned); start it "
@@ -100,11 +104,12 @@ class Receiver:
         if name == replicator.own_name:
             self.close("refused: that is this region's own name")
             return
-        self.sender, self.store_id = name, store_id
+        self.sender, self.store_id, self.protocol = name, store_id, version
         self.position = self.reached = int(
             replicator.store.get_meta(self._position_key, 0) or 0)
         self.target = int(hello.get("position", 0))
-        self.send(peerwire.encode_control(b"R", {"from": self.position}))
+        self.send(peerwire.encode_control(b"R", {"from": self.position,
+                                                 "protocol": version}))
         replicator.receiver_ready(self)
         self._check_caught_up()
         # (read back, that position may still be in the commit buffer)

@@ -203,6 +203,7 @@ class Sender:
     ready: bool = False  # the peer said where to resume
     live: bool = False
     position: int = 0  # every change up to here is sent, skipped, queued or held
+    protocol: int = 0  # the version the peer asked for (peerwire.negotiate), once it did
     # key -> (seq, record, unit): unit is the transaction (EXEC) the write belongs
     # to, None alone; a frame never splits a unit
     _queue: OrderedDict = attrs.field(factory=OrderedDict)
@@ -278,7 +279,9 @@ class Sender:
                 self._hello(frame[1:].decode())
             elif kind == b"R":
                 self._cancel("handshake")
-                self.start(int(peerwire.decode_control(frame)["from"]))
+                request = peerwire.decode_control(frame)
+                self.start(int(request["from"]),
+                           int(request.get("protocol", peerwire.OLDEST_PROTOCOL)))
             elif kind == b"P":
                 self.applied(*peerwire.decode_progress(frame))
             elif kind == b"A":
@@ -300,11 +303,18 @@ class Sender:
         mac = registration_mac(self.secret, nonce, [name.encode()]) if self.secret else ""
         self._send(peerwire.encode_control(b"H", {
             "name": name, "store_id": self.store.store_id, "mac": mac,
-            "protocol": peerwire.PROTOCOL, "position": self.store.seq}))
+            "protocol": peerwire.OLDEST_PROTOCOL,
+            "protocols": [peerwire.OLDEST_PROTOCOL, peerwire.PROTOCOL],
+            "position": self.store.seq}))
 
-    def start(self, position: int) -> None:
-        """The peer wants the changes after ``position``."""
+    def start(self, position: int, protocol: int = peerwire.PROTOCOL) -> None:
+        """The peer wants the changes after ``position``, in ``protocol``."""
         status = self.status
+        if not peerwire.OLDEST_PROTOCOL <= protocol <= peerwire.PROTOCOL:
+            self._fail(f"replication protocol {protocol} asked for; this region speaks "
+                       f"{peerwire.OLDEST_PROTOCOL}-{peerwire.PROTOCOL}")
+            return
+        self.protocol = protocol
         collected = self.store.collected_upto
         if 0 < position < collected:
             # deletes between its position and ours are gone from our store: streaming
