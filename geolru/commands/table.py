@@ -23,11 +23,13 @@ from geolru.commands.cluster import GeoCommands
 from geolru.commands.connection import ConnectionCommands
 from geolru.commands.hashes import HashCommands
 from geolru.commands.keys import KeyCommands
+from geolru.commands.ports import ReplicationView
 from geolru.commands.server import INFO_SECTIONS, ServerCommands
 from geolru.commands.specs import COMMANDS, DATA_NAMES, NO_AUTH, WRITE_NAMES
 from geolru.commands.stats import ConnectionCounters, ServerStats
 from geolru.commands.strings import StringCommands
 from geolru.commands.transactions import NOT_QUEUED, QUEUED, TransactionCommands
+from geolru.common.collaborators import Clock
 from geolru.keyspace.keyspace import Keyspace, WrongType
 from geolru.resp import codec as p
 
@@ -43,15 +45,14 @@ class CommandTable(ConnectionCommands, StringCommands, KeyCommands, HashCommands
 
     log = Logger()
     keyspace: Keyspace
-    _clock: object
+    _clock: Clock
     name: str = "geolru"
     latitude: float = 0.0
     longitude: float = 0.0
     requirepass: bytes = b""
     max_bulk_len: int = p.DEFAULT_MAX_BULK_LEN
     started: float = 0.0
-    # geolru.replication.transport.Replication (or a Replicator); None alone
-    replication: object = None
+    replication: ReplicationView | None = None  # None: a region alone
     commands_processed: int = attrs.field(default=0, init=False)
     tcp_port: int = 0
     maxclients: int = 10000

@@ -10,6 +10,8 @@ import configparser
 import math
 import os
 import re
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 from twisted.internet.endpoints import clientFromString, serverFromString
@@ -128,7 +130,7 @@ def _required_server_endpoint(text: str) -> str:
 @attrs.frozen
 class Key:
     section: str
-    parse: object
+    parse: Callable[[str], Any]  # the ini's text to the value
     default: str
     help: str
 

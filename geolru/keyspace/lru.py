@@ -15,6 +15,8 @@ from collections import OrderedDict
 
 import attrs
 
+from geolru.common.collaborators import Clock
+
 
 @attrs.define(slots=True, weakref_slot=False, eq=False)
 class CacheEntry:
@@ -65,7 +67,7 @@ class LRUCache:
     and all its fields' and values' (``HashEntry``).
     """
 
-    _clock: object
+    _clock: Clock
     max_entries: int = 0
     max_bytes: int = 0
     idle_ttl: float = 0

@@ -14,6 +14,7 @@ import tempfile
 import attrs
 from twisted.logger import Logger
 
+from geolru.common.collaborators import Clock
 from geolru.master.geo import NearestIndex, regions_frame
 
 MAX_REGIONS = 10_000  # registrations the master accepts (a bound on its memory)
@@ -38,7 +39,7 @@ class RegionEntry:
 
 @attrs.define(eq=False)
 class Registry:
-    _clock: object
+    _clock: Clock
     heartbeat_timeout: float = 5.0
     state_file: str = ""
     log = Logger()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import attrs
 
+from geolru.common.collaborators import Clock
+
 COUNTER_BITS = 16
 COUNTER_MASK = (1 << COUNTER_BITS) - 1
 
@@ -24,7 +26,7 @@ def physical_ms(timestamp: int) -> int:
 
 @attrs.define(eq=False)
 class HybridClock:
-    _clock: object
+    _clock: Clock
     last: int = 0
 
     def now(self) -> int:

@@ -12,20 +12,26 @@ Sans-IO: frames in through ``received``, frames out through ``send``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import attrs
 
 from geolru.common.auth import registration_mac
-from geolru.common.collaborators import EventLog, SilentLog
+from geolru.common.collaborators import DelayedCall, EventLog, SilentLog
 from geolru.replication import peerwire
 from geolru.replication.sender import BAD_FRAME, end_stream, peer_ended
+
+if TYPE_CHECKING:  # (it imports this module)
+    from geolru.replication.replicator import Replicator
 
 PROGRESS_INTERVAL = 0.005  # seconds between two P frames at least
 
 
 @attrs.define(eq=False)
 class Receiver:
-    replicator: object  # geolru.replication.replicator.Replicator
-    send: object  # frame -> None; None closes the connection
+    replicator: Replicator
+    send: Callable[[bytes | None], None]  # a frame; None closes the connection
     nonce: str
     log: EventLog = attrs.field(factory=SilentLog, kw_only=True)
     sender: str | None = None  # the sending region, once it said who it is
@@ -39,7 +45,7 @@ class Receiver:
     target: int = 0  # the sender's newest position when it said hello
     caught_up: bool = False  # this stream has reached ``target``
     _progress_at: float = float("-inf")  # when the last P went
-    _progress_call: object = None  # a P to send later
+    _progress_call: DelayedCall | None = None  # a P to send later
     lost: bool = False
 
     def start(self) -> None:

@@ -15,8 +15,9 @@ from collections.abc import Callable
 
 import attrs
 
-from geolru.common.collaborators import DelayedCall, EventLog, SilentLog
+from geolru.common.collaborators import Clock, DelayedCall, EventLog, SilentLog
 from geolru.replication import peerwire
+from geolru.replication.ports import ReplicatedKeyspace, ReplicatedStore
 from geolru.replication.receiver import Receiver
 from geolru.replication.sender import BUFFER, Sender
 from geolru.replication.stability import Stability
@@ -40,11 +41,11 @@ class Waiter:
 @attrs.define(eq=False)
 class Replicator:
     own_name: str
-    keyspace: object  # geolru.keyspace.keyspace.Keyspace
-    clock: object  # IReactorTime
+    keyspace: ReplicatedKeyspace
+    clock: Clock
     secret: str = ""
     forgotten: set = attrs.field(factory=set)  # decommissioned regions: refused
-    random_bytes: object = os.urandom  # nonces (the simulator passes its own)
+    random_bytes: Callable[[int], bytes] = os.urandom  # nonces (the simulator: its own)
     window: int = 32 << 20  # bytes in flight to a peer, at most (config: peer_window)
     window_minimum: int = MIN_WINDOW
     buffer: int = BUFFER  # bytes waiting in memory for a peer, at most (peer_buffer)
@@ -54,11 +55,11 @@ class Replicator:
     stability: Stability = None
     watermarks: dict = attrs.field(factory=dict)  # origin -> newest version from its stream
     applied: int = 0  # records applied from peers
-    _publish_call: object = None
+    _publish_call: DelayedCall | None = None
     _waiters: list = attrs.field(factory=list)  # [Waiter]
     sync_timeout: float = SYNC_TIMEOUT
     sync_waiting: set = attrs.field(factory=set)  # peers whose stream has not caught up
-    _sync_call: object = None
+    _sync_call: DelayedCall | None = None
     _lost_at: dict = attrs.field(factory=dict)  # peer -> when its stream to us went
 
     def __attrs_post_init__(self):
@@ -67,7 +68,7 @@ class Replicator:
         self.store.bulk_listeners.append(self._bulk_changed)
 
     @property
-    def store(self):
+    def store(self) -> ReplicatedStore:
         return self.keyspace.store
 
     # ------------------------------------------------------------ peers
@@ -267,7 +268,7 @@ class Replicator:
 
     def info_lines(self) -> list[str]:
         full, partial = self.sync_counts()
-        live = sum(s.status.state == "live" for s in self.senders.values())
+        live = sum(s.live for s in self.senders.values())
         lines = [f"sync_state:{'syncing' if self.syncing else 'synced'}",
                  f"sync_waiting:{','.join(sorted(self.sync_waiting))}",
                  f"connected_peers:{live}",

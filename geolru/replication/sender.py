@@ -24,17 +24,20 @@ schedules its timers on the injected clock (``IReactorTime``).
 
 from __future__ import annotations
 
+import enum
 import itertools
 from collections import OrderedDict
+from collections.abc import Callable
 
 import attrs
 
 from geolru.common.auth import registration_mac
-from geolru.common.collaborators import EventLog, SilentLog
+from geolru.common.collaborators import Clock, EventLog, SilentLog
 from geolru.model.headers import EXPIRY_ORIGIN
 from geolru.model.hlc import physical_ms
 from geolru.replication import peerwire
-from geolru.replication.stability import Publication
+from geolru.replication.ports import ReplicatedStore
+from geolru.replication.stability import Publication, Stability
 from geolru.replication.window import Window
 
 BATCH_RECORDS = 500
@@ -166,13 +169,27 @@ class Holding:
         self.bytes = 0
 
 
+class StreamState(enum.StrEnum):
+    """Where a stream to a peer is: the one state its sender keeps (INFO shows it)."""
+
+    CONNECTING = "connecting"  # no connection, or the peer has not said where to resume
+    FULL_SYNC = "full-sync"  # reading the whole store to the peer
+    PARTIAL_SYNC = "partial-sync"  # reading the store from where the peer resumes
+    LIVE = "live"  # caught up: every new write goes from memory
+    REFUSED = "refused"  # the peer's data is older than deletes collected here
+
+
+SENDING = frozenset({StreamState.FULL_SYNC, StreamState.PARTIAL_SYNC, StreamState.LIVE})
+LIVE = StreamState.LIVE
+
+
 @attrs.define(eq=False)
 class PeerStatus:
     """What a region knows of one peer's progress on its stream."""
 
     name: str
     address: str = ""
-    state: str = "connecting"  # connecting, full-sync, partial-sync, live, refused
+    state: StreamState = StreamState.CONNECTING
     acked: int = 0  # our stream: the peer committed every change up to here
     written: int = 0  # ... and every write of ours up to here (what WAIT counts)
     sent: int = 0  # our last position sent to the peer
@@ -189,19 +206,17 @@ class Sender:
 
     peer: str
     own_name: str
-    store: object  # geolru.store.store.Store
-    clock: object  # IReactorTime
-    stability: object  # geolru.replication.stability.Stability
-    on_acked: object  # () -> None: the peer committed more (WAIT)
-    on_refused: object  # (peer, why) -> None: the peer refuses this region's data
+    store: ReplicatedStore
+    clock: Clock
+    stability: Stability
+    on_acked: Callable[[], None]  # the peer committed more (WAIT)
+    on_refused: Callable[[str, str], None]  # (peer, why): the peer refuses our data
     secret: str = ""
     buffer: int = BUFFER  # bytes of records waiting in memory, at most (about)
     window: Window = attrs.field(factory=Window)
     status: PeerStatus = None
     log: EventLog = attrs.field(factory=SilentLog, kw_only=True)
-    _send: object = None  # set while connected
-    ready: bool = False  # the peer said where to resume
-    live: bool = False
+    _send: Callable[[bytes | None], None] | None = None  # set while connected
     position: int = 0  # every change up to here is sent, skipped, queued or held
     protocol: int = 0  # the version the peer asked for (peerwire.negotiate), once it did
     # key -> (seq, record, unit): unit is the transaction (EXEC) the write belongs
@@ -215,7 +230,7 @@ class Sender:
     _moved: dict = attrs.field(factory=dict)  # origin -> when peer_applied last grew
     _connected_at: float = 0.0
     _held_due: float = 0.0  # when the "held" timer is due
-    _late: bool = False  # it fired late once, and was put off for input to be read
+    _held_put_off: bool = False  # it fired late once, and was put off for input to be read
     _timers: dict = attrs.field(factory=dict)  # name -> IDelayedCall
 
     def __attrs_post_init__(self):
@@ -240,10 +255,18 @@ class Sender:
         """Whether ``send`` belongs to the connection this stream uses now."""
         return self.has_connection and self._send == send
 
+    @property
+    def ready(self) -> bool:
+        """The peer said where to resume: changes go to it."""
+        return self.status.state in SENDING
+
+    @property
+    def live(self) -> bool:
+        """Caught up: new writes go to the peer from memory, not from the store."""
+        return self.status.state is LIVE
+
     def disconnected(self) -> None:
         self._reset()
-        if self.status.state != "refused":
-            self.status.state = "connecting"
 
     def _reset(self) -> None:
         for call in self._timers.values():
@@ -251,7 +274,8 @@ class Sender:
                 call.cancel()
         self._timers.clear()
         self._send = None
-        self.ready = self.live = False
+        if self.status.state is not StreamState.REFUSED:
+            self.status.state = StreamState.CONNECTING
         self._drop_waiting()
         self.window.reset()
         self.peer_applied = {}
@@ -319,7 +343,7 @@ class Sender:
         if 0 < position < collected:
             # deletes between its position and ours are gone from our store: streaming
             # would leave keys on the peer that the cluster deleted
-            status.state = "refused"
+            status.state = StreamState.REFUSED
             self.log.error(
                 "refusing to stream to {name}: it asks for changes after position "
                 "{position}, but deletes up to {collected} are collected here (it was "
@@ -330,12 +354,11 @@ class Sender:
                        f"data_dir to rejoin")
             return
         self.position = position
-        self.ready = True
         if position == 0:
-            status.state = "full-sync"
+            status.state = StreamState.FULL_SYNC
             status.full_syncs += 1
         else:
-            status.state = "partial-sync"
+            status.state = StreamState.PARTIAL_SYNC
             status.partial_syncs += 1
         # the peer's word: it may have been wiped
         status.acked = status.sent = status.written = position
@@ -449,16 +472,15 @@ class Sender:
                 del send[:count]
                 self._send_batch(batch, send[0][0] - 1 if send else None)
             if len(changes) < BATCH_RECORDS:
-                self.live = True  # every later write arrives through changed()
+                self.status.state = LIVE  # every later write arrives through changed()
                 self.position = max(self.position, store.seq)
-                self.status.state = "live"
                 self.log.info("streaming to {name} live from position {position}",
                               name=self.peer, position=self.position)
         self._skip_soon()
 
     def changed(self, key: bytes, record, seq: int) -> None:
         """The store took a write (``seq``): queue it, hold it, or skip it."""
-        if not self.live:
+        if self.status.state is not LIVE:
             return
         self.position = seq
         if self._take(seq, key, record, live=True):
@@ -489,8 +511,7 @@ class Sender:
         self.position = self.through()
         self._drop_waiting()
         self._cancel("held")
-        self.live = False
-        self.status.state = "partial-sync"
+        self.status.state = StreamState.PARTIAL_SYNC
         self._soon("pump", 0, self.pump)
 
     def through(self) -> int:
@@ -575,15 +596,15 @@ class Sender:
         held = self._held
         marks = self.peer_applied
         now = self.clock.seconds()
-        if expire and now - self._held_due > LATE and not self._late:
+        if expire and now - self._held_due > LATE and not self._held_put_off:
             # this process was busy (or frozen) past the due time: the peer's
             # publications may wait unread, so read them before concluding that an
             # origin stands still
-            self._late = True
+            self._held_put_off = True
             self._timers.pop("held", None)
             self._later("held", 0.001, self._check_held)
             return
-        self._late = False
+        self._held_put_off = False
         hold = self.hold_time
         due = now - hold
         status = self.status
