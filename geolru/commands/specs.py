@@ -68,7 +68,6 @@ SPECS: dict[str, CommandSpec] = {
 COMMANDS = {name: spec.arity for name, spec in SPECS.items()}
 WRITE_COMMANDS = frozenset(name for name, spec in SPECS.items() if spec.write)
 WRITE_NAMES = frozenset(name.encode() for name in WRITE_COMMANDS)
-KEY_POSITIONS = {name: spec.keys for name, spec in SPECS.items() if spec.keys != (0, 0, 0)}
 NO_AUTH = frozenset(name.encode() for name, spec in SPECS.items() if spec.no_auth)
 # what a stale region refuses: every command that reads or writes keys
 DATA_NAMES = frozenset(name.encode() for name, spec in SPECS.items() if spec.data)

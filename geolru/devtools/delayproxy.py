@@ -192,12 +192,6 @@ class DelayProxy:
     def heal(self, name: str) -> None:
         self._call(self.links[name].heal)
 
-    def set_delay(self, name: str, delay_ms: float) -> None:
-        self.links[name].delay = delay_ms / 1000
-
-    def set_cap(self, name: str, mbit: float) -> None:
-        self.links[name].bits_per_second = mbit * 1e6
-
     def stats(self) -> dict:
         return self._call(lambda: {name: link.stats() for name, link in self.links.items()})
 

@@ -13,7 +13,6 @@ import attrs
 from geolru.common.collaborators import Clock
 
 COUNTER_BITS = 16
-COUNTER_MASK = (1 << COUNTER_BITS) - 1
 
 
 def pack(ms: int, counter: int = 0) -> int:

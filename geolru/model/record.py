@@ -1,8 +1,9 @@
 """A key's record: what the store keeps, what replicates, what the merge compares.
 
 One binary codec serves both the store (LMDB values) and the peer wire format
-(batch frames carry the stored bytes as they are), so a record read from the
-store for a catch-up goes on the wire without being decoded and encoded again.
+(batch frames carry records in the same encoding).  A catch-up decodes what it
+reads from the store (the sender decides record by record what the peer needs) and
+encodes it again into the frame.
 
 Layout: a fixed header ``(position, version, deadline, flags, origin length,
 counter length)``, then the origin, the counter state (or a hash header's

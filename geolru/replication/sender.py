@@ -527,9 +527,8 @@ class Sender:
         return through
 
     def _flush_soon(self) -> None:
-        """At the end of this reactor turn: the turn's writes go in one frame.  (Frames
-        gathered for 2 ms instead cost 1.3 ms of lag on loopback and saved a peer no
-        measurable CPU.)"""
+        """At the end of this reactor turn: the turn's writes go in one frame
+        (docs/replication.md says why no longer)."""
         self._soon("flush", 0, self.flush)
 
     def flush(self) -> None:

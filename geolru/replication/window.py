@@ -60,11 +60,6 @@ class Window:
     def frames(self) -> int:
         return len(self._frames)
 
-    @property
-    def oldest_sent(self) -> float | None:
-        """When the oldest frame still in flight was sent."""
-        return self._frames[0][1] if self._frames else None
-
     def sent(self, through: int, now: float, size: int, records: int) -> None:
         self._frames.append((through, now, size, records, self.delivered,
                              self._last_delivery if self._last_delivery is not None else now))

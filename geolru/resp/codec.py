@@ -39,12 +39,12 @@ class ProtocolError(Exception):
 
 # ---------------------------------------------------------------- replies
 
-_SMALL_INTS = [b":%d\r\n" % i for i in range(-1, 1024)]
+_INTEGER_REPLIES = [b":%d\r\n" % i for i in range(-1, 1024)]  # integer(): made once
 
 
 def integer(value: int) -> bytes:
     if -1 <= value < 1023:
-        return _SMALL_INTS[value + 1]
+        return _INTEGER_REPLIES[value + 1]
     return b":%d\r\n" % value
 
 
@@ -127,7 +127,7 @@ def parse_int(value: bytes) -> int | None:
 
 # the lengths and counts almost every request carries, parsed by one dict lookup;
 # only canonical spellings are keys, so anything else still goes through parse_int
-SMALL_INTS = {b"%d" % i: i for i in range(4096)}
+_PARSED_INTS = {b"%d" % i: i for i in range(4096)}
 
 
 # ---------------------------------------------------------------- inline
@@ -319,7 +319,7 @@ class RequestParser:
         pos = 0
         end = len(buf)
         find = buf.find
-        small = SMALL_INTS.get
+        small = _PARSED_INTS.get
         self._need = 0
         while pos < end:
             if buf[pos] != 42:  # not '*': inline command
