@@ -1,6 +1,6 @@
 import pytest
 
-from support import redis_server, region_daemon
+from support import Cluster, redis_server, region_daemon
 
 # modules that need no daemon and no redis-server: ``pytest -m fast`` runs them alone
 FAST_MODULES = {
@@ -23,6 +23,17 @@ def region(tmp_path):
     daemon = region_daemon(tmp_path / "region").start()
     yield daemon
     daemon.stop()
+
+
+@pytest.fixture
+def cluster(request, tmp_path):
+    """A master and regions streaming to each other (``support.Cluster``), stopped
+    afterwards: Montreal, Frankfurt and Singapore, unless the test or its module is
+    marked ``pytest.mark.cluster(names=[...], heartbeat_timeout=..., http=..., ...)``."""
+    marker = request.node.get_closest_marker("cluster")
+    started = Cluster(tmp_path, **(marker.kwargs if marker else {}))
+    yield started
+    started.stop()
 
 
 @pytest.fixture(scope="session")

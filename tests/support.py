@@ -274,13 +274,60 @@ def placed_region(workdir: Path, name: str, masters: str, **options) -> Daemon:
                          master=masters, **options)
 
 
-def start_cluster(workdir: Path, names, heartbeat_timeout: float = 1.5, **master_options):
-    """A master and regions (started); returns (master, {name: region})."""
-    master = master_daemon(workdir / "master", heartbeat_timeout=heartbeat_timeout,
-                           **master_options).start()
-    regions = {name: placed_region(workdir, name, f"tcp:127.0.0.1:{master.port}").start()
-               for name in names}
-    return master, regions
+def registered_up(master_port: int, count: int) -> bool:
+    """Whether the master counts ``count`` regions up."""
+    lines = ask_master(master_port, "REGIONS")
+    return sum(line.endswith(" up") for line in lines) == count
+
+
+class Cluster:
+    """A master and regions at their cities (``PLACES``), started, registered with the
+    master and streaming live to each other; ``master, regions = cluster`` unpacks it.
+    The ``cluster`` fixture (conftest.py) makes one per test and stops it after."""
+
+    def __init__(self, tmp_path: Path, names=("montreal", "frankfurt", "singapore"),
+                 options: dict | None = None, heartbeat_timeout: float = 2.0,
+                 **master_options):
+        self.tmp_path = tmp_path
+        self.master = master_daemon(tmp_path / "master", heartbeat_timeout=heartbeat_timeout,
+                                    **master_options).start()
+        self.regions: dict[str, Daemon] = {}
+        try:
+            for name in names:
+                self.add(name, **(options or {}).get(name, {}))
+            wait_until(lambda: registered_up(self.master.port, len(self.regions)), 15,
+                       what=f"{len(self.regions)} regions up at the master")
+            self.wait_live()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __iter__(self):
+        return iter((self.master, self.regions))
+
+    def add(self, name, **options) -> Daemon:
+        daemon = placed_region(self.tmp_path, name, f"tcp:127.0.0.1:{self.master.port}",
+                               **options)
+        self.regions[name] = daemon.start()
+        return daemon
+
+    def client(self, name, **kwargs) -> redis.Redis:
+        return self.regions[name].client(**kwargs)
+
+    def live_peers(self, name) -> int:
+        info = self.client(name).info("replication")
+        return sum(v["state"] == "live" for k, v in info.items() if k.startswith("peer"))
+
+    def wait_live(self, timeout=15):
+        n = len(self.regions) - 1
+        wait_until(lambda: all(self.live_peers(r) == n for r in self.regions), timeout,
+                   what=f"every region streaming live to {n} peers")
+
+    def everywhere(self, check, timeout=10, what="every region to agree"):
+        wait_until(lambda: all(check(self.client(r)) for r in self.regions), timeout, what=what)
+
+    def stop(self):
+        stop_all(self.master, *self.regions.values())
 
 
 def stop_all(*daemons):

@@ -8,18 +8,11 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from support import PLACES, free_port, start_cluster, stop_all, wait_until
+from support import PLACES, free_port, wait_until
+
+pytestmark = pytest.mark.cluster(names=["montreal", "frankfurt"])
 
 GEOLRU = str(Path(sys.executable).with_name("geolru"))
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    master, regions = start_cluster(tmp_path, ["montreal", "frankfurt"])
-    wait_until(lambda: run(master, "regions").stdout.count(" up ") == 2, 15,
-               what="two regions up")
-    yield master, regions
-    stop_all(master, *regions.values())
 
 
 def run(master, *args):

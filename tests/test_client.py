@@ -2,17 +2,8 @@
 
 import pytest
 
-from geolru.client.geocache import GeoCache, NoRegionAvailable, locate
-from support import region_daemon, start_cluster, stop_all, wait_until
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    master, regions = start_cluster(tmp_path, ["montreal", "frankfurt", "singapore"])
-    wait_until(lambda: len(locate(f"127.0.0.1:{master.port}", 0, 0, 5)) == 3, 15,
-               what="three regions located")
-    yield master, regions
-    stop_all(master, *regions.values())
+from geolru.client.geocache import GeoCache, NoRegionAvailable
+from support import region_daemon, wait_until
 
 
 def test_uses_the_nearest_region_and_fails_over_without_an_error(cluster):

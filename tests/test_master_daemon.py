@@ -18,30 +18,18 @@ from support import (
     nearest,
     placed_region,
     region_daemon,
+    registered_up,
     wait_until,
 )
 
 CITIES = ["montreal", "frankfurt", "singapore"]
 TIMEOUT = 1.5  # the masters' heartbeat_timeout in these tests
+pytestmark = pytest.mark.cluster(heartbeat_timeout=TIMEOUT, http=True)
 
 
 def start_regions(tmp_path, masters: str, names=CITIES):
     return {name: placed_region(tmp_path, name, masters).start() for name in names}
 
-
-def all_up(master_port: int, count: int) -> bool:
-    lines = ask_master(master_port, "REGIONS")
-    return sum(line.endswith(" up") for line in lines) == count
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    master = master_daemon(tmp_path / "master", heartbeat_timeout=TIMEOUT, http=True).start()
-    regions = start_regions(tmp_path, f"tcp:127.0.0.1:{master.port}")
-    wait_until(lambda: all_up(master.port, 3), 15, what="three regions registered")
-    yield master, regions
-    for daemon in [master, *regions.values()]:
-        daemon.stop()
 
 
 def test_locate_follows_health(cluster):
@@ -97,14 +85,15 @@ def test_master_restart_keeps_the_registry_and_regions_rejoin(tmp_path):
     master = master_daemon(tmp_path / "master", heartbeat_timeout=TIMEOUT).start()
     regions = start_regions(tmp_path, f"tcp:127.0.0.1:{master.port}", ["montreal", "singapore"])
     try:
-        wait_until(lambda: all_up(master.port, 2), 15, what="two regions registered")
+        wait_until(lambda: registered_up(master.port, 2), 15, what="two regions registered")
         master.kill()
         # the regions keep serving while the master is away
         assert regions["montreal"].client().set("k", "v")
         master.start()
         names = [line.split()[1] for line in ask_master(master.port, "REGIONS")[:-1]]
         assert names == ["montreal", "singapore"]  # restored from the state file
-        wait_until(lambda: all_up(master.port, 2), 10, what="regions to rejoin by themselves")
+        wait_until(lambda: registered_up(master.port, 2), 10,
+                   what="regions to rejoin by themselves")
     finally:
         for daemon in [master, *regions.values()]:
             daemon.stop()
@@ -116,7 +105,7 @@ def test_two_masters_any_one_answers(tmp_path):
     both = f"tcp:127.0.0.1:{a.port},tcp:127.0.0.1:{b.port}"
     regions = start_regions(tmp_path, both, ["montreal", "frankfurt"])
     try:
-        wait_until(lambda: all_up(a.port, 2) and all_up(b.port, 2), 15,
+        wait_until(lambda: registered_up(a.port, 2) and registered_up(b.port, 2), 15,
                    what="both masters to know both regions")
         a.kill()
         assert nearest(b.port, 40.71, -74.01) == "montreal"
@@ -155,7 +144,7 @@ def test_cluster_secret_lets_only_regions_that_know_it_register(tmp_path):
     bad = region_daemon(tmp_path / "bad", name="frankfurt", cluster_secret="guess",
                         master=f"tcp:127.0.0.1:{master.port}").start()
     try:
-        wait_until(lambda: all_up(master.port, 1), 10, what="the region with the secret")
+        wait_until(lambda: registered_up(master.port, 1), 10, what="the region with the secret")
         names = [line.split()[1] for line in ask_master(master.port, "REGIONS")[:-1]]
         assert names == ["montreal"]
         assert ask_master(master.port, "REGISTER x 127.0.0.1 1 0 0 0") == [

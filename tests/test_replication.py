@@ -9,55 +9,13 @@ import pytest
 import redis
 
 from support import (
+    Cluster,
     free_port,
-    master_daemon,
     metric,
     metric_samples,
-    placed_region,
     stop_all,
     wait_until,
 )
-
-
-class Cluster:
-    def __init__(self, tmp_path, names=("montreal", "frankfurt", "singapore"), options=None):
-        self.tmp_path = tmp_path
-        self.master = master_daemon(tmp_path / "master", heartbeat_timeout=2).start()
-        self.regions = {}
-        for name in names:
-            self.add(name, **(options or {}).get(name, {}))
-        self.wait_live()
-
-    def add(self, name, **options):
-        daemon = placed_region(self.tmp_path, name, f"tcp:127.0.0.1:{self.master.port}",
-                               **options)
-        self.regions[name] = daemon.start()
-        return daemon
-
-    def client(self, name, **kwargs) -> redis.Redis:
-        return self.regions[name].client(**kwargs)
-
-    def live_peers(self, name) -> int:
-        info = self.client(name).info("replication")
-        return sum(v["state"] == "live" for k, v in info.items() if k.startswith("peer"))
-
-    def wait_live(self, timeout=15):
-        n = len(self.regions) - 1
-        wait_until(lambda: all(self.live_peers(r) == n for r in self.regions), timeout,
-                   what=f"every region streaming live to {n} peers")
-
-    def everywhere(self, check, timeout=10, what="every region to agree"):
-        wait_until(lambda: all(check(self.client(r)) for r in self.regions), timeout, what=what)
-
-    def stop(self):
-        stop_all(self.master, *self.regions.values())
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    c = Cluster(tmp_path)
-    yield c
-    c.stop()
 
 
 def test_write_anywhere_read_everywhere(cluster):
@@ -327,13 +285,14 @@ def peer_state(client, name: str) -> str | None:
                  if k.startswith("peer") and v["name"] == name), None)
 
 
+@pytest.mark.cluster(heartbeat_timeout=1.5)
 def test_forgetting_a_dead_region_frees_its_tombstones_and_its_old_data_cannot_rejoin(
-        tmp_path):
+        cluster):
     """A region gone for good holds back tombstone collection until the master
     FORGETs it; back with its old data it would miss the deletes collected
     meanwhile, so its peers refuse to stream to it until its data_dir is emptied."""
-    from support import ask_master, start_cluster
-    master, regions = start_cluster(tmp_path, ["montreal", "frankfurt", "singapore"])
+    from support import ask_master
+    master, regions = cluster
     singapore = regions["singapore"]
     try:
         rm, rf, rs = (regions[n].client() for n in ("montreal", "frankfurt", "singapore"))
@@ -374,7 +333,7 @@ def test_forgetting_a_dead_region_frees_its_tombstones_and_its_old_data_cannot_r
         assert peer_state(rm, "singapore") is None
 
         rm.set("after", "1")  # the place comes back under a new name, empty
-        saopaulo = placed_region(tmp_path, "saopaulo", f"tcp:127.0.0.1:{master.port}").start()
+        saopaulo = cluster.add("saopaulo")
         regions["saopaulo"] = saopaulo
         rp = saopaulo.client()
         wait_until(lambda: rp.get("after") == b"1", 15, what="the new region to sync")

@@ -4,18 +4,10 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 
-from geolru.client.geocache import NoRegionAvailable, locate
+from geolru.client.geocache import NoRegionAvailable
 from geolru.client.txgeocache import ResponseError, TxGeoCache
-from support import start_cluster, stop_all, wait_until
 
-
-@pytest.fixture
-def cluster(tmp_path):
-    master, regions = start_cluster(tmp_path, ["montreal", "frankfurt"])
-    wait_until(lambda: len(locate(f"127.0.0.1:{master.port}", 0, 0, 5)) == 2, 15,
-               what="two regions located")
-    yield master, regions
-    stop_all(master, *regions.values())
+pytestmark = pytest.mark.cluster(names=["montreal", "frankfurt"])
 
 
 @pytest_twisted.ensureDeferred
