@@ -1,5 +1,7 @@
 """The geolru command line, as a user runs it: subprocesses and a pseudo-terminal."""
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -8,6 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from geolru.devtools import localcluster
 from support import PLACES, free_port, wait_until
 
 pytestmark = pytest.mark.cluster(names=["montreal", "frankfurt"])
@@ -166,7 +169,19 @@ def test_cluster_up_status_down_with_daemonized_twistd(tmp_path):
         assert r.dbsize() == 1
         again = subprocess.run([GEOLRU, "cluster", "up", "--root", str(tmp_path)],
                                capture_output=True, text=True, timeout=60)
-        assert "already running" in again.stdout
+        assert "already running (pid " in again.stdout
+        # kill -9 of one region (it may linger as a zombie: dead all the same), then up
+        pid = int((tmp_path / "var" / "run" / "frankfurt.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not localcluster.alive(pid), 10, what="the region to die")
+        restarted = subprocess.run([GEOLRU, "cluster", "up", "--root", str(tmp_path)],
+                                   capture_output=True, text=True, timeout=120)
+        assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+        assert f"frankfurt  pid {pid} in var/run/frankfurt.pid is not running: starting it " \
+               "again" in restarted.stdout
+        assert "frankfurt  up on" in restarted.stdout
+        assert "stale pidfile" not in restarted.stdout + restarted.stderr
+        wait_until(lambda: f.get("k") == b"v", 15, what="the restarted region's data")
     finally:
         down = subprocess.run([GEOLRU, "cluster", "down", "--root", str(tmp_path)],
                               capture_output=True, text=True, timeout=120)

@@ -54,13 +54,35 @@ def discover(etc: Path) -> list[Daemon]:
     return daemons
 
 
-def _pid(daemon: Daemon, var: Path) -> int | None:
+def _recorded_pid(daemon: Daemon, var: Path) -> int | None:
+    """The pid in the daemon's pidfile, if there is one."""
     try:
-        pid = int(daemon.pidfile(var).read_text().strip())
-        os.kill(pid, 0)
-        return pid
+        return int(daemon.pidfile(var).read_text().strip())
     except (OSError, ValueError):
         return None
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process: not gone, and not a zombie (a process
+    killed whose parent has not reaped it still answers ``kill(pid, 0)``)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc here: kill(pid, 0) is all there is to know
+    return state not in (b"Z", b"X")
+
+
+def _pid(daemon: Daemon, var: Path) -> int | None:
+    """The pid of the daemon if it is running."""
+    pid = _recorded_pid(daemon, var)
+    return pid if pid is not None and alive(pid) else None
 
 
 def _answers(host: str, port: int) -> bool:
@@ -89,9 +111,14 @@ def up(root: Path) -> int:
     twistd = Path(sys.executable).with_name("twistd")
     daemons = discover(root / "etc")
     for daemon in daemons:
-        if _pid(daemon, var):
-            print(f"  {daemon.name:<10} already running")
+        pid = _recorded_pid(daemon, var)
+        if pid is not None and alive(pid):
+            print(f"  {daemon.name:<10} already running (pid {pid})")
             continue
+        if pid is not None:  # killed, crashed: its pidfile stayed
+            print(f"  {daemon.name:<10} pid {pid} in {daemon.pidfile(var).relative_to(root)} "
+                  "is not running: starting it again")
+            daemon.pidfile(var).unlink(missing_ok=True)
         if _port_taken(daemon.host, daemon.port):
             print(f"  {daemon.name:<10} port {daemon.host}:{daemon.port} is taken by another "
                   "program; stop it or change 'listen' in " + str(daemon.ini))
