@@ -300,6 +300,33 @@ def test_same_commandstats_and_errorstats_as_redis(servers):
     assert command_and_error_stats(region.port) == expected
 
 
+def info_shape(port: int, *sections: str) -> list[str]:
+    """The layout of an INFO reply: its header, field and blank lines in order (runs
+    of field lines as one), down to the CRLFs."""
+    conn = RawConnection(port)
+    reply = conn.call("INFO", *sections)
+    conn.close()
+    body = reply.split(b"\r\n", 1)[1][:-2]  # the bulk's payload
+    shape = []
+    for line in body.split(b"\r\n"):
+        kind = "header" if line.startswith(b"# ") else "blank" if not line else "fields"
+        if not (kind == "fields" and shape and shape[-1] == "fields"):
+            shape.append(kind)
+    return shape
+
+
+@pytest.mark.parametrize("sections", [("server",), ("server", "clients", "memory")])
+def test_info_sections_are_laid_out_as_redis_lays_them_out(servers, sections):
+    """One blank line between sections, one CRLF after the last (README: byte for
+    byte); INFO's default sections differ (geolru has no Keyspace section, say), but
+    not their layout."""
+    region, reference = servers
+    assert info_shape(region.port, *sections) == info_shape(reference.port, *sections)
+    for port in (region.port, reference.port):  # (a section may have no fields)
+        shape = [kind for kind in info_shape(port) if kind != "fields"]
+        assert shape == ["header", "blank"] * (len(shape) // 2), port
+
+
 def test_redis_py_default_pipeline_is_a_transaction(servers):
     """redis-py's pipeline() wraps its commands in MULTI/EXEC: three INCRs give three
     replies, once each, on both servers."""

@@ -65,7 +65,7 @@ class ServerCommands:
             sections = [s for s in INFO_SECTIONS if s in wanted or s in default]
         parts = []
         for section, fields in self.snapshot(sections).items():
-            parts.append("# %s\n%s\n" % (section.capitalize(), "".join(
+            parts.append("# %s\n%s" % (section.capitalize(), "".join(
                 f"{field}:{value}\n" for field, value in fields.items())))
         return p.verbatim_lines("\n".join(parts), session.resp3)
 
