@@ -28,7 +28,12 @@ class GeoCommands:
     def cmd_peers(self, session, args):
         if self.replication is None:
             return p.EMPTY_ARRAY
+        # one map per peer (field-value pairs in RESP2), as CLUSTER SHARDS answers,
+        # under the names INFO replication gives the same figures
         return p.array([
-            p.array([p.bulk(name.encode()), p.bulk(address.encode()), p.bulk(state.encode()),
-                     p.integer(behind), p.bulk(b"%.1f" % waited)])
+            p.mapping([(b"$4\r\nname\r\n", p.bulk(name.encode())),
+                       (b"$7\r\naddress\r\n", p.bulk(address.encode())),
+                       (b"$5\r\nstate\r\n", p.bulk(state.encode())),
+                       (b"$7\r\nlag_ops\r\n", p.integer(behind)),
+                       (b"$6\r\nlag_ms\r\n", p.bulk(b"%.1f" % waited))], session.resp3)
             for name, address, state, behind, waited in self.replication.peers()])

@@ -9,7 +9,7 @@ import time
 import redis
 
 from faults.proxy import Proxy
-from support import free_port, region_daemon, start_cluster, stop_all, wait_until, write_peers
+from support import free_port, region_daemon, stop_all, wait_until, write_peers
 
 
 def test_partition_with_writes_on_both_sides_then_heal(tmp_path):
@@ -50,9 +50,8 @@ def test_partition_with_writes_on_both_sides_then_heal(tmp_path):
         to_b.close()
 
 
-def test_crashes_freezes_and_restarts_while_clients_write(tmp_path):
-    master, regions = start_cluster(tmp_path, ["montreal", "frankfurt", "singapore"],
-                                    heartbeat_timeout=2)
+def test_crashes_freezes_and_restarts_while_clients_write(cluster):
+    master, regions = cluster
     confirmed: dict[str, bytes] = {}  # writes that WAIT said reached another region
     lock = threading.Lock()
     stop = threading.Event()
