@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support import Daemon, master_daemon, region_daemon, wait_until  # noqa: E402
+from support import Cluster, Daemon, wait_until  # noqa: E402
 
 PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),
           "singapore": (1.3521, 103.8198)}
@@ -51,17 +51,10 @@ def redis_benchmark(port: int, test: str, pipeline: int, requests: int,
 
 
 def start_cluster(work: Path) -> tuple[Daemon, dict[str, Daemon]]:
-    """A master and Montreal, Frankfurt, Singapore, streaming to each other."""
-    master = master_daemon(work / "master", heartbeat_timeout=5).start()
-    regions = {name: region_daemon(work / name, name=name, latitude=lat, longitude=lon,
-                                   master=f"tcp:127.0.0.1:{master.port}").start()
-               for name, (lat, lon) in PLACES.items()}
-
-    def live(name):
-        info = regions[name].client().info("replication")
-        return sum(v["state"] == "live" for k, v in info.items() if k.startswith("peer")) == 2
-    wait_until(lambda: all(live(n) for n in regions), 20, what="the cluster streaming live")
-    return master, regions
+    """A master and Montreal, Frankfurt, Singapore, streaming to each other (the
+    tests' ``Cluster``)."""
+    cluster = Cluster(work, heartbeat_timeout=5)
+    return cluster.master, cluster.regions
 
 
 def percentile(values, q):
