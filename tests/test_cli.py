@@ -1,6 +1,7 @@
 """The geolru command line, as a user runs it: subprocesses and a pseudo-terminal."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +31,8 @@ def test_locate_regions_get_set_del(cluster):
     assert out[1].split()[0] == "frankfurt"
     table = run(master, "regions").stdout
     assert "frankfurt" in table and "montreal" in table and "peers' lag" in table
+    rows = {line.split()[0]: line for line in table.splitlines()[1:]}
+    assert re.search(r" up +frankfurt \d+ ops/\d+ ms$", rows["montreal"]), table  # PEERS
     assert run(master, "set", "greeting", "hello world", "--ttl", "60",
                "--near", "45.5,-73.6").stdout == "OK\n"
     assert run(master, "get", "greeting", "--near", "45.5,-73.6").stdout == '"hello world"\n'

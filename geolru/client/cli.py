@@ -78,6 +78,12 @@ def format_reply(reply, indent: str = "") -> str:
     return str(reply)
 
 
+def peer_fields(entry) -> dict:
+    """One entry of ``PEERS``: a map in RESP3, field-value pairs in RESP2."""
+    return entry if isinstance(entry, dict) else dict(zip(entry[::2], entry[1::2],
+                                                          strict=True))
+
+
 def connect(args) -> GeoCache:
     regions = args.region.split(",") if getattr(args, "region", None) else None
     near = args.near
@@ -125,8 +131,9 @@ def cmd_regions(args) -> int:
             try:
                 peers = redis.Redis(host=host, port=int(port), socket_timeout=2).execute_command(
                     "PEERS")
-                lag = ", ".join(f"{p[0].decode()} {int(p[3])} ops/{float(p[4]):.0f} ms"
-                                for p in peers)
+                lag = ", ".join(
+                    f"{f[b'name'].decode()} {int(f[b'lag_ops'])} ops/{float(f[b'lag_ms']):.0f} ms"
+                    for f in map(peer_fields, peers))
             except redis.RedisError as e:
                 lag = f"({e})"
         print(f"{name:<12} {host + ':' + port:<21} {float(lat):>9.4f} {float(lon):>10.4f} "
