@@ -96,7 +96,7 @@ def run_master_and_region(geolru: Geolru, master_cmd: list[str], region_cmd: lis
     master.ready_probe = lambda: bool(ask_master(master_port, "HELP"))
     region = Daemon([*region_cmd, "-c", str(geolru.source / "etc" / "region1.ini"),
                      "--name=packaged", f"--listen=tcp:{region_port}:interface=127.0.0.1",
-                     f"--peer_listen=tcp:{free_port()}:interface=127.0.0.1",
+                     f"--peer_listen=tcp:{free_port()}:interface=127.0.0.1", "--http=",
                      f"--data_dir={workdir / 'data'}",
                      f"--master=tcp:127.0.0.1:{master_port}"],
                     region_port, workdir / "region", "region")

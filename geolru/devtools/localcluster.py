@@ -32,6 +32,7 @@ class Daemon:
     ini: Path
     host: str
     port: int
+    http: tuple[str, int] | None = None  # its HTTP side (status page, /metrics), if any
 
     def pidfile(self, var: Path) -> Path:
         return var / "run" / f"{self.name}.pid"
@@ -45,12 +46,15 @@ def discover(etc: Path) -> list[Daemon]:
     daemons = []
     master = etc / "master.ini"
     if master.exists():
-        host, port = listen_address(load_master(str(master)).listen)
-        daemons.append(Daemon("master", "geolru-master", master, host, port))
+        config = load_master(str(master))
+        host, port = listen_address(config.listen)
+        daemons.append(Daemon("master", "geolru-master", master, host, port,
+                              listen_address(config.http) if config.http else None))
     for ini in sorted(etc.glob("region*.ini")):
         config = load_region(str(ini))
         host, port = listen_address(config.listen)
-        daemons.append(Daemon(config.name, "geolru-region", ini, host, port))
+        daemons.append(Daemon(config.name, "geolru-region", ini, host, port,
+                              listen_address(config.http) if config.http else None))
     return daemons
 
 
@@ -143,10 +147,15 @@ def up(root: Path) -> int:
     for daemon in daemons:
         if daemon.plugin == "geolru-master":
             print(f"  telnet {daemon.host} {daemon.port}        # LOCATE 45.50 -73.57")
-            print("  http://127.0.0.1:7080/       # the status page, with a map")
+            if daemon.http:
+                print(f"  http://{daemon.http[0]}:{daemon.http[1]}/       # the status page, "
+                      "with a map")
         else:
             print(f"  redis-cli -h {daemon.host} -p {daemon.port}   # {daemon.name}; "
                   f"or: telnet {daemon.host} {daemon.port}, then SET k v / GET k")
+            if daemon.http:
+                print(f"  http://{daemon.http[0]}:{daemon.http[1]}/metrics"
+                      f"   # {daemon.name}'s Prometheus metrics")
     print("  .venv/bin/geolru shell --near 45.50,-73.57   # nearest region, with failover")
     print("Stop with: scripts/cluster down")
     return 0
