@@ -127,7 +127,7 @@ def test_a_string_set_replaces_a_hash_everywhere(pair, clock):
     assert a("HGET", "h", "f").startswith(b"-WRONGTYPE")
     clock.advance(0.05)
     for region in pair:
-        region.store.sync()
+        region.store.commit_and_wait()
         assert list(region.store.fields(b"h")) == []  # the fields are gone from the store
 
 
@@ -175,7 +175,7 @@ def test_hset_on_a_big_hash_reads_and_writes_one_field(tmp_path, clock, monkeypa
     pairs = [x for i in range(10_000) for x in (b"f%d" % i, b"v%d" % i)]
     region("HSET", "big", *pairs)
     clock.advance(0.05)
-    region.store.flush()
+    region.store.commit()
     region.keyspace.cache.clear()
     scans = []
     real = Store.fields
@@ -211,7 +211,7 @@ def test_a_syncing_region_expires_no_hash_until_caught_up(pair, clock):
     a("PEXPIRE", "h", "100")
     a("SET", "s", "v", "PX", "100")
     clock.advance(0.2)
-    a.store.sync()
+    a.store.commit_and_wait()
     a.outbox.clear()
     a.keyspace.syncing = True
     a.keyspace.expire_due()

@@ -30,7 +30,7 @@ async def test_threaded_store_commits_off_the_reactor_and_reads_see_buffered_wri
         for i in range(3000):
             store.put(b"k%d" % i, Record(b"v%d" % i, None, i, "here"))
         assert store.get(b"k2999").value == b"v2999"  # buffered
-        store.flush()
+        store.commit()
         assert store._inflight  # handed to the writer thread, not committed by this one
         assert store.get(b"k2999").value == b"v2999"  # in flight
         await eventually(lambda: store.pending == 0, 5, what="the group commit")
@@ -49,7 +49,7 @@ async def test_everysec_commits_on_the_reactor_and_flushes_on_a_thread(tmp_path)
     try:
         started = reactor.seconds()
         store.put(b"k", Record(b"v", None, 1, "here"))
-        store.sync()
+        store.commit_and_wait()
         assert store.pending == 0 and store.commits == 1  # done on this thread
         await eventually(lambda: store.last_fsync > started, 5, what="the flush to disk")
         assert store._flusher._pool.started  # in a thread, not on the reactor

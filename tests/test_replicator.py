@@ -361,7 +361,7 @@ def held_setup(tmp_path, clock):
     for i in range(5):
         a.keyspace.apply(b"c%d" % i, Record(b"v", None, 100 + i, "c"))
     a.keyspace.write(b"mine", b"m", None)
-    a.store.sync()
+    a.store.commit_and_wait()
     return a, b
 
 

@@ -6,10 +6,12 @@ from hypothesis import strategies as st
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
+from geolru.model.hashkeys import field_id
 from geolru.model.merge import expired
 from geolru.model.record import Record, decode, encode
-from geolru.store.store import FSYNC_INTERVAL, LONG_KEY, Store, StoreError
-from geolru.store.tables import MIN_MAP
+from geolru.store.layout import FORMAT, FORMAT_NAME, LONG_KEY
+from geolru.store.store import FSYNC_INTERVAL, Store, StoreError
+from geolru.store.tables import MIN_MAP, Tables
 from geolru.store.writers import InlineWriter
 
 NOW_MS = 1_700_000_000_000
@@ -57,7 +59,7 @@ def test_keys_lmdb_cannot_take_are_stored_under_a_digest(tmp_path, clock, key):
     store = open_store(tmp_path, clock)
     store.put(key, live(b"value"))
     store.put(b"other", live(b"o"))
-    store.sync()
+    store.commit_and_wait()
     store.close()
     again = open_store(tmp_path, clock)  # read from the file, not from the buffer
     assert again.get(key).value == b"value"
@@ -84,7 +86,7 @@ def test_a_restart_continues_positions_past_a_flushall(tmp_path, clock):
 def test_scan_meets_every_key_present_throughout_even_when_others_are_written(store):
     for i in range(100):
         store.put(b"k%d" % i, live(b"v"))
-    store.sync()
+    store.commit_and_wait()
     seen, cursor, rounds = [], 0, 0
     while True:
         cursor, keys = store.scan(cursor, 10, NOW_MS)
@@ -106,7 +108,7 @@ def test_counts_and_deadlines(store):
     assert store.count_live(NOW_MS) == (2, 1)
     assert [key for key, _ in store.due(NOW_MS, 10)] == [b"past"]
     store.put(b"past", live(b"4"))  # a newer write without a deadline
-    store.sync()
+    store.commit_and_wait()
     assert store.due(NOW_MS, 10) == []
     assert store.count_live(NOW_MS) == (3, 1)
 
@@ -114,7 +116,7 @@ def test_counts_and_deadlines(store):
 def test_expiry_keeps_the_position_and_collection_removes_the_tombstone(store):
     store.put(b"a", live(b"1", deadline=NOW_MS - 1))
     store.put(b"b", live(b"2"))
-    store.sync()
+    store.commit_and_wait()
     store.expire(expirations(store.due(NOW_MS, 10)))
     assert store.get(b"a").value is None  # a tombstone, at its old position
     assert [(seq, key) for seq, key, _ in store.changes_since(0, 10)] == [(1, b"a"), (2, b"b")]
@@ -221,10 +223,10 @@ def test_reads_see_each_commit_and_housekeeping_job_at_once(store, clock):
 
 
 def test_a_collection_job_takes_a_bounded_number_and_the_next_goes_on(store, monkeypatch):
-    monkeypatch.setattr("geolru.store.store.COLLECT_BATCH", 3)
+    monkeypatch.setattr("geolru.store.tombstones.COLLECT_BATCH", 3)
     for i in range(7):
         store.put(b"k%d" % i, Record(None, None, 1, "here"))
-    store.sync()
+    store.commit_and_wait()
     tables = store._tables
     for remaining in (4, 1, 0):
         store.collect_tombstones(store.seq)
@@ -237,6 +239,84 @@ def test_one_process_at_a_time(tmp_path, clock, store):
     store.close()
     again = open_store(tmp_path, clock)  # closing let go of it
     again.close()
+
+
+TABLES = ("kv", "fields", "seq", "tombs", "field_tombs", "due", "meta")
+
+
+def contents(path) -> dict:
+    """Every table of the (closed) store at ``path``, row by row."""
+    tables = Tables(str(path))
+    try:
+        with tables.env.begin() as txn:
+            return {name: dict(txn.cursor(db=getattr(tables, name))) for name in TABLES}
+    finally:
+        tables.close()
+
+
+def set_format(path, value: bytes | None) -> None:
+    """Write ``value`` as the (closed) store's format; ``None``: no format, as the
+    release before formats wrote it."""
+    tables = Tables(str(path))
+    try:
+        with tables.env.begin(write=True, db=tables.meta) as txn:
+            if value is None:
+                txn.delete(FORMAT_NAME)
+            else:
+                txn.put(FORMAT_NAME, value)
+    finally:
+        tables.close()
+
+
+def a_closed_store(tmp_path, clock):
+    """A store with a key, a hash field and a tombstone in it, closed."""
+    store = open_store(tmp_path, clock)
+    store.put(b"k", live(b"v", deadline=NOW_MS + 60_000))
+    store.put(field_id(b"h", b"f"), live(b"fv"))
+    store.put(b"gone", Record(None, None, 1, "here"))
+    store.close()
+    return tmp_path / "store"
+
+
+def test_a_new_store_is_written_in_the_current_format(tmp_path, clock):
+    path = a_closed_store(tmp_path, clock)
+    assert FORMAT == 1
+    assert contents(path)["meta"][FORMAT_NAME] == b"1"
+
+
+def test_a_store_of_the_release_before_formats_gets_the_format_and_nothing_else(
+        tmp_path, clock):
+    path = a_closed_store(tmp_path, clock)
+    set_format(path, None)
+    before = contents(path)
+    store = open_store(tmp_path, clock)
+    assert store.get(b"k").value == b"v" and store.get(b"gone").value is None
+    assert [record.value for _, _, record in store.fields(b"h")] == [b"fv"]
+    store.close()
+    after = contents(path)
+    assert after["meta"].pop(FORMAT_NAME) == b"1"
+    assert after == before  # the same layout: no record, index or position moved
+
+
+@pytest.mark.parametrize("written", [b"2", b"17"])
+def test_a_store_of_a_newer_format_is_refused_and_left_as_it_is(tmp_path, clock, written):
+    path = a_closed_store(tmp_path, clock)
+    set_format(path, written)
+    before = contents(path)
+    message = (f"this data folder is store format {written.decode()}; "
+               f"this geolru reads format {FORMAT} and older: upgrade geolru")
+    with pytest.raises(StoreError, match=message):
+        open_store(tmp_path, clock)
+    assert contents(path) == before
+    with pytest.raises(StoreError, match=message):  # not "in use": the lock was let go
+        open_store(tmp_path, clock)
+
+
+def test_a_store_whose_format_is_unreadable_is_refused(tmp_path, clock):
+    path = a_closed_store(tmp_path, clock)
+    set_format(path, b"one")
+    with pytest.raises(StoreError, match="store format is unreadable"):
+        open_store(tmp_path, clock)
 
 
 class DeferringWriter(InlineWriter):
@@ -258,7 +338,7 @@ class DeferringWriter(InlineWriter):
 
 def test_an_expiry_during_a_collection_keeps_its_tombstone_collectable(store, clock):
     store.put(b"old", live(b"1", deadline=NOW_MS - 1))
-    store.sync()
+    store.commit_and_wait()
     store._writer = writer = DeferringWriter()
     store.collect_tombstones(store.seq)  # in flight: sees no tombstone when it runs
     # "old" becomes a tombstone at position 1, after it

@@ -9,8 +9,10 @@ suite's, through a ``.pth`` line).
 
 import subprocess
 
+import lmdb
 import pytest
 
+from geolru.store.layout import FORMAT, FORMAT_NAME
 from support import (
     ROOT,
     master_daemon,
@@ -89,3 +91,10 @@ def test_this_release_opens_the_previous_releases_data_folder(previous, tmp_path
         assert client.get("after") == b"upgrade"
     finally:
         new.stop()
+    env = lmdb.open(str(tmp_path / "montreal" / "data" / "store"), max_dbs=16, readonly=True,
+                    lock=False)
+    try:
+        with env.begin() as txn:  # upgraded: marked with this release's format
+            assert txn.get(FORMAT_NAME, db=env.open_db(b"meta", txn=txn)) == b"%d" % FORMAT
+    finally:
+        env.close()

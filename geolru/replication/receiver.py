@@ -189,7 +189,7 @@ class Receiver:
         other, only earlier), so the ``A`` goes a round trip after the write."""
         if self.urgent and self.reached >= self.urgent:
             self.urgent = 0
-            self.replicator.store.flush()
+            self.replicator.store.commit()
 
     def _committed(self, _, through: int, reached: int) -> None:
         if through > self.committed_sent or reached > self.committed_reached:

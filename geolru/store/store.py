@@ -8,50 +8,44 @@ most a second after a commit, so an operating-system crash or power loss may
 lose that second -- and, LMDB warns, may damage the file, since the kernel may
 write pages out of order; ``commit`` flushes every commit's data pages (LMDB's
 meta page without its own flush: an OS crash may undo the last commit, never
-damage the file), at about three times the disk work per write.
+damage the file).
 
-Where commits run follows from that: with ``everysec`` on the reactor thread
-(a commit without a flush costs a few µs per row, less than handing the GIL to
-a thread and back: one context switch per request at pipeline depth 1), the
-once-a-second flush on a thread of its own; with ``commit`` on a writer thread
-(``ThreadWriter``), so the reactor never waits for a flush.  Reads run on the
-reactor thread in a read transaction (LMDB readers never wait for the writer)
-and see the buffered and in-flight writes first, so a reader never notices
-the delay.
+Where commits run follows from that: with ``everysec`` on the reactor thread,
+the once-a-second flush on a thread of its own; with ``commit`` on a writer
+thread (``ThreadWriter``), so the reactor never waits for a flush.  Reads run on
+the reactor thread in a read transaction (LMDB readers never wait for the
+writer) and see the buffered and in-flight writes first, so a reader never
+notices the delay.
 
 Each write gets a position, ``seq``, strictly increasing in this store; the
 ``seq`` table lets replication read "changes since position N".  Deletes are
 tombstones (a record without a value) until ``collect_tombstones`` removes
-them.  Why LMDB and not SQLite, and what each choice measured: docs/store.md.
+them.  A write to a key that makes its hash's ``cleared`` newer (a ``DEL``, a
+``SET``, an expiry) removes the fields written before it, in the same
+transaction.
 
-What the store keeps is named by *identities* (``geolru.model.hashkeys``): a key's, or
-one hash field's.  Tables (LMDB named databases):
+The store is three classes, each in a module of its own:
 
-- ``kv``:          stored key -> record (``encode``): strings, counters, hash headers
-- ``fields``:      stored field -> record: one row per field of a hash, under the
-                   key's prefix, so a field is read or written alone and a hash's
-                   fields are one range
-- ``seq``:         position (8 bytes, big-endian) -> identity, one per identity: its
-                   last write
-- ``tombs``:       position -> identity, for the keys whose record is a tombstone
-- ``field_tombs``: the same for fields (so ``tombs`` counts keys)
-- ``due``:         deadline (8 bytes, biased) + stored key -> identity, for live keys
-                   that expire
-- ``meta``:        name -> value (text)
+- ``Store`` (here), the one the rest of geolru uses: the store's lifecycle (open,
+  close, the lock, the format version), its identity and positions, the write
+  buffer with group commit and fsync, the commit job, and the reads.  The hot
+  paths (``put``, ``get``, the commit job) run in it alone.
+- ``FieldIndex`` (``geolru.store.fields``): the ``fields`` table as hashes --
+  reading a hash's fields with its buffered writes merged in, and dropping those
+  a write to the key cleared.
+- ``TombstoneCollector`` (``geolru.store.tombstones``): collecting tombstones, and
+  what it must remember to do that (``collected_upto``, a floor below which none
+  is left).
 
-A key longer than ``LONG_KEY`` bytes (LMDB keys are 1 to 511 bytes), or empty,
-is stored under a 32-byte BLAKE2b digest of it, behind a prefix no other key uses;
-a long field likewise (``hashkeys.field_stored_key``).  A write to a key that
-makes its hash's ``cleared`` newer (a ``DEL``, a ``SET``, an expiry) removes the
-fields written before it, in the same transaction (``_drop_fields``).
+The tables and how keys are stored in them: ``geolru.store.layout``.  Why LMDB and
+not SQLite, why commits run where they do, and what each choice measured:
+docs/store.md.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
-import struct
 import time
 import uuid
 from collections import OrderedDict
@@ -62,72 +56,71 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from geolru.model import hashkeys
-from geolru.model.hashkeys import NO_VERSION, field_stored_key, fields_prefix, is_field
+from geolru.model.hashkeys import NO_VERSION, is_field
 from geolru.model.merge import clear_point
 from geolru.model.record import (
-    HAS_COUNTER,
     HAS_DEADLINE,
-    HAS_HASH,
     HAS_VALUE,
     Record,
     decode,
     encode,
     header_fields,
 )
+from geolru.store.fields import FieldIndex
 from geolru.store.filesystems import overwrites_in_place
+from geolru.store.layout import (
+    FORMAT,
+    FORMAT_NAME,
+    POSITION,
+    due_key,
+    place,
+    stored_key,
+)
 from geolru.store.tables import Tables
+from geolru.store.tombstones import TombstoneCollector
 from geolru.store.writers import InlineWriter, ThreadWriter
 
 MAX_PENDING = 5_000  # buffered writes before a write waits for the disk
 ABSENT_KEYS = 65_536  # missing keys remembered, so repeated misses cost no lookup
-LONG_KEY = 400  # longer keys are stored under a digest
-DIGEST_PREFIX = b"\xff\x00#"  # a digest's stored key starts with this; no short key does
 FSYNC_INTERVAL = 1.0  # seconds: fsync="everysec" flushes at most this long after a commit
-COLLECT_BATCH = 10_000  # tombstones removed per job at most
-SEQ_NAME = "store_seq"  # meta: the highest position ever given out
+SEQ_NAME = b"store_seq"  # meta: the highest position ever given out
 # meta: positions below this may have been handed out (and sent to peers) without
 # being committed; a store opened after a crash starts above it, so a position a
 # peer has seen never names another write
-RESERVED_NAME = "store_reserved"
+RESERVED_NAME = b"store_reserved"
 RESERVE_BLOCK = 1 << 20  # positions reserved at a time (renewed half-way through)
-NEWEST_NAME = "newest_version"  # meta: the newest version any record here has had
-COLLECTED_NAME = "collected_upto"  # meta: tombstones up to this position may be gone
-
-POSITION = struct.Struct(">Q")
-DEADLINE_BIAS = 1 << 63  # deadlines are signed; index keys sort as unsigned
+NEWEST_NAME = b"newest_version"  # meta: the newest version any record here has had
 
 
 class StoreError(Exception):
-    """The store cannot be opened or written (disk full, read-only, corrupt)."""
+    """The store cannot be opened or written (disk full, read-only, corrupt, a
+    format this geolru does not read)."""
 
 
-def stored_key(key: bytes) -> bytes:
-    """The LMDB key of ``key``: itself, or a digest when LMDB cannot take it
-    (longer than 511 bytes, or empty)."""
-    if 0 < len(key) <= LONG_KEY and not key.startswith(DIGEST_PREFIX):
-        return key
-    return DIGEST_PREFIX + hashlib.blake2b(key, digest_size=32).digest()
-
-
-def _place(tables: Tables, identity: bytes) -> tuple:
-    """Where an identity's record is: (LMDB key, its table, its tombstones' table)."""
-    if identity[:3] == hashkeys.FIELD_MARK:
-        return field_stored_key(*hashkeys.parse(identity)), tables.fields, tables.field_tombs
-    return stored_key(identity), tables.kv, tables.tombs
-
-
-def _old_clear_point(raw: bytes, version: int, flags: int) -> tuple:
-    """``merge.clear_point`` of an encoded record, decoding it only when needed."""
-    record = decode(raw)[1]
-    return clear_point(record) if flags & (HAS_HASH | HAS_COUNTER) else (version, record.origin)
-
-
-def due_key(deadline: int, stored: bytes) -> bytes:
-    return POSITION.pack(deadline + DEADLINE_BIAS) + stored
+def check_format(txn, tables: Tables, path: str) -> None:
+    """Refuse a folder of a newer store format; mark an older one (or a new one)
+    with ``FORMAT``.  First in the opening transaction, so nothing is written to a
+    folder it refuses."""
+    raw = txn.get(FORMAT_NAME, db=tables.meta)
+    try:
+        found = 0 if raw is None else int(raw)
+    except ValueError:
+        raise StoreError(f"cannot open store {path}: its store format is unreadable "
+                         f"({raw!r})") from None
+    if found > FORMAT:
+        raise StoreError(f"cannot open store {path}: this data folder is store format "
+                         f"{found}; this geolru reads format {FORMAT} and older: "
+                         "upgrade geolru")
+    if found < FORMAT:  # format 0 (no key: the release before formats) has this layout
+        txn.put(FORMAT_NAME, b"%d" % FORMAT, db=tables.meta)
 
 
 @attrs.define(eq=False)
 class Store:
+    """One region's store: its lifecycle, positions, write buffer, group commit and
+    fsync, commit job, and reads (hash fields and tombstone collection are parts of
+    their own: ``FieldIndex``, ``TombstoneCollector``)."""
+
     path: str  # a directory
     _reactor: object
     commit_interval: float = 0.010
@@ -155,18 +148,11 @@ class Store:
     _absent: OrderedDict = attrs.field(factory=OrderedDict, init=False)
     _inflight_meta: int = attrs.field(default=0, init=False)  # meta values being committed
     _expiring: set = attrs.field(factory=set, init=False)  # keys queued for expiry
-    _flush_call: object = attrs.field(default=None, init=False)
-    _fsync_call: object = attrs.field(default=None, init=False)
+    _commit_call: object = attrs.field(default=None, init=False)  # the next commit()
+    _fsync_call: object = attrs.field(default=None, init=False)  # the next flush to disk
     _read: object = attrs.field(default=None, init=False)  # the reactor's read transaction
     last_fsync: float = attrs.field(default=0.0, init=False)  # reactor time
-    # every uncollected tombstone is at a position >= this (0: unknown); _floor_resets
-    # counts the events that may put a tombstone below it (expiry, a failed commit)
-    _tombstone_floor: int = attrs.field(default=0, init=False)
-    _floor_resets: int = attrs.field(default=0, init=False)
     _pending_first: int = attrs.field(default=0, init=False)  # lowest position in _pending
-    # hash key -> the position of its newest field write, while it may be buffered: a
-    # hash whose fields are all committed is read without looking through the buffers
-    _field_writes: dict = attrs.field(factory=dict, init=False)
     # Deferreds of committed(): those waiting for what is buffered, and for each batch
     # in flight (by id) those that wait for it
     _pending_waiters: list = attrs.field(factory=list, init=False)
@@ -175,10 +161,6 @@ class Store:
     # (commits on the reactor thread, which grows the map), on a filesystem where
     # reserved blocks stay reserved; decided by ``open``
     writemap: bool = attrs.field(default=False, init=False)
-    # tombstones at positions up to this may have been collected: a peer that asks
-    # for changes after an earlier position would miss deletes (it was forgotten,
-    # or restored from an old copy)
-    collected_upto: int = attrs.field(default=0, init=False)
     _reserved: int = attrs.field(default=0, init=False)  # see RESERVED_NAME
     committed_seq: int = attrs.field(default=0, init=False)  # positions committed up to it
     # the newest version written here: a clock restarted behind it (a crash, a clock
@@ -190,13 +172,19 @@ class Store:
     # whether any hash field was ever stored here: until one is, a write to a key
     # need not look for fields to remove
     has_fields: bool = attrs.field(default=False, init=False)
+    # hash key -> the position of its newest field write, while it may be buffered: a
+    # hash whose fields are all committed is read without looking through the buffers
+    _field_writes: dict = attrs.field(factory=dict, init=False)
+    _field_index: FieldIndex = attrs.field(
+        default=attrs.Factory(FieldIndex, takes_self=True), init=False)
+    _collector: TombstoneCollector = attrs.field(
+        default=attrs.Factory(TombstoneCollector, takes_self=True), init=False)
 
     @property
     def writer(self):
         """Where commits run: a writer thread when each one is flushed to the disk
-        (fsync="commit"), else the calling thread, since a commit without a flush
-        is a few µs per row and handing the GIL to a thread and back cost more
-        (a context switch per request at P1)."""
+        (fsync="commit"), else the calling thread (a commit without a flush costs
+        less than handing the GIL to a thread and back: docs/store.md)."""
         if self._writer is None:
             _ = self._tables  # opened here, on the reactor thread, before a job runs elsewhere
             threaded = self.threaded and self.fsync == "commit"
@@ -220,43 +208,60 @@ class Store:
         return (len(self._pending) + len(self._pending_meta) + self._inflight_meta
                 + sum(len(batch) for batch in self._inflight))
 
+    @property
+    def collected_upto(self) -> int:
+        """Tombstones at positions up to this may have been collected: a peer that
+        asks for changes after an earlier position would miss deletes (it was
+        forgotten, or restored from an old copy)."""
+        return self._collector.collected_upto
+
+    # ------------------------------------------------------------ lifecycle
+
     def open(self) -> None:
-        """Open (or create) the store, read its identity and position, and close
-        the files again until first use; ``StoreError`` says why it cannot."""
+        """Open (or create) the store, check (or upgrade) its format, read its
+        identity and position, and close the files again until first use;
+        ``StoreError`` says why it cannot."""
         try:
             os.makedirs(self.path, exist_ok=True)
             self._lock()
             tables = Tables(self.path)
             try:
                 with tables.env.begin(write=True) as txn:
-                    store_id = txn.get(b"store_id", db=tables.meta)
-                    if store_id is None:
-                        store_id = uuid.uuid4().hex.encode()
-                        txn.put(b"store_id", store_id, db=tables.meta)
-                    self.store_id = store_id.decode()
-                    top = int(txn.get(SEQ_NAME.encode(), b"0", db=tables.meta))
-                    cursor = txn.cursor(db=tables.seq)
-                    if cursor.last():
-                        top = max(top, POSITION.unpack(cursor.key())[0])
-                    reserved = int(txn.get(RESERVED_NAME.encode(), b"0", db=tables.meta))
-                    self.seq = max(top, reserved)
-                    self.committed_seq = top
-                    self.newest_version = int(txn.get(NEWEST_NAME.encode(), b"0",
-                                                      db=tables.meta))
-                    self._reserved = self.seq + RESERVE_BLOCK
-                    txn.put(RESERVED_NAME.encode(), b"%d" % self._reserved, db=tables.meta)
-                    self.collected_upto = int(txn.get(COLLECTED_NAME.encode(), b"0",
-                                                      db=tables.meta))
-                    self.has_fields = txn.stat(tables.fields)["entries"] > 0
+                    check_format(txn, tables, self.path)
+                    self._read_state(txn, tables)
             finally:
                 tables.close()
         except (OSError, lmdb.Error) as e:
             self._unlock()
             raise StoreError(f"cannot open store {self.path}: {e}") from e
+        except StoreError:
+            self._unlock()
+            raise
         self._opened = True
         self.writemap = self.fsync == "everysec" and overwrites_in_place(self.path)
         # the writer thread starts on first use too, for the same reason
         self._writer = self._flusher = None
+
+    def _read_state(self, txn, tables: Tables) -> None:
+        """The store's identity and positions (and its parts' state), in the opening
+        transaction; a new store gets its identity here."""
+        store_id = txn.get(b"store_id", db=tables.meta)
+        if store_id is None:
+            store_id = uuid.uuid4().hex.encode()
+            txn.put(b"store_id", store_id, db=tables.meta)
+        self.store_id = store_id.decode()
+        top = int(txn.get(SEQ_NAME, b"0", db=tables.meta))
+        cursor = txn.cursor(db=tables.seq)
+        if cursor.last():
+            top = max(top, POSITION.unpack(cursor.key())[0])
+        reserved = int(txn.get(RESERVED_NAME, b"0", db=tables.meta))
+        self.seq = max(top, reserved)
+        self.committed_seq = top
+        self.newest_version = int(txn.get(NEWEST_NAME, b"0", db=tables.meta))
+        self._reserved = self.seq + RESERVE_BLOCK
+        txn.put(RESERVED_NAME, b"%d" % self._reserved, db=tables.meta)
+        self.has_fields = txn.stat(tables.fields)["entries"] > 0
+        self._collector.opened(txn, tables)
 
     def _lock(self) -> None:
         """One process per store: two regions given the same ``data_dir`` would
@@ -277,16 +282,17 @@ class Store:
             self._lock_file = None
 
     def close(self) -> None:
+        """Commit what is buffered, flush the file to disk, and let go of it."""
         if not self._opened:
             return
-        self.sync()
+        self.commit_and_wait()
         try:  # every position handed out is committed: the next open need not skip any
             if self.failure is None and not self._pending:
                 self._transaction(lambda txn, tables: txn.put(
-                    RESERVED_NAME.encode(), b"%d" % self.seq, db=tables.meta))
+                    RESERVED_NAME, b"%d" % self.seq, db=tables.meta))
         except StoreError as e:
             self.log.error("store close: {error}", error=str(e))
-        self._release(flush=True)
+        self._release(fsync=True)
 
     def abandon(self) -> None:
         """Close as ``kill -9`` would: what is not committed is lost (for the
@@ -295,20 +301,21 @@ class Store:
             return
         self._pending.clear()
         self._pending_meta.clear()
-        self._release(flush=False)
+        self._release(fsync=False)
 
-    def _release(self, flush: bool) -> None:
-        """Stop the timers and writers, close the files, let go of the lock."""
-        for call in (self._flush_call, self._fsync_call):
+    def _release(self, fsync: bool) -> None:
+        """Stop the timers and writers, close the files (flushing them to disk
+        first if ``fsync``), let go of the lock."""
+        for call in (self._commit_call, self._fsync_call):
             if call is not None and call.active():
                 call.cancel()
-        self._flush_call = self._fsync_call = None
+        self._commit_call = self._fsync_call = None
         for writer in (self._writer, self._flusher):
             if writer is not None:
                 writer.stop()
         self._renew_reader()
         if self._tables_ is not None:
-            if flush:
+            if fsync:
                 self._tables_.flush_to_disk()
             self._tables_.close()
             self._tables_ = None
@@ -341,7 +348,7 @@ class Store:
         if key in absent:
             return None
         read = self._reader()  # (opens the tables on first use)
-        stored, table, _ = _place(self._tables_, key)
+        stored, table, _ = place(self._tables_, key)
         raw = read.get(stored, db=table)
         if raw is None:
             absent[key] = None  # the next miss on this key costs no lookup
@@ -352,58 +359,23 @@ class Store:
 
     def tombstones(self) -> int:
         """Committed tombstones not yet collected (of keys and of fields)."""
-        tables = self._tables
-        return tables.entries(tables.tombs) + tables.entries(tables.field_tombs)
+        return self._collector.count()
 
     def fields(self, key: bytes, start: bytes = b""):
         """``key``'s field records, buffered writes first, in the store's order:
         ``(place, field, record)``, from ``place`` ``start`` on.  A tombstone is
         one too; ``geolru.model.merge.field_visible`` says what a client sees.  Read in
         the reactor's read transaction: consume it before the reactor turns."""
-        prefix = fields_prefix(key)
-        marked = hashkeys.field_id(key, b"")
-        buffered = {}
         last = self._field_writes.get(key)
         if last is not None and last <= self.committed_seq:
             del self._field_writes[key]
             last = None
-        for batch in (*self._inflight, self._pending) if last is not None else ():
-            for identity, (record, _) in batch.items():
-                if identity.startswith(marked):
-                    field = identity[len(marked):]
-                    place = field_stored_key(key, field)[len(prefix):]
-                    if place >= start:
-                        buffered[place] = (field, record)
-        waiting = sorted(buffered.items(), reverse=True)
-        read = self._reader()
-        tables = self._tables
-        cursor = read.cursor(db=tables.fields)
-        more = cursor.set_range(prefix + start)
-        while more:
-            stored, raw = cursor.item()
-            if not stored.startswith(prefix):
-                break
-            place = stored[len(prefix):]
-            while waiting and waiting[-1][0] <= place:
-                early, (field, record) = waiting.pop()
-                yield early, field, record
-                if early == place:
-                    break
-            else:
-                seq, record = decode(raw)
-                if place[:1] == hashkeys.LONG_MARK:  # the name is in the position index
-                    field = hashkeys.parse(read.get(POSITION.pack(seq), db=tables.seq))[1]
-                else:
-                    field = place
-                yield place, field, record
-            more = cursor.next()
-        while waiting:
-            place, (field, record) = waiting.pop()
-            yield place, field, record
+        batches = () if last is None else (*self._inflight, self._pending)
+        return self._field_index.read(key, start, batches)
 
     def count_live(self, now_ms: int) -> tuple[int, int]:
         """(live keys, live keys with a deadline)."""
-        self.sync()
+        self.commit_and_wait()
         tables = self._tables
         with tables.env.begin() as txn:
             keys = txn.stat(tables.kv)["entries"] - txn.stat(tables.tombs)["entries"]
@@ -423,7 +395,7 @@ class Store:
         the scan moves past the cursor and is met again (SCAN may repeat a key),
         and a key present throughout is met exactly once.
         """
-        self.sync()
+        self.commit_and_wait()
         tables = self._tables
         keys = []
         seen = 0
@@ -494,7 +466,7 @@ class Store:
             positions = txn.cursor(db=tables.seq)
             if positions.set_range(POSITION.pack(position + 1)):
                 for _, key in positions.iternext():
-                    stored, table, _ = _place(tables, key)
+                    stored, table, _ = place(tables, key)
                     raw = txn.get(stored, db=table)
                     if raw is not None:
                         seq, record = decode(raw)
@@ -529,14 +501,14 @@ class Store:
     def put_meta(self, name: str, value) -> None:
         """Record ``name`` = ``value``, committed with (not before) earlier writes."""
         self._pending_meta[name] = value
-        self._schedule_flush()
+        self._schedule_commit()
 
-    def _schedule_flush(self) -> bool:
+    def _schedule_commit(self) -> bool:
         """Start the commit-interval timer unless it runs or a commit is in flight
-        (which flushes again when it ends); ``True`` if it started it."""
-        if self._flush_call is not None or self._inflight:
+        (which commits again when it ends); ``True`` if it started it."""
+        if self._commit_call is not None or self._inflight:
             return False
-        self._flush_call = self._reactor.callLater(self.commit_interval, self.flush)
+        self._commit_call = self._reactor.callLater(self.commit_interval, self.commit)
         return True
 
     def begin_unit(self) -> None:
@@ -561,8 +533,8 @@ class Store:
             self._field_writes[hashkeys.parse(key)[0]] = self.seq
         for listener in self.listeners:
             listener(key, record, self.seq)
-        if not self._schedule_flush() and len(pending) >= MAX_PENDING and self.failure is None:
-            self.sync()  # backpressure: the disk is slower than the clients
+        if not self._schedule_commit() and len(pending) >= MAX_PENDING and self.failure is None:
+            self.commit_and_wait()  # backpressure: the disk is slower than the clients
         return self.seq
 
     def restate(self, key: bytes, record: Record) -> None:
@@ -573,14 +545,14 @@ class Store:
         if buffered is not None:
             seq = buffered[1]
         else:
-            stored, table, _ = _place(self._tables, key)
+            stored, table, _ = place(self._tables, key)
             seq = header_fields(self._reader().get(stored, db=table))[0]
         if record.value is None:
-            self._reset_tombstone_floor()  # a tombstone at an older position
+            self._collector.reset_floor()  # a tombstone at an older position
         pending = self._pending
         self._pending_first = seq if not pending else min(self._pending_first, seq)
         pending[key] = (record, seq)
-        self._schedule_flush()
+        self._schedule_commit()
 
     def expire(self, entries: list[tuple[bytes, Record, Record]]) -> None:
         """Replace expired records by their tombstones: ``(key, record, tombstone)``,
@@ -592,7 +564,7 @@ class Store:
         """
         keys = [key for key, _, _ in entries]
         self._expiring.update(keys)
-        self._reset_tombstone_floor()  # these tombstones keep their (older) positions
+        self._collector.reset_floor()  # these tombstones keep their (older) positions
         rows = [(key, record.version, record.origin, tombstone)
                 for key, record, tombstone in entries]
         self._submit(self._expire_rows, rows).addBoth(
@@ -600,24 +572,7 @@ class Store:
 
     def collect_tombstones(self, upto_seq: int) -> None:
         """Delete tombstones at positions ``<= upto_seq`` (acknowledged by all)."""
-        if upto_seq < self._tombstone_floor:
-            return  # none there: no job
-        resets = self._floor_resets
-        # the job runs after the commits in flight, before the writes still buffered
-        reached = min(upto_seq + 1, self._pending_first) if self._pending else upto_seq + 1
-        left = []  # the position of the first tombstone the job left, if it hit its bound
-        d = self._submit(self._collect, upto_seq, left)
-
-        def collected(result):
-            if self._floor_resets == resets:  # no expiry or failed commit meanwhile
-                self._tombstone_floor = min([reached, *left])
-            return result
-
-        d.addCallback(collected)
-
-    def _reset_tombstone_floor(self) -> None:
-        self._tombstone_floor = 0
-        self._floor_resets += 1
+        self._collector.collect(upto_seq)
 
     def delete_all(self, version: int, origin: str) -> None:
         """Turn every live key into a tombstone with ``version`` (FLUSHALL).
@@ -625,26 +580,27 @@ class Store:
         The tombstones get new positions, so they replicate like any delete;
         ``bulk_listeners`` hear of it, since no ``put`` announces them one by one.
         """
-        self.sync()
+        self.commit_and_wait()
         self.newest_version = max(self.newest_version, version)
         base = self.seq
         self.seq += self._tables.entries(self._tables.kv)  # a position for every record
         self._submit(self._delete_all, version, origin, base, self.seq)
-        self.sync()
+        self.commit_and_wait()
         for listener in self.bulk_listeners:
             listener()
 
-    def flush(self, force: bool = False) -> None:
-        """Commit every buffered write, as one transaction (on ``writer``).
+    def commit(self, force: bool = False) -> None:
+        """Commit every buffered write, as one transaction (on ``writer``), without
+        waiting for it (nor for the disk: see ``fsync``).
 
         One commit runs at a time: while it runs, writes keep buffering (and
         coalescing per key) and go in the next commit, which starts as soon as
-        this one ends.  ``force`` sends them at once anyway (``sync``).
+        this one ends.  ``force`` sends them at once anyway (``commit_and_wait``).
         """
-        if self._flush_call is not None:
-            if self._flush_call.active():
-                self._flush_call.cancel()
-            self._flush_call = None
+        if self._commit_call is not None:
+            if self._commit_call.active():
+                self._commit_call.cancel()
+            self._commit_call = None
         if not (self._pending or self._pending_meta) or (self._inflight and not force):
             return
         batch, self._pending = self._pending, {}
@@ -660,9 +616,11 @@ class Store:
         d.addCallbacks(self._committed, self._commit_failed, callbackArgs=(batch, top),
                        errbackArgs=(batch, meta))
 
-    def sync(self) -> None:
-        """Commit everything buffered, blocking until it is on disk (rare reads, stop)."""
-        self.flush(force=True)
+    def commit_and_wait(self) -> None:
+        """Commit everything buffered, blocking until the commit (and every job
+        before it) has run: for rare reads of the whole file, and for stopping.
+        With fsync="everysec" the commit need not be on the disk yet."""
+        self.commit(force=True)
         if self._writer is not None:
             try:
                 self._writer.barrier()
@@ -715,8 +673,9 @@ class Store:
                 raise StoreError(f"cannot grow the store file: {e}") from e
 
     def _put_rows(self, batch: dict, meta: list, top: int) -> float:
+        """The commit job: ``batch``'s records and ``meta``'s values, and ``top``."""
         def job(txn, tables):
-            # fields first: a key's write that clears its hash (``_drop_fields``)
+            # fields first: a key's write that clears its hash (``FieldIndex.drop``)
             # then finds every field written before it
             for key, (record, seq) in batch.items():
                 if key[:3] == hashkeys.FIELD_MARK:
@@ -732,20 +691,20 @@ class Store:
 
     def _put_top(self, txn, tables: Tables, top: int) -> None:
         """Record the highest position handed out, and keep the reservation ahead."""
-        txn.put(SEQ_NAME.encode(), b"%d" % top, db=tables.meta)
-        txn.put(NEWEST_NAME.encode(), b"%d" % self.newest_version, db=tables.meta)
+        txn.put(SEQ_NAME, b"%d" % top, db=tables.meta)
+        txn.put(NEWEST_NAME, b"%d" % self.newest_version, db=tables.meta)
         if top > self._reserved - RESERVE_BLOCK // 2:
             self._reserved = top + RESERVE_BLOCK
-            txn.put(RESERVED_NAME.encode(), b"%d" % self._reserved, db=tables.meta)
+            txn.put(RESERVED_NAME, b"%d" % self._reserved, db=tables.meta)
 
     def _replace(self, txn, tables: Tables, key: bytes, record: Record, seq: int) -> None:
         """Write ``key``'s record (``key`` an identity) at position ``seq``, keeping
         the indexes right."""
-        stored, table, tombs = _place(tables, key)
+        stored, table, tombs = place(tables, key)
         field = table is tables.fields
         old = txn.get(stored, db=table)
         if old is not None:
-            old_seq, old_version, deadline, flags = header_fields(old)
+            old_seq, _, deadline, flags = header_fields(old)
             position = POSITION.pack(old_seq)
             txn.delete(position, db=tables.seq)
             if not flags & HAS_VALUE:
@@ -761,32 +720,9 @@ class Store:
             txn.put(due_key(record.deadline, stored), key, db=tables.due)
         if not field and self.has_fields:
             cleared = clear_point(record)
-            before = NO_VERSION if old is None else _old_clear_point(old, old_version, flags)
+            before = NO_VERSION if old is None else clear_point(decode(old)[1])
             if cleared > before:
-                self._drop_fields(txn, tables, hashkeys.parse(key)[0], cleared)
-
-    @staticmethod
-    def _drop_fields(txn, tables: Tables, key: bytes, cleared: tuple) -> None:
-        """Remove ``key``'s fields written before ``cleared`` (they are not part of
-        the hash any more, in any region that has its header)."""
-        prefix = fields_prefix(key)
-        cursor = txn.cursor(db=tables.fields)
-        gone = []
-        more = cursor.set_range(prefix)
-        while more:
-            stored, raw = cursor.item()
-            if not stored.startswith(prefix):
-                break
-            seq, record = decode(raw)
-            if (record.version, record.origin) <= cleared:
-                gone.append((stored, seq, record.value is None))
-            more = cursor.next()
-        for stored, seq, tombstone in gone:
-            position = POSITION.pack(seq)
-            txn.delete(stored, db=tables.fields)
-            txn.delete(position, db=tables.seq)
-            if tombstone:
-                txn.delete(position, db=tables.field_tombs)
+                FieldIndex.drop(txn, tables, hashkeys.parse(key)[0], cleared)
 
     def _expire_rows(self, rows: list) -> float:
         def job(txn, tables):
@@ -800,43 +736,6 @@ class Store:
                     self._replace(txn, tables, key, tombstone, seq)
 
         return self._transaction(job)
-
-    def _collect(self, upto_seq: int, left: list) -> float:
-        def job(txn, tables):
-            reached = 0
-            for tombs in (tables.tombs, tables.field_tombs):
-                found = []
-                for position, key in txn.cursor(db=tombs):
-                    seq = POSITION.unpack(position)[0]
-                    if seq > upto_seq:
-                        break
-                    if len(found) == COLLECT_BATCH:
-                        left.append(seq)  # the next job goes on from here
-                        break
-                    found.append((position, key))
-                for position, key in found:
-                    stored, table, _ = _place(tables, key)
-                    raw = txn.get(stored, db=table)
-                    if raw is not None and header_fields(raw)[3] & HAS_HASH:
-                        # a hash that expired or lost its last field here: its fields
-                        # (kept for a PERSIST made in time elsewhere) go with it
-                        head = decode(raw)[1]
-                        self._drop_fields(txn, tables, hashkeys.parse(key)[0],
-                                          (head.version, head.origin))
-                    txn.delete(stored, db=table)
-                    txn.delete(position, db=tables.seq)
-                    txn.delete(position, db=tombs)
-                if found:
-                    reached = max(reached, POSITION.unpack(found[-1][0])[0])
-            if reached > self.collected_upto:  # (read from the meta table by open())
-                txn.put(COLLECTED_NAME.encode(), b"%d" % reached, db=tables.meta)
-                collected.append(reached)
-
-        collected: list = []
-        elapsed = self._transaction(job)
-        if collected:  # (the job's own figure, once its transaction is committed)
-            self.collected_upto = max(self.collected_upto, collected[-1])
-        return elapsed
 
     def _delete_all(self, version: int, origin: str, base: int, top: int) -> float:
         def job(txn, tables):
@@ -875,9 +774,9 @@ class Store:
             self.slowest_commit = elapsed
         if self.fsync == "everysec" and self._fsync_call is None:
             self._fsync_call = self._reactor.callLater(FSYNC_INTERVAL, self._flush_to_disk)
-        if self._pending and self._flush_call is None:
+        if self._pending and self._commit_call is None:
             # what arrived during the commit has waited long enough already
-            self._flush_call = self._reactor.callLater(0, self.flush)
+            self._commit_call = self._reactor.callLater(0, self.commit)
 
     def _commit_failed(self, failure, batch: dict, meta: dict) -> None:
         """Keep the writes (newer buffered ones win) and retry in a second."""
@@ -891,8 +790,8 @@ class Store:
         meta.update(self._pending_meta)
         self._pending_meta = meta
         self._pending_first = min((seq for _, seq in batch.values()), default=0)
-        self._reset_tombstone_floor()  # its tombstones are not where collection thought
+        self._collector.reset_floor()  # its tombstones are not where collection thought
         self.failed_commits += 1
         self.failure = failure.getErrorMessage()
-        if self._flush_call is None:
-            self._flush_call = self._reactor.callLater(1.0, self.flush)
+        if self._commit_call is None:
+            self._commit_call = self._reactor.callLater(1.0, self.commit)

@@ -1,9 +1,9 @@
 """The store's LMDB environment: its named databases, and a map that grows safely.
 
 ``Tables`` opens the environment and its seven databases (``kv``, ``fields``,
-``seq``, ``tombs``, ``field_tombs``, ``due``, ``meta``: see ``geolru.store.store``) and
-grows the memory map only over disk blocks reserved first, so a full disk fails a commit instead of
-killing the process.
+``seq``, ``tombs``, ``field_tombs``, ``due``, ``meta``: see ``geolru.store.layout``)
+and grows the memory map only over disk blocks reserved first, so a full disk fails
+a commit instead of killing the process.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class Tables:
 
     ``writemap`` (fsync="everysec") makes LMDB write records straight into its
     shared memory map instead of copying each changed page into a buffer and
-    writing it out at commit: a row costs half as much.  A page of the map that
+    writing it out at commit (what that saves: docs/store.md).  A page of the map that
     has no disk block behind it would kill the process (SIGBUS) when written on
     a full disk, so the map never goes past what ``posix_fallocate`` has
     reserved: a write transaction that finds the map full grows the file first

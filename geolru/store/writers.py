@@ -36,7 +36,8 @@ class ThreadWriter:
 
 
 class InlineWriter:
-    """Runs store jobs at once on the calling thread: for tests with ``task.Clock``."""
+    """Runs store jobs at once on the calling thread: commits without a flush
+    (fsync="everysec"), and every job in tests with ``task.Clock``."""
 
     def submit(self, job, *args) -> defer.Deferred:
         try:

@@ -1,11 +1,17 @@
-"""The disk under data_dir fills up: clear errors, no crash, recovery when space returns."""
+"""What is under data_dir goes wrong: the disk fills up (clear errors, no crash,
+recovery when space returns), or holds a store this geolru cannot read."""
 
 import contextlib
 import subprocess
 
 import pytest
 import redis
+from twisted.internet.task import Clock
 
+from geolru.model.record import Record
+from geolru.store.layout import FORMAT, FORMAT_NAME
+from geolru.store.store import Store
+from geolru.store.tables import Tables
 from support import free_port, region_daemon, wait_until, write_peers
 
 
@@ -128,3 +134,28 @@ def test_a_peer_with_a_full_disk_holds_back_its_acknowledgements_then_catches_up
         finally:
             a.stop()
             b.stop()
+
+
+def test_a_region_refuses_a_data_dir_of_a_newer_store_format(tmp_path):
+    """A store written by a newer geolru stops the region before any port opens,
+    with one line naming both formats, and is left as it was."""
+    path = tmp_path / "region" / "data" / "store"
+    store = Store(str(path), Clock(), threaded=False)
+    store.open()
+    store.put(b"k", Record(b"v", None, 1, "newer"))
+    store.close()
+    tables = Tables(str(path))
+    with tables.env.begin(write=True, db=tables.meta) as txn:
+        txn.put(FORMAT_NAME, b"%d" % (FORMAT + 1))
+    tables.close()
+    before = (path / "data.mdb").read_bytes()
+    daemon = region_daemon(tmp_path / "region")
+    try:
+        daemon.start(wait=False)
+        assert daemon.process.wait(60) != 0
+    finally:
+        daemon.stop()
+    assert daemon.log().strip().splitlines() == [
+        f"geolru-region: data_dir: cannot open store {path}: this data folder is store "
+        f"format {FORMAT + 1}; this geolru reads format {FORMAT} and older: upgrade geolru"]
+    assert (path / "data.mdb").read_bytes() == before

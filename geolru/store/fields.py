@@ -1,0 +1,100 @@
+"""The hash-field index: each field of a hash is a row of the ``fields`` table,
+under its key's prefix (``geolru.model.hashkeys.fields_prefix``), so a field is
+read or written alone and a hash's fields are one range.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from geolru.model import hashkeys
+from geolru.model.hashkeys import field_stored_key, fields_prefix
+from geolru.model.record import decode
+from geolru.store.layout import POSITION
+
+if TYPE_CHECKING:
+    from geolru.store.store import Store
+    from geolru.store.tables import Tables
+
+
+class FieldIndex:
+    """The ``fields`` table as a ``Store``'s hashes: reading a hash's fields in the
+    store's order with its buffered writes merged in (``read``), and removing the
+    fields a write to their key cleared, in that write's transaction (``drop``).
+
+    The rows themselves are written by the store's commit job like any other
+    record.  What a write must update (whether any field was ever stored, which
+    hashes have field writes buffered) the store keeps itself: its ``put`` and
+    commit job read it on every write.
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store):
+        self._store = store
+
+    def read(self, key: bytes, start: bytes, batches: tuple):
+        """``key``'s field records in the store's order, ``(place, field, record)``,
+        from ``place`` ``start`` on (``Store.fields``): a field written in one of
+        ``batches`` (the store's buffers that may hold some, oldest first) with
+        that write, any other with its committed record."""
+        store = self._store
+        prefix = fields_prefix(key)
+        marked = hashkeys.field_id(key, b"")
+        buffered = {}
+        for batch in batches:
+            for identity, (record, _) in batch.items():
+                if identity.startswith(marked):
+                    field = identity[len(marked):]
+                    place = field_stored_key(key, field)[len(prefix):]
+                    if place >= start:
+                        buffered[place] = (field, record)
+        waiting = sorted(buffered.items(), reverse=True)
+        read = store._reader()
+        tables = store._tables
+        cursor = read.cursor(db=tables.fields)
+        more = cursor.set_range(prefix + start)
+        while more:
+            stored, raw = cursor.item()
+            if not stored.startswith(prefix):
+                break
+            place = stored[len(prefix):]
+            while waiting and waiting[-1][0] <= place:
+                early, (field, record) = waiting.pop()
+                yield early, field, record
+                if early == place:
+                    break
+            else:
+                seq, record = decode(raw)
+                if place[:1] == hashkeys.LONG_MARK:  # the name is in the position index
+                    field = hashkeys.parse(read.get(POSITION.pack(seq), db=tables.seq))[1]
+                else:
+                    field = place
+                yield place, field, record
+            more = cursor.next()
+        while waiting:
+            place, (field, record) = waiting.pop()
+            yield place, field, record
+
+    @staticmethod
+    def drop(txn, tables: Tables, key: bytes, cleared: tuple) -> None:
+        """Remove ``key``'s fields written before ``cleared`` (they are not part of
+        the hash any more, in any region that has its header), in ``txn``."""
+        prefix = fields_prefix(key)
+        cursor = txn.cursor(db=tables.fields)
+        gone = []
+        more = cursor.set_range(prefix)
+        while more:
+            stored, raw = cursor.item()
+            if not stored.startswith(prefix):
+                break
+            seq, record = decode(raw)
+            if (record.version, record.origin) <= cleared:
+                gone.append((stored, seq, record.value is None))
+            more = cursor.next()
+        for stored, seq, tombstone in gone:
+            position = POSITION.pack(seq)
+            txn.delete(stored, db=tables.fields)
+            txn.delete(position, db=tables.seq)
+            if tombstone:
+                txn.delete(position, db=tables.field_tombs)
