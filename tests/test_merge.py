@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from geolru.model.counters import increment
 from geolru.model.hashkeys import HashMeta
 from geolru.model.headers import clear_point, header
-from geolru.model.merge import expired, merge, visible
+from geolru.model.merge import merge, tombstone_when_expired, visible
 from geolru.model.record import Record
 from geolru.resp.codec import parse_int
 
@@ -125,10 +125,10 @@ def test_an_increment_after_the_key_expired_starts_from_zero_everywhere():
     base = Record(b"5", 1000, 10, "f")  # SET k 5 PX ..., deadline 1000
     before = increment(base, 20, 900, "m", -3)  # at m, before the deadline: 2
     assert visible(before, 900) == (b"2", 1000)
-    gone_at_f = expired(base)  # f expires its copy of the SET
+    gone_at_f = tombstone_when_expired(base)  # f expires its copy of the SET
     after = increment(gone_at_f, 30, 1100, "f", -2)  # at f, after it: -2
     assert visible(after, 1100) == (b"-2", None)
-    gone_at_m = expired(before)  # m expires its counter: the base's tombstone
+    gone_at_m = tombstone_when_expired(before)  # m expires its counter: the base's tombstone
     assert gone_at_m == gone_at_f
     for parts in ([before, after], [after, before], [gone_at_m, after, before],
                   [before, gone_at_f, after], [gone_at_m, gone_at_f, before, after]):
@@ -140,6 +140,6 @@ def test_a_dead_counter_leaves_the_tombstone_of_its_base_which_merges_to_nothing
     counter = increment(base, 11, 0, "b", 4)
     assert counter.deadline == 500 and visible(counter, 400) == (b"5", 500)
     assert visible(counter, 600) is None
-    tombstone = expired(counter)
+    tombstone = tombstone_when_expired(counter)
     assert (tombstone.version, tombstone.origin, tombstone.value) == (10, "a", None)
     assert merge(tombstone, counter) == merge(counter, tombstone) == counter

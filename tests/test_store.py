@@ -7,7 +7,7 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from geolru.model.hashkeys import field_id
-from geolru.model.merge import expired
+from geolru.model.merge import tombstone_when_expired
 from geolru.model.record import Record, decode, encode
 from geolru.store.layout import FORMAT, FORMAT_NAME, LONG_KEY
 from geolru.store.store import FSYNC_INTERVAL, Store, StoreError
@@ -370,4 +370,4 @@ def test_committed_fires_once_the_writes_are_committed_even_after_a_failed_commi
 
 
 def expirations(due):
-    return [(key, record, expired(record)) for key, record in due]
+    return [(key, record, tombstone_when_expired(record)) for key, record in due]

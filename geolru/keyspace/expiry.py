@@ -14,7 +14,7 @@ from __future__ import annotations
 from geolru.keyspace.errors import WrongType
 from geolru.model.hashkeys import HashMeta, key_id, parse
 from geolru.model.headers import expiry_tombstone, header
-from geolru.model.merge import expired
+from geolru.model.merge import tombstone_when_expired
 
 LATE_EXPIRY = 1.0  # seconds between expire_due calls after which the process was stalled
 
@@ -47,7 +47,7 @@ class Expiry:
         late = self.last_expiry_run is not None and now - self.last_expiry_run > LATE_EXPIRY
         self.last_expiry_run = now
         due = self.store.due(self.now_ms(), limit)
-        strings = [(key, record, expired(record)) for key, record in due
+        strings = [(key, record, tombstone_when_expired(record)) for key, record in due
                    if record.hash_meta is None]
         if strings:
             self.store.expire(strings)

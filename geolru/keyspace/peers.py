@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from geolru.model.hashkeys import is_field, key_id, parse
 from geolru.model.headers import clear_point, header
-from geolru.model.merge import expired, field_visible, merge, visible
+from geolru.model.merge import field_visible, merge, tombstone_when_expired, visible
 from geolru.model.record import Record
 
 
@@ -33,7 +33,8 @@ class PeerRecords:
         merged = merge(current, incoming)
         if merged == current:
             return False
-        if (current is not None and current.value is None and current == expired(merged)
+        if (current is not None and current.value is None
+                and current == tombstone_when_expired(merged)
                 and visible(merged, self.now_ms()) is None):
             # a copy of what expired here, dead here too: storing it would only send
             # it on again (and back, from a peer where it expired as well)

@@ -23,8 +23,9 @@ writes gives the same state in every region (the states form a join-semilattice)
 - Deadlines: a counter's base and the contributions built on it expire together
   (``INCR`` keeps the key's TTL); a contribution started on nothing or on an
   expired value has none.  What a client sees is what is alive (``visible``), and
-  a dead record's tombstone carries its base's version (``expired``): the same in
-  every region, whatever parts each had, so expiry never makes regions differ.
+  a dead record's tombstone carries its base's version (``tombstone_when_expired``):
+  the same in every region, whatever parts each had, so expiry never makes regions
+  differ.
 - A hash's header (``Record.hash_meta``) and its fields: each field is a record of
   its own, merged as above (so concurrent writes of different fields both stay, the
   same field's last writer wins, ``HINCRBY`` is a counter).  Against the key's other
@@ -92,7 +93,7 @@ def visible(record: Record | None, now_ms: int) -> tuple[bytes, int | None] | No
     return str(counter.total(now_ms)).encode(), min(deadlines) if deadlines else None
 
 
-def expired(record: Record) -> Record:
+def tombstone_when_expired(record: Record) -> Record:
     """The tombstone a region keeps once ``record`` is dead: under the version of the
     write it came from -- a counter's base -- so every region, whatever parts it
     had, keeps the same one, and merging it changes nothing."""

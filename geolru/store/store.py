@@ -556,7 +556,8 @@ class Store:
 
     def expire(self, entries: list[tuple[bytes, Record, Record]]) -> None:
         """Replace expired records by their tombstones: ``(key, record, tombstone)``,
-        the tombstone keeping the version of the write it ends (``merge.expired``).
+        the tombstone keeping the version of the write it ends
+        (``merge.tombstone_when_expired``).
 
         Expiry is local (every region reaches the same deadline), so it makes
         no new position; the tombstone only stops an older write from coming
