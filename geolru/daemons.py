@@ -5,7 +5,7 @@
 plugins by scanning ``twisted/plugins`` directories on ``sys.path``: a wheel or
 ``pip install .`` puts ``geolru_plugins`` there, and ``pip install -e .`` puts the
 checkout on ``sys.path`` (the ``package-dir`` line of ``pyproject.toml`` says why), as
-a checkout on ``PYTHONPATH`` does; ``tests/test_packaging.py`` runs ``twistd`` in all
+a checkout on ``PYTHONPATH`` does; ``tests/daemons/test_packaging.py`` runs ``twistd`` in all
 four.  These commands do not count on the scan: they import the plugins module (through
 an editable install's import hook, if one ever maps the checkout in that way instead)
 and hand its directory to Twisted's plugin path.  They run in the foreground, as

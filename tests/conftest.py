@@ -1,19 +1,19 @@
+"""The suite's layout mirrors the package (docs/testing.md): ``unit/<package>/`` (no
+daemon, no socket: ``pytest -m fast``; ``unit/conftest.py`` holds them to it),
+``daemons/`` (real daemons and clients on loopback), ``simulation/``, ``faults/``."""
+
+from pathlib import Path
+
 import pytest
 
 from support import Cluster, redis_server, region_daemon
 
-# modules that need no daemon and no redis-server: ``pytest -m fast`` runs them alone
-FAST_MODULES = {
-    "test_cache", "test_command_specs", "test_filesystems", "test_geo", "test_hlc",
-    "test_inprocess", "test_keyspace", "test_master_unit", "test_masterwire", "test_merge",
-    "test_plugins", "test_protocols", "test_replicator", "test_store", "test_txclient",
-    "test_delayproxy", "test_links", "test_window", "test_protected", "test_hashes",
-}
+UNIT = Path(__file__).parent / "unit"
 
 
 def pytest_collection_modifyitems(items):
-    for item in items:
-        if item.module.__name__ in FAST_MODULES:
+    for item in items:  # fast: what a test is allowed to use, not a list of names
+        if UNIT in item.path.parents:
             item.add_marker(pytest.mark.fast)
 
 
@@ -42,16 +42,3 @@ def reference_redis(tmp_path_factory):
     daemon = redis_server(tmp_path_factory.mktemp("redis")).start()
     yield daemon
     daemon.stop()
-
-
-@pytest.fixture(scope="session")
-def reference_redis_keys(reference_redis):
-    """The reference redis-server holding ``test_globmatch.KEYS`` (in a db of its own)."""
-    from test_globmatch import KEYS
-    r = reference_redis.client(db=9)
-    r.flushdb()
-    for key in KEYS:
-        if key:
-            r.set(key, b"1")
-    yield r
-    r.flushdb()

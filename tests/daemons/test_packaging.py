@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from support import PLACES, Daemon, ask_master, free_port, nearest, scratch_venv, wait_until
+from support import PLACES, ROOT, Daemon, ask_master, free_port, nearest, scratch_venv, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
 INSTALLED = ["editable", "regular", "wheel"]
 EVERY_WAY = [*INSTALLED, "pythonpath"]
 # what the twistd script runs; a scratch venv has no twistd of its own (Twisted is not

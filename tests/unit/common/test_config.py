@@ -1,12 +1,10 @@
-"""Config: ini + command line into attrs classes; bad config stops the daemon
-before any port opens, with one line naming file, key and problem."""
-
-import subprocess
+"""Config: ini + command line into attrs classes; a bad value names file, key and
+problem (tests/daemons/test_startup.py: the daemon that refuses to start)."""
 
 import pytest
 
 from geolru.common.config import ConfigError, load_region, parse_size
-from support import ROOT, TWISTD, free_port, region_daemon
+from support import ROOT
 
 
 def write(tmp_path, text):
@@ -59,44 +57,3 @@ def test_parse_size():
     assert parse_size("1gb") == 1024**3 and parse_size("2k") == 2000
     with pytest.raises(ValueError):
         parse_size("12XB")
-
-
-def test_twistd_refuses_bad_config_with_one_line_and_opens_no_port(tmp_path):
-    port = free_port()
-    path = write(tmp_path, f"[region]\nlisten = tcp:{port}:interface=127.0.0.1\n"
-                           "latitude = 91\n")
-    result = subprocess.run([str(TWISTD), "-n", "--pidfile=", "geolru-region", "-c", path],
-                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert lines == [f"geolru-region: {path}: [region] latitude: 91 is outside [-90, 90]"]
-    assert "Traceback" not in result.stdout + result.stderr
-
-
-def test_twistd_reports_an_unusable_data_dir(tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("not a directory")
-    result = subprocess.run(
-        [str(TWISTD), "-n", "--pidfile=", "geolru-region", f"--data_dir={blocker}/sub",
-         f"--listen=tcp:{free_port()}:interface=127.0.0.1"],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path)
-    assert result.returncode != 0
-    assert result.stderr.startswith("geolru-region: data_dir: cannot open store")
-    assert len(result.stderr.strip().splitlines()) == 1
-
-
-def test_a_second_region_on_the_same_data_dir_is_refused(tmp_path):
-    first = region_daemon(tmp_path / "first").start()
-    try:
-        result = subprocess.run(
-            [str(TWISTD), "-n", "--pidfile=", "geolru-region",
-             f"--data_dir={tmp_path / 'first' / 'data'}",
-             f"--listen=tcp:{free_port()}:interface=127.0.0.1"],
-            capture_output=True, text=True, timeout=60, cwd=tmp_path)
-        assert result.returncode != 0
-        assert result.stderr.startswith("geolru-region: data_dir: store ")
-        assert "in use by another process" in result.stderr
-        assert len(result.stderr.strip().splitlines()) == 1
-        assert first.client().ping()  # the first one is untouched
-    finally:
-        first.stop()

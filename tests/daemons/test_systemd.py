@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT
+
 UNITS = ROOT / "etc" / "systemd"
 BIN = Path(sys.executable).parent
 

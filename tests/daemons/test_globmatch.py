@@ -1,5 +1,6 @@
 """The glob matcher (KEYS, SCAN MATCH) against redis-server's own, pattern for pattern."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -9,6 +10,18 @@ KEYS = [b"", b"a", b"b", b"ab", b"ba", b"abc", b"a*c", b"a?c", b"a[c", b"a]c", b
         b"a-c", b"hello", b"hallo", b"hxllo", b"h\xffllo", b"^a", b"x" * 20]
 PATTERN_PARTS = ["a", "b", "c", "h", "llo", "*", "?", "[", "]", "^", "-", "\\", "[a-c]",
                  "[^a]", "[!a]", "\\*", "[]", "[a-]", "x"]
+
+
+@pytest.fixture(scope="module")
+def reference_redis_keys(reference_redis):
+    """The reference redis-server holding ``KEYS`` (in a db of its own)."""
+    r = reference_redis.client(db=9)
+    r.flushdb()
+    for key in KEYS:
+        if key:
+            r.set(key, b"1")
+    yield r
+    r.flushdb()
 
 
 def test_documented_examples():
