@@ -50,8 +50,8 @@ class FieldIndex:
                     if place >= start:
                         buffered[place] = (field, record)
         waiting = sorted(buffered.items(), reverse=True)
-        read = store._reader()
-        tables = store._tables
+        read = store.reader()
+        tables = store.tables
         cursor = read.cursor(db=tables.fields)
         more = cursor.set_range(prefix + start)
         while more:

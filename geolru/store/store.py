@@ -186,13 +186,13 @@ class Store:
         (fsync="commit"), else the calling thread (a commit without a flush costs
         less than handing the GIL to a thread and back: docs/store.md)."""
         if self._writer is None:
-            _ = self._tables  # opened here, on the reactor thread, before a job runs elsewhere
+            _ = self.tables  # opened here, on the reactor thread, before a job runs elsewhere
             threaded = self.threaded and self.fsync == "commit"
             self._writer = ThreadWriter(self._reactor) if threaded else InlineWriter()
         return self._writer
 
     @property
-    def _tables(self) -> Tables:
+    def tables(self) -> Tables:
         # opened on first use: twistd forks to daemonize after the service is built,
         # and LMDB must not be used across a fork (nor a thread started before it)
         if self._tables_ is None:
@@ -288,7 +288,7 @@ class Store:
         self.commit_and_wait()
         try:  # every position handed out is committed: the next open need not skip any
             if self.failure is None and not self._pending:
-                self._transaction(lambda txn, tables: txn.put(
+                self.write_transaction(lambda txn, tables: txn.put(
                     RESERVED_NAME, b"%d" % self.seq, db=tables.meta))
         except StoreError as e:
             self.log.error("store close: {error}", error=str(e))
@@ -324,12 +324,16 @@ class Store:
 
     # ------------------------------------------------------------ reads
 
-    def _reader(self):
+    def first_buffered(self) -> int | None:
+        """The lowest position still in the write buffer (not committed), or None."""
+        return self._pending_first if self._pending else None
+
+    def reader(self):
         """The reactor thread's read transaction, kept until the writer changes the
         file (``_renew_reader``): one begin per commit instead of one per read."""
         read = self._read
         if read is None:
-            read = self._read = self._tables.env.begin()
+            read = self._read = self.tables.env.begin()
         return read
 
     def _renew_reader(self, result=None):
@@ -347,7 +351,7 @@ class Store:
         absent = self._absent
         if key in absent:
             return None
-        read = self._reader()  # (opens the tables on first use)
+        read = self.reader()  # (opens the tables on first use)
         stored, table, _ = place(self._tables_, key)
         raw = read.get(stored, db=table)
         if raw is None:
@@ -376,7 +380,7 @@ class Store:
     def count_live(self, now_ms: int) -> tuple[int, int]:
         """(live keys, live keys with a deadline)."""
         self.commit_and_wait()
-        tables = self._tables
+        tables = self.tables
         with tables.env.begin() as txn:
             keys = txn.stat(tables.kv)["entries"] - txn.stat(tables.tombs)["entries"]
             expires = txn.stat(tables.due)["entries"]
@@ -396,7 +400,7 @@ class Store:
         and a key present throughout is met exactly once.
         """
         self.commit_and_wait()
-        tables = self._tables
+        tables = self.tables
         keys = []
         seen = 0
         last = cursor
@@ -421,7 +425,7 @@ class Store:
         Keys with a newer write still buffered, or already queued for expiry,
         are left out: the write decides, and expiry is not done twice.
         """
-        tables = self._tables
+        tables = self.tables
         due = []
         horizon = due_key(now_ms + 1, b"")
         with tables.env.begin() as txn:
@@ -450,8 +454,8 @@ class Store:
     def get_meta(self, name: str, default=None):
         if name in self._pending_meta:
             return self._pending_meta[name]
-        tables = self._tables
-        raw = self._reader().get(name.encode(), db=tables.meta)
+        tables = self.tables
+        raw = self.reader().get(name.encode(), db=tables.meta)
         return default if raw is None else raw.decode()
 
     def changes_since(self, position: int, limit: int) -> list[tuple[int, bytes, Record]]:
@@ -460,7 +464,7 @@ class Store:
         Each key appears with its latest record only.  Buffered writes are
         included, so a reader that reaches ``self.seq`` has seen everything.
         """
-        tables = self._tables
+        tables = self.tables
         changes = {}
         with tables.env.begin() as txn:
             positions = txn.cursor(db=tables.seq)
@@ -545,8 +549,8 @@ class Store:
         if buffered is not None:
             seq = buffered[1]
         else:
-            stored, table, _ = place(self._tables, key)
-            seq = header_fields(self._reader().get(stored, db=table))[0]
+            stored, table, _ = place(self.tables, key)
+            seq = header_fields(self.reader().get(stored, db=table))[0]
         if record.value is None:
             self._collector.reset_floor()  # a tombstone at an older position
         pending = self._pending
@@ -568,7 +572,7 @@ class Store:
         self._collector.reset_floor()  # these tombstones keep their (older) positions
         rows = [(key, record.version, record.origin, tombstone)
                 for key, record, tombstone in entries]
-        self._submit(self._expire_rows, rows).addBoth(
+        self.submit(self._expire_rows, rows).addBoth(
             lambda _: self._expiring.difference_update(keys))
 
     def collect_tombstones(self, upto_seq: int) -> None:
@@ -584,8 +588,8 @@ class Store:
         self.commit_and_wait()
         self.newest_version = max(self.newest_version, version)
         base = self.seq
-        self.seq += self._tables.entries(self._tables.kv)  # a position for every record
-        self._submit(self._delete_all, version, origin, base, self.seq)
+        self.seq += self.tables.entries(self.tables.kv)  # a position for every record
+        self.submit(self._delete_all, version, origin, base, self.seq)
         self.commit_and_wait()
         for listener in self.bulk_listeners:
             listener()
@@ -629,7 +633,7 @@ class Store:
                 raise StoreError(str(e)) from None
         self._renew_reader()
 
-    def _submit(self, job, *args) -> defer.Deferred:
+    def submit(self, job, *args) -> defer.Deferred:
         """Run a housekeeping job; a failure is logged, and the next tick retries."""
         d = self.writer.submit(job, *args)
         d.addBoth(self._renew_reader)
@@ -642,7 +646,7 @@ class Store:
         self._fsync_call = None
         if self._flusher is None:  # a thread of its own: the reactor never waits for it
             self._flusher = ThreadWriter(self._reactor) if self.threaded else InlineWriter()
-        self._flusher.submit(self._tables.flush_to_disk).addCallbacks(
+        self._flusher.submit(self.tables.flush_to_disk).addCallbacks(
             self._flushed_to_disk, lambda failure: self.log.error(
                 "store flush to disk failed: {error}", error=failure.getErrorMessage()))
 
@@ -651,10 +655,10 @@ class Store:
 
     # ------------------------------------------------------------ writer thread
 
-    def _transaction(self, job, *args) -> float:
+    def write_transaction(self, job, *args) -> float:
         """Run ``job(txn, tables, *args)`` in one write transaction; its duration."""
         started = time.perf_counter()
-        tables = self._tables
+        tables = self.tables
         while True:
             try:
                 with tables.env.begin(write=True) as txn:
@@ -688,7 +692,7 @@ class Store:
                 txn.put(name.encode(), str(value).encode(), db=tables.meta)
             self._put_top(txn, tables, top)
 
-        return self._transaction(job)
+        return self.write_transaction(job)
 
     def _put_top(self, txn, tables: Tables, top: int) -> None:
         """Record the highest position handed out, and keep the reservation ahead."""
@@ -736,7 +740,7 @@ class Store:
                         version, origin):
                     self._replace(txn, tables, key, tombstone, seq)
 
-        return self._transaction(job)
+        return self.write_transaction(job)
 
     def _delete_all(self, version: int, origin: str, base: int, top: int) -> float:
         def job(txn, tables):
@@ -747,7 +751,7 @@ class Store:
                 self._replace(txn, tables, key, tombstone, base + offset)
             self._put_top(txn, tables, top)
 
-        return self._transaction(job)
+        return self.write_transaction(job)
 
     # ------------------------------------------------------------ commit results
 

@@ -51,7 +51,7 @@ class TombstoneCollector:
 
     def count(self) -> int:
         """Committed tombstones not yet collected (of keys and of fields)."""
-        tables = self._store._tables
+        tables = self._store.tables
         return tables.entries(tables.tombs) + tables.entries(tables.field_tombs)
 
     def reset_floor(self) -> None:
@@ -67,9 +67,10 @@ class TombstoneCollector:
         store = self._store
         resets = self._floor_resets
         # the job runs after the commits in flight, before the writes still buffered
-        reached = min(upto_seq + 1, store._pending_first) if store._pending else upto_seq + 1
+        first = store.first_buffered()
+        reached = upto_seq + 1 if first is None else min(upto_seq + 1, first)
         left = []  # the position of the first tombstone the job left, if it hit its bound
-        d = store._submit(self._collect, upto_seq, left)
+        d = store.submit(self._collect, upto_seq, left)
 
         def collected(result):
             if self._floor_resets == resets:  # no expiry or failed commit meanwhile
@@ -112,7 +113,7 @@ class TombstoneCollector:
                 collected.append(reached)
 
         collected: list = []
-        elapsed = self._store._transaction(job)
+        elapsed = self._store.write_transaction(job)
         if collected:  # (the job's own figure, once its transaction is committed)
             self.collected_upto = max(self.collected_upto, collected[-1])
         return elapsed

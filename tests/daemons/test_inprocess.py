@@ -34,7 +34,7 @@ async def test_threaded_store_commits_off_the_reactor_and_reads_see_buffered_wri
         assert store._inflight  # handed to the writer thread, not committed by this one
         assert store.get(b"k2999").value == b"v2999"  # in flight
         await eventually(lambda: store.pending == 0, 5, what="the group commit")
-        tables = store._tables
+        tables = store.tables
         with tables.env.begin() as txn:  # committed: in LMDB, not only in memory
             assert txn.stat(tables.kv)["entries"] == 3000
         assert store.commits >= 1

@@ -39,13 +39,13 @@ def keyspace(tmp_path, clock):
 
 def stored_raw(store: Store, key: bytes) -> bytes | None:
     """The encoded record LMDB holds for ``key``."""
-    tables = store._tables
+    tables = store.tables
     with tables.env.begin(db=tables.kv) as txn:
         return txn.get(stored_key(key))
 
 
 def put_behind_its_back(store: Store, key: bytes, record: Record) -> None:
-    tables = store._tables
+    tables = store.tables
     with tables.env.begin(write=True, db=tables.kv) as txn:
         txn.put(stored_key(key), encode(record, 1))
     store._renew_reader()  # as after any job of the store's own writer

@@ -194,7 +194,7 @@ def test_no_write_through_the_map_on_a_copy_on_write_filesystem(tmp_path, clock,
     assert not store.writemap
     store.put(b"k", live(b"v"))
     clock.advance(store.commit_interval)
-    assert store.get(b"k").value == b"v" and not store._tables.writemap
+    assert store.get(b"k").value == b"v" and not store.tables.writemap
     assert (tmp_path / "store" / "data.mdb").stat().st_size < MIN_MAP  # no map-sized file
     store.close()
 
@@ -227,7 +227,7 @@ def test_a_collection_job_takes_a_bounded_number_and_the_next_goes_on(store, mon
     for i in range(7):
         store.put(b"k%d" % i, Record(None, None, 1, "here"))
     store.commit_and_wait()
-    tables = store._tables
+    tables = store.tables
     for remaining in (4, 1, 0):
         store.collect_tombstones(store.seq)
         assert tables.entries(tables.tombs) == remaining
@@ -346,7 +346,7 @@ def test_an_expiry_during_a_collection_keeps_its_tombstone_collectable(store, cl
     writer.run_all()
     store.collect_tombstones(store.seq)
     writer.run_all()
-    tables = store._tables
+    tables = store.tables
     assert tables.entries(tables.tombs) == 0 and store.get(b"old") is None
 
 
