@@ -176,10 +176,15 @@ class GeoCache(HashMethods):
         self._failed[region] = time.monotonic() + RETRY_DEAD_AFTER
 
     def execute(self, *args, **options):
-        """Run a command on the nearest region that answers."""
+        """Run a command on the nearest region that answers; each region is tried
+        once (a region the master names again after all failed is not tried again)."""
         errors = []
+        tried = set()
         for attempt in range(2):
             for region in self._in_order():
+                if region in tried:
+                    continue
+                tried.add(region)
                 try:
                     result = self._client(region).execute_command(*args, **options)
                 except (redis.ConnectionError, redis.TimeoutError) as e:

@@ -182,8 +182,12 @@ class TxGeoCache(HashMethods):
         if not self.regions:
             await self._refresh()
         errors = []
+        tried = set()  # each region once, even if the master names it again
         for attempt in range(2):
             for region in list(self.regions):
+                if region in tried:
+                    continue
+                tried.add(region)
                 try:
                     protocol = await self._connection(region)
                     reply = await protocol.send(*args).addTimeout(self.timeout, self.reactor)

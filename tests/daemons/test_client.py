@@ -1,5 +1,7 @@
 """The Python client against a real cluster: locate, failover, JSON, no master."""
 
+import signal
+
 import pytest
 
 from geolru.client.geocache import GeoCache, NoRegionAvailable
@@ -110,3 +112,23 @@ def test_an_unreachable_master_falls_back_to_the_given_regions(tmp_path):
 def test_no_region_at_all_is_a_clear_error():
     with pytest.raises(NoRegionAvailable, match="no region"):
         GeoCache(master="127.0.0.1:1")
+
+
+@pytest.mark.cluster(names=["montreal", "frankfurt"], heartbeat_timeout=30)
+def test_with_every_region_down_each_is_named_once_and_tried_once(cluster):
+    """Frozen regions the master still lists: the error names each region once, and
+    each costs one timeout, not one before and one after asking the master again."""
+    master, regions = cluster
+    cache = GeoCache(master=f"127.0.0.1:{master.port}", near=(45.5, -73.6),
+                     socket_timeout=0.5)
+    try:
+        for daemon in regions.values():
+            daemon.signal(signal.SIGSTOP)
+        with pytest.raises(NoRegionAvailable) as raised:
+            cache.get("k")
+        message = str(raised.value)
+        assert message.count("montreal") == 1 and message.count("frankfurt") == 1, message
+    finally:
+        for daemon in regions.values():
+            daemon.signal(signal.SIGCONT)
+        cache.close()
