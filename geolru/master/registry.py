@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from typing import Any
 
 import attrs
 from twisted.logger import Logger
@@ -47,7 +48,7 @@ class Registry:
     forgotten: set = attrs.field(factory=set, init=False)  # names FORGET removed, for good
     listeners: list = attrs.field(factory=list, init=False)  # callables(registry)
     _index: NearestIndex | None = attrs.field(default=None, init=False)
-    _frame: object = attrs.field(default=None, init=False)
+    _frame: Any = attrs.field(default=None, init=False)  # a GeoDataFrame of the regions, cached
 
     # ------------------------------------------------------------ changes
 

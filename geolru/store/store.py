@@ -49,15 +49,17 @@ import os
 import time
 import uuid
 from collections import OrderedDict
+from typing import IO, Any
 
 import attrs
 import lmdb
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from geolru.common.collaborators import DelayedCall
 from geolru.model import hashkeys
 from geolru.model.hashkeys import NO_VERSION, is_field
-from geolru.model.merge import clear_point
+from geolru.model.headers import clear_point
 from geolru.model.record import (
     HAS_DEADLINE,
     HAS_VALUE,
@@ -78,7 +80,7 @@ from geolru.store.layout import (
 )
 from geolru.store.tables import Tables
 from geolru.store.tombstones import TombstoneCollector
-from geolru.store.writers import InlineWriter, ThreadWriter
+from geolru.store.writers import InlineWriter, ThreadWriter, Writer
 
 MAX_PENDING = 5_000  # buffered writes before a write waits for the disk
 ABSENT_KEYS = 65_536  # missing keys remembered, so repeated misses cost no lookup
@@ -122,7 +124,7 @@ class Store:
     their own: ``FieldIndex``, ``TombstoneCollector``)."""
 
     path: str  # a directory
-    _reactor: object
+    _reactor: Any  # the reactor: its clock, and its threads for the commit thread
     commit_interval: float = 0.010
     threaded: bool = True  # False: no thread at all (deterministic tests with task.Clock)
     fsync: str = "everysec"  # or "commit"
@@ -133,10 +135,10 @@ class Store:
     failed_commits: int = attrs.field(default=0, init=False)
     failure: str | None = attrs.field(default=None, init=False)  # why the last commit failed
     _opened: bool = attrs.field(default=False, init=False)
-    _lock_file: object = attrs.field(default=None, init=False)  # held while open
+    _lock_file: IO | None = attrs.field(default=None, init=False)  # held while open
     _tables_: Tables | None = attrs.field(default=None, init=False)
-    _writer: object = attrs.field(default=None, init=False)  # commits, housekeeping jobs
-    _flusher: object = attrs.field(default=None, init=False)  # fsync="everysec" flushes
+    _writer: Writer | None = attrs.field(default=None, init=False)  # commits, other jobs
+    _flusher: Writer | None = attrs.field(default=None, init=False)  # fsync=everysec flushes
     store_id: str = attrs.field(default="", init=False)  # new for every new (or wiped) store
     _pending: dict = attrs.field(factory=dict, init=False)  # key -> (Record, seq)
     _pending_meta: dict = attrs.field(factory=dict, init=False)  # committed with the next batch
@@ -148,9 +150,10 @@ class Store:
     _absent: OrderedDict = attrs.field(factory=OrderedDict, init=False)
     _inflight_meta: int = attrs.field(default=0, init=False)  # meta values being committed
     _expiring: set = attrs.field(factory=set, init=False)  # keys queued for expiry
-    _commit_call: object = attrs.field(default=None, init=False)  # the next commit()
-    _fsync_call: object = attrs.field(default=None, init=False)  # the next flush to disk
-    _read: object = attrs.field(default=None, init=False)  # the reactor's read transaction
+    _commit_call: DelayedCall | None = attrs.field(default=None, init=False)  # next commit()
+    _fsync_call: DelayedCall | None = attrs.field(default=None, init=False)  # next flush
+    # the reactor thread's read transaction
+    _read: lmdb.Transaction | None = attrs.field(default=None, init=False)
     last_fsync: float = attrs.field(default=0.0, init=False)  # reactor time
     _pending_first: int = attrs.field(default=0, init=False)  # lowest position in _pending
     # Deferreds of committed(): those waiting for what is buffered, and for each batch

@@ -8,9 +8,21 @@ and tests with ``task.Clock``).  Both give a Deferred for each job.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from twisted.internet import defer, threads
 from twisted.python.threadpool import ThreadPool
+
+
+class Writer(Protocol):
+    """Where a store job runs: what ``ThreadWriter`` and ``InlineWriter`` offer."""
+
+    def submit(self, job: Callable[..., Any], *args: Any) -> defer.Deferred: ...
+
+    def barrier(self, timeout: float = 30.0) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class ThreadWriter:
