@@ -6,6 +6,7 @@ over, and the ``geolru`` command line.  It may import ``geolru.cluster``,
 
 
 from geolru.client.geocache import GeoCache, NoRegionAvailable
+from geolru.client.tls import TLS
 from geolru.client.txgeocache import TxGeoCache
 
-__all__ = ["GeoCache", "NoRegionAvailable", "TxGeoCache"]
+__all__ = ["TLS", "GeoCache", "NoRegionAvailable", "TxGeoCache"]

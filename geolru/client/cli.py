@@ -24,6 +24,7 @@ from geolru.client.geocache import (
     locate,
     master_request,
 )
+from geolru.client.tls import TLS
 from geolru.resp.codec import ProtocolError, split_inline
 
 HISTORY = os.path.expanduser("~/.geolru_history")
@@ -93,7 +94,20 @@ def connect(args) -> GeoCache:
         raise UsageError("where are you? give --near LAT,LON (or set GEOLRU_NEAR): the "
                          "nearest region serves you")
     return GeoCache(master=args.master, near=near or (0.0, 0.0), regions=regions,
-                    refresh_interval=10)
+                    refresh_interval=10, password=args.password, tls=tls_of(args))
+
+
+def tls_of(args) -> TLS | None:
+    """The TLS options, as redis-cli takes them (``--tls`` and the rest)."""
+    if not (args.tls or args.cacert or args.tls_cert or args.insecure):
+        return None
+    return TLS(cacert=args.cacert, cert=args.tls_cert, key=args.tls_key,
+               verify=not args.insecure)
+
+
+def tls_options(args) -> dict:
+    tls = tls_of(args)
+    return {} if tls is None else tls.redis_options()
 
 
 class UsageError(Exception):
@@ -106,7 +120,7 @@ def arg_bytes(text: str) -> bytes:
 
 
 def cmd_locate(args) -> int:
-    for region in locate(args.master, args.lat, args.lon, args.n):
+    for region in locate(args.master, args.lat, args.lon, args.n, tls=tls_of(args)):
         print(f"{region.name:<12} {region.host}:{region.port:<6} {region.distance_km:>9.1f} km")
     return 0
 
@@ -115,7 +129,7 @@ def cmd_regions(args) -> int:
     lines = None
     for master in args.master.split(","):
         try:
-            lines = master_request(master, "REGIONS")
+            lines = master_request(master, "REGIONS", tls=tls_of(args))
             break
         except OSError:
             continue
@@ -129,8 +143,9 @@ def cmd_regions(args) -> int:
         lag = ""
         if state == "up":
             try:
-                peers = redis.Redis(host=host, port=int(port), socket_timeout=2).execute_command(
-                    "PEERS")
+                peers = redis.Redis(host=host, port=int(port), socket_timeout=2,
+                                    password=args.password,
+                                    **tls_options(args)).execute_command("PEERS")
                 lag = ", ".join(
                     f"{f[b'name'].decode()} {int(f[b'lag_ops'])} ops/{float(f[b'lag_ms']):.0f} ms"
                     for f in map(peer_fields, peers))
@@ -249,6 +264,18 @@ def main(argv=None) -> int:
     parser.add_argument("--version", action="version", version=f"geolru {__version__}")
     parser.add_argument("--master", default=os.environ.get("GEOLRU_MASTER", DEFAULT_MASTER),
                         help="master host:port, several comma-separated (env GEOLRU_MASTER)")
+    parser.add_argument("-a", "--password", default=os.environ.get("GEOLRU_PASSWORD"),
+                        help="the regions' requirepass (env GEOLRU_PASSWORD; safer than -a, "
+                             "which other users may see in the process list)")
+    parser.add_argument("--tls", action="store_true",
+                        help="reach the master and the regions over TLS")
+    parser.add_argument("--cacert", help="CA certificate file to verify the servers' "
+                                         "certificates with (implies --tls)")
+    parser.add_argument("--cert", dest="tls_cert",
+                        help="client certificate, for servers that ask for one")
+    parser.add_argument("--key", dest="tls_key", help="the client certificate's private key")
+    parser.add_argument("--insecure", action="store_true",
+                        help="with TLS, do not verify the servers' certificates")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_near(p):

@@ -29,6 +29,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from geolru.client.hashes import HashMethods
+from geolru.client.tls import TLS
 from geolru.cluster import masterwire
 from geolru.common.endpoints import host_port
 
@@ -52,14 +53,17 @@ class RegionAddress:
         return f"{self.name} ({self.host}:{self.port})"
 
 
-def master_request(master: str, line: str, timeout: float = 3.0) -> list[str]:
-    """Send one line to a master (``host:port``); the reply lines, through ``END``.
+def master_request(master: str, line: str, timeout: float = 3.0,
+                   tls: TLS | None = None) -> list[str]:
+    """Send one line to a master (``host:port``; over TLS with ``tls``); the reply
+    lines, through ``END``.
 
     Raises ``OSError`` if the master cannot be reached, ``LookupError`` for an
     ``ERR`` reply.
     """
     host, port = host_port(master, 7000)
-    with socket.create_connection((host, port), timeout=timeout) as sock:
+    with socket.create_connection((host, port), timeout=timeout) as plain:
+        sock = plain if tls is None else tls.context().wrap_socket(plain, server_hostname=host)
         sock.sendall(line.encode() + b"\r\n")
         data = b""
         while True:
@@ -73,12 +77,12 @@ def master_request(master: str, line: str, timeout: float = 3.0) -> list[str]:
 
 
 def locate(masters: str, latitude: float, longitude: float,
-           count: int = LOCATE_COUNT) -> list[RegionAddress]:
+           count: int = LOCATE_COUNT, tls: TLS | None = None) -> list[RegionAddress]:
     """The live regions nearest a point, nearest first, from the first master that answers."""
     last_error: Exception | None = None
     for master in masters.split(","):
         try:
-            lines = master_request(master, f"LOCATE {latitude} {longitude} {count}")
+            lines = master_request(master, f"LOCATE {latitude} {longitude} {count}", tls=tls)
         except OSError as e:
             last_error = e
             continue
@@ -92,12 +96,14 @@ class GeoCache(HashMethods):
 
     def __init__(self, master: str | None = DEFAULT_MASTER, near: tuple[float, float] = (0, 0),
                  regions: list[str] | None = None, refresh_interval: float = 30.0,
-                 socket_timeout: float = 2.0, serializer=json, password: str | None = None):
+                 socket_timeout: float = 2.0, serializer=json, password: str | None = None,
+                 tls: TLS | None = None):
         self.masters = master or ""
         self.near = near
         self.serializer = serializer
         self.socket_timeout = socket_timeout
-        self.password = password
+        self.password = password  # the regions' requirepass
+        self.tls = tls  # how to reach TLS endpoints (the master's and the regions'), or None
         self._lock = threading.Lock()
         self._clients: dict[RegionAddress, redis.Redis] = {}
         self._failed: dict[RegionAddress, float] = {}  # region -> monotonic time to retry it
@@ -128,7 +134,7 @@ class GeoCache(HashMethods):
         if not self.masters:
             return False
         try:
-            found = locate(self.masters, *self.near)
+            found = locate(self.masters, *self.near, tls=self.tls)
         except (OSError, LookupError) as e:
             self.last_error = str(e)
             return False
@@ -161,7 +167,8 @@ class GeoCache(HashMethods):
             client = redis.Redis(host=region.host, port=region.port, password=self.password,
                                  socket_timeout=self.socket_timeout,
                                  socket_connect_timeout=self.socket_timeout, protocol=2,
-                                 retry=Retry(NoBackoff(), 0))  # failover is our retry
+                                 retry=Retry(NoBackoff(), 0),  # failover is our retry
+                                 **({} if self.tls is None else self.tls.redis_options()))
             self._clients[region] = client
         return client
 

@@ -3,9 +3,14 @@ with a certificate the test makes."""
 
 import datetime
 import ipaddress
+import os
+import re
 import socket
 import ssl
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -13,7 +18,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from geolru.client import TLS, GeoCache
 from support import free_port, master_daemon, region_daemon, wait_until
+
+GEOLRU = str(Path(sys.executable).with_name("geolru"))
 
 
 @pytest.fixture
@@ -127,3 +135,53 @@ def test_a_peer_with_an_untrusted_certificate_gets_no_data(tmp_path, certificate
     finally:
         a.stop()
         b.stop()
+
+
+def test_the_clients_over_tls_with_a_password(tmp_path, certificate):
+    """GeoCache and the geolru command reach a TLS master and a TLS region that
+    requires a password, as redis-cli does (--tls --cacert, -a or an environment
+    variable)."""
+    cert, key = certificate
+    master_port, port = free_port(), free_port()
+    master = master_daemon(tmp_path / "master", port=master_port,
+                           listen=tls_endpoint(master_port, cert, key))
+    master.ready_probe = lambda: "END" in tls_master_lines(master_port, cert, "HELP")
+    region = region_daemon(
+        tmp_path / "montreal", name="montreal", port=port, latitude=45.5, longitude=-73.6,
+        listen=tls_endpoint(port, cert, key), requirepass="s3cret",
+        master=f"ssl:host=127.0.0.1:port={master_port}:caCertsDir={cert.parent}")
+    region.ready_probe = lambda: region.client(ssl=True, ssl_ca_certs=str(cert),
+                                               password="s3cret").ping()
+    try:
+        master.start()
+        region.start()
+        wait_until(lambda: any(x.endswith(" up") for x in tls_master_lines(
+            master_port, cert, "REGIONS")), 15, what="the region registered over TLS")
+        cache = GeoCache(master=f"127.0.0.1:{master_port}", near=(45.5, -73.6),
+                         password="s3cret", tls=TLS(cacert=str(cert)))
+        try:
+            assert cache.set("k", "from GeoCache") and cache.get("k") == b"from GeoCache"
+            assert cache.current.name == "montreal"
+        finally:
+            cache.close()
+
+        def geolru(*args, env=None):
+            return subprocess.run([GEOLRU, "--master", f"127.0.0.1:{master_port}", *args],
+                                  capture_output=True, text=True, timeout=60,
+                                  env={**os.environ, **(env or {})})
+        done = geolru("--cacert", str(cert), "-a", "s3cret", "set", "k", "from the cli",
+                      "--near", "45.5,-73.6")
+        assert done.stdout == "OK\n", done.stderr
+        done = geolru("--tls", "--cacert", str(cert), "get", "k", "--near", "45.5,-73.6",
+                      env={"GEOLRU_PASSWORD": "s3cret"})
+        assert done.stdout == '"from the cli"\n', done.stderr
+        assert "montreal" in geolru("--cacert", str(cert), "locate", "45", "-73").stdout
+        table = geolru("--cacert", str(cert), "-a", "s3cret", "regions").stdout
+        assert re.search(r"montreal .* up", table), table
+        refused = geolru("--cacert", str(cert), "get", "k", "--near", "45.5,-73.6")
+        assert refused.returncode == 1 and "Authentication required" in refused.stderr
+        untrusted = geolru("--tls", "get", "k", "--near", "45.5,-73.6")  # the system's CAs
+        assert untrusted.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
+    finally:
+        region.stop()
+        master.stop()
