@@ -58,7 +58,7 @@ def format_reply(reply, indent: str = "") -> str:
     if reply is None:
         return "(nil)"
     if isinstance(reply, Exception):
-        return f"(error) {reply}"
+        return f"(error) {error_text(reply)}"
     if isinstance(reply, bool):
         return "OK" if reply else "(integer) 0"
     if isinstance(reply, int):
@@ -83,6 +83,14 @@ def peer_fields(entry) -> dict:
     """One entry of ``PEERS``: a map in RESP3, field-value pairs in RESP2."""
     return entry if isinstance(entry, dict) else dict(zip(entry[::2], entry[1::2],
                                                           strict=True))
+
+
+def error_text(error: Exception) -> str:
+    """An error reply as the server sent it: redis-py takes the code (``ERR``,
+    ``NOAUTH``, ...) off the message and keeps it as ``status_code``."""
+    code = getattr(error, "status_code", None)
+    text = str(error)
+    return f"{code} {text}" if code and not text.startswith(code) else text
 
 
 def connect(args) -> GeoCache:
@@ -184,7 +192,7 @@ def cmd_shell(args) -> int:
     cache = connect(args)
     first = cache.regions[0]
     print(f"geolru shell: nearest region {first.name} at {first.host}:{first.port}"
-          + (f", {first.distance_km:.0f} km away" if first.distance_km is not None else "")
+          + (f", {first.distance_km:.1f} km away" if first.distance_km is not None else "")
           + ". Type help.")
     where = first
     try:

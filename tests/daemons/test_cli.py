@@ -81,7 +81,7 @@ def test_shell_survives_the_death_of_its_region(cluster, tmp_path):
                                    "--near", "45.50,-73.57"], encoding="utf-8", timeout=15,
                           env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
     try:
-        shell.expect("nearest region montreal")
+        shell.expect(r"nearest region montreal at 127\.0\.0\.1:\d+, 0\.\d km away")
         shell.expect_exact("montreal> ")
         shell.sendline('set greeting "hello world"')
         shell.expect_exact("OK")
@@ -114,7 +114,7 @@ def test_shell_survives_the_death_of_its_region(cluster, tmp_path):
         shell.sendline("get greeting")
         shell.expect_exact('"hello world"')  # the WAIT's reply is not read as this one's
         shell.sendline("nosuchcommand")
-        shell.expect_exact("(error) unknown command 'nosuchcommand'")
+        shell.expect_exact("(error) ERR unknown command 'nosuchcommand'")  # as redis-cli
         shell.expect_exact("frankfurt> ")
         # montreal comes back: the shell goes back to it, and says so as such
         regions["montreal"].start()
