@@ -17,6 +17,8 @@ from support import (
     wait_until,
 )
 
+pytestmark = pytest.mark.serial  # timing: alone, after the others (scripts/test)
+
 NAMES = ("montreal", "frankfurt", "singapore")
 USERS = {"montreal": (40.71, -74.0), "frankfurt": (48.85, 2.35), "singapore": (13.75, 100.5)}
 

@@ -6,10 +6,13 @@ import signal
 import threading
 import time
 
+import pytest
 import redis
 
 from faults.proxy import Proxy
 from support import free_port, region_daemon, stop_all, wait_until, write_peers
+
+pytestmark = pytest.mark.serial  # timing: alone, after the others (scripts/test)
 
 
 def test_partition_with_writes_on_both_sides_then_heal(tmp_path):
