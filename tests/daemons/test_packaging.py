@@ -122,3 +122,14 @@ def test_the_installed_commands_run_a_master_and_a_region(geolru, tmp_path):
 def test_twistd_finds_the_plugins_and_runs_a_master_and_a_region(geolru, tmp_path):
     run_master_and_region(geolru, geolru.twistd("geolru-master"),
                           geolru.twistd("geolru-region"), tmp_path)
+
+
+@pytest.mark.parametrize("geolru", ["regular", "wheel"], indirect=True)
+def test_an_install_puts_the_docs_where_the_systemd_units_point(geolru):
+    units = [(ROOT / "etc" / "systemd" / name).read_text()
+             for name in ("geolru-master.service", "geolru-region@.service")]
+    for unit in units:  # file:///opt/geolru/share/doc/... in a venv at /opt/geolru
+        documentation = next(line for line in unit.splitlines()
+                             if line.startswith("Documentation=file:///opt/geolru/"))
+        path = geolru.venv / documentation.removeprefix("Documentation=file:///opt/geolru/")
+        assert path.is_file() and "# Running geolru on several machines" in path.read_text()

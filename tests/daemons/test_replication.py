@@ -1,5 +1,6 @@
 """Replication with real daemons on loopback: a master and three or four regions."""
 
+import shutil
 import signal
 import threading
 import time
@@ -340,3 +341,39 @@ def test_forgetting_a_dead_region_frees_its_tombstones_and_its_old_data_cannot_r
         assert rp.get("k") is None and rm.get("k") is None
     finally:
         stop_all(master, *regions.values())
+
+
+@pytest.mark.cluster(names=["montreal", "frankfurt"])
+def test_a_region_restored_from_a_backup_rejoins_and_converges(cluster):
+    """docs/deploy.md, Backup and restore: a copy of a stopped region's data_dir,
+    put back after the region wrote more, loses nothing the cluster has: the writes
+    made after the copy come back from the peer, and new writes replicate."""
+    montreal, frankfurt = cluster.regions["montreal"], cluster.regions["frankfurt"]
+    m, f = cluster.client("montreal"), cluster.client("frankfurt")
+    m.set("before-backup", "1")
+    cluster.everywhere(lambda r: r.get("before-backup") == b"1", what="the first write")
+    montreal.stop()
+    backup = cluster.tmp_path / "backup"
+    shutil.copytree(montreal.workdir / "data", backup)
+    montreal.start()
+    cluster.wait_live()
+    m.set("after-backup", "2")  # made at montreal, after the copy
+    m.mset({f"after-backup-{i}": i for i in range(100)})
+    f.set("from-frankfurt", "3")
+    cluster.everywhere(lambda r: r.get("after-backup") == b"2"
+                       and r.get("after-backup-99") == b"99"
+                       and r.get("from-frankfurt") == b"3", what="the later writes")
+    montreal.stop()
+    shutil.rmtree(montreal.workdir / "data")
+    shutil.copytree(backup, montreal.workdir / "data")  # the restore
+    montreal.start()
+    cluster.wait_live()
+    frankfurt.stop()  # so that what montreal writes now reaches it from montreal's store
+    for i in range(100):  # (as many positions as were handed out after the copy)
+        m.set(f"after-restore-{i}", i)
+    frankfurt.start()
+    cluster.everywhere(lambda r: r.get("before-backup") == b"1"
+                       and r.get("after-backup") == b"2" and r.get("after-backup-99") == b"99"
+                       and r.get("from-frankfurt") == b"3"
+                       and all(r.get(f"after-restore-{i}") == b"%d" % i for i in range(100)),
+                       20, what="both regions to hold every write")
