@@ -178,9 +178,10 @@ class KeyCommands:
             return p.integer(max(0, int(self._clock.seconds() - touched)))
         if sub == b"REFCOUNT":
             return p.integer(1)
+        # Redis' words but its advice: a region's policy is allkeys-lru, and CONFIG SET
+        # cannot change it (docs/commands.md)
         return p.error("ERR An LFU maxmemory policy is not selected, access frequency not "
-                       "tracked. Please note that when switching between policies at runtime "
-                       "LRU and LFU data will take some time to adjust.")
+                       "tracked. geolru evicts by LRU only (maxmemory-policy allkeys-lru).")
 
     def cmd_memory(self, session, args):
         sub = keyword(args[1])

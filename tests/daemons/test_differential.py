@@ -117,7 +117,7 @@ SCRIPTS = {
         ["TOUCH"], ["SET", "n", "12345"], ["OBJECT", "ENCODING", "n"], ["SET", "e", "short"],
         ["OBJECT", "ENCODING", "e"], ["SET", "r", "x" * 45], ["OBJECT", "ENCODING", "r"],
         ["SET", "lz", "0123"], ["OBJECT", "ENCODING", "lz"], ["OBJECT", "ENCODING", "none"],
-        ["OBJECT", "FREQ", "n"], ["OBJECT", "BOGUS", "n"], ["OBJECT", "REFCOUNT", "e"],
+        ["OBJECT", "BOGUS", "n"], ["OBJECT", "REFCOUNT", "e"],
         ["OBJECT", "IDLETIME", "none"], ["MEMORY", "USAGE", "none"], ["MEMORY", "BOGUS"],
         ["MEMORY", "USAGE"], ["OBJECT", "ENCODING"],
     ],
@@ -298,6 +298,23 @@ def test_same_commandstats_and_errorstats_as_redis(servers):
     expected = command_and_error_stats(reference.port)
     assert expected[0]["get"] == (3, 1, 0) and expected[0]["incr"] == (2, 0, 1)
     assert command_and_error_stats(region.port) == expected
+
+
+def test_object_freq_says_what_redis_says_but_not_advice_geolru_cannot_take(servers):
+    """Redis adds that switching policies at run time takes a while: a region's
+    policy is allkeys-lru and CONFIG SET cannot change it (docs/commands.md)."""
+    region, reference = servers
+    replies = []
+    for port in (region.port, reference.port):
+        conn = RawConnection(port)
+        conn.call("SET", "n", "1")
+        replies.append(conn.call("OBJECT", "FREQ", "n"))
+        conn.close()
+    ours, theirs = replies
+    same = b"-ERR An LFU maxmemory policy is not selected, access frequency not tracked."
+    assert ours.startswith(same) and theirs.startswith(same)
+    assert b"switching between policies" in theirs and b"switching" not in ours
+    assert b"allkeys-lru" in ours
 
 
 def info_shape(port: int, *sections: str) -> list[str]:
