@@ -1,4 +1,5 @@
-"""geolru's own commands: REGION, WAIT, PEERS."""
+"""The cluster's commands: geolru's own REGION, WAIT and PEERS, and Redis' CLUSTER
+(a region is not in Redis Cluster mode: it answers as redis-server does without it)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from twisted.internet import defer
 
 from geolru.commands.args import int_arg
 from geolru.resp import codec as p
+
+CLUSTER_DISABLED = p.error("ERR This instance has cluster support disabled")
 
 
 class GeoCommands:
@@ -24,6 +27,9 @@ class GeoCommands:
         d = defer.Deferred()
         self.replication.wait(session.last_write, count, timeout, d.callback)
         return d.addCallback(p.integer)
+
+    def cmd_cluster(self, session, args):
+        return CLUSTER_DISABLED
 
     def cmd_peers(self, session, args):
         if self.replication is None:

@@ -18,6 +18,7 @@ from importlib import resources
 
 # the subcommands a region implements, by container command
 SUBCOMMANDS = {
+    "cluster": (),  # (a region is not in cluster mode: every subcommand says so)
     "client": ("getname", "help", "id", "info", "setinfo", "setname"),
     "command": ("count", "docs", "info", "list"),
     "config": ("get", "resetstat"),
@@ -56,6 +57,7 @@ OWN_FACTS = {
                  "connection", [_arg("command", "string", flags=("optional",))]),
 }
 EXTRA_SUBCOMMANDS = {
+    "cluster": (),  # (a region is not in cluster mode: every subcommand says so)
     "client": [_own("client|setinfo", 4, ("noscript", "loading", "stale"),
                     ("@slow", "@connection"), "7.2.0", "connection",
                     [["name", "attr", "type", "oneof", "arguments", [
@@ -67,6 +69,7 @@ SUMMARIES = {
     "append": "Appends a string to the value of a key; creates the key if it is missing.",
     "auth": "Authenticates the connection (requirepass).",
     "client": "Commands about the client's own connection.",
+    "cluster": "Redis Cluster's commands: a region is not in cluster mode, and says so.",
     "client|getname": "Returns the connection's name.",
     "client|help": "Lists the CLIENT subcommands.",
     "client|id": "Returns the connection's unique id.",
