@@ -98,6 +98,17 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
+def _syncing(host: str, port: int) -> bool:
+    """Whether a region answers key commands ``-LOADING`` (it is catching up with its
+    peers after a start: docs/operations.md)."""
+    try:
+        with socket.create_connection((host, port), timeout=1) as s:
+            s.sendall(b"EXISTS geolru:cluster-probe\r\n")
+            return s.recv(64).startswith(b"-LOADING")
+    except OSError:
+        return False
+
+
 def _port_taken(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -136,7 +147,11 @@ def up(root: Path) -> int:
     while pending and time.monotonic() < deadline:
         for daemon in list(pending):
             if _answers(daemon.host, daemon.port):
-                print(f"  {daemon.name:<10} up on {daemon.host}:{daemon.port}")
+                syncing = daemon.plugin == "geolru-region" and _syncing(daemon.host,
+                                                                         daemon.port)
+                print(f"  {daemon.name:<10} up on {daemon.host}:{daemon.port}"
+                      + (" (syncing: key commands answer LOADING until it has caught up "
+                         "with its peers)" if syncing else ""))
                 pending.remove(daemon)
         time.sleep(0.1)
     for daemon in pending:
@@ -181,14 +196,17 @@ def down(root: Path) -> int:
 
 
 def status(root: Path) -> int:
+    """Each daemon's state; exits 1 unless every one is up (a health check)."""
     var = root / "var"
+    every_one_up = True
     for daemon in discover(root / "etc"):
         pid = _pid(daemon, var)
         state = "up" if pid and _answers(daemon.host, daemon.port) else (
             "not answering" if pid else "down")
         print(f"  {daemon.name:<10} {state:<14} {daemon.host}:{daemon.port}"
               + (f"  pid {pid}" if pid else ""))
-    return 0
+        every_one_up = every_one_up and state == "up"
+    return 0 if every_one_up else 1
 
 
 def main(argv=None) -> int:

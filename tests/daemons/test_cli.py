@@ -161,8 +161,8 @@ def test_cluster_up_status_down_with_daemonized_twistd(tmp_path):
         assert up.returncode == 0, up.stdout + up.stderr
         assert "montreal   up on" in up.stdout and "redis-cli" in up.stdout
         status = subprocess.run([GEOLRU, "cluster", "status", "--root", str(tmp_path)],
-                                capture_output=True, text=True, timeout=60).stdout
-        assert status.count(" up ") == 3
+                                capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0 and status.stdout.count(" up ") == 3
         r = redis.Redis(port=ports["montreal"], socket_timeout=10)
         r.set("k", "v")
         f = redis.Redis(port=ports["frankfurt"], socket_timeout=10)
@@ -177,6 +177,9 @@ def test_cluster_up_status_down_with_daemonized_twistd(tmp_path):
         pid = int((tmp_path / "var" / "run" / "frankfurt.pid").read_text())
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: not localcluster.alive(pid), 10, what="the region to die")
+        down_one = subprocess.run([GEOLRU, "cluster", "status", "--root", str(tmp_path)],
+                                  capture_output=True, text=True, timeout=60)
+        assert down_one.returncode == 1 and "frankfurt  down" in down_one.stdout  # a check
         restarted = subprocess.run([GEOLRU, "cluster", "up", "--root", str(tmp_path)],
                                    capture_output=True, text=True, timeout=120)
         assert restarted.returncode == 0, restarted.stdout + restarted.stderr
