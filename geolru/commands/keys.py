@@ -18,6 +18,8 @@ from geolru.commands.values import LISTPACK_ENTRIES, LISTPACK_VALUE
 from geolru.resp import codec as p
 from geolru.resp.codec import parse_int
 
+NO_SUCH_KEY = p.error("ERR no such key")
+
 
 class KeyCommands:
 
@@ -140,6 +142,47 @@ class KeyCommands:
         if kind is not None:
             keys = [k for k in keys if (self.keyspace.kind(k) or "").encode() == kind]
         return p.array([p.bulk(b"%d" % cursor), p.bulk_array(keys)])
+
+    def cmd_rename(self, session, args):
+        keyspace = self.keyspace
+        if not keyspace.exists(args[1]):
+            return NO_SUCH_KEY
+        if args[1] != args[2]:
+            keyspace.rename(args[1], args[2])
+        return p.OK
+
+    def cmd_renamenx(self, session, args):
+        keyspace = self.keyspace
+        if not keyspace.exists(args[1]):
+            return NO_SUCH_KEY
+        if args[1] == args[2] or keyspace.exists(args[2]):
+            return p.ZERO
+        keyspace.rename(args[1], args[2])
+        return p.ONE
+
+    def cmd_copy(self, session, args):
+        replace = False
+        j = 3
+        while j < len(args):
+            option = keyword(args[j])
+            if option == b"REPLACE":
+                replace = True
+            elif option == b"DB" and j + 1 < len(args):
+                j += 1
+                if int_arg(args[j]) != 0:  # (one database: docs/commands.md)
+                    return p.error("ERR DB index is out of range")
+            else:
+                return SYNTAX
+            j += 1
+        if args[1] == args[2]:
+            return p.error("ERR source and destination objects are the same")
+        keyspace = self.keyspace
+        if not keyspace.exists(args[1]) or (not replace and keyspace.exists(args[2])):
+            return p.ZERO
+        return p.ONE if keyspace.copy(args[1], args[2]) else p.ZERO
+
+    def cmd_randomkey(self, session, args):
+        return p.bulk(self.keyspace.random_key(), session.nil)
 
     def cmd_dbsize(self, session, args):
         return p.integer(self.keyspace.count()[0])

@@ -14,6 +14,19 @@ from geolru.resp import codec as p
 
 class ServerCommands:
 
+    def cmd_save(self, session, args):
+        self.keyspace.save()
+        return p.OK
+
+    def cmd_bgsave(self, session, args):
+        if len(args) > 2 or (len(args) == 2 and keyword(args[1]) != b"SCHEDULE"):
+            return p.error("ERR syntax error")
+        self.keyspace.save(background=True)
+        return b"+Background saving started\r\n"
+
+    def cmd_lastsave(self, session, args):
+        return p.integer(int(self.keyspace.last_save))
+
     def cmd_time(self, session, args):
         now = self._clock.seconds()
         seconds = int(now)

@@ -42,7 +42,9 @@ keys 2 keys - d                 scan -2 keys - d               dbsize 1 keys - d
 flushall -1 keys - wd           flushdb -1 keys - wd           info -1 server - -
 config -2 server - -            time 1 server - -              region 1 cluster - -
 wait 3 cluster - -              peers 1 cluster - -            multi 1 transactions - -
-cluster -2 cluster - -
+cluster -2 cluster - -          rename 3 keys 1,2,1 wd         renamenx 3 keys 1,2,1 wd
+copy -3 keys 1,2,1 wd           randomkey 1 keys - d           save 1 server - -
+bgsave -1 server - -            lastsave 1 server - -
 exec 1 transactions - -         discard 1 transactions - -     watch -2 transactions 1,-1,1 d
 unwatch 1 transactions - -      incrbyfloat 3 strings 1,1,1 wd getrange 4 strings 1,1,1 d
 substr 4 strings 1,1,1 d        setrange 4 strings 1,1,1 wd    touch -2 keys 1,-1,1 d

@@ -9,6 +9,7 @@ the store but through the keyspace.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,6 +28,8 @@ from geolru.model.hlc import HybridClock
 from geolru.model.merge import visible
 from geolru.model.record import Record
 from geolru.store.store import Store
+
+RANDOM_SAMPLE = 32  # keys RANDOMKEY picks among, from a random place in the store
 
 
 @attrs.define(eq=False)
@@ -152,6 +155,43 @@ class Keyspace(HashOperations, PeerRecords, Expiry):
         self.writes += 1
         return True
 
+    def copy(self, source: bytes, destination: bytes) -> bool:
+        """Give ``destination`` what ``source`` holds (a value, a counter's value, or a
+        hash's fields) and its deadline, replacing what it held; ``False`` if
+        ``source`` holds nothing.  It replicates as the writes it makes."""
+        try:
+            entry = self.peek(source)
+        except WrongType:  # a hash
+            fields = dict(self.hash_items(source))
+            deadline = self.expiry(source)[1]
+            with self.transaction():
+                self.delete(destination)
+                self.hash_set(destination, fields)
+                if deadline is not None:
+                    self.set_deadline(destination, deadline)
+            return True
+        if entry is None:
+            return False
+        self.write(destination, entry.value, entry.deadline)
+        return True
+
+    def rename(self, source: bytes, destination: bytes) -> bool:
+        """``copy``, then delete ``source``: one unit for the peers."""
+        with self.transaction():
+            if not self.copy(source, destination):
+                return False
+            self.delete(source)
+        return True
+
+    def random_key(self) -> bytes | None:
+        """A live key, picked at random (as Redis', not uniformly), or None."""
+        start = random.randrange(self.store.seq + 1)
+        for cursor in (start, 0):
+            keys = self.scan(cursor, RANDOM_SAMPLE)[1]
+            if keys:
+                return random.choice(keys)
+        return None
+
     def flush_all(self) -> None:
         """Delete every key, here and (as tombstones that replicate) everywhere."""
         self.store.delete_all(self.hlc.now(), self.origin)
@@ -179,14 +219,30 @@ class Keyspace(HashOperations, PeerRecords, Expiry):
         return self.store.failure
 
     @property
+    def last_save(self) -> float:
+        """When the store last flushed its commits to disk (``LASTSAVE``)."""
+        return self.store.last_fsync
+
+    def save(self, background: bool = False) -> None:
+        """Commit every write and flush it to disk (``SAVE``; ``BGSAVE``: in the
+        background)."""
+        if background:
+            self.store.save_in_background()
+        else:
+            self.store.save()
+
+    @property
     def fsync(self) -> str:
         """When the store fsyncs: ``"commit"`` (every commit) or ``"everysec"``."""
         return self.store.fsync
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """The writes made inside replicate as one unit (``EXEC``): a peer applies
-        them all or none."""
+        """The writes made inside replicate as one unit (``EXEC``, ``RENAME``): a peer
+        applies them all or none.  Inside another, it is part of that one."""
+        if self.store.unit is not None:
+            yield
+            return
         self.store.begin_unit()
         try:
             yield

@@ -644,6 +644,19 @@ class Store:
             "store write failed: {error}", error=failure.getErrorMessage()))
         return d
 
+    def save(self) -> None:
+        """``SAVE``: commit everything and flush it to disk, blocking until done."""
+        self.commit_and_wait()
+        self.tables.flush_to_disk()
+        self.last_fsync = self._reactor.seconds()
+
+    def save_in_background(self) -> None:
+        """``BGSAVE``: commit everything and flush it to disk, off the reactor."""
+        self.commit(force=True)
+        if self._fsync_call is not None and self._fsync_call.active():
+            self._fsync_call.cancel()
+        self._flush_to_disk()
+
     def _flush_to_disk(self) -> None:
         """fsync="everysec": make the commits of the last second survive an OS crash."""
         self._fsync_call = None

@@ -5,6 +5,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 
 import pytest
 import redis
@@ -345,3 +346,21 @@ def test_string_extras_as_a_user_sees_them(region):
     assert r.touch("greeting", "nothing") == 1
     assert r.object("encoding", "greeting") == b"embstr"
     assert r.memory_usage("greeting") > len("Hello Redis")
+
+
+def test_randomkey_save_bgsave_lastsave(region):
+    r = region.client()
+    assert r.randomkey() is None
+    keys = {f"k{i}".encode() for i in range(50)}
+    r.mset({k: b"v" for k in keys})
+    r.hset("h", "f", "v")
+    keys.add(b"h")
+    r.set("gone", "x")
+    r.delete("gone")
+    picked = {r.randomkey() for _ in range(40)}
+    assert picked <= keys and len(picked) > 1
+    before = int(time.time())
+    assert r.execute_command("SAVE") is True  # (redis-py: +OK)
+    assert r.lastsave().timestamp() >= before - 1
+    assert RawConnection(region.port).call("BGSAVE") == b"+Background saving started\r\n"
+    wait_until(lambda: r.info("persistence")["store_pending"] == 0, 5, what="the commit")

@@ -377,3 +377,20 @@ def test_a_region_restored_from_a_backup_rejoins_and_converges(cluster):
                        and r.get("from-frankfurt") == b"3"
                        and all(r.get(f"after-restore-{i}") == b"%d" % i for i in range(100)),
                        20, what="both regions to hold every write")
+
+
+@pytest.mark.cluster(names=["montreal", "frankfurt"])
+def test_rename_and_copy_replicate_as_the_writes_they_make(cluster):
+    m = cluster.client("montreal")
+    m.set("s", "v", ex=100)
+    m.hset("h", mapping={"a": "1", "b": "2"})
+    m.incrby("n", 5)
+    cluster.everywhere(lambda r: r.get("n") == b"5", what="the first writes")
+    assert m.rename("s", "s2") and m.rename("h", "h2") and m.copy("n", "n2")
+    assert m.renamenx("h2", "h3")
+
+    def renamed(r):
+        return (r.get("s") is None and r.get("s2") == b"v" and 90 < r.ttl("s2") <= 100
+                and not r.exists("h", "h2") and r.hgetall("h3") == {b"a": b"1", b"b": b"2"}
+                and r.get("n") == b"5" and r.get("n2") == b"5")
+    cluster.everywhere(renamed, what="the renames and the copy at every region")
