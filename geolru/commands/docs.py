@@ -21,7 +21,7 @@ SUBCOMMANDS = {
     "cluster": (),  # (a region is not in cluster mode: every subcommand says so)
     "client": ("getname", "help", "id", "info", "setinfo", "setname"),
     "command": ("count", "docs", "info", "list"),
-    "config": ("get", "resetstat"),
+    "config": ("get", "resetstat", "set"),
     "object": ("encoding", "freq", "help", "idletime", "refcount"),
     "memory": ("help", "usage"),
 }
@@ -83,6 +83,7 @@ SUMMARIES = {
     "command|list": "Lists the names of the commands this region implements.",
     "config": "Reads configuration (this region's settings are set in its ini file).",
     "config|get": "Returns the configuration parameters matching glob patterns.",
+    "config|set": "Changes what a region can change while it runs: maxmemory.",
     "config|resetstat": "Resets the statistics INFO reports.",
     "dbsize": "Returns the number of live keys.",
     "decr": "Decrements an integer by one; never loses a concurrent increment elsewhere.",

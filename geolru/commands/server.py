@@ -9,7 +9,12 @@ import sys
 
 from geolru.commands.args import REDIS_VERSION, arity_error, keyword, text
 from geolru.commands.globmatch import glob_match
+from geolru.commands.values import parse_memory
 from geolru.resp import codec as p
+
+
+def _config_failed(param: str, why: str) -> bytes:
+    return p.error(f"ERR CONFIG SET failed (possibly related to argument '{param}') - {why}")
 
 
 class ServerCommands:
@@ -52,9 +57,40 @@ class ServerCommands:
             self.stats.reset()
             return p.OK
         if sub == b"SET":
-            return p.error("ERR Unknown option or number of arguments for CONFIG SET - '%s'"
-                           % (text(args[2]) if len(args) > 2 else ""))
+            return self._config_set(args)
         return p.error("ERR unknown subcommand '%s'. Try CONFIG HELP." % text(args[1])[:128])
+
+    def _config_set(self, args) -> bytes:
+        """``CONFIG SET name value [name value ...]``, all or none, as Redis 7 checks
+        it; what a region can change while it runs is ``maxmemory`` (the cache
+        tier's bound) and ``maxmemory-policy`` (allkeys-lru, the one it has)."""
+        if len(args) < 4:
+            return arity_error("config|set")
+        if len(args) % 2:
+            return p.error("ERR syntax error")
+        known = self._config_params()
+        changes = {}
+        for name, value in zip(args[2::2], args[3::2], strict=True):
+            param = text(name).lower()
+            if param not in known:
+                return p.error("ERR Unknown option or number of arguments for CONFIG SET - "
+                               f"'{text(name)}'")
+            if param in changes:
+                return _config_failed(param, "duplicate parameter")
+            if param == "maxmemory":
+                size = parse_memory(value)
+                if size is None:
+                    return _config_failed(param, "argument must be a memory value")
+                changes[param] = size
+            elif param == "maxmemory-policy":
+                if text(value).lower() != "allkeys-lru":
+                    return _config_failed(param, "geolru evicts by LRU only (allkeys-lru)")
+                changes[param] = None
+            else:
+                return _config_failed(param, "can't set immutable config")
+        if "maxmemory" in changes:
+            self.keyspace.cache.max_bytes = changes["maxmemory"]
+        return p.OK
 
     def _config_params(self) -> dict[str, str]:
         cache = self.keyspace.cache

@@ -8,6 +8,20 @@ import re
 from geolru.commands.args import CommandError
 from geolru.resp import codec as p
 
+_MEMORY = re.compile(rb"([0-9]*)(b|k|kb|m|mb|g|gb)?", re.IGNORECASE)
+_MEMORY_UNITS = {b"": 1, b"b": 1, b"k": 1000, b"kb": 1024, b"m": 1000**2, b"mb": 1024**2,
+                 b"g": 1000**3, b"gb": 1024**3}
+
+
+def parse_memory(raw: bytes) -> int | None:
+    """A memory size as Redis' config reads one (``memtoull``: ``100mb``, ``1gb``,
+    ``5000``; no digits, as ``""`` or ``mb``, is 0); None if it is not one."""
+    match = _MEMORY.fullmatch(raw)
+    if match is None:
+        return None
+    return int(match.group(1) or b"0") * _MEMORY_UNITS[(match.group(2) or b"").lower()]
+
+
 # Redis' defaults for a hash kept compact (hash-max-listpack-entries and -value)
 LISTPACK_ENTRIES, LISTPACK_VALUE = 128, 64
 

@@ -364,3 +364,14 @@ def test_randomkey_save_bgsave_lastsave(region):
     assert r.lastsave().timestamp() >= before - 1
     assert RawConnection(region.port).call("BGSAVE") == b"+Background saving started\r\n"
     wait_until(lambda: r.info("persistence")["store_pending"] == 0, 5, what="the commit")
+
+
+def test_config_set_maxmemory_bounds_the_cache_tier_at_once(region):
+    r = region.client()
+    r.mset({f"k{i}": b"x" * 1000 for i in range(100)})
+    assert r.info("cache")["cache_bytes"] > 100_000
+    assert r.config_set("maxmemory", "10kb")
+    assert r.config_get("maxmemory") == {"maxmemory": "10240"}
+    r.set("one-more", "x")  # (the cache makes room on its next write)
+    assert r.info("cache")["cache_bytes"] <= 10240
+    assert r.get("k0") == b"x" * 1000  # evicted from the cache, not lost (the store has it)
