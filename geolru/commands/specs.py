@@ -16,7 +16,7 @@ import attrs
 class CommandSpec:
     name: str
     arity: int
-    family: str  # connection, strings, keys, hashes, server, cluster, transactions
+    family: str  # connection, strings, bits, keys, hashes, server, cluster, transactions
     write: bool = False
     keys: tuple[int, int, int] = (0, 0, 0)
     data: bool = False  # reads or writes keys: refused while the region is stale
@@ -44,7 +44,8 @@ config -2 server - -            time 1 server - -              region 1 cluster 
 wait 3 cluster - -              peers 1 cluster - -            multi 1 transactions - -
 cluster -2 cluster - -          rename 3 keys 1,2,1 wd         renamenx 3 keys 1,2,1 wd
 copy -3 keys 1,2,1 wd           randomkey 1 keys - d           save 1 server - -
-bgsave -1 server - -            lastsave 1 server - -
+bgsave -1 server - -            lastsave 1 server - -          setbit 4 bits 1,1,1 wd
+getbit 3 bits 1,1,1 d           bitcount -2 bits 1,1,1 d       bitpos -3 bits 1,1,1 d
 exec 1 transactions - -         discard 1 transactions - -     watch -2 transactions 1,-1,1 d
 unwatch 1 transactions - -      incrbyfloat 3 strings 1,1,1 wd getrange 4 strings 1,1,1 d
 substr 4 strings 1,1,1 d        setrange 4 strings 1,1,1 wd    touch -2 keys 1,-1,1 d

@@ -19,6 +19,7 @@ import attrs
 from twisted.logger import Logger
 
 from geolru.commands.args import NOAUTH, CommandError, Session, arity_error, text
+from geolru.commands.bits import BitCommands
 from geolru.commands.cluster import GeoCommands
 from geolru.commands.connection import ConnectionCommands
 from geolru.commands.hashes import HashCommands
@@ -39,7 +40,7 @@ __all__ = ["CommandTable", "Session", "CommandError", "INFO_SECTIONS"]
 
 
 @attrs.define(eq=False)
-class CommandTable(ConnectionCommands, StringCommands, KeyCommands, HashCommands,
+class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands, HashCommands,
                    ServerCommands, GeoCommands, TransactionCommands):
     """Every command a region implements (one mixin per family), and the dispatch."""
 

@@ -1,0 +1,124 @@
+"""Bit commands on strings: SETBIT GETBIT BITCOUNT BITPOS, with redis-server 7's
+replies and errors.  Bits are numbered from the first byte's most significant bit;
+a string is as many zero bits as needed past its end.  SETBIT replicates as a write
+of the whole value, as SETRANGE does (the last writer's value wins)."""
+
+from __future__ import annotations
+
+from geolru.commands.args import SYNTAX, CommandError, int_arg, keyword
+from geolru.resp import codec as p
+from geolru.resp.codec import parse_int
+
+BAD_OFFSET = p.error("ERR bit offset is not an integer or out of range")
+BAD_BIT = p.error("ERR bit is not an integer or out of range")
+
+
+def _range(value: bytes, start: int, end: int, in_bits: bool, end_given: bool = True):
+    """(first, last) bit of ``value`` a BITCOUNT or BITPOS range covers, or None when
+    it is empty; ``start``/``end`` in bytes or bits, negative from the end, as Redis
+    clamps them."""
+    total = len(value) * 8 if in_bits else len(value)
+    if not end_given:
+        end = total - 1
+    if start < 0:
+        start += total
+    if end < 0:
+        end += total
+    start, end = max(start, 0), min(max(end, 0), total - 1)
+    if start > end:
+        return None
+    return (start, end) if in_bits else (start * 8, end * 8 + 7)
+
+
+def _bits(value: bytes, first: int, last: int) -> int:
+    """Bits ``first`` to ``last`` of ``value`` as an integer (``first`` the highest)."""
+    width = len(value) * 8
+    return (int.from_bytes(value, "big") >> (width - 1 - last)) & ((1 << (last - first + 1)) - 1)
+
+
+class BitCommands:
+
+    def _offset(self, raw: bytes) -> int:
+        offset = parse_int(raw)
+        if offset is None or offset < 0 or (offset >> 3) >= self.max_bulk_len:
+            raise CommandError(BAD_OFFSET)
+        return offset
+
+    def cmd_setbit(self, session, args):
+        offset = self._offset(args[2])
+        on = parse_int(args[3])
+        if on not in (0, 1):
+            return BAD_BIT
+        keyspace = self.keyspace
+        entry = keyspace.peek(args[1])
+        value, deadline = (b"", None) if entry is None else (entry.value, entry.deadline)
+        byte, shift = offset >> 3, 7 - (offset & 7)
+        grown = value.ljust(byte + 1, b"\0")
+        was = (grown[byte] >> shift) & 1
+        if entry is None or len(grown) != len(value) or was != on:
+            changed = (grown[byte] & ~(1 << shift)) | (on << shift)
+            keyspace.write(args[1], grown[:byte] + bytes((changed,)) + grown[byte + 1:],
+                           deadline)
+        return p.ONE if was else p.ZERO
+
+    def cmd_getbit(self, session, args):
+        offset = self._offset(args[2])
+        entry = self.keyspace.lookup(args[1])
+        if entry is None or (offset >> 3) >= len(entry.value):
+            return p.ZERO
+        return p.ONE if (entry.value[offset >> 3] >> (7 - (offset & 7))) & 1 else p.ZERO
+
+    def cmd_bitcount(self, session, args):
+        entry = self.keyspace.lookup(args[1])  # (redis-server 7.0 looks first)
+        if entry is None:
+            return p.ZERO
+        value = entry.value
+        if len(args) == 2:
+            return p.integer(int.from_bytes(value, "big").bit_count())
+        if len(args) not in (4, 5):
+            return SYNTAX
+        start, end = int_arg(args[2]), int_arg(args[3])
+        in_bits = False
+        if len(args) == 5:
+            unit = keyword(args[4])
+            if unit not in (b"BIT", b"BYTE"):
+                return SYNTAX
+            in_bits = unit == b"BIT"
+        if start < 0 and end < 0 and start > end:
+            return p.ZERO
+        span = _range(value, start, end, in_bits)
+        return p.ZERO if span is None else p.integer(_bits(value, *span).bit_count())
+
+    def cmd_bitpos(self, session, args):
+        bit = int_arg(args[2])
+        if bit not in (0, 1):
+            return p.error("ERR The bit argument must be 1 or 0.")
+        entry = self.keyspace.lookup(args[1])  # (redis-server 7.0 looks first)
+        if entry is None:  # an endless run of zeros
+            return p.integer(-1 if bit else 0)
+        if len(args) not in (3, 4, 5, 6):
+            return SYNTAX
+        in_bits, start, end = False, 0, -1
+        if len(args) > 3:
+            start = int_arg(args[3])
+            if len(args) == 6:
+                unit = keyword(args[5])
+                if unit not in (b"BIT", b"BYTE"):
+                    return SYNTAX
+                in_bits = unit == b"BIT"
+            if len(args) >= 5:
+                end = int_arg(args[4])
+        end_given = len(args) >= 5
+        span = _range(entry.value, start, end, in_bits, end_given)
+        if span is None:
+            return p.integer(-1)
+        first, last = span
+        bits = _bits(entry.value, first, last)
+        width = last - first + 1
+        if bit:
+            return p.integer(-1 if bits == 0 else first + width - bits.bit_length())
+        zeros = ~bits & ((1 << width) - 1)
+        if zeros:
+            return p.integer(first + width - zeros.bit_length())
+        # all ones: past the range, the string reads as zeros, unless the range was given
+        return p.integer(-1 if end_given else last + 1)
