@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 
 from geolru.resp import codec as p
@@ -59,6 +61,11 @@ class Session:
     multi_failed: bool = False  # one was rejected: EXEC answers EXECABORT
     watched: dict = attrs.field(factory=dict)  # key -> (record, live) at WATCH
     in_exec: bool = False  # EXEC is running the queue
+    last_command: bytes = b"NULL"  # (CLIENT LIST's cmd=)
+    last_active: float = 0.0  # when its last command came (CLIENT LIST's idle=)
+    no_evict: bool = False  # CLIENT NO-EVICT (a region never evicts clients: a flag only)
+    # closes the connection at once (CLIENT KILL), given by the connection side
+    disconnect: Callable[[], None] | None = None
 
 
 def keyword(value: bytes) -> bytes:

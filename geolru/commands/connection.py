@@ -123,24 +123,119 @@ class ConnectionCommands:
             return p.OK
         if sub == b"INFO" and argc == 2:
             return p.bulk(self._client_line(session).encode() + b"\n")
+        if sub == b"LIST":
+            return self._client_list(args)
+        if sub == b"KILL" and argc >= 3:
+            return self._client_kill(session, args)
+        if sub == b"NO-EVICT" and argc == 3:
+            flag = keyword(args[2])
+            if flag not in (b"ON", b"OFF"):
+                return p.error("ERR syntax error")
+            session.no_evict = flag == b"ON"
+            return p.OK
         if sub == b"HELP" and argc == 2:
             return p.array([p.simple(line) for line in (
                 "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "GETNAME", "    Return the name of the current connection.",
                 "ID", "    Return the ID of the current connection.",
                 "INFO", "    Return information about the current client connection.",
+                "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+                "KILL <option> <value> [<option> <value> [...]]",
+                "    Kill connections. Options are:",
+                "    * ADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made from the "
+                "specified address", "    * ID <client-id>", "      Kill connections by client id.",
+                "    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
+                "LIST [options ...]", "    Return information about client connections. Options:",
+                "    * ID <client-id> [<client-id> ...]", "      Return clients with specified IDs "
+                "only.",
+                "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
                 "SETNAME <name>", "    Assign the name <name> to the current connection.",
                 "HELP", "    Print this help.")])
-        if sub in (b"SETNAME", b"GETNAME", b"ID", b"SETINFO", b"INFO", b"HELP"):
+        if sub in (b"SETNAME", b"GETNAME", b"ID", b"SETINFO", b"INFO", b"HELP", b"KILL",
+                   b"NO-EVICT"):
             return arity_error("client|" + text(args[1].lower()))
         return p.error("ERR unknown subcommand '%s'. Try CLIENT HELP." % text(args[1])[:128])
 
     def _client_line(self, session) -> str:
+        """One client as CLIENT INFO and CLIENT LIST describe it (the fields of
+        Redis' that mean something here)."""
         name = text(session.name) if session.name else ""
-        age = int(self._clock.seconds() - session.created)
-        return (f"id={session.id} addr={session.address} name={name} age={age} db=0 "
+        now = self._clock.seconds()
+        age = int(now - session.created)
+        idle = int(now - (session.last_active or session.created))
+        flags = ("x" if session.multi is not None else "") + ("e" if session.no_evict else "")
+        multi = -1 if session.multi is None else len(session.multi)
+        return (f"id={session.id} addr={session.address} name={name} age={age} idle={idle} "
+                f"flags={flags or 'N'} db=0 multi={multi} "
+                f"cmd={text(session.last_command)} user=default resp={3 if session.resp3 else 2} "
                 f"lib-name={text(session.lib_name)} lib-ver={text(session.lib_version)}")
+
+    def _client_list(self, args) -> bytes:
+        """CLIENT LIST [TYPE normal] [ID id ...]: every connection, a line each."""
+        sessions = list(self.sessions.values())
+        if len(args) > 2:
+            option = keyword(args[2])
+            if option == b"ID" and len(args) > 3:
+                wanted = set()
+                for raw in args[3:]:
+                    number = parse_int(raw)
+                    if number is None or number <= 0:
+                        return p.error("ERR Invalid client ID")
+                    wanted.add(number)
+                sessions = [s for s in sessions if s.id in wanted]
+            elif option == b"TYPE" and len(args) == 4:
+                kind = keyword(args[3])
+                if kind not in (b"NORMAL", b"MASTER", b"REPLICA", b"SLAVE", b"PUBSUB"):
+                    return p.error("ERR Unknown client type '%s'" % text(args[3]))
+                if kind != b"NORMAL":  # (no replicas, no subscribers: every client is normal)
+                    sessions = []
+            else:
+                return p.error("ERR syntax error")
+        return p.bulk("".join(self._client_line(s) + "\n" for s in sessions).encode())
+
+    def _client_kill(self, session, args) -> bytes:
+        """CLIENT KILL ip:port, or CLIENT KILL [ID id] [ADDR ip:port] [SKIPME yes|no]..."""
+        if len(args) == 3:  # the old form: one address, OK or an error
+            victims = [s for s in self.sessions.values() if s.address == text(args[2])]
+            if not victims:
+                return p.error("ERR No such client")
+            self._kill(session, victims)
+            return p.OK
+        if len(args) % 2:
+            return p.error("ERR syntax error")
+        ids, address, skip_me = None, None, True
+        for option, value in zip(args[2::2], args[3::2], strict=True):
+            option = keyword(option)
+            if option == b"ID":
+                number = parse_int(value)
+                if number is None or number <= 0:
+                    return p.error("ERR client-id should be greater than 0")
+                ids = number
+            elif option == b"ADDR":
+                address = text(value)
+            elif option == b"SKIPME":
+                flag = keyword(value)
+                if flag not in (b"YES", b"NO"):
+                    return p.error("ERR syntax error")
+                skip_me = flag == b"YES"
+            elif option in (b"USER", b"TYPE", b"LADDR", b"MAXAGE"):
+                return p.error("ERR CLIENT KILL %s is not supported by geolru" % text(option))
+            else:
+                return p.error("ERR syntax error")
+        victims = [s for s in self.sessions.values()
+                   if (ids is None or s.id == ids) and (address is None or s.address == address)
+                   and not (skip_me and s is session)]
+        self._kill(session, victims)
+        return p.integer(len(victims))
+
+    @staticmethod
+    def _kill(session, victims) -> None:
+        for victim in victims:
+            if victim is session:
+                victim.closing = True  # after this reply, as Redis does
+            elif victim.disconnect is not None:
+                victim.disconnect()
 
     def cmd_command(self, session, args):
         if len(args) == 1:

@@ -19,7 +19,8 @@ from importlib import resources
 # the subcommands a region implements, by container command
 SUBCOMMANDS = {
     "cluster": (),  # (a region is not in cluster mode: every subcommand says so)
-    "client": ("getname", "help", "id", "info", "setinfo", "setname"),
+    "client": ("getname", "help", "id", "info", "kill", "list", "no-evict", "setinfo",
+               "setname"),
     "command": ("count", "docs", "info", "list"),
     "config": ("get", "resetstat", "set"),
     "object": ("encoding", "freq", "help", "idletime", "refcount"),
@@ -74,6 +75,9 @@ SUMMARIES = {
     "client|help": "Lists the CLIENT subcommands.",
     "client|id": "Returns the connection's unique id.",
     "client|info": "Describes the connection in one line.",
+    "client|kill": "Closes client connections, by address or id.",
+    "client|list": "Describes every client connection, a line each.",
+    "client|no-evict": "Protects the connection from eviction (a region evicts none).",
     "client|setinfo": "Records the client library's name or version.",
     "client|setname": "Names the connection.",
     "command": "Describes the commands this region implements.",

@@ -60,6 +60,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
     serve_stale_data: bool = False  # answer key commands while syncing (config)
     # kept by the connection side (geolru.region.service.RegionFactory); INFO shows them
     connections: ConnectionCounters = attrs.field(factory=ConnectionCounters)
+    sessions: dict[int, Session] = attrs.field(factory=dict)  # live connections, by id
     used_memory_peak: int = attrs.field(default=0, init=False)
     stats: ServerStats = attrs.field(factory=ServerStats, init=False)
     run_id: str = attrs.field(factory=lambda: os.urandom(20).hex(), init=False)
@@ -99,6 +100,8 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
             session.multi.append(args)
             return QUEUED
         self.commands_processed += 1
+        session.last_command = name
+        session.last_active = self._clock.seconds()
         keyspace = self.keyspace
         position = keyspace.position
         started = perf_counter_ns()

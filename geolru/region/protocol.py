@@ -48,7 +48,9 @@ class RegionProtocol(Protocol):
         peer = self.transport.getPeer()
         address = f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '')}"
         self.session = Session(id=next(factory.ids), address=address,
-                               created=factory.clock.seconds())
+                               created=factory.clock.seconds(),
+                               disconnect=self.transport.loseConnection)
+        factory.table.sessions[self.session.id] = self.session
         self._parser = RequestParser(factory.table.max_bulk_len)
         self._waiting = None  # the Deferred reply of a blocking command (WAIT)
         self._backlog: list = []  # commands that arrived while it blocks
@@ -144,6 +146,7 @@ class RegionProtocol(Protocol):
         self._unblock()
         if self.session is not None:
             self.factory.connections.connected -= 1
+            self.factory.table.sessions.pop(self.session.id, None)
 
     # ------------------------------------------------------------ IPushProducer
 

@@ -375,3 +375,31 @@ def test_config_set_maxmemory_bounds_the_cache_tier_at_once(region):
     r.set("one-more", "x")  # (the cache makes room on its next write)
     assert r.info("cache")["cache_bytes"] <= 10240
     assert r.get("k0") == b"x" * 1000  # evicted from the cache, not lost (the store has it)
+
+
+def test_client_list_kill_and_no_evict(region):
+    admin = RawConnection(region.port)
+    other = RawConnection(region.port)
+    assert admin.call("CLIENT", "SETNAME", "admin") == b"+OK\r\n"
+    other.call("SET", "k", "v")
+    other_id = int(other.call("CLIENT", "ID")[1:-2])
+    listing = admin.call("CLIENT", "LIST").decode()
+    lines = [line for line in listing.split("\r\n", 1)[1].splitlines() if line]
+    by_id = {int(line.split()[0].removeprefix("id=")): line for line in lines}
+    assert " name=admin " in by_id[int(admin.call("CLIENT", "ID")[1:-2])]
+    assert f"id={other_id} " in by_id[other_id] and " cmd=client " in by_id[other_id]
+    only = admin.call("CLIENT", "LIST", "ID", str(other_id)).decode()
+    assert only.count("id=") == 1 and f"id={other_id} " in only
+    assert admin.call("CLIENT", "LIST", "ID", "x") == b"-ERR Invalid client ID\r\n"
+    assert admin.call("CLIENT", "NO-EVICT", "on") == b"+OK\r\n"
+    assert " flags=e " in admin.call("CLIENT", "INFO").decode()
+    assert admin.call("CLIENT", "NO-EVICT", "maybe") == b"-ERR syntax error\r\n"
+    assert admin.call("CLIENT", "KILL", "ID", str(other_id)) == b":1\r\n"
+    assert other.closed_by_peer()
+    assert admin.call("CLIENT", "KILL", "127.0.0.1:1") == b"-ERR No such client\r\n"
+    assert admin.call("CLIENT", "KILL", "ID", "0") == \
+        b"-ERR client-id should be greater than 0\r\n"
+    me = int(admin.call("CLIENT", "ID")[1:-2])
+    assert admin.call("CLIENT", "KILL", "ID", str(me)) == b":0\r\n"  # SKIPME yes
+    assert admin.call("CLIENT", "KILL", "ID", str(me), "SKIPME", "no") == b":1\r\n"
+    assert admin.closed_by_peer()  # after its reply
