@@ -11,6 +11,7 @@ from geolru.commands.args import REDIS_VERSION, arity_error, keyword, text
 from geolru.commands.globmatch import glob_match
 from geolru.commands.values import parse_memory
 from geolru.resp import codec as p
+from geolru.resp.codec import parse_int
 
 
 def _config_failed(param: str, why: str) -> bytes:
@@ -18,6 +19,44 @@ def _config_failed(param: str, why: str) -> bytes:
 
 
 class ServerCommands:
+
+    def cmd_slowlog(self, session, args):
+        sub = keyword(args[1])
+        slowlog = self.slowlog
+        if sub == b"GET" and len(args) in (2, 3):
+            count = 10
+            if len(args) == 3:
+                count = parse_int(args[2])
+                if count is None or count < -1:
+                    return p.error("ERR count should be greater than or equal to -1")
+                if count == -1:
+                    count = len(slowlog.entries)
+            return p.array([
+                p.array([p.integer(i), p.integer(when), p.integer(micros), p.bulk_array(kept),
+                         p.bulk(address.encode()), p.bulk(name)])
+                for i, when, micros, kept, address, name in list(slowlog.entries)[:count]])
+        if sub == b"LEN" and len(args) == 2:
+            return p.integer(len(slowlog.entries))
+        if sub == b"RESET" and len(args) == 2:
+            slowlog.entries.clear()
+            return p.OK
+        if sub == b"HELP" and len(args) == 2:
+            return p.array([p.simple(line) for line in (
+                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET [<count>]",
+                "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                "    Entries are made of:",
+                "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                "    client name",
+                "LEN", "    Return the length of the slowlog.",
+                "RESET", "    Reset the slowlog.",
+                "HELP", "    Print this help.")])
+        if sub == b"GET":  # (its arity lets more through than it takes)
+            return p.error("ERR unknown subcommand or wrong number of arguments for '%s'. "
+                           "Try SLOWLOG HELP." % text(args[1]))
+        if sub in (b"LEN", b"RESET", b"HELP"):
+            return arity_error("slowlog|" + text(args[1].lower()))
+        return p.error("ERR unknown subcommand '%s'. Try SLOWLOG HELP." % text(args[1])[:128])
 
     def cmd_save(self, session, args):
         self.keyspace.save()
@@ -82,6 +121,15 @@ class ServerCommands:
                 if size is None:
                     return _config_failed(param, "argument must be a memory value")
                 changes[param] = size
+            elif param in ("slowlog-log-slower-than", "slowlog-max-len"):
+                number = parse_int(value)
+                low = -1 if param == "slowlog-log-slower-than" else 0
+                if number is None or number < low:
+                    return _config_failed(param, "argument couldn't be parsed into an integer"
+                                          if number is None else
+                                          f"argument must be between {low} and "
+                                          "9223372036854775807 inclusive")
+                changes[param] = number
             elif param == "maxmemory-policy":
                 if text(value).lower() != "allkeys-lru":
                     return _config_failed(param, "geolru evicts by LRU only (allkeys-lru)")
@@ -90,6 +138,10 @@ class ServerCommands:
                 return _config_failed(param, "can't set immutable config")
         if "maxmemory" in changes:
             self.keyspace.cache.max_bytes = changes["maxmemory"]
+        if "slowlog-log-slower-than" in changes:
+            self.slowlog.slower_than_us = changes["slowlog-log-slower-than"]
+        if "slowlog-max-len" in changes:
+            self.slowlog.max_len = changes["slowlog-max-len"]
         return p.OK
 
     def _config_params(self) -> dict[str, str]:
@@ -101,6 +153,8 @@ class ServerCommands:
             "appendfsync": "always" if self.keyspace.fsync == "commit" else "everysec",
             "databases": "1", "timeout": "0",
             "maxmemory": str(cache.max_bytes), "maxmemory-policy": "allkeys-lru",
+            "slowlog-log-slower-than": str(self.slowlog.slower_than_us),
+            "slowlog-max-len": str(self.slowlog.max_len),
             "proto-max-bulk-len": str(self.max_bulk_len),
             "requirepass": self.requirepass.decode(),
         }

@@ -114,3 +114,45 @@ class ConnectionCounters:
     connected: int = 0  # open now
     rejected: int = 0  # refused at maxclients
     blocked: int = 0  # waiting in WAIT
+
+
+SLOWLOG_ARGS = 32  # arguments kept of a slow command (Redis' SLOWLOG_ENTRY_MAX_ARGC)
+SLOWLOG_ARG_BYTES = 128  # bytes kept of each (SLOWLOG_ENTRY_MAX_STRING)
+
+
+def redacted(args: list[bytes]) -> list[bytes]:
+    """A command as the slow log keeps it: a password never (AUTH, HELLO … AUTH)."""
+    name = args[0].lower()
+    if name == b"auth":
+        return [args[0]] + [b"(redacted)"] * (len(args) - 1)
+    if name == b"hello":
+        out = list(args)
+        for i, arg in enumerate(args[:-2]):
+            if arg.upper() == b"AUTH":
+                out[i + 1] = out[i + 2] = b"(redacted)"
+        return out
+    return args
+
+
+@attrs.define
+class SlowLog:
+    """SLOWLOG: the commands that ran longer than ``slower_than_us`` (negative: none;
+    0: every one), the newest ``max_len`` of them, newest first."""
+
+    slower_than_us: int = 10_000  # slowlog-log-slower-than
+    max_len: int = 128  # slowlog-max-len
+    entries: deque = attrs.field(factory=deque)
+    next_id: int = 0
+
+    def add(self, args: list[bytes], micros: int, when: float, address: str,
+            name: bytes | None) -> None:
+        args = redacted(args)
+        kept = [arg if len(arg) <= SLOWLOG_ARG_BYTES else
+                arg[:SLOWLOG_ARG_BYTES] + b"... (%d more bytes)" % (len(arg) - SLOWLOG_ARG_BYTES)
+                for arg in args[:SLOWLOG_ARGS]]
+        if len(args) > SLOWLOG_ARGS:
+            kept[-1] = b"... (%d more arguments)" % (len(args) - SLOWLOG_ARGS + 1)
+        self.entries.appendleft((self.next_id, int(when), micros, kept, address, name or b""))
+        self.next_id += 1
+        while len(self.entries) > max(self.max_len, 0):
+            self.entries.pop()

@@ -27,7 +27,7 @@ from geolru.commands.keys import KeyCommands
 from geolru.commands.ports import ReplicationView
 from geolru.commands.server import INFO_SECTIONS, ServerCommands
 from geolru.commands.specs import COMMANDS, DATA_NAMES, NO_AUTH, WRITE_NAMES
-from geolru.commands.stats import ConnectionCounters, ServerStats
+from geolru.commands.stats import ConnectionCounters, ServerStats, SlowLog
 from geolru.commands.strings import StringCommands
 from geolru.commands.transactions import NOT_QUEUED, QUEUED, TransactionCommands
 from geolru.common.collaborators import Clock
@@ -63,6 +63,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
     sessions: dict[int, Session] = attrs.field(factory=dict)  # live connections, by id
     used_memory_peak: int = attrs.field(default=0, init=False)
     stats: ServerStats = attrs.field(factory=ServerStats, init=False)
+    slowlog: SlowLog = attrs.field(factory=SlowLog, init=False)
     run_id: str = attrs.field(factory=lambda: os.urandom(20).hex(), init=False)
     _table: dict = attrs.field(factory=dict, init=False)
 
@@ -114,8 +115,13 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
         except Exception as e:  # a bug, or a damaged record: this request fails, not the link
             self.log.failure("{command} failed", command=text(name))
             reply = p.error(f"ERR internal error in {text(name)}: {type(e).__name__}")
-        stat.ns += perf_counter_ns() - started
+        elapsed = perf_counter_ns() - started
+        stat.ns += elapsed
         stat.calls += 1
+        slowlog = self.slowlog
+        if 0 <= slowlog.slower_than_us <= elapsed // 1000 and name != b"exec":
+            slowlog.add(args, elapsed // 1000, self._clock.seconds(), session.address,
+                        session.name)
         if keyspace.position != position:  # a write: WAIT waits for this position
             session.last_write = keyspace.position
         if type(reply) is bytes and reply[0] == 45:  # b"-": an error reply

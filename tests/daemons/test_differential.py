@@ -1,8 +1,11 @@
 """Differential tests: the same command scripts against redis-server 7 and a
 region; the replies must be the same bytes."""
 
-import pytest
 
+import pytest
+import redis
+
+from geolru.commands.docs import parse_resp
 from support import RawConnection, region_daemon
 
 SCRIPTS = {
@@ -241,6 +244,17 @@ SCRIPTS = {
         ["GETBIT", "h", "1"], ["BITCOUNT", "h"], ["BITPOS", "h", "1"],
         ["SET", "t", "x"], ["EXPIRE", "t", "100"], ["SETBIT", "t", "20", "1"], ["TTL", "t"],
     ],
+    "slowlog": [
+        ["CONFIG", "SET", "slowlog-log-slower-than", "-1"], ["SLOWLOG", "RESET"],
+        ["SET", "k", "v"], ["SLOWLOG", "LEN"], ["SLOWLOG", "GET"], ["SLOWLOG", "GET", "x"],
+        ["SLOWLOG", "GET", "-2"], ["SLOWLOG", "GET", "1", "2"], ["SLOWLOG", "BOGUS"],
+        ["SLOWLOG", "LEN", "x"], ["SLOWLOG"], ["CONFIG", "SET", "slowlog-max-len", "-1"],
+        ["CONFIG", "SET", "slowlog-max-len", "x"],
+        ["CONFIG", "SET", "slowlog-log-slower-than", "-2"],
+        ["CONFIG", "SET", "slowlog-max-len", "5"], ["CONFIG", "GET", "slowlog-max-len"],
+        ["CONFIG", "GET", "slowlog-log-slower-than"],
+        ["CONFIG", "SET", "slowlog-log-slower-than", "10000", "slowlog-max-len", "128"],
+    ],
     "config set": [
         ["CONFIG", "SET", "maxmemory", "100mb"], ["CONFIG", "GET", "maxmemory"],
         ["CONFIG", "SET", "MAXMEMORY", "2GB"], ["CONFIG", "GET", "maxmemory"],
@@ -387,6 +401,29 @@ def test_object_freq_says_what_redis_says_but_not_advice_geolru_cannot_take(serv
     assert b"allkeys-lru" in ours
 
 
+def test_slowlog_entries_are_made_as_redis_makes_them(servers):
+    """With slowlog-log-slower-than 0 every command is an entry: the same fields in the
+    same order, arguments cut as Redis cuts them, passwords redacted, EXEC left out."""
+    entries = []
+    for daemon in servers:
+        conn = RawConnection(daemon.port)
+        conn.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
+        conn.call("SLOWLOG", "RESET")
+        conn.call("SET", "long", "x" * 200)
+        conn.call("MSET", *[f"k{i}" for i in range(40)])
+        conn.call("AUTH", "nobody", "wrong")  # (an error either way: no password is set)
+        for command in (["MULTI"], ["SET", "in", "multi"], ["EXEC"]):
+            conn.call(*command)
+        entries.append(conn.call("SLOWLOG", "GET", "-1"))
+        conn.call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+        conn.close()
+    ours, theirs = (parse_resp(reply) for reply in entries)
+    assert [entry[3] for entry in ours] == [entry[3] for entry in theirs]  # as kept
+    assert [len(entry) for entry in ours] == [len(entry) for entry in theirs]
+    assert ours[-3][3] == ["MSET", *[f"k{i}" for i in range(30)], "... (10 more arguments)"]
+    assert ours[2][3] == ["AUTH", "(redacted)", "(redacted)"]
+
+
 def info_shape(port: int, *sections: str) -> list[str]:
     """The layout of an INFO reply: its header, field and blank lines in order (runs
     of field lines as one), down to the CRLFs."""
@@ -429,7 +466,6 @@ def test_redis_py_default_pipeline_is_a_transaction(servers):
 def test_a_watch_race_aborts_the_transaction_on_both(servers):
     """redis-py's optimistic locking: another client's write between WATCH and EXEC
     makes EXEC answer nil (WatchError), and a retry succeeds."""
-    import redis
     for daemon in servers:
         r, other = daemon.client(), daemon.client()
         r.set("balance", 10)
