@@ -66,6 +66,9 @@ class Session:
     no_evict: bool = False  # CLIENT NO-EVICT (a region never evicts clients: a flag only)
     # closes the connection at once (CLIENT KILL), given by the connection side
     disconnect: Callable[[], None] | None = None
+    # writes to the connection outside a reply (MONITOR's lines), given by it too
+    push: Callable[[bytes], None] | None = None
+    monitoring: bool = False  # MONITOR was said: it sees every command, and no key
 
 
 def keyword(value: bytes) -> bytes:

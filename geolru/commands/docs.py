@@ -151,6 +151,7 @@ SUMMARIES = {
     "bitcount": "Counts the set bits of a string, or of a range of it (bytes or bits).",
     "bitpos": "Returns the position of the first set or clear bit of a string.",
     "getbit": "Returns the bit at an offset of a string.",
+    "monitor": "Streams every command the region runs (but admin commands) to this connection.",
     "slowlog": "The commands that ran longer than slowlog-log-slower-than.",
     "slowlog|get": "Returns the newest entries of the slow log.",
     "slowlog|help": "Lists the SLOWLOG subcommands.",
@@ -240,6 +241,20 @@ def _load() -> dict:
 
 
 FACTS = _load()
+
+
+def _admin() -> frozenset:
+    """Commands and subcommands (``client|list``) Redis flags ``admin``: MONITOR
+    shows none of them."""
+    flagged = set()
+    for name, info in FACTS["info"].items():
+        if {"+": "admin"} in info[2]:
+            flagged.add(name.encode())
+        flagged.update(sub[0].encode() for sub in info[9] if {"+": "admin"} in sub[2])
+    return frozenset(flagged)
+
+
+ADMIN = _admin()
 
 
 def encode(tree) -> bytes:

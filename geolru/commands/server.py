@@ -20,6 +20,13 @@ def _config_failed(param: str, why: str) -> bytes:
 
 class ServerCommands:
 
+    def cmd_monitor(self, session, args):
+        if session.push is None:  # (the command table alone, in a test)
+            return p.error("ERR MONITOR needs a connection")
+        session.monitoring = True
+        self.monitors[session.id] = session
+        return p.OK
+
     def cmd_slowlog(self, session, args):
         sub = keyword(args[1])
         slowlog = self.slowlog

@@ -134,6 +134,21 @@ def redacted(args: list[bytes]) -> list[bytes]:
     return args
 
 
+def monitor_line(now: float, address: str, args: list[bytes]) -> bytes:
+    """What MONITOR shows of a command, as Redis writes it (``sdscatrepr``)."""
+    return b"+%.6f [0 %s] %s\r\n" % (now, address.encode(),
+                                       b" ".join(map(_quoted, redacted(args))))
+
+
+_ESCAPES = {ord("\\"): b"\\\\", ord('"'): b'\\"', ord("\n"): b"\\n", ord("\r"): b"\\r",
+            ord("\t"): b"\\t", 7: b"\\a", 8: b"\\b"}
+
+
+def _quoted(arg: bytes) -> bytes:
+    return b'"%s"' % b"".join(
+        _ESCAPES.get(c) or (bytes((c,)) if 32 <= c <= 126 else b"\\x%02x" % c) for c in arg)
+
+
 @attrs.define
 class SlowLog:
     """SLOWLOG: the commands that ran longer than ``slower_than_us`` (negative: none;

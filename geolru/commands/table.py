@@ -22,18 +22,20 @@ from geolru.commands.args import NOAUTH, CommandError, Session, arity_error, tex
 from geolru.commands.bits import BitCommands
 from geolru.commands.cluster import GeoCommands
 from geolru.commands.connection import ConnectionCommands
+from geolru.commands.docs import ADMIN
 from geolru.commands.hashes import HashCommands
 from geolru.commands.keys import KeyCommands
 from geolru.commands.ports import ReplicationView
 from geolru.commands.server import INFO_SECTIONS, ServerCommands
 from geolru.commands.specs import COMMANDS, DATA_NAMES, NO_AUTH, WRITE_NAMES
-from geolru.commands.stats import ConnectionCounters, ServerStats, SlowLog
+from geolru.commands.stats import ConnectionCounters, ServerStats, SlowLog, monitor_line
 from geolru.commands.strings import StringCommands
 from geolru.commands.transactions import NOT_QUEUED, QUEUED, TransactionCommands
 from geolru.common.collaborators import Clock
 from geolru.keyspace.keyspace import Keyspace, WrongType
 from geolru.resp import codec as p
 
+MONITOR_NO_KEYS = p.error("ERR Replica can't interact with the keyspace")
 WRONGTYPE = p.error("WRONGTYPE Operation against a key holding the wrong kind of value")
 
 __all__ = ["CommandTable", "Session", "CommandError", "INFO_SECTIONS"]
@@ -61,6 +63,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
     # kept by the connection side (geolru.region.service.RegionFactory); INFO shows them
     connections: ConnectionCounters = attrs.field(factory=ConnectionCounters)
     sessions: dict[int, Session] = attrs.field(factory=dict)  # live connections, by id
+    monitors: dict[int, Session] = attrs.field(factory=dict)  # those that said MONITOR
     used_memory_peak: int = attrs.field(default=0, init=False)
     stats: ServerStats = attrs.field(factory=ServerStats, init=False)
     slowlog: SlowLog = attrs.field(factory=SlowLog, init=False)
@@ -93,6 +96,8 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
                 f"until it can: {self.keyspace.write_failure}"), session)
         if self.keyspace.stale is not None and name in DATA_NAMES:
             return self._reject(name, stat, p.error("STALE " + self.keyspace.stale), session)
+        if session.monitoring and name in DATA_NAMES:
+            return self._reject(name, stat, MONITOR_NO_KEYS, session)
         if self.keyspace.syncing and not self.serve_stale_data and name in DATA_NAMES:
             return self._reject(name, stat, p.error(
                 f"LOADING region {self.name} is syncing with its peers after a start or a "
@@ -122,12 +127,25 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
         if 0 <= slowlog.slower_than_us <= elapsed // 1000 and name != b"exec":
             slowlog.add(args, elapsed // 1000, self._clock.seconds(), session.address,
                         session.name)
+        if self.monitors and name not in ADMIN and (
+                len(args) < 2 or name + b"|" + args[1].lower() not in ADMIN):
+            line = self._feed_monitors(session, args)
+            if session.monitoring and type(reply) is bytes:
+                reply += line  # a monitor sees its own command after its reply
         if keyspace.position != position:  # a write: WAIT waits for this position
             session.last_write = keyspace.position
         if type(reply) is bytes and reply[0] == 45:  # b"-": an error reply
             stat.failed += 1
             self.stats.error(reply)
         return reply
+
+    def _feed_monitors(self, session: Session, args: list[bytes]) -> bytes:
+        """Show the command to every other monitor; the line, for the session's own."""
+        line = monitor_line(self._clock.seconds(), session.address, args)
+        for monitor in list(self.monitors.values()):
+            if monitor is not session:
+                monitor.push(line)
+        return line
 
     def _reject(self, name: bytes, stat, reply: bytes, session) -> bytes:
         """A command refused before it runs; inside MULTI, the transaction fails."""

@@ -49,7 +49,8 @@ class RegionProtocol(Protocol):
         address = f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '')}"
         self.session = Session(id=next(factory.ids), address=address,
                                created=factory.clock.seconds(),
-                               disconnect=self.transport.loseConnection)
+                               disconnect=self.transport.loseConnection,
+                               push=self._push)
         factory.table.sessions[self.session.id] = self.session
         self._parser = RequestParser(factory.table.max_bulk_len)
         self._waiting = None  # the Deferred reply of a blocking command (WAIT)
@@ -131,6 +132,11 @@ class RegionProtocol(Protocol):
             data = data[sent:]
         transport.write(data)
 
+    def _push(self, data: bytes) -> None:
+        """Lines outside a reply (MONITOR): the same output bound as replies."""
+        self._send(data)
+        self._check_output()
+
     def _resume(self, reply: bytes):
         self._unblock()
         backlog, self._backlog = self._backlog, []
@@ -147,6 +153,7 @@ class RegionProtocol(Protocol):
         if self.session is not None:
             self.factory.connections.connected -= 1
             self.factory.table.sessions.pop(self.session.id, None)
+            self.factory.table.monitors.pop(self.session.id, None)
 
     # ------------------------------------------------------------ IPushProducer
 

@@ -1,12 +1,13 @@
 """Differential tests: the same command scripts against redis-server 7 and a
 region; the replies must be the same bytes."""
 
+import re
 
 import pytest
 import redis
 
 from geolru.commands.docs import parse_resp
-from support import RawConnection, region_daemon
+from support import RawConnection, encode_command, region_daemon
 
 SCRIPTS = {
     "strings": [
@@ -422,6 +423,39 @@ def test_slowlog_entries_are_made_as_redis_makes_them(servers):
     assert [len(entry) for entry in ours] == [len(entry) for entry in theirs]
     assert ours[-3][3] == ["MSET", *[f"k{i}" for i in range(30)], "... (10 more arguments)"]
     assert ours[2][3] == ["AUTH", "(redacted)", "(redacted)"]
+
+
+def monitored(port: int) -> list[bytes]:
+    """What a MONITOR connection sees while another runs ``MONITOR_SCRIPT``, then
+    sends two commands itself; timestamps and client addresses taken out."""
+    monitor = RawConnection(port)
+    assert monitor.call("MONITOR") == b"+OK\r\n"
+    client = RawConnection(port)
+    for command in MONITOR_SCRIPT:
+        client.call(*command)
+    client.close()
+    monitor.send(encode_command("GET", "k") + encode_command("PING"))
+    seen = b""
+    while not seen.endswith(b'"PING"\r\n'):  # (its own PING comes after its reply)
+        seen += monitor.read_reply()
+    monitor.close()
+    return [re.sub(rb"^\+[0-9.]+ \[0 [0-9.:]+\] ", b"", line)
+            for line in seen.split(b"\r\n")[:-1]]
+
+
+MONITOR_SCRIPT = [
+    ["SET", "a b", 'x"y\x01\\\n\t\xff'], ["CONFIG", "GET", "maxmemory"], ["MULTI"],
+    ["SET", "q", "1"], ["EXEC"], ["AUTH", "pw"], ["HELLO", "2", "AUTH", "u", "p"],
+    ["CLIENT", "LIST"], ["CLIENT", "GETNAME"], ["GET", "q"], ["nosuch"], ["GET"],
+    ["SLOWLOG", "LEN"], ["DEL", "q", "a b"], ["TYPE", "q"],
+]
+
+
+def test_monitor_shows_what_redis_shows(servers):
+    """Every command another client ran, but admin ones and those refused before
+    running, quoted as Redis quotes them, passwords redacted; a monitor reads no key."""
+    region, reference = servers
+    assert monitored(region.port) == monitored(reference.port)
 
 
 def info_shape(port: int, *sections: str) -> list[str]:
