@@ -29,8 +29,9 @@ from geolru.resp.codec import ProtocolError, split_inline
 
 HISTORY = os.path.expanduser("~/.geolru_history")
 SHELL_HELP = """Type Redis commands, as in redis-cli: SET k v, GET k, INCR n, TTL k, KEYS *, ...
-Special: help (this text), help <command> (its arguments), region (where you are),
-regions (the list, nearest first), quit / exit / Ctrl-D. If the region stops
+Special: help (this text), help <command> (its arguments), regions (the list,
+nearest first, with addresses), quit / exit / Ctrl-D; REGION asks the region you are
+on its name and place. If the region stops
 answering, the next command goes to the next nearest one.  MULTI … EXEC runs
 commands as one transaction (on one region: a failover in between discards it)."""
 
@@ -228,9 +229,6 @@ def cmd_shell(args) -> int:
                 for r in cache.regions:
                     km = f"{r.distance_km:.1f} km" if r.distance_km is not None else ""
                     print(f"{r.name:<12} {r.host}:{r.port:<6} {km}")
-                continue
-            if command == b"region" and len(words) == 1:
-                print(f"{where.name} at {where.host}:{where.port}")
                 continue
             try:
                 reply = cache.execute(*words)

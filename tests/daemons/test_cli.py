@@ -93,6 +93,9 @@ def test_shell_survives_the_death_of_its_region(cluster, tmp_path):
         shell.sendline("help hset")
         shell.expect_exact("HSET key field value [field value ...]")
         shell.expect_exact("montreal> ")
+        shell.sendline("region")  # the server's REGION: name, latitude, longitude
+        shell.expect_exact('1) "montreal"')
+        shell.expect_exact("montreal> ")
         shell.sendline("hset cart apples 3")
         shell.expect_exact("(integer) 1")
         shell.expect_exact("montreal> ")
