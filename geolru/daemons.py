@@ -27,7 +27,9 @@ def _run(tapname: str) -> None:
     where = os.path.dirname(os.path.abspath(geolru_plugins.__file__))
     if where not in twisted.plugins.__path__:
         twisted.plugins.__path__.append(where)
-    sys.argv = ["twistd", "--nodaemon", "--pidfile=", tapname, *sys.argv[1:]]
+    # (argv[0] stays this program: INFO server's executable names it, as Redis names its binary)
+    sys.argv = [os.path.abspath(sys.argv[0]), "--nodaemon", "--pidfile=", tapname,
+                *sys.argv[1:]]
     run()
 
 

@@ -86,7 +86,7 @@ def run_master_and_region(geolru: Geolru, master_cmd: list[str], region_cmd: lis
                           workdir: Path):
     """Start a master and a region that registers with it, from the shipped ini files
     (as the README runs them) with free ports; the region stores and reads a key and
-    the master locates it."""
+    the master locates it; the region, its ``INFO server`` kept as ``info``."""
     master_port, region_port = free_port(), free_port()
     master = Daemon([*master_cmd, "-c", str(geolru.source / "etc" / "master.ini"),
                      f"--listen=tcp:{master_port}:interface=127.0.0.1", "--http=",
@@ -104,18 +104,22 @@ def run_master_and_region(geolru: Geolru, master_cmd: list[str], region_cmd: lis
         region.start()
         r = region.client()
         assert r.set("k", "v") and r.get("k") == b"v"
+        region.info = r.info("server")
         # etc/region1.ini places the region in Montreal
         wait_until(lambda: nearest(master_port, *PLACES["montreal"]) == "packaged",
                    what="the master to locate the region")
     finally:
         region.stop()
         master.stop()
+    return region
 
 
 @pytest.mark.parametrize("geolru", INSTALLED, indirect=True)
 def test_the_installed_commands_run_a_master_and_a_region(geolru, tmp_path):
-    run_master_and_region(geolru, geolru.script("geolru-master"),
-                          geolru.script("geolru-region"), tmp_path)
+    region = run_master_and_region(geolru, geolru.script("geolru-master"),
+                                   geolru.script("geolru-region"), tmp_path)
+    # INFO names the program that runs, as redis-server names its binary
+    assert region.info["executable"] == str(geolru.venv / "bin" / "geolru-region")
 
 
 @pytest.mark.parametrize("geolru", EVERY_WAY, indirect=True)
