@@ -1,12 +1,13 @@
 """The region's command table: Redis 7 semantics and reply bytes.
 
-The commands live by family, as Redis splits its own source: connection
-(``commands_connection``), strings, keys and expiry, hashes, server (INFO, CONFIG), and
-geolru's own (REGION, WAIT, PEERS); what they take is in ``command_specs``.
+The commands live by family, a module each, as Redis splits its own source:
+``connection``, ``strings``, ``bits``, ``keys`` (and expiry), ``hashes``, ``server``
+(INFO, CONFIG, SLOWLOG, MONITOR), ``transactions`` and ``cluster`` (geolru's REGION,
+WAIT, PEERS; Redis' CLUSTER); what each takes is in ``geolru.commands.specs``.
 
 ``CommandTable.execute(session, args)`` takes a parsed command and returns the
-encoded reply.  It knows nothing about sockets: the protocol glue in
-``geolru.region.service`` feeds it, and the tests call it directly.  Error texts are
+encoded reply.  It knows nothing about sockets: the client port
+(``geolru.region.protocol``) feeds it, and the tests call it directly.  Error texts are
 redis-server 7.0's, so clients and scripts see what they expect.
 """
 
@@ -60,7 +61,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
     tcp_port: int = 0
     maxclients: int = 10000
     serve_stale_data: bool = False  # answer key commands while syncing (config)
-    # kept by the connection side (geolru.region.service.RegionFactory); INFO shows them
+    # kept by the connection side (geolru.region.protocol.RegionFactory); INFO shows them
     connections: ConnectionCounters = attrs.field(factory=ConnectionCounters)
     sessions: dict[int, Session] = attrs.field(factory=dict)  # live connections, by id
     monitors: dict[int, Session] = attrs.field(factory=dict)  # those that said MONITOR
