@@ -48,6 +48,7 @@ class Session:
 
     id: int
     address: str = "?"
+    local_address: str = "?"  # the region's end of the connection (CLIENT KILL LADDR)
     name: bytes | None = None
     authenticated: bool = False
     lib_name: bytes = b""

@@ -195,7 +195,8 @@ class ConnectionCommands:
         return p.bulk("".join(self._client_line(s) + "\n" for s in sessions).encode())
 
     def _client_kill(self, session, args) -> bytes:
-        """CLIENT KILL ip:port, or CLIENT KILL [ID id] [ADDR ip:port] [SKIPME yes|no]..."""
+        """CLIENT KILL ip:port, or CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port]
+        [USER name] [TYPE type] [SKIPME yes|no]: the clients every filter matches."""
         if len(args) == 3:  # the old form: one address, OK or an error
             victims = [s for s in self.sessions.values() if s.address == text(args[2])]
             if not victims:
@@ -204,7 +205,7 @@ class ConnectionCommands:
             return p.OK
         if len(args) % 2:
             return p.error("ERR syntax error")
-        ids, address, skip_me = None, None, True
+        ids, address, local, skip_me, kinds_match = None, None, None, True, True
         for option, value in zip(args[2::2], args[3::2], strict=True):
             option = keyword(option)
             if option == b"ID":
@@ -219,12 +220,22 @@ class ConnectionCommands:
                 if flag not in (b"YES", b"NO"):
                     return p.error("ERR syntax error")
                 skip_me = flag == b"YES"
-            elif option in (b"USER", b"TYPE", b"LADDR", b"MAXAGE"):
-                return p.error("ERR CLIENT KILL %s is not supported by geolru" % text(option))
+            elif option == b"LADDR":
+                local = text(value)
+            elif option == b"USER":  # (every client is the default user)
+                if value != b"default":
+                    return p.error("ERR No such user '%s'" % text(value))
+            elif option == b"TYPE":  # (no replicas, no subscribers: every client is normal)
+                kind = keyword(value)
+                if kind not in (b"NORMAL", b"MASTER", b"REPLICA", b"SLAVE", b"PUBSUB"):
+                    return p.error("ERR Unknown client type '%s'" % text(value))
+                kinds_match = kinds_match and kind == b"NORMAL"
             else:
                 return p.error("ERR syntax error")
         victims = [s for s in self.sessions.values()
-                   if (ids is None or s.id == ids) and (address is None or s.address == address)
+                   if kinds_match and (ids is None or s.id == ids)
+                   and (address is None or s.address == address)
+                   and (local is None or s.local_address == local)
                    and not (skip_me and s is session)]
         self._kill(session, victims)
         return p.integer(len(victims))

@@ -47,7 +47,10 @@ class RegionProtocol(Protocol):
         self.transport.registerProducer(self, True)
         peer = self.transport.getPeer()
         address = f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '')}"
+        host = self.transport.getHost()
         self.session = Session(id=next(factory.ids), address=address,
+                               local_address=f"{getattr(host, 'host', '?')}:"
+                                             f"{getattr(host, 'port', '')}",
                                created=factory.clock.seconds(),
                                disconnect=self.transport.loseConnection,
                                push=self._push)

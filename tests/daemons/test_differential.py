@@ -256,6 +256,14 @@ SCRIPTS = {
         ["CONFIG", "GET", "slowlog-log-slower-than"],
         ["CONFIG", "SET", "slowlog-log-slower-than", "10000", "slowlog-max-len", "128"],
     ],
+    "client kill": [
+        ["CLIENT", "KILL", "USER", "default"], ["CLIENT", "KILL", "USER", "nobody"],
+        ["CLIENT", "KILL", "TYPE", "normal"], ["CLIENT", "KILL", "TYPE", "pubsub"],
+        ["CLIENT", "KILL", "TYPE", "bogus"], ["CLIENT", "KILL", "LADDR", "127.0.0.1:1"],
+        ["CLIENT", "KILL", "MAXAGE", "10"], ["CLIENT", "KILL", "ID", "1", "USER", "default"],
+        ["CLIENT", "KILL", "SKIPME", "maybe"], ["CLIENT", "KILL", "ID", "x"],
+        ["CLIENT", "KILL", "ADDR", "127.0.0.1:1", "ID"],
+    ],
     "config set": [
         ["CONFIG", "SET", "maxmemory", "100mb"], ["CONFIG", "GET", "maxmemory"],
         ["CONFIG", "SET", "MAXMEMORY", "2GB"], ["CONFIG", "GET", "maxmemory"],

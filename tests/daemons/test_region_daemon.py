@@ -399,6 +399,11 @@ def test_client_list_kill_and_no_evict(region):
     assert admin.call("CLIENT", "KILL", "127.0.0.1:1") == b"-ERR No such client\r\n"
     assert admin.call("CLIENT", "KILL", "ID", "0") == \
         b"-ERR client-id should be greater than 0\r\n"
+    third = RawConnection(region.port)
+    third.call("PING")
+    assert admin.call("CLIENT", "KILL", "LADDR", f"127.0.0.1:{region.port}",
+                      "TYPE", "normal", "USER", "default") == b":1\r\n"  # all but me
+    assert third.closed_by_peer()
     me = int(admin.call("CLIENT", "ID")[1:-2])
     assert admin.call("CLIENT", "KILL", "ID", str(me)) == b":0\r\n"  # SKIPME yes
     assert admin.call("CLIENT", "KILL", "ID", str(me), "SKIPME", "no") == b":1\r\n"
