@@ -1,7 +1,7 @@
-"""Bit commands on strings: SETBIT GETBIT BITCOUNT BITPOS, with redis-server 7's
+"""Bit commands on strings: SETBIT GETBIT BITCOUNT BITPOS BITOP, with redis-server 7's
 replies and errors.  Bits are numbered from the first byte's most significant bit;
-a string is as many zero bits as needed past its end.  SETBIT replicates as a write
-of the whole value, as SETRANGE does (the last writer's value wins)."""
+a string is as many zero bits as needed past its end.  SETBIT and BITOP replicate as a
+write of the whole value, as SETRANGE does (the last writer's value wins)."""
 
 from __future__ import annotations
 
@@ -60,6 +60,32 @@ class BitCommands:
             keyspace.write(args[1], grown[:byte] + bytes((changed,)) + grown[byte + 1:],
                            deadline)
         return p.ONE if was else p.ZERO
+
+    def cmd_bitop(self, session, args):
+        op = keyword(args[1])
+        if op not in (b"AND", b"OR", b"XOR", b"NOT"):
+            return SYNTAX
+        if op == b"NOT" and len(args) != 4:
+            return p.error("ERR BITOP NOT must be called with a single source key.")
+        keyspace = self.keyspace
+        values = []
+        for key in args[3:]:
+            entry = keyspace.lookup(key)  # (WrongType for a hash, as Redis checks)
+            values.append(b"" if entry is None else entry.value)
+        width = max(map(len, values))
+        if width == 0:
+            keyspace.delete(args[2])
+            return p.ZERO
+        numbers = [int.from_bytes(v.ljust(width, b"\0"), "big") for v in values]
+        if op == b"NOT":
+            result = ~numbers[0] & ((1 << (8 * width)) - 1)
+        else:
+            result = numbers[0]
+            for number in numbers[1:]:
+                result = (result & number if op == b"AND" else
+                          result | number if op == b"OR" else result ^ number)
+        keyspace.write(args[2], result.to_bytes(width, "big"), None)
+        return p.integer(width)
 
     def cmd_getbit(self, session, args):
         offset = self._offset(args[2])

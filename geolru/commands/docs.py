@@ -149,6 +149,7 @@ SUMMARIES = {
     "renamenx": "Renames a key only if the new name holds nothing.",
     "save": "Commits every write and flushes the store to disk, then answers.",
     "bitcount": "Counts the set bits of a string, or of a range of it (bytes or bits).",
+    "bitop": "Writes the AND, OR, XOR of strings, or the NOT of one, to a key.",
     "bitpos": "Returns the position of the first set or clear bit of a string.",
     "getbit": "Returns the bit at an offset of a string.",
     "monitor": "Streams every command the region runs (but admin commands) to this connection.",

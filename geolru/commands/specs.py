@@ -46,7 +46,7 @@ cluster -2 cluster - -          rename 3 keys 1,2,1 wd         renamenx 3 keys 1
 copy -3 keys 1,2,1 wd           randomkey 1 keys - d           save 1 server - -
 bgsave -1 server - -            lastsave 1 server - -          setbit 4 bits 1,1,1 wd
 getbit 3 bits 1,1,1 d           bitcount -2 bits 1,1,1 d       bitpos -3 bits 1,1,1 d
-slowlog -2 server - -           monitor 1 server - -
+slowlog -2 server - -           monitor 1 server - -           bitop -4 bits 2,-1,1 wd
 exec 1 transactions - -         discard 1 transactions - -     watch -2 transactions 1,-1,1 d
 unwatch 1 transactions - -      incrbyfloat 3 strings 1,1,1 wd getrange 4 strings 1,1,1 d
 substr 4 strings 1,1,1 d        setrange 4 strings 1,1,1 wd    touch -2 keys 1,-1,1 d
