@@ -10,6 +10,7 @@ import sys
 from geolru.commands.args import REDIS_VERSION, arity_error, keyword, text
 from geolru.commands.globmatch import glob_match
 from geolru.commands.values import parse_memory
+from geolru.common.config import rewrite
 from geolru.resp import codec as p
 from geolru.resp.codec import parse_int
 
@@ -104,6 +105,8 @@ class ServerCommands:
             return p.OK
         if sub == b"SET":
             return self._config_set(args)
+        if sub == b"REWRITE" and len(args) == 2:
+            return self._config_rewrite()
         return p.error("ERR unknown subcommand '%s'. Try CONFIG HELP." % text(args[1])[:128])
 
     def _config_set(self, args) -> bytes:
@@ -149,6 +152,17 @@ class ServerCommands:
             self.slowlog.slower_than_us = changes["slowlog-log-slower-than"]
         if "slowlog-max-len" in changes:
             self.slowlog.max_len = changes["slowlog-max-len"]
+        return p.OK
+
+    def _config_rewrite(self) -> bytes:
+        """``CONFIG REWRITE``: what CONFIG SET changed, into the ini the region was
+        started from (the slow log's settings have no ini keys: they are not kept)."""
+        if self.config_file is None:
+            return p.error("ERR The server is running without a config file")
+        try:
+            rewrite(self.config_file, {("cache", "max_bytes"): str(self.keyspace.cache.max_bytes)})
+        except OSError as e:
+            return p.error(f"ERR Rewriting config file: {e.strerror}")
         return p.OK
 
     def _config_params(self) -> dict[str, str]:

@@ -63,6 +63,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
     serve_stale_data: bool = False  # answer key commands while syncing (config)
     # kept by the connection side (geolru.region.protocol.RegionFactory); INFO shows them
     connections: ConnectionCounters = attrs.field(factory=ConnectionCounters)
+    config_file: str | None = None  # the ini the region was started from (CONFIG REWRITE)
     sessions: dict[int, Session] = attrs.field(factory=dict)  # live connections, by id
     monitors: dict[int, Session] = attrs.field(factory=dict)  # those that said MONITOR
     used_memory_peak: int = attrs.field(default=0, init=False)

@@ -249,10 +249,48 @@ class RegionConfig:
     sync_timeout: float
     serve_stale_data: str
     peer_buffer: int
+    config_file: str | None = None  # the ini it was read from (CONFIG REWRITE), if any
 
 
 def load_region(path: str | None, overrides: dict[str, str] | None = None) -> RegionConfig:
-    return RegionConfig(**load(path, REGION_KEYS, overrides or {}))
+    return RegionConfig(**load(path, REGION_KEYS, overrides or {}), config_file=path)
+
+
+def rewrite(path: str, values: dict[tuple[str, str], str]) -> None:
+    """Set ``(section, key)`` in the ini file at ``path`` to each value, keeping every
+    other line, comments included (``CONFIG REWRITE``).  A key the file lacks goes at
+    the end of its section, a section it lacks at the end of the file.  The new file
+    is written beside the old one and renamed over it."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    left = dict(values)
+    out: list[str] = []
+    section = None
+
+    def close_section():
+        for (where, key), value in list(left.items()):
+            if where == section:
+                out.append(f"{key} = {value}")
+                del left[(where, key)]
+
+    for line in lines:
+        header = re.match(r"\s*\[([^\]]+)\]", line)
+        if header:
+            close_section()
+            section = header.group(1).strip()
+        else:
+            assignment = re.match(r"\s*([A-Za-z0-9_]+)\s*[=:]", line)
+            if assignment and (section, assignment.group(1)) in left:
+                key = assignment.group(1)
+                line = f"{key} = {left.pop((section, key))}"
+        out.append(line)
+    close_section()
+    for (where, key), value in left.items():
+        out += ["", f"[{where}]", f"{key} = {value}"]
+    temporary = f"{path}.rewrite"
+    with open(temporary, "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+    os.replace(temporary, path)
 
 
 # ---------------------------------------------------------------- master

@@ -99,7 +99,8 @@ class RegionService(MultiService):
             longitude=config.longitude, requirepass=config.requirepass.encode(),
             max_bulk_len=config.proto_max_bulk_len, started=reactor.seconds(),
             replication=self.replication, tcp_port=endpoint_port(config.listen),
-            maxclients=config.maxclients, serve_stale_data=config.serve_stale_data == "yes")
+            maxclients=config.maxclients, serve_stale_data=config.serve_stale_data == "yes",
+            config_file=config.config_file)
         StoreService(self.store).setServiceParent(self)
         PeriodicService(self.table.sample_stats, reactor, RATE_INTERVAL,
                         "stats").setServiceParent(self)

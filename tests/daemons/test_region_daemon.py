@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from support import (
+    TWISTD,
     RawConnection,
     encode_command,
     metric,
@@ -408,3 +409,29 @@ def test_client_list_kill_and_no_evict(region):
     assert admin.call("CLIENT", "KILL", "ID", str(me)) == b":0\r\n"  # SKIPME yes
     assert admin.call("CLIENT", "KILL", "ID", str(me), "SKIPME", "no") == b":1\r\n"
     assert admin.closed_by_peer()  # after its reply
+
+
+def test_config_rewrite_keeps_what_config_set_changed(tmp_path):
+    ini = tmp_path / "region.ini"
+    ini.write_text("; my region\n[region]\nname = rewritten\n\n[cache]\n; the cache's bound\n"
+                   "max_bytes = 64MB\n")
+    program = [str(TWISTD), "-n", "--pidfile=", "geolru-region", "-c", str(ini)]
+    daemon = region_daemon(tmp_path / "r", program=program).start()
+    try:
+        r = daemon.client()
+        assert r.config_set("maxmemory", "5mb")
+        assert r.config_rewrite()
+        assert ini.read_text() == ("; my region\n[region]\nname = rewritten\n\n[cache]\n"
+                                   "; the cache's bound\nmax_bytes = 5242880\n")
+    finally:
+        daemon.stop()
+    daemon = region_daemon(tmp_path / "r", program=program).start()  # the same ini
+    try:
+        assert daemon.client().config_get("maxmemory") == {"maxmemory": "5242880"}
+    finally:
+        daemon.stop()
+
+
+def test_config_rewrite_without_a_config_file_says_so(region):
+    assert RawConnection(region.port).call("CONFIG", "REWRITE") == \
+        b"-ERR The server is running without a config file\r\n"

@@ -3,7 +3,7 @@ problem (tests/daemons/test_startup.py: the daemon that refuses to start)."""
 
 import pytest
 
-from geolru.common.config import ConfigError, load_region, parse_size
+from geolru.common.config import ConfigError, load_region, parse_size, rewrite
 from support import ROOT
 
 
@@ -57,3 +57,15 @@ def test_parse_size():
     assert parse_size("1gb") == 1024**3 and parse_size("2k") == 2000
     with pytest.raises(ValueError):
         parse_size("12XB")
+
+
+def test_rewrite_sets_keys_and_keeps_every_other_line(tmp_path):
+    path = tmp_path / "region.ini"
+    path.write_text("; a comment\n[region]\nname = a\n\n[cache]\n; the bound\nmax_bytes = 64MB\n"
+                    "ttl = 300\n")
+    rewrite(str(path), {("cache", "max_bytes"): "1000", ("cache", "max_entries"): "5",
+                        ("store", "fsync"): "commit"})
+    assert path.read_text() == ("; a comment\n[region]\nname = a\n\n[cache]\n; the bound\n"
+                                "max_bytes = 1000\nttl = 300\nmax_entries = 5\n\n[store]\n"
+                                "fsync = commit\n")
+    assert load_region(str(path)).max_bytes == 1000
