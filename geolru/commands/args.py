@@ -63,7 +63,7 @@ class Session:
     watched: dict = attrs.field(factory=dict)  # key -> (record, live) at WATCH
     in_exec: bool = False  # EXEC is running the queue
     last_command: bytes = b"NULL"  # (CLIENT LIST's cmd=)
-    last_active: float = 0.0  # when its last command came (CLIENT LIST's idle=)
+    last_active: int = 0  # perf_counter_ns() when its last command ran (CLIENT LIST's idle=)
     no_evict: bool = False  # CLIENT NO-EVICT (a region never evicts clients: a flag only)
     # closes the connection at once (CLIENT KILL), given by the connection side
     disconnect: Callable[[], None] | None = None

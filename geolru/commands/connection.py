@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from time import perf_counter_ns
+
 from geolru.commands.args import (
     REDIS_VERSION,
     SYNTAX,
     WRONGPASS,
+    CommandError,
     arity_error,
     int_arg,
     keyword,
@@ -15,6 +18,16 @@ from geolru.commands.docs import docs_reply, info_reply
 from geolru.commands.specs import COMMANDS
 from geolru.resp import codec as p
 from geolru.resp.codec import parse_int
+
+CLIENT_TYPES = (b"NORMAL", b"MASTER", b"REPLICA", b"SLAVE", b"PUBSUB")
+
+
+def _normal(kind: bytes) -> bool:
+    """Whether a CLIENT LIST/KILL ``TYPE`` takes in the region's clients: it has no
+    replicas and no subscribers, so every client is ``normal``."""
+    if keyword(kind) not in CLIENT_TYPES:
+        raise CommandError(p.error("ERR Unknown client type '%s'" % text(kind)))
+    return keyword(kind) == b"NORMAL"
 
 
 class ConnectionCommands:
@@ -130,7 +143,7 @@ class ConnectionCommands:
         if sub == b"NO-EVICT" and argc == 3:
             flag = keyword(args[2])
             if flag not in (b"ON", b"OFF"):
-                return p.error("ERR syntax error")
+                return SYNTAX
             session.no_evict = flag == b"ON"
             return p.OK
         if sub == b"HELP" and argc == 2:
@@ -163,7 +176,8 @@ class ConnectionCommands:
         name = text(session.name) if session.name else ""
         now = self._clock.seconds()
         age = int(now - session.created)
-        idle = int(now - (session.last_active or session.created))
+        idle = age if not session.last_active else (
+            (perf_counter_ns() - session.last_active) // 1_000_000_000)
         flags = ("x" if session.multi is not None else "") + ("e" if session.no_evict else "")
         multi = -1 if session.multi is None else len(session.multi)
         return (f"id={session.id} addr={session.address} name={name} age={age} idle={idle} "
@@ -185,13 +199,10 @@ class ConnectionCommands:
                     wanted.add(number)
                 sessions = [s for s in sessions if s.id in wanted]
             elif option == b"TYPE" and len(args) == 4:
-                kind = keyword(args[3])
-                if kind not in (b"NORMAL", b"MASTER", b"REPLICA", b"SLAVE", b"PUBSUB"):
-                    return p.error("ERR Unknown client type '%s'" % text(args[3]))
-                if kind != b"NORMAL":  # (no replicas, no subscribers: every client is normal)
+                if not _normal(args[3]):
                     sessions = []
             else:
-                return p.error("ERR syntax error")
+                return SYNTAX
         return p.bulk("".join(self._client_line(s) + "\n" for s in sessions).encode())
 
     def _client_kill(self, session, args) -> bytes:
@@ -204,7 +215,7 @@ class ConnectionCommands:
             self._kill(session, victims)
             return p.OK
         if len(args) % 2:
-            return p.error("ERR syntax error")
+            return SYNTAX
         ids, address, local, skip_me, kinds_match = None, None, None, True, True
         for option, value in zip(args[2::2], args[3::2], strict=True):
             option = keyword(option)
@@ -218,20 +229,17 @@ class ConnectionCommands:
             elif option == b"SKIPME":
                 flag = keyword(value)
                 if flag not in (b"YES", b"NO"):
-                    return p.error("ERR syntax error")
+                    return SYNTAX
                 skip_me = flag == b"YES"
             elif option == b"LADDR":
                 local = text(value)
             elif option == b"USER":  # (every client is the default user)
                 if value != b"default":
                     return p.error("ERR No such user '%s'" % text(value))
-            elif option == b"TYPE":  # (no replicas, no subscribers: every client is normal)
-                kind = keyword(value)
-                if kind not in (b"NORMAL", b"MASTER", b"REPLICA", b"SLAVE", b"PUBSUB"):
-                    return p.error("ERR Unknown client type '%s'" % text(value))
-                kinds_match = kinds_match and kind == b"NORMAL"
+            elif option == b"TYPE":
+                kinds_match = kinds_match and _normal(value)
             else:
-                return p.error("ERR syntax error")
+                return SYNTAX
         victims = [s for s in self.sessions.values()
                    if kinds_match and (ids is None or s.id == ids)
                    and (address is None or s.address == address)

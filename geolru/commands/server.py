@@ -7,7 +7,7 @@ import platform
 import resource
 import sys
 
-from geolru.commands.args import REDIS_VERSION, arity_error, keyword, text
+from geolru.commands.args import REDIS_VERSION, SYNTAX, arity_error, keyword, text
 from geolru.commands.globmatch import glob_match
 from geolru.commands.values import parse_memory
 from geolru.common.config import rewrite
@@ -72,7 +72,7 @@ class ServerCommands:
 
     def cmd_bgsave(self, session, args):
         if len(args) > 2 or (len(args) == 2 and keyword(args[1]) != b"SCHEDULE"):
-            return p.error("ERR syntax error")
+            return SYNTAX
         self.keyspace.save(background=True)
         return b"+Background saving started\r\n"
 
@@ -112,11 +112,12 @@ class ServerCommands:
     def _config_set(self, args) -> bytes:
         """``CONFIG SET name value [name value ...]``, all or none, as Redis 7 checks
         it; what a region can change while it runs is ``maxmemory`` (the cache
-        tier's bound) and ``maxmemory-policy`` (allkeys-lru, the one it has)."""
+        tier's bound), ``maxmemory-policy`` (allkeys-lru, the one it has) and the slow
+        log's two settings."""
         if len(args) < 4:
             return arity_error("config|set")
         if len(args) % 2:
-            return p.error("ERR syntax error")
+            return SYNTAX
         known = self._config_params()
         changes = {}
         for name, value in zip(args[2::2], args[3::2], strict=True):

@@ -109,10 +109,9 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
             return QUEUED
         self.commands_processed += 1
         session.last_command = name
-        session.last_active = self._clock.seconds()
         keyspace = self.keyspace
         position = keyspace.position
-        started = perf_counter_ns()
+        session.last_active = started = perf_counter_ns()  # (CLIENT LIST's idle= too)
         try:
             reply = function(session, args)
         except CommandError as e:
