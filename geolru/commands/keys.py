@@ -145,11 +145,9 @@ class KeyCommands:
 
     def cmd_rename(self, session, args):
         keyspace = self.keyspace
-        if not keyspace.exists(args[1]):
-            return NO_SUCH_KEY
-        if args[1] != args[2]:
-            keyspace.rename(args[1], args[2])
-        return p.OK
+        if args[1] == args[2]:
+            return p.OK if keyspace.exists(args[1]) else NO_SUCH_KEY
+        return p.OK if keyspace.rename(args[1], args[2]) else NO_SUCH_KEY
 
     def cmd_renamenx(self, session, args):
         keyspace = self.keyspace
@@ -177,9 +175,9 @@ class KeyCommands:
         if args[1] == args[2]:
             return p.error("ERR source and destination objects are the same")
         keyspace = self.keyspace
-        if not keyspace.exists(args[1]) or (not replace and keyspace.exists(args[2])):
+        if not replace and keyspace.exists(args[2]):
             return p.ZERO
-        return p.ONE if keyspace.copy(args[1], args[2]) else p.ZERO
+        return p.ONE if keyspace.copy(args[1], args[2]) else p.ZERO  # (none: no source)
 
     def cmd_randomkey(self, session, args):
         return p.bulk(self.keyspace.random_key(), session.nil)
