@@ -18,7 +18,8 @@ from importlib import resources
 
 # the subcommands a region implements, by container command
 SUBCOMMANDS = {
-    "cluster": (),  # (a region is not in cluster mode: every subcommand says so)
+    "cluster": ("countkeysinslot", "getkeysinslot", "help", "info", "keyslot", "myid",
+                "nodes", "shards", "slots"),
     "client": ("getname", "help", "id", "info", "kill", "list", "no-evict", "setinfo",
                "setname"),
     "command": ("count", "docs", "info", "list"),
@@ -59,7 +60,6 @@ OWN_FACTS = {
                  "connection", [_arg("command", "string", flags=("optional",))]),
 }
 EXTRA_SUBCOMMANDS = {
-    "cluster": (),  # (a region is not in cluster mode: every subcommand says so)
     "client": [_own("client|setinfo", 4, ("noscript", "loading", "stale"),
                     ("@slow", "@connection"), "7.2.0", "connection",
                     [["name", "attr", "type", "oneof", "arguments", [
@@ -71,7 +71,19 @@ SUMMARIES = {
     "append": "Appends a string to the value of a key; creates the key if it is missing.",
     "auth": "Authenticates the connection (requirepass).",
     "client": "Commands about the client's own connection.",
-    "cluster": "Redis Cluster's commands: a region is not in cluster mode, and says so.",
+    "cluster": "Redis Cluster's commands: the shards of a region in cluster mode.",
+    "cluster|countkeysinslot": "Returns the number of keys in a hash slot.",
+    "cluster|getkeysinslot": "Returns key names in a hash slot.",
+    "cluster|help": "Lists the CLUSTER subcommands.",
+    "cluster|info": "Describes the region's cluster state: slots served, shards known.",
+    "cluster|keyslot": "Returns the hash slot of a key.",
+    "cluster|myid": "Returns this shard's node id.",
+    "cluster|nodes": "Describes the region's shards, a line each, as CLUSTER NODES does.",
+    "cluster|shards": "Returns the region's shards and the slot ranges each serves.",
+    "cluster|slots": "Returns the slot ranges and the shard that serves each.",
+    "readonly": "Accepted in cluster mode (every shard of a region is a primary).",
+    "readwrite": "Accepted in cluster mode (every shard of a region is a primary).",
+    "asking": "Accepted in cluster mode (a region migrates no slots live).",
     "client|getname": "Returns the connection's name.",
     "client|help": "Lists the CLIENT subcommands.",
     "client|id": "Returns the connection's unique id.",

@@ -210,7 +210,8 @@ class ServerCommands:
         now = self._clock.seconds()
         uptime = int(now - self.started)
         return [
-            f"redis_version:{REDIS_VERSION}", "redis_mode:standalone",
+            f"redis_version:{REDIS_VERSION}",
+            f"redis_mode:{'standalone' if self.cluster is None else 'cluster'}",
             f"geolru_region:{self.name}", f"geolru_latitude:{self.latitude}",
             f"geolru_longitude:{self.longitude}",
             f"os:{platform.system()} {platform.release()} {platform.machine()}",
@@ -288,6 +289,9 @@ class ServerCommands:
             lines += self.replication.info_lines()
         return lines
 
+    def _info_cluster(self):
+        return [f"cluster_enabled:{int(self.cluster is not None)}"]
+
     def _info_keyspace(self):
         keys, expires = self.keyspace.count()
         return [f"db0:keys={keys},expires={expires},avg_ttl=0"] if keys else []
@@ -315,7 +319,7 @@ def _rss_bytes() -> int:
 
 
 INFO_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication",
-                 "cpu", "commandstats", "errorstats", "keyspace", "cache")
+                 "cpu", "commandstats", "errorstats", "cluster", "keyspace", "cache")
 # what INFO alone shows: all but the per-command lines, as Redis does
 DEFAULT_INFO_SECTIONS = tuple(s for s in INFO_SECTIONS if s != "commandstats")
 HZ = 10  # the housekeeping tasks run ten times a second, like Redis' default hz

@@ -26,9 +26,9 @@ from geolru.commands.connection import ConnectionCommands
 from geolru.commands.docs import ADMIN
 from geolru.commands.hashes import HashCommands
 from geolru.commands.keys import KeyCommands
-from geolru.commands.ports import ReplicationView
+from geolru.commands.ports import ClusterView, ReplicationView
 from geolru.commands.server import INFO_SECTIONS, ServerCommands
-from geolru.commands.specs import COMMANDS, DATA_NAMES, NO_AUTH, WRITE_NAMES
+from geolru.commands.specs import COMMANDS, DATA_NAMES, NO_AUTH, SPECS, WRITE_NAMES
 from geolru.commands.stats import ConnectionCounters, ServerStats, SlowLog, monitor_line
 from geolru.commands.strings import StringCommands
 from geolru.commands.transactions import NOT_QUEUED, QUEUED, TransactionCommands
@@ -57,6 +57,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
     max_bulk_len: int = p.DEFAULT_MAX_BULK_LEN
     started: float = 0.0
     replication: ReplicationView | None = None  # None: a region alone
+    cluster: ClusterView | None = None  # None: not in cluster mode
     commands_processed: int = attrs.field(default=0, init=False)
     tcp_port: int = 0
     maxclients: int = 10000
@@ -71,11 +72,17 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
     slowlog: SlowLog = attrs.field(factory=SlowLog, init=False)
     run_id: str = attrs.field(factory=lambda: os.urandom(20).hex(), init=False)
     _table: dict = attrs.field(factory=dict, init=False)
+    _keys_at: dict = attrs.field(factory=dict, init=False)  # name -> (args -> its keys)
 
     def __attrs_post_init__(self):
         self._table = {name.encode(): (getattr(self, "cmd_" + name), arity,
                                        self.stats.command(name))
                        for name, arity in COMMANDS.items()}
+        self._keys_at = {name.encode(): keys_of(spec.keys)
+                         for name, spec in SPECS.items() if spec.keys != (0, 0, 0)}
+        self._keys_at[b"object"] = _subcommand_key(b"help")
+        self._keys_at[b"memory"] = _subcommand_key(b"help", b"doctor", b"stats",
+                                                   b"malloc-stats", b"purge")
 
     # ------------------------------------------------------------ dispatch
 
@@ -92,6 +99,14 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
             return self._reject(name, stat, arity_error(text(name)), session)
         if self.requirepass and not session.authenticated and name not in NO_AUTH:
             return self._reject(name, stat, NOAUTH, session)
+        if self.cluster is not None and (name in self._keys_at or name == b"exec"):
+            moved = self.route(session, name, args)
+            if moved is not None:
+                if name == b"exec" and session.multi is not None:
+                    self._end_transaction(session)  # (as Redis: no EXECABORT)
+                    stat.rejected += 1
+                    return self.stats.error(moved)
+                return self._reject(name, stat, moved, session)
         if self.keyspace.write_failure is not None and name in WRITE_NAMES:
             return self._reject(name, stat, p.error(
                 "MISCONF geolru cannot commit to its store, so it refuses writes "
@@ -169,3 +184,19 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
             shown += "'%s' " % text(arg)[:128 - len(shown)]
         return p.error("ERR unknown command '%s', with args beginning with: %s"
                        % (text(args[0])[:128], shown))
+
+
+def keys_of(positions: tuple[int, int, int]):
+    """A command's keys from its arguments, by COMMAND INFO's first, last and step."""
+    first, last, step = positions
+
+    def keys(args: list[bytes]) -> list[bytes]:
+        return args[first:(len(args) + last + 1) if last < 0 else last + 1:step]
+    return keys
+
+
+def _subcommand_key(*keyless: bytes):
+    """OBJECT's and MEMORY's: the key after the subcommand, unless it takes none."""
+    def keys(args: list[bytes]) -> list[bytes]:
+        return args[2:3] if len(args) > 2 and args[1].lower() not in keyless else []
+    return keys

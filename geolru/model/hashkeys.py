@@ -18,6 +18,8 @@ import struct
 
 import attrs
 
+from geolru.model.slots import key_slot
+
 ESCAPE = b"\xff\x00"
 KEY_MARK = ESCAPE + b"K"
 FIELD_MARK = ESCAPE + b"F"
@@ -89,3 +91,10 @@ class HashMeta:
     def decode(cls, text: str) -> HashMeta:
         cv, co, tv, to = text.split(" ")
         return cls((int(cv), co), (int(tv), to))
+
+
+def identity_slot(identity: bytes) -> int:
+    """The hash slot of what ``identity`` names (a field's is its hash's key's)."""
+    if identity[:2] != ESCAPE:
+        return key_slot(identity)
+    return key_slot(parse(identity)[0])

@@ -19,6 +19,7 @@ import attrs
 
 from geolru.common.auth import registration_mac
 from geolru.common.collaborators import DelayedCall, EventLog, SilentLog
+from geolru.model.hashkeys import identity_slot
 from geolru.replication import peerwire
 from geolru.replication.sender import BAD_FRAME, end_stream, peer_ended
 
@@ -114,8 +115,10 @@ class Receiver:
         self.position = self.reached = int(
             replicator.store.get_meta(self._position_key, 0) or 0)
         self.target = int(hello.get("position", 0))
-        self.send(peerwire.encode_control(b"R", {"from": self.position,
-                                                 "protocol": version}))
+        request = {"from": self.position, "protocol": version}
+        if replicator.slots is not None:  # a shard: only the keys it serves
+            request["slots"] = str(replicator.slots)
+        self.send(peerwire.encode_control(b"R", request))
         replicator.receiver_ready(self)
         self._check_caught_up()
         # (read back, that position may still be in the commit buffer)
@@ -131,6 +134,9 @@ class Receiver:
         apply = replicator.keyspace.apply
         sender = self.sender
         newest = -1  # the sender's own writes come in order: this one and all before it
+        slots = replicator.slots
+        if slots is not None:  # (a sender of a release without cluster mode sends all)
+            changes = [change for change in changes if identity_slot(change[1]) in slots]
         for _, key, record in changes:
             apply(key, record)
             if record.origin == sender and record.version > newest:

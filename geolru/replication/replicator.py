@@ -16,6 +16,7 @@ from collections.abc import Callable
 import attrs
 
 from geolru.common.collaborators import Clock, DelayedCall, EventLog, SilentLog
+from geolru.model.slots import ALL, SlotSet
 from geolru.replication import peerwire
 from geolru.replication.ports import ReplicatedKeyspace, ReplicatedStore
 from geolru.replication.receiver import Receiver
@@ -50,6 +51,7 @@ class Replicator:
     window_minimum: int = MIN_WINDOW
     buffer: int = BUFFER  # bytes waiting in memory for a peer, at most (peer_buffer)
     log: EventLog = attrs.field(factory=SilentLog)
+    slots: SlotSet | None = None  # a shard of a region in cluster mode: what it serves
     senders: dict = attrs.field(factory=dict)  # peer name -> Sender
     receivers: list = attrs.field(factory=list)  # Receivers that know their sender
     stability: Stability = None
@@ -73,10 +75,13 @@ class Replicator:
 
     # ------------------------------------------------------------ peers
 
-    def add_peer(self, name: str) -> Sender:
+    def add_peer(self, name: str, region: str = "", slots: SlotSet | None = None) -> Sender:
+        """A stream to ``name``: a region, or a shard of ``region`` serving ``slots``
+        (cluster mode)."""
         sender = Sender(name, self.own_name, self.store, self.clock, self.stability,
                         self._acknowledged, self.refused, self.secret, self.buffer,
-                        Window(self.window, self.window_minimum), log=self.log)
+                        Window(self.window, self.window_minimum), log=self.log,
+                        peer_region=region or name, member_slots=slots)
         self.senders[name] = sender
         return sender
 
@@ -233,7 +238,25 @@ class Replicator:
     # ------------------------------------------------------------ WAIT
 
     def acknowledged_count(self, position: int) -> int:
-        return sum(s.status.written >= position for s in self.senders.values())
+        """How many regions committed every write of ours up to ``position``.
+
+        A region of shards has it once the shards serving our slots all do: a shard
+        serving none of them is told there is nothing for it, and counts for nothing.
+        """
+        senders = self.senders.values()
+        if self.slots is None and all(s.peer_region == s.peer for s in senders):
+            return sum(s.status.written >= position for s in senders)
+        mine = self.slots or ALL
+        regions: dict[str, list] = {}  # region -> [slots covered, every shard has it]
+        for sender in senders:
+            slots = sender.peer_slots or sender.member_slots or ALL
+            if not slots.intersects(mine):
+                continue
+            seen = regions.setdefault(sender.peer_region, [0, True])
+            seen[0] |= slots.bits
+            seen[1] = seen[1] and sender.status.written >= position
+        return sum(has and covered | mine.bits == covered
+                   for covered, has in regions.values())
 
     def wait(self, position: int, count: int, timeout_ms: int,
              answer: Callable[[int], object]) -> None:

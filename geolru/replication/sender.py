@@ -33,8 +33,10 @@ import attrs
 
 from geolru.common.auth import registration_mac
 from geolru.common.collaborators import Clock, EventLog, SilentLog
+from geolru.model.hashkeys import identity_slot
 from geolru.model.headers import EXPIRY_ORIGIN
 from geolru.model.hlc import physical_ms
+from geolru.model.slots import SlotSet
 from geolru.replication import peerwire
 from geolru.replication.ports import ReplicatedStore
 from geolru.replication.stability import Publication, Stability
@@ -232,10 +234,17 @@ class Sender:
     _held_due: float = 0.0  # when the "held" timer is due
     _held_put_off: bool = False  # it fired late once, and was put off for input to be read
     _timers: dict = attrs.field(factory=dict)  # name -> IDelayedCall
+    # cluster mode (docs/cluster.md): the peer's region, and the slots it serves as
+    # the membership says (None: all) and as it said itself when it asked for the stream
+    peer_region: str = ""
+    member_slots: SlotSet | None = None
+    peer_slots: SlotSet | None = None
 
     def __attrs_post_init__(self):
         if self.status is None:
             self.status = PeerStatus(self.peer)
+        if not self.peer_region:
+            self.peer_region = self.peer
         self.status.acked = self.status.written = int(
             self.store.get_meta(f"acked:{self.peer}", 0) or 0)
 
@@ -304,8 +313,10 @@ class Sender:
             elif kind == b"R":
                 self._cancel("handshake")
                 request = peerwire.decode_control(frame)
+                slots = request.get("slots")
                 self.start(int(request["from"]),
-                           int(request.get("protocol", peerwire.OLDEST_PROTOCOL)))
+                           int(request.get("protocol", peerwire.OLDEST_PROTOCOL)),
+                           None if slots is None else SlotSet.parse(str(slots)))
             elif kind == b"P":
                 self.applied(*peerwire.decode_progress(frame))
             elif kind == b"A":
@@ -331,9 +342,12 @@ class Sender:
             "protocols": [peerwire.OLDEST_PROTOCOL, peerwire.PROTOCOL],
             "position": self.store.seq}))
 
-    def start(self, position: int, protocol: int = peerwire.PROTOCOL) -> None:
-        """The peer wants the changes after ``position``, in ``protocol``."""
+    def start(self, position: int, protocol: int = peerwire.PROTOCOL,
+              slots: SlotSet | None = None) -> None:
+        """The peer wants the changes after ``position``, in ``protocol``, of the keys
+        in ``slots`` (a shard of a region in cluster mode; None: every key)."""
         status = self.status
+        self.peer_slots = None if slots is None or slots.complete else slots
         if not peerwire.OLDEST_PROTOCOL <= protocol <= peerwire.PROTOCOL:
             self._fail(f"replication protocol {protocol} asked for; this region speaks "
                        f"{peerwire.OLDEST_PROTOCOL}-{peerwire.PROTOCOL}")
@@ -417,6 +431,9 @@ class Sender:
         """Decide for one change: ``True`` if it is to be sent (as our own, or in a
         catch-up, as the peer's own: it may have lost it in a crash); held or
         skipped otherwise."""
+        slots = self.peer_slots
+        if slots is not None and identity_slot(key) not in slots:
+            return False  # another shard of the peer's region serves it
         if record.counter is None:
             # a plain record won the merge: every older one of the key is obsolete
             # wherever this one arrives (a joined counter is not: its increments
