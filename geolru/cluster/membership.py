@@ -40,32 +40,47 @@ class Registration:
     peer_port: int
     latitude: float
     longitude: float
+    region: str = ""  # cluster mode: the region this shard belongs to ("" : name)
+    slots: str = ""  # ... and the slots it serves ("": every slot)
 
     def line(self) -> bytes:
         return masterwire.register_line(self.name, self.host, self.port, self.peer_port,
-                                        self.latitude, self.longitude)
+                                        self.latitude, self.longitude, self.region,
+                                        self.slots)
+
+    @property
+    def region_name(self) -> str:
+        return self.region or self.name
 
 
 @attrs.frozen
 class Peer(Registration):
-    """Another region, as the master describes it."""
+    """Another region (or shard), as the master describes it."""
 
-    up: bool
+    up: bool = False
 
 
 def parse_peer(words: list[bytes]) -> Peer:
-    """``PEER name host port peer_port lat lon up|down`` (without the PEER)."""
-    return Peer(*masterwire.parse_peer(words))
+    """``PEER name host port peer_port lat lon up|down [region=… slots=…]`` (without
+    the PEER)."""
+    name, host, port, peer_port, lat, lon, up, region, slots = masterwire.parse_peer(words)
+    return Peer(name, host, port, peer_port, lat, lon, region, slots, up)
 
 
 @attrs.define(eq=False)
 class Membership:
-    """The other regions, as last told by a master (and remembered on disk)."""
+    """The other regions, as last told by a master (and remembered on disk).
+
+    In cluster mode a peer is a shard of another region, and the shards of this
+    region are ``siblings``: they serve other slots, and nothing streams between them.
+    """
 
     own_name: str
     path: str = ""
+    own_region: str = ""  # cluster mode: this shard's region ("": own_name)
     log = Logger()
     peers: dict = attrs.field(factory=dict, init=False)  # name -> Peer
+    siblings: dict = attrs.field(factory=dict, init=False)  # name -> Peer, same region
     listeners: list = attrs.field(factory=list, init=False)  # callables(membership)
     forgotten: set = attrs.field(factory=set, init=False)  # regions refused for good
 
@@ -78,7 +93,7 @@ class Membership:
         self.log.warn("region {name} was forgotten: its streams are refused", name=name)
         if self.path:
             _write_json(self._forgotten_path(), sorted(self.forgotten))
-        if self.peers.pop(name, None) is not None:
+        if (self.peers.pop(name, None) or self.siblings.pop(name, None)) is not None:
             self.save()
             for listener in list(self.listeners):
                 listener(self)
@@ -92,12 +107,15 @@ class Membership:
         registered so far, and a peer dropped here would stop holding back the
         collection of the deletes it has not received."""
         new = {p.name: p for p in peers if p.name != self.own_name and p.name not in self.forgotten}
-        for name, known in self.peers.items():
+        for name, known in {**self.peers, **self.siblings}.items():
             if name not in new:
                 new[name] = attrs.evolve(known, up=False)
-        if new == self.peers:
+        own_region = self.own_region or self.own_name
+        siblings = {n: p for n, p in new.items() if p.region_name == own_region}
+        new = {n: p for n, p in new.items() if p.region_name != own_region}
+        if new == self.peers and siblings == self.siblings:
             return
-        self.peers = new
+        self.peers, self.siblings = new, siblings
         self.log.info("peers: {peers}", peers=", ".join(
             f"{p.name}({'up' if p.up else 'down'})" for p in new.values()) or "none")
         self.save()
@@ -106,7 +124,8 @@ class Membership:
 
     def save(self) -> None:
         if self.path:
-            _write_json(self.path, [attrs.asdict(p) for p in self.peers.values()])
+            _write_json(self.path, [attrs.asdict(p) for p in
+                                    (*self.peers.values(), *self.siblings.values())])
 
     def load(self) -> None:
         if not self.path:
@@ -114,7 +133,10 @@ class Membership:
         try:
             if os.path.exists(self.path):
                 with open(self.path) as f:
-                    self.peers = {row["name"]: Peer(**row) for row in json.load(f)}
+                    known = [Peer(**row) for row in json.load(f)]
+                own_region = self.own_region or self.own_name
+                self.peers = {p.name: p for p in known if p.region_name != own_region}
+                self.siblings = {p.name: p for p in known if p.region_name == own_region}
             if os.path.exists(self._forgotten_path()):
                 with open(self._forgotten_path()) as f:
                     self.forgotten = {str(name) for name in json.load(f)}

@@ -62,8 +62,22 @@ def _name(text: str) -> str:
     return text
 
 
+def _peer_name(text: str) -> str:
+    """A region's name, or a shard's: ``region/k`` (cluster mode)."""
+    region, slash, shard = text.partition("/")
+    if slash and not shard.isdigit():
+        raise ValueError(f"{text!r} is not a region or a shard name (region/k)")
+    return _name(region) and text
+
+
 def _text(text: str) -> str:
     return text
+
+
+def _optional(parse):
+    def optional(text: str):
+        return None if text == "" else parse(text)
+    return optional
 
 
 def _choice(*choices: str):
@@ -111,7 +125,7 @@ def _routes(text: str) -> dict[str, tuple[str, int]]:
         name, _, address = part.partition("=")
         host, _, port = address.strip().rpartition(":")
         try:
-            routes[_name(name.strip())] = (host.strip("[]"), _number(int, 1, 65535)(port))
+            routes[_peer_name(name.strip())] = (host.strip("[]"), _number(int, 1, 65535)(port))
         except ValueError as e:
             raise ValueError(f"{part!r}: expected name=host:port ({e})")
         if not host:
@@ -183,6 +197,21 @@ REGION_KEYS = {
     "peer_listen": Key("region", _server_endpoint, "",
                        "replication port for other regions (empty: none)"),
     "advertise_host": Key("region", _text, "127.0.0.1", "host handed to clients and peers"),
+    "cluster_enabled": Key("region", _choice("no", "yes"), "no",
+                           "yes: Redis Cluster mode, the region's keys spread over shards "
+                           "by hash slot (docs/cluster.md)"),
+    "shards": Key("region", _number(int, 1, 1024), "1",
+                  "cluster mode: the region's shard processes; one command starts and "
+                  "supervises them all, shard k on the ports + k"),
+    "shard": Key("region", _optional(_number(int, 0, 1023)), "",
+                 "cluster mode: run only this shard (0 to shards-1), as this ini says "
+                 "(a shard on a host of its own); empty: start every shard"),
+    "slots": Key("region", _text, "",
+                 "cluster mode: the hash slots this shard serves, e.g. 0-8191 "
+                 "(empty: its equal share of the 16,384)"),
+    "siblings": Key("region", _text, "",
+                    "cluster mode: the region's other shards, k=host:port@peer_port/slots, "
+                    "comma-separated (the supervisor sets it; a master tells them too)"),
     "master": Key("region", _client_endpoints, "",
                   "master client endpoints, comma-separated (empty: none)"),
     "data_dir": Key("region", _text, "var/region1", "directory of the durable store"),
@@ -230,6 +259,11 @@ class RegionConfig:
     listen: str
     peer_listen: str
     advertise_host: str
+    cluster_enabled: str
+    shards: int
+    shard: int | None
+    slots: str
+    siblings: str
     master: tuple
     data_dir: str
     http: str

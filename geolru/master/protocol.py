@@ -86,7 +86,7 @@ def peer_lines(registry: Registry) -> list[bytes]:
     regions = registry.sorted_regions()
     lines = [b"PEERS %d" % len(regions)]
     lines += [masterwire.peer_line(e.name, e.host, e.port, e.peer_port, e.latitude,
-                                   e.longitude, e.up) for e in regions]
+                                   e.longitude, e.up, e.region, e.slots) for e in regions]
     lines += [b"FORGOTTEN " + name.encode() for name in sorted(registry.forgotten)]
     return lines
 
@@ -156,8 +156,10 @@ class MasterProtocol(LineReceiver):
         self.factory.locates += 1
         if not found:
             raise MasterError("no region available")
-        self.send(*[masterwire.located_line(e.name, e.host, e.port, km) for e, km in found],
-                  masterwire.END)
+        registry = self.factory.registry
+        self.send(*[masterwire.located_line(e.region_name, e.host, e.port, km,
+                                            registry.seeds(e.region_name))
+                    for e, km in found], masterwire.END)
 
     def do_REGIONS(self, args):
         if args:
@@ -204,13 +206,17 @@ class MasterProtocol(LineReceiver):
 
     def do_REGISTER(self, args):
         self._guard()
-        self._authenticate(args, 6, "REGISTER <name> <host> <port> <peer_port> <lat> <lon>")
+        shard, _ = masterwire.extras(args[6:])  # a shard's region= and slots=
+        self._authenticate(args, 6 + len(shard),
+                           "REGISTER <name> <host> <port> <peer_port> <lat> <lon> "
+                           "[region=<region> slots=<ranges>]")
         name, host = args[0].decode(errors="replace"), args[1].decode(errors="replace")
         port = parse_int_in_range(args[2], "port", 1, 65535)
         peer_port = parse_int_in_range(args[3], "peer_port", 0, 65535)
         latitude, longitude = parse_position(args[4], args[5])
         refused = self.factory.registry.register(
-            RegionEntry(name, host, port, peer_port, latitude, longitude))
+            RegionEntry(name, host, port, peer_port, latitude, longitude,
+                        region=shard.get("region", ""), slots=shard.get("slots", "")))
         if refused:
             self.log.warn("refused a registration: {why}", why=refused)
             raise MasterError(refused)

@@ -17,6 +17,7 @@ from twisted.logger import Logger
 
 from geolru.common.collaborators import Clock
 from geolru.master.geo import NearestIndex, regions_frame
+from geolru.model.slots import ALL, SlotsError, SlotSet
 
 MAX_REGIONS = 10_000  # registrations the master accepts (a bound on its memory)
 
@@ -33,6 +34,21 @@ class RegionEntry:
     syncing: bool = False  # catching up after a start or a partition: not LOCATEd
     last_heartbeat: float | None = None  # clock seconds
     peer_lag_ms: dict = attrs.field(factory=dict)  # peer -> ms, from the last heartbeat
+    region: str = ""  # cluster mode: the region this shard belongs to ("": name)
+    slots: str = ""  # ... and the slots it serves ("": every slot)
+
+    @property
+    def region_name(self) -> str:
+        return self.region or self.name
+
+    @property
+    def slot_set(self) -> SlotSet:
+        return SlotSet.parse(self.slots) if self.slots else ALL
+
+    @property
+    def serving(self) -> bool:
+        """Up and caught up: LOCATE may send users to it."""
+        return self.up and not self.syncing
 
     def as_dict(self) -> dict:
         return attrs.asdict(self)
@@ -58,6 +74,16 @@ class Registry:
             return (f"region name {entry.name!r} was forgotten (decommissioned) and may not "
                     "rejoin: start the region under a new name, with an empty data_dir")
         current = self.regions.get(entry.name)
+        try:
+            slots = entry.slot_set
+        except SlotsError as e:
+            return f"{entry.name}: slots {entry.slots!r}: {e}"
+        for other in self.regions.values():
+            if (other.name != entry.name and other.region_name == entry.region_name
+                    and other.up and other.slot_set.intersects(slots)):
+                return (f"shard {entry.name} claims slots {entry.slots or '0-16383'} of "
+                        f"region {entry.region_name}, but the live shard {other.name} at "
+                        f"{other.host}:{other.port} serves {other.slots or '0-16383'}")
         if current is None and len(self.regions) >= MAX_REGIONS:
             return f"too many regions (at most {MAX_REGIONS})"
         if (current is not None and current.up
@@ -141,13 +167,42 @@ class Registry:
 
     def nearest(self, latitude: float, longitude: float,
                 n: int = 1) -> list[tuple[RegionEntry, float]]:
-        """The ``n`` nearest live regions with their geodesic distance in km."""
+        """The ``n`` nearest live regions with their geodesic distance in km (for a
+        region of shards, its first shard's entry: ``seeds`` gives the others)."""
         if self._index is None:
             frame = self.frame()
-            live = frame["up"].astype(bool) & ~frame["syncing"].astype(bool)
-            self._index = NearestIndex(frame[live])
+            self._index = NearestIndex(frame[frame["name"].isin(self._serving_regions())])
         return [(self.regions[name], km)
                 for name, km in self._index.nearest(latitude, longitude, n)]
+
+    def shards_of(self, region: str) -> list[RegionEntry]:
+        """A region's entries: itself, or its shards in the order of their slots."""
+        return sorted((e for e in self.regions.values() if e.region_name == region),
+                      key=lambda e: (e.slot_set.ranges[:1], e.name))
+
+    def serves_every_slot(self, region: str) -> bool:
+        """Whether the live, caught-up shards of ``region`` serve all 16,384 slots."""
+        covered = 0
+        for entry in self.shards_of(region):
+            if entry.serving:
+                covered |= entry.slot_set.bits
+        return covered == ALL.bits
+
+    def seeds(self, region: str) -> list[tuple[str, int]]:
+        """The client addresses of a region in cluster mode's live shards ([] for a
+        region without it)."""
+        shards = self.shards_of(region)
+        if len(shards) == 1 and not shards[0].region:
+            return []
+        return [(e.host, e.port) for e in shards if e.serving]
+
+    def _serving_regions(self) -> list[str]:
+        """One entry name per region that serves every slot: the one LOCATE answers."""
+        names = []
+        for region in sorted({e.region_name for e in self.regions.values()}):
+            if self.serves_every_slot(region):
+                names.append(next(e.name for e in self.shards_of(region) if e.serving))
+        return names
 
     def sorted_regions(self) -> list[RegionEntry]:
         return [self.regions[name] for name in sorted(self.regions)]

@@ -23,6 +23,7 @@ from geolru.common.services import ListeningService, PeriodicService, quiet_site
 from geolru.keyspace.keyspace import Keyspace
 from geolru.keyspace.lru import LRUCache
 from geolru.region.protocol import RegionFactory
+from geolru.region.topology import Shard, ShardLayout, Topology
 from geolru.replication.transport import Replication
 from geolru.store.store import Store
 
@@ -82,25 +83,37 @@ class RegionService(MultiService):
         super().__init__()
         self.config = config
         self.reactor = reactor
+        self.layout = layout = ShardLayout.from_config(config)  # None: no cluster mode
+        name = config.name if layout is None else layout.name  # what replication calls us
         self.store = Store(os.path.join(config.data_dir, "store"), reactor,
                            commit_interval=config.commit_interval, fsync=config.fsync)
         self.store.open()  # StoreError here stops a daemon before any port opens
         cache = LRUCache(reactor, max_entries=config.max_entries,
                          max_bytes=config.max_bytes, idle_ttl=config.ttl)
-        self.keyspace = Keyspace(cache, self.store, config.name, reactor)
-        self.membership = Membership(config.name, os.path.join(config.data_dir, "peers.json"))
+        self.keyspace = Keyspace(cache, self.store, name, reactor)
+        self.membership = Membership(name, os.path.join(config.data_dir, "peers.json"),
+                                     own_region=config.name)
         self.membership.load()
-        self.replication = Replication(config.name, self.keyspace, self.membership, reactor,
+        self.replication = Replication(name, self.keyspace, self.membership, reactor,
                                        config.cluster_secret, config.peer_ca,
                                        config.peer_routes, config.peer_window,
-                                       config.peer_buffer, config.sync_timeout)
+                                       config.peer_buffer, config.sync_timeout,
+                                       slots=None if layout is None else layout.slots)
+        self.topology = None
+        if layout is not None:
+            self.topology = Topology(layout, Shard(
+                name, config.advertise_host, endpoint_port(config.listen),
+                endpoint_port(config.peer_listen), layout.slots, myself=True))
+            self.membership.listeners.append(
+                lambda membership: self.topology.update(membership.siblings.values()))
+            self.topology.update(self.membership.siblings.values())
         self.table = CommandTable(
             self.keyspace, reactor, name=config.name, latitude=config.latitude,
             longitude=config.longitude, requirepass=config.requirepass.encode(),
             max_bulk_len=config.proto_max_bulk_len, started=reactor.seconds(),
             replication=self.replication, tcp_port=endpoint_port(config.listen),
             maxclients=config.maxclients, serve_stale_data=config.serve_stale_data == "yes",
-            config_file=config.config_file)
+            config_file=config.config_file, cluster=self.topology)
         StoreService(self.store).setServiceParent(self)
         PeriodicService(self.table.sample_stats, reactor, RATE_INTERVAL,
                         "stats").setServiceParent(self)
@@ -135,6 +148,13 @@ class RegionService(MultiService):
                              f"region {config.name} http",
                              stop_reactor_on_failure=daemon).setServiceParent(self)
 
+    def startService(self):
+        super().startService()
+        if self.topology is not None:  # the ports actually listening (0 in an ini: any)
+            registration = self.registration()
+            self.topology.me.port = registration.port
+            self.topology.me.peer_port = registration.peer_port
+
     def peer_lags(self) -> dict[str, float]:
         """Each peer's replication lag in ms, for the master's status page."""
         return {name: waited for name, _, _, _, waited in self.replication.peers()}
@@ -147,8 +167,12 @@ class RegionService(MultiService):
         peer_address = self.peer_port.address if self.peer_port is not None else None
         peer_port = (peer_address.port if peer_address is not None
                      else endpoint_port(config.peer_listen))
-        return Registration(config.name, config.advertise_host, port, peer_port,
-                            config.latitude, config.longitude)
+        layout = self.layout
+        if layout is None:
+            return Registration(config.name, config.advertise_host, port, peer_port,
+                                config.latitude, config.longitude)
+        return Registration(layout.name, config.advertise_host, port, peer_port,
+                            config.latitude, config.longitude, config.name, str(layout.slots))
 
 
 def endpoint_port(description: str) -> int:

@@ -25,6 +25,12 @@ def makeService(options, reactor=None, daemon=True):
         tune_gc()
     def build():
         config = load_region(options["config"], options.overrides())
+        if config.cluster_enabled == "yes" and config.shards > 1 and config.shard is None:
+            from geolru.region.supervisor import ShardSupervisor
+            return ShardSupervisor(config, reactor, options["config"], options.overrides())
+        if daemon:
+            from geolru.region.supervisor import die_with_supervisor
+            die_with_supervisor()
         try:
             return RegionService(config, reactor, daemon=daemon)
         except StoreError as e:

@@ -23,6 +23,7 @@ from geolru.cluster.membership import Membership, Peer
 from geolru.common.endpoints import no_delay
 from geolru.common.protected import from_loopback, refusal
 from geolru.keyspace.keyspace import Keyspace
+from geolru.model.slots import SlotsError, SlotSet
 from geolru.replication.replicator import SYNC_TIMEOUT, Replicator
 from geolru.replication.sender import BUFFER
 
@@ -119,13 +120,21 @@ class PeerLink(MultiService):
              f"{host}:{port}").setServiceParent(self)
 
 
+def peer_slots(peer: Peer) -> SlotSet | None:
+    """The slots a peer serves, as the membership says (None: all, or unreadable)."""
+    try:
+        return SlotSet.parse(peer.slots) if peer.slots else None
+    except SlotsError:
+        return None
+
+
 class Replication(MultiService):
     """Streams to every peer the membership names; the port's factory for the others."""
 
     def __init__(self, own_name: str, keyspace: Keyspace, membership: Membership, reactor,
                  secret: str = "", peer_ca: str = "", routes: dict | None = None,
                  window: int = 32 << 20, buffer: int = BUFFER,
-                 sync_timeout: float = SYNC_TIMEOUT):
+                 sync_timeout: float = SYNC_TIMEOUT, slots: SlotSet | None = None):
         super().__init__()
         self.tls_trust = None
         if peer_ca:
@@ -136,7 +145,7 @@ class Replication(MultiService):
         self.routes = routes or {}  # peer name -> (host, port) to reach it at
         self.replicator = Replicator(own_name, keyspace, reactor, secret,
                                      set(membership.forgotten), window=window, buffer=buffer,
-                                     sync_timeout=sync_timeout,
+                                     sync_timeout=sync_timeout, slots=slots,
                                      log=Logger(namespace="geolru.replication"))
         self.links: dict[str, PeerLink] = {}
         self._started_at = 0.0
@@ -178,8 +187,12 @@ class Replication(MultiService):
                 replicator.remove_peer(name)
         joined = []
         for name, peer in wanted.items():
+            slots = peer_slots(peer)
+            if name in replicator.senders:
+                replicator.senders[name].member_slots = slots
             if name not in self.links:
-                sender = replicator.senders.get(name) or replicator.add_peer(name)
+                sender = replicator.senders.get(name) or replicator.add_peer(
+                    name, peer.region_name, slots)
                 link = PeerLink(peer, sender, self.reactor, self.tls_trust,
                                 self.routes.get(name))
                 self.links[name] = link

@@ -30,7 +30,27 @@ def test_a_peer_line_round_trips(name, port, peer_port, position, up):
     line = masterwire.peer_line(name, "h", port, peer_port, *position, up)
     words = line.split()
     assert words[0] == b"PEER"
-    assert masterwire.parse_peer(words[1:]) == (name, "h", port, peer_port, *position, up)
+    assert masterwire.parse_peer(words[1:]) == (name, "h", port, peer_port, *position, up,
+                                                "", "")
+    # a region without cluster mode writes the line a release before it reads
+    assert len(words) == 8
+
+
+@given(names, st.integers(1, 1023), st.booleans())
+def test_a_shard_s_lines_carry_its_region_and_slots(region, k, up):
+    name = f"{region}/{k}"
+    line = masterwire.peer_line(name, "h", 7002, 7102, 1.0, 2.0, up, region, "0-99,200")
+    assert masterwire.parse_peer(line.split()[1:]) == (
+        name, "h", 7002, 7102, 1.0, 2.0, up, region, "0-99,200")
+    register = masterwire.register_line(name, "h", 7002, 7102, 1.0, 2.0, region, "5")
+    assert register.split()[7:] == [f"region={region}".encode(), b"slots=5"]
+
+
+def test_a_located_line_names_a_sharded_region_s_seeds():
+    line = masterwire.located_line("montreal", "h", 7001, 0.25, [("h", 7001), ("::1", 7002)])
+    assert masterwire.parse_located(line.decode()) == masterwire.Located(
+        "montreal", "h", 7001, 0.2, (("h", 7001), ("::1", 7002)))
+    assert masterwire.parse_located("REGION a h 1 2.0").seeds == ()
 
 
 def test_a_reply_is_complete_at_end_and_an_error_raises():
