@@ -237,12 +237,15 @@ def cmd_shell(args) -> int:
                 continue
             except redis.ResponseError as e:
                 reply = e
+            except redis.exceptions.RedisClusterException as e:  # (keys of two slots)
+                print(f"(error) {e}")
+                continue
             except KeyboardInterrupt:  # e.g. a WAIT: drop its connection, go on
                 cache.abandon()
                 print("(interrupted)")
                 continue
-            if cache.current is not None and cache.current != where:
-                now = cache.current
+            now = cache.current
+            if now is not None and (now.host, now.port) != (where.host, where.port):
                 if cache.regions and cache.regions[0] == now:
                     print(f"(back on {now.name}, the nearest, at {now.host}:{now.port})")
                 else:

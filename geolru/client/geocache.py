@@ -14,6 +14,11 @@ sends each command to the first region that answers through redis-py.  A
 connection error moves on to the next region without the caller seeing it;
 with no master reachable, the regions last located (or ``regions=`` given by
 the caller) are used.
+
+A region in cluster mode (the master names its shards' addresses) is reached
+through redis-py's ``RedisCluster``, which sends each command to the shard of its
+key.  Failover is per shard: while one shard of the nearest region does not
+answer, the commands for its slots go to the next region, the others stay near.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ import time
 import attrs
 import redis
 from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode
+from redis.exceptions import ClusterError, MovedError, RedisClusterException
 from redis.retry import Retry
 
 from geolru.client.hashes import HashMethods
@@ -48,6 +55,7 @@ class RegionAddress:
     host: str
     port: int
     distance_km: float | None = None
+    seeds: tuple[tuple[str, int], ...] = ()  # cluster mode: its shards' addresses
 
     def __str__(self) -> str:
         return f"{self.name} ({self.host}:{self.port})"
@@ -86,7 +94,8 @@ def locate(masters: str, latitude: float, longitude: float,
         except OSError as e:
             last_error = e
             continue
-        return [RegionAddress(found.name, found.host, found.port, found.distance_km)
+        return [RegionAddress(found.name, found.host, found.port, found.distance_km,
+                              found.seeds)
                 for found in map(masterwire.parse_located, lines)]
     raise OSError(f"no master reachable ({masters}): {last_error}")
 
@@ -106,7 +115,10 @@ class GeoCache(HashMethods):
         self.tls = tls  # how to reach TLS endpoints (the master's and the regions'), or None
         self._lock = threading.Lock()
         self._clients: dict[RegionAddress, redis.Redis] = {}
-        self._failed: dict[RegionAddress, float] = {}  # region -> monotonic time to retry it
+        # (region, None) or, in cluster mode, (region, shard address) -> monotonic time
+        # to try it again
+        self._failed: dict[tuple, float] = {}
+        self._last_key = None  # cluster mode: the key of the last command (WAIT's shard)
         self._regions = [RegionAddress(r, *host_port(r, 7001)) for r in regions or []]
         self.current: RegionAddress | None = None
         self.last_error: str | None = None  # why the last refresh failed
@@ -161,48 +173,102 @@ class GeoCache(HashMethods):
         for client in self._clients.values():
             client.close()
 
-    def _client(self, region: RegionAddress) -> redis.Redis:
+    def _client(self, region: RegionAddress) -> redis.Redis | redis.RedisCluster:
         client = self._clients.get(region)
         if client is None:
-            client = redis.Redis(host=region.host, port=region.port, password=self.password,
-                                 socket_timeout=self.socket_timeout,
-                                 socket_connect_timeout=self.socket_timeout, protocol=2,
-                                 retry=Retry(NoBackoff(), 0),  # failover is our retry
-                                 **({} if self.tls is None else self.tls.redis_options()))
+            options = dict(password=self.password, socket_timeout=self.socket_timeout,
+                           socket_connect_timeout=self.socket_timeout, protocol=2,
+                           **({} if self.tls is None else self.tls.redis_options()))
+            if region.seeds:  # cluster mode: a shard per slot range
+                try:
+                    client = redis.RedisCluster(
+                        startup_nodes=[ClusterNode(h, p) for h, p in region.seeds],
+                        retry=Retry(NoBackoff(), 0), require_full_coverage=False, **options)
+                except RedisClusterException as e:  # no seed answered
+                    raise redis.ConnectionError(str(e)) from e
+            else:
+                client = redis.Redis(host=region.host, port=region.port,
+                                     retry=Retry(NoBackoff(), 0),  # failover is our retry
+                                     **options)
             self._clients[region] = client
         return client
 
-    def _in_order(self) -> list[RegionAddress]:
-        """The regions, nearest first; those that failed lately go last, so one dead
-        region costs one error."""
-        now = time.monotonic()
-        return sorted(self.regions, key=lambda r: self._failed.get(r, 0) > now)
+    def _part(self, region: RegionAddress, args) -> tuple:
+        """What fails as one for ``args``: the region, or in cluster mode the shard
+        serving its key (as far as the cluster client knows it)."""
+        client = self._clients.get(region)
+        if not region.seeds or len(args) < 2 or client is None:
+            return (region, None)
+        try:
+            node = client.nodes_manager.get_node_from_slot(client.keyslot(args[1]))
+        except Exception:  # (no key, or slots not known yet)
+            return (region, None)
+        return (region, node.name)
 
-    def _failed_at(self, region: RegionAddress, error: Exception, errors: list) -> None:
+    def _in_order(self, args=()) -> list[RegionAddress]:
+        """The regions, nearest first; those that failed lately (for ``args``' shard,
+        in cluster mode) go last, so one dead region or shard costs one error."""
+        now = time.monotonic()
+        failed = self._failed
+        return sorted(self.regions, key=lambda r: failed.get((r, None), 0) > now
+                      or failed.get(self._part(r, args), 0) > now)
+
+    def _failed_at(self, region: RegionAddress, error: Exception, errors: list,
+                   args=()) -> None:
         errors.append(f"{region}: {error}")
-        self._failed[region] = time.monotonic() + RETRY_DEAD_AFTER
+        self._failed[self._part(region, args)] = time.monotonic() + RETRY_DEAD_AFTER
 
     def execute(self, *args, **options):
         """Run a command on the nearest region that answers; each region is tried
         once (a region the master names again after all failed is not tried again)."""
+        if args and isinstance(args[0], bytes):  # (RedisCluster reads the name as text)
+            args = (args[0].decode(errors="replace"), *args[1:])
         errors = []
         tried = set()
         for attempt in range(2):
-            for region in self._in_order():
+            for region in self._in_order(args):
                 if region in tried:
                     continue
                 tried.add(region)
                 try:
-                    result = self._client(region).execute_command(*args, **options)
-                except (redis.ConnectionError, redis.TimeoutError) as e:
-                    self._failed_at(region, e, errors)
+                    client = self._client(region)
+                    if region.seeds and args and str(args[0]).upper() == "WAIT":
+                        # the shard of this client's last write: WAIT counts its writes
+                        options.setdefault("target_nodes", self._last_shard(client))
+                    try:
+                        result = client.execute_command(*args, **options)
+                    except MovedError:  # a region in cluster mode, given by its address
+                        region = self._clustered(region)
+                        client = self._client(region)
+                        result = client.execute_command(*args, **options)
+                except (redis.ConnectionError, redis.TimeoutError, ClusterError) as e:
+                    self._failed_at(region, e, errors, args)
                     continue
-                self._failed.pop(region, None)
+                self._failed.pop(self._part(region, args), None)
+                self._failed.pop((region, None), None)
                 self.current = region
+                if region.seeds and len(args) > 1:
+                    self._last_key = args[1]
                 return result
             if attempt == 0 and not self.refresh():  # all failed: ask where they went
                 break
         raise NoRegionAvailable("no region answered: " + "; ".join(errors))
+
+    def _clustered(self, region: RegionAddress) -> RegionAddress:
+        """``region``, answering -MOVED: reach it as a cluster from now on."""
+        clustered = attrs.evolve(region, seeds=((region.host, region.port),))
+        with self._lock:
+            self._regions = [clustered if r == region else r for r in self._regions]
+        old = self._clients.pop(region, None)
+        if old is not None:
+            old.close()
+        return clustered
+
+    def _last_shard(self, client):
+        key = self._last_key
+        if key is None:
+            return client.get_default_node()
+        return client.nodes_manager.get_node_from_slot(client.keyslot(key))
 
     # ------------------------------------------------------------ commands
 

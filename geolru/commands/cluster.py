@@ -121,9 +121,7 @@ class GeoCommands:
 
     def _cluster_slots(self, session, args, cluster):
         rows = []
-        for shard in cluster.shards():
-            if not shard.up:
-                continue
+        for shard in cluster.shards():  # (one that is down too, as Redis lists it)
             node = p.array([p.bulk(shard.host.encode()), p.integer(shard.port),
                             p.bulk(shard.node_id.encode()), p.mapping([], session.resp3)])
             rows += [(low, high, node) for low, high in shard.slots.ranges]
@@ -211,6 +209,6 @@ class GeoCommands:
         owner = cluster.owner(slot)
         if owner is not None and owner.myself:
             return None
-        if owner is None or not owner.up:
+        if owner is None:
             return CLUSTER_DOWN
         return b"-MOVED %d %s:%d\r\n" % (slot, owner.host.encode(), owner.port)
