@@ -39,6 +39,24 @@ def free_port() -> int:
             return port
 
 
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports (a region of shards
+    listens on its ports + k), none handed out before."""
+    while True:
+        first = free_port()
+        ports = range(first, first + count)
+        if any(p in _handed_out for p in ports[1:]) or ports[-1] > 65535:
+            continue
+        try:
+            for port in ports[1:]:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        _handed_out.update(ports)
+        return first
+
+
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
     """Poll ``predicate`` until it returns a true value; fail after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -72,6 +90,7 @@ class Daemon:
         self.log_path = workdir / f"{name}.log"
         self.process: subprocess.Popen | None = None
         self.ready_probe = lambda: answers_ping(self.port)
+        self.ports = [port]  # a region of shards: each shard's client port
 
     def start(self, wait: bool = True) -> Daemon:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -121,17 +140,31 @@ class Daemon:
         kwargs.setdefault("socket_timeout", 10)
         return redis.Redis(host="127.0.0.1", port=self.port, **kwargs)
 
+    def cluster_client(self, **kwargs) -> redis.RedisCluster:
+        """redis-py's cluster client, started from this region's first port."""
+        kwargs.setdefault("socket_timeout", 10)
+        return redis.RedisCluster(host="127.0.0.1", port=self.port, **kwargs)
+
 
 def region_daemon(workdir: Path, name: str = "testregion", port: int | None = None,
                   program: list[str] | None = None, **options) -> Daemon:
-    """A region; ``program``: the command that runs one (this checkout's twistd)."""
-    port = port or free_port()
-    options.setdefault("peer_listen", f"tcp:{free_port()}:interface=127.0.0.1")
+    """A region; ``program``: the command that runs one (this checkout's twistd).  With
+    ``shards=N`` (N > 1) it is a region in cluster mode, on N consecutive ports from
+    ``port`` (and from its peer port), ready once every shard answers."""
+    shards = int(options.get("shards", 1))
+    if shards > 1:
+        options.setdefault("cluster_enabled", "yes")
+    port = port or free_ports(shards)
+    options.setdefault("peer_listen", f"tcp:{free_ports(shards)}:interface=127.0.0.1")
     argv = [*(program or [str(TWISTD), "-n", "--pidfile=", "geolru-region"]),
             f"--name={name}", f"--listen=tcp:{port}:interface=127.0.0.1",
             f"--data_dir={workdir / 'data'}", "--master="]
     argv += [f"--{key}={value}" for key, value in options.items()]
-    return Daemon(argv, port, workdir, name)
+    daemon = Daemon(argv, port, workdir, name)
+    if shards > 1:
+        daemon.ready_probe = lambda: all(answers_ping(port + k) for k in range(shards))
+        daemon.ports = [port + k for k in range(shards)]
+    return daemon
 
 
 def redis_server(workdir: Path, *extra: str) -> Daemon:
