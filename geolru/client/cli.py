@@ -265,7 +265,8 @@ def cmd_shell(args) -> int:
 
 def cmd_cluster(args) -> int:
     from geolru.devtools import localcluster as cluster
-    return cluster.main([args.action, "--root", args.root])
+    return cluster.main([args.action, "--root", args.root]
+                        + ([] if args.shards is None else ["--shards", str(args.shards)]))
 
 
 def main(argv=None) -> int:
@@ -318,6 +319,8 @@ def main(argv=None) -> int:
     p = sub.add_parser("cluster", help="a local cluster from etc/*.ini")
     p.add_argument("action", choices=["up", "down", "status"])
     p.add_argument("--root", default=".", help="folder holding etc/ and var/")
+    p.add_argument("--shards", type=int, default=None,
+                   help="shards per region (cluster mode); default: one per core")
     p.set_defaults(run=cmd_cluster)
     args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
     try:

@@ -2,7 +2,8 @@
 
 Starts the daemons described by ``etc/*.ini`` with twistd, each with its own
 pidfile and log under ``var/``, waits until every port answers, and prints
-how to connect.
+how to connect.  ``--shards N`` (default: one per core) starts every region in
+cluster mode with N shards (docs/cluster.md); ``--shards 1``, without it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ class Daemon:
     host: str
     port: int
     http: tuple[str, int] | None = None  # its HTTP side (status page, /metrics), if any
+    shards: int = 1  # a region in cluster mode: its shards, on port, port + 1, ...
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.port + k for k in range(self.shards)]
 
     def pidfile(self, var: Path) -> Path:
         return var / "run" / f"{self.name}.pid"
@@ -41,8 +47,9 @@ class Daemon:
         return var / "log" / f"{self.name}.log"
 
 
-def discover(etc: Path) -> list[Daemon]:
-    """The daemons the ini files in ``etc`` describe (read as the daemons read them)."""
+def discover(etc: Path, shards: int | None = None) -> list[Daemon]:
+    """The daemons the ini files in ``etc`` describe (read as the daemons read them),
+    every region with ``shards`` shards if given (else as its ini says)."""
     daemons = []
     master = etc / "master.ini"
     if master.exists():
@@ -51,11 +58,23 @@ def discover(etc: Path) -> list[Daemon]:
         daemons.append(Daemon("master", "geolru-master", master, host, port,
                               listen_address(config.http) if config.http else None))
     for ini in sorted(etc.glob("region*.ini")):
-        config = load_region(str(ini))
+        config = load_region(str(ini), {} if shards is None else shard_options(shards))
         host, port = listen_address(config.listen)
+        count = config.shards if config.cluster_enabled == "yes" else 1
         daemons.append(Daemon(config.name, "geolru-region", ini, host, port,
-                              listen_address(config.http) if config.http else None))
+                              listen_address(config.http) if config.http else None, count))
     return daemons
+
+
+def shard_options(shards: int) -> dict[str, str]:
+    """The region options of ``--shards``: cluster mode with that many, or none."""
+    if shards > 1:
+        return {"cluster_enabled": "yes", "shards": str(shards)}
+    return {"cluster_enabled": "no", "shards": "1"}
+
+
+def _answers_all(daemon: Daemon) -> bool:
+    return all(_answers(daemon.host, port) for port in daemon.ports)
 
 
 def _recorded_pid(daemon: Daemon, var: Path) -> int | None:
@@ -119,12 +138,21 @@ def _port_taken(host: str, port: int) -> bool:
     return False
 
 
-def up(root: Path) -> int:
+def up(root: Path, shards: int | None = None) -> int:
     var = root / "var"
     (var / "run").mkdir(parents=True, exist_ok=True)
     (var / "log").mkdir(parents=True, exist_ok=True)
     twistd = Path(sys.executable).with_name("twistd")
-    daemons = discover(root / "etc")
+    running = _running_shards(var)
+    if shards is None:
+        shards = running or os.cpu_count() or 1
+    daemons = discover(root / "etc", shards)
+    if running is not None and running != shards and any(
+            _pid(d, var) for d in daemons if d.plugin == "geolru-region"):
+        print(f"  the regions run with {running} shards each: scripts/cluster down first "
+              f"to start them with {shards}")
+        return 1
+    (var / "run" / "shards").write_text(str(shards))
     for daemon in daemons:
         pid = _recorded_pid(daemon, var)
         if pid is not None and alive(pid):
@@ -134,22 +162,29 @@ def up(root: Path) -> int:
             print(f"  {daemon.name:<10} pid {pid} in {daemon.pidfile(var).relative_to(root)} "
                   "is not running: starting it again")
             daemon.pidfile(var).unlink(missing_ok=True)
-        if _port_taken(daemon.host, daemon.port):
-            print(f"  {daemon.name:<10} port {daemon.host}:{daemon.port} is taken by another "
+        taken = [port for port in daemon.ports if _port_taken(daemon.host, port)]
+        if taken:
+            print(f"  {daemon.name:<10} port {daemon.host}:{taken[0]} is taken by another "
                   "program; stop it or change 'listen' in " + str(daemon.ini))
             return 1
+        options = []
+        if daemon.plugin == "geolru-region":
+            options = [f"--{key}={value}" for key, value in shard_options(daemon.shards).items()]
         subprocess.run(
             [str(twistd), f"--pidfile={daemon.pidfile(var)}", f"--logfile={daemon.logfile(var)}",
-             daemon.plugin, "-c", str(daemon.ini)], cwd=root, check=True)
-        print(f"  {daemon.name:<10} starting ({daemon.plugin} -c {daemon.ini.relative_to(root)})")
+             daemon.plugin, "-c", str(daemon.ini), *options], cwd=root, check=True)
+        print(f"  {daemon.name:<10} starting ({daemon.plugin} -c {daemon.ini.relative_to(root)}"
+              + (f", {daemon.shards} shards" if daemon.shards > 1 else "") + ")")
     deadline = time.monotonic() + START_TIMEOUT
     pending = list(daemons)
     while pending and time.monotonic() < deadline:
         for daemon in list(pending):
-            if _answers(daemon.host, daemon.port):
+            if _answers_all(daemon):
                 syncing = daemon.plugin == "geolru-region" and _syncing(daemon.host,
                                                                          daemon.port)
-                print(f"  {daemon.name:<10} up on {daemon.host}:{daemon.port}"
+                ports = (f"{daemon.port}-{daemon.ports[-1]}" if daemon.shards > 1
+                         else f"{daemon.port}")
+                print(f"  {daemon.name:<10} up on {daemon.host}:{ports}"
                       + (" (syncing: key commands answer LOADING until it has caught up "
                          "with its peers)" if syncing else ""))
                 pending.remove(daemon)
@@ -165,12 +200,17 @@ def up(root: Path) -> int:
             if daemon.http:
                 print(f"  http://{daemon.http[0]}:{daemon.http[1]}/       # the status page, "
                       "with a map")
+        elif daemon.shards > 1:
+            print(f"  redis-cli -c -h {daemon.host} -p {daemon.port}   # {daemon.name}, "
+                  f"{daemon.shards} shards (-c follows MOVED to the shard of each key)")
         else:
             print(f"  redis-cli -h {daemon.host} -p {daemon.port}   # {daemon.name}; "
                   f"or: telnet {daemon.host} {daemon.port}, then SET k v / GET k")
+        if daemon.plugin == "geolru-region":
             if daemon.http:
                 print(f"  http://{daemon.http[0]}:{daemon.http[1]}/metrics"
-                      f"   # {daemon.name}'s Prometheus metrics")
+                      f"   # {daemon.name}'s Prometheus metrics"
+                      + (" (shard k: that port + k)" if daemon.shards > 1 else ""))
     print("  .venv/bin/geolru shell --near 45.50,-73.57   # nearest region, with failover")
     print("Stop with: scripts/cluster down")
     return 0
@@ -192,6 +232,7 @@ def down(root: Path) -> int:
             print(f"  {daemon.name:<10} killed (did not stop in {STOP_TIMEOUT:g}s)")
         else:
             print(f"  {daemon.name:<10} stopped")
+    (var / "run" / "shards").unlink(missing_ok=True)  # the next up may choose again
     return 0
 
 
@@ -199,23 +240,39 @@ def status(root: Path) -> int:
     """Each daemon's state; exits 1 unless every one is up (a health check)."""
     var = root / "var"
     every_one_up = True
-    for daemon in discover(root / "etc"):
+    for daemon in discover(root / "etc", _running_shards(var)):
         pid = _pid(daemon, var)
-        state = "up" if pid and _answers(daemon.host, daemon.port) else (
+        state = "up" if pid and _answers_all(daemon) else (
             "not answering" if pid else "down")
         print(f"  {daemon.name:<10} {state:<14} {daemon.host}:{daemon.port}"
+              + (f"-{daemon.ports[-1]} ({daemon.shards} shards)" if daemon.shards > 1 else "")
               + (f"  pid {pid}" if pid else ""))
         every_one_up = every_one_up and state == "up"
     return 0 if every_one_up else 1
+
+
+def _running_shards(var: Path) -> int | None:
+    """The shard count the last ``up`` started the regions with (var/run/shards)."""
+    try:
+        return int((var / "run" / "shards").read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="geolru cluster", description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("--root", default=".", help="folder holding etc/ and var/")
+    parser.add_argument("--shards", type=int, default=None,
+                        help="shards per region (cluster mode; default: one per core, "
+                             f"{os.cpu_count()} here; 1: no cluster mode)")
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
-    return {"up": up, "down": down, "status": status}[args.action](root)
+    if args.shards is not None and args.shards < 1:
+        parser.error("--shards must be 1 or more")
+    if args.action == "up":
+        return up(root, args.shards)
+    return {"down": down, "status": status}[args.action](root)
 
 
 if __name__ == "__main__":

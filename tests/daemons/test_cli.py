@@ -12,7 +12,7 @@ import pexpect
 import pytest
 
 from geolru.devtools import localcluster
-from support import PLACES, free_port, wait_until
+from support import PLACES, free_port, free_ports, wait_until
 
 pytestmark = pytest.mark.cluster(names=["montreal", "frankfurt"])
 
@@ -138,7 +138,8 @@ def test_shell_survives_the_death_of_its_region(cluster, tmp_path):
 
 
 def write_cluster_configs(root: Path) -> dict[str, int]:
-    ports = {"master": free_port(), "montreal": free_port(), "frankfurt": free_port()}
+    # (two ports each: a region of two shards listens on its ports + 1 too)
+    ports = {"master": free_port(), "montreal": free_ports(2), "frankfurt": free_ports(2)}
     etc = root / "etc"
     etc.mkdir(parents=True)
     (etc / "master.ini").write_text(
@@ -149,16 +150,17 @@ def write_cluster_configs(root: Path) -> dict[str, int]:
         (etc / f"region{i}.ini").write_text(
             f"[region]\nname = {name}\nlatitude = {lat}\nlongitude = {lon}\n"
             f"listen = tcp:{ports[name]}:interface=127.0.0.1\n"
-            f"peer_listen = tcp:{free_port()}:interface=127.0.0.1\n"
+            f"peer_listen = tcp:{free_ports(2)}:interface=127.0.0.1\n"
             f"master = tcp:127.0.0.1:{ports['master']}\ndata_dir = var/{name}\n")
     return ports
 
 
 def test_cluster_up_status_down_with_daemonized_twistd(tmp_path):
-    """The first README command's machinery, on free ports in a scratch folder."""
+    """The first README command's machinery, on free ports in a scratch folder (regions
+    without cluster mode: --shards 1)."""
     import redis
     ports = write_cluster_configs(tmp_path)
-    up = subprocess.run([GEOLRU, "cluster", "up", "--root", str(tmp_path)],
+    up = subprocess.run([GEOLRU, "cluster", "up", "--root", str(tmp_path), "--shards", "1"],
                         capture_output=True, text=True, timeout=120)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
@@ -197,13 +199,57 @@ def test_cluster_up_status_down_with_daemonized_twistd(tmp_path):
     assert down.stdout.count("stopped") == 3
 
 
+def test_cluster_up_with_shards(tmp_path):
+    """``cluster up --shards 2``: every region in cluster mode, its shards supervised;
+    a region whose supervisor is killed is started again by the next ``up``."""
+    import redis
+    ports = write_cluster_configs(tmp_path)
+    up = subprocess.run([GEOLRU, "cluster", "up", "--root", str(tmp_path), "--shards", "2"],
+                        capture_output=True, text=True, timeout=120)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        first = ports["montreal"]
+        assert f"montreal   up on 127.0.0.1:{first}-{first + 1}" in up.stdout
+        assert f"redis-cli -c -h 127.0.0.1 -p {first}" in up.stdout
+        status = subprocess.run([GEOLRU, "cluster", "status", "--root", str(tmp_path)],
+                                capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0 and status.stdout.count("(2 shards)") == 2
+        montreal = redis.RedisCluster(host="127.0.0.1", port=first, socket_timeout=10)
+        frankfurt = redis.RedisCluster(host="127.0.0.1", port=ports["frankfurt"], socket_timeout=10)
+        for i in range(50):
+            montreal.set(f"k{i}", i)
+        wait_until(lambda: frankfurt.get("k49") == b"49", 15, what="replication")
+        again = subprocess.run([GEOLRU, "cluster", "up", "--root", str(tmp_path),
+                                "--shards", "1"], capture_output=True, text=True, timeout=60)
+        assert again.returncode == 1 and "run with 2 shards each" in again.stdout
+        pid = int((tmp_path / "var" / "run" / "frankfurt.pid").read_text())
+        os.kill(pid, signal.SIGKILL)  # the supervisor: its shards follow it
+        wait_until(lambda: not localcluster.alive(pid), 10, what="the supervisor to die")
+        wait_until(lambda: subprocess.run(
+            [GEOLRU, "cluster", "status", "--root", str(tmp_path)], capture_output=True,
+            text=True, timeout=60).stdout.count(" down ") == 1, 15,
+            what="frankfurt's shards to stop with their supervisor")
+        restarted = subprocess.run([GEOLRU, "cluster", "up", "--root", str(tmp_path)],
+                                   capture_output=True, text=True, timeout=120)
+        assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+        frankfurt = redis.RedisCluster(host="127.0.0.1", port=ports["frankfurt"],
+                                       socket_timeout=10)
+        wait_until(lambda: [frankfurt.get(f"k{i}") for i in range(50)]
+                   == [b"%d" % i for i in range(50)], 20,
+                   what="the restarted region to serve its data (once synced)")
+    finally:
+        down = subprocess.run([GEOLRU, "cluster", "down", "--root", str(tmp_path)],
+                              capture_output=True, text=True, timeout=120)
+    assert down.stdout.count("stopped") == 3
+
+
 def test_cluster_up_says_when_a_port_is_taken(tmp_path):
     import socket
     ports = write_cluster_configs(tmp_path)
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", ports["master"]))
         blocker.listen()
-        up = subprocess.run([GEOLRU, "cluster", "up", "--root", str(tmp_path)],
+        up = subprocess.run([GEOLRU, "cluster", "up", "--root", str(tmp_path), "--shards", "1"],
                             capture_output=True, text=True, timeout=60)
     assert up.returncode == 1
     assert f"port 127.0.0.1:{ports['master']} is taken" in up.stdout

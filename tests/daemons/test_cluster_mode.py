@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -139,7 +140,7 @@ def _alive(pid: int) -> bool:
 
 def test_regions_of_unequal_shard_counts_replicate(tmp_path):
     """Montreal in 2 shards, Frankfurt 1 in cluster mode, Singapore without it."""
-    master = master_daemon(tmp_path / "master").start()
+    master = master_daemon(tmp_path / "master", http=True).start()
     masters = f"tcp:127.0.0.1:{master.port}"
     regions = {}
     try:
@@ -187,6 +188,12 @@ def test_regions_of_unequal_shard_counts_replicate(tmp_path):
         lines = ask_master(master.port, "REGIONS")
         assert {line.split()[1] for line in lines if line.startswith("REGION")} == {
             "montreal", "montreal/1", "frankfurt", "singapore"}
+        # the status page: a region of shards is one place on the map, a row per shard
+        http = master.argv[-1].split("=", 1)[1]  # --http=tcp:PORT:interface=127.0.0.1
+        page = urllib.request.urlopen(f"http://127.0.0.1:{http.split(':')[1]}/",
+                                      timeout=10).read().decode()
+        assert "3 of 3 regions serve every slot" in page and "montreal (2 shards)" in page
+        assert "<td>montreal/1</td>" in page and "<td>8192-16383</td>" in page
     finally:
         stop_all(master, *regions.values())
 

@@ -20,7 +20,7 @@ def test_the_shipped_configs_load():
     assert config.max_bytes == 64 * 1024 * 1024 and config.master == ("tcp:127.0.0.1:7000",)
     # /metrics on loopback in every shipped ini, as the master's status page
     https = [load_region(str(ROOT / "etc" / f"region{i}.ini")).http for i in (1, 2, 3)]
-    assert https == [f"tcp:720{i}:interface=127.0.0.1" for i in (1, 2, 3)]
+    assert https == [f"tcp:72{i}1:interface=127.0.0.1" for i in (0, 1, 2)]
 
 
 def test_command_line_overrides_the_file(tmp_path):
