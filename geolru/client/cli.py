@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 
 import redis
@@ -263,6 +264,14 @@ def cmd_shell(args) -> int:
     return 0
 
 
+def cmd_reshard(args) -> int:
+    """Move a stopped region's records to their shards in ``--shards``: the region's
+    own program does it (``python -m geolru.region.reshard``), as a start with another
+    ``shards`` in the ini would (the client does not import the region's code)."""
+    return subprocess.call([sys.executable, "-m", "geolru.region.reshard", "-c", args.config,
+                            "--shards", str(args.shards)])
+
+
 def cmd_cluster(args) -> int:
     from geolru.devtools import localcluster as cluster
     return cluster.main([args.action, "--root", args.root]
@@ -316,6 +325,10 @@ def main(argv=None) -> int:
     p.set_defaults(run=cmd_del)
     p = with_near(sub.add_parser("shell", help="an interactive session with failover"))
     p.set_defaults(run=cmd_shell)
+    p = sub.add_parser("reshard", help="move a stopped region's keys to N shards")
+    p.add_argument("-c", "--config", required=True, help="the region's ini")
+    p.add_argument("--shards", type=int, required=True, help="the new shard count")
+    p.set_defaults(run=cmd_reshard)
     p = sub.add_parser("cluster", help="a local cluster from etc/*.ini")
     p.add_argument("action", choices=["up", "down", "status"])
     p.add_argument("--root", default=".", help="folder holding etc/ and var/")

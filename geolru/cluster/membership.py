@@ -83,6 +83,7 @@ class Membership:
     siblings: dict = attrs.field(factory=dict, init=False)  # name -> Peer, same region
     listeners: list = attrs.field(factory=list, init=False)  # callables(membership)
     forgotten: set = attrs.field(factory=set, init=False)  # regions refused for good
+    retired: set = attrs.field(factory=set, init=False)  # shards a reshard emptied
 
     def forget(self, name: str) -> None:
         """A master FORGOT ``name``: it leaves the membership, and its streams are
@@ -98,6 +99,18 @@ class Membership:
             for listener in list(self.listeners):
                 listener(self)
 
+    def retire(self, name: str) -> None:
+        """A master RETIREd the shard ``name`` (a reshard emptied it): it leaves the
+        membership; unlike a forgotten region it may return (a new shard, empty)."""
+        if name in self.retired or name == self.own_name:
+            return
+        self.retired.add(name)
+        self.log.info("shard {name} was retired (resharded): no longer waited for", name=name)
+        if (self.peers.pop(name, None) or self.siblings.pop(name, None)) is not None:
+            self.save()
+        for listener in list(self.listeners):
+            listener(self)
+
     def _forgotten_path(self) -> str:
         return os.path.join(os.path.dirname(os.path.abspath(self.path)), "forgotten.json")
 
@@ -107,6 +120,7 @@ class Membership:
         registered so far, and a peer dropped here would stop holding back the
         collection of the deletes it has not received."""
         new = {p.name: p for p in peers if p.name != self.own_name and p.name not in self.forgotten}
+        self.retired.difference_update(new)  # registered again: a new shard of that name
         for name, known in {**self.peers, **self.siblings}.items():
             if name not in new:
                 new[name] = attrs.evolve(known, up=False)
@@ -200,6 +214,8 @@ class MasterLinkProtocol(LineReceiver):
                     self.factory.membership.update(self._peers)
             elif kind == b"FORGOTTEN":
                 self.factory.membership.forget(words[1].decode())
+            elif kind == b"RETIRED":
+                self.factory.membership.retire(words[1].decode())
             elif kind == b"CHALLENGE":
                 line = self.factory.registration().line()
                 mac = registration_mac(self.factory.secret, words[1].decode(), line.split()[1:])

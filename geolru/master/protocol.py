@@ -37,6 +37,8 @@ HELP = [
     "FORGET <name>           remove a region that is down, for good (decommissioned):",
     "                        peers stop keeping deletes for it. With a cluster secret:",
     "                        CHALLENGE first, then FORGET <name> <hmac>",
+    "RETIRE <shard>          remove a shard that a reshard emptied (region/k, stopped):",
+    "                        peers stop waiting for it; the name may be used again",
     "PING                    PONG: a health check",
     "HELP                    this text",
     "QUIT                    close the connection",
@@ -88,6 +90,7 @@ def peer_lines(registry: Registry) -> list[bytes]:
     lines += [masterwire.peer_line(e.name, e.host, e.port, e.peer_port, e.latitude,
                                    e.longitude, e.up, e.region, e.slots) for e in regions]
     lines += [b"FORGOTTEN " + name.encode() for name in sorted(registry.forgotten)]
+    lines += [b"RETIRED " + name.encode() for name in sorted(registry.retired)]
     return lines
 
 
@@ -233,6 +236,16 @@ class MasterProtocol(LineReceiver):
         if refused:
             raise MasterError(refused)
         self.send(b"OK forgotten " + name.encode())
+
+    def do_RETIRE(self, args):
+        self._guard()
+        self._authenticate(args, 1, "RETIRE <shard>", "a RETIRE",
+                           signed=lambda fields: [b"RETIRE", *fields])
+        name = args[0].decode(errors="replace")
+        refused = self.factory.registry.retire(name)
+        if refused:
+            raise MasterError(refused)
+        self.send(b"OK retired " + name.encode())
 
     def do_HEARTBEAT(self, args):
         """``HEARTBEAT <name> [SYNCING] [<peer>=<lag_ms> ...]``"""

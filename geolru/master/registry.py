@@ -62,6 +62,7 @@ class Registry:
     log = Logger()
     regions: dict = attrs.field(factory=dict, init=False)  # name -> RegionEntry
     forgotten: set = attrs.field(factory=set, init=False)  # names FORGET removed, for good
+    retired: set = attrs.field(factory=set, init=False)  # shards RETIRE removed (a reshard)
     listeners: list = attrs.field(factory=list, init=False)  # callables(registry)
     _index: NearestIndex | None = attrs.field(default=None, init=False)
     _frame: Any = attrs.field(default=None, init=False)  # a GeoDataFrame of the regions, cached
@@ -93,6 +94,7 @@ class Registry:
         entry.up = True
         entry.last_heartbeat = self._clock.seconds()
         self.regions[entry.name] = entry
+        self.retired.discard(entry.name)  # (a shard of that name again: a new one)
         self.log.info("region {name} registered at {host}:{port} ({lat}, {lon})",
                       name=entry.name, host=entry.host, port=entry.port,
                       lat=entry.latitude, lon=entry.longitude)
@@ -132,6 +134,26 @@ class Registry:
         self.forgotten.add(name)
         self.log.warn("region {name} forgotten: its peers no longer keep deletes for it, "
                       "and refuse it from now on", name=name)
+        self._changed(save=True)
+        return None
+
+    def retire(self, name: str) -> str | None:
+        """Remove a shard that a reshard emptied (its records live on in the region's
+        other shards): its peers stop waiting for it before they collect deletes,
+        and unlike ``forget`` the name may come back (a new shard, empty).  Refused for
+        a live one or a region's only entry; the reason, or ``None``."""
+        entry = self.regions.get(name)
+        if entry is None:
+            return f"no shard named {name!r}"
+        if entry.up:
+            return f"shard {name!r} is up: stop it before retiring it"
+        if not entry.region or entry.region == entry.name:
+            return (f"{name!r} is not a shard a reshard removed (shard 0 and a region "
+                    "without cluster mode are FORGOTTEN, not retired)")
+        del self.regions[name]
+        self.retired.add(name)
+        self.log.info("shard {name} retired: its records live on in the other shards of "
+                      "{region}", name=name, region=entry.region)
         self._changed(save=True)
         return None
 
@@ -216,7 +238,8 @@ class Registry:
         data = {"regions": [
             {k: v for k, v in e.as_dict().items()
              if k not in ("up", "syncing", "last_heartbeat", "peer_lag_ms")}
-            for e in self.sorted_regions()], "forgotten": sorted(self.forgotten)}
+            for e in self.sorted_regions()], "forgotten": sorted(self.forgotten),
+            "retired": sorted(self.retired)}
         directory = os.path.dirname(os.path.abspath(self.state_file))
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".regions-")
@@ -242,8 +265,10 @@ class Registry:
                 entry = RegionEntry(**row)
                 self.regions[entry.name] = entry
             self.forgotten = {str(name) for name in data.get("forgotten", [])}
+            self.retired = {str(name) for name in data.get("retired", [])}
         except (OSError, ValueError, KeyError, TypeError) as e:
             self.log.error("ignoring unreadable registry {path}: {e}", path=self.state_file, e=e)
             self.regions.clear()
             self.forgotten.clear()
+            self.retired.clear()
         self._changed()

@@ -152,8 +152,7 @@ class RegionService(MultiService):
         super().startService()
         if self.topology is not None:  # the ports actually listening (0 in an ini: any)
             registration = self.registration()
-            self.topology.me.port = registration.port
-            self.topology.me.peer_port = registration.peer_port
+            self.topology.listening(registration.port, registration.peer_port)
 
     def peer_lags(self) -> dict[str, float]:
         """Each peer's replication lag in ms, for the master's status page."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from geolru.common.config import REGION_KEYS, ConfigError, load_region
 from geolru.common.taps import build_or_exit, ini_options, tune_gc
+from geolru.region.reshard import ensure_layout
 from geolru.store.store import StoreError
 
 
@@ -25,6 +26,11 @@ def makeService(options, reactor=None, daemon=True):
         tune_gc()
     def build():
         config = load_region(options["config"], options.overrides())
+        if config.shard is None:  # the whole region: its data in this shard count
+            try:
+                ensure_layout(config)
+            except StoreError as e:
+                raise DataDirError(f"data_dir: {e}") from e
         if config.cluster_enabled == "yes" and config.shards > 1 and config.shard is None:
             from geolru.region.supervisor import ShardSupervisor
             return ShardSupervisor(config, reactor, options["config"], options.overrides())

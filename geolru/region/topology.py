@@ -11,6 +11,7 @@ from the region's (``child_overrides``).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 
 import attrs
@@ -25,6 +26,12 @@ def shard_name(region: str, index: int) -> str:
     turns cluster mode on keeps its name, store and peers' positions), ``region/k``
     after it."""
     return region if index == 0 else f"{region}/{index}"
+
+
+def shard_dir(data_dir: str, index: int) -> str:
+    """Where shard ``index`` keeps its data: shard 0 in the region's own data_dir (so
+    a region that turns cluster mode on keeps its store), the others under it."""
+    return data_dir if index == 0 else os.path.join(data_dir, f"shard-{index}")
 
 
 def node_id(name: str) -> str:
@@ -142,7 +149,7 @@ def child_overrides(config: RegionConfig, index: int) -> dict[str, str]:
         "listen": offset_endpoint(config.listen, index),
         "peer_listen": offset_endpoint(config.peer_listen, index),
         "http": offset_endpoint(config.http, index),
-        "data_dir": config.data_dir if index == 0 else f"{config.data_dir}/shard-{index}",
+        "data_dir": shard_dir(config.data_dir, index),
         "slots": str(shares[index]),
         "siblings": ",".join(siblings),
     }
@@ -178,6 +185,7 @@ class Topology:
     log = Logger()
     _known: dict = attrs.field(factory=dict, init=False)  # name -> Shard (the others)
     _owners: list = attrs.field(factory=list, init=False)  # slot -> Shard | None
+    _serving: list = attrs.field(factory=list, init=False)  # [Shard], with what each serves
 
     def __attrs_post_init__(self):
         for sibling in self.layout.siblings:
@@ -193,13 +201,30 @@ class Topology:
     def owner(self, slot: int) -> Shard | None:
         return self._owners[slot]
 
+    def listening(self, port: int, peer_port: int) -> None:
+        """The ports this shard actually listens on (0 in an ini: any)."""
+        self.me.port, self.me.peer_port = port, peer_port
+        self._rebuild()
+
     def shards(self) -> list[Shard]:
-        return sorted([self.me, *self._known.values()],
-                      key=lambda s: (s.slots.ranges[:1], s.name))
+        """The shards serving slots, each with the slots it serves (a shard the master
+        still lists from an earlier layout, down, serves those no live one took)."""
+        return sorted(self._serving, key=lambda shard: (shard.slots.ranges[:1], shard.name))
 
     def update(self, siblings) -> None:
-        """The master's word on the other shards (``Peer`` records of this region)."""
+        """The master's word on the other shards (``Peer`` records of this region).
+
+        Under a supervisor the ini names every sibling and its slots (``siblings``):
+        those stand, and the master only says which are up; a shard it lists beyond
+        them is from an earlier layout, and is left out.  A shard on a host of its own
+        learns its siblings from the master alone."""
+        static = {shard_name(self.layout.region, s.index) for s in self.layout.siblings}
         for peer in siblings:
+            known = self._known.get(peer.name)
+            if static:
+                if known is not None:
+                    known.up = peer.up
+                continue
             try:
                 slots = SlotSet.parse(peer.slots) if peer.slots else SlotSet.of([(0, SLOTS - 1)])
             except SlotsError:
@@ -209,14 +234,27 @@ class Topology:
         self._rebuild()
 
     def _rebuild(self) -> None:
+        """Who serves each slot: this shard its own; of the others, a live one before
+        one that is down (the master may still list a shard of an earlier layout)."""
         owners: list = [None] * SLOTS
-        for shard in self._known.values():
-            if shard.slots.intersects(self.me.slots):
-                self.log.error("shard {other} claims slots {slots} that this shard "
-                               "({me}) serves: ignored for those", other=shard.name,
-                               slots=str(shard.slots), me=self.me.name)
+        others = sorted(self._known.values(), key=lambda shard: shard.up)
+        for shard in others:
+            if shard.up and shard.slots.intersects(self.me.slots):
+                self.log.error("shard {other} claims slots {slots}, some of which this "
+                               "shard ({me}) serves: fix the slots in their inis",
+                               other=shard.name, slots=str(shard.slots), me=self.me.name)
             for low, high in shard.slots.ranges:
                 owners[low:high + 1] = [shard] * (high - low + 1)
         for low, high in self.me.slots.ranges:
             owners[low:high + 1] = [self.me] * (high - low + 1)
         self._owners = owners
+        served: dict = {}
+        start = 0
+        for slot in range(1, SLOTS + 1):
+            if slot == SLOTS or owners[slot] is not owners[start]:
+                if owners[start] is not None:
+                    served.setdefault(id(owners[start]), (owners[start], []))[1].append(
+                        (start, slot - 1))
+                start = slot
+        self._serving = [attrs.evolve(shard, slots=SlotSet.of(ranges))
+                         for shard, ranges in served.values()]

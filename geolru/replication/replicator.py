@@ -99,6 +99,13 @@ class Replicator:
         for receiver in [r for r in self.receivers if r.sender == name]:
             receiver.close("refused: region %s was forgotten (decommissioned)" % name)
 
+    def retire(self, name: str) -> None:
+        """A shard a reshard emptied (its records moved to the other shards of its
+        region, which stream them on): no stream to it, and it is no longer waited
+        for; unlike ``forget``, a shard of that name may come back (empty)."""
+        self.remove_peer(name)
+        self.stability.forget(name)
+
     def refused(self, peer: str, why: str) -> None:
         """A peer refuses this region's data (forgotten, or older than deletes it
         collected): key commands answer ``-STALE`` from now on."""

@@ -178,6 +178,9 @@ class Replication(MultiService):
         for name in sorted(set(membership.forgotten) - replicator.forgotten):
             self._drop_link(name)
             replicator.forget(name)
+        for name in sorted(membership.retired & (set(self.links) | set(replicator.senders))):
+            self._drop_link(name)
+            replicator.retire(name)
         wanted = {p.name: p for p in membership.peers.values() if p.peer_port}
         for name, link in list(self.links.items()):
             peer = wanted.get(name)

@@ -597,6 +597,34 @@ class Store:
         for listener in self.bulk_listeners:
             listener()
 
+    def discard(self, keys: list[bytes]) -> None:
+        """Remove ``keys``' records outright, leaving no tombstone and nothing to
+        replicate: they moved to another shard of this region (``geolru reshard``).
+        Committed when it returns."""
+        self.commit_and_wait()
+        self.submit(self._discard_rows, list(keys))
+        self.commit_and_wait()
+
+    def drop_meta(self, prefix: str) -> int:
+        """Delete every meta value whose name starts with ``prefix``; how many."""
+        self.commit_and_wait()
+        names = []
+
+        def job(txn, tables):
+            cursor = txn.cursor(db=tables.meta)
+            if cursor.set_range(prefix.encode()):
+                for name in cursor.iternext(values=False):
+                    if not name.startswith(prefix.encode()):
+                        break
+                    names.append(name)
+            for name in names:
+                txn.delete(name, db=tables.meta)
+            return 0.0
+
+        self.submit(self.write_transaction, job)
+        self.commit_and_wait()
+        return len(names)
+
     def commit(self, force: bool = False) -> None:
         """Commit every buffered write, as one transaction (on ``writer``), without
         waiting for it (nor for the disk: see ``fsync``).
@@ -755,6 +783,24 @@ class Store:
                 if record.value is not None and (record.version, record.origin) == (
                         version, origin):
                     self._replace(txn, tables, key, tombstone, seq)
+
+        return self.write_transaction(job)
+
+    def _discard_rows(self, keys: list[bytes]) -> float:
+        def job(txn, tables):
+            for key in keys:
+                stored, table, tombs = place(tables, key)
+                old = txn.get(stored, db=table)
+                if old is None:
+                    continue
+                old_seq, _, deadline, flags = header_fields(old)
+                position = POSITION.pack(old_seq)
+                txn.delete(position, db=tables.seq)
+                if not flags & HAS_VALUE:
+                    txn.delete(position, db=tombs)
+                elif flags & HAS_DEADLINE and table is not tables.fields:
+                    txn.delete(due_key(deadline, stored), db=tables.due)
+                txn.delete(stored, db=table)
 
         return self.write_transaction(job)
 

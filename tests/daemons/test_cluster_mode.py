@@ -270,3 +270,68 @@ def test_the_geolru_command_line_follows_moved(sharded):
     assert shell.stdout.splitlines()[1:] == [
         prompt + "OK", prompt + '"far"', prompt + '"near"',
         prompt + "(error) mget - all keys must map to the same key slot", prompt], shell.stdout
+
+
+def test_changing_the_shard_count_loses_nothing(tmp_path):
+    """Montreal 2 shards → 3 (restarted with shards = 3) → 1 (geolru reshard while
+    stopped, then started without cluster mode); Frankfurt beside it all along."""
+    master = master_daemon(tmp_path / "master").start()
+    masters = f"tcp:127.0.0.1:{master.port}"
+    lat, lon = PLACES["montreal"]
+    ports, peer_ports = free_ports(3), free_ports(3)
+
+    def montreal(shards, **options):
+        return region_daemon(tmp_path / "montreal", "montreal", port=ports, shards=shards,
+                             peer_listen=f"tcp:{peer_ports}:interface=127.0.0.1",
+                             master=masters, latitude=lat, longitude=lon, **options)
+    region = montreal(2).start()
+    frankfurt = placed_region(tmp_path, "frankfurt", masters).start()
+    try:
+        client = region.cluster_client(decode_responses=True)
+        for i in range(300):
+            client.set(f"k{i}", i)
+        client.incrby("hits", 7)
+        client.hset("{h}user", mapping={"name": "ada", "lang": "fr"})
+        client.delete("k0")
+        far = frankfurt.client(decode_responses=True)
+        wait_until(lambda: far.get("k299") == "299" and far.get("hits") == "7", 15,
+                   what="Frankfurt to have Montreal's writes")
+        region.stop()
+        far.incrby("hits", 1)  # while Montreal is stopped
+        far.set("k0", "back")  # a write after the delete: it wins everywhere
+
+        region = montreal(3).start()  # same ini, another count: the records move first
+        assert "last ran in 2 shard(s), now in 3" in region.log()
+        client = region.cluster_client(decode_responses=True)
+        wait_until(lambda: client.get("hits") == "8" and client.get("k0") == "back", 20,
+                   what="the resharded region to catch up with Frankfurt")
+        assert [client.get(f"k{i}") for i in range(1, 300)] == [str(i) for i in range(1, 300)]
+        assert client.hgetall("{h}user") == {"name": "ada", "lang": "fr"}
+        assert [redis.Redis(port=p).dbsize() > 50 for p in region.ports] == [True] * 3
+        client.set("after", "3 shards")
+        wait_until(lambda: far.get("after") == "3 shards", 15, what="the new shards to stream")
+        region.stop()
+
+        geolru = str(Path(sys.executable).with_name("geolru"))
+        ini = tmp_path / "montreal.ini"
+        ini.write_text(f"[region]\nname = montreal\ndata_dir = {tmp_path / 'montreal' / 'data'}"
+                       f"\nmaster = {masters}\n")
+        out = subprocess.run([geolru, "reshard", "-c", str(ini), "--shards", "1"],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and "retired: montreal/1, montreal/2" in out.stdout, \
+            out.stdout + out.stderr
+        lines = ask_master(master.port, "REGIONS")
+        assert not any("montreal/" in line for line in lines)
+
+        region = region_daemon(tmp_path / "montreal", "montreal", port=ports,
+                               peer_listen=f"tcp:{peer_ports}:interface=127.0.0.1",
+                               master=masters, latitude=lat, longitude=lon).start()
+        plain = region.client(decode_responses=True)
+        wait_until(lambda: plain.get("after") == "3 shards", 20, what="Montreal, one again")
+        assert plain.dbsize() == 303 and plain.get("hits") == "8"  # k0-k299, hits, user, after
+        # Frankfurt no longer streams to, nor waits for, the shards that are no more
+        wait_until(lambda: {v["name"] for k, v in far.info("replication").items()
+                            if k.startswith("peer")} == {"montreal"}, 15,
+                   what="Frankfurt to drop the retired shards")
+    finally:
+        stop_all(master, region, frankfurt)
