@@ -328,8 +328,9 @@ class Cluster:
         try:
             for name in names:
                 self.add(name, **(options or {}).get(name, {}))
-            wait_until(lambda: registered_up(self.master.port, len(self.regions)), 15,
-                       what=f"{len(self.regions)} regions up at the master")
+            nodes = sum(len(daemon.ports) for daemon in self.regions.values())
+            wait_until(lambda: registered_up(self.master.port, nodes), 15,
+                       what=f"{nodes} regions (or shards) up at the master")
             self.wait_live()
         except BaseException:
             self.stop()
@@ -347,14 +348,21 @@ class Cluster:
     def client(self, name, **kwargs) -> redis.Redis:
         return self.regions[name].client(**kwargs)
 
-    def live_peers(self, name) -> int:
-        info = self.client(name).info("replication")
+    def live_peers(self, name, port: int | None = None) -> int:
+        """How many peers the region (or its shard on ``port``) streams to live."""
+        client = redis.Redis(port=port, socket_timeout=10) if port else self.client(name)
+        info = client.info("replication")
         return sum(v["state"] == "live" for k, v in info.items() if k.startswith("peer"))
 
     def wait_live(self, timeout=15):
-        n = len(self.regions) - 1
-        wait_until(lambda: all(self.live_peers(r) == n for r in self.regions), timeout,
-                   what=f"every region streaming live to {n} peers")
+        """Every region (every shard of one in cluster mode) streaming live to every
+        other region's shards."""
+        nodes = sum(len(daemon.ports) for daemon in self.regions.values())
+
+        def live():
+            return all(self.live_peers(name, port) == nodes - len(daemon.ports)
+                       for name, daemon in self.regions.items() for port in daemon.ports)
+        wait_until(live, timeout, what="every region streaming live to its peers")
 
     def everywhere(self, check, timeout=10, what="every region to agree"):
         wait_until(lambda: all(check(self.client(r)) for r in self.regions), timeout, what=what)

@@ -7,6 +7,11 @@
 Same behaviour as ``geolru.client.geocache.GeoCache``: locate the nearest regions, send
 each command to the first that answers, move on to the next on a connection
 error or a timeout.  One connection per region, commands pipelined on it.
+
+A region in cluster mode answers a key of another shard ``-MOVED slot host:port``:
+the client then learns the region's slots (``CLUSTER SLOTS``), sends each command
+to the shard of its first key, and fails over per shard (a shard that does not
+answer sends that command to the next region).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from geolru.client.geocache import DEFAULT_MASTER, LOCATE_COUNT, NoRegionAvailab
 from geolru.client.hashes import HashMethods
 from geolru.cluster import masterwire
 from geolru.common.endpoints import host_port, no_delay
+from geolru.model.slots import key_slot
 
 
 def syncing(error) -> bool:
@@ -124,7 +130,8 @@ class TxGeoCache(HashMethods):
         self.serializer = serializer
         self.regions = [RegionAddress(r, *host_port(r, 7001)) for r in regions or []]
         self.current: RegionAddress | None = None
-        self._connections: dict[RegionAddress, RespClientProtocol] = {}
+        self._connections: dict[tuple[str, int], RespClientProtocol] = {}  # by address
+        self._slots: dict[str, list] = {}  # region name -> slot -> (host, port): cluster mode
 
     # ------------------------------------------------------------ regions
 
@@ -143,23 +150,64 @@ class TxGeoCache(HashMethods):
                 lines = await protocol.done.addTimeout(self.timeout, self.reactor)
             except (*CONNECTION_ERRORS, LookupError):
                 continue
-            found = [RegionAddress(f.name, f.host, f.port, f.distance_km)
+            found = [RegionAddress(f.name, f.host, f.port, f.distance_km, f.seeds)
                      for f in map(masterwire.parse_located, lines)]
             if found:
                 self.regions = found
                 return True
         return False
 
-    async def _connection(self, region: RegionAddress) -> RespClientProtocol:
-        protocol = self._connections.get(region)
+    async def _connection(self, address) -> RespClientProtocol:
+        """The connection to ``address``: a region, or ``(host, port)`` of a shard."""
+        if isinstance(address, RegionAddress):
+            address = (address.host, address.port)
+        protocol = self._connections.get(address)
         if protocol is not None and protocol.transport is not None and \
                 protocol.transport.connected:
             return protocol
-        endpoint = TCP4ClientEndpoint(self.reactor, region.host, region.port,
-                                      timeout=self.timeout)
+        endpoint = TCP4ClientEndpoint(self.reactor, *address, timeout=self.timeout)
         protocol = await connectProtocol(endpoint, RespClientProtocol())
-        self._connections[region] = protocol
+        self._connections[address] = protocol
         return protocol
+
+    def _address(self, region: RegionAddress, args) -> tuple[str, int]:
+        """Where ``args`` go in ``region``: the shard of its first key, once the region's
+        slots are known (cluster mode), else the region's address."""
+        slots = self._slots.get(region.name)
+        if slots is not None and len(args) > 1:
+            key = args[1] if isinstance(args[1], bytes) else str(args[1]).encode()
+            owner = slots[key_slot(key)]
+            if owner is not None:
+                return owner
+        return (region.host, region.port)
+
+    async def _learn_slots(self, region: RegionAddress, address) -> None:
+        """Read the region's slots from one of its shards (``CLUSTER SLOTS``)."""
+        protocol = await self._connection(address)
+        rows = await protocol.send("CLUSTER", "SLOTS").addTimeout(self.timeout, self.reactor)
+        slots = [None] * 16384
+        for low, high, node, *_ in rows:
+            owner = (node[0].decode(), int(node[1]))
+            slots[low:high + 1] = [owner] * (high - low + 1)
+        self._slots[region.name] = slots
+
+    async def _send(self, region: RegionAddress, args):
+        """``args`` to ``region``, following ``-MOVED`` to the shard of the key."""
+        if region.seeds and region.name not in self._slots:  # cluster mode, first use
+            await self._learn_slots(region, (region.host, region.port))
+        address = self._address(region, args)
+        for _ in range(3):
+            protocol = await self._connection(address)
+            try:
+                return await protocol.send(*args).addTimeout(self.timeout, self.reactor)
+            except ResponseError as e:
+                if not str(e).startswith("MOVED "):
+                    raise
+                _, _, target = str(e).split()
+                host, _, port = target.rpartition(":")
+                address = (host, int(port))
+                await self._learn_slots(region, address)
+        raise ResponseError(f"too many redirections for {args[0]!r} in {region.name}")
 
     def close(self):
         for protocol in self._connections.values():
@@ -169,9 +217,11 @@ class TxGeoCache(HashMethods):
 
     # ------------------------------------------------------------ commands
 
-    def _drop(self, region) -> None:
-        """Forget the connection to ``region`` (it failed), closing it if it is open."""
-        dead = self._connections.pop(region, None)
+    def _drop(self, address) -> None:
+        """Forget the connection to ``address`` (it failed), closing it if it is open."""
+        if isinstance(address, RegionAddress):
+            address = (address.host, address.port)
+        dead = self._connections.pop(address, None)
         if dead is not None and dead.transport is not None:
             dead.transport.abortConnection()
 
@@ -189,11 +239,10 @@ class TxGeoCache(HashMethods):
                     continue
                 tried.add(region)
                 try:
-                    protocol = await self._connection(region)
-                    reply = await protocol.send(*args).addTimeout(self.timeout, self.reactor)
+                    reply = await self._send(region, args)
                 except CONNECTION_ERRORS as e:
                     errors.append(f"{region}: {e}")
-                    self._drop(region)
+                    self._drop(self._address(region, args))
                     continue
                 except ResponseError as e:
                     if syncing(e):  # the next region answers
@@ -208,7 +257,8 @@ class TxGeoCache(HashMethods):
 
     def transaction(self, *commands) -> defer.Deferred:
         """Run ``commands`` (each a sequence of arguments) as one MULTI/EXEC on the
-        nearest region that answers: all of them or none, replicated as one unit.
+        nearest region that answers: all of them or none, replicated as one unit (in
+        cluster mode their keys share a slot, on the shard of the first one).
         Fires with their replies (an error reply as a ``ResponseError`` in the list).
 
         Failover happens only while connecting: once MULTI is sent, a lost
@@ -220,11 +270,15 @@ class TxGeoCache(HashMethods):
             await self._refresh()
         errors = []
         for region in list(self.regions):
+            address = self._address(region, commands[0] if commands else ())
             try:
-                protocol = await self._connection(region)
+                if region.seeds and region.name not in self._slots:
+                    await self._learn_slots(region, (region.host, region.port))
+                    address = self._address(region, commands[0] if commands else ())
+                protocol = await self._connection(address)
             except CONNECTION_ERRORS as e:
                 errors.append(f"{region}: {e}")
-                self._drop(region)
+                self._drop(address)
                 continue
             self.current = region
             sent = [protocol.send("MULTI"), *(protocol.send(*c) for c in commands),

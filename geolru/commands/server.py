@@ -212,7 +212,9 @@ class ServerCommands:
         return [
             f"redis_version:{REDIS_VERSION}",
             f"redis_mode:{'standalone' if self.cluster is None else 'cluster'}",
-            f"geolru_region:{self.name}", f"geolru_latitude:{self.latitude}",
+            f"geolru_region:{self.name}",
+            *([] if self.cluster is None else [f"geolru_shard:{self.cluster.myself.name}"]),
+            f"geolru_latitude:{self.latitude}",
             f"geolru_longitude:{self.longitude}",
             f"os:{platform.system()} {platform.release()} {platform.machine()}",
             f"arch_bits:{64 if sys.maxsize > 2 ** 32 else 32}",

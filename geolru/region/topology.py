@@ -129,6 +129,15 @@ class ShardLayout:
                 raise ConfigError(path, "[region] siblings",
                                   f"shard {sibling.index} serves {sibling.slots}, and this "
                                   f"shard ({index}) serves {slots}: a slot has one shard")
+        if siblings:  # the ini names every shard: together they serve every slot
+            covered = slots
+            for sibling in siblings:
+                covered = covered.union(sibling.slots)
+            if not covered.complete:
+                missing = SlotSet.of([(0, SLOTS - 1)]).without(covered)
+                raise ConfigError(path, "[region] siblings",
+                                  f"no shard serves slots {missing}: this shard serves "
+                                  f"{slots}, its siblings the rest of what is named")
         return cls(config.name, index, config.shards, slots, siblings)
 
 

@@ -47,6 +47,7 @@ def test_a_region_of_two_shards_answers_as_redis_cluster(sharded):
     first, second = sharded.ports
     raw = RawConnection(first)
     assert b"cluster_enabled:1" in raw.call("INFO", "cluster")
+    assert b"geolru_shard:montreal/1\r\n" in RawConnection(second).call("INFO", "server")
     slots = redis.Redis(port=first, protocol=2).execute_command("CLUSTER", "SLOTS")
     assert [(low, high, node[1]) for low, high, node in slots] == [
         (0, 8191, first), (8192, 16383, second)]
@@ -335,3 +336,13 @@ def test_changing_the_shard_count_loses_nothing(tmp_path):
                    what="Frankfurt to drop the retired shards")
     finally:
         stop_all(master, region, frankfurt)
+
+
+def test_shards_that_leave_slots_unserved_refuse_to_start(tmp_path):
+    port, peer = free_ports(2), free_ports(2)
+    region = region_daemon(tmp_path / "r", "r", port=port, cluster_enabled="yes", shards=2,
+                           shard=1, slots="9000-16383",
+                           siblings=f"0=127.0.0.1:{port}@{peer}/0-8191")
+    region.start(wait=False)
+    assert region.process.wait(30) == 1
+    assert "[region] siblings: no shard serves slots 8192-8999" in region.log()

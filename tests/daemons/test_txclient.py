@@ -1,7 +1,11 @@
 """The Twisted client against real daemons, inside the reactor (pytest-twisted)."""
 
+import os
+import signal
+
 import pytest
 import pytest_twisted
+import redis
 from twisted.internet import reactor
 
 from geolru.client.geocache import NoRegionAvailable
@@ -56,3 +60,33 @@ async def test_no_region_is_a_clear_error():
     cache = TxGeoCache(reactor, master="127.0.0.1:1", timeout=1)
     with pytest.raises(NoRegionAvailable):
         await cache.get("k")
+
+
+@pytest.mark.cluster(names=["montreal", "frankfurt"], options={"montreal": {"shards": 2}})
+@pytest_twisted.ensureDeferred
+async def test_a_region_in_cluster_mode_per_shard(cluster):
+    """TxGeoCache sends each command to the shard of its key, and a transaction to the
+    shard of its slot; a shard that is down sends its commands to the next region."""
+    master, regions = cluster
+    montreal = regions["montreal"]
+    cache = TxGeoCache(reactor, master=f"127.0.0.1:{master.port}", near=(40.71, -74.01))
+    try:
+        assert await cache.refresh() and cache.regions[0].seeds
+        for key in ("bar", "foo"):  # slots 5061 and 12182: one on each shard
+            assert await cache.set(key, "near") and cache.current.name == "montreal"
+        assert await cache.transaction(["INCR", "{foo}n"], ["INCR", "{foo}n"]) == [1, 2]
+        assert montreal.cluster_client().get("{foo}n") == b"2"
+        with pytest.raises(ResponseError, match="EXECABORT"):  # (foo: -MOVED, queued)
+            await cache.transaction(["SET", "bar", "1"], ["SET", "foo", "1"])
+        assert await cache.get("bar") == b"near"  # none of it ran
+        montreal.signal(signal.SIGSTOP)  # the supervisor: its shard stays dead
+        try:
+            second = montreal.ports[1]
+            pid = redis.Redis(port=second).info("server")["process_id"]
+            os.kill(pid, signal.SIGKILL)
+            assert await cache.set("foo", "far") and cache.current.name == "frankfurt"
+            assert await cache.set("bar", "still near") and cache.current.name == "montreal"
+        finally:
+            montreal.signal(signal.SIGCONT)
+    finally:
+        cache.close()
