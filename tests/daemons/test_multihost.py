@@ -180,3 +180,100 @@ CLIENT_CHECK = textwrap.dedent("""\
         out["error"] = repr(e)
     print(json.dumps(out))
     """) % PASSWORD
+
+
+@pytest.mark.skipif(WHY_NOT is not None, reason=WHY_NOT or "")
+def test_a_region_whose_shards_are_on_hosts_of_their_own(tmp_path):
+    """Montreal in two shards, each on its own host from its own ini (``shard = k``),
+    learning of the other from the master; Frankfurt, without cluster mode, on a
+    third.  A cluster client reaches both shards through either."""
+    net = Network()
+    processes = []
+    try:
+        master_ns, master_ip = net.host("master", 10)
+        (tmp_path / "master.ini").write_text(textwrap.dedent(f"""\
+            [master]
+            listen = tcp:7000:interface={master_ip}
+            http =
+            state_file = {tmp_path}/master/regions.json
+            [security]
+            cluster_secret = {SECRET}
+            """))
+        processes.append(start(master_ns, "geolru-master", tmp_path / "master.ini", tmp_path))
+        hosts = {}
+        for i, (name, shard) in enumerate([("montreal", 0), ("montreal", 1),
+                                           ("frankfurt", None)]):
+            host = f"{name}{'' if shard is None else shard}"
+            ns, address = net.host(f"{name[:4]}{shard}", 11 + i)
+            hosts[host] = address
+            lat, lon = PLACES[name]
+            sharding = "" if shard is None else (
+                f"cluster_enabled = yes\nshards = 2\nshard = {shard}\n")
+            ini = tmp_path / f"{host}.ini"
+            ini.write_text(textwrap.dedent(f"""\
+                [region]
+                name = {name}
+                latitude = {lat}
+                longitude = {lon}
+                listen = tcp:7001:interface={address}
+                peer_listen = tcp:7101:interface={address}
+                advertise_host = {address}
+                master = tcp:{master_ip}:7000
+                data_dir = {tmp_path}/{host}
+                """) + sharding + textwrap.dedent(f"""\
+                [security]
+                requirepass = {PASSWORD}
+                cluster_secret = {SECRET}
+                """))
+            processes.append(start(ns, "geolru-region", ini, tmp_path))
+        client_ns, _ = net.host("client", 20)
+        out = {}
+
+        def checked():
+            result = in_namespace(client_ns, SHARDS_CHECK, master_ip, json.dumps(hosts))
+            out.update(result)
+            return result.get("ok")
+        wait_until(checked, 60, interval=1, what="the sharded region to work across hosts")
+        assert out["slots"] == [[0, 8191, hosts["montreal0"]], [8192, 16383, hosts["montreal1"]]]
+        assert out["seeds"] == [hosts["montreal0"], hosts["montreal1"]]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        net.close()
+
+
+# run inside the client's namespace: LOCATE, RedisCluster at Montreal, read at Frankfurt
+SHARDS_CHECK = textwrap.dedent("""\
+    import json, sys, time
+    import redis
+    from geolru.client.geocache import locate
+    master, hosts = sys.argv[1], json.loads(sys.argv[2])
+    out = {"ok": False}
+    try:
+        found = locate(f"{master}:7000", 45.5, -73.6, 2)
+        out["seeds"] = [host for host, _ in found[0].seeds]
+        shard = redis.Redis(host=hosts["montreal1"], port=7001, password="%s", protocol=2)
+        out["slots"] = [[low, high, node[0].decode()]
+                        for low, high, node in shard.execute_command("CLUSTER", "SLOTS")]
+        if len(found) == 2 and len(out["slots"]) == 2:
+            montreal = redis.RedisCluster(host=hosts["montreal0"], port=7001,
+                                          password="%s", socket_timeout=3)
+            for i in range(100):
+                montreal.set(f"k{i}", i)
+            frankfurt = redis.Redis(host=hosts["frankfurt"], port=7001, password="%s")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if [frankfurt.get(f"k{i}") for i in range(100)] == [b"%%d" %% i
+                                                                    for i in range(100)]:
+                    out["ok"] = True
+                    break
+                time.sleep(0.1)
+    except Exception as e:
+        out["error"] = repr(e)
+    print(json.dumps(out))
+    """) % (PASSWORD, PASSWORD, PASSWORD)
