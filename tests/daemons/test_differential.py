@@ -10,6 +10,10 @@ from geolru.commands.docs import parse_resp
 from support import RawConnection, encode_command, region_daemon
 
 SCRIPTS = {
+    "cluster mode off": [
+        ["CLUSTER", "INFO"], ["CLUSTER", "SLOTS"], ["READONLY"], ["READWRITE"], ["ASKING"],
+        ["INFO", "cluster"],
+    ],
     "strings": [
         ["SET", "k", "v"], ["GET", "k"], ["GET", "missing"], ["SET", "k", "v2", "GET"],
         ["SET", "n", "v", "GET"], ["SETNX", "k", "x"], ["SETNX", "new", "x"],
@@ -643,3 +647,81 @@ def test_random_command_sequences_match_redis(servers):
                 f"{command} in {script}: redis said {want!r}, region said {got!r}"
 
     check()
+
+
+# ------------------------------------------------------------ cluster mode
+
+CLUSTER_SCRIPT = [
+    ["SET", "foo", "1"], ["SET", "bar", "2"], ["CLUSTER", "KEYSLOT", "foo"],
+    ["CLUSTER", "KEYSLOT", "{foo}x"], ["CLUSTER", "KEYSLOT", ""], ["CLUSTER", "KEYSLOT", "{}"],
+    ["CLUSTER", "KEYSLOT", "a{b}c{d}"], ["CLUSTER", "COUNTKEYSINSLOT", "12182"],
+    ["CLUSTER", "COUNTKEYSINSLOT", "0"], ["CLUSTER", "COUNTKEYSINSLOT", "16384"],
+    ["CLUSTER", "COUNTKEYSINSLOT", "-1"], ["CLUSTER", "COUNTKEYSINSLOT", "x"],
+    ["CLUSTER", "GETKEYSINSLOT", "12182", "10"], ["CLUSTER", "GETKEYSINSLOT", "12182", "0"],
+    ["CLUSTER", "GETKEYSINSLOT", "12182", "-1"], ["CLUSTER", "GETKEYSINSLOT", "16384", "1"],
+    ["CLUSTER", "GETKEYSINSLOT", "1"], ["CLUSTER", "KEYSLOT"], ["CLUSTER", "KEYSLOT", "a", "b"],
+    ["CLUSTER", "NOPE"], ["CLUSTER", "MYID", "x"], ["MGET", "foo", "bar"],
+    ["MSET", "foo", "1", "bar", "2"], ["DEL", "foo", "bar"], ["EXISTS", "foo", "bar"],
+    ["MGET", "{foo}", "{foo}x"], ["RENAME", "foo", "bar"], ["READONLY"], ["READWRITE"],
+    ["ASKING"], ["MULTI"], ["SET", "foo", "3"], ["SET", "bar", "4"], ["EXEC"],
+    ["GET", "foo"], ["MULTI"], ["SET", "{a}1", "1"], ["SET", "{a}2", "2"], ["EXEC"],
+    ["WATCH", "foo", "bar"], ["INFO", "cluster"],
+]
+
+
+@pytest.fixture(scope="module")
+def cluster_servers(tmp_path_factory):
+    """A region in cluster mode (one shard: every slot) and redis-server in cluster
+    mode serving every slot."""
+    from support import redis_server, wait_until
+    work = tmp_path_factory.mktemp("clusterdiff")
+    reference = redis_server(work, "--cluster-enabled", "yes",
+                             "--cluster-config-file", str(work / "nodes.conf")).start()
+    region = region_daemon(tmp_path_factory.mktemp("clusterregion"),
+                           cluster_enabled="yes").start()
+    try:
+        conn = RawConnection(reference.port)
+        assert conn.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383") == b"+OK\r\n"
+        wait_until(lambda: b"cluster_state:ok" in conn.call("CLUSTER", "INFO"), 15,
+                   what="redis-server's cluster to be ok")
+        yield region, reference
+    finally:
+        region.stop()
+        reference.stop()
+
+
+def test_cluster_mode_replies_as_redis_cluster(cluster_servers):
+    region, reference = cluster_servers
+    expected = replies(reference.port, CLUSTER_SCRIPT)
+    actual = replies(region.port, CLUSTER_SCRIPT)
+    for command, want, got in zip(CLUSTER_SCRIPT, expected, actual, strict=True):
+        assert got == want, f"{command}: redis said {want!r}, region said {got!r}"
+
+
+def test_cluster_slots_shards_nodes_and_info_are_shaped_as_redis(cluster_servers):
+    """The same structure (the addresses, ids and counters are each server's own)."""
+    region, reference = cluster_servers
+    slots = [parse_resp(RawConnection(d.port).call("CLUSTER", "SLOTS"))
+             for d in (region, reference)]
+    assert [[(low, high, len(node), node[3]) for low, high, node in s] for s in slots] \
+        == [[(0, 16383, 4, [])]] * 2
+    for daemon in (region, reference):  # RESP3: the node's extra fields are a map
+        conn = RawConnection(daemon.port)
+        conn.call("HELLO", "3")
+        assert conn.call("CLUSTER", "SLOTS").endswith(b"%0\r\n")
+    shards = [parse_resp(RawConnection(d.port).call("CLUSTER", "SHARDS"))
+              for d in (region, reference)]
+    assert [s[0][0::2] for s in shards] == [["slots", "nodes"]] * 2
+    assert shards[0][0][1] == shards[1][0][1] == [0, 16383]
+    node_fields = [[k for k in s[0][3][0][0::2] if k != "hostname"] for s in shards]
+    assert node_fields[0] == node_fields[1]
+    nodes = [RawConnection(d.port).call("CLUSTER", "NODES").split(b"\r\n", 1)[1]
+             for d in (region, reference)]
+    fields = [n.split(b"\n")[0].split() for n in nodes]
+    assert [f[2] for f in fields] == [b"myself,master"] * 2 and fields[0][-1] == fields[1][-1]
+    assert len(fields[0]) == len(fields[1])
+    infos = [RawConnection(d.port).call("CLUSTER", "INFO").split(b"\r\n", 1)[1]
+             for d in (region, reference)]
+    names = [[line.split(b":")[0] for line in i.split(b"\r\n") if b":" in line]
+             for i in infos]
+    assert names[0] == names[1][:len(names[0])] and b"cluster_state:ok" in infos[0]
