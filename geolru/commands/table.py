@@ -34,6 +34,7 @@ from geolru.commands.strings import StringCommands
 from geolru.commands.transactions import NOT_QUEUED, QUEUED, TransactionCommands
 from geolru.common.collaborators import Clock
 from geolru.keyspace.keyspace import Keyspace, WrongType
+from geolru.model.slots import SLOTS, key_slot
 from geolru.resp import codec as p
 
 MONITOR_NO_KEYS = p.error("ERR Replica can't interact with the keyspace")
@@ -73,6 +74,8 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
     run_id: str = attrs.field(factory=lambda: os.urandom(20).hex(), init=False)
     _table: dict = attrs.field(factory=dict, init=False)
     _keys_at: dict = attrs.field(factory=dict, init=False)  # name -> (args -> its keys)
+    _one_key: frozenset = attrs.field(factory=frozenset, init=False)  # key at 1, alone
+    _owned: bytes = attrs.field(default=b"", init=False)  # cluster mode: slot -> 1 if ours
 
     def __attrs_post_init__(self):
         self._table = {name.encode(): (getattr(self, "cmd_" + name), arity,
@@ -80,6 +83,11 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
                        for name, arity in COMMANDS.items()}
         self._keys_at = {name.encode(): keys_of(spec.keys)
                          for name, spec in SPECS.items() if spec.keys != (0, 0, 0)}
+        self._one_key = frozenset(name.encode() for name, spec in SPECS.items()
+                                  if spec.keys == (1, 1, 1))
+        if self.cluster is not None:  # (a shard's own slots never change while it runs)
+            slots = self.cluster.myself.slots
+            self._owned = bytes(int(slot in slots) for slot in range(SLOTS))
         self._keys_at[b"object"] = _subcommand_key(b"help")
         self._keys_at[b"memory"] = _subcommand_key(b"help", b"doctor", b"stats",
                                                    b"malloc-stats", b"purge")
@@ -99,7 +107,8 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands,
             return self._reject(name, stat, arity_error(text(name)), session)
         if self.requirepass and not session.authenticated and name not in NO_AUTH:
             return self._reject(name, stat, NOAUTH, session)
-        if self.cluster is not None and (name in self._keys_at or name == b"exec"):
+        if self.cluster is not None and (name in self._keys_at or name == b"exec") and not (
+                name in self._one_key and self._owned[key_slot(args[1])]):
             moved = self.route(session, name, args)
             if moved is not None:
                 if name == b"exec" and session.multi is not None:
