@@ -25,6 +25,7 @@ from geolru.client.geocache import (
     locate,
     master_request,
 )
+from geolru.client.replies import Status
 from geolru.client.tls import TLS
 from geolru.resp.codec import ProtocolError, split_inline
 
@@ -65,6 +66,8 @@ def format_reply(reply, indent: str = "") -> str:
         return "OK" if reply else "(integer) 0"
     if isinstance(reply, int):
         return f"(integer) {reply}"
+    if isinstance(reply, Status):
+        return reply.decode("utf-8", "backslashreplace")
     if isinstance(reply, bytes):
         if reply == b"OK":
             return "OK"
@@ -81,6 +84,21 @@ def format_reply(reply, indent: str = "") -> str:
     return str(reply)
 
 
+# what redis-cli prints raw (no quotes, newlines as they are), as its cliSendCommand does
+RAW_OUTPUT = {(b"info",), (b"client", b"list"), (b"client", b"info"), (b"cluster", b"nodes"),
+              (b"cluster", b"info"), (b"cluster", b"replicas"), (b"cluster", b"slaves"),
+              (b"memory", b"doctor"), (b"memory", b"stats"), (b"latency", b"doctor"),
+              (b"lolwut",)}
+
+
+def shown(words: list[bytes], reply) -> str:
+    """``reply`` to ``words`` as redis-cli shows it in a terminal."""
+    command = tuple(w.lower() for w in words[:2])
+    if isinstance(reply, bytes) and (command[:1] in RAW_OUTPUT or command in RAW_OUTPUT):
+        return reply.decode("utf-8", "backslashreplace").replace("\r\n", "\n").rstrip("\n")
+    return format_reply(reply)
+
+
 def peer_fields(entry) -> dict:
     """One entry of ``PEERS``: a map in RESP3, field-value pairs in RESP2."""
     return entry if isinstance(entry, dict) else dict(zip(entry[::2], entry[1::2],
@@ -95,7 +113,7 @@ def error_text(error: Exception) -> str:
     return f"{code} {text}" if code and not text.startswith(code) else text
 
 
-def connect(args) -> GeoCache:
+def connect(args, typed_replies: bool = False) -> GeoCache:
     regions = args.region.split(",") if getattr(args, "region", None) else None
     near = args.near
     if near is None and os.environ.get("GEOLRU_NEAR"):
@@ -104,7 +122,8 @@ def connect(args) -> GeoCache:
         raise UsageError("where are you? give --near LAT,LON (or set GEOLRU_NEAR): the "
                          "nearest region serves you")
     return GeoCache(master=args.master, near=near or (0.0, 0.0), regions=regions,
-                    refresh_interval=10, password=args.password, tls=tls_of(args))
+                    refresh_interval=10, password=args.password, tls=tls_of(args),
+                    typed_replies=typed_replies)
 
 
 def tls_of(args) -> TLS | None:
@@ -191,7 +210,7 @@ def cmd_shell(args) -> int:
             pass
     except ImportError:  # pragma: no cover - no readline on this platform
         readline = None
-    cache = connect(args)
+    cache = connect(args, typed_replies=True)  # (a status reply unquoted, as redis-cli)
     first = cache.regions[0]
     print(f"geolru shell: nearest region {first.name} at {first.host}:{first.port}"
           + (f", {first.distance_km:.1f} km away" if first.distance_km is not None else "")
@@ -253,7 +272,7 @@ def cmd_shell(args) -> int:
                     print(f"({where.name} did not answer; now on {now.name} at "
                           f"{now.host}:{now.port})")
                 where = now
-            print(format_reply(reply))
+            print(shown(words, reply))
     finally:
         if readline is not None:
             try:

@@ -36,6 +36,7 @@ from redis.exceptions import ClusterError, MovedError, RedisClusterException
 from redis.retry import Retry
 
 from geolru.client.hashes import HashMethods
+from geolru.client.replies import raw_replies
 from geolru.client.tls import TLS
 from geolru.cluster import masterwire
 from geolru.common.endpoints import host_port
@@ -106,13 +107,15 @@ class GeoCache(HashMethods):
     def __init__(self, master: str | None = DEFAULT_MASTER, near: tuple[float, float] = (0, 0),
                  regions: list[str] | None = None, refresh_interval: float = 30.0,
                  socket_timeout: float = 2.0, serializer=json, password: str | None = None,
-                 tls: TLS | None = None):
+                 tls: TLS | None = None, typed_replies: bool = False):
         self.masters = master or ""
         self.near = near
         self.serializer = serializer
         self.socket_timeout = socket_timeout
         self.password = password  # the regions' requirepass
         self.tls = tls  # how to reach TLS endpoints (the master's and the regions'), or None
+        # replies as the server typed them (geolru shell): no redis-py conversions
+        self.typed_replies = typed_replies
         self._lock = threading.Lock()
         self._clients: dict[RegionAddress, redis.Redis] = {}
         # (region, None) or, in cluster mode, (region, shard address) -> monotonic time
@@ -190,7 +193,13 @@ class GeoCache(HashMethods):
                 client = redis.Redis(host=region.host, port=region.port,
                                      retry=Retry(NoBackoff(), 0),  # failover is our retry
                                      **options)
+            if self.typed_replies:
+                raw_replies(client)
             self._clients[region] = client
+        if self.typed_replies and region.seeds:  # (each shard's client, once made)
+            for node in client.get_nodes():
+                if node.redis_connection is not None:
+                    raw_replies(node.redis_connection)
         return client
 
     def _part(self, region: RegionAddress, args) -> tuple:

@@ -253,3 +253,29 @@ def test_cluster_up_says_when_a_port_is_taken(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert up.returncode == 1
     assert f"port 127.0.0.1:{ports['master']} is taken" in up.stdout
+
+
+def test_the_shell_shows_replies_as_redis_cli_does(tmp_path):
+    """The same commands through ``geolru shell`` and ``redis-cli --no-raw`` (what it
+    prints in a terminal): status replies unquoted, bulk strings quoted, arrays
+    numbered, INFO as text, errors with their code."""
+    import shutil
+
+    from support import region_daemon
+    region = region_daemon(tmp_path / "r", "r").start()
+    try:
+        commands = ("ping\nset a 1\nget a\nmulti\nset b 2\nexec\ntype a\nincr a\n"
+                    "hset h f v\nhgetall h\nmget a b zz\ninfo keyspace\nexists a\nnosuch\n"
+                    "client setname x\nobject encoding a\nping hello\nlpush x 1\n")
+        cli = subprocess.run([shutil.which("redis-cli"), "--no-raw", "-p", str(region.port)],
+                             input=commands, capture_output=True, text=True, timeout=60)
+        region.client().flushall()
+        shell = subprocess.run([GEOLRU, "--master", "", "shell", "--region",
+                                f"127.0.0.1:{region.port}"], input=commands,
+                               capture_output=True, text=True, timeout=60)
+        prompt = f"127.0.0.1:{region.port}> "
+        shown = [line.removeprefix(prompt) for line in shell.stdout.splitlines()[1:-1]]
+        assert shown == cli.stdout.replace("\r", "").splitlines()
+        assert shown[:2] == ["PONG", "OK"] and shown[4] == "QUEUED"
+    finally:
+        region.stop()
