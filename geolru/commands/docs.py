@@ -84,6 +84,8 @@ SUMMARIES = {
     "readonly": "Accepted in cluster mode (every shard of a region is a primary).",
     "readwrite": "Accepted in cluster mode (every shard of a region is a primary).",
     "asking": "Accepted in cluster mode (a region migrates no slots live).",
+    "bitfield": "Reads, sets and increments integer fields of a string's bits.",
+    "bitfield_ro": "Reads integer fields of a string's bits.",
     "client|getname": "Returns the connection's name.",
     "client|help": "Lists the CLIENT subcommands.",
     "client|id": "Returns the connection's unique id.",

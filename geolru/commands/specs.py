@@ -57,6 +57,7 @@ hkeys 2 hashes 1,1,1 d          hvals 2 hashes 1,1,1 d         hlen 2 hashes 1,1
 hexists 3 hashes 1,1,1 d        hstrlen 3 hashes 1,1,1 d       hincrby 4 hashes 1,1,1 wd
 hincrbyfloat 4 hashes 1,1,1 wd  hrandfield -2 hashes 1,1,1 d   hscan -3 hashes 1,1,1 d
 readonly 1 cluster - -          readwrite 1 cluster - -        asking 1 cluster - -
+bitfield -2 bits 1,1,1 wd       bitfield_ro -2 bits 1,1,1 d
 """
 
 

@@ -20,7 +20,7 @@ import attrs
 from twisted.logger import Logger
 
 from geolru.commands.args import NOAUTH, CommandError, Session, arity_error, text
-from geolru.commands.bits import BitCommands
+from geolru.commands.bits import BitCommands, BitfieldCommands
 from geolru.commands.cluster import GeoCommands
 from geolru.commands.connection import ConnectionCommands
 from geolru.commands.docs import ADMIN
@@ -44,7 +44,8 @@ __all__ = ["CommandTable", "Session", "CommandError", "INFO_SECTIONS"]
 
 
 @attrs.define(eq=False)
-class CommandTable(ConnectionCommands, StringCommands, BitCommands, KeyCommands, HashCommands,
+class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldCommands,
+                   KeyCommands, HashCommands,
                    ServerCommands, GeoCommands, TransactionCommands):
     """Every command a region implements (one mixin per family), and the dispatch."""
 

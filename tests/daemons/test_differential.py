@@ -10,6 +10,30 @@ from geolru.commands.docs import parse_resp
 from support import RawConnection, encode_command, region_daemon
 
 SCRIPTS = {
+    "bitfield": [
+        ["BITFIELD", "bf", "GET", "u8", "0"], ["EXISTS", "bf"],
+        ["BITFIELD", "bf", "SET", "i8", "0", "-100", "GET", "u8", "0", "GET", "i4", "4"],
+        ["GET", "bf"], ["BITFIELD", "bf", "INCRBY", "u2", "100", "1", "OVERFLOW", "SAT",
+                        "INCRBY", "u2", "102", "1"], ["STRLEN", "bf"],
+        ["BITFIELD", "bf", "OVERFLOW", "FAIL", "INCRBY", "i8", "#1", "200"], ["STRLEN", "bf"],
+        ["BITFIELD", "bf", "OVERFLOW", "WRAP", "INCRBY", "i8", "#1", "200",
+         "INCRBY", "u7", "3", "-1", "SET", "u3", "1", "-1"],
+        ["BITFIELD", "bf", "OVERFLOW", "SAT", "SET", "u3", "1", "-1", "SET", "i5", "9", "99",
+         "INCRBY", "i64", "64", "9223372036854775807", "INCRBY", "i64", "64", "1"],
+        ["BITFIELD", "bf", "OVERFLOW", "WRAP", "INCRBY", "i64", "64", "1",
+         "INCRBY", "u63", "128", "-1"],
+        ["BITFIELD", "bf", "GET", "u64", "0"], ["BITFIELD", "bf", "GET", "i65", "0"],
+        ["BITFIELD", "bf", "GET", "x8", "0"], ["BITFIELD", "bf", "GET", "u8", "-1"],
+        ["BITFIELD", "bf", "GET", "u8", "#-1"], ["BITFIELD", "bf", "GET", "u8"],
+        ["BITFIELD", "bf", "SET", "u8", "0", "x"], ["BITFIELD", "bf", "OVERFLOW", "NOPE"],
+        ["BITFIELD", "bf", "NOPE", "u8", "0"], ["BITFIELD", "bf"],
+        ["BITFIELD_RO", "bf", "GET", "u8", "0", "GET", "i16", "#3"],
+        ["BITFIELD_RO", "bf", "SET", "u8", "0", "1"], ["BITFIELD_RO", "missing", "GET", "u8", "0"],
+        ["HSET", "h", "f", "v"], ["BITFIELD", "h", "GET", "u8", "0"],
+        ["BITFIELD", "h", "GET", "x8", "0"], ["SET", "t", "abc", "EX", "100"],
+        ["BITFIELD", "t", "SET", "u8", "8", "65"], ["GET", "t"], ["TTL", "t"],
+        ["BITFIELD", "t", "OVERFLOW", "FAIL", "SET", "u2", "100", "7"], ["STRLEN", "t"],
+    ],
     "cluster mode off": [
         ["CLUSTER", "INFO"], ["CLUSTER", "SLOTS"], ["READONLY"], ["READWRITE"], ["ASKING"],
         ["INFO", "cluster"],
