@@ -14,6 +14,18 @@ from geolru.common.config import rewrite
 from geolru.resp import codec as p
 from geolru.resp.codec import parse_int
 
+# CONFIG SET's integer settings and their bounds (Redis 7's for its own)
+INTEGER_SETTINGS = {"maxclients": (1, 4294967295),
+                    "proto-max-bulk-len": (1048576, 9223372036854775807),
+                    "cache-max-entries": (0, 9223372036854775807)}
+
+
+# where CONFIG REWRITE keeps what CONFIG SET changed: the ini's (section, key)
+INI_KEYS = {"maxmemory": ("cache", "max_bytes"), "cache-max-entries": ("cache", "max_entries"),
+            "cache-ttl": ("cache", "ttl"), "maxclients": ("region", "maxclients"),
+            "proto-max-bulk-len": ("region", "proto_max_bulk_len"),
+            "requirepass": ("security", "requirepass")}
+
 
 def _config_failed(param: str, why: str) -> bytes:
     return p.error(f"ERR CONFIG SET failed (possibly related to argument '{param}') - {why}")
@@ -111,9 +123,11 @@ class ServerCommands:
 
     def _config_set(self, args) -> bytes:
         """``CONFIG SET name value [name value ...]``, all or none, as Redis 7 checks
-        it; what a region can change while it runs is ``maxmemory`` (the cache
-        tier's bound), ``maxmemory-policy`` (allkeys-lru, the one it has) and the slow
-        log's two settings."""
+        it; what a region can change while it runs: ``maxmemory`` (the cache tier's
+        bound in bytes), ``maxmemory-policy`` (allkeys-lru, the one it has), the slow
+        log's two settings, ``maxclients``, ``proto-max-bulk-len`` (for connections
+        made after), ``requirepass``, and geolru's ``cache-max-entries`` and
+        ``cache-ttl`` (the cache tier's bound in entries, its idle TTL in seconds)."""
         if len(args) < 4:
             return arity_error("config|set")
         if len(args) % 2:
@@ -141,6 +155,29 @@ class ServerCommands:
                                           f"argument must be between {low} and "
                                           "9223372036854775807 inclusive")
                 changes[param] = number
+            elif param in INTEGER_SETTINGS:
+                low, high = INTEGER_SETTINGS[param]
+                number = parse_int(value) if param != "proto-max-bulk-len" \
+                    else parse_memory(value)
+                if number is None:
+                    return _config_failed(param, "argument couldn't be parsed into an integer"
+                                          if param != "proto-max-bulk-len" else
+                                          "argument must be a memory value")
+                if not low <= number <= high:
+                    return _config_failed(param, f"argument must be between {low} and "
+                                                 f"{high} inclusive")
+                changes[param] = number
+            elif param == "cache-ttl":
+                try:
+                    seconds = float(value)
+                except ValueError:
+                    seconds = -1.0
+                if not 0 <= seconds < float("inf"):
+                    return _config_failed(param, "argument must be a number of seconds, 0 "
+                                                 "or more (0: no idle expiry)")
+                changes[param] = seconds
+            elif param == "requirepass":
+                changes[param] = value
             elif param == "maxmemory-policy":
                 if text(value).lower() != "allkeys-lru":
                     return _config_failed(param, "geolru evicts by LRU only (allkeys-lru)")
@@ -153,6 +190,19 @@ class ServerCommands:
             self.slowlog.slower_than_us = changes["slowlog-log-slower-than"]
         if "slowlog-max-len" in changes:
             self.slowlog.max_len = changes["slowlog-max-len"]
+        cache = self.keyspace.cache
+        self.config_changed.update(param for param in changes if param in INI_KEYS)
+        for param, value in changes.items():
+            if param == "maxclients":
+                self.maxclients = value
+            elif param == "proto-max-bulk-len":
+                self.max_bulk_len = value
+            elif param == "requirepass":
+                self.requirepass = value  # (connections that AUTHed stay so, as in Redis)
+            elif param == "cache-max-entries":
+                cache.max_entries = value
+            elif param == "cache-ttl":
+                cache.idle_ttl = value
         return p.OK
 
     def _config_rewrite(self) -> bytes:
@@ -160,8 +210,14 @@ class ServerCommands:
         started from (the slow log's settings have no ini keys: they are not kept)."""
         if self.config_file is None:
             return p.error("ERR The server is running without a config file")
-        try:
-            rewrite(self.config_file, {("cache", "max_bytes"): str(self.keyspace.cache.max_bytes)})
+        cache = self.keyspace.cache
+        now = {"maxmemory": str(cache.max_bytes), "cache-max-entries": str(cache.max_entries),
+               "cache-ttl": f"{cache.idle_ttl:g}", "maxclients": str(self.maxclients),
+               "proto-max-bulk-len": str(self.max_bulk_len),
+               "requirepass": self.requirepass.decode()}
+        try:  # what CONFIG SET changed, and nothing else (the rest is as the ini says)
+            rewrite(self.config_file, {INI_KEYS[param]: now[param]
+                                       for param in self.config_changed})
         except OSError as e:
             return p.error(f"ERR Rewriting config file: {e.strerror}")
         return p.OK
@@ -179,6 +235,9 @@ class ServerCommands:
             "slowlog-max-len": str(self.slowlog.max_len),
             "proto-max-bulk-len": str(self.max_bulk_len),
             "requirepass": self.requirepass.decode(),
+            "maxclients": str(self.maxclients),
+            # geolru's own: the cache tier's bound in entries, and its idle TTL
+            "cache-max-entries": str(cache.max_entries), "cache-ttl": f"{cache.idle_ttl:g}",
         }
 
     def cmd_info(self, session, args):

@@ -67,6 +67,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
     # kept by the connection side (geolru.region.protocol.RegionFactory); INFO shows them
     connections: ConnectionCounters = attrs.field(factory=ConnectionCounters)
     config_file: str | None = None  # the ini the region was started from (CONFIG REWRITE)
+    config_changed: set = attrs.field(factory=set, init=False)  # by CONFIG SET: REWRITE's
     sessions: dict[int, Session] = attrs.field(factory=dict)  # live connections, by id
     monitors: dict[int, Session] = attrs.field(factory=dict)  # those that said MONITOR
     used_memory_peak: int = attrs.field(default=0, init=False)

@@ -53,7 +53,10 @@ class RegionProtocol(Protocol):
                                              f"{getattr(host, 'port', '')}",
                                created=factory.clock.seconds(),
                                disconnect=self.transport.loseConnection,
-                               push=self._push)
+                               push=self._push,
+                               # made while there was no requirepass: it stays in, as in
+                               # Redis, when CONFIG SET requirepass sets one
+                               authenticated=not factory.table.requirepass)
         factory.table.sessions[self.session.id] = self.session
         self._parser = RequestParser(factory.table.max_bulk_len)
         self._waiting = None  # the Deferred reply of a blocking command (WAIT)
@@ -190,11 +193,21 @@ class RegionFactory(Factory):
     log = Logger()
 
     def __init__(self, table: CommandTable, clock, maxclients: int = 10000,
-                 output_limit: int = 256 * 1024 * 1024, protected: bool = False):
+                 output_limit: int = 256 * 1024 * 1024, beyond_loopback: bool = False):
         self.table = table
-        self.protected = protected  # only loopback clients: beyond it, no requirepass
+        # protected mode: a port beyond loopback serves only loopback clients while
+        # there is no requirepass (CONFIG SET requirepass lifts it, as in Redis)
+        self.beyond_loopback = beyond_loopback
         self.connections = table.connections  # the counters INFO shows: kept here
         self.clock = clock
-        self.maxclients = maxclients
+        table.maxclients = maxclients  # (CONFIG SET maxclients changes it there)
         self.output_limit = output_limit
         self.ids = itertools.count(1)
+
+    @property
+    def protected(self) -> bool:
+        return self.beyond_loopback and not self.table.requirepass
+
+    @property
+    def maxclients(self) -> int:
+        return self.table.maxclients

@@ -120,8 +120,7 @@ class RegionService(MultiService):
         self.client_port = ListeningService(
             reactor, serverFromString(reactor, config.listen),
             RegionFactory(self.table, reactor, config.maxclients, config.client_output_limit,
-                          protected=listens_beyond_loopback(config.listen)
-                          and not config.requirepass),
+                          beyond_loopback=listens_beyond_loopback(config.listen)),
             f"region {config.name} clients",
             stop_reactor_on_failure=daemon)
         self.client_port.setServiceParent(self)

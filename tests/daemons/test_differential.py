@@ -315,6 +315,13 @@ SCRIPTS = {
         ["CONFIG", "GET", "maxmemory-policy"], ["CONFIG", "SET", "nosuchparam", "1"],
         ["CONFIG", "SET", "maxmemory"], ["CONFIG", "SET", "maxmemory", "1", "x"],
         ["CONFIG", "SET"], ["CONFIG", "SET", "maxmemory", "0"], ["CONFIG", "GET", "maxmemory"],
+        ["CONFIG", "SET", "maxclients", "x"], ["CONFIG", "SET", "maxclients", "0"],
+        ["CONFIG", "SET", "maxclients", "5000"], ["CONFIG", "GET", "maxclients"],
+        ["CONFIG", "SET", "proto-max-bulk-len", "5"],
+        ["CONFIG", "SET", "proto-max-bulk-len", "2mb"], ["CONFIG", "GET", "proto-max-bulk-len"],
+        ["CONFIG", "SET", "requirepass", "sesame"], ["GET", "k"],
+        ["CONFIG", "SET", "requirepass", ""], ["CONFIG", "GET", "requirepass"],
+        ["CONFIG", "SET", "maxclients", "10000", "proto-max-bulk-len", "512mb"],
     ],
     "binary": [
         ["SET", "\x00\xff", "\r\n\x00"], ["GET", "\x00\xff"], ["APPEND", "\x00\xff", "\x01"],

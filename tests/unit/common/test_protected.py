@@ -36,7 +36,7 @@ def region_factory(tmp_path, protected):
     store = Store(str(tmp_path / "store"), clock, threaded=False)
     store.open()
     table = CommandTable(Keyspace(LRUCache(clock), store, "r", clock), clock)
-    return RegionFactory(table, clock, protected=protected)
+    return RegionFactory(table, clock, beyond_loopback=protected)
 
 
 @pytest.mark.parametrize("peer, protected, served", [
@@ -56,6 +56,27 @@ def test_a_region_without_requirepass_beyond_loopback_serves_only_loopback(
         assert transport.disconnecting
     protocol.connectionLost(None)  # (a refused connection ends cleanly too)
     assert factory.connections.connected == 0
+
+
+def test_config_set_requirepass_lifts_protected_mode(tmp_path):
+    """As in Redis: once a password is set at run time, other machines may connect
+    (and must AUTH); the connection that set it stays in."""
+    factory = region_factory(tmp_path, True)
+    near = StringTransport(peerAddress=NEAR)
+    admin = factory.buildProtocol(NEAR)
+    admin.makeConnection(near)
+    admin.dataReceived(b"CONFIG SET requirepass sesame\r\nPING\r\n")
+    assert near.value() == b"+OK\r\n+PONG\r\n"
+    far = StringTransport(peerAddress=FAR)
+    client = factory.buildProtocol(FAR)
+    client.makeConnection(far)
+    client.dataReceived(b"PING\r\nAUTH sesame\r\nPING\r\n")
+    assert far.value() == b"-NOAUTH Authentication required.\r\n+OK\r\n+PONG\r\n"
+    admin.dataReceived(b"CONFIG SET maxclients 2\r\n")
+    third = factory.buildProtocol(NEAR)
+    late = StringTransport(peerAddress=NEAR)
+    third.makeConnection(late)
+    assert late.value() == b"-ERR max number of clients reached\r\n"
 
 
 def test_a_master_without_cluster_secret_takes_no_registration_from_elsewhere(tmp_path):
