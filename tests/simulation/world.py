@@ -42,9 +42,6 @@ class Event:
         self.cancelled = self.called = False
         self.timer = timer  # a timer (vs a delivery), for the order at thaw
 
-    def __lt__(self, other):
-        return (self.time, self.seq) < (other.time, other.seq)
-
     def cancel(self):
         self.cancelled = True
 
@@ -58,24 +55,26 @@ class Event:
 class Scheduler:
     def __init__(self):
         self.now = 0.0
-        self._queue: list[Event] = []
+        # (time, seq, event): ordered by time, then as scheduled (compared in C)
+        self._queue: list[tuple[float, int, Event]] = []
         self._seq = itertools.count()
         self.events_run = 0
 
     def at(self, time: float, owner, function, *args, timer: bool = False) -> Event:
         event = Event(max(time, self.now), next(self._seq), owner, function, args, timer)
-        heapq.heappush(self._queue, event)
+        heapq.heappush(self._queue, (event.time, event.seq, event))
         return event
 
     def requeue(self, event: Event) -> None:
         """Run ``event`` now, after what is already due (a thawed region's backlog)."""
         event.time, event.seq = self.now, next(self._seq)
-        heapq.heappush(self._queue, event)
+        heapq.heappush(self._queue, (event.time, event.seq, event))
 
     def run(self, until: float) -> None:
         queue = self._queue
-        while queue and queue[0].time <= until:
-            event = heapq.heappop(queue)
+        pop = heapq.heappop
+        while queue and queue[0][0] <= until:
+            event = pop(queue)[2]
             if event.cancelled:
                 continue
             self.now = event.time
