@@ -2,7 +2,9 @@
 
 Prints each failing seed with its problems and timeline (``--seed N`` replays one
 exactly), then one line: schedules run, failed, and schedules per second.  Exits
-1 if any failed.
+1 if any failed.  ``--sharded`` runs the sharded schedules instead (regions of
+shards in cluster mode): seeds ``SHARDED + first`` on; ``--seed`` takes such a
+seed as it is printed.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import argparse
 import sys
 
 from simulation.run import run_schedule, run_seeds
-from simulation.schedule import generate
+from simulation.schedule import SHARDED, generate
 
 
 def main(argv=None) -> int:
@@ -20,6 +22,8 @@ def main(argv=None) -> int:
     parser.add_argument("--first", type=int, default=0, help="the first seed")
     parser.add_argument("--jobs", type=int, default=2, help="processes")
     parser.add_argument("--seed", type=int, help="replay this one seed, with its timeline")
+    parser.add_argument("--sharded", action="store_true",
+                        help=f"sharded schedules: the seeds from {SHARDED} + first")
     args = parser.parse_args(argv)
     if args.seed is not None:
         result = run_schedule(generate(args.seed), timeline=True)
@@ -27,7 +31,8 @@ def main(argv=None) -> int:
         if result.ok:
             print("\n".join(result.timeline))
         return 0 if result.ok else 1
-    seeds = range(args.first, args.first + args.seeds)
+    first = args.first + (SHARDED if args.sharded else 0)
+    seeds = range(first, first + args.seeds)
     count, failed, seconds = run_seeds(seeds, args.jobs)
     print(f"simulated {count} schedules, {len(failed)} failed"
           + (f" (seeds {failed})" if failed else "")

@@ -17,10 +17,18 @@ crashed one (not forgotten) restarts; the world runs until it is quiet.  Then:
 
 A write that its region had not committed when it crashed may be lost, so it
 binds nothing; it may also survive (it may have reached a peer first).
+
+A region in cluster mode is its shards: a client sends each command to the shard
+serving its key (``FLUSHALL`` to every shard, ``WAIT`` to the shard of its last
+write), and a region shows a key as the shard serving it does.  A shard holds
+nothing of the slots it does not serve.  ``WAIT n`` at a shard confirms that
+client's writes there once it counts n other regions: a region counts when its
+shards serving the writing shard's slots all committed them.
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import random
 import shutil
@@ -28,14 +36,16 @@ import sys
 import tempfile
 import time
 import traceback
+from unittest import mock
 
 import attrs
 from twisted.internet import defer
 
 from geolru.keyspace.keyspace import WrongType
-from geolru.model.hashkeys import field_id, key_id
+from geolru.model.hashkeys import field_id, identity_slot, key_id
 from geolru.model.headers import EXPIRY_ORIGIN, clear_point
 from geolru.model.merge import field_visible, merge, visible
+from geolru.model.slots import SlotSet
 from geolru.replication.sender import BATCH_RECORDS, RECORD_OVERHEAD
 from geolru.replication.stability import MAX_PUBLICATIONS
 from simulation.schedule import (
@@ -77,13 +87,14 @@ class Result:
     frames: int = 0
     simulated: float = 0.0
     wall: float = 0.0
+    layout: str = ""  # a sharded schedule's shards, as the report shows them
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def report(self) -> str:
-        lines = [f"seed {self.seed}: " + ("ok" if self.ok else "FAILED")]
+        lines = [f"seed {self.seed}{self.layout}: " + ("ok" if self.ok else "FAILED")]
         lines += [f"  - {problem}" for problem in self.problems]
         if self.timeline is not None and not self.ok:
             lines.append("  timeline:")
@@ -99,7 +110,8 @@ class Simulation:
         self.timeline = [] if timeline else None
         self.world = World(self.rng, schedule.names, schedule.delays, schedule.jitter,
                            schedule.skews, self.root, self.timeline, schedule.window,
-                           schedule.buffer)
+                           schedule.buffer, schedule.layout)
+        self.last_shard: dict[str, object] = {}  # region -> the node of its client's last write
         self.writes: list[Write] = []
         self.world.store_watchers.append(self._expired)
         self.crashes: dict[tuple[str, int], int] = {}  # (node, incarnation) -> committed
@@ -112,6 +124,12 @@ class Simulation:
     # ------------------------------------------------------------ the schedule
 
     def run(self) -> Result:
+        # a sender parses its peer's slots at each connection: 2 ms in SlotSet.of,
+        # more than the rest of a handshake; the same few strings, parsed once here
+        with mock.patch.object(SlotSet, "parse", staticmethod(_parse_slots)):
+            return self._run()
+
+    def _run(self) -> Result:
         started = time.perf_counter()
         world = self.world
         try:
@@ -137,7 +155,7 @@ class Simulation:
             shutil.rmtree(self.root, ignore_errors=True)
         return Result(self.schedule.seed, self.problems, self.timeline,
                       world.scheduler.events_run, world.frames, world.scheduler.now,
-                      time.perf_counter() - started)
+                      time.perf_counter() - started, describe_layout(self.schedule))
 
     def _expired(self, node, key: bytes, record, seq: int) -> None:
         """A hash's expiry: a write no command made, which the writes must include."""
@@ -148,34 +166,51 @@ class Simulation:
     def _act(self, kind: str, *args) -> None:
         world = self.world
         if kind == "command":
-            node = world.nodes[args[0]]
-            # the client's request reaches the region when it can read it
-            node.clock.callLater(0, self._command, node, args[1])
+            for node in self._route(args[0], args[1]):
+                # the client's request reaches the region when it can read it
+                node.clock.callLater(0, self._command, node, args[1])
         elif kind == "cut":
             world.cut_link(*args)
         elif kind == "heal":
             world.heal_link(*args)
         elif kind == "freeze":
-            node = world.nodes[args[0]]
-            if node.up:
-                self.log(f"SIGSTOP {node.name}")
-                node.freeze()
+            for node in world.named(args[0]):
+                if node.up:
+                    self.log(f"SIGSTOP {node.name}")
+                    node.freeze()
         elif kind == "thaw":
-            self._thaw(world.nodes[args[0]])
+            for node in world.named(args[0]):
+                self._thaw(node)
         elif kind == "crash":
-            node = world.nodes[args[0]]
-            if node.up:
-                self.crashes[(node.name, node.incarnation)] = node.store.committed_seq
-                self.log(f"kill -9 {node.name} (committed through {node.store.committed_seq}"
-                         f" of {node.store.seq})")
-                node.crash()
+            for node in world.named(args[0]):
+                if node.up:
+                    self.crashes[(node.name, node.incarnation)] = node.store.committed_seq
+                    self.log(f"kill -9 {node.name} (committed through "
+                             f"{node.store.committed_seq} of {node.store.seq})")
+                    node.crash()
         elif kind == "restart":
-            node = world.nodes[args[0]]
-            if not node.up and node.name not in world.forgotten:
-                node.boot()
-                self.log(f"restart {node.name} at position {node.store.seq}")
+            for node in world.named(args[0]):
+                if not node.up and node.name not in world.forgotten:
+                    node.boot()
+                    self.log(f"restart {node.name} at position {node.store.seq}")
         elif kind == "forget":
             world.forget(args[0])
+
+    def _route(self, region: str, args: tuple) -> list:
+        """The nodes of ``region`` a client sends ``args`` to: the shard serving its
+        key; FLUSHALL to every shard; WAIT to the shard of its last write."""
+        world = self.world
+        nodes = world.regions[region]
+        if len(nodes) == 1:
+            return nodes
+        if args[0] == b"FLUSHALL":
+            self.last_shard[region] = nodes[-1]
+            return nodes
+        if args[0] == b"WAIT":
+            return [self.last_shard.get(region, nodes[0])]
+        node = world.serving(region, args[1])
+        self.last_shard[region] = node
+        return [node]
 
     def _probe(self) -> None:
         """What waits in memory, anywhere, now: within the bounds the code promises."""
@@ -248,6 +283,10 @@ class Simulation:
         return [n for n in self.world.nodes.values()
                 if n.up and n.name not in self.world.forgotten]
 
+    def _live_regions(self) -> list[str]:
+        return [region for region, nodes in self.world.regions.items()
+                if all(n.up and n.name not in self.world.forgotten for n in nodes)]
+
     def _run_until_quiet(self) -> None:
         scheduler = self.world.scheduler
         healed = scheduler.now
@@ -300,9 +339,13 @@ class Simulation:
 
     def _check(self) -> None:
         nodes = self._live_nodes()
+        regions = self._live_regions()
+        serving = self.world.serving
         for key in KEYS:
-            records = {node.name: node.store.get(key) for node in nodes}
-            seen = {name: visible(record, self.world.nodes[name].keyspace.now_ms())
+            # a region shows what the shard serving the key holds
+            owners = {region: serving(region, key) for region in regions}
+            records = {name: node.store.get(key) for name, node in owners.items()}
+            seen = {name: visible(record, owners[name].keyspace.now_ms())
                     for name, record in records.items()}
             if len(set(seen.values())) > 1:
                 self.problems.append(f"{key!r} differs: " + ", ".join(
@@ -325,13 +368,22 @@ class Simulation:
                     f"{_show(certain)}; {len(maybe)} may have been lost): a lost write, or "
                     f"a deleted or expired key come back")
         for key in HASH_KEYS:
-            self._check_hash(nodes, key)
+            self._check_hash(regions, key)
+        for node in nodes:
+            if node.slots is not None:
+                strays = [key for key in TRACKED if identity_slot(key) not in node.slots
+                          and node.store.get(key) is not None]
+                if strays:
+                    self.problems.append(f"{node.name} holds {strays}, outside its slots "
+                                         f"{node.slots}")
         self.problems += [f"still waiting: {w}" for w in self._waiting()]
 
-    def _check_hash(self, nodes, key: bytes) -> None:
+    def _check_hash(self, regions, key: bytes) -> None:
         """Every region shows the same hash (or string, or nothing) at ``key``; when
         every write to it is certain, the one its writes merge to."""
-        seen = {node.name: _hash_view(node.keyspace, key) for node in nodes}
+        owners = {region: self.world.serving(region, key) for region in regions}
+        seen = {region: _hash_view(node.keyspace, key) for region, node in owners.items()}
+        nodes = list(owners.values())
         if len(set(seen.values())) > 1:
             self.problems.append(f"hash {key!r} differs: {seen}")
             return
@@ -346,6 +398,24 @@ class Simulation:
         if final != expected:
             self.problems.append(f"hash {key!r} is {final} everywhere; its writes merge to "
                                  f"{expected}")
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_slots(text: str) -> SlotSet:
+    return _PARSE_SLOTS(text)
+
+
+_PARSE_SLOTS = SlotSet.parse
+
+
+def describe_layout(schedule: Schedule) -> str:
+    """`` (shards: montreal 0-8191 | 8192-16383, frankfurt -, ...)``: each region's
+    shards' slots (``-``: no cluster mode); empty for a schedule without shards."""
+    if schedule.layout is None:
+        return ""
+    return " (shards: " + ", ".join(
+        f"{region} " + (" | ".join(map(str, shards)) if shards else "-")
+        for region, shards in schedule.layout.items()) + ")"
 
 
 def _hash_view(keyspace, key: bytes):

@@ -3,19 +3,35 @@
 ``generate(seed)`` makes one at random, the same one for the same seed.  A
 schedule is plain data, so a hand-written one (the reproductions) runs the same
 way.
+
+Seeds from ``SHARDED`` on make *sharded* schedules (issue #23): three or four
+regions in cluster mode, each of 1-3 shard processes (or 4, 2 and 1, as the issue's
+example) owning a part of the 16,384 hash slots, in unequal counts (``layout``).  A
+shard is a node of its own: its name is its region's for shard 0 and ``region/k``
+for shard k, and faults strike shards (``name``) or every shard of a region
+(``region/*``).  Below ``SHARDED`` every seed draws the schedule it drew before
+shards existed (the shards draw from a random stream of their own).
 """
 
 from __future__ import annotations
 
+import functools
 import random
 
 import attrs
+
+from geolru.model.slots import ALL, SlotSet, split
 
 KEYS = [b"k%d" % i for i in range(6)]
 HASH_KEYS = [b"h0", b"h1"]
 FIELDS = [b"a", b"b", b"c"]
 NAMES = ["montreal", "frankfurt", "singapore", "saopaulo", "sydney"]
 WORKLOAD_SECONDS = 3.0
+SHARDED = 1_000_000_000  # seeds from here on are sharded schedules
+# regions a sharded schedule draws: no five (a schedule costs as many streams as it
+# has, and every shard streams to every shard of every other region)
+SHARDED_REGIONS = (3, 3, 3, 4)
+ALL_SHARDS = "/*"  # "montreal/*": every shard of montreal
 
 
 @attrs.frozen
@@ -29,14 +45,30 @@ class Schedule:
     timers_first: bool = True  # at SIGCONT: overdue timers before what arrived
     window: tuple = (1 << 20, 32 << 20)  # a stream's window, bytes: (minimum, maximum)
     buffer: int = 64 << 20  # bytes a stream holds in memory (peer_buffer)
+    # region -> the slots of each of its shards (a tuple of SlotSet), or None for a
+    # region without cluster mode; None: no region has it (the schedules from before)
+    layout: dict | None = None
+
+
+def shard_name(region: str, k: int) -> str:
+    """A shard's replication name (the origin of its writes)."""
+    return region if k == 0 else f"{region}/{k}"
+
+
+def region_of(name: str) -> str:
+    """The region of a node name, or of a fault's target (``region/*``)."""
+    return name.partition("/")[0]
 
 
 def generate(seed: int) -> Schedule:
     rng = random.Random(seed)
-    names = tuple(NAMES[:rng.choice((3, 3, 4, 5))])
+    names = tuple(NAMES[:rng.choice(SHARDED_REGIONS if seed >= SHARDED else (3, 3, 4, 5))])
+    # the shards draw from a stream of their own: the other draws stay as they were
+    shards = Shards(random.Random(f"shards {seed}"), names) if seed >= SHARDED else None
     delays = {frozenset((a, b)): rng.choice((0.0, rng.uniform(0, 0.15)))
               for i, a in enumerate(names) for b in names[i + 1:]}
     skews = {name: rng.uniform(-0.5, 0.5) for name in names}
+    pick = shards.pick if shards else (lambda name: name)
     actions = []
     for _ in range(rng.randint(20, 60)):
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
@@ -50,21 +82,24 @@ def generate(seed: int) -> Schedule:
         kind = rng.choice(("cut", "cut", "freeze", "freeze", "crash"))
         if kind == "cut":
             a, b = rng.sample(names, 2)
+            a, b = shards.pick_link(a, b) if shards else (a, b)
             actions.append((start, "cut", a, b))
             actions.append((start + rng.uniform(0.1, 2.5), "heal", a, b))
         elif kind == "freeze":
-            name = rng.choice(names)
+            name = pick(rng.choice(names))
             actions.append((start, "freeze", name))
             actions.append((start + rng.uniform(0.1, 5.0), "thaw", name))
         elif fragile:
-            name = rng.choice(fragile)
+            name = pick(rng.choice(fragile))
             actions.append((start, "crash", name))
             actions.append((start + rng.uniform(0.05, 2.0), "restart", name))
     if fragile and rng.random() < 0.08:  # a region dies for good and is forgotten
         name = fragile[0]
         start = rng.uniform(0, WORKLOAD_SECONDS)
-        actions = [a for a in actions if name not in a[2:4] or a[1] == "command"]
-        actions.append((start, "crash", name))
+        actions = [a for a in actions
+                   if a[1] == "command" or name not in map(region_of, a[2:4])]
+        target = name + ALL_SHARDS if shards else name
+        actions.append((start, "crash", target))
         actions.append((start + rng.uniform(0.5, 2.0), "forget", name))
     actions.sort(key=lambda action: action[0])
     jitter = rng.choice((0.0, 0.1, 0.5))
@@ -78,8 +113,78 @@ def generate(seed: int) -> Schedule:
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
                         _hash_command(rng, len(names) - 1)))
     actions.sort(key=lambda action: action[0])
+    if shards:
+        skews.update(shards.skews(skews))
     return Schedule(seed, names, delays, jitter, skews, tuple(actions),
-                    timers_first=timers_first, window=window, buffer=buffer)
+                    timers_first=timers_first, window=window, buffer=buffer,
+                    layout=shards.layout if shards else None)
+
+
+class Shards:
+    """A sharded schedule's draws: each region's shards and their slots, and which
+    shards a fault strikes."""
+
+    def __init__(self, rng, names):
+        self.rng = rng
+        if len(names) == 3 and rng.random() < 0.2:
+            counts = rng.sample((4, 2, 1), 3)  # the issue's example, in any order
+        else:
+            # fewer shards where there are more regions: a schedule costs as many streams
+            choices = (1, 2, 3) if len(names) == 3 else (1, 1, 2)
+            counts = [rng.choice(choices) for _ in names]
+        while len(set(counts)) == 1:  # unequal counts
+            counts[rng.randrange(len(counts))] = rng.choice((1, 2, 3))
+        self.layout = {name: _slots(rng, count)
+                       for name, count in zip(names, counts, strict=True)}
+
+    def nodes(self, region: str) -> list[str]:
+        return [shard_name(region, k) for k in range(len(self.layout[region] or (0,)))]
+
+    def pick(self, region: str) -> str:
+        """What a fault on ``region`` strikes: one of its shards, or now and then
+        all of them."""
+        nodes = self.nodes(region)
+        if len(nodes) > 1 and self.rng.random() < 0.25:
+            return region + ALL_SHARDS
+        return self.rng.choice(nodes)
+
+    def pick_link(self, a: str, b: str) -> tuple[str, str]:
+        """A cut between two regions: every link between their shards, or now and
+        then the link between one shard of each."""
+        if self.rng.random() < 0.7:
+            return a + ALL_SHARDS, b + ALL_SHARDS
+        return self.rng.choice(self.nodes(a)), self.rng.choice(self.nodes(b))
+
+    def skews(self, regions: dict) -> dict:
+        """Each shard a process with a clock of its own: shard 0 has its region's
+        skew, the others one drawn apart."""
+        return {node: self.rng.uniform(-0.5, 0.5)
+                for region in regions for node in self.nodes(region)[1:]}
+
+
+def _slots(rng, count: int):
+    """The slots of ``count`` shards: ``None`` (no cluster mode) for a region of one
+    now and then; else ``split`` (Redis' equal ranges), or now and then two pieces
+    of a finer split each, in no order (a shard whose slots are not one range)."""
+    if count == 1:
+        return rng.choice((None, (ALL,)))
+    if rng.random() < 0.7:
+        return _split(count)
+    order = list(range(2 * count))
+    rng.shuffle(order)
+    return tuple(_pieces(count, tuple(order[k::count])) for k in range(count))
+
+
+@functools.cache
+def _split(count: int) -> tuple:
+    return tuple(split(count))  # (a SlotSet takes milliseconds to make)
+
+
+@functools.cache
+def _pieces(count: int, which: tuple):
+    """The union of pieces ``which`` of ``split(2 * count)``."""
+    pieces = _split(2 * count)
+    return SlotSet.of([pieces[i].ranges[0] for i in which])
 
 
 def _command(rng, peers: int) -> tuple:
@@ -128,30 +233,53 @@ def _hash_command(rng, peers: int) -> tuple:
     return (b"WAIT", b"%d" % peers, b"2000")
 
 
-def frozen_forwarder(delete: bool) -> Schedule:
+def cities(montreal: int = 4, frankfurt: int = 2, singapore: int = 1) -> dict:
+    """The issue's layout: Montreal in 4 shards, Frankfurt in 2, Singapore in 1 (in
+    cluster mode), each ``split`` as ``redis-cli --cluster create`` does."""
+    return {"montreal": _split(montreal), "frankfurt": _split(frankfurt),
+            "singapore": _split(singapore)}
+
+
+def _still(names, layout) -> dict:
+    """Clocks without skew, for every node of ``layout``."""
+    return {shard_name(region, k): 0.0 for region in names
+            for k in range(len((layout or {}).get(region) or (0,)))}
+
+
+def frozen_forwarder(delete: bool, layout: dict | None = None) -> Schedule:
     """The reproduction from the issue "Replication you can prove": Singapore writes
     ``old``; Montreal replaces it (``SET … PX 2000``, or once it has ``old``,
     ``DEL``) and ``WAIT 2`` says both peers have that; Frankfurt, which held
     Singapore's ``old`` to forward to Montreal, is frozen 30 ms in for 5 s and
-    thaws with its forwarding timer overdue.  Nothing may come back."""
+    thaws with its forwarding timer overdue.  Nothing may come back.  With a
+    ``layout``, each replacement is waited for at its shard, and every shard of
+    Frankfurt freezes."""
     names = ("montreal", "frankfurt", "singapore")
     delays = {frozenset((a, b)): 0.001 for i, a in enumerate(names) for b in names[i + 1:]}
     start = 0.5  # every link is up by then
     actions = [(start, "command", "singapore", (b"SET", key, b"old")) for key in KEYS]
-    for key in KEYS:
+    wait = (b"WAIT", b"2", b"10000")
+    for i, key in enumerate(KEYS):
         replace = (b"DEL", key) if delete else (b"SET", key, b"new", b"PX", b"2000")
-        actions.append((start + (0.005 if delete else 0.002), "command", "montreal", replace))
-    actions += [(start + 0.012, "command", "montreal", (b"WAIT", b"2", b"10000")),
-                (start + 0.030, "freeze", "frankfurt"),
-                (start + 5.030, "thaw", "frankfurt")]
-    return Schedule(-1 if delete else -2, names, delays, 0.0,
-                    {name: 0.0 for name in names}, tuple(actions), timers_first=True)
+        at = start + (0.005 if delete else 0.002)
+        if layout is None:
+            actions.append((at, "command", "montreal", replace))
+        else:  # the WAIT goes to the shard of the client's last write
+            actions += [(at + i * 0.0002, "command", "montreal", replace),
+                        (at + i * 0.0002 + 0.0001, "command", "montreal", wait)]
+    frankfurt = "frankfurt" if layout is None else "frankfurt" + ALL_SHARDS
+    if layout is None:
+        actions.append((start + 0.012, "command", "montreal", wait))
+    actions += [(start + 0.030, "freeze", frankfurt),
+                (start + 5.030, "thaw", frankfurt)]
+    return Schedule(-1 if delete else -2, names, delays, 0.0, _still(names, layout),
+                    tuple(actions), timers_first=True, layout=layout)
 
 
-def at_distance(crash: bool = False) -> Schedule:
+def at_distance(crash: bool = False, layout: dict | None = None) -> Schedule:
     """Three regions as far apart as Montreal, Frankfurt and Singapore, each writing
     every few milliseconds; with ``crash``, Singapore is killed for a second and
-    restarts.  No region should need another's writes forwarded to it."""
+    restarts.  No region (no shard) should need another's writes forwarded to it."""
     names = ("montreal", "frankfurt", "singapore")
     delays = {frozenset(("montreal", "frankfurt")): 0.045,
               frozenset(("frankfurt", "singapore")): 0.080,
@@ -167,5 +295,5 @@ def at_distance(crash: bool = False) -> Schedule:
         actions = [a for a in actions if not (1.0 <= a[0] < 2.2 and a[2] == "singapore")]
         actions += [(1.0, "crash", "singapore"), (2.0, "restart", "singapore")]
     actions.sort(key=lambda action: action[0])
-    return Schedule(-3 - crash, names, delays, 0.0, {name: 0.0 for name in names},
-                    tuple(actions))
+    return Schedule(-3 - crash, names, delays, 0.0, _still(names, layout), tuple(actions),
+                    layout=layout)
