@@ -23,7 +23,7 @@ from geolru.common.services import ListeningService, PeriodicService, quiet_site
 from geolru.keyspace.keyspace import Keyspace
 from geolru.keyspace.lru import LRUCache
 from geolru.region.protocol import RegionFactory
-from geolru.region.topology import Shard, ShardLayout, Topology
+from geolru.region.topology import Shard, ShardLayout, Topology, shard_name
 from geolru.replication.transport import Replication
 from geolru.store.store import Store
 
@@ -98,7 +98,10 @@ class RegionService(MultiService):
                                        config.cluster_secret, config.peer_ca,
                                        config.peer_routes, config.peer_window,
                                        config.peer_buffer, config.sync_timeout,
-                                       slots=None if layout is None else layout.slots)
+                                       slots=None if layout is None else layout.slots,
+                                       siblings=() if layout is None else [
+                                           shard_name(config.name, sibling.index)
+                                           for sibling in layout.siblings])
         self.topology = None
         if layout is not None:
             self.topology = Topology(layout, Shard(

@@ -52,6 +52,10 @@ class Replicator:
     buffer: int = BUFFER  # bytes waiting in memory for a peer, at most (peer_buffer)
     log: EventLog = attrs.field(factory=SilentLog)
     slots: SlotSet | None = None  # a shard of a region in cluster mode: what it serves
+    # ... and the other shards of its region: they share no key with it, so nothing
+    # streams between them and no tombstone waits for them (peers' publications name
+    # them among the regions they stream to)
+    siblings: set = attrs.field(factory=set)
     senders: dict = attrs.field(factory=dict)  # peer name -> Sender
     receivers: list = attrs.field(factory=list)  # Receivers that know their sender
     stability: Stability = None
@@ -229,7 +233,7 @@ class Replicator:
         """The position of our store up to which tombstones may be collected."""
         peers = set(self.senders)
         peers.update(r.sender for r in self.receivers)
-        horizon = self.stability.horizon(peers, self.forgotten)
+        horizon = self.stability.horizon(peers, self.forgotten | self.siblings)
         return self.store.seq if horizon is None else horizon
 
     def stop(self) -> None:

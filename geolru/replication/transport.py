@@ -134,7 +134,8 @@ class Replication(MultiService):
     def __init__(self, own_name: str, keyspace: Keyspace, membership: Membership, reactor,
                  secret: str = "", peer_ca: str = "", routes: dict | None = None,
                  window: int = 32 << 20, buffer: int = BUFFER,
-                 sync_timeout: float = SYNC_TIMEOUT, slots: SlotSet | None = None):
+                 sync_timeout: float = SYNC_TIMEOUT, slots: SlotSet | None = None,
+                 siblings=()):
         super().__init__()
         self.tls_trust = None
         if peer_ca:
@@ -147,6 +148,8 @@ class Replication(MultiService):
                                      set(membership.forgotten), window=window, buffer=buffer,
                                      sync_timeout=sync_timeout, slots=slots,
                                      log=Logger(namespace="geolru.replication"))
+        self.siblings = set(siblings)  # this shard's region's other shards, as its ini says
+        self.replicator.siblings = set(self.siblings)
         self.links: dict[str, PeerLink] = {}
         self._started_at = 0.0
         membership.listeners.append(self._membership_changed)
@@ -174,6 +177,7 @@ class Replication(MultiService):
         if not self.running:
             return
         replicator = self.replicator
+        replicator.siblings = self.siblings | set(membership.siblings)
         replicator.peers_down([p.name for p in membership.peers.values() if not p.up])
         for name in sorted(set(membership.forgotten) - replicator.forgotten):
             self._drop_link(name)

@@ -182,6 +182,16 @@ def test_regions_of_unequal_shard_counts_replicate(tmp_path):
         shard = first if key_slot(b"w") < 8192 else second
         shard.set("w", "1")
         assert shard.execute_command("WAIT", 2, 5000) == 2
+        # deletes: tombstones everywhere, collected everywhere once every shard of the
+        # other regions has them (a shard waits for no sibling: it shares no key)
+        for i in range(100):
+            montreal.delete(f"m:{i}")
+        everyone = [*(redis.Redis(port=p) for p in regions["montreal"].ports),
+                    redis.Redis(port=regions["frankfurt"].port),
+                    redis.Redis(port=regions["singapore"].port)]
+        wait_until(lambda: singapore.get("m:99") is None and frankfurt.get("m:0") is None
+                   and all(c.info("persistence")["store_tombstones"] == 0 for c in everyone),
+                   20, what="every tombstone collected, in every shard")
         # the master names the region once, with a seed per shard
         located = ask_master(master.port, "LOCATE %s %s" % PLACES["montreal"])[0].split()
         assert located[1] == "montreal" and located[-1] == "seeds=" + ",".join(
