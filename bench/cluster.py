@@ -30,10 +30,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from support import RawConnection, free_ports, region_daemon, wait_until  # noqa: E402
 
@@ -115,6 +117,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--write", action="store_true",
+                        help="put the tables in README.md and docs/benchmarks.md")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="geolru-bench-cluster-"))
     servers = {}  # name -> (port, --cluster?, [pid of each server process])
@@ -189,7 +193,31 @@ def main() -> int:
         Path(args.json).write_text(json.dumps({"figures": figures, "ratios": ratios,
                                                "cpu_us": cpu_figures, "runs": runs},
                                               indent=1))
+    if args.write:
+        write_tables(figures, cpu_figures, ratios, columns, args.rounds)
     return 0
+
+
+def write_tables(figures, cpu, ratios, columns, rounds) -> None:
+    """The README's cluster table and docs/benchmarks.md's, between their markers."""
+    from report import _between_markers  # (bench/report.py, beside this file)
+    head = [f"| | {' | '.join(columns)} |", f"|---|{'---:|' * len(columns)}"]
+    ops = [f"| {name} | " + " | ".join(f"{by[c]:,.0f}" for c in columns) + " |"
+           for name, by in figures.items()]
+    ratio_rows = [f"| {name} | " + " | ".join(f"{by[c]:.2f}×" for c in columns) + " |"
+                  for name, by in ratios.items()]
+    cpu_rows = [f"| {name} | " + " | ".join(f"{by[c]:.1f}" for c in columns) + " |"
+                for name, by in cpu.items()]
+    when = (f"Measured {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+            f"`bench/cluster.py` (median of {rounds} interleaved rounds; every server "
+            "alone on loopback, the load generator on the same cores).")
+    readme = [when, "", "| cluster mode, ops/s | " + " | ".join(columns) + " |",
+              f"|---|{'---:|' * len(columns)}", *ops, *ratio_rows, ""]
+    docs = [when, "", "ops/s:", "", *head, *ops, "", "ratios:", "", *head, *ratio_rows,
+            "", "µs of server CPU per request (every process of the server):", "", *head,
+            *cpu_rows, ""]
+    _between_markers(ROOT / "README.md", "bench-cluster", "\n".join(readme))
+    _between_markers(ROOT / "docs" / "benchmarks.md", "bench-cluster", "\n".join(docs))
 
 
 if __name__ == "__main__":
