@@ -228,24 +228,21 @@ class MasterProtocol(LineReceiver):
         self.send(b"OK registered", *peer_lines(self.factory.registry))
 
     def do_FORGET(self, args):
-        self._guard()
-        self._authenticate(args, 1, "FORGET <name>", "a FORGET",
-                           signed=lambda fields: [b"FORGET", *fields])
-        name = args[0].decode(errors="replace")
-        refused = self.factory.registry.forget(name)
-        if refused:
-            raise MasterError(refused)
-        self.send(b"OK forgotten " + name.encode())
+        self._remove(args, b"FORGET", "<name>", self.factory.registry.forget, b"forgotten")
 
     def do_RETIRE(self, args):
+        self._remove(args, b"RETIRE", "<shard>", self.factory.registry.retire, b"retired")
+
+    def _remove(self, args, verb: bytes, what: str, remove, done: bytes) -> None:
+        """FORGET or RETIRE: one name, signed with the cluster secret if there is one."""
         self._guard()
-        self._authenticate(args, 1, "RETIRE <shard>", "a RETIRE",
-                           signed=lambda fields: [b"RETIRE", *fields])
+        self._authenticate(args, 1, f"{verb.decode()} {what}", f"a {verb.decode()}",
+                           signed=lambda fields: [verb, *fields])
         name = args[0].decode(errors="replace")
-        refused = self.factory.registry.retire(name)
+        refused = remove(name)
         if refused:
             raise MasterError(refused)
-        self.send(b"OK retired " + name.encode())
+        self.send(b"OK " + done + b" " + name.encode())
 
     def do_HEARTBEAT(self, args):
         """``HEARTBEAT <name> [SYNCING] [<peer>=<lag_ms> ...]``"""

@@ -209,15 +209,18 @@ def test_regions_of_unequal_shard_counts_replicate(tmp_path):
         stop_all(master, *regions.values())
 
 
-def test_a_shard_whose_slots_overlap_a_sibling_s_refuses_to_start(tmp_path):
+@pytest.mark.parametrize("slots, why", [
+    ("8000-16383", "[region] siblings: shard 0 serves 0-8191, and this shard (1) serves "
+                   "8000-16383: a slot has one shard"),
+    ("9000-16383", "[region] siblings: no shard serves slots 8192-8999")],
+    ids=["overlapping", "leaving slots unserved"])
+def test_a_shard_whose_slots_do_not_fit_its_siblings_refuses_to_start(tmp_path, slots, why):
     port, peer = free_ports(2), free_ports(2)
     region = region_daemon(tmp_path / "r", "r", port=port, cluster_enabled="yes", shards=2,
-                           shard=1, slots="8000-16383",
-                           siblings=f"0=127.0.0.1:{port}@{peer}/0-8191")
+                           shard=1, slots=slots, siblings=f"0=127.0.0.1:{port}@{peer}/0-8191")
     region.start(wait=False)
     assert region.process.wait(30) == 1
-    assert "[region] siblings: shard 0 serves 0-8191, and this shard (1) serves " \
-        "8000-16383: a slot has one shard" in region.log()
+    assert why in region.log()
 
 
 def test_geocache_fails_over_per_shard(tmp_path):
@@ -347,12 +350,3 @@ def test_changing_the_shard_count_loses_nothing(tmp_path):
     finally:
         stop_all(master, region, frankfurt)
 
-
-def test_shards_that_leave_slots_unserved_refuse_to_start(tmp_path):
-    port, peer = free_ports(2), free_ports(2)
-    region = region_daemon(tmp_path / "r", "r", port=port, cluster_enabled="yes", shards=2,
-                           shard=1, slots="9000-16383",
-                           siblings=f"0=127.0.0.1:{port}@{peer}/0-8191")
-    region.start(wait=False)
-    assert region.process.wait(30) == 1
-    assert "[region] siblings: no shard serves slots 8192-8999" in region.log()

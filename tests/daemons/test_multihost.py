@@ -83,16 +83,7 @@ def test_a_master_and_three_regions_on_separate_hosts(tmp_path):
     net = Network()
     processes = []
     try:
-        master_ns, master_ip = net.host("master", 10)
-        (tmp_path / "master.ini").write_text(textwrap.dedent(f"""\
-            [master]
-            listen = tcp:7000:interface={master_ip}
-            http =
-            state_file = {tmp_path}/master/regions.json
-            [security]
-            cluster_secret = {SECRET}
-            """))
-        processes.append(start(master_ns, "geolru-master", tmp_path / "master.ini", tmp_path))
+        master_ip = start_master(net, tmp_path, processes)
         hosts = {}
         for i, (name, (lat, lon)) in enumerate(PLACES.items()):
             ns, address = net.host(name, 11 + i)
@@ -113,25 +104,52 @@ def test_a_master_and_three_regions_on_separate_hosts(tmp_path):
                 cluster_secret = {SECRET}
                 """))
             processes.append(start(ns, "geolru-region", ini, tmp_path))
-        client_ns, _ = net.host("client", 20)
-        out = {}
-
-        def checked():
-            result = in_namespace(client_ns, CLIENT_CHECK, master_ip, json.dumps(hosts))
-            out.update(result)
-            return result.get("ok")
-        wait_until(checked, 60, interval=1, what="the cluster to work across hosts")
+        out = check_from_a_client(net, CLIENT_CHECK, master_ip, hosts,
+                                  "the cluster to work across hosts")
         assert out["located"] == "montreal" and out["host"] == hosts["montreal"]
         assert out["everywhere"] and out["noauth"].startswith("NOAUTH")
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        net.close()
+        stop(processes, net)
+
+
+def start_master(net: Network, work: Path, processes: list) -> str:
+    """A master on a host of its own, with the cluster secret; its address."""
+    ns, address = net.host("master", 10)
+    (work / "master.ini").write_text(textwrap.dedent(f"""\
+        [master]
+        listen = tcp:7000:interface={address}
+        http =
+        state_file = {work}/master/regions.json
+        [security]
+        cluster_secret = {SECRET}
+        """))
+    processes.append(start(ns, "geolru-master", work / "master.ini", work))
+    return address
+
+
+def check_from_a_client(net: Network, script: str, master_ip: str, hosts: dict,
+                        what: str) -> dict:
+    """Run ``script`` in a client's namespace until it says ok; what it said."""
+    client_ns, _ = net.host("client", 20)
+    out = {}
+
+    def checked():
+        result = in_namespace(client_ns, script, master_ip, json.dumps(hosts))
+        out.update(result)
+        return result.get("ok")
+    wait_until(checked, 60, interval=1, what=what)
+    return out
+
+
+def stop(processes: list, net: Network) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    net.close()
 
 
 def start(ns: str, command: str, ini: Path, work: Path) -> subprocess.Popen:
@@ -190,16 +208,7 @@ def test_a_region_whose_shards_are_on_hosts_of_their_own(tmp_path):
     net = Network()
     processes = []
     try:
-        master_ns, master_ip = net.host("master", 10)
-        (tmp_path / "master.ini").write_text(textwrap.dedent(f"""\
-            [master]
-            listen = tcp:7000:interface={master_ip}
-            http =
-            state_file = {tmp_path}/master/regions.json
-            [security]
-            cluster_secret = {SECRET}
-            """))
-        processes.append(start(master_ns, "geolru-master", tmp_path / "master.ini", tmp_path))
+        master_ip = start_master(net, tmp_path, processes)
         hosts = {}
         for i, (name, shard) in enumerate([("montreal", 0), ("montreal", 1),
                                            ("frankfurt", None)]):
@@ -226,25 +235,12 @@ def test_a_region_whose_shards_are_on_hosts_of_their_own(tmp_path):
                 cluster_secret = {SECRET}
                 """))
             processes.append(start(ns, "geolru-region", ini, tmp_path))
-        client_ns, _ = net.host("client", 20)
-        out = {}
-
-        def checked():
-            result = in_namespace(client_ns, SHARDS_CHECK, master_ip, json.dumps(hosts))
-            out.update(result)
-            return result.get("ok")
-        wait_until(checked, 60, interval=1, what="the sharded region to work across hosts")
+        out = check_from_a_client(net, SHARDS_CHECK, master_ip, hosts,
+                                  "the sharded region to work across hosts")
         assert out["slots"] == [[0, 8191, hosts["montreal0"]], [8192, 16383, hosts["montreal1"]]]
         assert out["seeds"] == [hosts["montreal0"], hosts["montreal1"]]
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        net.close()
+        stop(processes, net)
 
 
 # run inside the client's namespace: LOCATE, RedisCluster at Montreal, read at Frankfurt
