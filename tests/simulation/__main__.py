@@ -24,16 +24,20 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, help="replay this one seed, with its timeline")
     parser.add_argument("--sharded", action="store_true",
                         help=f"sharded schedules: the seeds from {SHARDED} + first")
+    parser.add_argument("--check-wait", action="store_true",
+                        help="check each WAIT's answer against the stores it counts "
+                             "(run.py's CHECK_WAIT)")
     args = parser.parse_args(argv)
     if args.seed is not None:
-        result = run_schedule(generate(args.seed), timeline=True)
+        result = run_schedule(generate(args.seed), timeline=True,
+                              check_wait=args.check_wait or None)
         print(result.report())
         if result.ok:
             print("\n".join(result.timeline))
         return 0 if result.ok else 1
     first = args.first + (SHARDED if args.sharded else 0)
     seeds = range(first, first + args.seeds)
-    count, failed, seconds = run_seeds(seeds, args.jobs)
+    count, failed, seconds = run_seeds(seeds, args.jobs, check_wait=args.check_wait or None)
     print(f"simulated {count} schedules, {len(failed)} failed"
           + (f" (seeds {failed})" if failed else "")
           + f", in {seconds:.1f}s: {count / seconds:.1f} schedules/s")

@@ -5,6 +5,8 @@ crashed one (not forgotten) restarts; the world runs until it is quiet.  Then:
 
 - every region shows a client the same value and deadline for every key, and the
   same fields for every hash;
+- a ``WAIT`` answers no more regions than have committed the writes it waits for
+  (read from their stores; with ``check_wait``, see ``CHECK_WAIT``);
 - no write that could not have been lost is missing: each key's record includes
   (by the merge's own order) every write that was committed at its origin or
   confirmed by ``WAIT`` -- so no deleted or expired key is back, and no counter
@@ -12,6 +14,7 @@ crashed one (not forgotten) restarts; the world runs until it is quiet.  Then:
 - no region holds anything nobody wrote (each record is within the merge of all
   writes ever made to its key);
 - nothing waits any more: no queued or held record, no tombstone, no commit;
+- a shard holds only keys of its slots, and no stream carried it any other;
 - and all along (every ``PROBE_INTERVAL``), what waits in memory stayed within
   its bounds (queued and held records, frames in flight, publications kept).
 
@@ -45,9 +48,11 @@ from geolru.keyspace.keyspace import WrongType
 from geolru.model.hashkeys import field_id, identity_slot, key_id
 from geolru.model.headers import EXPIRY_ORIGIN, clear_point
 from geolru.model.merge import field_visible, merge, visible
+from geolru.model.record import decode
 from geolru.model.slots import SlotSet
 from geolru.replication.sender import BATCH_RECORDS, RECORD_OVERHEAD
 from geolru.replication.stability import MAX_PUBLICATIONS
+from geolru.store.layout import place
 from simulation.schedule import (
     FIELDS,
     HASH_KEYS,
@@ -61,7 +66,16 @@ from simulation.world import EPOCH, World, shm_dir
 # what a hash's writes are made of: its header and each field, by identity
 HASH_PARTS = {key: [key_id(key)] + [field_id(key, f) for f in FIELDS] for key in HASH_KEYS}
 TRACKED = KEYS + [part for parts in HASH_PARTS.values() for part in parts]
+STRINGS = frozenset(KEYS)
 
+# Whether a WAIT's answer is checked against the stores of the regions it counts.  Off
+# until the receiver's bug is fixed: it acknowledges the sender's own writes up to the
+# last record of a frame, and a frame of records forwarded for other regions goes
+# before the sender's own writes still queued, so a WAIT counts a region that does
+# not have them yet (seeds 10 and 598; test_simulation.py's
+# test_a_wait_counts_only_regions_that_have_the_writes fails once it is fixed: then
+# this is True).  scripts/simulate --check-wait turns it on.
+CHECK_WAIT = False
 MAX_UNCERTAIN = 10  # writes that may have been lost, per key, tried in every combination
 QUIET_LIMIT = 60.0  # simulated seconds after healing before the run counts as stuck
 PROBE_INTERVAL = 0.1  # simulated seconds between checks of what waits in memory
@@ -103,8 +117,10 @@ class Result:
 
 
 class Simulation:
-    def __init__(self, schedule: Schedule, timeline: bool = False):
+    def __init__(self, schedule: Schedule, timeline: bool = False,
+                 check_wait: bool | None = None):
         self.schedule = schedule
+        self.check_wait = CHECK_WAIT if check_wait is None else check_wait
         self.rng = random.Random(schedule.seed ^ 0x5EED)
         self.root = tempfile.mkdtemp(prefix="geolru-sim-", dir=shm_dir())
         self.timeline = [] if timeline else None
@@ -260,11 +276,35 @@ class Simulation:
                 shown: str) -> None:
         count = int(reply[1:].strip())
         self.log(f"{node.name}: {shown} -> {count}")
+        waited = [write for write in self.writes
+                  if write.node == node.name and write.incarnation == incarnation
+                  and write.position <= position]
+        holding = self._holding(node, waited) if self.check_wait else count
+        if holding < count:
+            self.problems.append(
+                f"{node.name}: {shown} answered {count}, but {holding} other regions had "
+                f"committed its writes up to position {position} (in the shards serving them)")
         if count >= wanted and wanted > 0:
-            for write in self.writes:
-                if (write.node == node.name and write.incarnation == incarnation
-                        and write.position <= position):
-                    write.confirmed = True
+            for write in waited:
+                write.confirmed = True
+
+    def _holding(self, writer, writes) -> int:
+        """How many regions besides ``writer``'s have committed ``writes`` -- each in
+        the shard serving its key, as its own store says -- or may have (a shard that
+        is down cannot say).  Only the string keys and counters are told: what a hash's
+        header or field shows depends on the others; and not a write that a newer one
+        replaced at the writer by the time the WAIT answers (a stream sends a key's
+        newest record only)."""
+        world = self.world
+        writes = [write for write in writes
+                  if write.key in STRINGS and not _replaced(writer, write)]
+        holding = 0
+        for region in world.regions:
+            if region == writer.region:
+                continue
+            holding += all(_committed_at(world.serving(region, write.key), writer, write)
+                           for write in writes)
+        return holding
 
     # ------------------------------------------------------------ healing
 
@@ -376,6 +416,10 @@ class Simulation:
                 if strays:
                     self.problems.append(f"{node.name} holds {strays}, outside its slots "
                                          f"{node.slots}")
+        misrouted = self.world.misrouted
+        if misrouted:
+            self.problems.append(f"{len(misrouted)} records went to a shard that does not "
+                                 f"serve them, first {'; '.join(misrouted[:3])}")
         self.problems += [f"still waiting: {w}" for w in self._waiting()]
 
     def _check_hash(self, regions, key: bytes) -> None:
@@ -398,6 +442,38 @@ class Simulation:
         if final != expected:
             self.problems.append(f"hash {key!r} is {final} everywhere; its writes merge to "
                                  f"{expected}")
+
+
+def _replaced(writer, write: Write) -> bool:
+    current, record = writer.store.get(write.key), write.record
+    return current is not None and (current.version, current.origin) > (record.version,
+                                                                          record.origin)
+
+
+def _committed_at(node, writer, write: Write) -> bool:
+    """Whether ``node``'s committed record of ``write``'s key (what a kill -9 would
+    leave it) shows what it would with ``write`` merged in, or comes from a whole-key
+    write made after it; True where that cannot be told: ``node`` is down, the write
+    expired (by either's clock), or a record may have gone as a collected tombstone."""
+    record = write.record
+    now_ms = node.keyspace.now_ms()
+    if not node.up or record.deadline is not None and record.deadline <= max(
+            now_ms, writer.keyspace.now_ms()):
+        return True
+    committed = _committed_record(node.store, write.key)
+    if (visible(merge(committed, record), now_ms) == visible(committed, now_ms)
+            or clear_point(committed) > (record.version, record.origin)):
+        return True
+    return committed is None and node.store.collected_upto > 0
+
+
+def _committed_record(store, identity: bytes):
+    """The record of ``identity`` that ``store`` has committed (as LMDB holds it)."""
+    tables = store.tables
+    stored, table, _ = place(tables, identity)
+    with tables.env.begin() as txn:
+        raw = txn.get(stored, db=table)
+    return None if raw is None else decode(raw)[1]
 
 
 @functools.lru_cache(maxsize=256)
@@ -466,25 +542,28 @@ def _show(record) -> str:
     return f"{value}{deadline} (v{record.version} from {record.origin}){counter}"
 
 
-def run_schedule(schedule: Schedule, timeline: bool = False) -> Result:
-    return Simulation(schedule, timeline).run()
+def run_schedule(schedule: Schedule, timeline: bool = False,
+                 check_wait: bool | None = None) -> Result:
+    return Simulation(schedule, timeline, check_wait).run()
 
 
-def run_seed(seed: int):
-    result = run_schedule(generate(seed))
+def run_seed(seed: int, check_wait: bool | None = None):
+    result = run_schedule(generate(seed), check_wait=check_wait)
     if not result.ok:  # run it again with its timeline: the same seed, the same run
-        result = run_schedule(generate(seed), timeline=True)
+        result = run_schedule(generate(seed), timeline=True, check_wait=check_wait)
     return seed, result.ok, result.report(), result.events
 
 
-def run_seeds(seeds, jobs: int, out=sys.stdout) -> tuple[int, list[int], float]:
+def run_seeds(seeds, jobs: int, out=sys.stdout,
+              check_wait: bool | None = None) -> tuple[int, list[int], float]:
     """Run ``seeds`` on ``jobs`` processes; (how many ran, failing seeds, seconds)."""
     started = time.perf_counter()
     failed = []
     count = 0
+    run = functools.partial(run_seed, check_wait=check_wait)
     if jobs > 1:
         with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-            results = pool.imap_unordered(run_seed, seeds, chunksize=8)
+            results = pool.imap_unordered(run, seeds, chunksize=8)
             for seed, ok, report, _ in results:
                 count += 1
                 if not ok:
@@ -492,7 +571,7 @@ def run_seeds(seeds, jobs: int, out=sys.stdout) -> tuple[int, list[int], float]:
                     print(report, file=out, flush=True)
     else:
         for seed in seeds:
-            seed, ok, report, _ = run_seed(seed)
+            seed, ok, report, _ = run(seed)
             count += 1
             if not ok:
                 failed.append(seed)

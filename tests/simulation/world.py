@@ -27,6 +27,7 @@ from geolru.commands.table import CommandTable, Session
 from geolru.keyspace.keyspace import Keyspace
 from geolru.keyspace.lru import LRUCache
 from geolru.model.hashkeys import identity_slot
+from geolru.replication import peerwire
 from geolru.replication.replicator import Replicator
 from geolru.store.store import Store
 from simulation.schedule import ALL_SHARDS, region_of, shard_name
@@ -262,6 +263,7 @@ class World:
         self._attempts: dict[tuple[str, str], int] = {}
         self.frames = 0
         self.bytes = 0
+        self.misrouted: list[str] = []  # records a stream carried outside a shard's slots
 
     def log(self, text: str) -> None:
         if self.timeline is not None:
@@ -345,12 +347,22 @@ class World:
         if connection.broken:
             return
         if destination is connection.listener:
+            slots = destination.slots
+            if slots is not None and not slots.complete and frame[:1] == b"B":
+                self._elsewhere(connection, slots, frame)
             if connection.receiver is not None:
                 connection.receiver.received(frame)
         else:
             sender = connection.dialer.replicator.senders.get(connection.listener.name)
             if sender is not None and sender.is_current(connection.to_listener):
                 sender.received(frame)
+
+    def _elsewhere(self, connection: Connection, slots, frame: bytes) -> None:
+        """A stream to a shard carries only the records of its slots: note any other."""
+        for _, key, _ in peerwire.decode_batch(frame)[1]:
+            if identity_slot(key) not in slots:
+                self.misrouted.append(f"{self.scheduler.now:.3f} {connection.dialer.name} -> "
+                                      f"{connection.listener.name}: {key!r}")
 
     def close(self, connection: Connection, notice_after: float = 0.0) -> None:
         """End ``connection``: each side hears of it once what was sent to it arrived
