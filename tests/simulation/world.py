@@ -34,15 +34,6 @@ from simulation.schedule import ALL_SHARDS, region_of, shard_name
 
 EPOCH = 1_800_000_000.0  # the simulation's time 0, as unix seconds
 HOUSEKEEPING = 0.1  # seconds, as geolru.region.service.HOUSEKEEPING_INTERVAL
-# A workaround, until the replicator knows a shard's siblings: a shard waits before
-# it collects a tombstone for a publication from every name its peers' publications
-# list as members, its own siblings among them, which never stream to it (so never
-# publish to it): its tombstone horizon stays 0, and no shard of a region of several
-# ever collects a tombstone.  Each shard is told its siblings as forgotten, which
-# changes nothing else (no stream runs between them).  test_simulation.py's
-# test_a_sharded_region_collects_its_tombstones fails once the replicator is fixed:
-# then this goes.
-SIBLINGS_AS_FORGOTTEN = True
 BACKOFF = (0.1, 2.0, 1.5)  # reconnect: first delay, longest delay, factor (as the region)
 
 
@@ -174,11 +165,12 @@ class Node:
         cache = LRUCache(self.clock, max_entries=64, idle_ttl=2.0)
         self.keyspace = Keyspace(cache, self.store, self.name, self.clock)
         self.replicator = Replicator(self.name, self.keyspace, self.clock,
-                                     forgotten=set(self.world.forgotten) | self._siblings(),
+                                     forgotten=set(self.world.forgotten),
                                      random_bytes=self.world.rng.randbytes,
                                      window=self.world.window[1],
                                      window_minimum=self.world.window[0],
-                                     buffer=self.world.buffer, slots=self.slots)
+                                     buffer=self.world.buffer, slots=self.slots,
+                                     siblings=self._siblings())
         self.table = CommandTable(self.keyspace, self.clock, name=self.name,
                                   replication=self.replicator)
         self.session = Session(1)
@@ -191,8 +183,7 @@ class Node:
             self.world.dial(self, peer, BACKOFF[0] * self.world.rng.random())
 
     def _siblings(self) -> set[str]:
-        if not SIBLINGS_AS_FORGOTTEN:
-            return set()
+        """The other shards of its region (as the ini and the master name them)."""
         return {node.name for node in self.world.regions[self.region] if node is not self}
 
     def _housekeeping(self) -> None:
