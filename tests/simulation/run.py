@@ -130,6 +130,8 @@ class Simulation:
         self.last_shard: dict[str, object] = {}  # region -> the node of its client's last write
         self.writes: list[Write] = []
         self.world.store_watchers.append(self._expired)
+        self.world.store_watchers.append(self._stored)
+        self.positions: dict[tuple[str, bytes], int] = {}  # (node, key) -> its position
         self.crashes: dict[tuple[str, int], int] = {}  # (node, incarnation) -> committed
         self.problems: list[str] = []
         self.peaks = {"waiting": 0, "in_flight": 0, "publications": 0}
@@ -172,6 +174,10 @@ class Simulation:
         return Result(self.schedule.seed, self.problems, self.timeline,
                       world.scheduler.events_run, world.frames, world.scheduler.now,
                       time.perf_counter() - started, describe_layout(self.schedule))
+
+    def _stored(self, node, key: bytes, record, seq: int) -> None:
+        if key in STRINGS:
+            self.positions[(node.name, key)] = seq
 
     def _expired(self, node, key: bytes, record, seq: int) -> None:
         """A hash's expiry: a write no command made, which the writes must include."""
@@ -279,7 +285,7 @@ class Simulation:
         waited = [write for write in self.writes
                   if write.node == node.name and write.incarnation == incarnation
                   and write.position <= position]
-        holding = self._holding(node, waited) if self.check_wait else count
+        holding = self._holding(node, waited, position) if self.check_wait else count
         if holding < count:
             self.problems.append(
                 f"{node.name}: {shown} answered {count}, but {holding} other regions had "
@@ -288,16 +294,18 @@ class Simulation:
             for write in waited:
                 write.confirmed = True
 
-    def _holding(self, writer, writes) -> int:
+    def _holding(self, writer, writes, position: int) -> int:
         """How many regions besides ``writer``'s have committed ``writes`` -- each in
         the shard serving its key, as its own store says -- or may have (a shard that
         is down cannot say).  Only the string keys and counters are told: what a hash's
-        header or field shows depends on the others; and not a write that a newer one
-        replaced at the writer by the time the WAIT answers (a stream sends a key's
-        newest record only)."""
+        header or field shows depends on the others.  Nor a write whose key the writer
+        stored again, after the WAIT's ``position``, by the time it answers (a newer
+        write, or a merge): a stream sends a key's newest record only, at its new
+        position, and the WAIT counts the positions up to its own."""
         world = self.world
-        writes = [write for write in writes
-                  if write.key in STRINGS and not _replaced(writer, write)]
+        writes = [write for write in writes if write.key in STRINGS
+                  and self.positions.get((writer.name, write.key), 0) <= position
+                  and not _replaced(writer, write)]
         holding = 0
         for region in world.regions:
             if region == writer.region:
