@@ -134,6 +134,12 @@ class Receiver:
         apply = replicator.keyspace.apply
         sender = self.sender
         newest = -1  # the sender's own writes come in order: this one and all before it
+        for seq, _, record in changes:
+            # *reached*: how far the sender's own writes are here (what WAIT counts).
+            # Only its own records say so: a frame of records forwarded for other
+            # regions goes before its own writes still queued, at higher positions
+            if record.origin == sender and seq > self.reached:
+                self.reached = seq
         slots = replicator.slots
         if slots is not None:  # (a sender of a release without cluster mode sends all)
             changes = [change for change in changes if identity_slot(change[1]) in slots]
@@ -143,9 +149,7 @@ class Receiver:
                 newest = record.version
         if newest >= 0:
             replicator.applied_from_origin(sender, newest)
-        if changes:
-            replicator.applied += len(changes)
-            self.reached = max(self.reached, changes[-1][0])
+        replicator.applied += len(changes)
         self._reached(through)
 
     def _reached(self, through: int) -> None:

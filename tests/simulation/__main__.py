@@ -26,7 +26,7 @@ def main(argv=None) -> int:
                         help=f"sharded schedules: the seeds from {SHARDED} + first")
     parser.add_argument("--check-wait", action="store_true",
                         help="check each WAIT's answer against the stores it counts "
-                             "(run.py's CHECK_WAIT)")
+                             "(on anyway: run.py's CHECK_WAIT)")
     args = parser.parse_args(argv)
     if args.seed is not None:
         result = run_schedule(generate(args.seed), timeline=True,

@@ -68,14 +68,12 @@ HASH_PARTS = {key: [key_id(key)] + [field_id(key, f) for f in FIELDS] for key in
 TRACKED = KEYS + [part for parts in HASH_PARTS.values() for part in parts]
 STRINGS = frozenset(KEYS)
 
-# Whether a WAIT's answer is checked against the stores of the regions it counts.  Off
-# until the receiver's bug is fixed: it acknowledges the sender's own writes up to the
-# last record of a frame, and a frame of records forwarded for other regions goes
-# before the sender's own writes still queued, so a WAIT counts a region that does
-# not have them yet (seeds 10 and 598; test_simulation.py's
-# test_a_wait_counts_only_regions_that_have_the_writes fails once it is fixed: then
-# this is True).  scripts/simulate --check-wait turns it on.
-CHECK_WAIT = False
+# Whether a WAIT's answer is checked against the stores of the regions it counts.  It
+# found that a receiver acknowledged the sender's own writes up to the last record of a
+# frame, when a frame of records forwarded for other regions went before the sender's
+# own writes still queued: a WAIT counted a region that did not have them yet (seeds
+# 10 and 598; fixed: Receiver._apply).
+CHECK_WAIT = True
 MAX_UNCERTAIN = 10  # writes that may have been lost, per key, tried in every combination
 QUIET_LIMIT = 60.0  # simulated seconds after healing before the run counts as stuck
 PROBE_INTERVAL = 0.1  # simulated seconds between checks of what waits in memory

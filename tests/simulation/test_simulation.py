@@ -110,13 +110,9 @@ def test_sharded_schedules_are_what_the_issue_asks_for():
     assert generate(SHARDED - 1).layout is None
 
 
-@pytest.mark.xfail(raises=AssertionError, reason=(
-    "a receiver acknowledges the sender's own writes up to the last record of a batch "
-    "(Receiver._apply: reached = changes[-1][0]); a batch of records forwarded for other "
-    "regions goes before the sender's own writes still queued, so WAIT counts a region "
-    "that has not got them: simulation/run.py's CHECK_WAIT is off until it is fixed; when "
-    "this passes, turn it on"))
 @pytest.mark.parametrize("seed", [10, 598])
 def test_a_wait_counts_only_regions_that_have_the_writes(seed):
+    """Seeds that found WAIT counting a region before it had the writes (a frame of
+    forwarded records acknowledged as the sender's own): Receiver._apply."""
     result = run_schedule(generate(seed), timeline=True, check_wait=True)
     assert result.ok, result.report()
