@@ -37,7 +37,7 @@ from geolru.region.topology import shard_dir, shard_name
 from geolru.store.store import Store, StoreError
 
 RETIRE_PATIENCE = 15.0  # seconds: a master's heartbeat_timeout (5 s by default), and more
-LAYOUT_FILE = "cluster.json"  # in data_dir: {"shards": N}, the count last started
+LAYOUT_FILE = "cluster.json"  # in data_dir: {"shards": N}, written by a reshard
 BATCH = 5000
 
 
@@ -46,7 +46,7 @@ def existing_shards(data_dir: str) -> list[int]:
     found = [0] if os.path.isdir(os.path.join(data_dir, "store")) else []
     try:
         names = os.listdir(data_dir)
-    except FileNotFoundError:
+    except OSError:  # none yet, or not a folder (the store says so when it opens)
         return found
     for name in names:
         prefix, _, index = name.partition("-")
@@ -57,8 +57,8 @@ def existing_shards(data_dir: str) -> list[int]:
 
 
 def last_count(data_dir: str) -> int | None:
-    """The shard count the region last ran with (None: never in cluster mode, or
-    nothing there)."""
+    """The shard count the region last ran with: as the last reshard wrote it, else
+    as its shards' stores say (None: no data there yet)."""
     try:
         with open(os.path.join(data_dir, LAYOUT_FILE)) as f:
             return int(json.load(f)["shards"])
@@ -197,8 +197,7 @@ def ensure_layout(config: RegionConfig, log=None) -> Resharded | None:
     log = log or Logger(namespace="geolru.reshard")
     shards = config.shards if config.cluster_enabled == "yes" else 1
     previous = last_count(config.data_dir)
-    if previous is None or previous == shards:
-        record_count(config.data_dir, shards)
+    if previous is None or previous == shards:  # (the shards' own stores say the count)
         return None
     log.warn("region {name} last ran in {previous} shard(s), now in {shards}: moving its "
              "records to their shards", name=config.name, previous=previous, shards=shards)
