@@ -25,7 +25,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from support import RawConnection, free_ports, region_daemon, wait_until  # noqa: E402
+from support import RawConnection, bus_ports, region_daemon, wait_until  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 TESTS = ("set", "get")
@@ -68,22 +67,6 @@ def benchmark(port: int, test: str, pipeline: int, requests: int, cluster: bool)
                          timeout=600).stdout
     rows = [row for row in csv.reader(io.StringIO(out)) if row and row[0] != "test"]
     return float(rows[-1][1])
-
-
-def bus_ports(count: int) -> list[int]:
-    """``count`` free ports whose cluster bus ports (+ 10000) are free too."""
-    while True:
-        first = free_ports(count)
-        ports = [first + k for k in range(count)]
-        if ports[-1] + 10000 > 65535:
-            continue
-        try:
-            for port in ports:
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port + 10000))
-        except OSError:
-            continue
-        return ports
 
 
 def redis_cluster(work: Path, masters: int) -> list[subprocess.Popen]:

@@ -57,6 +57,23 @@ def free_ports(count: int) -> int:
         return first
 
 
+def bus_ports(count: int) -> list[int]:
+    """``count`` consecutive free ports whose Redis Cluster bus ports (+ 10000) are
+    free too (redis-server in cluster mode refuses a port above 55535)."""
+    while True:
+        first = free_ports(count)
+        ports = [first + k for k in range(count)]
+        if ports[-1] + 10000 > 65535:
+            continue
+        try:
+            for port in ports:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return ports
+
+
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
     """Poll ``predicate`` until it returns a true value; fail after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -167,11 +184,11 @@ def region_daemon(workdir: Path, name: str = "testregion", port: int | None = No
     return daemon
 
 
-def redis_server(workdir: Path, *extra: str) -> Daemon:
+def redis_server(workdir: Path, *extra: str, port: int | None = None) -> Daemon:
     exe = shutil.which("redis-server")
     if exe is None:
         raise AssertionError("redis-server is missing: run scripts/test, which installs it")
-    port = free_port()
+    port = port or free_port()
     argv = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no", *extra]
     return Daemon(argv, port, workdir, "redis-server")

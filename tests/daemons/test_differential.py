@@ -704,10 +704,11 @@ CLUSTER_SCRIPT = [
 def cluster_servers(tmp_path_factory):
     """A region in cluster mode (one shard: every slot) and redis-server in cluster
     mode serving every slot."""
-    from support import redis_server, wait_until
+    from support import bus_ports, redis_server, wait_until
     work = tmp_path_factory.mktemp("clusterdiff")
     reference = redis_server(work, "--cluster-enabled", "yes",
-                             "--cluster-config-file", str(work / "nodes.conf")).start()
+                             "--cluster-config-file", str(work / "nodes.conf"),
+                             port=bus_ports(1)[0]).start()
     region = region_daemon(tmp_path_factory.mktemp("clusterregion"),
                            cluster_enabled="yes").start()
     try:
