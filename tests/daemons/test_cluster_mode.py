@@ -302,6 +302,8 @@ def test_changing_the_shard_count_loses_nothing(tmp_path):
     frankfurt = placed_region(tmp_path, "frankfurt", masters).start()
     try:
         client = region.cluster_client(decode_responses=True)
+        # (Montreal learns of Frankfurt while starting, and syncs with it first)
+        wait_until(lambda: client.exists("k0") == 0, 20, what="Montreal to serve keys")
         for i in range(300):
             client.set(f"k{i}", i)
         client.incrby("hits", 7)
