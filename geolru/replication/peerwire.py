@@ -8,8 +8,8 @@ From the receiving region (it accepted the connection):
   position (0: all), in this protocol version (the highest both speak; a receiver of
   a release before negotiation sends no ``protocol``: then the ``H`` frame's).
 - ``P`` + 8-byte *through* + 8-byte *reached* — it applied every change up to
-  *through* (where it resumes), and batches up to *reached*, the highest position
-  it got (frees the window).
+  *through* (where it resumes), and the sender's own writes up to *reached*, the
+  highest position of one it got (frees the window).
 - ``A`` + the same two — ... and has them *committed*: *reached* is what ``WAIT``
   counts (this region's own writes are never held back, so every one up to it
   arrived), *through* what its publications (``W``) report.
