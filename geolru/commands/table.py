@@ -34,7 +34,7 @@ from geolru.commands.strings import StringCommands
 from geolru.commands.transactions import NOT_QUEUED, QUEUED, TransactionCommands
 from geolru.common.collaborators import Clock
 from geolru.keyspace.keyspace import Keyspace, WrongType
-from geolru.model.slots import SLOTS, key_slot
+from geolru.model.slots import key_slot
 from geolru.resp import codec as p
 
 MONITOR_NO_KEYS = p.error("ERR Replica can't interact with the keyspace")
@@ -88,8 +88,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         self._one_key = frozenset(name.encode() for name, spec in SPECS.items()
                                   if spec.keys == (1, 1, 1))
         if self.cluster is not None:  # (a shard's own slots never change while it runs)
-            slots = self.cluster.myself.slots
-            self._owned = bytes(int(slot in slots) for slot in range(SLOTS))
+            self._owned = self.cluster.myself.slots.owned
         self._keys_at[b"object"] = _subcommand_key(b"help")
         self._keys_at[b"memory"] = _subcommand_key(b"help", b"doctor", b"stats",
                                                    b"malloc-stats", b"purge")

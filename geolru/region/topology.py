@@ -18,7 +18,7 @@ import attrs
 from twisted.logger import Logger
 
 from geolru.common.config import ConfigError, RegionConfig
-from geolru.model.slots import SLOTS, SlotsError, SlotSet, split
+from geolru.model.slots import ALL, SLOTS, SlotsError, SlotSet, split
 
 
 def shard_name(region: str, index: int) -> str:
@@ -134,7 +134,7 @@ class ShardLayout:
             for sibling in siblings:
                 covered = covered.union(sibling.slots)
             if not covered.complete:
-                missing = SlotSet.of([(0, SLOTS - 1)]).without(covered)
+                missing = ALL.without(covered)
                 raise ConfigError(path, "[region] siblings",
                                   f"no shard serves slots {missing}: this shard serves "
                                   f"{slots}, its siblings the rest of what is named")
@@ -235,7 +235,7 @@ class Topology:
                     known.up = peer.up
                 continue
             try:
-                slots = SlotSet.parse(peer.slots) if peer.slots else SlotSet.of([(0, SLOTS - 1)])
+                slots = SlotSet.parse(peer.slots) if peer.slots else ALL
             except SlotsError:
                 continue
             self._known[peer.name] = Shard(peer.name, peer.host, peer.port, peer.peer_port,
