@@ -183,6 +183,7 @@ class MasterLinkProtocol(LineReceiver):
         else:
             self.sendLine(factory.registration().line())
             self._heartbeat_line()  # at once: the master must know now if we are syncing
+        factory.connected.add(self)
         self._heartbeat = task.LoopingCall(self._beat)
         self._heartbeat.clock = factory.clock
         self._heartbeat.start(HEARTBEAT_INTERVAL, now=False)
@@ -232,6 +233,7 @@ class MasterLinkProtocol(LineReceiver):
             self.log.warn("ignoring a bad line from the master {line!r}: {e}", line=line, e=e)
 
     def connectionLost(self, reason=None):
+        self.factory.connected.discard(self)
         if self._heartbeat.running:
             self._heartbeat.stop()
 
@@ -248,6 +250,13 @@ class MasterLinkFactory(Factory):
         self.secret = secret
         self.peer_lags = peer_lags  # () -> {peer: ms}, sent with each heartbeat
         self.syncing = syncing  # () -> bool: catching up (LOCATE leaves it out)
+        self.connected: set[MasterLinkProtocol] = set()
+
+    def sync_changed(self, syncing: bool = False) -> None:
+        """Syncing began or ended: every registered link heartbeats now, not at its
+        next beat, so the master's LOCATE changes its answer at once."""
+        for protocol in list(self.connected):
+            protocol._beat()
 
 
 class MasterLinks(MultiService):
@@ -258,6 +267,7 @@ class MasterLinks(MultiService):
         super().__init__()
         factory = MasterLinkFactory(registration, membership, reactor, secret, peer_lags,
                                     syncing)
+        self.sync_changed = factory.sync_changed
         for description in endpoints:
             address = client_address(description)
             Link(clientFromString(reactor, description), factory, reactor,

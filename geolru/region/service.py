@@ -131,9 +131,11 @@ class RegionService(MultiService):
         housekeeping(self.keyspace, reactor,
                      self.replication.tombstone_horizon).setServiceParent(self)
         if config.master:
-            MasterLinks(config.master, self.registration, self.membership, reactor,
-                        config.cluster_secret, self.peer_lags,
-                        lambda: self.replication.replicator.syncing).setServiceParent(self)
+            links = MasterLinks(config.master, self.registration, self.membership, reactor,
+                                config.cluster_secret, self.peer_lags,
+                                lambda: self.replication.replicator.syncing)
+            links.setServiceParent(self)
+            self.replication.replicator.sync_listeners.append(links.sync_changed)
         self.peer_port = None
         if config.peer_listen:
             self.replication.receiver_factory.protected = (

@@ -67,6 +67,9 @@ class Replicator:
     sync_waiting: set = attrs.field(factory=set)  # peers whose stream has not caught up
     _sync_call: DelayedCall | None = None
     _lost_at: dict = attrs.field(factory=dict)  # peer -> when its stream to us went
+    # callables(syncing: bool), told when syncing begins and ends (the master link
+    # heartbeats at once, so LOCATE does not wait a heartbeat to change its answer)
+    sync_listeners: list = attrs.field(factory=list)
 
     def __attrs_post_init__(self):
         self.stability = Stability(self.own_name)
@@ -157,6 +160,7 @@ class Replicator:
         if not self.syncing:
             self.keyspace.syncing = True
             self._sync_call = self.clock.callLater(self.sync_timeout, self._sync_timed_out)
+            self._sync_changed()
         self.log.info("syncing with {peers} ({why}): key commands answer LOADING until "
                       "caught up, {timeout:g} s at most", peers=", ".join(sorted(peers)),
                       why=why, timeout=self.sync_timeout)
@@ -183,6 +187,11 @@ class Replicator:
             self._sync_call.cancel()
         self._sync_call = None
         self.log.info("synced: {why}; serving", why=why)
+        self._sync_changed()
+
+    def _sync_changed(self) -> None:
+        for listener in list(self.sync_listeners):
+            listener(self.syncing)
 
     def _sync_timed_out(self) -> None:
         self._sync_call = None

@@ -503,3 +503,16 @@ def test_watch_sees_a_write_replicated_from_another_region(tmp_path, clock):
     run(commands, session, "MULTI")
     run(commands, session, "SET", "stock", "4")
     assert run(commands, session, "EXEC") == b"*-1\r\n"
+
+
+def test_listeners_hear_when_syncing_begins_and_ends(tmp_path, clock):
+    a = Region(tmp_path, clock, "a", peers=["b", "c"])
+    heard = []
+    a.replicator.sync_listeners.append(heard.append)
+    a.replicator.begin_sync({"b"}, "starting")
+    a.replicator.begin_sync({"c"}, "a new peer")  # already syncing: said once
+    assert heard == [True]
+    a.replicator.peers_down({"b", "c"})
+    assert heard == [True, False]
+    a.replicator.end_sync("again")  # not syncing: nothing to say
+    assert heard == [True, False]
