@@ -58,14 +58,12 @@ from twisted.logger import Logger
 
 from geolru.common.collaborators import DelayedCall
 from geolru.model import hashkeys
-from geolru.model.hashkeys import NO_VERSION, is_field
-from geolru.model.headers import clear_point
+from geolru.model.hashkeys import is_field
 from geolru.model.record import (
     HAS_DEADLINE,
     HAS_VALUE,
     Record,
     decode,
-    encode,
     header_fields,
 )
 from geolru.store.fields import FieldIndex
@@ -78,6 +76,7 @@ from geolru.store.layout import (
     place,
     stored_key,
 )
+from geolru.store.rows import RowWriter
 from geolru.store.tables import Tables
 from geolru.store.tombstones import TombstoneCollector
 from geolru.store.writers import InlineWriter, ThreadWriter, Writer
@@ -724,14 +723,7 @@ class Store:
     def _put_rows(self, batch: dict, meta: list, top: int) -> float:
         """The commit job: ``batch``'s records and ``meta``'s values, and ``top``."""
         def job(txn, tables):
-            # fields first: a key's write that clears its hash (``FieldIndex.drop``)
-            # then finds every field written before it
-            for key, (record, seq) in batch.items():
-                if key[:3] == hashkeys.FIELD_MARK:
-                    self._replace(txn, tables, key, record, seq)
-            for key, (record, seq) in batch.items():
-                if key[:3] != hashkeys.FIELD_MARK:
-                    self._replace(txn, tables, key, record, seq)
+            RowWriter(txn, tables, self.has_fields).write_batch(batch)
             for name, value in meta:
                 txn.put(name.encode(), str(value).encode(), db=tables.meta)
             self._put_top(txn, tables, top)
@@ -746,35 +738,9 @@ class Store:
             self._reserved = top + RESERVE_BLOCK
             txn.put(RESERVED_NAME, b"%d" % self._reserved, db=tables.meta)
 
-    def _replace(self, txn, tables: Tables, key: bytes, record: Record, seq: int) -> None:
-        """Write ``key``'s record (``key`` an identity) at position ``seq``, keeping
-        the indexes right."""
-        stored, table, tombs = place(tables, key)
-        field = table is tables.fields
-        old = txn.get(stored, db=table)
-        if old is not None:
-            old_seq, _, deadline, flags = header_fields(old)
-            position = POSITION.pack(old_seq)
-            txn.delete(position, db=tables.seq)
-            if not flags & HAS_VALUE:
-                txn.delete(position, db=tombs)
-            elif flags & HAS_DEADLINE and not field:
-                txn.delete(due_key(deadline, stored), db=tables.due)
-        position = POSITION.pack(seq)
-        txn.put(stored, encode(record, seq), db=table)
-        txn.put(position, key, db=tables.seq)
-        if record.value is None:
-            txn.put(position, key, db=tombs)
-        elif record.deadline is not None and not field:
-            txn.put(due_key(record.deadline, stored), key, db=tables.due)
-        if not field and self.has_fields:
-            cleared = clear_point(record)
-            before = NO_VERSION if old is None else clear_point(decode(old)[1])
-            if cleared > before:
-                FieldIndex.drop(txn, tables, hashkeys.parse(key)[0], cleared)
-
     def _expire_rows(self, rows: list) -> float:
         def job(txn, tables):
+            writer = RowWriter(txn, tables, self.has_fields)
             for key, version, origin, tombstone in rows:
                 raw = txn.get(stored_key(key), db=tables.kv)
                 if raw is None:
@@ -782,7 +748,8 @@ class Store:
                 seq, record = decode(raw)
                 if record.value is not None and (record.version, record.origin) == (
                         version, origin):
-                    self._replace(txn, tables, key, tombstone, seq)
+                    writer.replace(key, tombstone, seq)
+            writer.flush()
 
         return self.write_transaction(job)
 
@@ -809,8 +776,10 @@ class Store:
             live = [key for position, key in txn.cursor(db=tables.seq)
                     if not is_field(key) and txn.get(position, db=tables.tombs) is None]
             tombstone = Record(None, None, version, origin)
+            writer = RowWriter(txn, tables, self.has_fields)
             for offset, key in enumerate(live, 1):
-                self._replace(txn, tables, key, tombstone, base + offset)
+                writer.replace(key, tombstone, base + offset)
+            writer.flush()
             self._put_top(txn, tables, top)
 
         return self.write_transaction(job)

@@ -3,7 +3,6 @@ strings, counters and hashes' headers on one key."""
 
 import functools
 
-import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,7 +57,7 @@ def fold(records):
     is each region's own fact, set from its fields after the merge: left out."""
     merged = functools.reduce(merge, records, None)
     if merged is not None and merged.hash_meta is not None:
-        merged = attrs.evolve(merged, value=b"")
+        merged = merged._replace(value=b"")
     return merged
 
 

@@ -1,0 +1,110 @@
+"""The rows one write transaction changes: each record put in its table, and the
+indexes kept right (``seq``, ``tombs``/``field_tombs``, ``due``, and the fields a
+write to their key clears).
+
+``RowWriter`` lives for one transaction.  It does the least LMDB work a record
+allows, since this is most of what a write costs the store (docs/store.md):
+
+- a cursor on each record table puts the new row and hands back the old one in a
+  single call (``Cursor.replace``), where a ``get`` and a ``put`` each searched the
+  tree;
+- the new positions' ``seq`` rows are gathered and written sorted in one call at
+  ``flush``, appended at the end of the table (where new positions always go) with
+  no search at all, unless an older position is among them;
+- a record rewritten at its own position (``Store.restate``, an expiry) keeps its
+  ``seq`` row where it is.
+
+Hash fields' ``seq`` rows must be in the table before a key's write drops fields
+(``FieldIndex.drop`` deletes theirs): ``write_batch`` writes a batch's fields first
+and flushes before its keys.
+"""
+
+from __future__ import annotations
+
+from geolru.model.hashkeys import FIELD_MARK, NO_VERSION, field_stored_key, parse
+from geolru.model.headers import clear_point
+from geolru.model.record import HAS_DEADLINE, HAS_VALUE, Record, decode, encode, header_fields
+from geolru.store.fields import FieldIndex
+from geolru.store.layout import DIGEST_PREFIX, LONG_KEY, POSITION, due_key, stored_key
+
+_pack = POSITION.pack
+
+
+class RowWriter:
+    """Writes records into one write transaction (``txn``) of ``tables``."""
+
+    __slots__ = ("txn", "tables", "has_fields", "_kv", "_fields", "_positions")
+
+    def __init__(self, txn, tables, has_fields: bool):
+        self.txn = txn
+        self.tables = tables
+        self.has_fields = has_fields  # False: no key can have fields to drop
+        self._kv = txn.cursor(db=tables.kv)
+        self._fields = None  # opened by the first field
+        self._positions: list[tuple[bytes, bytes]] = []  # new seq rows, for ``flush``
+
+    def write_batch(self, batch: dict) -> None:
+        """Write a commit's ``batch`` (identity -> (record, position)): fields first,
+        so that a key's write that clears its hash (``FieldIndex.drop``) finds every
+        field written before it."""
+        replace = self.replace
+        for key, (record, seq) in batch.items():
+            if key[:3] == FIELD_MARK:
+                replace(key, record, seq)
+        self.flush()
+        for key, (record, seq) in batch.items():
+            if key[:3] != FIELD_MARK:
+                replace(key, record, seq)
+        self.flush()
+
+    def replace(self, key: bytes, record: Record, seq: int) -> None:
+        """Write ``key``'s record (``key`` an identity) at position ``seq``."""
+        txn = self.txn
+        tables = self.tables
+        field = key[:3] == FIELD_MARK
+        if field:
+            stored = field_stored_key(*parse(key))
+            cursor = self._fields
+            if cursor is None:
+                cursor = self._fields = txn.cursor(db=tables.fields)
+            tombs = tables.field_tombs
+        else:
+            stored = key if 0 < len(key) <= LONG_KEY and key[:3] != DIGEST_PREFIX \
+                else stored_key(key)
+            cursor = self._kv
+            tombs = tables.tombs
+        old = cursor.replace(stored, encode(record, seq))
+        position = _pack(seq)
+        if old is None:
+            self._positions.append((position, key))
+        else:
+            old_seq, _, deadline, flags = header_fields(old)
+            old_position = position
+            if old_seq != seq:
+                old_position = _pack(old_seq)
+                txn.delete(old_position, db=tables.seq)
+                self._positions.append((position, key))
+            if not flags & HAS_VALUE:
+                txn.delete(old_position, db=tombs)
+            elif flags & HAS_DEADLINE and not field:
+                txn.delete(due_key(deadline, stored), db=tables.due)
+        if record.value is None:
+            txn.put(position, key, db=tombs)
+        elif record.deadline is not None and not field:
+            txn.put(due_key(record.deadline, stored), key, db=tables.due)
+        if not field and self.has_fields:
+            cleared = clear_point(record)
+            before = NO_VERSION if old is None else clear_point(decode(old)[1])
+            if cleared > before:
+                FieldIndex.drop(txn, tables, parse(key)[0], cleared)
+
+    def flush(self) -> None:
+        """Write the gathered ``seq`` rows, sorted, in one call."""
+        rows = self._positions
+        if not rows:
+            return
+        self._positions = []
+        rows.sort()
+        cursor = self.txn.cursor(db=self.tables.seq)
+        append = not cursor.last() or cursor.key() < rows[0][0]
+        cursor.putmulti(rows, append=append)
