@@ -24,12 +24,14 @@ them.  A write to a key that makes its hash's ``cleared`` newer (a ``DEL``, a
 ``SET``, an expiry) removes the fields written before it, in the same
 transaction.
 
-The store is three classes, each in a module of its own:
+The store is four classes, each in a module of its own:
 
 - ``Store`` (here), the one the rest of geolru uses: the store's lifecycle (open,
   close, the lock, the format version), its identity and positions, the write
   buffer with group commit and fsync, the commit job, and the reads.  The hot
-  paths (``put``, ``get``, the commit job) run in it alone.
+  paths (``put``, ``get``, the commit job) run in it and in ``RowWriter``.
+- ``RowWriter`` (``geolru.store.rows``): the rows one write transaction changes,
+  with the fewest LMDB calls a record allows.
 - ``FieldIndex`` (``geolru.store.fields``): the ``fields`` table as hashes --
   reading a hash's fields with its buffered writes merged in, and dropping those
   a write to the key cleared.
