@@ -94,7 +94,9 @@ def decode(raw: bytes) -> tuple[int, Record]:
             _NAMES[raw[start:end]] = origin
     start = end
     if not flags & (HAS_COUNTER | HAS_HASH):  # a plain string or tombstone: most records
-        return seq, Record(raw[start:] if flags & HAS_VALUE else None,
+        # (past any counter bytes, as below: a record that has them without a flag
+        # that reads them is no record encode writes, but decodes as before)
+        return seq, Record(raw[start + counter_len:] if flags & HAS_VALUE else None,
                            deadline if flags & HAS_DEADLINE else None, version, origin)
     counter = raw[start:start + counter_len].decode() if flags & HAS_COUNTER else None
     meta = HashMeta.decode(raw[start:start + counter_len].decode()) \

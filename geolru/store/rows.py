@@ -21,6 +21,8 @@ and flushes before its keys.
 
 from __future__ import annotations
 
+import lmdb
+
 from geolru.model.hashkeys import FIELD_MARK, NO_VERSION, field_stored_key, parse
 from geolru.model.headers import clear_point
 from geolru.model.record import HAS_DEADLINE, HAS_VALUE, Record, decode, encode, header_fields
@@ -107,4 +109,7 @@ class RowWriter:
         rows.sort()
         cursor = self.txn.cursor(db=self.tables.seq)
         append = not cursor.last() or cursor.key() < rows[0][0]
-        cursor.putmulti(rows, append=append)
+        added = cursor.putmulti(rows, append=append)[1]
+        if added != len(rows):  # (an append that LMDB refused is skipped, not raised)
+            raise lmdb.Error(f"seq index: {len(rows) - added} of {len(rows)} rows not "
+                             "written (a position given out twice)")

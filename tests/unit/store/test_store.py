@@ -377,3 +377,10 @@ def test_committed_fires_once_the_writes_are_committed_even_after_a_failed_commi
 
 def expirations(due):
     return [(key, record, tombstone_when_expired(record)) for key, record in due]
+
+
+def test_counter_bytes_without_a_flag_that_reads_them_are_skipped():
+    """(No encode writes such a record; decode reads past them, as it always did.)"""
+    from geolru.model.record import HEADER
+    raw = HEADER.pack(1, 2, 0, 1, 1, 3) + b"p" + b"abc" + b"VAL"
+    assert decode(raw) == (1, Record(b"VAL", None, 2, "p"))
