@@ -27,7 +27,7 @@ from geolru.model.hashkeys import FIELD_MARK, NO_VERSION, field_stored_key, pars
 from geolru.model.headers import clear_point
 from geolru.model.record import HAS_DEADLINE, HAS_VALUE, Record, decode, encode, header_fields
 from geolru.store.fields import FieldIndex
-from geolru.store.layout import DIGEST_PREFIX, LONG_KEY, POSITION, due_key, stored_key
+from geolru.store.layout import POSITION, due_key, stored_key
 
 _pack = POSITION.pack
 
@@ -71,8 +71,7 @@ class RowWriter:
                 cursor = self._fields = txn.cursor(db=tables.fields)
             tombs = tables.field_tombs
         else:
-            stored = key if 0 < len(key) <= LONG_KEY and key[:3] != DIGEST_PREFIX \
-                else stored_key(key)
+            stored = stored_key(key)
             cursor = self._kv
             tombs = tables.tombs
         old = cursor.replace(stored, encode(record, seq))
