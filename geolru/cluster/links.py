@@ -142,6 +142,14 @@ class Link(Service):
                           seconds=now - self.down_since, why=why)
         self.reason = why
 
+    def reconnect_now(self) -> None:
+        """Connect at once if waiting to retry: the other end is said to be back (the
+        master heard from it), so its next try need not wait out the backoff."""
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+            self._failures = 0
+            self._connect()
+
     def _retry(self):
         self._failures += 1
         self._call = self.clock.callLater(self.retry(self._failures), self._connect)

@@ -116,8 +116,9 @@ class PeerLink(MultiService):
         if tls_trust is not None:  # peers listen on ssl: endpoints; check their certificate
             endpoint = wrapClientTLS(
                 optionsForClientTLS(peer.host, trustRoot=tls_trust), endpoint)
-        Link(endpoint, SenderFactory(sender), reactor, f"the link to {peer.name}",
-             f"{host}:{port}").setServiceParent(self)
+        self.link = Link(endpoint, SenderFactory(sender), reactor, f"the link to {peer.name}",
+                         f"{host}:{port}")
+        self.link.setServiceParent(self)
 
 
 def peer_slots(peer: Peer) -> SlotSet | None:
@@ -151,6 +152,7 @@ class Replication(MultiService):
         self.siblings = set(siblings)  # this shard's region's other shards, as its ini says
         self.replicator.siblings = set(self.siblings)
         self.links: dict[str, PeerLink] = {}
+        self._down: set[str] = set()  # peers the membership last said were down
         self._started_at = 0.0
         membership.listeners.append(self._membership_changed)
         self.receiver_factory = ReceiverFactory(self.replicator)
@@ -192,6 +194,12 @@ class Replication(MultiService):
                                                                link.peer.peer_port):
                 self._drop_link(name)
                 replicator.remove_peer(name)
+        down = {name for name, peer in wanted.items() if not peer.up}
+        for name in sorted((self._down - down) & set(self.links)):
+            # back, the master says: a link retrying with backoff (up to 2 s after a
+            # long outage) tries now, and the peer's catch-up starts that much sooner
+            self.links[name].link.reconnect_now()
+        self._down = down
         joined = []
         for name, peer in wanted.items():
             slots = peer_slots(peer)

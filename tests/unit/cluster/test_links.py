@@ -46,3 +46,17 @@ def test_down_reminded_once_a_minute_then_back():
         globalLogPublisher.removeObserver(observe)
     assert lines == ["is down", "is still down after {seconds",
                      "is still down after {seconds", "is back"]
+
+
+def test_reconnects_at_once_when_told_the_other_end_is_back():
+    clock, endpoint = Clock(), Endpoint()
+    link = Link(endpoint, Factory.forProtocol(Protocol), clock, "the link to x", "h:1")
+    link.startService()
+    for _ in range(30):  # a long outage: the backoff has grown to 2 s
+        clock.advance(1)
+    endpoint.up = True
+    link.reconnect_now()
+    assert link.protocol is not None and link.down_since is None  # no clock advanced
+    link.reconnect_now()  # connected: nothing to do
+    assert link.protocol is not None
+    link.stopService()
