@@ -17,6 +17,9 @@ import threading
 import time
 from pathlib import Path
 
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -124,7 +127,9 @@ def time_catch_up(victim, last_key: str) -> float:
     """Start ``victim`` again; seconds until it has ``last_key``."""
     victim.start()
     restarted = time.monotonic()
-    client = victim.client()
+    # no retries: redis-py retries a LOADING reply (a ConnectionError to it) with
+    # backoff up to a second, which the catch-up would be timed with
+    client = victim.client(retry=Retry(NoBackoff(), 0))
     wait_until(lambda: client.get(last_key) is not None, 600, interval=0.01,
                what=f"{victim.name} to catch up")
     return time.monotonic() - restarted
