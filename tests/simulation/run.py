@@ -132,6 +132,11 @@ class Simulation:
         self.positions: dict[tuple[str, bytes], int] = {}  # (node, key) -> its position
         self.crashes: dict[tuple[str, int], int] = {}  # (node, incarnation) -> committed
         self.problems: list[str] = []
+        # (node, incarnation, key) -> the newest (version, origin) of a plain record or
+        # tombstone that node stored for a string key since it started: what its
+        # clients may no longer see anything older than
+        self.floors: dict[tuple[str, int, bytes], tuple[int, str]] = {}
+        self.reads = 0
         self.peaks = {"waiting": 0, "in_flight": 0, "publications": 0}
 
     def log(self, text: str) -> None:
@@ -176,6 +181,11 @@ class Simulation:
     def _stored(self, node, key: bytes, record, seq: int) -> None:
         if key in STRINGS:
             self.positions[(node.name, key)] = seq
+            if record.counter is None and record.hash_meta is None:
+                floor = (node.name, node.incarnation, key)
+                stamp = (record.version, record.origin)
+                if stamp > self.floors.get(floor, (-1, "")):
+                    self.floors[floor] = stamp
 
     def _expired(self, node, key: bytes, record, seq: int) -> None:
         """A hash's expiry: a write no command made, which the writes must include."""
@@ -189,6 +199,9 @@ class Simulation:
             for node in self._route(args[0], args[1]):
                 # the client's request reaches the region when it can read it
                 node.clock.callLater(0, self._command, node, args[1])
+        elif kind == "read":
+            for node in self._route(args[0], (b"GET", args[1])):
+                node.clock.callLater(0, self._read, node, args[1])
         elif kind == "cut":
             world.cut_link(*args)
         elif kind == "heal":
@@ -275,6 +288,32 @@ class Simulation:
             if record is not None and record != before[key]:
                 self.writes.append(Write(self.world.scheduler.now, node.name,
                                          node.incarnation, key, record, store.seq))
+
+    def _read(self, node, key: bytes) -> None:
+        """A client's GET, checked against the history so far: the value was written
+        by some SET, and by one no older than what this region had already stored
+        for the key (a newer value, or a delete): nothing comes back, even for a
+        moment, and a region never goes back to an older value."""
+        reply = node.table.execute(node.session, [b"GET", key])
+        self.log(f"{node.name}: GET {key.decode()} -> {reply.strip().decode(errors='replace')}")
+        if not reply.startswith(b"$") or reply.startswith(b"$-1"):
+            return  # nothing (or LOADING while it syncs)
+        self.reads += 1
+        value = reply.split(b"\r\n")[1]
+        if value.lstrip(b"-").isdigit():
+            return  # a counter's total: no one write made it
+        stamps = [(w.record.version, w.record.origin) for w in self.writes
+                  if w.key == key and w.record.value == value and w.record.counter is None]
+        if not stamps:
+            self.problems.append(f"{node.name}: GET {key.decode()} returned "
+                                 f"{value.decode(errors='replace')}, which no write wrote")
+            return
+        floor = self.floors.get((node.name, node.incarnation, key))
+        if floor is not None and max(stamps) < floor:
+            self.problems.append(
+                f"{node.name}: GET {key.decode()} returned {value.decode(errors='replace')} "
+                f"(written at v{max(stamps)[0]} by {max(stamps)[1]}) after it had stored "
+                f"v{floor[0]} from {floor[1]}: an older value or a deleted key came back")
 
     def _waited(self, reply: bytes, node, wanted: int, position: int, incarnation: int,
                 shown: str) -> None:

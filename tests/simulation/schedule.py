@@ -113,6 +113,12 @@ def generate(seed: int) -> Schedule:
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
                         _hash_command(rng, len(names) - 1)))
     actions.sort(key=lambda action: action[0])
+    # each SET of a string key writes a value of its own, so that a read tells which
+    # write it saw; and clients read (from a random stream of their own: the draws
+    # above stay as they were)
+    actions = [_unique(action, i) for i, action in enumerate(actions)]
+    actions += _reads(random.Random(f"reads {seed}"), names)
+    actions.sort(key=lambda action: action[0])
     if shards:
         skews.update(shards.skews(skews))
     return Schedule(seed, names, delays, jitter, skews, tuple(actions),
@@ -185,6 +191,21 @@ def _pieces(count: int, which: tuple):
     """The union of pieces ``which`` of ``split(2 * count)``."""
     pieces = _split(2 * count)
     return SlotSet.of([pieces[i].ranges[0] for i in which])
+
+
+def _unique(action: tuple, serial: int) -> tuple:
+    """A SET of a string key with its value made unique (``v123#serial``)."""
+    if action[1] == "command" and action[3][0] == b"SET" and action[3][1] in KEYS:
+        args = action[3]
+        return (*action[:3], (*args[:2], args[2] + b"#%d" % serial, *args[3:]))
+    return action
+
+
+def _reads(rng, names) -> list:
+    """Clients' GETs of the string keys, at any region, during the workload and the
+    second after it."""
+    return [(rng.uniform(0, WORKLOAD_SECONDS + 1.0), "read", rng.choice(names),
+             rng.choice(KEYS)) for _ in range(rng.randint(20, 80))]
 
 
 def _command(rng, peers: int) -> tuple:

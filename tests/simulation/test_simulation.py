@@ -4,7 +4,9 @@ Each schedule runs three to five real regions (LMDB store on tmpfs, keyspace,
 command table, replicator) over a simulated network and clock, with link delays
 up to 150 ms and jitter, cuts, freezes, kill -9 and restarts, clock skew up to
 ±500 ms and FORGET, then heals and checks convergence, durability, that nothing
-deleted or expired comes back, and that nothing is left waiting.  A third of the
+deleted or expired comes back, and that nothing is left waiting; clients' reads
+during the run are checked as they are answered (no value nobody wrote, none older
+than what that region had already stored).  A third of the
 schedules are sharded: regions in cluster mode, of unequal numbers of shards, each
 shard a node of its own (issue #23).
 """
