@@ -45,6 +45,7 @@ import attrs
 from twisted.internet import defer
 
 from geolru.keyspace.keyspace import WrongType
+from geolru.model.counters import counter_of
 from geolru.model.hashkeys import field_id, identity_slot, key_id
 from geolru.model.headers import EXPIRY_ORIGIN, clear_point
 from geolru.model.merge import field_visible, merge, visible
@@ -53,6 +54,7 @@ from geolru.model.slots import SlotSet
 from geolru.replication.sender import BATCH_RECORDS, RECORD_OVERHEAD
 from geolru.replication.stability import MAX_PUBLICATIONS
 from geolru.store.layout import place
+from simulation import reference
 from simulation.schedule import (
     FIELDS,
     HASH_KEYS,
@@ -88,6 +90,7 @@ class Write:
     record: object
     position: int  # the origin's store position of the write (its last, for FLUSHALL)
     confirmed: bool = False  # by WAIT on every peer
+    command: tuple = ()  # what the client sent
 
 
 @attrs.define
@@ -287,7 +290,8 @@ class Simulation:
             record = store.get(key)
             if record is not None and record != before[key]:
                 self.writes.append(Write(self.world.scheduler.now, node.name,
-                                         node.incarnation, key, record, store.seq))
+                                         node.incarnation, key, record, store.seq,
+                                         command=args))
 
     def _read(self, node, key: bytes) -> None:
         """A client's GET, checked against the history so far: the value was written
@@ -452,6 +456,7 @@ class Simulation:
                     f"allow only {sorted(map(str, possible))} (the certain ones merge to "
                     f"{_show(certain)}; {len(maybe)} may have been lost): a lost write, or "
                     f"a deleted or expired key come back")
+            self._check_reference(key, final, now_ms)
         for key in HASH_KEYS:
             self._check_hash(regions, key)
         for node in nodes:
@@ -466,6 +471,46 @@ class Simulation:
             self.problems.append(f"{len(misrouted)} records went to a shard that does not "
                                  f"serve them, first {'; '.join(misrouted[:3])}")
         self.problems += [f"still waiting: {w}" for w in self._waiting()]
+
+    def _check_reference(self, key: bytes, final, now_ms: int) -> None:
+        """``final``, what every region shows of a string key, against the reference
+        model (``simulation.reference``) of the writes made to it."""
+        ops, certain, maybe = {}, [], []
+        for write in self.writes:
+            if write.key != key or write.record.origin == EXPIRY_ORIGIN:
+                continue
+            op = self._op(write, ops)
+            if op is None:
+                return
+            ops[op.stamp] = op
+            (certain if self._certain(write) else maybe).append(op)
+        possible = reference.outcomes(certain, maybe[-MAX_UNCERTAIN:], now_ms)
+        if final not in possible:
+            self.problems.append(
+                f"{key!r} is {final} everywhere; the reference model of its "
+                f"{len(certain)} certain writes (and {len(maybe)} that may have been "
+                f"lost) allows only {sorted(map(str, possible))}")
+
+    def _op(self, write: Write, ops: dict) -> reference.Op | None:
+        """A write as the reference model takes it: its version; a whole-key write's
+        value and deadline; an increment's amount and the start its region gave it
+        (the base it had seen, or its own version)."""
+        record = write.record
+        stamp = (record.version, record.origin)
+        if record.counter is None:
+            return reference.Op(stamp, record.value, record.deadline)
+        mine = [c for c in counter_of(record).counts if c[0] == record.origin]
+        since = mine[0][1] if mine else None
+        # started on a whole-key write, or on nothing: at its own version, or at its
+        # region's first increment since (a later one goes on from there)
+        earlier = ops.get(since)
+        base = earlier if earlier is not None and not earlier.increment else None
+        if write.command[:1] != (b"INCRBY",) or since is None or earlier is None and (
+                since != stamp):
+            self.problems.append(f"{write.key!r}: {write.command} at {write.node} made "
+                                 f"{_show(record)}, which the reference model cannot read")
+            return None
+        return reference.Op(stamp, delta=int(write.command[2]), since=since, base=base)
 
     def _check_hash(self, regions, key: bytes) -> None:
         """Every region shows the same hash (or string, or nothing) at ``key``; when
@@ -490,9 +535,18 @@ class Simulation:
 
 
 def _replaced(writer, write: Write) -> bool:
+    """Whether the writer's own record of the key no longer carries ``write``: a newer
+    write replaced it, or one that voids it (a ``SET`` newer than the start of the
+    increments it was one of, though older than the increment itself, under clock
+    skew: seed 75773); its stream sends what replaced it, which is no longer this
+    write for a ``WAIT`` to count."""
     current, record = writer.store.get(write.key), write.record
-    return current is not None and (current.version, current.origin) > (record.version,
-                                                                          record.origin)
+    if current is None:
+        return False
+    if (current.version, current.origin) > (record.version, record.origin):
+        return True
+    return (record.counter is not None and current.counter is None
+            and merge(current, record) == current)
 
 
 def _committed_at(node, writer, write: Write) -> bool:

@@ -6,7 +6,8 @@ up to 150 ms and jitter, cuts, freezes, kill -9 and restarts, clock skew up to
 ±500 ms and FORGET, then heals and checks convergence, durability, that nothing
 deleted or expired comes back, and that nothing is left waiting; clients' reads
 during the run are checked as they are answered (no value nobody wrote, none older
-than what that region had already stored).  A third of the
+than what that region had already stored), and the string keys' end state against
+an independent reference model of the merge rules (simulation.reference).  A third of the
 schedules are sharded: regions in cluster mode, of unequal numbers of shards, each
 shard a node of its own (issue #23).
 """

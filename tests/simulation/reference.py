@@ -1,0 +1,107 @@
+"""A reference model of the merge rules, for the simulator's checks.
+
+Written from the rules as docs/replication.md states them ("Counters", 1-5), not
+from ``geolru.model``: the simulator's other checks merge the writes' records with
+the production ``merge``, so a rule that is wrong the same way everywhere could not
+fail them.  This model never merges records.  It takes the history of a string key
+as operations -- each with its version, and for an increment the base it built on,
+which is what its region had seen (the causal order) -- and computes what a client
+must see once every region has them all:
+
+- the *base* is the whole-key write (``SET``, ``DEL``, ``PEXPIRE``, ``PERSIST``,
+  ``FLUSHALL``'s delete) with the greatest version, counting the base each surviving
+  increment built on (an increment carries its base with it);
+- an increment counts while it started (``since``) no earlier than the base; of one
+  region's increments only those of its latest start count (a region starts again
+  only once its earlier ones were voided or had expired);
+- the value is the sum of the increments that count, plus the base's value when some
+  of them built on it; increments built on the base expire with it, those started
+  on nothing never;
+- with no increment counting, the base itself, while it has not expired.
+
+A sum over the increments themselves, not over any region's totals: a total merged
+wrong (a maximum for a sum, a region's increments counted twice) shows here.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+Stamp = tuple[int, str]  # (version, origin): the hybrid-logical-clock time and region
+NOTHING: Stamp = (0, "")
+
+
+@attrs.frozen
+class Op:
+    """One write to a string key, as its region made it."""
+
+    stamp: Stamp
+    value: bytes | None = None  # a whole-key write's value (None: a delete)
+    deadline: int | None = None  # a whole-key write's deadline, unix ms
+    delta: int | None = None  # an increment's amount (None: a whole-key write)
+    since: Stamp | None = None  # an increment's start: its base's version, or its own
+    base: Op | None = None  # the whole-key write an increment built on, if any
+
+    @property
+    def increment(self) -> bool:
+        return self.delta is not None
+
+    @property
+    def region(self) -> str:
+        return self.stamp[1]
+
+
+def _alive(deadline: int | None, now_ms: int) -> bool:
+    return deadline is None or deadline > now_ms
+
+
+def _integer(value: bytes | None) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
+
+
+def string_outcome(ops, now_ms: int) -> tuple[bytes, int | None] | None:
+    """What a client sees of a key whose surviving writes are ``ops``: (value,
+    deadline), or None."""
+    increments = [op for op in ops if op.increment]
+    writes = [op for op in ops if not op.increment]
+    writes += [op.base for op in increments if op.base is not None]
+    base = max(writes, key=lambda op: op.stamp, default=None)
+    base_stamp = base.stamp if base is not None else NOTHING
+    starts: dict[str, tuple[Stamp, int]] = {}  # region -> (its latest start, its sum)
+    for op in increments:
+        if op.since < base_stamp:
+            continue  # made before a newer SET or DEL: void
+        start, total = starts.get(op.region, (None, 0))
+        if start is None or op.since > start:
+            starts[op.region] = (op.since, op.delta)
+        elif op.since == start:
+            starts[op.region] = (start, total + op.delta)
+    if not starts:
+        if base is None or base.value is None or not _alive(base.deadline, now_ms):
+            return None
+        return base.value, base.deadline
+    amounts, deadlines, on_base = [], [], False
+    for since, total in starts.values():
+        deadline = base.deadline if base is not None and since == base.stamp else None
+        if _alive(deadline, now_ms):
+            amounts.append(total)
+            if deadline is not None:
+                deadlines.append(deadline)
+            on_base = on_base or since == base_stamp
+    if not amounts:
+        return None
+    value = sum(amounts) + ((_integer(base.value) or 0) if on_base else 0)
+    return str(value).encode(), min(deadlines) if deadlines else None
+
+
+def outcomes(certain: list[Op], maybe: list[Op], now_ms: int) -> set:
+    """What a client may see: the certain writes with any subset of the others (which
+    a crash may have lost)."""
+    seen = set()
+    for mask in range(1 << len(maybe)):
+        chosen = [op for i, op in enumerate(maybe) if mask >> i & 1]
+        seen.add(string_outcome(certain + chosen, now_ms))
+    return seen

@@ -1,0 +1,76 @@
+"""The simulator's reference model of the merge rules, on histories small enough to
+work out by hand (docs/replication.md, "Counters")."""
+
+from simulation.reference import Op, outcomes, string_outcome
+
+NOW = 10_000
+
+
+def write(version, origin, value, deadline=None):
+    return Op((version, origin), value, deadline)
+
+
+def incr(version, origin, delta, base=None, since=None):
+    """An increment on ``base`` (a write its region had seen), or on nothing: a
+    region's first starts at its own version, its next ones ``since`` then."""
+    since = since or (base.stamp if base is not None else (version, origin))
+    return Op((version, origin), delta=delta, since=since, base=base)
+
+
+def test_the_later_write_wins_ties_broken_by_region():
+    assert string_outcome([write(2, "a", b"x"), write(1, "b", b"y")], NOW) == (b"x", None)
+    assert string_outcome([write(2, "a", b"x"), write(2, "b", b"y")], NOW) == (b"y", None)
+    assert string_outcome([write(2, "a", b"x"), write(3, "b", None)], NOW) is None
+
+
+def test_a_value_past_its_deadline_is_gone():
+    assert string_outcome([write(1, "a", b"x", deadline=NOW)], NOW) is None
+    assert string_outcome([write(1, "a", b"x", deadline=NOW + 1)], NOW) == (b"x", NOW + 1)
+
+
+def test_concurrent_increments_on_one_base_all_count_and_the_base_once():
+    base = write(1, "a", b"10")
+    history = [base, incr(2, "a", 1, base), incr(3, "a", 2, base), incr(2, "b", 5, base),
+               incr(4, "c", -3, base)]
+    assert string_outcome(history, NOW) == (b"15", None)
+
+
+def test_increments_on_nothing_count_from_zero():
+    history = [incr(5, "a", 3), incr(6, "b", 4), incr(7, "a", 1, since=(5, "a"))]
+    assert string_outcome(history, NOW) == (b"8", None)
+
+
+def test_a_newer_set_or_del_voids_the_increments_made_before_it():
+    base = write(1, "a", b"10")
+    history = [base, incr(2, "b", 5, base), write(3, "a", b"7")]
+    assert string_outcome(history, NOW) == (b"7", None)
+    assert string_outcome([base, incr(2, "b", 5, base), write(3, "c", None)], NOW) is None
+    # an increment started after the delete, on nothing, counts from zero
+    assert string_outcome([base, write(3, "c", None), incr(4, "b", 2)], NOW) == (b"2", None)
+
+
+def test_an_increment_carries_its_base_even_if_the_write_itself_was_lost():
+    base = write(1, "a", b"10")
+    assert string_outcome([incr(2, "b", 1, base)], NOW) == (b"11", None)
+
+
+def test_increments_expire_with_their_base_those_on_nothing_never():
+    base = write(1, "a", b"10", deadline=NOW)
+    assert string_outcome([base, incr(2, "a", 1, base)], NOW) is None
+    assert string_outcome([base, incr(2, "a", 1, base)], NOW - 1) == (b"11", NOW)
+    # after the expiry, a region starts on nothing: only its own increments remain
+    assert string_outcome([base, incr(2, "a", 1, base), incr(9, "b", 4)], NOW) == (
+        b"4", None)
+
+
+def test_a_regions_later_start_replaces_its_earlier_one():
+    """A region starts again only once its earlier increments were voided or dead."""
+    base = write(1, "a", b"10", deadline=NOW)
+    history = [base, incr(2, "b", 1, base), incr(11_000, "b", 7)]
+    assert string_outcome(history, NOW + 2_000) == (b"7", None)
+
+
+def test_outcomes_are_the_certain_writes_with_any_subset_of_the_others():
+    certain = [incr(1, "a", 1)]
+    maybe = [incr(2, "a", 2, since=(1, "a")), write(3, "b", b"x")]
+    assert outcomes(certain, maybe, NOW) == {(b"1", None), (b"3", None), (b"x", None)}
