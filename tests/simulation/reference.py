@@ -21,6 +21,21 @@ must see once every region has them all:
 
 A sum over the increments themselves, not over any region's totals: a total merged
 wrong (a maximum for a sum, a region's increments counted twice) shows here.
+
+A hash (docs/hashes.md, "How a hash replicates") is its fields, each a key of its
+own under the rules above, and the writes to the key itself:
+
+- the hash stands, against the key's other writes, as a whole-key write at the
+  version of its newest write (any ``HSET``, ``HDEL``, ``HINCRBY``, ``PEXPIRE``,
+  ``PERSIST`` of it): the newer decides whether the key is a hash, a string, or
+  nothing;
+- a hash that wins came after the newest of those other writes (its *clear point*:
+  a ``DEL``, ``SET``, expiry, or an increment started on nothing); a field counts
+  only if written after it (as if that write had deleted every field);
+- its deadline is that of the newest write that set one (``PEXPIRE``, ``PERSIST``,
+  or the ``HSET`` that made the hash where it was absent), if made after the clear
+  point; an ``HSET`` of an existing hash does not touch it;
+- a hash with no field left is no key.
 """
 
 from __future__ import annotations
@@ -58,7 +73,7 @@ def _alive(deadline: int | None, now_ms: int) -> bool:
 def _integer(value: bytes | None) -> int | None:
     try:
         return None if value is None else int(value)
-    except ValueError:
+    except (TypeError, ValueError):  # (not a number, or a hash)
         return None
 
 
@@ -105,3 +120,46 @@ def outcomes(certain: list[Op], maybe: list[Op], now_ms: int) -> set:
         chosen = [op for i, op in enumerate(maybe) if mask >> i & 1]
         seen.add(string_outcome(certain + chosen, now_ms))
     return seen
+
+
+HASH = object()  # the value that stands for a hash among a key's other writes
+
+
+@attrs.frozen
+class HashWrite:
+    """A write to a hash as a whole (what its header records): its version, and
+    whether it set the key's deadline (to ``deadline``)."""
+
+    stamp: Stamp
+    sets_deadline: bool = False
+    deadline: int | None = None
+
+
+def _clear_point(ops) -> Stamp:
+    """The newest whole-key write among a key's own writes: an increment's start
+    counts (the first on nothing is one)."""
+    return max([NOTHING, *(op.since if op.increment else op.stamp for op in ops)])
+
+
+def hash_outcome(key_ops, hash_writes, fields: dict, now_ms: int):
+    """What a client sees at a key with writes of its own ``key_ops`` (strings,
+    counters, deletes), writes to it as a hash ``hash_writes`` and its fields' writes
+    ``fields`` (field -> ops): ``("hash", ((field, value), ...), deadline)``,
+    ``("string", value, deadline)``, or None."""
+    if hash_writes:
+        version = max(write.stamp for write in hash_writes)
+        key_ops = [*key_ops, Op(version, HASH)]
+    seen = string_outcome(key_ops, now_ms)
+    if seen is None or seen[0] is not HASH:
+        return None if seen is None else ("string", *seen)
+    cleared = _clear_point(op for op in key_ops if op.value is not HASH)
+    setters = [w for w in hash_writes if w.sets_deadline and w.stamp > cleared]
+    deadline = max(setters, key=lambda w: w.stamp).deadline if setters else None
+    if not _alive(deadline, now_ms):
+        return None
+    items = []
+    for field, ops in sorted(fields.items()):
+        value = string_outcome([*ops, Op(cleared)], now_ms)
+        if value is not None:
+            items.append((field, value[0]))
+    return ("hash", tuple(items), deadline) if items else None

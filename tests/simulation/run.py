@@ -46,7 +46,7 @@ from twisted.internet import defer
 
 from geolru.keyspace.keyspace import WrongType
 from geolru.model.counters import counter_of
-from geolru.model.hashkeys import field_id, identity_slot, key_id
+from geolru.model.hashkeys import field_id, identity_slot, key_id, parse
 from geolru.model.headers import EXPIRY_ORIGIN, clear_point
 from geolru.model.merge import field_visible, merge, visible
 from geolru.model.record import decode
@@ -91,6 +91,7 @@ class Write:
     position: int  # the origin's store position of the write (its last, for FLUSHALL)
     confirmed: bool = False  # by WAIT on every peer
     command: tuple = ()  # what the client sent
+    fresh: bool = False  # a hash's header: the key held no live hash at its region before
 
 
 @attrs.define
@@ -139,6 +140,9 @@ class Simulation:
         # tombstone that node stored for a string key since it started: what its
         # clients may no longer see anything older than
         self.floors: dict[tuple[str, int, bytes], tuple[int, str]] = {}
+        # (node, incarnation) -> the newest version it stored (made or applied): what
+        # its next write must be newer than (a hybrid logical clock never goes back)
+        self.newest: dict[tuple[str, int], int] = {}
         self.reads = 0
         self.peaks = {"waiting": 0, "in_flight": 0, "publications": 0}
 
@@ -182,6 +186,9 @@ class Simulation:
                       time.perf_counter() - started, describe_layout(self.schedule))
 
     def _stored(self, node, key: bytes, record, seq: int) -> None:
+        clock = (node.name, node.incarnation)
+        if record.version > self.newest.get(clock, 0):
+            self.newest[clock] = record.version
         if key in STRINGS:
             self.positions[(node.name, key)] = seq
             if record.counter is None and record.hash_meta is None:
@@ -279,6 +286,7 @@ class Simulation:
     def _command(self, node, args: tuple) -> None:
         store = node.store
         before = {key: store.get(key) for key in TRACKED}
+        newest = self.newest.get((node.name, node.incarnation), 0)
         reply = node.table.execute(node.session, list(args))
         shown = b" ".join(args).decode()
         if isinstance(reply, defer.Deferred):
@@ -286,12 +294,22 @@ class Simulation:
             reply.addCallback(self._waited, node, int(args[1]), position, incarnation, shown)
             return
         self.log(f"{node.name}: {shown} -> {reply.strip().decode(errors='replace')}")
+        now_ms = node.keyspace.now_ms()
         for key in TRACKED:
             record = store.get(key)
             if record is not None and record != before[key]:
+                old = before[key]
+                fresh = not (old is not None and old.hash_meta is not None
+                             and old.value is not None
+                             and (old.deadline is None or old.deadline > now_ms))
                 self.writes.append(Write(self.world.scheduler.now, node.name,
                                          node.incarnation, key, record, store.seq,
-                                         command=args))
+                                         command=args, fresh=fresh))
+                if record.version <= newest:
+                    self.problems.append(
+                        f"{node.name}: {shown} wrote {key!r} at v{record.version}, not newer "
+                        f"than v{newest} it had already stored: a write stamped in the past "
+                        f"loses to writes made before it")
 
     def _read(self, node, key: bytes) -> None:
         """A client's GET, checked against the history so far: the value was written
@@ -491,6 +509,40 @@ class Simulation:
                 f"{len(certain)} certain writes (and {len(maybe)} that may have been "
                 f"lost) allows only {sorted(map(str, possible))}")
 
+    def _check_hash_reference(self, key: bytes, final, now_ms: int) -> None:
+        """``final``, what every region shows at a hash key, against the reference
+        model of every write to the key, its header and its fields."""
+        ops, key_ops, hash_writes, fields = {}, [], [], {}
+        for write in self.writes:
+            if write.key not in HASH_PARTS[key]:
+                continue
+            record = write.record
+            if record.hash_meta is not None:  # a write to the hash as a whole
+                command = write.command[:1]
+                sets = command in ((b"PEXPIRE",), (b"PERSIST",)) or write.fresh
+                hash_writes.append(reference.HashWrite(
+                    (record.version, record.origin), sets,
+                    record.deadline if command != (b"PERSIST",) else None))
+                cleared = record.hash_meta.cleared
+                if cleared[1] == EXPIRY_ORIGIN and cleared[0]:
+                    # the hash had expired here, and the command made a new one: the
+                    # expiry is a delete this region made (other regions store it as
+                    # a write of its own, which _expired records)
+                    key_ops.append(reference.Op(cleared))
+                continue
+            op = self._op(write, ops)
+            if op is None:
+                return
+            ops[op.stamp] = op
+            if write.key == key_id(key):
+                key_ops.append(op)
+            else:
+                fields.setdefault(parse(write.key)[1], []).append(op)
+        expected = reference.hash_outcome(key_ops, hash_writes, fields, now_ms)
+        if final != expected:
+            self.problems.append(f"hash {key!r} is {final} everywhere; the reference model "
+                                 f"of its writes says {expected}")
+
     def _op(self, write: Write, ops: dict) -> reference.Op | None:
         """A write as the reference model takes it: its version; a whole-key write's
         value and deadline; an increment's amount and the start its region gave it
@@ -505,12 +557,12 @@ class Simulation:
         # region's first increment since (a later one goes on from there)
         earlier = ops.get(since)
         base = earlier if earlier is not None and not earlier.increment else None
-        if write.command[:1] != (b"INCRBY",) or since is None or earlier is None and (
-                since != stamp):
+        amount = {b"INCRBY": 2, b"HINCRBY": 3}.get(write.command[0] if write.command else b"")
+        if amount is None or since is None or earlier is None and since != stamp:
             self.problems.append(f"{write.key!r}: {write.command} at {write.node} made "
                                  f"{_show(record)}, which the reference model cannot read")
             return None
-        return reference.Op(stamp, delta=int(write.command[2]), since=since, base=base)
+        return reference.Op(stamp, delta=int(write.command[amount]), since=since, base=base)
 
     def _check_hash(self, regions, key: bytes) -> None:
         """Every region shows the same hash (or string, or nothing) at ``key``; when
@@ -532,6 +584,7 @@ class Simulation:
         if final != expected:
             self.problems.append(f"hash {key!r} is {final} everywhere; its writes merge to "
                                  f"{expected}")
+        self._check_hash_reference(key, final, nodes[0].keyspace.now_ms())
 
 
 def _replaced(writer, write: Write) -> bool:

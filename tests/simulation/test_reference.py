@@ -1,7 +1,7 @@
 """The simulator's reference model of the merge rules, on histories small enough to
 work out by hand (docs/replication.md, "Counters")."""
 
-from simulation.reference import Op, outcomes, string_outcome
+from simulation.reference import HashWrite, Op, hash_outcome, outcomes, string_outcome
 
 NOW = 10_000
 
@@ -74,3 +74,35 @@ def test_outcomes_are_the_certain_writes_with_any_subset_of_the_others():
     certain = [incr(1, "a", 1)]
     maybe = [incr(2, "a", 2, since=(1, "a")), write(3, "b", b"x")]
     assert outcomes(certain, maybe, NOW) == {(b"1", None), (b"3", None), (b"x", None)}
+
+
+def test_a_hash_is_its_fields_written_after_its_clear_point():
+    fields = {b"a": [write(1, "x", b"old")], b"b": [write(5, "y", b"new")]}
+    history = [write(3, "z", None)]  # a DEL between the two HSETs
+    hashes = [HashWrite((1, "x"), sets_deadline=True), HashWrite((5, "y"), sets_deadline=True)]
+    assert hash_outcome(history, hashes, fields, NOW) == ("hash", ((b"b", b"new"),), None)
+
+
+def test_a_string_newer_than_every_write_to_the_hash_wins_and_the_other_way_round():
+    fields = {b"a": [write(2, "x", b"v")]}
+    hashes = [HashWrite((2, "x"), sets_deadline=True)]
+    assert hash_outcome([write(3, "y", b"s")], hashes, fields, NOW) == ("string", b"s", None)
+    assert hash_outcome([write(1, "y", b"s")], hashes, fields, NOW) == (
+        "hash", ((b"a", b"v"),), None)
+
+
+def test_the_newest_deadline_setter_after_the_clear_point_decides():
+    fields = {b"a": [write(2, "x", b"v")], b"b": [write(6, "y", b"w")]}
+    hashes = [HashWrite((2, "x"), sets_deadline=True),  # made the hash
+              HashWrite((4, "x"), sets_deadline=True, deadline=NOW + 5),  # PEXPIRE
+              HashWrite((6, "y"))]  # an HSET of the hash: no deadline of its own
+    assert hash_outcome([], hashes, fields, NOW) == (
+        "hash", ((b"a", b"v"), (b"b", b"w")), NOW + 5)
+    assert hash_outcome([], hashes, fields, NOW + 5) is None
+
+
+def test_field_increments_before_the_clear_point_are_void():
+    fields = {b"n": [incr(2, "x", 5), incr(4, "y", 3)]}
+    hashes = [HashWrite((2, "x"), sets_deadline=True), HashWrite((4, "y"))]
+    assert hash_outcome([write(3, "z", None)], hashes, fields, NOW) == (
+        "hash", ((b"n", b"3"),), None)
