@@ -3,8 +3,8 @@
 Prints each failing seed with its problems and timeline (``--seed N`` replays one
 exactly), then one line: schedules run, failed, and schedules per second.  Exits
 1 if any failed.  ``--sharded`` runs the sharded schedules instead (regions of
-shards in cluster mode): seeds ``SHARDED + first`` on; ``--seed`` takes such a
-seed as it is printed.
+shards in cluster mode): seeds ``SHARDED + first`` on; ``--wide`` those of the wide
+workload: seeds ``WIDE + first`` on; ``--seed`` takes such a seed as it is printed.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from simulation.run import run_schedule, run_seeds
-from simulation.schedule import SHARDED, generate
+from simulation.schedule import SHARDED, WIDE, generate
 
 
 def main(argv=None) -> int:
@@ -24,6 +24,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, help="replay this one seed, with its timeline")
     parser.add_argument("--sharded", action="store_true",
                         help=f"sharded schedules: the seeds from {SHARDED} + first")
+    parser.add_argument("--wide", action="store_true",
+                        help=f"schedules of the wide workload (hundreds of keys, every "
+                             f"replicated string command, transactions): the seeds from "
+                             f"{WIDE} + first")
     parser.add_argument("--check-wait", action="store_true",
                         help="check each WAIT's answer against the stores it counts "
                              "(on anyway: run.py's CHECK_WAIT)")
@@ -35,7 +39,7 @@ def main(argv=None) -> int:
         if result.ok:
             print("\n".join(result.timeline))
         return 0 if result.ok else 1
-    first = args.first + (SHARDED if args.sharded else 0)
+    first = args.first + (WIDE if args.wide else SHARDED if args.sharded else 0)
     seeds = range(first, first + args.seeds)
     count, failed, seconds = run_seeds(seeds, args.jobs, check_wait=args.check_wait or None)
     print(f"simulated {count} schedules, {len(failed)} failed"

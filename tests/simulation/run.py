@@ -56,19 +56,11 @@ from geolru.replication.stability import MAX_PUBLICATIONS
 from geolru.store.layout import place
 from simulation import reference
 from simulation.schedule import (
-    FIELDS,
-    HASH_KEYS,
-    KEYS,
     WORKLOAD_SECONDS,
     Schedule,
     generate,
 )
 from simulation.world import EPOCH, World, shm_dir
-
-# what a hash's writes are made of: its header and each field, by identity
-HASH_PARTS = {key: [key_id(key)] + [field_id(key, f) for f in FIELDS] for key in HASH_KEYS}
-TRACKED = KEYS + [part for parts in HASH_PARTS.values() for part in parts]
-STRINGS = frozenset(KEYS)
 
 # Whether a WAIT's answer is checked against the stores of the regions it counts.  It
 # found that a receiver acknowledged the sender's own writes up to the last record of a
@@ -136,6 +128,16 @@ class Simulation:
         self.positions: dict[tuple[str, bytes], int] = {}  # (node, key) -> its position
         self.crashes: dict[tuple[str, int], int] = {}  # (node, incarnation) -> committed
         self.problems: list[str] = []
+        # the keys the workload writes: strings, and each hash's parts (its header and
+        # each field, by identity), which are tracked
+        self.string_keys = schedule.string_keys
+        self.strings = frozenset(self.string_keys)
+        self.hash_fields = schedule.hashes
+        self.hash_parts = {key: [key_id(key)] + [field_id(key, f) for f in fields]
+                           for key, fields in self.hash_fields.items()}
+        self.tracked = self.string_keys + [part for parts in self.hash_parts.values()
+                                           for part in parts]
+        self.tracked_set = frozenset(self.tracked)
         # (node, incarnation, key) -> the newest (version, origin) of a plain record or
         # tombstone that node stored for a string key since it started: what its
         # clients may no longer see anything older than
@@ -189,7 +191,7 @@ class Simulation:
         clock = (node.name, node.incarnation)
         if record.version > self.newest.get(clock, 0):
             self.newest[clock] = record.version
-        if key in STRINGS:
+        if key in self.strings:
             self.positions[(node.name, key)] = seq
             if record.counter is None and record.hash_meta is None:
                 floor = (node.name, node.incarnation, key)
@@ -199,14 +201,15 @@ class Simulation:
 
     def _expired(self, node, key: bytes, record, seq: int) -> None:
         """A hash's expiry: a write no command made, which the writes must include."""
-        if record.origin == EXPIRY_ORIGIN and key in TRACKED:
+        if record.origin == EXPIRY_ORIGIN and key in self.tracked_set:
             self.writes.append(Write(self.world.scheduler.now, node.name, node.incarnation,
                                      key, record, seq))
 
     def _act(self, kind: str, *args) -> None:
         world = self.world
         if kind == "command":
-            for node in self._route(args[0], args[1]):
+            first = args[1][1][0] if args[1][0] == "transaction" else args[1]
+            for node in self._route(args[0], first):
                 # the client's request reaches the region when it can read it
                 node.clock.callLater(0, self._command, node, args[1])
         elif kind == "read":
@@ -283,19 +286,50 @@ class Simulation:
             self.log(f"SIGCONT {node.name} ({len(node.deferred)} events waited)")
             node.thaw(self.schedule.timers_first)
 
+    def _touched(self, commands) -> list:
+        """The tracked identities ``commands`` may write: those of the keys they name
+        (every one for FLUSHALL)."""
+        touched = {}
+        for args in commands:
+            if args[0] == b"FLUSHALL":
+                return self.tracked
+            for arg in args[1:]:
+                if arg in self.strings:
+                    touched[arg] = None
+                for part in self.hash_parts.get(arg, ()):
+                    touched[part] = None
+        return list(touched)
+
     def _command(self, node, args: tuple) -> None:
+        if args[0] == "transaction":
+            self._execute(node, args[1], (b"EXEC", *args[1]),
+                      "MULTI; " + "; ".join(b" ".join(a).decode() for a in args[1]) + "; EXEC")
+        else:
+            self._execute(node, (args,), args, b" ".join(args).decode())
+
+    def _execute(self, node, commands, written: tuple, shown: str) -> None:
+        """Run ``commands`` at ``node`` (several: in MULTI ... EXEC) and record what
+        they wrote (``written``: the command each write says it came from)."""
         store = node.store
-        before = {key: store.get(key) for key in TRACKED}
+        tracked = self._touched(commands)
+        before = {key: store.get(key) for key in tracked}
         newest = self.newest.get((node.name, node.incarnation), 0)
-        reply = node.table.execute(node.session, list(args))
-        shown = b" ".join(args).decode()
+        if len(commands) > 1:
+            node.table.execute(node.session, [b"MULTI"])
+            for args in commands:
+                node.table.execute(node.session, list(args))
+            reply = node.table.execute(node.session, [b"EXEC"])
+        else:
+            reply = node.table.execute(node.session, list(commands[0]))
+        args = commands[0]
         if isinstance(reply, defer.Deferred):
             position, incarnation = node.session.last_write, node.incarnation
             reply.addCallback(self._waited, node, int(args[1]), position, incarnation, shown)
             return
         self.log(f"{node.name}: {shown} -> {reply.strip().decode(errors='replace')}")
         now_ms = node.keyspace.now_ms()
-        for key in TRACKED:
+        args = written
+        for key in tracked:
             record = store.get(key)
             if record is not None and record != before[key]:
                 old = before[key]
@@ -362,7 +396,7 @@ class Simulation:
         write, or a merge): a stream sends a key's newest record only, at its new
         position, and the WAIT counts the positions up to its own."""
         world = self.world
-        writes = [write for write in writes if write.key in STRINGS
+        writes = [write for write in writes if write.key in self.strings
                   and self.positions.get((writer.name, write.key), 0) <= position
                   and not _replaced(writer, write)]
         holding = 0
@@ -448,7 +482,7 @@ class Simulation:
         nodes = self._live_nodes()
         regions = self._live_regions()
         serving = self.world.serving
-        for key in KEYS:
+        for key in self.string_keys:
             # a region shows what the shard serving the key holds
             owners = {region: serving(region, key) for region in regions}
             records = {name: node.store.get(key) for name, node in owners.items()}
@@ -475,11 +509,11 @@ class Simulation:
                     f"{_show(certain)}; {len(maybe)} may have been lost): a lost write, or "
                     f"a deleted or expired key come back")
             self._check_reference(key, final, now_ms)
-        for key in HASH_KEYS:
+        for key in self.hash_fields:
             self._check_hash(regions, key)
         for node in nodes:
             if node.slots is not None:
-                strays = [key for key in TRACKED if identity_slot(key) not in node.slots
+                strays = [key for key in self.tracked if identity_slot(key) not in node.slots
                           and node.store.get(key) is not None]
                 if strays:
                     self.problems.append(f"{node.name} holds {strays}, outside its slots "
@@ -514,7 +548,7 @@ class Simulation:
         model of every write to the key, its header and its fields."""
         ops, key_ops, hash_writes, fields = {}, [], [], {}
         for write in self.writes:
-            if write.key not in HASH_PARTS[key]:
+            if write.key not in self.hash_parts[key]:
                 continue
             record = write.record
             if record.hash_meta is not None:  # a write to the hash as a whole
@@ -557,12 +591,12 @@ class Simulation:
         # region's first increment since (a later one goes on from there)
         earlier = ops.get(since)
         base = earlier if earlier is not None and not earlier.increment else None
-        amount = {b"INCRBY": 2, b"HINCRBY": 3}.get(write.command[0] if write.command else b"")
-        if amount is None or since is None or earlier is None and since != stamp:
+        delta = _delta(write)
+        if delta is None or since is None or earlier is None and since != stamp:
             self.problems.append(f"{write.key!r}: {write.command} at {write.node} made "
                                  f"{_show(record)}, which the reference model cannot read")
             return None
-        return reference.Op(stamp, delta=int(write.command[amount]), since=since, base=base)
+        return reference.Op(stamp, delta=delta, since=since, base=base)
 
     def _check_hash(self, regions, key: bytes) -> None:
         """Every region shows the same hash (or string, or nothing) at ``key``; when
@@ -573,18 +607,35 @@ class Simulation:
         if len(set(seen.values())) > 1:
             self.problems.append(f"hash {key!r} differs: {seen}")
             return
-        writes = [w for w in self.writes if w.key in HASH_PARTS[key]]
+        writes = [w for w in self.writes if w.key in self.hash_parts[key]]
         if not nodes or not all(self._certain(w) for w in writes):
             return
         merged = {}
         for write in writes:
             merged[write.key] = merge(merged.get(write.key), write.record)
-        expected = _expected_hash(merged, key, nodes[0].keyspace.now_ms())
+        expected = _expected_hash(merged, key, self.hash_fields[key],
+                                  nodes[0].keyspace.now_ms())
         final = next(iter(seen.values()))
         if final != expected:
             self.problems.append(f"hash {key!r} is {final} everywhere; its writes merge to "
                                  f"{expected}")
         self._check_hash_reference(key, final, nodes[0].keyspace.now_ms())
+
+
+def _delta(write: Write) -> int | None:
+    """The amount of the increment that made ``write`` (a transaction's: its command
+    on the write's key; a transaction names each key once), or None."""
+    commands = write.command[1:] if write.command[:1] == (b"EXEC",) else (write.command,)
+    for args in commands:
+        name = args[0]
+        if name == b"HINCRBY" and field_id(args[1], args[2]) == write.key:
+            return int(args[3])
+        if len(args) > 1 and args[1] == write.key:
+            if name in (b"INCRBY", b"DECRBY"):
+                return int(args[2]) * (1 if name == b"INCRBY" else -1)
+            if name in (b"INCR", b"DECR"):
+                return 1 if name == b"INCR" else -1
+    return None
 
 
 def _replaced(writer, write: Write) -> bool:
@@ -656,7 +707,7 @@ def _hash_view(keyspace, key: bytes):
     return None if entry is None else ("string", entry.value, entry.deadline)
 
 
-def _expected_hash(merged: dict, key: bytes, now_ms: int):
+def _expected_hash(merged: dict, key: bytes, fields, now_ms: int):
     head = merged.get(key_id(key))
     if head is None or head.hash_meta is None:
         seen = visible(head, now_ms)
@@ -665,7 +716,7 @@ def _expected_hash(merged: dict, key: bytes, now_ms: int):
         return None
     cleared = clear_point(head)
     items = {}
-    for field in FIELDS:
+    for field in fields:
         value = field_visible(merged.get(field_id(key, field)), cleared)
         if value is not None:
             items[field] = value

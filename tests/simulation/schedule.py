@@ -25,9 +25,16 @@ from geolru.model.slots import ALL, SlotSet, split
 KEYS = [b"k%d" % i for i in range(6)]
 HASH_KEYS = [b"h0", b"h1"]
 FIELDS = [b"a", b"b", b"c"]
+# the wide workload (seeds from WIDE on): hundreds of keys, most writes to a hot few,
+# every string command that replicates, transactions, hashes of many fields
+WIDE_KEYS = [b"w%d" % i for i in range(200)]
+HOT_KEYS = WIDE_KEYS[:8]
+WIDE_HASH_KEYS = [b"wh0", b"wh1"]
+WIDE_FIELDS = [b"f%d" % i for i in range(20)]
 NAMES = ["montreal", "frankfurt", "singapore", "saopaulo", "sydney"]
 WORKLOAD_SECONDS = 3.0
 SHARDED = 1_000_000_000  # seeds from here on are sharded schedules
+WIDE = 3_000_000_000  # ... and from here on, schedules of the wide workload (no shards)
 # regions a sharded schedule draws: no five (a schedule costs as many streams as it
 # has, and every shard streams to every shard of every other region)
 SHARDED_REGIONS = (3, 3, 3, 4)
@@ -48,6 +55,18 @@ class Schedule:
     # region -> the slots of each of its shards (a tuple of SlotSet), or None for a
     # region without cluster mode; None: no region has it (the schedules from before)
     layout: dict | None = None
+    wide: bool = False  # the wide workload's keys (WIDE_KEYS, WIDE_HASH_KEYS)
+
+    @property
+    def string_keys(self) -> list:
+        return WIDE_KEYS if self.wide else KEYS
+
+    @property
+    def hashes(self) -> dict:
+        """Each hash key the workload writes, and its fields."""
+        if self.wide:
+            return {key: WIDE_FIELDS for key in WIDE_HASH_KEYS}
+        return {key: FIELDS for key in HASH_KEYS}
 
 
 def shard_name(region: str, k: int) -> str:
@@ -62,17 +81,22 @@ def region_of(name: str) -> str:
 
 def generate(seed: int) -> Schedule:
     rng = random.Random(seed)
-    names = tuple(NAMES[:rng.choice(SHARDED_REGIONS if seed >= SHARDED else (3, 3, 4, 5))])
+    wide = seed >= WIDE
+    sharded = SHARDED <= seed < WIDE
+    names = tuple(NAMES[:rng.choice(SHARDED_REGIONS if sharded else (3, 3, 4, 5))])
     # the shards draw from a stream of their own: the other draws stay as they were
-    shards = Shards(random.Random(f"shards {seed}"), names) if seed >= SHARDED else None
+    shards = Shards(random.Random(f"shards {seed}"), names) if sharded else None
+    workload = Wide(rng) if wide else None
+    command, hash_command = ((workload.command, workload.hash_command) if workload
+                             else (_command, _hash_command))
     delays = {frozenset((a, b)): rng.choice((0.0, rng.uniform(0, 0.15)))
               for i, a in enumerate(names) for b in names[i + 1:]}
     skews = {name: rng.uniform(-0.5, 0.5) for name in names}
     pick = shards.pick if shards else (lambda name: name)
     actions = []
-    for _ in range(rng.randint(20, 60)):
+    for _ in range(rng.randint(80, 200) if wide else rng.randint(20, 60)):
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
-                        _command(rng, len(names) - 1)))
+                        command(rng, len(names) - 1)))
     # faults: a few, anywhere in the workload; at least two regions are never killed
     victims = list(names)
     rng.shuffle(victims)
@@ -97,7 +121,8 @@ def generate(seed: int) -> Schedule:
         name = fragile[0]
         start = rng.uniform(0, WORKLOAD_SECONDS)
         actions = [a for a in actions
-                   if a[1] == "command" or name not in map(region_of, a[2:4])]
+                   if a[1] in ("command", "transaction")
+                   or name not in map(region_of, a[2:4])]
         target = name + ALL_SHARDS if shards else name
         actions.append((start, "crash", target))
         actions.append((start + rng.uniform(0.5, 2.0), "forget", name))
@@ -111,17 +136,17 @@ def generate(seed: int) -> Schedule:
     buffer = rng.choice((64 << 20, 64 << 20, 700, 2000))
     for _ in range(rng.randint(0, 30)):  # hashes (drawn after the rest, likewise)
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
-                        _hash_command(rng, len(names) - 1)))
+                        hash_command(rng, len(names) - 1)))
     actions.sort(key=lambda action: action[0])
     # each SET of a string key writes a value of its own, so that a read tells which
     # write it saw; and clients read (from a random stream of their own: the draws
     # above stay as they were)
     actions = [_unique(action, i) for i, action in enumerate(actions)]
-    actions += _reads(random.Random(f"reads {seed}"), names)
+    actions += _reads(random.Random(f"reads {seed}"), names, wide)
     actions.sort(key=lambda action: action[0])
     if shards:
         skews.update(shards.skews(skews))
-    return Schedule(seed, names, delays, jitter, skews, tuple(actions),
+    return Schedule(seed, names, delays, jitter, skews, tuple(actions), wide=wide,
                     timers_first=timers_first, window=window, buffer=buffer,
                     layout=shards.layout if shards else None)
 
@@ -201,11 +226,15 @@ def _unique(action: tuple, serial: int) -> tuple:
     return action
 
 
-def _reads(rng, names) -> list:
+def _reads(rng, names, wide: bool = False) -> list:
     """Clients' GETs of the string keys, at any region, during the workload and the
-    second after it."""
-    return [(rng.uniform(0, WORKLOAD_SECONDS + 1.0), "read", rng.choice(names),
-             rng.choice(KEYS)) for _ in range(rng.randint(20, 80))]
+    second after it (of the wide workload's, mostly the hot ones)."""
+    def key():
+        if not wide:
+            return rng.choice(KEYS)
+        return rng.choice(HOT_KEYS if rng.random() < 0.7 else WIDE_KEYS)
+    return [(rng.uniform(0, WORKLOAD_SECONDS + 1.0), "read", rng.choice(names), key())
+            for _ in range(rng.randint(20, 80) * (3 if wide else 1))]
 
 
 def _command(rng, peers: int) -> tuple:
@@ -227,6 +256,96 @@ def _command(rng, peers: int) -> tuple:
     if roll < 0.89:
         return (b"FLUSHALL",)
     return (b"WAIT", b"%d" % peers, b"2000")
+
+
+class Wide:
+    """The wide workload's commands: a hot few of hundreds of keys, every string
+    command that replicates, transactions of a few keys, hashes of 20 fields.  Each
+    value written is one no other write writes."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.serial = 0
+
+    def _value(self, prefix: bytes) -> bytes:
+        self.serial += 1
+        return b"%s%d#w%d" % (prefix, self.rng.randrange(1000), self.serial)
+
+    def _key(self) -> bytes:
+        rng = self.rng
+        return rng.choice(HOT_KEYS if rng.random() < 0.7 else WIDE_KEYS)
+
+    def command(self, rng, peers: int):
+        roll = rng.random()
+        if roll < 0.12:  # MULTI ... EXEC of 2-4 commands on distinct keys
+            keys = list(dict.fromkeys(self._key() for _ in range(rng.randint(2, 4))))
+            return ("transaction", tuple(self._string_command(key, alone=False)
+                                         for key in keys))
+        if roll < 0.94:
+            return self._string_command(self._key())
+        if roll < 0.95:
+            return (b"FLUSHALL",)
+        return (b"WAIT", b"%d" % peers, b"2000")
+
+    def _string_command(self, key: bytes, alone: bool = True) -> tuple:
+        """A command on ``key`` (and on another key, an ``MSET``, unless it is one of a
+        transaction's, whose keys are its commands' own)."""
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.18:
+            return (b"SET", key, self._value(b"v"))
+        if roll < 0.24:
+            return (b"SET", key, self._value(b"t"), b"PX", b"%d" % rng.randint(50, 2500))
+        if roll < 0.28:
+            return (b"SET", key, self._value(b"n"), rng.choice((b"NX", b"XX", b"GET")))
+        if roll < 0.31:
+            return (b"SETNX", key, self._value(b"x"))
+        if roll < 0.35:
+            return (b"GETSET", key, self._value(b"g"))
+        if roll < 0.39:
+            return (b"APPEND", key, self._value(b"+"))
+        if roll < 0.47:
+            return (b"INCRBY", key, b"%d" % rng.randint(-5, 10))
+        if roll < 0.51:
+            return (rng.choice((b"INCR", b"DECR")), key)
+        if roll < 0.53:
+            return (b"DECRBY", key, b"%d" % rng.randint(1, 5))
+        if roll < 0.55:
+            return (b"INCRBYFLOAT", key, b"1.5")
+        if roll < 0.60:
+            other = rng.choice(WIDE_KEYS)
+            if other == key or not alone:
+                return (b"SET", key, self._value(b"m"))
+            return (b"MSET", key, self._value(b"m"), other, self._value(b"m"))
+        if roll < 0.64:
+            return (b"GETDEL", key)
+        if roll < 0.67:
+            return (b"GETEX", key, b"PX", b"%d" % rng.randint(50, 2500))
+        if roll < 0.78:
+            return (b"DEL", key)
+        if roll < 0.90:
+            return (b"PEXPIRE", key, b"%d" % rng.randint(50, 2500))
+        return (b"PERSIST", key)
+
+    def hash_command(self, rng, peers: int) -> tuple:
+        key, field = rng.choice(WIDE_HASH_KEYS), rng.choice(WIDE_FIELDS)
+        roll = rng.random()
+        if roll < 0.40:
+            return (b"HSET", key, field, self._value(b"v"))
+        if roll < 0.50:
+            other = rng.choice(WIDE_FIELDS)
+            return (b"HSET", key, field, self._value(b"w"), other, self._value(b"x"))
+        if roll < 0.55:
+            return (b"HSETNX", key, field, self._value(b"y"))
+        if roll < 0.70:
+            return (b"HDEL", key, field)
+        if roll < 0.82:
+            return (b"HINCRBY", key, field, b"%d" % rng.randint(-5, 10))
+        if roll < 0.87:
+            return (b"DEL", key)
+        if roll < 0.93:
+            return (b"PEXPIRE", key, b"%d" % rng.randint(50, 2500))
+        return (b"PERSIST", key)
 
 
 def _hash_command(rng, peers: int) -> tuple:

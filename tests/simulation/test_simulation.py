@@ -17,16 +17,18 @@ import os
 import pytest
 
 from simulation.run import Simulation, run_schedule, run_seeds
-from simulation.schedule import SHARDED, at_distance, cities, frozen_forwarder, generate
+from simulation.schedule import SHARDED, WIDE, at_distance, cities, frozen_forwarder, generate
 
 # how many random schedules, and the first seed: GEOLRU_SIM_SEEDS and GEOLRU_SIM_FIRST
 # turn a run up (a nightly soak) or onto other seeds without editing this file
 # (docs/testing.md); the default keeps the suite within CI's time
 RANDOM_SCHEDULES = int(os.environ.get("GEOLRU_SIM_SEEDS", "2000"))
 FIRST_SEED = int(os.environ.get("GEOLRU_SIM_FIRST", "0"))
-# of which a third sharded (seeds SHARDED + FIRST_SEED on); the others are seeds
-# FIRST_SEED on, as before shards existed
+# of which a third sharded (seeds SHARDED + FIRST_SEED on), a tenth of the wide
+# workload (WIDE + FIRST_SEED on); the others are seeds FIRST_SEED on, as before
+# shards existed
 SHARDED_SCHEDULES = round(RANDOM_SCHEDULES / 3)
+WIDE_SCHEDULES = round(RANDOM_SCHEDULES / 10)
 
 # seeds that found bugs, kept as they were found (docs/replication.md, "Found by the
 # simulator"); each still runs in the random batch, and here by name
@@ -59,9 +61,10 @@ REGRESSIONS = {
 
 
 def test_random_schedules_converge_lose_nothing_and_bring_nothing_back(capsys):
-    plain = RANDOM_SCHEDULES - SHARDED_SCHEDULES
+    plain = RANDOM_SCHEDULES - SHARDED_SCHEDULES - WIDE_SCHEDULES
     seeds = [*range(FIRST_SEED, FIRST_SEED + plain),
-             *range(SHARDED + FIRST_SEED, SHARDED + FIRST_SEED + SHARDED_SCHEDULES)]
+             *range(SHARDED + FIRST_SEED, SHARDED + FIRST_SEED + SHARDED_SCHEDULES),
+             *range(WIDE + FIRST_SEED, WIDE + FIRST_SEED + WIDE_SCHEDULES)]
     count, failed, seconds = run_seeds(seeds, jobs=2)
     with capsys.disabled():
         print(f"\n  simulated {count} schedules in {seconds:.1f}s "
@@ -126,3 +129,32 @@ def test_a_wait_counts_only_regions_that_have_the_writes(seed):
     forwarded records acknowledged as the sender's own): Receiver._apply."""
     result = run_schedule(generate(seed), timeline=True, check_wait=True)
     assert result.ok, result.report()
+
+
+def test_the_wide_workload_is_what_the_issue_asks_for():
+    """Hundreds of keys with a hot set, transactions, every string command that
+    replicates, hashes of many fields; no shards.  (Issue: "A simulator that knows
+    what the answer should be", 3.)"""
+    schedules = [generate(WIDE + seed) for seed in range(50)]
+    commands = []
+    for schedule in schedules:
+        assert schedule.wide and schedule.layout is None
+        for action in schedule.actions:
+            if action[1] == "command":
+                args = action[3]
+                commands += list(args[1]) if args[0] == "transaction" else [args]
+    names = {args[0] for args in commands}
+    assert names >= {b"SET", b"SETNX", b"GETSET", b"APPEND", b"INCRBY", b"INCR", b"DECR",
+                     b"DECRBY", b"INCRBYFLOAT", b"MSET", b"GETDEL", b"GETEX", b"DEL",
+                     b"PEXPIRE", b"PERSIST", b"FLUSHALL", b"HSET", b"HSETNX", b"HDEL",
+                     b"HINCRBY"}
+    transactions = [a for s in schedules for a in s.actions
+                    if a[1] == "command" and a[3][0] == "transaction"]
+    assert len(transactions) > 100
+    keys = [args[1] for args in commands if len(args) > 1 and args[1].startswith(b"w")
+            and not args[1].startswith(b"wh")]
+    assert len(set(keys)) > 150
+    hot = sum(key in (b"w%d" % i for i in range(8)) for key in keys)
+    assert hot > len(keys) / 2
+    fields = {args[2] for args in commands if args[0] in (b"HSET", b"HDEL", b"HINCRBY")}
+    assert len(fields) == 20
