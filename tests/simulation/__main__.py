@@ -1,10 +1,11 @@
 """Run simulated schedules: ``python -m simulation --seeds 2000 --jobs 2`` (from tests/).
 
 Prints each failing seed with its problems and timeline (``--seed N`` replays one
-exactly), then one line: schedules run, failed, and schedules per second.  Exits
-1 if any failed.  ``--sharded`` runs the sharded schedules instead (regions of
-shards in cluster mode): seeds ``SHARDED + first`` on; ``--wide`` those of the wide
-workload: seeds ``WIDE + first`` on; ``--seed`` takes such a seed as it is printed.
+exactly; ``--shrink`` reduces it first), then one line: schedules run, failed, and
+schedules per second.  Exits 1 if any failed.  ``--sharded`` runs the sharded
+schedules instead (regions of shards in cluster mode): seeds ``SHARDED + first``
+on; ``--wide`` those of the wide workload: seeds ``WIDE + first`` on; ``--seed``
+takes such a seed as it is printed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 
 from simulation.run import run_schedule, run_seeds
 from simulation.schedule import SHARDED, WIDE, generate
+from simulation.shrink import describe, shrink
 
 
 def main(argv=None) -> int:
@@ -24,6 +26,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, help="replay this one seed, with its timeline")
     parser.add_argument("--sharded", action="store_true",
                         help=f"sharded schedules: the seeds from {SHARDED} + first")
+    parser.add_argument("--shrink", action="store_true",
+                        help="with --seed: reduce a failing schedule to the fewest actions "
+                             "that still fail, and print it and its run")
     parser.add_argument("--wide", action="store_true",
                         help=f"schedules of the wide workload (hundreds of keys, every "
                              f"replicated string command, transactions): the seeds from "
@@ -35,6 +40,14 @@ def main(argv=None) -> int:
     if args.seed is not None:
         result = run_schedule(generate(args.seed), timeline=True,
                               check_wait=args.check_wait or None)
+        if args.shrink and not result.ok:
+            shrunk = shrink(generate(args.seed), lambda schedule: not run_schedule(
+                schedule, check_wait=args.check_wait or None).ok)
+            print(f"seed {args.seed}: shrunk from {shrunk.before} actions to "
+                  f"{len(shrunk.schedule.actions)} in {shrunk.runs} runs:")
+            print("\n".join("  " + line for line in describe(shrunk.schedule)))
+            result = run_schedule(shrunk.schedule, timeline=True,
+                                  check_wait=args.check_wait or None)
         print(result.report())
         if result.ok:
             print("\n".join(result.timeline))
