@@ -432,16 +432,45 @@ class Simulation:
         scheduler = self.world.scheduler
         healed = scheduler.now
         last_deadline = max([0, *(w.record.deadline or 0 for w in self.writes)])
+        alive_checked = False
         while True:
             scheduler.run(scheduler.now + 0.25)
             past_deadlines = (scheduler.now + EPOCH - 0.6) * 1000 > last_deadline
-            if past_deadlines and not self._waiting():
+            waiting = self._waiting()
+            if not alive_checked and not [w for w in waiting if "tombstones" not in w]:
+                alive_checked = True  # settled: every write everywhere, tombstones aside
+                self._check_alive()
+            if past_deadlines and not waiting:
                 scheduler.run(scheduler.now + 0.3)  # nothing more may happen now
                 return
             if scheduler.now - healed > QUIET_LIMIT:
                 self.problems.append(
                     f"not quiet {QUIET_LIMIT:.0f}s after healing: " + "; ".join(self._waiting()))
                 return
+
+    def _check_alive(self) -> None:
+        """Once every write has reached everywhere (before the deadlines pass, and the
+        tombstones go): every region holds each string key with the same value and
+        deadline, to the millisecond, and the one the reference model gives.  A key
+        whose deadline falls within the regions' clock skew of now is left out: one
+        region may have expired it already."""
+        regions = self._live_regions()
+        if not regions:
+            return
+        nodes = {region: self.world.regions[region] for region in regions}
+        now_ms = max(node.keyspace.now_ms() for group in nodes.values() for node in group)
+        for key in self.string_keys:
+            owners = {region: self.world.serving(region, key) for region in regions}
+            records = {region: node.store.get(key) for region, node in owners.items()}
+            deadlines = [r.deadline for r in records.values() if r is not None and r.deadline]
+            if any(deadline <= now_ms + 1000 for deadline in deadlines):
+                continue
+            seen = {region: visible(record, now_ms) for region, record in records.items()}
+            if len(set(seen.values())) > 1:
+                self.problems.append(f"{key!r} differs while alive, with every write "
+                                     f"everywhere: {seen}")
+                continue
+            self._check_reference(key, next(iter(seen.values())), now_ms, "while alive, ")
 
     def _waiting(self) -> list[str]:
         """What still waits to happen anywhere (empty once the world is quiet)."""
@@ -524,7 +553,7 @@ class Simulation:
                                  f"serve them, first {'; '.join(misrouted[:3])}")
         self.problems += [f"still waiting: {w}" for w in self._waiting()]
 
-    def _check_reference(self, key: bytes, final, now_ms: int) -> None:
+    def _check_reference(self, key: bytes, final, now_ms: int, when: str = "") -> None:
         """``final``, what every region shows of a string key, against the reference
         model (``simulation.reference``) of the writes made to it."""
         ops, certain, maybe = {}, [], []
@@ -539,7 +568,7 @@ class Simulation:
         possible = reference.outcomes(certain, maybe[-MAX_UNCERTAIN:], now_ms)
         if final not in possible:
             self.problems.append(
-                f"{key!r} is {final} everywhere; the reference model of its "
+                f"{when}{key!r} is {final} everywhere; the reference model of its "
                 f"{len(certain)} certain writes (and {len(maybe)} that may have been "
                 f"lost) allows only {sorted(map(str, possible))}")
 

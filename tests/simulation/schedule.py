@@ -271,6 +271,13 @@ class Wide:
         self.serial += 1
         return b"%s%d#w%d" % (prefix, self.rng.randrange(1000), self.serial)
 
+    def _ttl(self) -> bytes:
+        """Milliseconds: mostly within the workload, a third long enough to be alive
+        once every write has reached everywhere (what ``_check_alive`` compares)."""
+        rng = self.rng
+        return b"%d" % (rng.randint(5000, 12000) if rng.random() < 0.33
+                        else rng.randint(50, 2500))
+
     def _key(self) -> bytes:
         rng = self.rng
         return rng.choice(HOT_KEYS if rng.random() < 0.7 else WIDE_KEYS)
@@ -295,7 +302,7 @@ class Wide:
         if roll < 0.18:
             return (b"SET", key, self._value(b"v"))
         if roll < 0.24:
-            return (b"SET", key, self._value(b"t"), b"PX", b"%d" % rng.randint(50, 2500))
+            return (b"SET", key, self._value(b"t"), b"PX", self._ttl())
         if roll < 0.28:
             return (b"SET", key, self._value(b"n"), rng.choice((b"NX", b"XX", b"GET")))
         if roll < 0.31:
@@ -320,11 +327,11 @@ class Wide:
         if roll < 0.64:
             return (b"GETDEL", key)
         if roll < 0.67:
-            return (b"GETEX", key, b"PX", b"%d" % rng.randint(50, 2500))
+            return (b"GETEX", key, b"PX", self._ttl())
         if roll < 0.78:
             return (b"DEL", key)
         if roll < 0.90:
-            return (b"PEXPIRE", key, b"%d" % rng.randint(50, 2500))
+            return (b"PEXPIRE", key, self._ttl())
         return (b"PERSIST", key)
 
     def hash_command(self, rng, peers: int) -> tuple:
@@ -344,7 +351,7 @@ class Wide:
         if roll < 0.87:
             return (b"DEL", key)
         if roll < 0.93:
-            return (b"PEXPIRE", key, b"%d" % rng.randint(50, 2500))
+            return (b"PEXPIRE", key, self._ttl())
         return (b"PERSIST", key)
 
 
