@@ -142,6 +142,7 @@ class Simulation:
         # tombstone that node stored for a string key since it started: what its
         # clients may no longer see anything older than
         self.floors: dict[tuple[str, int, bytes], tuple[int, str]] = {}
+        self.wiped: dict[str, float] = {}  # node -> when its data folder was wiped
         # (node, incarnation) -> the newest version it stored (made or applied): what
         # its next write must be newer than (a hybrid logical clock never goes back)
         self.newest: dict[tuple[str, int], int] = {}
@@ -164,7 +165,8 @@ class Simulation:
         world = self.world
         try:
             for node in world.nodes.values():
-                node.boot()
+                if node.name not in self.schedule.late:
+                    node.boot()
             for action in self.schedule.actions:
                 world.scheduler.at(action[0], None, self._act, *action[1:])
             world.scheduler.at(PROBE_INTERVAL, None, self._probe)
@@ -241,6 +243,21 @@ class Simulation:
                     self.log(f"restart {node.name} at position {node.store.seq}")
         elif kind == "forget":
             world.forget(args[0])
+        elif kind == "clockstep":
+            for node in world.regions[args[0]]:
+                node.skew += args[1]
+                self.log(f"clock of {node.name} stepped {args[1] * 1000:+.0f} ms")
+        elif kind == "wipe":
+            for node in world.named(args[0]):
+                if not node.up:
+                    shutil.rmtree(node.data_dir, ignore_errors=True)
+                    self.wiped[node.name] = world.scheduler.now
+                    self.log(f"rm -rf the data folder of {node.name}")
+        elif kind == "join":
+            for node in world.named(args[0]):
+                if not node.up and node.incarnation == 0:
+                    node.boot()
+                    self.log(f"{node.name} joins, empty")
 
     def _route(self, region: str, args: tuple) -> list:
         """The nodes of ``region`` a client sends ``args`` to: the shard serving its
@@ -403,7 +420,9 @@ class Simulation:
         for region in world.regions:
             if region == writer.region:
                 continue
-            holding += all(_committed_at(world.serving(region, write.key), writer, write)
+            holding += all(self.wiped.get(world.serving(region, write.key).name, -1.0)
+                           > write.time  # it may have had it, before its disk went
+                           or _committed_at(world.serving(region, write.key), writer, write)
                            for write in writes)
         return holding
 
@@ -435,7 +454,9 @@ class Simulation:
         alive_checked = False
         while True:
             scheduler.run(scheduler.now + 0.25)
-            past_deadlines = (scheduler.now + EPOCH - 0.6) * 1000 > last_deadline
+            # (every region's clock past them: skews, and steps, included)
+            behind = 0.1 + max(-node.skew for node in self.world.nodes.values())
+            past_deadlines = (scheduler.now + EPOCH - behind) * 1000 > last_deadline
             waiting = self._waiting()
             if not alive_checked and not [w for w in waiting if "tombstones" not in w]:
                 alive_checked = True  # settled: every write everywhere, tombstones aside
@@ -459,11 +480,13 @@ class Simulation:
             return
         nodes = {region: self.world.regions[region] for region in regions}
         now_ms = max(node.keyspace.now_ms() for group in nodes.values() for node in group)
+        skews = [node.skew for node in self.world.nodes.values()]
+        spread = 100 + int((max(skews) - min(skews)) * 1000)  # ms between the clocks
         for key in self.string_keys:
             owners = {region: self.world.serving(region, key) for region in regions}
             records = {region: node.store.get(key) for region, node in owners.items()}
             deadlines = [r.deadline for r in records.values() if r is not None and r.deadline]
-            if any(deadline <= now_ms + 1000 for deadline in deadlines):
+            if any(deadline <= now_ms + spread for deadline in deadlines):
                 continue
             seen = {region: visible(record, now_ms) for region, record in records.items()}
             if len(set(seen.values())) > 1:
@@ -504,6 +527,8 @@ class Simulation:
             return True
         if write.node in self.world.forgotten:
             return False
+        if self.wiped.get(write.node, -1.0) > write.time:
+            return False  # its region's disk is gone (it may have reached a peer)
         committed = self.crashes.get((write.node, write.incarnation))
         return committed is None or write.position <= committed
 
@@ -688,8 +713,10 @@ def _committed_at(node, writer, write: Write) -> bool:
     write made after it; True where that cannot be told: ``node`` is down, the write
     expired (by either's clock), or a record may have gone as a collected tombstone."""
     record = write.record
+    if not node.up:
+        return True
     now_ms = node.keyspace.now_ms()
-    if not node.up or record.deadline is not None and record.deadline <= max(
+    if record.deadline is not None and record.deadline <= max(
             now_ms, writer.keyspace.now_ms()):
         return True
     committed = _committed_record(node.store, write.key)

@@ -56,6 +56,7 @@ class Schedule:
     # region without cluster mode; None: no region has it (the schedules from before)
     layout: dict | None = None
     wide: bool = False  # the wide workload's keys (WIDE_KEYS, WIDE_HASH_KEYS)
+    late: tuple = ()  # nodes that join during the run (a "join" action boots each)
 
     @property
     def string_keys(self) -> list:
@@ -143,10 +144,13 @@ def generate(seed: int) -> Schedule:
     # above stay as they were)
     actions = [_unique(action, i) for i, action in enumerate(actions)]
     actions += _reads(random.Random(f"reads {seed}"), names, wide)
+    late = ()
+    if wide:  # the newer faults (a stream of their own)
+        actions, late = _more_faults(random.Random(f"faults {seed}"), actions, fragile)
     actions.sort(key=lambda action: action[0])
     if shards:
         skews.update(shards.skews(skews))
-    return Schedule(seed, names, delays, jitter, skews, tuple(actions), wide=wide,
+    return Schedule(seed, names, delays, jitter, skews, tuple(actions), wide=wide, late=late,
                     timers_first=timers_first, window=window, buffer=buffer,
                     layout=shards.layout if shards else None)
 
@@ -224,6 +228,32 @@ def _unique(action: tuple, serial: int) -> tuple:
         args = action[3]
         return (*action[:3], (*args[:2], args[2] + b"#%d" % serial, *args[3:]))
     return action
+
+
+def _more_faults(rng, actions: list, fragile: list) -> tuple[list, tuple]:
+    """The wide workload's further faults: a region's clock stepped (up to a second
+    either way, as NTP may), a region's data folder wiped while it is down (it comes
+    back empty), a region that joins only during the run; each now and then, and
+    only where the others leave it alone (the two regions never killed stay so)."""
+    late = ()
+    if rng.random() < 0.5:
+        name = rng.choice(sorted({a[2] for a in actions if a[1] == "command"}))
+        actions.append((rng.uniform(0, WORKLOAD_SECONDS), "clockstep", name,
+                        rng.uniform(-1.0, 1.0)))
+    touched = {name for a in actions if a[1] not in ("command", "read", "clockstep")
+               for name in a[2:4] if isinstance(name, str)}
+    spare = [name for name in fragile if name not in touched]
+    if spare and rng.random() < 0.3:
+        name = spare.pop()
+        start = rng.uniform(0, WORKLOAD_SECONDS)
+        actions.append((start, "crash", name))
+        actions.append((start + 0.001, "wipe", name))
+        actions.append((start + rng.uniform(0.1, 2.0), "restart", name))
+    if spare and rng.random() < 0.3:
+        name = spare.pop()
+        late = (name,)
+        actions.append((rng.uniform(0.2, WORKLOAD_SECONDS), "join", name))
+    return actions, late
 
 
 def _reads(rng, names, wide: bool = False) -> list:
