@@ -71,6 +71,7 @@ CHECK_WAIT = True
 MAX_UNCERTAIN = 10  # writes that may have been lost, per key, tried in every combination
 QUIET_LIMIT = 60.0  # simulated seconds after healing before the run counts as stuck
 PROBE_INTERVAL = 0.1  # simulated seconds between checks of what waits in memory
+HEARTBEAT_TIMEOUT = 2.0  # seconds until the master says a killed region is down
 
 
 @attrs.define
@@ -124,6 +125,7 @@ class Simulation:
         self.last_shard: dict[str, object] = {}  # region -> the node of its client's last write
         self.writes: list[Write] = []
         self.world.store_watchers.append(self._expired)
+        self.world.sync_on_boot = schedule.wide
         self.world.store_watchers.append(self._stored)
         self.positions: dict[tuple[str, bytes], int] = {}  # (node, key) -> its position
         self.crashes: dict[tuple[str, int], int] = {}  # (node, incarnation) -> committed
@@ -236,6 +238,8 @@ class Simulation:
                     self.log(f"kill -9 {node.name} (committed through "
                              f"{node.store.committed_seq} of {node.store.seq})")
                     node.crash()
+                    if world.sync_on_boot:
+                        self._tell_down(node)
         elif kind == "restart":
             for node in world.named(args[0]):
                 if not node.up and node.name not in world.forgotten:
@@ -258,6 +262,18 @@ class Simulation:
                 if not node.up and node.incarnation == 0:
                     node.boot()
                     self.log(f"{node.name} joins, empty")
+
+    def _tell_down(self, node) -> None:
+        """The master's word, a heartbeat timeout later, that ``node`` is down: a
+        region syncing waits no longer for it."""
+        incarnation = node.incarnation
+
+        def down(other):
+            if not node.up or node.incarnation != incarnation:
+                other.replicator.peers_down([node.name])
+        for other in self.world.nodes.values():
+            if other.up and other is not node:
+                other.clock.callLater(HEARTBEAT_TIMEOUT, down, other)
 
     def _route(self, region: str, args: tuple) -> list:
         """The nodes of ``region`` a client sends ``args`` to: the shard serving its

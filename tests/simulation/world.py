@@ -181,6 +181,13 @@ class Node:
         self._housekeeping()
         for peer in self.replicator.senders:
             self.world.dial(self, peer, BACKOFF[0] * self.world.rng.random())
+        if self.world.sync_on_boot:
+            # as the daemon's Replication service: catch up with the peers the master
+            # says are up before serving (LOADING meanwhile)
+            self.replicator.begin_sync(
+                [peer.name for peer in self.world.nodes.values()
+                 if peer.up and peer.region != self.region
+                 and peer.name not in self.world.forgotten], "starting")
 
     def _siblings(self) -> set[str]:
         """The other shards of its region (as the ini and the master name them)."""
@@ -251,6 +258,7 @@ class World:
                 self.nodes[name] = node
                 self.regions.setdefault(region, []).append(node)
         self.connections: dict[tuple[str, str], Connection] = {}  # (dialer, listener)
+        self.sync_on_boot = False  # a booting node syncs with its peers first (LOADING)
         self._attempts: dict[tuple[str, str], int] = {}
         self.frames = 0
         self.bytes = 0
