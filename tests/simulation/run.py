@@ -247,6 +247,10 @@ class Simulation:
                     self.log(f"restart {node.name} at position {node.store.seq}")
         elif kind == "forget":
             world.forget(args[0])
+        elif kind == "stall":
+            world.stall(*args)
+        elif kind == "unstall":
+            world.unstall(*args)
         elif kind == "clockstep":
             for node in world.regions[args[0]]:
                 node.skew += args[1]
@@ -448,6 +452,8 @@ class Simulation:
         world = self.world
         for link in list(world.cut):
             world.heal_link(*sorted(link))
+        for a, b in list(world.stalled):
+            world.unstall(a, b)
         for node in world.nodes.values():
             self._thaw(node)
             if not node.up and node.name not in world.forgotten:

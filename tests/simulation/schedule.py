@@ -231,16 +231,24 @@ def _unique(action: tuple, serial: int) -> tuple:
 
 
 def _more_faults(rng, actions: list, fragile: list) -> tuple[list, tuple]:
-    """The wide workload's further faults: a region's clock stepped (up to a second
-    either way, as NTP may), a region's data folder wiped while it is down (it comes
+    """The wide workload's further faults: one direction of a link stalled (its frames
+    held back, then delivered: TCP retransmits), a region's clock stepped (up to a
+    second either way, as NTP may), a region's data folder wiped while it is down (it comes
     back empty), a region that joins only during the run; each now and then, and
     only where the others leave it alone (the two regions never killed stay so)."""
     late = ()
+    regions = sorted({a[2] for a in actions if a[1] == "command"})
+    if rng.random() < 0.4 and len(regions) > 1:  # one direction of a link stalls
+        a, b = rng.sample(regions, 2)
+        start = rng.uniform(0, WORKLOAD_SECONDS)
+        actions.append((start, "stall", a, b))
+        actions.append((start + rng.uniform(0.1, 3.0), "unstall", a, b))
     if rng.random() < 0.5:
-        name = rng.choice(sorted({a[2] for a in actions if a[1] == "command"}))
+        name = rng.choice(regions)
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "clockstep", name,
                         rng.uniform(-1.0, 1.0)))
-    touched = {name for a in actions if a[1] not in ("command", "read", "clockstep")
+    touched = {name for a in actions
+               if a[1] not in ("command", "read", "clockstep", "stall", "unstall")
                for name in a[2:4] if isinstance(name, str)}
     spare = [name for name in fragile if name not in touched]
     if spare and rng.random() < 0.3:

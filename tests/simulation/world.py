@@ -259,6 +259,9 @@ class World:
                 self.regions.setdefault(region, []).append(node)
         self.connections: dict[tuple[str, str], Connection] = {}  # (dialer, listener)
         self.sync_on_boot = False  # a booting node syncs with its peers first (LOADING)
+        # (from region, to region) -> frames that direction holds back (a one-way stall:
+        # TCP retransmits what a route drops, so they arrive once it is back)
+        self.stalled: dict[tuple[str, str], list] = {}
         self._attempts: dict[tuple[str, str], int] = {}
         self.frames = 0
         self.bytes = 0
@@ -337,6 +340,13 @@ class World:
         self.bytes += len(frame)
         source = (connection.dialer if destination is connection.listener
                   else connection.listener)
+        held = self.stalled.get((source.region, destination.region))
+        if held is not None:
+            held.append((connection, source, destination, frame))
+            return
+        self._send(connection, source, destination, frame)
+
+    def _send(self, connection: Connection, source: Node, destination: Node, frame) -> None:
         arrival = max(self.scheduler.now + self.delay(source, destination),
                       connection.last_arrival[destination.name])
         connection.last_arrival[destination.name] = arrival
@@ -412,6 +422,21 @@ class World:
                 if {connection.dialer.name, connection.listener.name} == link:
                     connection.broken = True  # what is in flight is lost
                     self.close(connection, notice_after=0.5 + self.rng.random())
+
+    def stall(self, a: str, b: str) -> None:
+        """Frames from region ``a`` to region ``b`` wait (the other way flows)."""
+        self.log(f"stall {a} -> {b}")
+        self.stalled.setdefault((a, b), [])
+
+    def unstall(self, a: str, b: str) -> None:
+        """... and go, in order; those of a connection that closed meanwhile are lost."""
+        held = self.stalled.pop((a, b), None)
+        if held is None:
+            return
+        self.log(f"unstall {a} -> {b} ({len(held)} frames held)")
+        for connection, source, destination, frame in held:
+            if connection.open:
+                self._send(connection, source, destination, frame)
 
     def heal_link(self, a: str, b: str) -> None:
         self.log(f"heal {a} -- {b}")
