@@ -33,6 +33,7 @@ WIDE_HASH_KEYS = [b"wh0", b"wh1"]
 WIDE_FIELDS = [b"f%d" % i for i in range(20)]
 NAMES = ["montreal", "frankfurt", "singapore", "saopaulo", "sydney"]
 WORKLOAD_SECONDS = 3.0
+EPOCH = 1_800_000_000.0  # the simulation's time 0, as unix seconds
 SHARDED = 1_000_000_000  # seeds from here on are sharded schedules
 WIDE = 3_000_000_000  # ... and from here on, schedules of the wide workload (no shards)
 # regions a sharded schedule draws: no five (a schedule costs as many streams as it
@@ -361,15 +362,31 @@ class Wide:
             other = rng.choice(WIDE_KEYS)
             if other == key or not alone:
                 return (b"SET", key, self._value(b"m"))
+            if rng.random() < 0.25:
+                return (b"MSETNX", key, self._value(b"m"), other, self._value(b"m"))
+            if rng.random() < 0.3:
+                return (rng.choice((b"RENAME", b"RENAMENX")), key, other)
+            if rng.random() < 0.3:
+                return (b"COPY", key, other, b"REPLACE")
             return (b"MSET", key, self._value(b"m"), other, self._value(b"m"))
-        if roll < 0.64:
+        if roll < 0.63:
             return (b"GETDEL", key)
-        if roll < 0.67:
+        if roll < 0.65:
             return (b"GETEX", key, b"PX", self._ttl())
-        if roll < 0.78:
-            return (b"DEL", key)
-        if roll < 0.90:
+        if roll < 0.67:
+            return rng.choice(((b"SETRANGE", key, b"2", self._value(b"r")),
+                               (b"SETBIT", key, b"%d" % rng.randint(0, 40), b"1"),
+                               (b"SETEX", key, b"%d" % rng.randint(1, 12), self._value(b"e")),
+                               (b"PSETEX", key, self._ttl(), self._value(b"p"))))
+        if roll < 0.76:
+            return (rng.choice((b"DEL", b"UNLINK")), key)
+        if roll < 0.86:
             return (b"PEXPIRE", key, self._ttl())
+        if roll < 0.88:
+            return (b"EXPIRE", key, b"%d" % rng.randint(1, 12))
+        if roll < 0.90:  # a moment that may be past already (then it deletes)
+            at = int(EPOCH * 1000) + rng.randint(0, 12_000)
+            return (b"PEXPIREAT", key, b"%d" % at)
         return (b"PERSIST", key)
 
     def hash_command(self, rng, peers: int) -> tuple:

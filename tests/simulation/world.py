@@ -30,9 +30,8 @@ from geolru.model.hashkeys import identity_slot
 from geolru.replication import peerwire
 from geolru.replication.replicator import Replicator
 from geolru.store.store import Store
-from simulation.schedule import ALL_SHARDS, region_of, shard_name
+from simulation.schedule import ALL_SHARDS, EPOCH, region_of, shard_name
 
-EPOCH = 1_800_000_000.0  # the simulation's time 0, as unix seconds
 HOUSEKEEPING = 0.1  # seconds, as geolru.region.service.HOUSEKEEPING_INTERVAL
 BACKOFF = (0.1, 2.0, 1.5)  # reconnect: first delay, longest delay, factor (as the region)
 
