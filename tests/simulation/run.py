@@ -126,6 +126,7 @@ class Simulation:
         self.writes: list[Write] = []
         self.world.store_watchers.append(self._expired)
         self.world.sync_on_boot = schedule.wide
+        self.world.wire = schedule.wide  # the daemon's Twisted protocols on the links
         self.world.store_watchers.append(self._stored)
         self.positions: dict[tuple[str, bytes], int] = {}  # (node, key) -> its position
         self.crashes: dict[tuple[str, int], int] = {}  # (node, incarnation) -> committed

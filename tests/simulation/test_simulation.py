@@ -16,6 +16,7 @@ import os
 
 import pytest
 
+from geolru.replication.transport import ReceiverProtocol, SenderProtocol
 from simulation.run import Simulation, run_schedule, run_seeds
 from simulation.schedule import SHARDED, WIDE, at_distance, cities, frozen_forwarder, generate
 
@@ -165,3 +166,17 @@ def test_the_wide_workload_is_what_the_issue_asks_for():
     assert kinds.count("clockstep") > 10 and kinds.count("wipe") > 5
     assert kinds.count("stall") == kinds.count("unstall") > 10
     assert kinds.count("join") == sum(len(s.late) for s in schedules) >= 5
+
+
+def test_wide_schedules_run_the_daemons_replication_protocols():
+    """Wide schedules carry bytes between the daemon's own Twisted protocols (their
+    Int32StringReceiver framing, reads split where TCP may split them), and regions
+    sync at start as the daemon does."""
+    simulation = Simulation(generate(WIDE + 3), timeline=True)
+    result = simulation.run()
+    assert result.ok, result.report()
+    world = simulation.world
+    ends = {type(p) for c in world.connections.values() for p in c.protocols.values()}
+    assert ends == {SenderProtocol, ReceiverProtocol}
+    assert world.splits > 100
+    assert any("LOADING" in line for line in result.timeline)

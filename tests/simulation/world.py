@@ -9,7 +9,8 @@ region's events are dropped, and so is what was not committed in its store.
 Each region is the real thing -- ``Store`` (LMDB on tmpfs), ``Keyspace``,
 ``CommandTable`` and ``Replicator`` -- given a reactor of its own
 (``RegionClock``: the scheduler's time plus the region's clock skew).  Links
-carry the replicator's frames in order (TCP) after a one-way delay with jitter.
+carry the replicator's frames in order (TCP) after a one-way delay with jitter; in
+*wire* mode, bytes between the daemon's own Twisted protocols (``Connection``).
 
 A region in cluster mode is several nodes, its shards: each a process of its own
 (store, keyspace, commands, replicator serving its slots, clock), streaming to
@@ -23,12 +24,15 @@ import heapq
 import itertools
 import os
 
+from twisted.internet.address import IPv4Address
+
 from geolru.commands.table import CommandTable, Session
 from geolru.keyspace.keyspace import Keyspace
 from geolru.keyspace.lru import LRUCache
 from geolru.model.hashkeys import identity_slot
 from geolru.replication import peerwire
 from geolru.replication.replicator import Replicator
+from geolru.replication.transport import ReceiverFactory, SenderFactory
 from geolru.store.store import Store
 from simulation.schedule import ALL_SHARDS, EPOCH, region_of, shard_name
 
@@ -118,14 +122,22 @@ class RegionClock:
 
 
 class Connection:
-    """One TCP connection: ``dialer``'s stream to ``listener``."""
+    """One TCP connection: ``dialer``'s stream to ``listener``.
 
-    def __init__(self, world, dialer: Node, listener: Node):
+    Without ``wire``, it carries the state machines' frames as they are.  With it,
+    each end is the daemon's own Twisted protocol (``geolru.replication.transport``:
+    ``SenderProtocol``, ``ReceiverProtocol``, their ``Int32StringReceiver`` framing)
+    on a simulated transport, and it carries bytes, now and then split where TCP
+    might split them."""
+
+    def __init__(self, world, dialer: Node, listener: Node, wire: bool = False):
         self.world, self.dialer, self.listener = world, dialer, listener
         self.open = True  # frames are still carried
         self.broken = False  # cut: frames in flight are lost
         self.receiver = None
         self.last_arrival = {dialer.name: 0.0, listener.name: 0.0}  # by destination
+        self.wire = wire
+        self.protocols: dict[str, object] = {}  # node name -> its end's protocol (wire)
         self.to_listener = self._sender(listener)
         self.to_dialer = self._sender(dialer)
 
@@ -133,6 +145,31 @@ class Connection:
         def send(frame):
             self.world.carry(self, destination, frame)
         return send
+
+
+class WireTransport:
+    """What a Twisted protocol writes to, for one end of a simulated connection."""
+
+    def __init__(self, connection: Connection, toward: Node):
+        self.connection, self.toward = connection, toward
+        self.disconnecting = False
+
+    def write(self, data: bytes) -> None:
+        if data:
+            self.connection.world.carry(self.connection, self.toward, data)
+
+    def writeSequence(self, data) -> None:
+        self.write(b"".join(data))
+
+    def loseConnection(self) -> None:
+        self.disconnecting = True
+        self.connection.world.close(self.connection)
+
+    def getPeer(self):
+        return IPv4Address("TCP", "127.0.0.1", 0)
+
+    def getHost(self):
+        return IPv4Address("TCP", "127.0.0.1", 0)
 
 
 class Node:
@@ -258,6 +295,8 @@ class World:
                 self.regions.setdefault(region, []).append(node)
         self.connections: dict[tuple[str, str], Connection] = {}  # (dialer, listener)
         self.sync_on_boot = False  # a booting node syncs with its peers first (LOADING)
+        self.wire = False  # connections carry bytes between the daemon's protocols
+        self.splits = 0  # ... of which writes split in two reads
         # (from region, to region) -> frames that direction holds back (a one-way stall:
         # TCP retransmits what a route drops, so they arrive once it is back)
         self.stalled: dict[tuple[str, str], list] = {}
@@ -304,7 +343,7 @@ class World:
             self.dial(node, peer, min(longest, first * factor ** tries))
             return
         self._attempts.pop((node.name, peer), None)
-        connection = Connection(self, node, target)
+        connection = Connection(self, node, target, self.wire)
         self.connections[(node.name, peer)] = connection
         d = self.delay(node, target)
         # the dialer's side is up after a round trip, the listener's after one way;
@@ -321,12 +360,24 @@ class World:
                 self.close(connection)
                 return
             self.log(f"{connection.dialer.name} -> {connection.listener.name}: connected")
-            sender.connected(connection.to_listener)
+            if connection.wire:
+                protocol = SenderFactory(sender).buildProtocol(None)
+                connection.protocols[connection.dialer.name] = protocol
+                protocol.makeConnection(WireTransport(connection, connection.listener))
+                connection.to_listener = protocol.send  # (what the sender now holds)
+            else:
+                sender.connected(connection.to_listener)
 
     def _accepted(self, connection: Connection) -> None:
         if connection.open:
             replicator = connection.listener.replicator
-            connection.receiver = replicator.new_receiver(connection.to_dialer)
+            if connection.wire:
+                protocol = ReceiverFactory(replicator).buildProtocol(None)
+                connection.protocols[connection.listener.name] = protocol
+                protocol.makeConnection(WireTransport(connection, connection.dialer))
+                connection.receiver = protocol.receiver
+            else:
+                connection.receiver = replicator.new_receiver(connection.to_dialer)
 
     def carry(self, connection: Connection, destination: Node, frame) -> None:
         """A frame sent on ``connection`` towards ``destination`` (None: close)."""
@@ -349,10 +400,23 @@ class World:
         arrival = max(self.scheduler.now + self.delay(source, destination),
                       connection.last_arrival[destination.name])
         connection.last_arrival[destination.name] = arrival
-        self.scheduler.at(arrival, destination, self._deliver, connection, destination, frame)
+        pieces = [frame]
+        if connection.wire and len(frame) > 1 and self.rng.random() < 0.3:
+            # TCP keeps no message bounds: the receiver's reads may end anywhere
+            cut = self.rng.randrange(1, len(frame))
+            pieces = [frame[:cut], frame[cut:]]
+            self.splits += 1
+        for piece in pieces:
+            self.scheduler.at(arrival, destination, self._deliver, connection, destination,
+                              piece)
 
     def _deliver(self, connection: Connection, destination: Node, frame: bytes) -> None:
         if connection.broken:
+            return
+        if connection.wire:
+            protocol = connection.protocols.get(destination.name)
+            if protocol is not None:
+                protocol.dataReceived(frame)
             return
         if destination is connection.listener:
             slots = destination.slots
@@ -393,12 +457,19 @@ class World:
         sender = node.replicator.senders.get(connection.listener.name)
         if sender is not None and sender.is_current(connection.to_listener):
             self.log(f"{node.name} -> {connection.listener.name}: connection lost")
-            sender.disconnected()
+            protocol = connection.protocols.get(node.name)
+            if protocol is not None:
+                protocol.connectionLost(None)
+            else:
+                sender.disconnected()
         if connection.listener.name in node.replicator.senders:
             self.dial(node, connection.listener.name, BACKOFF[0])
 
     def _listener_lost(self, connection: Connection) -> None:
-        if connection.receiver is not None:
+        protocol = connection.protocols.get(connection.listener.name)
+        if protocol is not None:
+            protocol.connectionLost(None)
+        elif connection.receiver is not None:
             connection.receiver.disconnected()
 
     def connections_lost(self, node: Node) -> None:
