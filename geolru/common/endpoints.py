@@ -1,9 +1,11 @@
 """Twisted endpoint strings (``tcp:7001:interface=127.0.0.1``, ``ssl:port=7443:…``)
-and ``host:port`` addresses: the one place that reads them.  Sans-IO."""
+and ``host:port`` addresses: the one place that reads them (sans-IO); and the TCP
+options a connection made from them gets (``no_delay``, ``keep_alive``)."""
 
 from __future__ import annotations
 
 import re
+import socket
 
 _UNESCAPED_COLON = re.compile(r"(?<!\\):")
 
@@ -71,3 +73,46 @@ def host_port(text: str, default_port: int) -> tuple[str, int]:
     if not colon or not port.isdigit() or (host.count(":") and not host.endswith("]")):
         return text.strip("[]"), default_port
     return host.strip("[]"), int(port)
+
+
+# A peer whose host went away without closing its connections (a power cut, a kernel
+# panic, a network or NAT box that forgot the connection) leaves them half-open: TCP
+# notices only when it has something to send, after up to 15 minutes of retries, and
+# an idle connection never.  Keepalive probes and a bound on unacknowledged data make
+# it notice within KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT seconds idle,
+# or USER_TIMEOUT seconds with data unacknowledged; the link then reconnects.
+KEEPALIVE_IDLE = 10  # seconds without a packet before the first probe
+KEEPALIVE_INTERVAL = 5  # seconds between probes
+KEEPALIVE_COUNT = 3  # probes unanswered: the connection is dead
+USER_TIMEOUT = 30  # seconds sent data may stay unacknowledged
+
+
+def _socket(transport) -> socket.socket | None:
+    """The TCP socket under ``transport`` (or under the TLS layer it is), if any."""
+    for layer in (transport, getattr(transport, "transport", None)):
+        get_handle = getattr(layer, "getHandle", None)
+        handle = get_handle() if get_handle is not None else None
+        if isinstance(handle, socket.socket):
+            return handle
+    return None
+
+
+def keep_alive(transport) -> None:
+    """Notice a half-open connection (the module's constants say when); transports
+    without a TCP socket are left be."""
+    sock = _socket(transport)
+    if sock is None:
+        return
+    options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    for name, value in (("TCP_KEEPIDLE", KEEPALIVE_IDLE),
+                        ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL),
+                        ("TCP_KEEPCNT", KEEPALIVE_COUNT),
+                        ("TCP_USER_TIMEOUT", USER_TIMEOUT * 1000)):
+        option = getattr(socket, name, None)  # (Linux has them all)
+        if option is not None:
+            options.append((socket.IPPROTO_TCP, option, value))
+    for level, option, value in options:
+        try:
+            sock.setsockopt(level, option, value)
+        except OSError:
+            pass

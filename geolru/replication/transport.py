@@ -20,7 +20,7 @@ from twisted.protocols.basic import Int32StringReceiver
 
 from geolru.cluster.links import Link
 from geolru.cluster.membership import Membership, Peer
-from geolru.common.endpoints import no_delay
+from geolru.common.endpoints import keep_alive, no_delay
 from geolru.common.protected import from_loopback, refusal
 from geolru.keyspace.keyspace import Keyspace
 from geolru.model.slots import SlotsError, SlotSet
@@ -38,6 +38,7 @@ class FrameProtocol(Int32StringReceiver):
 
     def makeConnection(self, transport):
         no_delay(transport)
+        keep_alive(transport)  # a peer gone without a word is noticed, and redialled
         super().makeConnection(transport)
 
     def send(self, frame: bytes | None) -> None:

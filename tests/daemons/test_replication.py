@@ -2,6 +2,7 @@
 
 import shutil
 import signal
+import subprocess
 import threading
 import time
 import urllib.request
@@ -394,3 +395,22 @@ def test_rename_and_copy_replicate_as_the_writes_they_make(cluster):
                 and not r.exists("h", "h2") and r.hgetall("h3") == {b"a": b"1", b"b": b"2"}
                 and r.get("n") == b"5" and r.get("n2") == b"5")
     cluster.everywhere(renamed, what="the renames and the copy at every region")
+
+
+@pytest.mark.cluster(names=["montreal", "frankfurt"])
+def test_peer_connections_probe_a_peer_that_went_silent(cluster):
+    """A peer's host gone without closing its connections (power cut, a NAT that
+    forgot them) must not leave a stream half-open for ever: both ends of every
+    replication connection have TCP keepalive on (ss shows its timer)."""
+    info = cluster.client("montreal").info("replication")
+    address = next(v["addr"] for k, v in info.items()
+                   if k.startswith("peer") and v["name"] == "frankfurt")
+    port = int(str(address).rsplit(":", 1)[1])
+
+    def sockets(side: str) -> list[str]:
+        out = subprocess.run(["ss", "-tnoH", "state", "established", f"( {side} = :{port} )"],
+                             capture_output=True, text=True, check=True).stdout
+        return [line for line in out.splitlines() if line.strip()]
+    dialer, listener = sockets("dport"), sockets("sport")
+    assert dialer and listener
+    assert all("keepalive" in line for line in dialer + listener), dialer + listener
