@@ -232,13 +232,14 @@ class Simulation:
         elif kind == "thaw":
             for node in world.named(args[0]):
                 self._thaw(node)
-        elif kind == "crash":
+        elif kind in ("crash", "vanish"):
             for node in world.named(args[0]):
                 if node.up:
                     self.crashes[(node.name, node.incarnation)] = node.store.committed_seq
-                    self.log(f"kill -9 {node.name} (committed through "
+                    what = "kill -9" if kind == "crash" else "the host (gone from the network) of"
+                    self.log(f"{what} {node.name} (committed through "
                              f"{node.store.committed_seq} of {node.store.seq})")
-                    node.crash()
+                    node.crash(vanished=kind == "vanish")
                     if world.sync_on_boot:
                         self._tell_down(node)
         elif kind == "restart":

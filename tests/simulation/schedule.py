@@ -232,11 +232,13 @@ def _unique(action: tuple, serial: int) -> tuple:
 
 
 def _more_faults(rng, actions: list, fragile: list) -> tuple[list, tuple]:
-    """The wide workload's further faults: one direction of a link stalled (its frames
-    held back, then delivered: TCP retransmits), a region's clock stepped (up to a
-    second either way, as NTP may), a region's data folder wiped while it is down (it comes
-    back empty), a region that joins only during the run; each now and then, and
-    only where the others leave it alone (the two regions never killed stay so)."""
+    """The wide workload's further faults, each now and then: one direction of a link
+    stalled (its frames held back, then delivered: TCP retransmits); a host gone from
+    the network without closing its connections (left half-open), its region then
+    restarted; a region's clock stepped (up to a second either way, as NTP may); a
+    region's data folder wiped while it is down (it comes back empty); a region that
+    joins only during the run.  Only where the others leave it alone (the two regions
+    never killed stay so)."""
     late = ()
     regions = sorted({a[2] for a in actions if a[1] == "command"})
     if rng.random() < 0.4 and len(regions) > 1:  # one direction of a link stalls
@@ -257,6 +259,12 @@ def _more_faults(rng, actions: list, fragile: list) -> tuple[list, tuple]:
         start = rng.uniform(0, WORKLOAD_SECONDS)
         actions.append((start, "crash", name))
         actions.append((start + 0.001, "wipe", name))
+        actions.append((start + rng.uniform(0.1, 2.0), "restart", name))
+    if spare and rng.random() < 0.3:  # a host gone silently: its connections half-open,
+        # then the region restarted on it
+        name = spare.pop()
+        start = rng.uniform(0, WORKLOAD_SECONDS)
+        actions.append((start, "vanish", name))
         actions.append((start + rng.uniform(0.1, 2.0), "restart", name))
     if spare and rng.random() < 0.3:
         name = spare.pop()

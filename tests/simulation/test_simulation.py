@@ -161,10 +161,11 @@ def test_the_wide_workload_is_what_the_issue_asks_for():
     fields = {args[2] for args in commands if args[0] in (b"HSET", b"HDEL", b"HINCRBY")}
     assert len(fields) == 20
     # and the newer faults: clock steps, a data folder wiped, a region joining late,
-    # one direction of a link stalled
+    # one direction of a link stalled, a host gone leaving its connections half-open
     kinds = [a[1] for s in schedules for a in s.actions]
     assert kinds.count("clockstep") > 10 and kinds.count("wipe") > 5
     assert kinds.count("stall") == kinds.count("unstall") > 10
+    assert kinds.count("vanish") >= 3
     assert kinds.count("join") == sum(len(s.late) for s in schedules) >= 5
 
 

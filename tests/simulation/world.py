@@ -27,6 +27,12 @@ import os
 from twisted.internet.address import IPv4Address
 
 from geolru.commands.table import CommandTable, Session
+from geolru.common.endpoints import (
+    KEEPALIVE_COUNT,
+    KEEPALIVE_IDLE,
+    KEEPALIVE_INTERVAL,
+    USER_TIMEOUT,
+)
 from geolru.keyspace.keyspace import Keyspace
 from geolru.keyspace.lru import LRUCache
 from geolru.model.hashkeys import identity_slot
@@ -38,6 +44,9 @@ from simulation.schedule import ALL_SHARDS, EPOCH, region_of, shard_name
 
 HOUSEKEEPING = 0.1  # seconds, as geolru.region.service.HOUSEKEEPING_INTERVAL
 BACKOFF = (0.1, 2.0, 1.5)  # reconnect: first delay, longest delay, factor (as the region)
+# seconds until a half-open connection is noticed: its keepalive probes unanswered
+# (idle), or its data unacknowledged for TCP_USER_TIMEOUT (the later of the two)
+HALF_OPEN_NOTICED = max(KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT, USER_TIMEOUT)
 
 
 class Event:
@@ -138,6 +147,10 @@ class Connection:
         self.last_arrival = {dialer.name: 0.0, listener.name: 0.0}  # by destination
         self.wire = wire
         self.protocols: dict[str, object] = {}  # node name -> its end's protocol (wire)
+        # half-open: (the node whose host went, its incarnation then); the other end
+        # still thinks the connection is up, and what it sends is lost
+        self.dead: tuple | None = None
+        self.reset = False  # the other end's send met the host back: a RST is on its way
         self.to_listener = self._sender(listener)
         self.to_dialer = self._sender(dialer)
 
@@ -234,14 +247,19 @@ class Node:
         self.keyspace.collect_tombstones(self.replicator.tombstone_horizon())
         self.clock.callLater(HOUSEKEEPING, self._housekeeping)
 
-    def crash(self) -> None:
-        """kill -9: the process and what it had not committed are gone."""
+    def crash(self, vanished: bool = False) -> None:
+        """kill -9: the process and what it had not committed are gone (``vanished``:
+        its host left the network too, silently, and its connections are left
+        half-open; its disk stays as after a kill -9)."""
         self.lost_after.append((self.store.committed_seq, self.store.seq))
         self.up = False
         self.frozen = False
         self.deferred.clear()
         self.store.abandon()
-        self.world.connections_lost(self)
+        if vanished:
+            self.world.connections_half_open(self)
+        else:
+            self.world.connections_lost(self)
 
     def stop(self) -> None:
         if self.up:
@@ -390,6 +408,15 @@ class World:
         self.bytes += len(frame)
         source = (connection.dialer if destination is connection.listener
                   else connection.listener)
+        if connection.dead is not None:
+            node, incarnation = connection.dead
+            if destination is node:
+                if node.up and node.incarnation != incarnation and not connection.reset:
+                    # the host is back: its kernel answers with a RST, a round trip on
+                    connection.reset = True
+                    self.scheduler.at(self.scheduler.now + 2 * self.delay(source, node),
+                                      source, self._half_open_noticed, connection)
+                return  # lost
         held = self.stalled.get((source.region, destination.region))
         if held is not None:
             held.append((connection, source, destination, frame))
@@ -471,6 +498,25 @@ class World:
             protocol.connectionLost(None)
         elif connection.receiver is not None:
             connection.receiver.disconnected()
+
+    def connections_half_open(self, node: Node) -> None:
+        """``node``'s host went without a word (a network that dropped it, a host
+        frozen or cut off, a NAT that forgot it): the other end of each of
+        its connections notices only when its keepalive probes go unanswered, or when
+        what it sends meets the host back (``carry``)."""
+        for connection in list(self.connections.values()):
+            if node in (connection.dialer, connection.listener):
+                connection.dead = (node, node.incarnation)
+                survivor = (connection.listener if node is connection.dialer
+                            else connection.dialer)
+                self.scheduler.at(self.scheduler.now + HALF_OPEN_NOTICED, survivor,
+                                  self._half_open_noticed, connection)
+
+    def _half_open_noticed(self, connection: Connection) -> None:
+        if connection.open:
+            self.log(f"{connection.dialer.name} -> {connection.listener.name}: the "
+                     "half-open connection is noticed")
+            self.close(connection)
 
     def connections_lost(self, node: Node) -> None:
         """``node`` crashed: its connections close (what it sent still arrives)."""
