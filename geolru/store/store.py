@@ -51,6 +51,7 @@ import os
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import IO, Any
 
 import attrs
@@ -129,6 +130,9 @@ class Store:
     commit_interval: float = 0.010
     threaded: bool = True  # False: no thread at all (deterministic tests with task.Clock)
     fsync: str = "everysec"  # or "commit"
+    # where the commit and other jobs run, if not where the store would choose: a
+    # simulator's disk that takes time, stalls or fills (tests/simulation)
+    make_writer: Callable[[], Writer] | None = attrs.field(default=None, kw_only=True)
     log = Logger()
     seq: int = attrs.field(default=0, init=False)
     commits: int = attrs.field(default=0, init=False)
@@ -192,7 +196,10 @@ class Store:
         if self._writer is None:
             _ = self.tables  # opened here, on the reactor thread, before a job runs elsewhere
             threaded = self.threaded and self.fsync == "commit"
-            self._writer = ThreadWriter(self._reactor) if threaded else InlineWriter()
+            if self.make_writer is not None:
+                self._writer = self.make_writer()
+            else:
+                self._writer = ThreadWriter(self._reactor) if threaded else InlineWriter()
         return self._writer
 
     @property
@@ -812,8 +819,9 @@ class Store:
             self.slowest_commit = elapsed
         if self.fsync == "everysec" and self._fsync_call is None:
             self._fsync_call = self._reactor.callLater(FSYNC_INTERVAL, self._flush_to_disk)
-        if self._pending and self._commit_call is None:
-            # what arrived during the commit has waited long enough already
+        if (self._pending or self._pending_meta) and self._commit_call is None:
+            # what arrived during the commit (a write, or only a replication position)
+            # has waited long enough already
             self._commit_call = self._reactor.callLater(0, self.commit)
 
     def _commit_failed(self, failure, batch: dict, meta: dict) -> None:

@@ -375,6 +375,28 @@ def test_committed_fires_once_the_writes_are_committed_even_after_a_failed_commi
     assert store.committed().called  # nothing buffered: at once
 
 
+def test_a_position_recorded_during_a_commit_is_committed_when_it_ends(tmp_path, clock):
+    """A replication position (put_meta) that arrives while a commit is in flight
+    (fsync=commit: on the writer thread) goes in the next commit, at once: it did
+    wait for another write (found by the simulator's slow disks)."""
+    writer = DeferringWriter()
+    store = open_store(tmp_path, clock, make_writer=lambda: writer)
+    try:
+        store.put(b"a", live(b"1"))
+        clock.advance(store.commit_interval)  # the commit of "a" is in flight
+        store.put_meta("pos:there:s1", 7)
+        done = []
+        store.committed().addCallback(done.append)
+        writer.run_all()  # "a" committed
+        assert done == [] and store.pending == 1
+        clock.advance(0)
+        writer.run_all()
+        assert done == [None] and store.pending == 0
+        assert store.get_meta("pos:there:s1") == "7"
+    finally:
+        store.close()
+
+
 def expirations(due):
     return [(key, record, tombstone_when_expired(record)) for key, record in due]
 
