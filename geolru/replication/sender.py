@@ -381,9 +381,14 @@ class Sender:
         else:
             status.state = StreamState.PARTIAL_SYNC
             status.partial_syncs += 1
-        # the peer's word: it may have been wiped
-        status.acked = status.sent = status.written = position
-        self.store.put_meta(f"acked:{self.peer}", position)
+        # where it resumes: it may have been wiped (then lower than it acknowledged).
+        # Not where it committed: it reads its position back from its commit buffer,
+        # which a failing disk may hold for long, and only its A says it committed
+        # (a WAIT counted a peer whose commits were failing: the simulator's full disk)
+        status.sent = position
+        status.acked = min(status.acked, position)
+        status.written = min(status.written, position)
+        self.store.put_meta(f"acked:{self.peer}", status.acked)
         self.log.info("streaming to {name} from position {position} ({kind})",
                       name=self.peer, position=position, kind=status.state)
         self.pump()

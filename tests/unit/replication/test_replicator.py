@@ -354,6 +354,34 @@ def test_wait_has_the_peer_commit_at_once_instead_of_at_its_commit_interval(tmp_
     assert not b.store.pending
 
 
+def test_a_reconnected_peer_counts_for_wait_only_once_it_committed(tmp_path, clock):
+    """A peer whose commits fail (a full disk) resumes, after a reconnection, from
+    the position in its commit buffer; that says where to resume sending, not what it
+    committed: WAIT counts it once its A says so (the simulator, seed 3000001317)."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    clock.advance(1)
+    link.deliver()
+    b.store.commit_interval = 30.0  # b's disk is full: nothing it applies is committed
+    a.keyspace.write(b"k", b"v", None)
+    clock.advance(0)
+    link.deliver()
+    sender = a.replicator.senders["b"]
+    assert b.store.get(b"k").value == b"v" and b.store.pending
+    assert a.replicator.acknowledged_count(a.store.seq) == 0
+    sender.disconnected()
+    link.receiver.disconnected()
+    link = Link(a, b)  # b resumes from the position it applied, not committed
+    link.deliver()
+    assert sender.position == a.store.seq and sender.ready
+    assert a.replicator.acknowledged_count(a.store.seq) == 0
+    b.store.commit()  # the disk has room again
+    link.deliver()
+    assert a.replicator.acknowledged_count(a.store.seq) == 1
+
+
 def held_setup(tmp_path, clock):
     """a streams to b; c's writes reach a (and, it says, b from c itself)."""
     a = Region(tmp_path, clock, "a", ["b"])
