@@ -411,6 +411,8 @@ def test_peer_connections_probe_a_peer_that_went_silent(cluster):
         out = subprocess.run(["ss", "-tnoH", "state", "established", f"( {side} = :{port} )"],
                              capture_output=True, text=True, check=True).stdout
         return [line for line in out.splitlines() if line.strip()]
-    dialer, listener = sockets("dport"), sockets("sport")
-    assert dialer and listener
-    assert all("keepalive" in line for line in dialer + listener), dialer + listener
+    # (ss shows one timer a socket: the retransmission timer while data is in flight,
+    # the keepalive timer once the connection is idle)
+    wait_until(lambda: (dialer := sockets("dport")) and (listener := sockets("sport"))
+               and all("keepalive" in line for line in dialer + listener), 15,
+               what="both ends of the peer connection to show their keepalive timer")

@@ -127,6 +127,7 @@ class Simulation:
         self.world.store_watchers.append(self._expired)
         self.world.sync_on_boot = schedule.wide
         self.world.wire = schedule.wide  # the daemon's Twisted protocols on the links
+        self.world.slow_disks = schedule.wide  # commits take time; disks stall and fill
         self.world.store_watchers.append(self._stored)
         self.positions: dict[tuple[str, bytes], int] = {}  # (node, key) -> its position
         self.crashes: dict[tuple[str, int], int] = {}  # (node, incarnation) -> committed
@@ -253,6 +254,15 @@ class Simulation:
             world.stall(*args)
         elif kind == "unstall":
             world.unstall(*args)
+        elif kind == "diskstall":
+            world.disks.setdefault(args[0], {})["stalled_until"] = world.scheduler.now + args[1]
+            self.log(f"the disk of {args[0]} stalls for {args[1] * 1000:.0f} ms")
+        elif kind == "diskfull":
+            world.disks.setdefault(args[0], {})["full"] = True
+            self.log(f"the disk of {args[0]} is full")
+        elif kind == "diskfreed":
+            world.disks.setdefault(args[0], {})["full"] = False
+            self.log(f"the disk of {args[0]} has room again")
         elif kind == "clockstep":
             for node in world.regions[args[0]]:
                 node.skew += args[1]
@@ -372,6 +382,9 @@ class Simulation:
             record = store.get(key)
             if record is not None and record != before[key]:
                 old = before[key]
+                if old is not None and (old.version, old.origin) == (record.version,
+                                                                     record.origin):
+                    continue  # not this command's: an expiry a store job it waited for made
                 fresh = not (old is not None and old.hash_meta is not None
                              and old.value is not None
                              and (old.deadline is None or old.deadline > now_ms))
@@ -452,6 +465,8 @@ class Simulation:
 
     def _heal(self) -> None:
         world = self.world
+        for disk in world.disks.values():
+            disk["full"] = False
         for link in list(world.cut):
             world.heal_link(*sorted(link))
         for a, b in list(world.stalled):

@@ -235,7 +235,8 @@ def _more_faults(rng, actions: list, fragile: list) -> tuple[list, tuple]:
     """The wide workload's further faults, each now and then: one direction of a link
     stalled (its frames held back, then delivered: TCP retransmits); a host gone from
     the network without closing its connections (left half-open), its region then
-    restarted; a region's clock stepped (up to a second either way, as NTP may); a
+    restarted; a disk that stalls or fills; a region's clock stepped (up to a second
+    either way, as NTP may); a
     region's data folder wiped while it is down (it comes back empty); a region that
     joins only during the run.  Only where the others leave it alone (the two regions
     never killed stay so)."""
@@ -246,6 +247,13 @@ def _more_faults(rng, actions: list, fragile: list) -> tuple[list, tuple]:
         start = rng.uniform(0, WORKLOAD_SECONDS)
         actions.append((start, "stall", a, b))
         actions.append((start + rng.uniform(0.1, 3.0), "unstall", a, b))
+    if rng.random() < 0.4:  # a disk stalls for up to 2 s, or fills for up to 3 s
+        name, start = rng.choice(regions), rng.uniform(0, WORKLOAD_SECONDS)
+        if rng.random() < 0.5:
+            actions.append((start, "diskstall", name, rng.uniform(0.05, 2.0)))
+        else:
+            actions.append((start, "diskfull", name))
+            actions.append((start + rng.uniform(0.1, 3.0), "diskfreed", name))
     if rng.random() < 0.5:
         name = rng.choice(regions)
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "clockstep", name,

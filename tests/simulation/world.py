@@ -24,6 +24,7 @@ import heapq
 import itertools
 import os
 
+from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 
 from geolru.commands.table import CommandTable, Session
@@ -39,7 +40,7 @@ from geolru.model.hashkeys import identity_slot
 from geolru.replication import peerwire
 from geolru.replication.replicator import Replicator
 from geolru.replication.transport import ReceiverFactory, SenderFactory
-from geolru.store.store import Store
+from geolru.store.store import Store, StoreError
 from simulation.schedule import ALL_SHARDS, EPOCH, region_of, shard_name
 
 HOUSEKEEPING = 0.1  # seconds, as geolru.region.service.HOUSEKEEPING_INTERVAL
@@ -130,6 +131,60 @@ class RegionClock:
                                   timer=True)
 
 
+class Disk:
+    """A store's writer in the simulator (``Store.make_writer``): each job runs, in
+    order, a little later in simulated time (a commit takes time; the region goes on
+    meanwhile, as it does while the daemon's writer thread works); while the disk
+    stalls, jobs wait; while it is full, they fail as LMDB's would."""
+
+    def __init__(self, node: Node):
+        self.node = node
+        self.free_at = 0.0  # when the last job submitted is done
+        self._waiting: list = []  # [event, deferred, job, args], in order
+
+    def submit(self, job, *args) -> defer.Deferred:
+        world = self.node.world
+        disk = world.disks.get(self.node.name, {})
+        now = world.scheduler.now
+        start = max(now, self.free_at, disk.get("stalled_until", 0.0))
+        self.free_at = start + world.rng.uniform(0.0002, 0.003)
+        d = defer.Deferred()
+        entry = [None, d, job, args]
+        entry[0] = world.scheduler.at(self.free_at, self.node, self._due, entry)
+        self._waiting.append(entry)
+        return d
+
+    def _due(self, entry) -> None:
+        while self._waiting:  # (in order: those before it first)
+            first = self._waiting.pop(0)
+            first[0].cancel()
+            self._run(*first[1:])
+            if first is entry:
+                return
+
+    def barrier(self, timeout: float = 30.0) -> None:
+        """The caller waits for the disk: every job submitted so far runs now."""
+        while self._waiting:
+            first = self._waiting.pop(0)
+            first[0].cancel()
+            self._run(*first[1:])
+
+    def _run(self, d: defer.Deferred, job, args) -> None:
+        disk = self.node.world.disks.get(self.node.name, {})
+        if disk.get("full"):
+            d.errback(StoreError("mdb_txn_commit: No space left on device"))
+            return
+        try:
+            result = job(*args)
+        except Exception:
+            d.errback()
+        else:
+            d.callback(result)
+
+    def stop(self) -> None:
+        pass
+
+
 class Connection:
     """One TCP connection: ``dialer``'s stream to ``listener``.
 
@@ -206,7 +261,8 @@ class Node:
     def boot(self) -> None:
         self.incarnation += 1
         self.up = True
-        self.store = Store(self.data_dir, self.clock, threaded=False)
+        self.store = Store(self.data_dir, self.clock, threaded=False,
+                           make_writer=(lambda: Disk(self)) if self.world.slow_disks else None)
         self.store.open()
         self.store.listeners.extend(
             lambda key, record, seq, watch=watch: watch(self, key, record, seq)
@@ -315,6 +371,8 @@ class World:
         self.sync_on_boot = False  # a booting node syncs with its peers first (LOADING)
         self.wire = False  # connections carry bytes between the daemon's protocols
         self.splits = 0  # ... of which writes split in two reads
+        self.slow_disks = False  # store jobs take simulated time (Disk)
+        self.disks: dict[str, dict] = {}  # node -> {"stalled_until": t, "full": bool}
         # (from region, to region) -> frames that direction holds back (a one-way stall:
         # TCP retransmits what a route drops, so they arrive once it is back)
         self.stalled: dict[tuple[str, str], list] = {}
