@@ -58,6 +58,10 @@ REGRESSIONS = {
     SHARDED: "no shard of a region of several ever collected a tombstone: it waited for "
              "publications of its siblings (its peers' publications name them), which "
              "never stream to it",
+    WIDE + 9: "(slow disks) a replication position recorded while a commit was in "
+              "flight stayed uncommitted until the next write",
+    WIDE + 1317: "(full disk) a peer that reconnected resumed from positions it had "
+                 "applied but not committed, and WAIT counted it",
 }
 
 
