@@ -49,6 +49,10 @@ class Stability:
         """This region has committed ``name``'s stream (its store ``store_id``)
         through ``position``."""
         current = self.received.get(name)
+        if current is not None and current[0] != store_id:
+            # a new store (wiped, or a new region of that name): what the old one
+            # published no longer holds, and nothing goes until the new one says so
+            self._usable.pop(name, None)
         if current is None or current[0] != store_id or position > current[1]:
             self.received[name] = (store_id, position)
             self._settle(name)
@@ -57,6 +61,9 @@ class Stability:
         pending = self._publications.setdefault(name, [])
         if pending and pending[-1].store_id != publication.store_id:
             pending.clear()  # a wiped store: its positions start again
+        usable = self._usable.get(name)
+        if usable is not None and usable.store_id != publication.store_id:
+            del self._usable[name]  # (and the old store's word no longer holds)
         if len(pending) >= MAX_PUBLICATIONS:
             pending[-1] = publication  # the newest is the one worth waiting for
         else:

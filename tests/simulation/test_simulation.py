@@ -62,6 +62,9 @@ REGRESSIONS = {
               "flight stayed uncommitted until the next write",
     WIDE + 1317: "(full disk) a peer that reconnected resumed from positions it had "
                  "applied but not committed, and WAIT counted it",
+    WIDE + 2005: "(a wiped region) a delete was collected on the word of the region's old "
+                 "store after its new, empty one streamed back; a frozen region's stale "
+                 "copy then came back at it",
 }
 
 

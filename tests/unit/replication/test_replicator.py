@@ -283,6 +283,27 @@ def test_a_wiped_publisher_starts_again():
     assert s.horizon({"y"}) == 0
 
 
+def test_a_wiped_publishers_old_word_stops_counting_as_soon_as_its_new_store_streams():
+    """A wiped region (a new store of the same name) holds none of the deletes its
+    old store acknowledged: once its new store's stream arrives here, nothing goes on
+    the old one's word, before the new one publishes (the simulator, seed
+    3000002005: a delete collected meanwhile let a stale copy, forwarded by a region
+    that had been frozen, come back at the wiped one)."""
+    s = Stability("s")
+    s.committed_through("y", "Y1", 100)
+    s.published("y", Publication("Y1", position=100, acked=40, members=()))
+    assert s.horizon({"y"}) == 40
+    s.committed_through("y", "Y2", 3)  # y's new store streams to us
+    assert s.horizon({"y"}) == 0
+    s.published("y", Publication("Y2", position=3, acked=45, members=()))
+    assert s.horizon({"y"}) == 45
+    t = Stability("t")  # or it publishes first, from its new store
+    t.committed_through("y", "Y1", 100)
+    t.published("y", Publication("Y1", position=100, acked=40, members=()))
+    t.published("y", Publication("Y2", position=3, acked=0, members=()))
+    assert t.horizon({"y"}) == 0
+
+
 def test_a_region_publishes_what_it_committed_of_each_stream(tmp_path, clock):
     a = Region(tmp_path, clock, "a", ["b"])
     b = Region(tmp_path, clock, "b", ["a"])
