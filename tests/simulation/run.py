@@ -128,6 +128,8 @@ class Simulation:
         self.world.sync_on_boot = schedule.wide
         self.world.wire = schedule.wide  # the daemon's Twisted protocols on the links
         self.world.slow_disks = schedule.wide  # commits take time; disks stall and fill
+        for name, drift in schedule.drifts.items():
+            self.world.nodes[name].drift = drift
         self.world.store_watchers.append(self._stored)
         self.positions: dict[tuple[str, bytes], int] = {}  # (node, key) -> its position
         self.crashes: dict[tuple[str, int], int] = {}  # (node, incarnation) -> committed
@@ -494,7 +496,8 @@ class Simulation:
         while True:
             scheduler.run(scheduler.now + 0.25)
             # (every region's clock past them: skews, and steps, included)
-            behind = 0.1 + max(-node.skew for node in self.world.nodes.values())
+            behind = 0.1 + max(-node.offset(scheduler.now)
+                               for node in self.world.nodes.values())
             past_deadlines = (scheduler.now + EPOCH - behind) * 1000 > last_deadline
             waiting = self._waiting()
             if not alive_checked and not [w for w in waiting if "tombstones" not in w]:
@@ -519,7 +522,7 @@ class Simulation:
             return
         nodes = {region: self.world.regions[region] for region in regions}
         now_ms = max(node.keyspace.now_ms() for group in nodes.values() for node in group)
-        skews = [node.skew for node in self.world.nodes.values()]
+        skews = [node.offset(self.world.scheduler.now) for node in self.world.nodes.values()]
         spread = 100 + int((max(skews) - min(skews)) * 1000)  # ms between the clocks
         for key in self.string_keys:
             owners = {region: self.world.serving(region, key) for region in regions}

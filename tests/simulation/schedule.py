@@ -58,6 +58,7 @@ class Schedule:
     layout: dict | None = None
     wide: bool = False  # the wide workload's keys (WIDE_KEYS, WIDE_HASH_KEYS)
     late: tuple = ()  # nodes that join during the run (a "join" action boots each)
+    drifts: dict = attrs.field(factory=dict)  # name -> seconds its clock gains a second
 
     @property
     def string_keys(self) -> list:
@@ -145,13 +146,19 @@ def generate(seed: int) -> Schedule:
     # above stay as they were)
     actions = [_unique(action, i) for i, action in enumerate(actions)]
     actions += _reads(random.Random(f"reads {seed}"), names, wide)
-    late = ()
-    if wide:  # the newer faults (a stream of their own)
+    late, drifts = (), {}
+    if wide:  # the newer faults (streams of their own)
         actions, late = _more_faults(random.Random(f"faults {seed}"), actions, fragile)
+        drifting = random.Random(f"drifts {seed}")
+        # clocks that run fast or slow (by up to 2%: far more than a real clock's
+        # 50 ppm, so that a run of seconds sees it)
+        drifts = {name: drifting.uniform(-0.02, 0.02) for name in names
+                  if drifting.random() < 0.5}
     actions.sort(key=lambda action: action[0])
     if shards:
         skews.update(shards.skews(skews))
     return Schedule(seed, names, delays, jitter, skews, tuple(actions), wide=wide, late=late,
+                    drifts=drifts,
                     timers_first=timers_first, window=window, buffer=buffer,
                     layout=shards.layout if shards else None)
 

@@ -2,7 +2,8 @@
 
 A schedule's actions (commands, reads, faults) are removed in chunks, halving the
 chunk each pass (as delta debugging does), while the schedule still fails; then its
-knobs are made plain (no jitter, no clock skew, no link delay) where it still fails.
+knobs are made plain (no jitter, no clock skew or drift, no link delay) where it
+still fails.
 Removing any one action leaves a schedule the simulator can run: a heal of a link
 not cut, a thaw of a region not frozen, a restart of one running do nothing.
 
@@ -55,6 +56,7 @@ def shrink(schedule: Schedule, fails: Callable[[Schedule], bool],
     for plain in (
             {"jitter": 0.0},
             {"skews": {name: 0.0 for name in schedule.skews}},
+            {"drifts": {}},
             {"delays": {link: 0.0 for link in schedule.delays}}):
         if runs >= max_runs:
             break
@@ -71,6 +73,10 @@ def describe(schedule: Schedule) -> list[str]:
     if delays:
         lines.append("delays: " + ", ".join(f"{a}-{b} {d * 1000:.0f} ms"
                                            for (a, b), d in sorted(delays.items())))
+    drifts = {name: d for name, d in schedule.drifts.items() if d}
+    if drifts:
+        lines.append("clock drifts: " + ", ".join(f"{name} {d * 100:+.2f}%"
+                                                  for name, d in sorted(drifts.items())))
     skews = {name: s for name, s in schedule.skews.items() if s}
     if skews:
         lines.append("clock skews: " + ", ".join(f"{name} {s * 1000:+.0f} ms"

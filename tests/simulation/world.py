@@ -70,7 +70,8 @@ class Event:
         return not (self.cancelled or self.called)
 
     def getTime(self):
-        return self.time + (self.owner.skew if self.owner is not None else 0.0) + EPOCH
+        return self.time + (self.owner.offset(self.time) if self.owner is not None
+                            else 0.0) + EPOCH
 
 
 class Scheduler:
@@ -119,7 +120,8 @@ class RegionClock:
         self._scheduler, self._node = scheduler, node
 
     def seconds(self) -> float:
-        return self._scheduler.now + self._node.skew + EPOCH
+        now = self._scheduler.now
+        return now + self._node.offset(now) + EPOCH
 
     def callLater(self, delay, function, *args, **kwargs):
         if kwargs:
@@ -200,6 +202,9 @@ class Connection:
         self.broken = False  # cut: frames in flight are lost
         self.receiver = None
         self.last_arrival = {dialer.name: 0.0, listener.name: 0.0}  # by destination
+        # each end's process: a restarted one never reads its former life's sockets
+        self.incarnations = {dialer.name: dialer.incarnation,
+                             listener.name: listener.incarnation}
         self.wire = wire
         self.protocols: dict[str, object] = {}  # node name -> its end's protocol (wire)
         # half-open: (the node whose host went, its incarnation then); the other end
@@ -247,6 +252,7 @@ class Node:
     def __init__(self, world, name: str, skew: float, data_dir: str, region: str = "",
                  slots=None):
         self.world, self.name, self.skew, self.data_dir = world, name, skew, data_dir
+        self.drift = 0.0  # seconds its clock gains per second (loses, if negative)
         self.region = region or name
         self.slots = slots  # a SlotSet (a shard), or None (a region without cluster mode)
         self.clock = RegionClock(world.scheduler, self)
@@ -257,6 +263,10 @@ class Node:
         self.store = self.keyspace = self.replicator = self.table = None
         self.session = None
         self.lost_after = []  # [(committed position, highest position)] at each crash
+
+    def offset(self, now: float) -> float:
+        """How far its clock is ahead of the simulation's at ``now`` (seconds)."""
+        return self.skew + self.drift * now
 
     def boot(self) -> None:
         self.incarnation += 1
@@ -496,7 +506,8 @@ class World:
                               piece)
 
     def _deliver(self, connection: Connection, destination: Node, frame: bytes) -> None:
-        if connection.broken:
+        if connection.broken or (destination.incarnation
+                                 != connection.incarnations[destination.name]):
             return
         if connection.wire:
             protocol = connection.protocols.get(destination.name)
