@@ -372,14 +372,13 @@ class Simulation:
             reply = node.table.execute(node.session, [b"EXEC"])
         else:
             reply = node.table.execute(node.session, list(commands[0]))
-        args = commands[0]
-        if isinstance(reply, defer.Deferred):
+        if isinstance(reply, defer.Deferred):  # a WAIT
             position, incarnation = node.session.last_write, node.incarnation
-            reply.addCallback(self._waited, node, int(args[1]), position, incarnation, shown)
+            reply.addCallback(self._waited, node, int(commands[0][1]), position,
+                              incarnation, shown)
             return
         self.log(f"{node.name}: {shown} -> {reply.strip().decode(errors='replace')}")
         now_ms = node.keyspace.now_ms()
-        args = written
         for key in tracked:
             record = store.get(key)
             if record is not None and record != before[key]:
@@ -392,7 +391,7 @@ class Simulation:
                              and (old.deadline is None or old.deadline > now_ms))
                 self.writes.append(Write(self.world.scheduler.now, node.name,
                                          node.incarnation, key, record, store.seq,
-                                         command=args, fresh=fresh))
+                                         command=written, fresh=fresh))
                 if record.version <= newest:
                     self.problems.append(
                         f"{node.name}: {shown} wrote {key!r} at v{record.version}, not newer "
