@@ -383,9 +383,13 @@ class Simulation:
             record = store.get(key)
             if record is not None and record != before[key]:
                 old = before[key]
-                if old is not None and (old.version, old.origin) == (record.version,
-                                                                     record.origin):
-                    continue  # not this command's: an expiry a store job it waited for made
+                if old is not None and (record.version, record.origin) <= (old.version,
+                                                                          old.origin):
+                    # not this command's write (each gets a version newer than all
+                    # before): the tombstone of what expired, under the version of the
+                    # write it came from (a counter's base), made by a store job the
+                    # command waited for, or by the command's own lookup
+                    continue
                 fresh = not (old is not None and old.hash_meta is not None
                              and old.value is not None
                              and (old.deadline is None or old.deadline > now_ms))
