@@ -831,8 +831,14 @@ class Store:
         self._drop_inflight(batch)
         # its waiters wait for the retry, which carries their writes
         self._pending_waiters[:0] = self._inflight_waiters.pop(id(batch), [])
-        batch.update(self._pending)
-        self._pending = batch
+        # a key written again since, in a later batch still in flight (a forced commit
+        # while this one ran) or in the buffer, keeps only that newer write: buffered
+        # ahead of it, this one would hide it from reads, and win over it at the retry
+        later = self._inflight
+        kept = {key: write for key, write in batch.items()
+                if key not in self._pending and not any(key in b for b in later)}
+        kept.update(self._pending)
+        batch = self._pending = kept
         meta.update(self._pending_meta)
         self._pending_meta = meta
         self._pending_first = min((seq for _, seq in batch.values()), default=0)
