@@ -51,7 +51,7 @@ from geolru.model.headers import EXPIRY_ORIGIN, clear_point
 from geolru.model.merge import field_visible, merge, visible
 from geolru.model.record import decode
 from geolru.model.slots import SlotSet
-from geolru.replication.sender import BATCH_RECORDS, RECORD_OVERHEAD
+from geolru.replication.sender import BATCH_RECORDS, RECORD_OVERHEAD, StreamState
 from geolru.replication.stability import MAX_PUBLICATIONS
 from geolru.store.layout import place
 from simulation import reference
@@ -149,6 +149,12 @@ class Simulation:
         # clients may no longer see anything older than
         self.floors: dict[tuple[str, int, bytes], tuple[int, str]] = {}
         self.wiped: dict[str, float] = {}  # node -> when its data folder was wiped
+        # node -> when its data folder was last wiped or put back to an older copy: a
+        # WAIT may have counted it before, for writes it has lost since
+        self.disk_lost: dict[str, float] = {}
+        # node -> (its incarnation, the position it had committed) at its snapshot
+        self.snapshots: dict[str, tuple[int, int]] = {}
+        self.restored: set[str] = set()  # nodes put back to a snapshot (not yet emptied)
         # (node, incarnation) -> the newest version it stored (made or applied): what
         # its next write must be newer than (a hybrid logical clock never goes back)
         self.newest: dict[tuple[str, int], int] = {}
@@ -273,8 +279,27 @@ class Simulation:
             for node in world.named(args[0]):
                 if not node.up:
                     shutil.rmtree(node.data_dir, ignore_errors=True)
-                    self.wiped[node.name] = world.scheduler.now
+                    self.wiped[node.name] = self.disk_lost[node.name] = world.scheduler.now
                     self.log(f"rm -rf the data folder of {node.name}")
+        elif kind == "snapshot":
+            for node in world.named(args[0]):
+                if node.up:
+                    self.snapshots[node.name] = (node.incarnation, node.snapshot())
+                    self.log(f"a copy of {node.name}'s data folder (committed through "
+                             f"{self.snapshots[node.name][1]})")
+        elif kind == "restore":
+            for node in world.named(args[0]):
+                incarnation, committed = self.snapshots.get(node.name, (-1, 0))
+                if node.up and node.incarnation == incarnation:
+                    # a power cut with the disk as at its last flush, or a restore
+                    # from a backup: what it committed since is gone
+                    key = (node.name, node.incarnation)
+                    self.crashes[key] = min(self.crashes.get(key, committed), committed)
+                    self.log(f"kill -9 {node.name}, its data folder put back to the copy")
+                    node.crash()
+                    node.restore()
+                    self.restored.add(node.name)
+                    self.disk_lost[node.name] = world.scheduler.now
         elif kind == "join":
             for node in world.named(args[0]):
                 if not node.up and node.incarnation == 0:
@@ -460,7 +485,7 @@ class Simulation:
         for region in world.regions:
             if region == writer.region:
                 continue
-            holding += all(self.wiped.get(world.serving(region, write.key).name, -1.0)
+            holding += all(self.disk_lost.get(world.serving(region, write.key).name, -1.0)
                            > write.time  # it may have had it, before its disk went
                            or _committed_at(world.serving(region, write.key), writer, write)
                            for write in writes)
@@ -502,6 +527,7 @@ class Simulation:
             behind = 0.1 + max(-node.offset(scheduler.now)
                                for node in self.world.nodes.values())
             past_deadlines = (scheduler.now + EPOCH - behind) * 1000 > last_deadline
+            self._operator()
             waiting = self._waiting()
             if not alive_checked and not [w for w in waiting if "tombstones" not in w]:
                 alive_checked = True  # settled: every write everywhere, tombstones aside
@@ -513,6 +539,24 @@ class Simulation:
                 self.problems.append(
                     f"not quiet {QUIET_LIMIT:.0f}s after healing: " + "; ".join(self._waiting()))
                 return
+
+    def _operator(self) -> None:
+        """A peer refuses to stream to a region put back to an older copy (it has
+        collected deletes past where that copy is): do what the refusal says, empty
+        its data_dir and start it again (docs/operations.md)."""
+        world = self.world
+        for name in sorted(self.restored):
+            node = world.nodes[name]
+            refused = any(sender.peer == name and sender.status.state == StreamState.REFUSED
+                          for other in world.nodes.values() if other.up
+                          for sender in other.replicator.senders.values())
+            if node.up and refused:
+                self.restored.discard(name)
+                self.log(f"the operator empties the data folder of {name} (refused)")
+                node.crash()
+                shutil.rmtree(node.data_dir, ignore_errors=True)
+                self.wiped[name] = self.disk_lost[name] = world.scheduler.now
+                node.boot()
 
     def _check_alive(self) -> None:
         """Once every write has reached everywhere (before the deadlines pass, and the
@@ -851,20 +895,21 @@ def run_schedule(schedule: Schedule, timeline: bool = False,
     return Simulation(schedule, timeline, check_wait).run()
 
 
-def run_seed(seed: int, check_wait: bool | None = None):
-    result = run_schedule(generate(seed), check_wait=check_wait)
+def run_seed(seed: int, check_wait: bool | None = None, restores: bool = False):
+    result = run_schedule(generate(seed, restores), check_wait=check_wait)
     if not result.ok:  # run it again with its timeline: the same seed, the same run
-        result = run_schedule(generate(seed), timeline=True, check_wait=check_wait)
+        result = run_schedule(generate(seed, restores), timeline=True,
+                              check_wait=check_wait)
     return seed, result.ok, result.report(), result.events
 
 
-def run_seeds(seeds, jobs: int, out=sys.stdout,
-              check_wait: bool | None = None) -> tuple[int, list[int], float]:
+def run_seeds(seeds, jobs: int, out=sys.stdout, check_wait: bool | None = None,
+              restores: bool = False) -> tuple[int, list[int], float]:
     """Run ``seeds`` on ``jobs`` processes; (how many ran, failing seeds, seconds)."""
     started = time.perf_counter()
     failed = []
     count = 0
-    run = functools.partial(run_seed, check_wait=check_wait)
+    run = functools.partial(run_seed, check_wait=check_wait, restores=restores)
     if jobs > 1:
         with multiprocessing.get_context("spawn").Pool(jobs) as pool:
             results = pool.imap_unordered(run, seeds, chunksize=8)

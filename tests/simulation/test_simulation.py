@@ -203,3 +203,24 @@ def test_an_interrupted_first_sync_is_not_refused_for_ever():
     refuses to stream to it."""
     result = run_schedule(generate(WIDE + 62943))
     assert result.ok, result.report()
+
+
+RESTORE_BUGS = {
+    WIDE + 3726: "a region put back to a copy from before its own FLUSHALL keeps a key "
+                 "the FLUSHALL deleted, while every other region has dropped it "
+                 "(shrunk: SET, copy, FLUSHALL, restore, FORGET of another region)",
+    WIDE + 4108: "a region put back to a copy from before another region's FLUSHALL "
+                 "seeds a wiped region's full sync with the deleted keys, whose "
+                 "tombstones were collected: they come back everywhere (shrunk: writes, "
+                 "copy, FLUSHALL elsewhere, restore, a third region wiped)",
+}
+
+
+@pytest.mark.parametrize("seed", sorted(RESTORE_BUGS), ids=lambda s: f"seed-{s}")
+@pytest.mark.xfail(strict=True, reason=(
+    "known bugs, not fixed yet: a region's data folder put back to an older copy of it "
+    "(a power cut with the disk as at its last flush, a restore from a backup) can bring "
+    "back keys deleted since the copy (docs/deploy.md warns; RESTORE_BUGS says how)"))
+def test_a_data_folder_put_back_to_an_older_copy_brings_nothing_back(seed):
+    result = run_schedule(generate(seed, restores=True))
+    assert result.ok, f"{RESTORE_BUGS[seed]}\n{result.report()}"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import os
+import shutil
 
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
@@ -326,6 +327,20 @@ class Node:
             self.world.connections_half_open(self)
         else:
             self.world.connections_lost(self)
+
+    def snapshot(self) -> int:
+        """Copy what its store has committed (LMDB's own copy: consistent, as a backup
+        or what the disk held at its last flush); the position committed then."""
+        path = self.data_dir + ".snapshot"
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path)
+        self.store.tables.env.copy(path)
+        return self.store.committed_seq
+
+    def restore(self) -> None:
+        """Put the snapshot back in place of its data folder (it is down)."""
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        shutil.copytree(self.data_dir + ".snapshot", self.data_dir)
 
     def stop(self) -> None:
         if self.up:
