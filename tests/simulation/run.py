@@ -812,6 +812,9 @@ def _committed_at(node, writer, write: Write) -> bool:
     if (visible(merge(committed, record), now_ms) == visible(committed, now_ms)
             or clear_point(committed) > (record.version, record.origin)):
         return True
+    if committed is not None and committed.value is None and (
+            committed.version, committed.origin) == (record.version, record.origin):
+        return True  # it arrived, and expired there by a clock stepped back since
     return committed is None and node.store.collected_upto > 0
 
 
