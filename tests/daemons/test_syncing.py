@@ -88,6 +88,11 @@ def _answers_data(client) -> bool:
         return False
 
 
+def _synced_with(daemon, peers: int) -> bool:
+    info = daemon.client().info("replication")
+    return info["sync_state"] == "synced" and int(info["connected_peers"]) == peers
+
+
 def _answers(daemon) -> bool:
     try:
         return daemon.client().ping()
@@ -99,8 +104,11 @@ def test_clients_fail_over_while_the_nearest_region_syncs(tmp_path):
     master, regions, proxy = montreal_behind_a_proxy(tmp_path, ("frankfurt",))
     montreal = regions["montreal"]
     try:
-        wait_until(lambda: nearest(master.port, *MONTREAL) == "montreal", 20,
-                   what="montreal located")
+        # (montreal knows frankfurt and has synced with it: before frankfurt registered,
+        # montreal was located already, and it syncs with frankfurt once it hears of it)
+        wait_until(lambda: _synced_with(montreal, 1)
+                   and nearest(master.port, *MONTREAL) == "montreal", 20,
+                   what="montreal synced with frankfurt, and located")
         cache = GeoCache(master=f"127.0.0.1:{master.port}", near=MONTREAL,
                          refresh_interval=0)
         try:
