@@ -48,11 +48,8 @@ class Stability:
     def committed_through(self, name: str, store_id: str, position: int) -> None:
         """This region has committed ``name``'s stream (its store ``store_id``)
         through ``position``."""
+        self._forget_other_store(name, store_id)
         current = self.received.get(name)
-        if current is not None and current[0] != store_id:
-            # a new store (wiped, or a new region of that name): what the old one
-            # published no longer holds, and nothing goes until the new one says so
-            self._usable.pop(name, None)
         if current is None or current[0] != store_id or position > current[1]:
             self.received[name] = (store_id, position)
             self._settle(name)
@@ -61,14 +58,20 @@ class Stability:
         pending = self._publications.setdefault(name, [])
         if pending and pending[-1].store_id != publication.store_id:
             pending.clear()  # a wiped store: its positions start again
-        usable = self._usable.get(name)
-        if usable is not None and usable.store_id != publication.store_id:
-            del self._usable[name]  # (and the old store's word no longer holds)
+        self._forget_other_store(name, publication.store_id)
         if len(pending) >= MAX_PUBLICATIONS:
             pending[-1] = publication  # the newest is the one worth waiting for
         else:
             pending.append(publication)
         self._settle(name)
+
+    def _forget_other_store(self, name: str, store_id: str) -> None:
+        """``name`` streams or publishes from store ``store_id``: a usable publication
+        of another store of it (wiped, or a new region of that name) no longer holds,
+        and nothing goes on its word until the new store says so."""
+        usable = self._usable.get(name)
+        if usable is not None and usable.store_id != store_id:
+            del self._usable[name]
 
     def _settle(self, name: str) -> None:
         """Make the newest publication this region has caught up with the usable one."""

@@ -278,8 +278,7 @@ class Simulation:
         elif kind == "wipe":
             for node in world.named(args[0]):
                 if not node.up:
-                    shutil.rmtree(node.data_dir, ignore_errors=True)
-                    self.wiped[node.name] = self.disk_lost[node.name] = world.scheduler.now
+                    self._wipe(node)
                     self.log(f"rm -rf the data folder of {node.name}")
         elif kind == "snapshot":
             for node in world.named(args[0]):
@@ -540,6 +539,11 @@ class Simulation:
                     f"not quiet {QUIET_LIMIT:.0f}s after healing: " + "; ".join(self._waiting()))
                 return
 
+    def _wipe(self, node) -> None:
+        """Remove the data folder of ``node`` (down): it starts again empty."""
+        shutil.rmtree(node.data_dir, ignore_errors=True)
+        self.wiped[node.name] = self.disk_lost[node.name] = self.world.scheduler.now
+
     def _operator(self) -> None:
         """A peer refuses to stream to a region put back to an older copy (it has
         collected deletes past where that copy is): do what the refusal says, empty
@@ -554,8 +558,7 @@ class Simulation:
                 self.restored.discard(name)
                 self.log(f"the operator empties the data folder of {name} (refused)")
                 node.crash()
-                shutil.rmtree(node.data_dir, ignore_errors=True)
-                self.wiped[name] = self.disk_lost[name] = world.scheduler.now
+                self._wipe(node)
                 node.boot()
 
     def _check_alive(self) -> None:
@@ -677,7 +680,6 @@ class Simulation:
             op = self._op(write, ops)
             if op is None:
                 return
-            ops[op.stamp] = op
             (certain if self._certain(write) else maybe).append(op)
         possible = reference.outcomes(certain, maybe[-MAX_UNCERTAIN:], now_ms)
         if final not in possible:
@@ -710,7 +712,6 @@ class Simulation:
             op = self._op(write, ops)
             if op is None:
                 return
-            ops[op.stamp] = op
             if write.key == key_id(key):
                 key_ops.append(op)
             else:
@@ -721,13 +722,15 @@ class Simulation:
                                  f"of its writes says {expected}")
 
     def _op(self, write: Write, ops: dict) -> reference.Op | None:
-        """A write as the reference model takes it: its version; a whole-key write's
-        value and deadline; an increment's amount and the start its region gave it
-        (the base it had seen, or its own version)."""
+        """A write as the reference model takes it, also kept in ``ops`` (the key's
+        writes so far, by version): its version; a whole-key write's value and
+        deadline; an increment's amount and the start its region gave it (the base it
+        had seen, or its own version)."""
         record = write.record
         stamp = (record.version, record.origin)
         if record.counter is None:
-            return reference.Op(stamp, record.value, record.deadline)
+            op = ops[stamp] = reference.Op(stamp, record.value, record.deadline)
+            return op
         mine = [c for c in counter_of(record).counts if c[0] == record.origin]
         since = mine[0][1] if mine else None
         # started on a whole-key write, or on nothing: at its own version, or at its
@@ -739,7 +742,8 @@ class Simulation:
             self.problems.append(f"{write.key!r}: {write.command} at {write.node} made "
                                  f"{_show(record)}, which the reference model cannot read")
             return None
-        return reference.Op(stamp, delta=delta, since=since, base=base)
+        op = ops[stamp] = reference.Op(stamp, delta=delta, since=since, base=base)
+        return op
 
     def _check_hash(self, regions, key: bytes) -> None:
         """Every region shows the same hash (or string, or nothing) at ``key``; when

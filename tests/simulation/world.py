@@ -168,9 +168,7 @@ class Disk:
     def barrier(self, timeout: float = 30.0) -> None:
         """The caller waits for the disk: every job submitted so far runs now."""
         while self._waiting:
-            first = self._waiting.pop(0)
-            first[0].cancel()
-            self._run(*first[1:])
+            self._due(self._waiting[-1])
 
     def _run(self, d: defer.Deferred, job, args) -> None:
         disk = self.node.world.disks.get(self.node.name, {})
