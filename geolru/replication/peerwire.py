@@ -4,9 +4,14 @@ Frames (each an ``Int32StringReceiver`` string; the first byte is the kind).
 From the receiving region (it accepted the connection):
 
 - ``C`` + nonce — its challenge, sent on connect.
-- ``R`` + JSON ``{"from": position, "protocol": version}`` — send changes after this
-  position (0: all), in this protocol version (the highest both speak; a receiver of
-  a release before negotiation sends no ``protocol``: then the ``H`` frame's).
+- ``R`` + JSON ``{"from": position, "protocol": version, "store_id": id, "began":
+  collected}`` — send changes after this position (0: all), in this protocol version
+  (the highest both speak; a receiver of a release before negotiation sends no
+  ``protocol``: then the ``H`` frame's), to its store ``store_id``, whose full sync
+  from this sender's store began when the sender had collected tombstones up to
+  ``began`` (the ``H`` frame's ``collected`` then).  A resume below what the sender
+  has collected is refused unless nothing was collected since ``began``.  (Releases
+  before these two send neither: their resume is refused as before.)
 - ``P`` + 8-byte *through* + 8-byte *reached* — it applied every change up to
   *through* (where it resumes), and the sender's own writes up to *reached*, the
   highest position of one it got (frees the window).
@@ -22,10 +27,11 @@ From the receiving region (it accepted the connection):
 
 From the sending region:
 
-- ``H`` + JSON ``{"name", "store_id", "mac", "protocol", "protocols", "position"}`` —
-  who it is, the protocol versions it speaks (``protocols``: the oldest and the newest;
-  ``protocol``: the oldest, what a receiver of a release before negotiation checks),
-  and its store's newest position (the receiver has caught up once it has that).
+- ``H`` + JSON ``{"name", "store_id", "mac", "protocol", "protocols", "position",
+  "collected"}`` — who it is, the protocol versions it speaks (``protocols``: the
+  oldest and the newest; ``protocol``: the oldest, what a receiver of a release before
+  negotiation checks), its store's newest position (the receiver has caught up once
+  it has that) and the position up to which it has collected tombstones.
 - ``B`` + 8-byte *through* + changes — a batch, each change a key and its record in
   the store's encoding (``geolru.model.record``); after applying it the receiver has every
   change of the sender's stream up to *through* (records held back to be forwarded

@@ -115,7 +115,15 @@ class Receiver:
         self.position = self.reached = int(
             replicator.store.get_meta(self._position_key, 0) or 0)
         self.target = int(hello.get("position", 0))
-        request = {"from": self.position, "protocol": version}
+        request = {"from": self.position, "protocol": version,
+                   "store_id": replicator.store.store_id}
+        began = f"began:{name}:{store_id}"
+        if self.position == 0 and "collected" in hello:
+            # a full sync: all it brings is newer than the deletes collected there so
+            # far (committed with the first records, as the position is)
+            replicator.store.put_meta(began, int(hello["collected"]))
+        if replicator.store.get_meta(began) is not None:
+            request["began"] = int(replicator.store.get_meta(began))
         if replicator.slots is not None:  # a shard: only the keys it serves
             request["slots"] = str(replicator.slots)
         self.send(peerwire.encode_control(b"R", request))

@@ -321,9 +321,12 @@ class Sender:
                 self._cancel("handshake")
                 request = peerwire.decode_control(frame)
                 slots = request.get("slots")
+                store_id, began = request.get("store_id"), request.get("began")
                 self.start(int(request["from"]),
                            int(request.get("protocol", peerwire.OLDEST_PROTOCOL)),
-                           None if slots is None else SlotSet.parse(str(slots)))
+                           None if slots is None else SlotSet.parse(str(slots)),
+                           None if store_id is None else str(store_id),
+                           None if began is None else int(began))
             elif kind == b"P":
                 self.applied(*peerwire.decode_progress(frame))
             elif kind == b"A":
@@ -347,12 +350,15 @@ class Sender:
             "name": name, "store_id": self.store.store_id, "mac": mac,
             "protocol": peerwire.OLDEST_PROTOCOL,
             "protocols": [peerwire.OLDEST_PROTOCOL, peerwire.PROTOCOL],
-            "position": self.store.seq}))
+            "position": self.store.seq, "collected": self.store.collected_upto}))
 
     def start(self, position: int, protocol: int = peerwire.PROTOCOL,
-              slots: SlotSet | None = None) -> None:
+              slots: SlotSet | None = None, store_id: str | None = None,
+              began: int | None = None) -> None:
         """The peer wants the changes after ``position``, in ``protocol``, of the keys
-        in ``slots`` (a shard of a region in cluster mode; None: every key)."""
+        in ``slots`` (a shard of a region in cluster mode; None: every key), for its
+        store ``store_id``, whose full sync from ours began when tombstones up to
+        ``began`` were collected here (None: a release that does not say)."""
         status = self.status
         self.peer_slots = None if slots is None or slots.complete else slots
         if not peerwire.OLDEST_PROTOCOL <= protocol <= peerwire.PROTOCOL:
@@ -360,8 +366,17 @@ class Sender:
                        f"{peerwire.OLDEST_PROTOCOL}-{peerwire.PROTOCOL}")
             return
         self.protocol = protocol
+        if store_id is not None:
+            # its other stores' publications no longer hold (a wiped peer's old one
+            # must not let a delete go that this store has not committed)
+            self.stability.store_seen(self.peer, store_id)
         collected = self.store.collected_upto
-        if 0 < position < collected:
+        # a store whose full sync from ours began when every tombstone collected here
+        # so far already was has nothing from us older than those deletes: it may
+        # resume from anywhere (a first sync cut off before it caught up).  One
+        # collected since went on that store's own word that it had committed our
+        # stream past it: a resume below is an older copy of that store
+        if 0 < position < collected and (began is None or collected > began):
             # deletes between its position and ours are gone from our store: streaming
             # would leave keys on the peer that the cluster deleted
             status.state = StreamState.REFUSED

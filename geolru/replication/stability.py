@@ -65,6 +65,10 @@ class Stability:
             pending.append(publication)
         self._settle(name)
 
+    def store_seen(self, name: str, store_id: str) -> None:
+        """``name`` asked for our stream for its store ``store_id``."""
+        self._forget_other_store(name, store_id)
+
     def _forget_other_store(self, name: str, store_id: str) -> None:
         """``name`` streams or publishes from store ``store_id``: a usable publication
         of another store of it (wiped, or a new region of that name) no longer holds,

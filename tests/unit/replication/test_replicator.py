@@ -114,7 +114,8 @@ def test_the_receiver_answers_the_version_it_agreed_to(tmp_path, clock, hello, a
     receiver.received(peerwire.encode_control(b"H", {
         "name": "there", "store_id": "s1", "mac": "", **hello}))
     assert kinds(sent[1:]) == [b"R", b"W", b"A"]
-    assert peerwire.decode_control(sent[1]) == {"from": 0, "protocol": agreed}
+    assert peerwire.decode_control(sent[1]) == {"from": 0, "protocol": agreed,
+                                                "store_id": here.store.store_id}
     assert receiver.protocol == agreed
 
 
@@ -153,6 +154,58 @@ def test_the_sender_streams_in_the_version_asked_for_and_refuses_one_it_lacks(
     sender.received(b"C" + b"n" * 32)
     sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 99}))
     assert not sender.ready and sent[-2].startswith(b"Ereplication protocol 99 asked for")
+
+
+def test_a_full_sync_cut_off_resumes_unless_deletes_were_collected_since_it_began(
+        tmp_path, clock):
+    """A resume below the position up to which the sender collected tombstones is
+    refused (the peer may hold what those deleted) unless the peer's store began its
+    full sync from ours when they were already collected (wide seed 3000062943: a
+    wiped region's first sync, cut off, was refused for good)."""
+    here = Region(tmp_path, clock, "here")
+    here.store._collector.collected_upto = 30  # (as if collected on an earlier word)
+    sender = here.replicator.add_peer("there")
+    sent = []
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    assert peerwire.decode_control(sent[0])["collected"] == 30
+
+    def resume(position, **request):
+        del sent[:]
+        sender.disconnected()
+        sender.connected(sent.append)
+        sender.received(b"C" + b"n" * 32)
+        sender.received(peerwire.encode_control(b"R", {"from": position, **request}))
+        return sender.ready
+
+    assert resume(4, store_id="s2", began=30)  # it began after those were collected
+    assert resume(30)  # (at the collected position: nothing missed)
+    assert not resume(4, store_id="s2")  # a release that does not say
+    assert b"older than deletes" in sent[-2]
+    sender.status.state = sender.status.state.CONNECTING
+    assert not resume(4, store_id="s2", began=29)  # one was collected since it began
+    assert b"position 4 < 30" in sent[-2]
+
+
+def test_a_receiver_tells_where_its_full_sync_began_each_time_it_resumes(tmp_path, clock):
+    here = Region(tmp_path, clock, "here")
+
+    def hello(collected):
+        sent = []
+        receiver = here.replicator.new_receiver(sent.append)
+        receiver.received(peerwire.encode_control(b"H", {
+            "name": "there", "store_id": "s1", "mac": "", "protocol": peerwire.PROTOCOL,
+            "position": 9, "collected": collected}))
+        return receiver, peerwire.decode_control(sent[1])
+
+    receiver, request = hello(12)
+    assert request == {"from": 0, "protocol": peerwire.PROTOCOL,
+                       "store_id": here.store.store_id, "began": 12}
+    receiver.received(peerwire.encode_batch(5, [(5, b"k", Record(b"v", None, 1 << 40,
+                                                                  "there"))]))
+    clock.advance(here.store.commit_interval)
+    receiver, request = hello(20)  # it collected more since: the start stays
+    assert request["from"] == 5 and request["began"] == 12
 
 
 def test_a_malformed_frame_closes_that_connection_and_nothing_else(tmp_path, clock):
