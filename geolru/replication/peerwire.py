@@ -37,6 +37,7 @@ From the sending region:
   change of the sender's stream up to *through* (records held back to be forwarded
   later keep it below them).
 - ``S`` + 8-byte *through* — nothing more up to this position is for the receiver.
+  The first, at the position the receiver asked for, says the sender took it.
 - ``F`` + 8-byte *position* — a client ``WAIT``s for this position: commit as soon
   as every change up to it is applied, not at the end of the commit interval.
 

@@ -45,6 +45,7 @@ class Receiver:
     urgent: int = 0  # a WAIT at the sender waits for this position: commit once reached
     target: int = 0  # the sender's newest position when it said hello
     caught_up: bool = False  # this stream has reached ``target``
+    accepted: bool = False  # the sender took our resume position (it streams)
     _progress_at: float = float("-inf")  # when the last P went
     _progress_call: DelayedCall | None = None  # a P to send later
     lost: bool = False
@@ -68,8 +69,10 @@ class Receiver:
             if kind == b"H" and self.sender is None:
                 self._hello(peerwire.decode_control(frame))
             elif kind == b"B" and self.sender is not None:
+                self._accepted()
                 self._apply(*peerwire.decode_batch(frame))
             elif kind == b"S" and self.sender is not None:
+                self._accepted()
                 self._reached(peerwire.decode_position(frame))
             elif kind == b"F" and self.sender is not None:
                 self.urgent = max(self.urgent, peerwire.decode_position(frame))
@@ -178,6 +181,12 @@ class Receiver:
         store.committed().addCallback(self._committed, self.position, self.reached)
         self._commit_if_urgent()
         self._check_caught_up()
+
+    def _accepted(self) -> None:
+        """The sender streams: it took our resume position (a refusal is an ``E``)."""
+        if not self.accepted:
+            self.accepted = True
+            self.replicator.accepted(self.sender)
 
     def _check_caught_up(self) -> None:
         if not self.caught_up and self.position >= self.target:

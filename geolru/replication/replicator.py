@@ -70,6 +70,15 @@ class Replicator:
     # callables(syncing: bool), told when syncing begins and ends (the master link
     # heartbeats at once, so LOCATE does not wait a heartbeat to change its answer)
     sync_listeners: list = attrs.field(factory=list)
+    # a region that starts reads its store out to no peer before the peers it syncs
+    # with took its resume positions: its data folder may be an older copy of itself
+    # (a restore, a power cut), which they refuse, and a wiped peer's full sync from it
+    # would bring back what the cluster deleted since (``held``: it waits)
+    held: bool = False
+    _unheard: set = attrs.field(factory=set)  # peers whose word it waits for
+    _hold_call: DelayedCall | None = None
+    _hold_done: bool = False  # (held once, at start: never again)
+    refused_by: str | None = None  # a peer refused our data: we stream it to nobody
 
     def __attrs_post_init__(self):
         self.stability = Stability(self.own_name)
@@ -88,7 +97,8 @@ class Replicator:
         sender = Sender(name, self.own_name, self.store, self.clock, self.stability,
                         self._acknowledged, self.refused, self.secret, self.buffer,
                         Window(self.window, self.window_minimum), log=self.log,
-                        peer_region=region or name, member_slots=slots)
+                        peer_region=region or name, member_slots=slots,
+                        may_stream=self.may_stream)
         self.senders[name] = sender
         return sender
 
@@ -115,8 +125,37 @@ class Replicator:
 
     def refused(self, peer: str, why: str) -> None:
         """A peer refuses this region's data (forgotten, or older than deletes it
-        collected): key commands answer ``-STALE`` from now on."""
+        collected): key commands answer ``-STALE`` from now on, and no peer gets
+        any of it (a wiped one would take in keys the cluster deleted)."""
         self.keyspace.refuse(f"{peer} {why}")
+        if self.refused_by is None:
+            self.refused_by = peer
+            for sender in self.senders.values():
+                sender.stop(f"stopped: {self.own_name}'s data was refused by {peer}")
+
+    def may_stream(self) -> bool:
+        """Whether our store may be read out to peers (``held``, ``refused_by``)."""
+        return not self.held and self.refused_by is None
+
+    def accepted(self, peer: str) -> None:
+        """``peer`` took our resume position: it streams to us."""
+        self._heard({peer})
+
+    def _heard(self, peers) -> None:
+        if self.held and self._unheard & set(peers):
+            self._unheard -= set(peers)
+            if not self._unheard:
+                self._release("every peer took this region's resume positions")
+
+    def _release(self, why: str) -> None:
+        self.held, self._hold_done = False, True
+        self._unheard = set()
+        if self._hold_call is not None and self._hold_call.active():
+            self._hold_call.cancel()
+        self._hold_call = None
+        self.log.info("streaming this region's store to its peers: {why}", why=why)
+        for sender in self.senders.values():
+            sender.released()
 
     def new_receiver(self, send) -> Receiver:
         receiver = Receiver(self, send, self.random_bytes(16).hex(), log=self.log)
@@ -148,10 +187,21 @@ class Replicator:
         command table reads)."""
         return self.keyspace.syncing
 
-    def begin_sync(self, peers, why: str) -> None:
+    def begin_sync(self, peers, why: str, starting: bool = False) -> None:
         """Answer key commands with LOADING until the streams of ``peers`` have
-        caught up (up to where each was when it connected), or ``sync_timeout``."""
+        caught up (up to where each was when it connected), or ``sync_timeout``.
+        ``starting``: this region starts, and streams its store to no peer before
+        ``peers`` took its resume positions (``held``), or ``sync_timeout``."""
         peers = set(peers) - self.forgotten - {self.own_name}
+        if starting and peers and not self._hold_done:
+            if not self.held:
+                self.held = True
+                self._hold_call = self.clock.callLater(
+                    self.sync_timeout, self._release,
+                    f"gave up waiting after {self.sync_timeout:g} s")
+            self._unheard |= peers - {r.sender for r in self.receivers if r.accepted}
+            if not self._unheard:
+                self._release("every peer took this region's resume positions")
         caught = {r.sender for r in self.receivers if r.caught_up}
         peers -= caught | self.sync_waiting  # (already waited for: said once)
         if not peers:
@@ -173,6 +223,7 @@ class Replicator:
 
     def peers_down(self, names) -> None:
         """The master says these peers are down: not waited for."""
+        self._heard(names)
         if self.sync_waiting & set(names):
             self.sync_waiting -= set(names)
             if not self.sync_waiting:

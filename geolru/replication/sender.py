@@ -246,6 +246,10 @@ class Sender:
     peer_region: str = ""
     member_slots: SlotSet | None = None
     peer_slots: SlotSet | None = None
+    acked_store: str | None = None  # the peer's store that ``status.acked`` is of
+    # whether this region's store may be read out to peers: not while a region that
+    # starts waits to hear that its peers accept its data (``Replicator.begin_sync``)
+    may_stream: Callable[[], bool] = attrs.field(default=lambda: True, kw_only=True)
 
     def __attrs_post_init__(self):
         if self.status is None:
@@ -254,6 +258,7 @@ class Sender:
             self.peer_region = self.peer
         self.status.acked = self.status.written = int(
             self.store.get_meta(f"acked:{self.peer}", 0) or 0)
+        self.acked_store = self.store.get_meta(f"acked_store:{self.peer}", None)
 
     # ------------------------------------------------------------ connection
 
@@ -302,6 +307,14 @@ class Sender:
         self._held.clear()
         self._forwards.clear()
         self._queue_bytes = self._forward_bytes = 0
+
+    def stop(self, why: str) -> None:
+        """End the stream (its region's data was refused); it may connect again."""
+        self._fail(why)
+
+    def released(self) -> None:
+        """Our store may be read out to peers now (``may_stream``)."""
+        self._resume()
 
     def _handshake_timeout(self) -> None:
         self._fail("no resume position within the handshake timeout")
@@ -371,24 +384,23 @@ class Sender:
             # must not let a delete go that this store has not committed)
             self.stability.store_seen(self.peer, store_id)
         collected = self.store.collected_upto
-        # a store whose full sync from ours began when every tombstone collected here
-        # so far already was has nothing from us older than those deletes: it may
-        # resume from anywhere (a first sync cut off before it caught up).  One
-        # collected since went on that store's own word that it had committed our
-        # stream past it: a resume below is an older copy of that store
-        if 0 < position < collected and (began is None or collected > began):
+        if self._older_than_collected(position, store_id, began, collected):
             # deletes between its position and ours are gone from our store: streaming
             # would leave keys on the peer that the cluster deleted
             status.state = StreamState.REFUSED
             self.log.error(
                 "refusing to stream to {name}: it asks for changes after position "
                 "{position}, but deletes up to {collected} are collected here (it was "
-                "forgotten, or restored from an old copy): empty its data_dir to rejoin",
+                "forgotten, or its data folder is an older copy: a restore, a power "
+                "cut): empty its data_dir to rejoin",
                 name=self.peer, position=position, collected=collected)
             self._fail(f"refused: your data is older than deletes this region has "
                        f"collected (position {position} < {collected}); empty your "
                        f"data_dir to rejoin")
             return
+        if store_id is not None and store_id != self.acked_store:
+            self.acked_store = store_id
+            self.store.put_meta(f"acked_store:{self.peer}", store_id)
         self.position = position
         if position == 0:
             status.state = StreamState.FULL_SYNC
@@ -406,7 +418,32 @@ class Sender:
         self.store.put_meta(f"acked:{self.peer}", status.acked)
         self.log.info("streaming to {name} from position {position} ({kind})",
                       name=self.peer, position=position, kind=status.state)
+        # accepted, at once: a region that starts waits for that word from its peers
+        # before it streams in turn (``Replicator.begin_sync``), as ours may now
+        self._send(peerwire.encode_position(b"S", position))
         self.pump()
+
+    def _older_than_collected(self, position: int, store_id: str | None,
+                              began: int | None, collected: int) -> bool:
+        """Whether the peer may hold a version of a key whose tombstone went from our
+        store: streaming from ``position`` would not delete it there.
+
+        - A store that resumes below what it acknowledged as committed is an older
+          copy of itself (a restore, a power cut that lost its last commits): it
+          may have lost writes of its own whose tombstones went here on its word,
+          even asking for everything (0).
+        - A store whose full sync from ours began when every tombstone collected
+          here so far already was has nothing from us older than those deletes: it
+          may resume from anywhere (a first sync cut off before it caught up).  One
+          collected since went on that store's own word that it had committed our
+          stream past it.
+        """
+        if position >= collected:
+            return False
+        if store_id is not None and store_id == self.acked_store \
+                and position < self.status.acked:
+            return True
+        return position > 0 and (began is None or collected > began)
 
     def applied(self, through: int, reached: int = 0) -> None:
         """The peer applied everything up to ``through``: room in the window."""
@@ -495,6 +532,8 @@ class Sender:
     def pump(self) -> None:
         """Catch up from the store while the window and the buffer allow; go live once
         caught up."""
+        if not self.may_stream():
+            return  # (``Replicator`` pumps every stream once it may)
         store = self.store
         window, held = self.window, self._held
         limit = self.buffer // 2

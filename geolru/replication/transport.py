@@ -170,7 +170,7 @@ class Replication(MultiService):
         # a region that starts may have missed writes: it catches up before it serves
         self.replicator.begin_sync(
             [p.name for p in self.membership.peers.values() if p.up and p.peer_port],
-            "starting")
+            "starting", starting=True)
 
     def stopService(self):
         self.replicator.stop()
@@ -218,7 +218,7 @@ class Replication(MultiService):
         if joined and self.reactor.seconds() - self._started_at < replicator.sync_timeout:
             # peers learnt while starting (a new region knows none before the master
             # tells it): it catches up with them too before it serves
-            replicator.begin_sync(joined, "starting")
+            replicator.begin_sync(joined, "starting", starting=True)
 
     def _drop_link(self, name: str) -> None:
         link = self.links.pop(name, None)

@@ -35,7 +35,7 @@ def main(argv=None) -> int:
                              f"{WIDE} + first")
     parser.add_argument("--restores", action="store_true",
                         help="wide schedules also put a region's data folder back to an "
-                             "older copy (power cut, backup): finds bugs not fixed yet")
+                             "older copy (power cut, backup), as the CI's do")
     parser.add_argument("--check-wait", action="store_true",
                         help="check each WAIT's answer against the stores it counts "
                              "(on anyway: run.py's CHECK_WAIT)")

@@ -301,7 +301,7 @@ class Node:
             self.replicator.begin_sync(
                 [peer.name for peer in self.world.nodes.values()
                  if peer.up and peer.region != self.region
-                 and peer.name not in self.world.forgotten], "starting")
+                 and peer.name not in self.world.forgotten], "starting", starting=True)
 
     def _siblings(self) -> set[str]:
         """The other shards of its region (as the ini and the master name them)."""

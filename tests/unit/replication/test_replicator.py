@@ -208,6 +208,59 @@ def test_a_receiver_tells_where_its_full_sync_began_each_time_it_resumes(tmp_pat
     assert request["from"] == 5 and request["began"] == 12
 
 
+def test_a_starting_region_streams_its_store_once_its_peers_took_its_resume_positions(
+        tmp_path, clock):
+    """Its data folder may be an older copy of itself, which a peer refuses: until the
+    peers it syncs with have taken its resume positions it sends none of its store
+    (wide seed 3000004108, with --restores: a wiped region's full sync from a region
+    put back to an old copy brought back keys the cluster had deleted)."""
+    here, there = Region(tmp_path, clock, "here", ["there"]), Region(tmp_path, clock,
+                                                                      "there", ["here"])
+    here.keyspace.write(b"k", b"v", None)
+    clock.advance(here.store.commit_interval)
+    here.replicator.begin_sync(["there"], "starting", starting=True)
+    out = Link(here, there)
+    out.deliver()
+    assert out.sender.ready and there.store.get(b"k") is None  # taken, and held
+    back = Link(there, here)  # there takes here's resume position on its stream
+    back.deliver()
+    assert not here.replicator.held
+    clock.advance(0)
+    out.deliver()
+    assert there.store.get(b"k").value == b"v"
+
+
+def test_a_starting_region_waits_for_its_peers_word_no_longer_than_the_sync_timeout(
+        tmp_path, clock):
+    here, there = Region(tmp_path, clock, "here", ["there"]), Region(tmp_path, clock,
+                                                                      "there", ["here"])
+    here.keyspace.write(b"k", b"v", None)
+    here.replicator.begin_sync(["there", "gone"], "starting", starting=True)
+    here.replicator.peers_down(["gone"])
+    assert here.replicator.held  # (there has not said)
+    out = Link(here, there)
+    out.deliver()
+    assert out.sender.ready and there.store.get(b"k") is None
+    clock.advance(here.replicator.sync_timeout)
+    clock.advance(0)
+    out.deliver()
+    assert not here.replicator.held and there.store.get(b"k").value == b"v"
+
+
+def test_a_region_whose_data_a_peer_refused_streams_it_to_no_peer(tmp_path, clock):
+    here, there = Region(tmp_path, clock, "here", ["there"]), Region(tmp_path, clock,
+                                                                      "there", ["here"])
+    out = Link(here, there)
+    out.deliver()
+    here.replicator.refused("other", "refused: your data is older than deletes ...")
+    assert out.to_b[-2].startswith(b"Estopped: here's data was refused by other")
+    assert here.keyspace.stale
+    out = Link(here, there)  # (it connects again)
+    here.keyspace.write(b"k", b"v", None)
+    out.deliver()
+    assert out.sender.ready and there.store.get(b"k") is None
+
+
 def test_a_malformed_frame_closes_that_connection_and_nothing_else(tmp_path, clock):
     here = Region(tmp_path, clock, "here")
     sent = []
