@@ -17,6 +17,7 @@ import hiredis
 import redis
 
 from geolru.cluster.masterwire import parse_located
+from geolru.devtools.delayproxy import DelayProxy
 
 ROOT = Path(__file__).resolve().parent.parent
 TWISTD = Path(sys.executable).with_name("twistd")
@@ -411,3 +412,53 @@ def metric_samples(text: str) -> dict:
 
 def metric(samples: dict, name: str, **labels) -> float | None:
     return samples.get((name, frozenset(labels.items())))
+
+
+SPLIT_NAMES = ("montreal", "frankfurt")
+
+
+class Split:
+    """A master and two regions (montreal and frankfurt), each one's stream to the
+    other through a proxy link named after the sender, so that a test can cut both ways
+    and heal them."""
+
+    def __init__(self, tmp_path):
+        self.proxy = DelayProxy()
+        self.master = master_daemon(tmp_path / "master").start()
+        masters = f"tcp:127.0.0.1:{self.master.port}"
+        ports = {name: free_port() for name in SPLIT_NAMES}
+        self.regions = {}
+        for name, other in zip(SPLIT_NAMES, reversed(SPLIT_NAMES), strict=True):
+            route = self.proxy.add(name, ports[other]).listen_port
+            self.regions[name] = placed_region(
+                tmp_path, name, masters, peer_listen=f"tcp:{ports[name]}:interface=127.0.0.1",
+                peer_routes=f"{other}=127.0.0.1:{route}").start()
+        self.m, self.f = (self.regions[name].client() for name in SPLIT_NAMES)
+        self.wait_live()
+
+    def wait_live(self):
+        def live(client):
+            info = client.info("replication")
+            return any(k.startswith("peer") and v["state"] == "live" for k, v in info.items())
+        wait_until(lambda: all(live(c) for c in (self.m, self.f)), 20,
+                   what="both regions streaming live to each other")
+
+    def cut(self):
+        for name in SPLIT_NAMES:
+            self.proxy.cut(name)
+
+    def heal(self):
+        for name in SPLIT_NAMES:
+            self.proxy.heal(name)
+
+    def both(self, check, what):
+        def agreed():
+            try:
+                return check(self.m) and check(self.f)
+            except redis.BusyLoadingError:  # (a region back from a partition syncs first)
+                return False
+        wait_until(agreed, 20, what=what)
+
+    def stop(self):
+        stop_all(self.master, *self.regions.values())
+        self.proxy.close()

@@ -16,7 +16,8 @@ import attrs
 class CommandSpec:
     name: str
     arity: int
-    family: str  # connection, strings, bits, keys, hashes, server, cluster, transactions
+    family: str  # connection, strings, bits, hyperloglogs, keys, hashes, server, cluster,
+    # transactions
     write: bool = False
     keys: tuple[int, int, int] = (0, 0, 0)
     data: bool = False  # reads or writes keys: refused while the region is stale
@@ -57,7 +58,8 @@ hkeys 2 hashes 1,1,1 d          hvals 2 hashes 1,1,1 d         hlen 2 hashes 1,1
 hexists 3 hashes 1,1,1 d        hstrlen 3 hashes 1,1,1 d       hincrby 4 hashes 1,1,1 wd
 hincrbyfloat 4 hashes 1,1,1 wd  hrandfield -2 hashes 1,1,1 d   hscan -3 hashes 1,1,1 d
 readonly 1 cluster - -          readwrite 1 cluster - -        asking 1 cluster - -
-bitfield -2 bits 1,1,1 wd       bitfield_ro -2 bits 1,1,1 d
+bitfield -2 bits 1,1,1 wd       bitfield_ro -2 bits 1,1,1 d    pfadd -2 hyperloglogs 1,1,1 wd
+pfcount -2 hyperloglogs 1,-1,1 d pfmerge -2 hyperloglogs 1,-1,1 wd
 """
 
 

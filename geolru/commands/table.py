@@ -1,9 +1,10 @@
 """The region's command table: Redis 7 semantics and reply bytes.
 
 The commands live by family, a module each, as Redis splits its own source:
-``connection``, ``strings``, ``bits``, ``keys`` (and expiry), ``hashes``, ``server``
-(INFO, CONFIG, SLOWLOG, MONITOR), ``transactions`` and ``cluster`` (geolru's REGION,
-WAIT, PEERS; Redis' CLUSTER); what each takes is in ``geolru.commands.specs``.
+``connection``, ``strings``, ``bits``, ``hyperloglogs``, ``keys`` (and expiry),
+``hashes``, ``server`` (INFO, CONFIG, SLOWLOG, MONITOR), ``transactions`` and
+``cluster`` (geolru's REGION, WAIT, PEERS; Redis' CLUSTER); what each takes is in
+``geolru.commands.specs``.
 
 ``CommandTable.execute(session, args)`` takes a parsed command and returns the
 encoded reply.  It knows nothing about sockets: the client port
@@ -25,6 +26,7 @@ from geolru.commands.cluster import GeoCommands
 from geolru.commands.connection import ConnectionCommands
 from geolru.commands.docs import ADMIN
 from geolru.commands.hashes import HashCommands
+from geolru.commands.hyperloglogs import HyperLogLogCommands
 from geolru.commands.keys import KeyCommands
 from geolru.commands.ports import ClusterView, ReplicationView
 from geolru.commands.server import INFO_SECTIONS, ServerCommands
@@ -45,7 +47,7 @@ __all__ = ["CommandTable", "Session", "CommandError", "INFO_SECTIONS"]
 
 @attrs.define(eq=False)
 class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldCommands,
-                   KeyCommands, HashCommands,
+                   HyperLogLogCommands, KeyCommands, HashCommands,
                    ServerCommands, GeoCommands, TransactionCommands):
     """Every command a region implements (one mixin per family), and the dispatch."""
 

@@ -21,7 +21,7 @@ from geolru.keyspace.expiry import Expiry
 from geolru.keyspace.hashes import HashOperations
 from geolru.keyspace.lru import CacheEntry, LRUCache
 from geolru.keyspace.peers import PeerRecords
-from geolru.model.counters import increment
+from geolru.model.counters import add_registers, increment
 from geolru.model.hashkeys import key_id
 from geolru.model.headers import clear_point
 from geolru.model.hlc import HybridClock
@@ -145,6 +145,22 @@ class Keyspace(HashOperations, PeerRecords, Expiry):
         self.cache.put(key, value, deadline)
         self.writes += 1
         return value
+
+    def raise_registers(self, key: bytes, registers) -> None:
+        """``PFADD``/``PFMERGE``: join ``registers`` into this region's contribution to
+        the HyperLogLog at ``key`` (whose live value the caller checked is one, or
+        nothing)."""
+        now_ms = self.now_ms()
+        current = self.store.get(key_id(key))
+        if current is not None:
+            self.hlc.observe(current.version)
+            if current.hash_meta is not None:  # an emptied or expired hash: none
+                current = Record(None, None, *clear_point(current))
+        record = add_registers(current, self.hlc.now(), now_ms, self.origin, registers)
+        self.store.put(key_id(key), record)
+        value, deadline = visible(record, now_ms)
+        self.cache.put(key, value, deadline)
+        self.writes += 1
 
     def delete(self, key: bytes) -> bool:
         """Delete ``key`` (of any type); ``True`` if it was live."""

@@ -3,13 +3,21 @@
 A counter record (made by ``INCR``-family commands) is a plain *base* -- the newest
 plain record its key has seen, or nothing -- and one *contribution* per region:
 ``(since, increments, decrements)``; ``geolru.model.merge`` states the whole rule.
+
+A HyperLogLog (``PFADD``, ``PFMERGE``) is the same shape: a region's contribution
+holds registers instead of totals (``increments`` the registers as a HyperLogLog
+string, ``decrements`` None), and the value is the register-wise maximum of the
+contributions alive.  A record whose newest contribution is of a HyperLogLog is one.
 Sans-IO and deterministic.
 """
 
 from __future__ import annotations
 
+import base64
+
 import attrs
 
+from geolru.model import hyperloglog
 from geolru.model.record import Record
 
 NO_BASE = (0, "")  # the base of a key nobody ever wrote (or whose tombstone was collected)
@@ -34,18 +42,35 @@ class Counter:
     def total(self, now_ms: int | None = None) -> int:
         """The value: the base's (when some region built on it) and every contribution;
         at ``now_ms``, only the parts alive then."""
-        counts = self.counts if now_ms is None else [
-            c for c in self.counts if alive(c[5], now_ms)]
+        counts = [c for c in self.counts if c[3] is not None
+                  and (now_ms is None or alive(c[5], now_ms))]
         counted = (self.base_value is not None
                    and (now_ms is None or alive(self.base_deadline, now_ms))
                    and any(c[1] == self.base for c in counts))
         return (self.base_value if counted else 0) + sum(c[2] - c[3] for c in counts)
 
+    def parts(self, now_ms: int | None = None) -> list:
+        """The contributions of the kind the newest one is (a HyperLogLog's or a
+        counter's), alive at ``now_ms`` (None: all)."""
+        counts = [c for c in self.counts if now_ms is None or alive(c[5], now_ms)]
+        if not counts:
+            return []
+        newest = max(counts, key=_newest)
+        return [c for c in counts if (c[3] is None) == (newest[3] is None)]
+
+    def registers(self, now_ms: int | None = None) -> bytearray:
+        """A HyperLogLog's registers: the maximum of its contributions'."""
+        registers = hyperloglog.empty()
+        for c in self.parts(now_ms):
+            if c[3] is None:
+                hyperloglog.join(registers, hyperloglog.parse(c[2]))
+        return registers
+
     def encode(self) -> str:
         parts = [str(self.base_version), self.base_origin, _text(self.base_value),
                  _text(self.base_deadline)]
         for origin, (since, since_origin), p, n, last, deadline in self.counts:
-            parts += [origin, str(since), since_origin, str(p), str(n), str(last),
+            parts += [origin, str(since), since_origin, _amount(p), _text(n), str(last),
                       _text(deadline)]
         return " ".join(parts)
 
@@ -53,10 +78,23 @@ class Counter:
     def decode(cls, text: str) -> Counter:
         parts = text.split(" ")
         rest = parts[4:]
-        counts = tuple((rest[i], (int(rest[i + 1]), rest[i + 2]), int(rest[i + 3]),
-                        int(rest[i + 4]), int(rest[i + 5]), _number(rest[i + 6]))
+        counts = tuple((rest[i], (int(rest[i + 1]), rest[i + 2]), _parse_amount(rest[i + 3]),
+                        _number(rest[i + 4]), int(rest[i + 5]), _number(rest[i + 6]))
                        for i in range(0, len(rest), 7))
         return cls(int(parts[0]), parts[1], _number(parts[2]), _number(parts[3]), counts)
+
+
+def _newest(contribution) -> tuple:
+    return contribution[4], contribution[0]  # (its latest write's version, its region)
+
+
+def _amount(p: int | bytes) -> str:
+    """A contribution's increments, or a HyperLogLog's registers (``h`` + base64)."""
+    return "h" + base64.b64encode(p).decode() if isinstance(p, bytes) else str(p)
+
+
+def _parse_amount(text: str) -> int | bytes:
+    return base64.b64decode(text[1:]) if text[:1] == "h" else int(text)
 
 
 def _text(number: int | None) -> str:
@@ -100,7 +138,16 @@ def counter_record(counter: Counter) -> Record:
                           *((c[4], c[0]) for c in counter.counts))
     deadlines = [c[5] for c in counter.counts]
     deadline = None if None in deadlines else max(deadlines)
-    return Record(str(counter.total()).encode(), deadline, version, origin, counter.encode())
+    return Record(value_of(counter), deadline, version, origin, counter.encode())
+
+
+def value_of(counter: Counter, now_ms: int | None = None) -> bytes:
+    """What a client reads (at ``now_ms``: of the parts alive then): a counter's
+    total, or a HyperLogLog's registers as Redis' string."""
+    parts = counter.parts(now_ms)
+    if parts and parts[0][3] is None:
+        return hyperloglog.render(counter.registers(now_ms))
+    return str(counter.total(now_ms)).encode()
 
 
 def tiebreak(record: Record):
@@ -137,8 +184,14 @@ def merge_counters(a: Record, b: Record) -> Record:
         if mine is None or since > mine[0]:
             counts[origin] = (since, p, n, last, deadline)
         elif since == mine[0]:
-            counts[origin] = (since, max(p, mine[1]), max(n, mine[2]), max(last, mine[3]),
-                              later(deadline, mine[4]))
+            if n is None or mine[2] is None:
+                # a HyperLogLog's registers only grow within one contribution: its
+                # latest state holds all the earlier ones
+                counts[origin] = max((since, p, n, last, deadline), mine,
+                                     key=lambda c: (c[3], c[2] is None, _amount(c[1])))
+            else:
+                counts[origin] = (since, max(p, mine[1]), max(n, mine[2]),
+                                  max(last, mine[3]), later(deadline, mine[4]))
     if not counts:  # every increment older than the other side's base
         return plain if plain is not None else Record(None, None, base[0], base[1])
     return counter_record(Counter(*base, tuple((o, *rest) for o, rest in sorted(counts.items()))))
@@ -165,5 +218,34 @@ def increment(current: Record | None, now_version: int, now_ms: int, origin: str
         p = n = 0
     p, n = (p + delta, n) if delta >= 0 else (p, n - delta)
     counts[origin] = (since, p, n, now_version, deadline)
+    return counter_record(attrs.evolve(counter, counts=tuple(
+        (o, *rest) for o, rest in sorted(counts.items()))))
+
+
+def add_registers(current: Record | None, now_version: int, now_ms: int, origin: str,
+                  registers) -> Record:
+    """The HyperLogLog record after ``PFADD`` (or ``PFMERGE``) raised ``registers``
+    at ``origin``, on ``current``, the key's record as stored (``None`` if it holds
+    nothing; its live value the caller checked is a HyperLogLog or nothing)."""
+    counter = Counter(*NO_BASE, None, None, ()) if current is None else as_counter(current)
+    counts = {o: rest for o, *rest in counter.counts}
+    since, held, n, _, deadline = counts.get(origin, (None, None, 0, 0, None))
+    if n is not None or since is None or since < counter.base or not alive(deadline, now_ms):
+        # a first contribution of this region: on a live HyperLogLog string it starts
+        # from its registers (since its version) and expires with it; on nothing or a
+        # HyperLogLog of the regions' contributions, from none, since this very write
+        # (the others keep theirs), and never expires
+        base_alive = (current is not None and current.counter is None
+                      and current.live_at(now_ms))
+        if base_alive:
+            since, deadline = counter.base, counter.base_deadline
+            mine = hyperloglog.parse(current.value)
+        else:
+            since, deadline = (now_version, origin), None
+            mine = hyperloglog.empty()
+    else:
+        mine = hyperloglog.parse(held)
+    hyperloglog.join(mine, registers)
+    counts[origin] = (since, hyperloglog.render(mine), None, now_version, deadline)
     return counter_record(attrs.evolve(counter, counts=tuple(
         (o, *rest) for o, rest in sorted(counts.items()))))

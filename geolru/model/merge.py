@@ -26,6 +26,14 @@ writes gives the same state in every region (the states form a join-semilattice)
   a dead record's tombstone carries its base's version (``tombstone_when_expired``):
   the same in every region, whatever parts each had, so expiry never makes regions
   differ.
+- A HyperLogLog (``PFADD``, ``PFMERGE``) is a counter whose contributions hold
+  registers: a region's first ``PFADD`` on a live HyperLogLog string builds on it
+  (its registers, since its version, expiring with it), on anything else starts
+  from none since its own write; a region's later ones raise its registers.  The
+  value is the register-wise maximum of the contributions: concurrent ``PFADD``s
+  in several regions all count, a ``SET`` or ``DEL`` newer than them replaces them.
+  A record holding contributions of both kinds (concurrent first ``INCR`` and
+  ``PFADD`` on a missing key) reads as the kind of its newest contribution.
 - A hash's header (``Record.hash_meta``) and its fields: each field is a record of
   its own, merged as above (so concurrent writes of different fields both stay, the
   same field's last writer wins, ``HINCRBY`` is a counter).  Against the key's other
@@ -38,7 +46,7 @@ writes gives the same state in every region (the states form a join-semilattice)
 
 from __future__ import annotations
 
-from geolru.model.counters import alive, counter_of, merge_counters, tiebreak
+from geolru.model.counters import counter_of, merge_counters, tiebreak, value_of
 from geolru.model.hashkeys import HashMeta
 from geolru.model.headers import clear_point, header, merge_headers
 from geolru.model.record import Record
@@ -86,11 +94,11 @@ def visible(record: Record | None, now_ms: int) -> tuple[bytes, int | None] | No
     if record.counter is None:
         return record.value, record.deadline
     counter = counter_of(record)
-    parts = [c for c in counter.counts if alive(c[5], now_ms)]
+    parts = counter.parts(now_ms)
     if not parts:
         return None
     deadlines = [c[5] for c in parts if c[5] is not None]
-    return str(counter.total(now_ms)).encode(), min(deadlines) if deadlines else None
+    return value_of(counter, now_ms), min(deadlines) if deadlines else None
 
 
 def tombstone_when_expired(record: Record) -> Record:

@@ -3,58 +3,8 @@ rules (field by field, last writer per field, counters, deletes), then the delet
 tombstones collected like keys'."""
 
 import pytest
-import redis
 
-from geolru.devtools.delayproxy import DelayProxy
-from support import free_port, master_daemon, placed_region, stop_all, wait_until
-
-NAMES = ("montreal", "frankfurt")
-
-
-class Split:
-    """A master and two regions, each one's stream to the other through a proxy link
-    named after the sender, so that a test can cut both ways and heal them."""
-
-    def __init__(self, tmp_path):
-        self.proxy = DelayProxy()
-        self.master = master_daemon(tmp_path / "master").start()
-        masters = f"tcp:127.0.0.1:{self.master.port}"
-        ports = {name: free_port() for name in NAMES}
-        self.regions = {}
-        for name, other in zip(NAMES, reversed(NAMES), strict=True):
-            route = self.proxy.add(name, ports[other]).listen_port
-            self.regions[name] = placed_region(
-                tmp_path, name, masters, peer_listen=f"tcp:{ports[name]}:interface=127.0.0.1",
-                peer_routes=f"{other}=127.0.0.1:{route}").start()
-        self.m, self.f = (self.regions[name].client() for name in NAMES)
-        self.wait_live()
-
-    def wait_live(self):
-        def live(client):
-            info = client.info("replication")
-            return any(k.startswith("peer") and v["state"] == "live" for k, v in info.items())
-        wait_until(lambda: all(live(c) for c in (self.m, self.f)), 20,
-                   what="both regions streaming live to each other")
-
-    def cut(self):
-        for name in NAMES:
-            self.proxy.cut(name)
-
-    def heal(self):
-        for name in NAMES:
-            self.proxy.heal(name)
-
-    def both(self, check, what):
-        def agreed():
-            try:
-                return check(self.m) and check(self.f)
-            except redis.BusyLoadingError:  # (a region back from a partition syncs first)
-                return False
-        wait_until(agreed, 20, what=what)
-
-    def stop(self):
-        stop_all(self.master, *self.regions.values())
-        self.proxy.close()
+from support import Split, wait_until
 
 
 def _seconds(time_reply) -> float:

@@ -6,7 +6,8 @@ import functools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geolru.model.counters import increment
+from geolru.model import hyperloglog
+from geolru.model.counters import add_registers, increment
 from geolru.model.hashkeys import HashMeta
 from geolru.model.headers import clear_point, header
 from geolru.model.merge import merge, tombstone_when_expired, visible
@@ -14,6 +15,16 @@ from geolru.model.record import Record
 from geolru.resp.codec import parse_int
 
 ORIGINS = ("frankfurt", "montreal", "singapore")
+ELEMENTS = [b"a", b"b", b"c", b"d", b"e"]
+
+
+def registers(*elements: bytes) -> bytearray:
+    out = hyperloglog.empty()
+    hyperloglog.add(out, elements)
+    return out
+
+
+HLL_AB = hyperloglog.render(registers(b"a", b"b"))
 
 
 @st.composite
@@ -24,7 +35,8 @@ def histories(draw):
         origin = draw(st.sampled_from(ORIGINS))
         seen = draw(st.sampled_from([None, *records])) if records else None
         version = (i + 1) * 65536 + draw(st.integers(0, 3))
-        op = draw(st.sampled_from(["set", "del", "incr", "incr", "expire", "hset", "hexpire"]))
+        op = draw(st.sampled_from(["set", "del", "incr", "incr", "expire", "hset", "hexpire",
+                                   "pfadd", "pfadd"]))
         if op in ("hset", "hexpire"):  # a write to a hash: its header
             if seen is not None and seen.hash_meta is not None:  # the same hash, on
                 meta, deadline = seen.hash_meta, seen.deadline
@@ -36,8 +48,18 @@ def histories(draw):
             records.append(header(version, origin, meta, deadline,
                                   draw(st.booleans())))
         elif op == "set":
-            records.append(Record(draw(st.sampled_from([b"1", b"x", b"10"])), None, version,
-                                  origin))
+            records.append(Record(draw(st.sampled_from([b"1", b"x", b"10", HLL_AB])), None,
+                                  version, origin))
+        elif op == "pfadd":
+            now_ms = draw(st.integers(4995, 5015))
+            seen_now = visible(seen, now_ms)
+            try:
+                if seen_now is not None:
+                    hyperloglog.parse(seen_now[0])
+            except hyperloglog.NotHyperLogLog:
+                continue  # PFADD on another string is refused before it replicates
+            records.append(add_registers(seen, version, now_ms, origin,
+                                         registers(draw(st.sampled_from(ELEMENTS)))))
         elif op == "del":
             records.append(Record(None, None, version, origin))
         elif op == "expire" and seen is not None and seen.value is not None:
@@ -142,3 +164,43 @@ def test_a_dead_counter_leaves_the_tombstone_of_its_base_which_merges_to_nothing
     tombstone = tombstone_when_expired(counter)
     assert (tombstone.version, tombstone.origin, tombstone.value) == (10, "a", None)
     assert merge(tombstone, counter) == merge(counter, tombstone) == counter
+
+
+def count(record, now_ms=0) -> int:
+    return hyperloglog.count(hyperloglog.parse(visible(record, now_ms)[0]))
+
+
+def test_concurrent_pfadds_from_three_regions_all_count():
+    """Each region's first PFADD on a missing key starts a contribution of its own."""
+    adds = [add_registers(None, (i + 1) << 16, 0, origin, registers(b"x%d" % i, b"shared"))
+            for i, origin in enumerate(ORIGINS)]
+    merged = functools.reduce(merge, adds)
+    assert count(merged) == 4
+    assert merged == functools.reduce(merge, reversed(adds))
+
+
+def test_a_delete_newer_than_pfadds_replaces_them_and_a_later_pfadd_starts_again():
+    first = add_registers(None, 1 << 16, 0, "montreal", registers(b"a", b"b"))
+    gone = Record(None, None, 2 << 16, "frankfurt")
+    assert visible(merge(first, gone), 0) is None
+    again = add_registers(gone, 3 << 16, 0, "montreal", registers(b"c"))
+    assert count(merge(merge(first, gone), again)) == 1
+
+
+def test_a_pfadd_on_a_hyperloglog_string_builds_on_it_and_keeps_its_deadline():
+    base = Record(HLL_AB, 9000, 1 << 16, "frankfurt")  # (a SET, or an EXPIRE, of one)
+    added = add_registers(base, 2 << 16, 0, "montreal", registers(b"c"))
+    assert count(added) == 3 and visible(added, 0)[1] == 9000
+    assert visible(added, 9000) is None  # they expire together
+    concurrent = add_registers(base, 2 << 16 | 1, 0, "singapore", registers(b"d"))
+    assert count(merge(added, concurrent)) == 4
+
+
+def test_an_incr_and_a_pfadd_on_a_missing_key_read_as_the_newest_of_them():
+    incr = increment(None, 1 << 16, 0, "montreal", 5)
+    pfadd = add_registers(None, 2 << 16, 0, "frankfurt", registers(b"a"))
+    merged = merge(incr, pfadd)
+    assert merged == merge(pfadd, incr)
+    assert count(merged) == 1
+    later = increment(None, 3 << 16, 0, "singapore", 2)
+    assert visible(merge(merged, later), 0)[0] == b"7"
