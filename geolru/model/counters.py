@@ -207,7 +207,8 @@ def increment(current: Record | None, now_version: int, now_ms: int, origin: str
     base_alive = counter.base_value is not None and alive(counter.base_deadline, now_ms)
     counts = {o: rest for o, *rest in counter.counts}
     since, p, n, _, deadline = counts.get(origin, (None, 0, 0, 0, None))
-    if since is None or since < counter.base or not alive(deadline, now_ms):
+    if since is None or since < counter.base or not alive(deadline, now_ms) or n is None:
+        # (n None: its part is a HyperLogLog's, which a newer counter's outshone)
         # a first contribution: on a live integer it counts from that value (since
         # its version) and expires with it; on nothing, a tombstone or an expired
         # value it counts from zero, since this very write, and never expires

@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from simulation.run import run_schedule, run_seeds
-from simulation.schedule import SHARDED, WIDE, generate
+from simulation.schedule import EXTRAS, SHARDED, WIDE, generate
 from simulation.shrink import describe, shrink
 
 
@@ -33,18 +33,20 @@ def main(argv=None) -> int:
                         help=f"schedules of the wide workload (hundreds of keys, every "
                              f"replicated string command, transactions): the seeds from "
                              f"{WIDE} + first")
-    parser.add_argument("--restores", action="store_true",
-                        help="wide schedules also put a region's data folder back to an "
-                             "older copy (power cut, backup), as the CI's do")
+    parser.add_argument("--extras", type=int, nargs="?", const=EXTRAS, default=0,
+                        help=f"wide schedules also have what came after most regression "
+                             f"seeds, up to this level (alone: {EXTRAS}, all, as the CI's "
+                             f"have): 1, a region's data folder put back to an older copy "
+                             f"(power cut, backup); 2, HyperLogLogs")
     parser.add_argument("--check-wait", action="store_true",
                         help="check each WAIT's answer against the stores it counts "
                              "(on anyway: run.py's CHECK_WAIT)")
     args = parser.parse_args(argv)
     if args.seed is not None:
-        result = run_schedule(generate(args.seed, args.restores), timeline=True,
+        result = run_schedule(generate(args.seed, args.extras), timeline=True,
                               check_wait=args.check_wait or None)
         if args.shrink and not result.ok:
-            shrunk = shrink(generate(args.seed, args.restores), lambda schedule: not run_schedule(
+            shrunk = shrink(generate(args.seed, args.extras), lambda schedule: not run_schedule(
                 schedule, check_wait=args.check_wait or None).ok)
             print(f"seed {args.seed}: shrunk from {shrunk.before} actions to "
                   f"{len(shrunk.schedule.actions)} in {shrunk.runs} runs:")
@@ -58,7 +60,7 @@ def main(argv=None) -> int:
     first = args.first + (WIDE if args.wide else SHARDED if args.sharded else 0)
     seeds = range(first, first + args.seeds)
     count, failed, seconds = run_seeds(seeds, args.jobs, check_wait=args.check_wait or None,
-                                       restores=args.restores)
+                                       extras=args.extras)
     print(f"simulated {count} schedules, {len(failed)} failed"
           + (f" (seeds {failed})" if failed else "")
           + f", in {seconds:.1f}s: {count / seconds:.1f} schedules/s")

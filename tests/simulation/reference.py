@@ -22,6 +22,12 @@ must see once every region has them all:
 A sum over the increments themselves, not over any region's totals: a total merged
 wrong (a maximum for a sum, a region's increments counted twice) shows here.
 
+A HyperLogLog's ``PFADD`` is an increment whose amount is registers (of the elements
+it added): of what counts, the value is the register-wise maximum of the ``PFADD``s'
+registers, and of the base's when some of them built on it (a live HyperLogLog
+string).  Where both kinds count (a first ``INCR`` and a first ``PFADD`` of a key,
+made concurrently), the key is of the kind of the newest of them.
+
 A hash (docs/hashes.md, "How a hash replicates") is its fields, each a key of its
 own under the rules above, and the writes to the key itself:
 
@@ -42,6 +48,8 @@ from __future__ import annotations
 
 import attrs
 
+from geolru.model import hyperloglog  # (the format: registers in, a string out)
+
 Stamp = tuple[int, str]  # (version, origin): the hybrid-logical-clock time and region
 NOTHING: Stamp = (0, "")
 
@@ -56,10 +64,11 @@ class Op:
     delta: int | None = None  # an increment's amount (None: a whole-key write)
     since: Stamp | None = None  # an increment's start: its base's version, or its own
     base: Op | None = None  # the whole-key write an increment built on, if any
+    registers: bytes | None = None  # a PFADD's: the registers its elements raise
 
     @property
     def increment(self) -> bool:
-        return self.delta is not None
+        return self.delta is not None or self.registers is not None
 
     @property
     def region(self) -> str:
@@ -85,31 +94,42 @@ def string_outcome(ops, now_ms: int) -> tuple[bytes, int | None] | None:
     writes += [op.base for op in increments if op.base is not None]
     base = max(writes, key=lambda op: op.stamp, default=None)
     base_stamp = base.stamp if base is not None else NOTHING
-    starts: dict[str, tuple[Stamp, int]] = {}  # region -> (its latest start, its sum)
+    starts: dict[str, tuple[Stamp, list]] = {}  # region -> (its latest start, its ops)
     for op in increments:
         if op.since < base_stamp:
             continue  # made before a newer SET or DEL: void
-        start, total = starts.get(op.region, (None, 0))
+        start, made = starts.get(op.region, (None, []))
         if start is None or op.since > start:
-            starts[op.region] = (op.since, op.delta)
+            starts[op.region] = (op.since, [op])
         elif op.since == start:
-            starts[op.region] = (start, total + op.delta)
+            made.append(op)
     if not starts:
         if base is None or base.value is None or not _alive(base.deadline, now_ms):
             return None
         return base.value, base.deadline
-    amounts, deadlines, on_base = [], [], False
-    for since, total in starts.values():
+    alive = []  # (since, deadline, ops) of each region whose part is alive
+    for since, made in starts.values():
         deadline = base.deadline if base is not None and since == base.stamp else None
         if _alive(deadline, now_ms):
-            amounts.append(total)
-            if deadline is not None:
-                deadlines.append(deadline)
-            on_base = on_base or since == base_stamp
-    if not amounts:
+            alive.append((since, deadline, made))
+    if not alive:
         return None
-    value = sum(amounts) + ((_integer(base.value) or 0) if on_base else 0)
-    return str(value).encode(), min(deadlines) if deadlines else None
+    newest = max((op for _, _, made in alive for op in made), key=lambda op: op.stamp)
+    kind = newest.registers is not None
+    alive = [part for part in alive if (part[2][0].registers is not None) == kind]
+    deadlines = [deadline for _, deadline, _ in alive if deadline is not None]
+    on_base = any(since == base_stamp for since, _, _ in alive)
+    if kind:  # a HyperLogLog
+        registers = hyperloglog.parse(base.value) if on_base else hyperloglog.empty()
+        for _, _, made in alive:
+            for op in made:
+                hyperloglog.join(registers, op.registers)
+        value = hyperloglog.render(registers)
+    else:
+        value = (sum(op.delta for _, _, made in alive for op in made)
+                 + ((_integer(base.value) or 0) if on_base else 0))
+        value = str(value).encode()
+    return value, min(deadlines) if deadlines else None
 
 
 def outcomes(certain: list[Op], maybe: list[Op], now_ms: int) -> set:

@@ -45,6 +45,7 @@ import attrs
 from twisted.internet import defer
 
 from geolru.keyspace.keyspace import WrongType
+from geolru.model import hyperloglog
 from geolru.model.counters import counter_of
 from geolru.model.hashkeys import field_id, identity_slot, key_id, parse
 from geolru.model.headers import EXPIRY_ORIGIN, clear_point
@@ -402,6 +403,8 @@ class Simulation:
                               incarnation, shown)
             return
         self.log(f"{node.name}: {shown} -> {reply.strip().decode(errors='replace')}")
+        if b"-ERR internal error" in reply:  # (an exception the command table caught)
+            self.problems.append(f"{node.name}: {shown} failed: {reply.strip().decode()}")
         now_ms = node.keyspace.now_ms()
         for key in tracked:
             record = store.get(key)
@@ -437,8 +440,8 @@ class Simulation:
             return  # nothing (or LOADING while it syncs)
         self.reads += 1
         value = reply.split(b"\r\n")[1]
-        if value.lstrip(b"-").isdigit():
-            return  # a counter's total: no one write made it
+        if value.lstrip(b"-").isdigit() or value.startswith(b"HYLL"):
+            return  # a counter's total or a HyperLogLog's registers: no one write made it
         stamps = [(w.record.version, w.record.origin) for w in self.writes
                   if w.key == key and w.record.value == value and w.record.counter is None]
         if not stamps:
@@ -737,12 +740,14 @@ class Simulation:
         # region's first increment since (a later one goes on from there)
         earlier = ops.get(since)
         base = earlier if earlier is not None and not earlier.increment else None
-        delta = _delta(write)
-        if delta is None or since is None or earlier is None and since != stamp:
+        delta, registers = _delta(write), _added(write)
+        if (delta is None and registers is None) or since is None or (
+                earlier is None and since != stamp):
             self.problems.append(f"{write.key!r}: {write.command} at {write.node} made "
                                  f"{_show(record)}, which the reference model cannot read")
             return None
-        op = ops[stamp] = reference.Op(stamp, delta=delta, since=since, base=base)
+        op = ops[stamp] = reference.Op(stamp, delta=delta, since=since, base=base,
+                                       registers=registers)
         return op
 
     def _check_hash(self, regions, key: bytes) -> None:
@@ -782,6 +787,17 @@ def _delta(write: Write) -> int | None:
                 return int(args[2]) * (1 if name == b"INCRBY" else -1)
             if name in (b"INCR", b"DECR"):
                 return 1 if name == b"INCR" else -1
+    return None
+
+
+def _added(write: Write) -> bytes | None:
+    """The registers the elements of the ``PFADD`` that made ``write`` raise, or None."""
+    commands = write.command[1:] if write.command[:1] == (b"EXEC",) else (write.command,)
+    for args in commands:
+        if args[0] == b"PFADD" and args[1] == write.key:
+            registers = hyperloglog.empty()
+            hyperloglog.add(registers, args[2:])
+            return bytes(registers)
     return None
 
 
@@ -902,21 +918,21 @@ def run_schedule(schedule: Schedule, timeline: bool = False,
     return Simulation(schedule, timeline, check_wait).run()
 
 
-def run_seed(seed: int, check_wait: bool | None = None, restores: bool = False):
-    result = run_schedule(generate(seed, restores), check_wait=check_wait)
+def run_seed(seed: int, check_wait: bool | None = None, extras: int = 0):
+    result = run_schedule(generate(seed, extras), check_wait=check_wait)
     if not result.ok:  # run it again with its timeline: the same seed, the same run
-        result = run_schedule(generate(seed, restores), timeline=True,
+        result = run_schedule(generate(seed, extras), timeline=True,
                               check_wait=check_wait)
     return seed, result.ok, result.report(), result.events
 
 
 def run_seeds(seeds, jobs: int, out=sys.stdout, check_wait: bool | None = None,
-              restores: bool = False) -> tuple[int, list[int], float]:
+              extras: int = 0) -> tuple[int, list[int], float]:
     """Run ``seeds`` on ``jobs`` processes; (how many ran, failing seeds, seconds)."""
     started = time.perf_counter()
     failed = []
     count = 0
-    run = functools.partial(run_seed, check_wait=check_wait, restores=restores)
+    run = functools.partial(run_seed, check_wait=check_wait, extras=extras)
     if jobs > 1:
         with multiprocessing.get_context("spawn").Pool(jobs) as pool:
             results = pool.imap_unordered(run, seeds, chunksize=8)

@@ -31,6 +31,8 @@ WIDE_KEYS = [b"w%d" % i for i in range(200)]
 HOT_KEYS = WIDE_KEYS[:8]
 WIDE_HASH_KEYS = [b"wh0", b"wh1"]
 WIDE_FIELDS = [b"f%d" % i for i in range(20)]
+WIDE_HLL_KEYS = [b"wp%d" % i for i in range(4)]  # (``extras`` 2) HyperLogLogs
+EXTRAS = 2  # the levels of ``generate``'s extras so far
 NAMES = ["montreal", "frankfurt", "singapore", "saopaulo", "sydney"]
 WORKLOAD_SECONDS = 3.0
 EPOCH = 1_800_000_000.0  # the simulation's time 0, as unix seconds
@@ -62,7 +64,7 @@ class Schedule:
 
     @property
     def string_keys(self) -> list:
-        return WIDE_KEYS if self.wide else KEYS
+        return WIDE_KEYS + WIDE_HLL_KEYS if self.wide else KEYS
 
     @property
     def hashes(self) -> dict:
@@ -82,11 +84,13 @@ def region_of(name: str) -> str:
     return name.partition("/")[0]
 
 
-def generate(seed: int, restores: bool = False) -> Schedule:
-    """The schedule of ``seed``; with ``restores``, wide schedules also put a region's
-    data folder back to an older copy of it (a power cut, a restore from a backup).
-    Off by default, so that the seeds kept as regressions replay as they were found
-    (it draws from the faults' stream); the CI's random schedules have it on."""
+def generate(seed: int, extras: int = 0) -> Schedule:
+    """The schedule of ``seed``.  ``extras`` (up to ``EXTRAS``): what wide schedules
+    have that came after most seeds kept as regressions were found, each thing from the
+    level it came at: 1, a region's data folder put back to an older copy of it (a
+    power cut, a restore from a backup); 2, the HyperLogLog workload (each type to come
+    adds a level).  0 by default, so that a seed replays as it was found at its level;
+    the CI's random schedules have them all."""
     rng = random.Random(seed)
     wide = seed >= WIDE
     sharded = SHARDED <= seed < WIDE
@@ -153,7 +157,9 @@ def generate(seed: int, restores: bool = False) -> Schedule:
     late, drifts = (), {}
     if wide:  # the newer faults (streams of their own)
         actions, late = _more_faults(random.Random(f"faults {seed}"), actions, fragile,
-                                     restores)
+                                     restores=extras >= 1)
+        if extras >= 2:
+            actions += _hyperloglogs(random.Random(f"hyperloglogs {seed}"), names)
         drifting = random.Random(f"drifts {seed}")
         # clocks that run fast or slow (by up to 2%: far more than a real clock's
         # 50 ppm, so that a run of seconds sees it)
@@ -241,6 +247,33 @@ def _unique(action: tuple, serial: int) -> tuple:
         args = action[3]
         return (*action[:3], (*args[:2], args[2] + b"#%d" % serial, *args[3:]))
     return action
+
+
+def _hyperloglogs(rng, names) -> list:
+    """A few dozen commands on HyperLogLogs (``WIDE_HLL_KEYS``, now and then a hot
+    string key): mostly ``PFADD``s of a few of 60 elements, and what else replaces or
+    ends one (``DEL``, a plain ``SET``, ``COPY`` from another, a deadline)."""
+    actions = []
+    for serial in range(rng.randint(10, 40)):
+        key = rng.choice(WIDE_HLL_KEYS if rng.random() < 0.9 else HOT_KEYS)
+        roll = rng.random()
+        if roll < 0.65:
+            elements = (b"e%d" % rng.randrange(60) for _ in range(rng.randint(1, 4)))
+            args = (b"PFADD", key, *elements)
+        elif roll < 0.73:
+            args = (b"DEL", key)
+        elif roll < 0.83:
+            args = (b"PEXPIRE", key, b"%d" % rng.choice((rng.randint(50, 2500),
+                                                        rng.randint(5000, 12000))))
+        elif roll < 0.88:
+            args = (b"PERSIST", key)
+        elif roll < 0.93:
+            args = (b"SET", key, b"p%d#hll%d" % (rng.randrange(1000), serial))
+        else:
+            args = (b"COPY", rng.choice(WIDE_HLL_KEYS), key, b"REPLACE")
+        actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
+                        args))
+    return actions
 
 
 def _more_faults(rng, actions: list, fragile: list,

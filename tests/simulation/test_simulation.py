@@ -18,7 +18,15 @@ import pytest
 
 from geolru.replication.transport import ReceiverProtocol, SenderProtocol
 from simulation.run import Simulation, run_schedule, run_seeds
-from simulation.schedule import SHARDED, WIDE, at_distance, cities, frozen_forwarder, generate
+from simulation.schedule import (
+    EXTRAS,
+    SHARDED,
+    WIDE,
+    at_distance,
+    cities,
+    frozen_forwarder,
+    generate,
+)
 
 # how many random schedules, and the first seed: GEOLRU_SIM_SEEDS and GEOLRU_SIM_FIRST
 # turn a run up (a nightly soak) or onto other seeds without editing this file
@@ -76,12 +84,12 @@ def test_random_schedules_converge_lose_nothing_and_bring_nothing_back(capsys):
     seeds = [*range(FIRST_SEED, FIRST_SEED + plain),
              *range(SHARDED + FIRST_SEED, SHARDED + FIRST_SEED + SHARDED_SCHEDULES),
              *range(WIDE + FIRST_SEED, WIDE + FIRST_SEED + WIDE_SCHEDULES)]
-    count, failed, seconds = run_seeds(seeds, jobs=2, restores=True)
+    count, failed, seconds = run_seeds(seeds, jobs=2, extras=EXTRAS)
     with capsys.disabled():
         print(f"\n  simulated {count} schedules in {seconds:.1f}s "
               f"({count / seconds:.0f}/s)")
     assert count == RANDOM_SCHEDULES
-    assert failed == [], f"failing seeds (replay: scripts/simulate --seed N --restores): {failed}"
+    assert failed == [], f"failing seeds (replay: scripts/simulate --seed N --extras): {failed}"
 
 
 @pytest.mark.parametrize("layout", [None, cities()], ids=["regions", "shards"])
@@ -179,6 +187,21 @@ def test_the_wide_workload_is_what_the_issue_asks_for():
     assert kinds.count("join") == sum(len(s.late) for s in schedules) >= 5
 
 
+def test_each_level_of_extras_adds_to_the_wide_workload_and_leaves_the_rest():
+    """Level 1 puts data folders back to older copies (drawn with the other faults:
+    they may change), level 2 writes HyperLogLogs; a level leaves what the levels
+    below drew as it was, so that a seed kept at its level replays."""
+    kinds, pfadds = [], 0
+    for seed in range(WIDE, WIDE + 100):
+        below, above = generate(seed, 1), generate(seed, 2)
+        assert set(below.actions) <= set(above.actions)
+        assert [a for a in generate(seed).actions if a[1] == "command"] == [
+            a for a in below.actions if a[1] == "command"]  # (its faults may differ)
+        kinds += [a[1] for a in below.actions]
+        pfadds += sum(a[1] == "command" and a[3][0] == b"PFADD" for a in above.actions)
+    assert kinds.count("restore") > 5 and pfadds > 1000
+
+
 def test_wide_schedules_run_the_daemons_replication_protocols():
     """Wide schedules carry bytes between the daemon's own Twisted protocols (their
     Int32StringReceiver framing, reads split where TCP may split them), and regions
@@ -194,7 +217,7 @@ def test_wide_schedules_run_the_daemons_replication_protocols():
 
 
 # seeds of wide schedules with data folders put back to older copies (generate's
-# ``restores``), kept as they were found
+# ``extras`` 1), kept as they were found
 RESTORES = {
     WIDE + 3726: "a region put back to a copy from before its own FLUSHALL kept a key "
                  "the FLUSHALL deleted, while every other region dropped it: it asked "
@@ -214,5 +237,5 @@ def test_a_data_folder_put_back_to_an_older_copy_brings_nothing_back(seed):
     """A region's data folder put back to an older copy of it (a power cut with the
     disk as at its last flush, a restore from a backup) is refused by a peer that
     collected deletes on its word, and streams nothing before its peers took it."""
-    result = run_schedule(generate(seed, restores=True), timeline=True)
+    result = run_schedule(generate(seed, extras=1), timeline=True)
     assert result.ok, f"{RESTORES[seed]}\n{result.report()}"

@@ -204,3 +204,16 @@ def test_an_incr_and_a_pfadd_on_a_missing_key_read_as_the_newest_of_them():
     assert count(merged) == 1
     later = increment(None, 3 << 16, 0, "singapore", 2)
     assert visible(merge(merged, later), 0)[0] == b"7"
+
+
+def test_an_incr_where_its_region_holds_an_outshone_pfadd_starts_a_counter_part():
+    """The simulator's wide schedules with HyperLogLogs: a region whose part of a key
+    is a HyperLogLog's, while a newer first INCR elsewhere made the key a counter,
+    added its INCR to its registers (a TypeError)."""
+    pfadd = add_registers(None, 1 << 16, 0, "montreal", registers(b"a"))
+    incr = increment(None, 2 << 16, 0, "frankfurt", 5)
+    merged = merge(pfadd, incr)
+    assert visible(merged, 0)[0] == b"5"
+    again = increment(merged, 3 << 16, 0, "montreal", 2)
+    assert visible(again, 0)[0] == b"7"
+    assert visible(merge(again, pfadd), 0)[0] == b"7"
