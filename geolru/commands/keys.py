@@ -212,7 +212,10 @@ class KeyCommands:
         if sub == b"ENCODING":
             if kind == "hash":
                 return p.bulk(hash_encoding(self.keyspace.hash_items(args[2])))
-            return p.bulk(string_encoding(self.keyspace.peek(args[2]).value))
+            value, record = self.keyspace.peek(args[2]).value, self.keyspace.record(args[2])
+            if record is not None and record.counter is not None and value[:4] == b"HYLL":
+                return p.bulk(b"raw")  # (as PFADD makes it, whatever its length)
+            return p.bulk(string_encoding(value))
         if sub == b"IDLETIME":
             entry = self.keyspace.cache.get(args[2])
             touched = self._clock.seconds() if entry is None else entry.touched

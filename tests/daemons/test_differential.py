@@ -52,6 +52,8 @@ SCRIPTS = {
         ["SET", "ttl", "x"], ["DEL", "ttl"], ["PFADD", "ttl", "a"], ["EXPIRE", "ttl", "100"],
         ["PFADD", "ttl", "b"], ["TTL", "ttl"], ["PFCOUNT", "ttl"], ["SET", "c", "x"],
         ["APPEND", "c", "z"], ["PFADD", "c", "x"], ["OBJECT", "ENCODING", "h2"],
+        ["PFADD", "tiny", "a"], ["OBJECT", "ENCODING", "tiny"], ["COPY", "tiny", "t2"],
+        ["GET", "t2"], ["PFCOUNT", "t2"], ["PFADD", "t2", "b"], ["PFCOUNT", "t2"],
     ],
     "cluster mode off": [
         ["CLUSTER", "INFO"], ["CLUSTER", "SLOTS"], ["READONLY"], ["READWRITE"], ["ASKING"],
