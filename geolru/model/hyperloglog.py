@@ -125,33 +125,49 @@ def parse(value: bytes) -> bytearray:
     return registers
 
 
+_LOW6 = bytes(b & 63 for b in range(256))
+_HIGH6 = bytes(b >> 2 for b in range(256))
+
+
 def _dense_registers(value: bytes) -> bytearray:
+    """Every 3 bytes hold 4 registers, from the least significant bit up."""
+    data = value[HEADER:]
+    b0, b1, b2 = data[0::3], data[1::3], data[2::3]
     registers = empty()
-    bits = int.from_bytes(value[HEADER:], "little")
-    for i in range(REGISTERS):
-        registers[i] = (bits >> (6 * i)) & 63
+    registers[0::4] = b0.translate(_LOW6)
+    registers[1::4] = bytes(((x >> 6) | (y << 2)) & 63 for x, y in zip(b0, b1, strict=True))
+    registers[2::4] = bytes(((y >> 4) | (z << 4)) & 63 for y, z in zip(b1, b2, strict=True))
+    registers[3::4] = b2.translate(_HIGH6)
     return registers
+
+
+def _dense(registers) -> bytes:
+    r0, r1, r2, r3 = (bytes(registers[i::4]) for i in range(4))
+    data = bytearray(REGISTERS * 6 // 8)
+    data[0::3] = bytes((a | b << 6) & 255 for a, b in zip(r0, r1, strict=True))
+    data[1::3] = bytes((b >> 2 | c << 4) & 255 for b, c in zip(r1, r2, strict=True))
+    data[2::3] = bytes((c >> 4 | d << 2) & 255 for c, d in zip(r2, r3, strict=True))
+    return bytes(data)
 
 
 def render(registers) -> bytes:
     """The registers as Redis' string: sparse while its shortest form fits
     ``SPARSE_MAX_BYTES`` and no register is above 32, dense otherwise; the cached
     cardinality marked stale, as ``PFADD`` leaves it."""
-    body = _sparse(registers)
-    if body is not None and HEADER + len(body) <= SPARSE_MAX_BYTES:
+    body = _sparse(registers, SPARSE_MAX_BYTES - HEADER)
+    if body is not None:
         return b"HYLL" + bytes((SPARSE, 0, 0, 0)) + STALE_CACHE + body
-    bits = 0
-    for i, value in enumerate(registers):
-        if value:
-            bits |= value << (6 * i)
-    return (b"HYLL" + bytes((DENSE, 0, 0, 0)) + STALE_CACHE
-            + bits.to_bytes(REGISTERS * 6 // 8, "little"))
+    return b"HYLL" + bytes((DENSE, 0, 0, 0)) + STALE_CACHE + _dense(registers)
 
 
-def _sparse(registers) -> bytes | None:
+def _sparse(registers, limit: int) -> bytes | None:
+    """The shortest sparse form, or None if it is longer than ``limit`` bytes or a
+    register is above what it can hold."""
     out = bytearray()
     i = 0
     while i < REGISTERS:
+        if len(out) > limit:
+            return None
         value = registers[i]
         j = i + 1
         while j < REGISTERS and registers[j] == value:
@@ -174,7 +190,7 @@ def _sparse(registers) -> bytes | None:
                 out.append(0x80 | (value - 1) << 2 | (n - 1))
                 run -= n
         i = j
-    return bytes(out)
+    return bytes(out) if len(out) <= limit else None
 
 
 # ------------------------------------------------------------ the estimate
