@@ -61,8 +61,8 @@ class HyperLogLogCommands:
         """The sources' registers join this region's contribution to the destination's
         (whose own registers stay as they are, in their contributions)."""
         try:
+            self._registers(args[1], read=False)  # (Redis checks it first)
             union = self._union(args[2:])
-            self._registers(args[1], read=False)
         except NotHyperLogLog as e:
             return p.error(str(e))
         self.keyspace.raise_registers(args[1], union)

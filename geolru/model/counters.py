@@ -32,7 +32,9 @@ class Counter:
     # ((origin, since, increments, decrements, last version, deadline), ...) by origin:
     # ``since`` is a version ``(timestamp, origin)``: the base's, or the region's own
     # first increment's; ``last version`` is its latest increment's; ``deadline`` the
-    # base's for a contribution built on the base, None for one started on nothing
+    # base's for a contribution built on the base, None for one started on nothing.
+    # A HyperLogLog's part: ``increments`` its registers (a HyperLogLog string),
+    # ``decrements`` None
     counts: tuple
 
     @property
@@ -82,6 +84,13 @@ class Counter:
                         _number(rest[i + 4]), int(rest[i + 5]), _number(rest[i + 6]))
                        for i in range(0, len(rest), 7))
         return cls(int(parts[0]), parts[1], _number(parts[2]), _number(parts[3]), counts)
+
+
+def holds_registers(record: Record) -> bool:
+    """Whether ``record`` has a HyperLogLog's part (what replication version 4 cannot
+    carry)."""
+    return record.counter is not None and any(
+        c[3] is None for c in Counter.decode(record.counter).counts)
 
 
 def _newest(contribution) -> tuple:
@@ -197,30 +206,24 @@ def merge_counters(a: Record, b: Record) -> Record:
     return counter_record(Counter(*base, tuple((o, *rest) for o, rest in sorted(counts.items()))))
 
 
-
-
 def increment(current: Record | None, now_version: int, now_ms: int, origin: str,
               delta: int) -> Record:
     """The counter record after ``INCRBY delta`` at ``origin``, on ``current``, the
     key's record as stored (``None`` if it holds nothing)."""
-    counter = Counter(*NO_BASE, None, None, ()) if current is None else as_counter(current)
-    base_alive = counter.base_value is not None and alive(counter.base_deadline, now_ms)
-    counts = {o: rest for o, *rest in counter.counts}
-    since, p, n, _, deadline = counts.get(origin, (None, 0, 0, 0, None))
-    if since is None or since < counter.base or not alive(deadline, now_ms) or n is None:
-        # (n None: its part is a HyperLogLog's, which a newer counter's outshone)
+    counter, counts, part = _own_part(current, origin, now_ms, hyperloglog_part=False)
+    if part is None:
         # a first contribution: on a live integer it counts from that value (since
         # its version) and expires with it; on nothing, a tombstone or an expired
         # value it counts from zero, since this very write, and never expires
-        if base_alive:
+        if counter.base_value is not None and alive(counter.base_deadline, now_ms):
             since, deadline = counter.base, counter.base_deadline
         else:
             since, deadline = (now_version, origin), None
         p = n = 0
+    else:
+        since, p, n, _, deadline = part
     p, n = (p + delta, n) if delta >= 0 else (p, n - delta)
-    counts[origin] = (since, p, n, now_version, deadline)
-    return counter_record(attrs.evolve(counter, counts=tuple(
-        (o, *rest) for o, rest in sorted(counts.items()))))
+    return _with_part(counter, counts, origin, (since, p, n, now_version, deadline))
 
 
 def add_registers(current: Record | None, now_version: int, now_ms: int, origin: str,
@@ -228,25 +231,46 @@ def add_registers(current: Record | None, now_version: int, now_ms: int, origin:
     """The HyperLogLog record after ``PFADD`` (or ``PFMERGE``) raised ``registers``
     at ``origin``, on ``current``, the key's record as stored (``None`` if it holds
     nothing; its live value the caller checked is a HyperLogLog or nothing)."""
-    counter = Counter(*NO_BASE, None, None, ()) if current is None else as_counter(current)
-    counts = {o: rest for o, *rest in counter.counts}
-    since, held, n, _, deadline = counts.get(origin, (None, None, 0, 0, None))
-    if n is not None or since is None or since < counter.base or not alive(deadline, now_ms):
+    counter, counts, part = _own_part(current, origin, now_ms, hyperloglog_part=True)
+    if part is None:
         # a first contribution of this region: on a live HyperLogLog string it starts
-        # from its registers (since its version) and expires with it; on nothing or a
-        # HyperLogLog of the regions' contributions, from none, since this very write
-        # (the others keep theirs), and never expires
-        base_alive = (current is not None and current.counter is None
-                      and current.live_at(now_ms))
-        if base_alive:
+        # from its registers (since its version) and expires with it; so it does on
+        # one that other regions' parts built on (whose registers hold the string's);
+        # on nothing or a HyperLogLog of parts started on nothing, from none, since
+        # this very write, and never expires
+        if current is not None and current.counter is None and current.live_at(now_ms):
             since, deadline = counter.base, counter.base_deadline
             mine = hyperloglog.parse(current.value)
+        elif alive(counter.base_deadline, now_ms) and any(
+                c[1] == counter.base and c[3] is None for c in counter.counts):
+            since, deadline = counter.base, counter.base_deadline
+            mine = hyperloglog.empty()
         else:
             since, deadline = (now_version, origin), None
             mine = hyperloglog.empty()
     else:
+        since, held, _, _, deadline = part
         mine = hyperloglog.parse(held)
     hyperloglog.join(mine, registers)
-    counts[origin] = (since, hyperloglog.render(mine), None, now_version, deadline)
+    return _with_part(counter, counts, origin,
+                      (since, hyperloglog.render(mine), None, now_version, deadline))
+
+
+def _own_part(current: Record | None, origin: str, now_ms: int, hyperloglog_part: bool):
+    """(the key's counter, its parts by region, ``origin``'s part if a write of this
+    kind goes on from it: alive, not older than the base, of this kind; else None)."""
+    counter = Counter(*NO_BASE, None, None, ()) if current is None else as_counter(current)
+    counts = {o: rest for o, *rest in counter.counts}
+    part = counts.get(origin)
+    if part is not None and (part[0] < counter.base or not alive(part[4], now_ms)
+                             or (part[2] is None) != hyperloglog_part):
+        # (of the other kind: a HyperLogLog's part that a newer counter's outshone,
+        # or the other way round)
+        part = None
+    return counter, counts, part
+
+
+def _with_part(counter: Counter, counts: dict, origin: str, part: tuple) -> Record:
+    counts[origin] = part
     return counter_record(attrs.evolve(counter, counts=tuple(
         (o, *rest) for o, rest in sorted(counts.items()))))

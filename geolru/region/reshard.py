@@ -129,6 +129,9 @@ def reshard(region: str, data_dir: str, shards: int) -> Resharded:
                 store.discard([key for records in moving.values() for key, _ in records])
         for index in range(shards):  # every shard: a full sync from every peer
             stores[index].drop_meta("pos:")
+            # ... as a store of its own, not the old one gone back: a peer refuses a
+            # store that asks for less than it acknowledged (a restored copy)
+            stores[index].drop_meta("store_id")
     finally:
         for store in stores.values():
             store.close()

@@ -113,6 +113,7 @@ class Replicator:
         self.forgotten.add(name)
         self.remove_peer(name)
         self.stability.forget(name)
+        self._heard({name})  # (a starting region waits no longer for its word)
         for receiver in [r for r in self.receivers if r.sender == name]:
             receiver.close("refused: region %s was forgotten (decommissioned)" % name)
 
@@ -122,6 +123,7 @@ class Replicator:
         for; unlike ``forget``, a shard of that name may come back (empty)."""
         self.remove_peer(name)
         self.stability.forget(name)
+        self._heard({name})
 
     def refused(self, peer: str, why: str) -> None:
         """A peer refuses this region's data (forgotten, or older than deletes it
@@ -150,12 +152,16 @@ class Replicator:
     def _release(self, why: str) -> None:
         self.held, self._hold_done = False, True
         self._unheard = set()
+        self._cancel_hold()
+        if self.refused_by is None:
+            self.log.info("streaming this region's store to its peers: {why}", why=why)
+            for sender in self.senders.values():
+                sender.released()
+
+    def _cancel_hold(self) -> None:
         if self._hold_call is not None and self._hold_call.active():
             self._hold_call.cancel()
         self._hold_call = None
-        self.log.info("streaming this region's store to its peers: {why}", why=why)
-        for sender in self.senders.values():
-            sender.released()
 
     def new_receiver(self, send) -> Receiver:
         receiver = Receiver(self, send, self.random_bytes(16).hex(), log=self.log)
@@ -187,21 +193,29 @@ class Replicator:
         command table reads)."""
         return self.keyspace.syncing
 
-    def begin_sync(self, peers, why: str, starting: bool = False) -> None:
-        """Answer key commands with LOADING until the streams of ``peers`` have
-        caught up (up to where each was when it connected), or ``sync_timeout``.
-        ``starting``: this region starts, and streams its store to no peer before
-        ``peers`` took its resume positions (``held``), or ``sync_timeout``."""
+    def hold_streams(self, peers) -> None:
+        """This region starts: it streams its store to no peer before ``peers`` (every
+        peer it knows, up or not: what it last heard may be as old as its data folder)
+        took its resume positions, or the master says they are down, or
+        ``sync_timeout`` passed (``held``).  Once: peers learnt later join the wait only
+        while it lasts."""
         peers = set(peers) - self.forgotten - {self.own_name}
-        if starting and peers and not self._hold_done:
-            if not self.held:
-                self.held = True
-                self._hold_call = self.clock.callLater(
-                    self.sync_timeout, self._release,
-                    f"gave up waiting after {self.sync_timeout:g} s")
-            self._unheard |= peers - {r.sender for r in self.receivers if r.accepted}
-            if not self._unheard:
-                self._release("every peer took this region's resume positions")
+        if not peers or self._hold_done:
+            return
+        if not self.held:
+            self.held = True
+            self._hold_call = self.clock.callLater(
+                self.sync_timeout, self._release,
+                f"gave up waiting after {self.sync_timeout:g} s for "
+                f"{', '.join(sorted(self._unheard))}")
+        self._unheard |= peers - {r.sender for r in self.receivers if r.accepted}
+        if not self._unheard:
+            self._release("every peer took this region's resume positions")
+
+    def begin_sync(self, peers, why: str) -> None:
+        """Answer key commands with LOADING until the streams of ``peers`` have
+        caught up (up to where each was when it connected), or ``sync_timeout``."""
+        peers = set(peers) - self.forgotten - {self.own_name}
         caught = {r.sender for r in self.receivers if r.caught_up}
         peers -= caught | self.sync_waiting  # (already waited for: said once)
         if not peers:
@@ -303,6 +317,7 @@ class Replicator:
         if self._sync_call is not None and self._sync_call.active():
             self._sync_call.cancel()
         self._sync_call = None
+        self._cancel_hold()
         for sender in self.senders.values():
             sender.disconnected()
 

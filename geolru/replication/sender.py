@@ -33,6 +33,7 @@ import attrs
 
 from geolru.common.auth import registration_mac
 from geolru.common.collaborators import Clock, EventLog, SilentLog
+from geolru.model.counters import holds_registers
 from geolru.model.hashkeys import identity_slot
 from geolru.model.headers import EXPIRY_ORIGIN
 from geolru.model.hlc import physical_ms
@@ -85,15 +86,16 @@ def first_batch(changes) -> int:
     size = 0
     count = 0
     for count, (_, key, record) in enumerate(changes, 1):
-        size += len(key) + len(record.value or b"")
+        size += len(key) + len(record.value or b"") + len(record.counter or "")
         if count >= BATCH_RECORDS or size >= BATCH_BYTES:
             break
     return count
 
 
 def footprint(key: bytes, record) -> int:
-    """Bytes of memory a record waiting for a peer takes (about)."""
-    return len(key) + len(record.value or b"") + RECORD_OVERHEAD
+    """Bytes of memory a record waiting for a peer takes (about): its value, and a
+    counter's parts (a HyperLogLog's hold registers, up to 16 KB a region)."""
+    return len(key) + len(record.value or b"") + len(record.counter or "") + RECORD_OVERHEAD
 
 
 @attrs.define(eq=False)
@@ -640,6 +642,19 @@ class Sender:
             self._skip_soon()
 
     def _send_batch(self, changes, upto: int | None = None) -> None:
+        if self._send is None:
+            return  # (a batch before it failed the stream)
+        if self.protocol < peerwire.HYPERLOGLOGS and any(
+                holds_registers(record) for _, _, record in changes):
+            # its release would fail on it, and again at every retry: what follows
+            # waits here, on our disk, until it is upgraded
+            self.log.error("{name} speaks replication protocol {protocol}, which cannot "
+                           "carry a HyperLogLog (PFADD, PFMERGE): its stream stops here "
+                           "until it is upgraded", name=self.peer, protocol=self.protocol)
+            self._fail(f"replication protocol {self.protocol} cannot carry HyperLogLogs: "
+                       f"upgrade this region")
+            self._reset()
+            return
         through = self.through()
         if upto is not None:
             through = min(through, upto)

@@ -168,9 +168,11 @@ class Replication(MultiService):
         super().startService()
         self._membership_changed(self.membership)
         # a region that starts may have missed writes: it catches up before it serves
-        self.replicator.begin_sync(
-            [p.name for p in self.membership.peers.values() if p.up and p.peer_port],
-            "starting", starting=True)
+        peers = [p for p in self.membership.peers.values() if p.peer_port]
+        self.replicator.begin_sync([p.name for p in peers if p.up], "starting")
+        # what its peers.json says of them may be as old as its data folder: it waits
+        # for each until it takes its resume positions or the master says it is down
+        self.replicator.hold_streams([p.name for p in peers])
 
     def stopService(self):
         self.replicator.stop()
@@ -218,7 +220,8 @@ class Replication(MultiService):
         if joined and self.reactor.seconds() - self._started_at < replicator.sync_timeout:
             # peers learnt while starting (a new region knows none before the master
             # tells it): it catches up with them too before it serves
-            replicator.begin_sync(joined, "starting", starting=True)
+            replicator.begin_sync(joined, "starting")
+            replicator.hold_streams(joined)
 
     def _drop_link(self, name: str) -> None:
         link = self.links.pop(name, None)

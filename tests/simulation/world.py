@@ -46,6 +46,7 @@ from simulation.schedule import ALL_SHARDS, EPOCH, region_of, shard_name
 
 HOUSEKEEPING = 0.1  # seconds, as geolru.region.service.HOUSEKEEPING_INTERVAL
 BACKOFF = (0.1, 2.0, 1.5)  # reconnect: first delay, longest delay, factor (as the region)
+MASTER_ANSWER = 0.01  # seconds from a start to the master's word on which peers are down
 # seconds until a half-open connection is noticed: its keepalive probes unanswered
 # (idle), or its data unacknowledged for TCP_USER_TIMEOUT (the later of the two)
 HALF_OPEN_NOTICED = max(KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT, USER_TIMEOUT)
@@ -298,10 +299,14 @@ class Node:
         if self.world.sync_on_boot:
             # as the daemon's Replication service: catch up with the peers the master
             # says are up before serving (LOADING meanwhile)
-            self.replicator.begin_sync(
-                [peer.name for peer in self.world.nodes.values()
-                 if peer.up and peer.region != self.region
-                 and peer.name not in self.world.forgotten], "starting", starting=True)
+            peers = [peer for peer in self.world.nodes.values()
+                     if peer.region != self.region and peer.name not in self.world.forgotten]
+            self.replicator.begin_sync([peer.name for peer in peers if peer.up], "starting")
+            # it streams its store once each took its resume positions, or the master
+            # says it is down (its answer to the registration, a moment later)
+            self.replicator.hold_streams([peer.name for peer in peers])
+            self.clock.callLater(MASTER_ANSWER, lambda: self.replicator.peers_down(
+                [peer.name for peer in peers if not peer.up]))
 
     def _siblings(self) -> set[str]:
         """The other shards of its region (as the ini and the master name them)."""

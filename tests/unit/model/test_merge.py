@@ -217,3 +217,14 @@ def test_an_incr_where_its_region_holds_an_outshone_pfadd_starts_a_counter_part(
     again = increment(merged, 3 << 16, 0, "montreal", 2)
     assert visible(again, 0)[0] == b"7"
     assert visible(merge(again, pfadd), 0)[0] == b"7"
+
+
+def test_a_hyperloglog_keeps_its_deadline_when_a_second_region_adds_to_it():
+    """(Review) A plain HyperLogLog with a deadline, a PFADD in one region built on it,
+    then a PFADD in another on that record: its part had started from nothing and
+    never expired, so the key outlived its TTL."""
+    base = Record(HLL_AB, 10_000, 1 << 16, "frankfurt")
+    first = add_registers(base, 2 << 16, 0, "montreal", registers(b"c"))
+    second = add_registers(first, 3 << 16, 0, "singapore", registers(b"d"))
+    assert count(second, 5000) == 4 and visible(second, 5000)[1] == 10_000
+    assert visible(second, 20_000) is None

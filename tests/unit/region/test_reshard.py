@@ -62,6 +62,7 @@ def test_records_move_to_their_shards_and_back(tmp_path):
     run(table, session, "DEL", "gone")
     run(table, session, "SET", "short", "v", "EX", "1000")
     table.keyspace.store.put_meta("pos:peer:abc", 77)
+    first_store = table.keyspace.store.store_id
     table.keyspace.store.close()
     before = contents(tmp_path, 1)
     assert len(before) == len(KEYS) + 3 and b"gone" not in before
@@ -78,6 +79,9 @@ def test_records_move_to_their_shards_and_back(tmp_path):
     # a peer streams everything again to each shard (it serves new slots)
     table, _ = open_table(tmp_path, 0)
     assert table.keyspace.store.get_meta("pos:peer:abc") is None
+    # ... to a store of a new name: not the old one asking for less than it had
+    # acknowledged, which peers refuse as an older copy of itself
+    assert table.keyspace.store.store_id != first_store
     table.keyspace.store.close()
 
     done = reshard("r", str(tmp_path), 2)

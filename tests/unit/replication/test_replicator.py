@@ -5,6 +5,7 @@ from twisted.internet.task import Clock
 
 from geolru.keyspace.keyspace import Keyspace
 from geolru.keyspace.lru import LRUCache
+from geolru.model import hyperloglog
 from geolru.model.record import Record
 from geolru.replication import peerwire
 from geolru.replication.replicator import PUBLISH_INTERVAL, Replicator
@@ -212,13 +213,13 @@ def test_a_starting_region_streams_its_store_once_its_peers_took_its_resume_posi
         tmp_path, clock):
     """Its data folder may be an older copy of itself, which a peer refuses: until the
     peers it syncs with have taken its resume positions it sends none of its store
-    (wide seed 3000004108, with --restores: a wiped region's full sync from a region
+    (wide seed 3000004108, with --extras 1: a wiped region's full sync from a region
     put back to an old copy brought back keys the cluster had deleted)."""
     here, there = Region(tmp_path, clock, "here", ["there"]), Region(tmp_path, clock,
                                                                       "there", ["here"])
     here.keyspace.write(b"k", b"v", None)
     clock.advance(here.store.commit_interval)
-    here.replicator.begin_sync(["there"], "starting", starting=True)
+    here.replicator.hold_streams(["there"])
     out = Link(here, there)
     out.deliver()
     assert out.sender.ready and there.store.get(b"k") is None  # taken, and held
@@ -235,7 +236,7 @@ def test_a_starting_region_waits_for_its_peers_word_no_longer_than_the_sync_time
     here, there = Region(tmp_path, clock, "here", ["there"]), Region(tmp_path, clock,
                                                                       "there", ["here"])
     here.keyspace.write(b"k", b"v", None)
-    here.replicator.begin_sync(["there", "gone"], "starting", starting=True)
+    here.replicator.hold_streams(["there", "gone"])
     here.replicator.peers_down(["gone"])
     assert here.replicator.held  # (there has not said)
     out = Link(here, there)
@@ -259,6 +260,33 @@ def test_a_region_whose_data_a_peer_refused_streams_it_to_no_peer(tmp_path, cloc
     here.keyspace.write(b"k", b"v", None)
     out.deliver()
     assert out.sender.ready and there.store.get(b"k") is None
+
+
+def test_a_stream_in_protocol_4_stops_before_a_hyperloglog_and_goes_on_once_upgraded(
+        tmp_path, clock):
+    """A release of protocol 4 reads a counter's parts as integers: it would fail on a
+    HyperLogLog's, and again at every retry.  The stream stops before it instead, and
+    what follows waits here until the peer speaks 5."""
+    here = Region(tmp_path, clock, "here")
+    here.keyspace.write(b"before", b"v", None)
+    registers = hyperloglog.empty()
+    hyperloglog.add(registers, [b"a"])
+    here.keyspace.raise_registers(b"hll", registers)
+    sender = here.replicator.add_peer("there")
+    sent = []
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 4}))
+    assert sent[-2] == (b"Ereplication protocol 4 cannot carry HyperLogLogs: upgrade this "
+                        b"region") and sent[-1] is None
+    assert not any(f and f[:1] == b"B" for f in sent)  # (one frame would hold both)
+    del sent[:]
+    sender.disconnected()
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 5}))
+    batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
+    assert {key for batch in batches for _, key, _ in batch} == {b"before", b"hll"}
 
 
 def test_a_malformed_frame_closes_that_connection_and_nothing_else(tmp_path, clock):
