@@ -133,34 +133,29 @@ class Keyspace(HashOperations, PeerRecords, Expiry):
     def increment(self, key: bytes, delta: int) -> bytes:
         """Add ``delta`` as this region's contribution to the counter at ``key``
         (whose live value the caller checked is an integer); the new value."""
+        return self._contribute(key, increment, delta)
+
+    def raise_registers(self, key: bytes, registers) -> None:
+        """``PFADD``/``PFMERGE``: join ``registers`` into this region's contribution to
+        the HyperLogLog at ``key`` (whose live value the caller checked is one, or
+        nothing)."""
+        self._contribute(key, add_registers, registers)
+
+    def _contribute(self, key: bytes, make, amount) -> bytes:
+        """Store ``make(current, version, now_ms, origin, amount)``, this region's part
+        of the counter or HyperLogLog at ``key``; what a client now reads of it."""
         now_ms = self.now_ms()
         current = self.store.get(key_id(key))
         if current is not None:
             self.hlc.observe(current.version)  # (already, unless the clock went back)
             if current.hash_meta is not None:  # an emptied or expired hash: none
                 current = Record(None, None, *clear_point(current))
-        record = increment(current, self.hlc.now(), now_ms, self.origin, delta)
+        record = make(current, self.hlc.now(), now_ms, self.origin, amount)
         self.store.put(key_id(key), record)
         value, deadline = visible(record, now_ms)
         self.cache.put(key, value, deadline)
         self.writes += 1
         return value
-
-    def raise_registers(self, key: bytes, registers) -> None:
-        """``PFADD``/``PFMERGE``: join ``registers`` into this region's contribution to
-        the HyperLogLog at ``key`` (whose live value the caller checked is one, or
-        nothing)."""
-        now_ms = self.now_ms()
-        current = self.store.get(key_id(key))
-        if current is not None:
-            self.hlc.observe(current.version)
-            if current.hash_meta is not None:  # an emptied or expired hash: none
-                current = Record(None, None, *clear_point(current))
-        record = add_registers(current, self.hlc.now(), now_ms, self.origin, registers)
-        self.store.put(key_id(key), record)
-        value, deadline = visible(record, now_ms)
-        self.cache.put(key, value, deadline)
-        self.writes += 1
 
     def delete(self, key: bytes) -> bool:
         """Delete ``key`` (of any type); ``True`` if it was live."""
