@@ -86,6 +86,16 @@ class Counter:
         return cls(int(parts[0]), parts[1], _number(parts[2]), _number(parts[3]), counts)
 
 
+def part_version(record: Record, origin: str) -> int | None:
+    """The version of ``origin``'s latest write in a counter record's parts, or None."""
+    if record.counter is None:
+        return None
+    for c in Counter.decode(record.counter).counts:
+        if c[0] == origin:
+            return c[4]
+    return None
+
+
 def holds_registers(record: Record) -> bool:
     """Whether ``record`` has a HyperLogLog's part (what replication version 4 cannot
     carry)."""

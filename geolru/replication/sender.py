@@ -33,7 +33,7 @@ import attrs
 
 from geolru.common.auth import registration_mac
 from geolru.common.collaborators import Clock, EventLog, SilentLog
-from geolru.model.counters import holds_registers
+from geolru.model.counters import holds_registers, part_version
 from geolru.model.hashkeys import identity_slot
 from geolru.model.headers import EXPIRY_ORIGIN
 from geolru.model.hlc import physical_ms
@@ -518,6 +518,14 @@ class Sender:
             if live:  # the peer made it: it has it
                 return False
             return True
+        if not live and record.counter is not None:
+            # a counter (or HyperLogLog) whose newest part is another region's may
+            # hold ours, written while this stream was not live and merged since:
+            # no other stream carries our part (wide seed 3000502543, with
+            # HyperLogLogs: a region's streams held at its start)
+            mine = part_version(record, self.own_name)
+            if mine is not None and mine > self.peer_applied.get(self.own_name, -1):
+                return True
         if record.version <= self.peer_applied.get(origin, -1):
             self.status.not_forwarded += 1  # the peer has it from its origin
             return False

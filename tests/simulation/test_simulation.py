@@ -239,3 +239,19 @@ def test_a_data_folder_put_back_to_an_older_copy_brings_nothing_back(seed):
     collected deletes on its word, and streams nothing before its peers took it."""
     result = run_schedule(generate(seed, extras=1), timeline=True)
     assert result.ok, f"{RESTORES[seed]}\n{result.report()}"
+
+
+# seeds of wide schedules with HyperLogLogs (generate's ``extras`` 2), as they were found
+HYPERLOGLOGS = {
+    WIDE + 502543: "a region's PFADD made while its streams were held at its start was "
+                   "merged with newer PFADDs of other regions before they went: its "
+                   "catch-up skipped the record as theirs, which the peers had, and its "
+                   "part reached one region only (shrunk: 9 actions)",
+    WIDE + 501968: "the same, another schedule",
+}
+
+
+@pytest.mark.parametrize("seed", sorted(HYPERLOGLOGS), ids=lambda s: f"seed-{s}")
+def test_seeds_with_hyperloglogs_that_found_bugs(seed):
+    result = run_schedule(generate(seed, extras=2), timeline=True)
+    assert result.ok, f"{HYPERLOGLOGS[seed]}\n{result.report()}"

@@ -6,6 +6,8 @@ from twisted.internet.task import Clock
 from geolru.keyspace.keyspace import Keyspace
 from geolru.keyspace.lru import LRUCache
 from geolru.model import hyperloglog
+from geolru.model.counters import increment
+from geolru.model.merge import visible
 from geolru.model.record import Record
 from geolru.replication import peerwire
 from geolru.replication.replicator import PUBLISH_INTERVAL, Replicator
@@ -287,6 +289,31 @@ def test_a_stream_in_protocol_4_stops_before_a_hyperloglog_and_goes_on_once_upgr
     sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 5}))
     batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
     assert {key for batch in batches for _, key, _ in batch} == {b"before", b"hll"}
+
+
+def test_a_catch_up_sends_our_part_of_a_counter_whose_newest_part_is_anothers(
+        tmp_path, clock):
+    """Our INCR, not yet sent, merged with a newer INCR of another region: the record
+    is that region's by its newest part, and the peer has that region's stream; it
+    must still get ours (wide seed 3000502543: a region's PFADD made while its
+    streams were held at its start never left it)."""
+    here = Region(tmp_path, clock, "here", ["there"])
+    here.keyspace.increment(b"hits", 2)
+    mine = here.store.get(b"hits")
+    theirs = increment(None, mine.version + 1, 0, "other", 5)
+    here.keyspace.apply(b"hits", theirs)
+    merged = here.store.get(b"hits")
+    assert merged.origin == "other" and visible(merged, 0)[0] == b"7"
+    sender = here.replicator.senders["there"]
+    sent = []
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"W", {  # it has all of other's stream
+        "store_id": "s", "position": 0, "acked": 0, "members": [],
+        "applied": {"other": merged.version}}))
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 5}))
+    batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
+    assert [key for batch in batches for _, key, _ in batch] == [b"hits"]
 
 
 def test_a_malformed_frame_closes_that_connection_and_nothing_else(tmp_path, clock):
