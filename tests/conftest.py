@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from support import Cluster, redis_server, region_daemon
+from support import Cluster, Split, redis_server, region_daemon
 
 UNIT = Path(__file__).parent / "unit"
 
@@ -42,3 +42,12 @@ def reference_redis(tmp_path_factory):
     daemon = redis_server(tmp_path_factory.mktemp("redis")).start()
     yield daemon
     daemon.stop()
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    """A master and two regions whose links a test cuts and heals (``support.Split``),
+    one per test module."""
+    s = Split(tmp_path_factory.mktemp("split"))
+    yield s
+    s.stop()

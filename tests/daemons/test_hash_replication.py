@@ -2,21 +2,12 @@
 rules (field by field, last writer per field, counters, deletes), then the deletes'
 tombstones collected like keys'."""
 
-import pytest
-
-from support import Split, wait_until
+from support import wait_until
 
 
 def _seconds(time_reply) -> float:
     seconds, micros = time_reply
     return seconds + micros / 1e6
-
-
-@pytest.fixture(scope="module")
-def split(tmp_path_factory):
-    s = Split(tmp_path_factory.mktemp("split"))
-    yield s
-    s.stop()
 
 
 def test_concurrent_hsets_of_different_fields_both_survive(split):

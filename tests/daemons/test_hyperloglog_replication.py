@@ -2,10 +2,8 @@
 element counts everywhere once healed (register by register), a delete wins over the
 adds it saw, and redis-server reads a region's HyperLogLog back."""
 
-import pytest
-
 from geolru.model import hyperloglog
-from support import Split, redis_server
+from support import redis_server
 
 
 def count(*elements: str) -> int:
@@ -13,13 +11,6 @@ def count(*elements: str) -> int:
     registers = hyperloglog.empty()
     hyperloglog.add(registers, [e.encode() for e in elements])
     return hyperloglog.count(registers)
-
-
-@pytest.fixture(scope="module")
-def split(tmp_path_factory):
-    s = Split(tmp_path_factory.mktemp("split"))
-    yield s
-    s.stop()
 
 
 def test_concurrent_pfadds_in_two_regions_all_count(split):
