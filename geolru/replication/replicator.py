@@ -158,6 +158,11 @@ class Replicator:
             for sender in self.senders.values():
                 sender.released()
 
+    def _hold_timed_out(self) -> None:
+        self._hold_call = None
+        self._release(f"gave up waiting after {self.sync_timeout:g} s for "
+                      f"{', '.join(sorted(self._unheard))}")
+
     def _cancel_hold(self) -> None:
         if self._hold_call is not None and self._hold_call.active():
             self._hold_call.cancel()
@@ -204,10 +209,7 @@ class Replicator:
             return
         if not self.held:
             self.held = True
-            self._hold_call = self.clock.callLater(
-                self.sync_timeout, self._release,
-                f"gave up waiting after {self.sync_timeout:g} s for "
-                f"{', '.join(sorted(self._unheard))}")
+            self._hold_call = self.clock.callLater(self.sync_timeout, self._hold_timed_out)
         self._unheard |= peers - {r.sender for r in self.receivers if r.accepted}
         if not self._unheard:
             self._release("every peer took this region's resume positions")
