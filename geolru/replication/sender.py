@@ -250,7 +250,7 @@ class Sender:
     peer_slots: SlotSet | None = None
     acked_store: str | None = None  # the peer's store that ``status.acked`` is of
     # whether this region's store may be read out to peers: not while a region that
-    # starts waits to hear that its peers accept its data (``Replicator.begin_sync``)
+    # starts waits to hear that its peers accept its data (``Replicator.hold_streams``)
     may_stream: Callable[[], bool] = attrs.field(default=lambda: True, kw_only=True)
 
     def __attrs_post_init__(self):
@@ -421,7 +421,7 @@ class Sender:
         self.log.info("streaming to {name} from position {position} ({kind})",
                       name=self.peer, position=position, kind=status.state)
         # accepted, at once: a region that starts waits for that word from its peers
-        # before it streams in turn (``Replicator.begin_sync``), as ours may now
+        # before it streams in turn (``Replicator.hold_streams``), as ours may now
         self._send(peerwire.encode_position(b"S", position))
         self.pump()
 
