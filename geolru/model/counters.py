@@ -86,14 +86,16 @@ class Counter:
         return cls(int(parts[0]), parts[1], _number(parts[2]), _number(parts[3]), counts)
 
 
-def part_version(record: Record, origin: str) -> int | None:
-    """The version of ``origin``'s latest write in a counter record's parts, or None."""
+def newest_of(record: Record, origin: str) -> int | None:
+    """The version of ``origin``'s newest write a counter record holds (its part, or
+    its base), or None."""
     if record.counter is None:
         return None
-    for c in Counter.decode(record.counter).counts:
-        if c[0] == origin:
-            return c[4]
-    return None
+    counter = Counter.decode(record.counter)
+    versions = [c[4] for c in counter.counts if c[0] == origin]
+    if counter.base_origin == origin:
+        versions.append(counter.base_version)
+    return max(versions, default=None)
 
 
 def holds_registers(record: Record) -> bool:

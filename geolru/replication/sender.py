@@ -33,7 +33,7 @@ import attrs
 
 from geolru.common.auth import registration_mac
 from geolru.common.collaborators import Clock, EventLog, SilentLog
-from geolru.model.counters import holds_registers, part_version
+from geolru.model.counters import holds_registers, newest_of
 from geolru.model.hashkeys import identity_slot
 from geolru.model.headers import EXPIRY_ORIGIN
 from geolru.model.hlc import physical_ms
@@ -520,10 +520,12 @@ class Sender:
             return True
         if not live and record.counter is not None:
             # a counter (or HyperLogLog) whose newest part is another region's may
-            # hold ours, written while this stream was not live and merged since:
-            # no other stream carries our part (wide seed 3000502543, with
-            # HyperLogLogs: a region's streams held at its start)
-            mine = part_version(record, self.own_name)
+            # hold a write of ours (its part, or the base it built on), written while
+            # this stream was not live and merged since: our stream carries it in
+            # this record or not at all (wide seeds 3000502543, 3000801018, with
+            # HyperLogLogs: a region's streams held at its start; a PEXPIRE that a
+            # PFADD elsewhere built on, missed by a region gone from the network)
+            mine = newest_of(record, self.own_name)
             if mine is not None and mine > self.peer_applied.get(self.own_name, -1):
                 return True
         if record.version <= self.peer_applied.get(origin, -1):

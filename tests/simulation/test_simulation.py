@@ -248,6 +248,11 @@ HYPERLOGLOGS = {
                    "catch-up skipped the record as theirs, which the peers had, and its "
                    "part reached one region only (shrunk: 9 actions)",
     WIDE + 501968: "the same, another schedule",
+    WIDE + 801018: "a PEXPIRE that a PFADD elsewhere built on never reached a region "
+                   "back from a host gone from the network: its region's catch-up "
+                   "skipped the merged record as the other's, and the other's skipped "
+                   "the expiry's tombstone as the first's, which the region had past "
+                   "it; it kept the key (shrunk: 8 actions)",
 }
 
 

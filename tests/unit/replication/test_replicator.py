@@ -316,6 +316,29 @@ def test_a_catch_up_sends_our_part_of_a_counter_whose_newest_part_is_anothers(
     assert [key for batch in batches for _, key, _ in batch] == [b"hits"]
 
 
+def test_a_catch_up_sends_our_write_that_a_counter_of_anothers_built_on(tmp_path, clock):
+    """Our SET, not yet sent, and another region's INCR on it: the record is theirs
+    by its part, our SET only its base; a peer that has their stream must still get
+    it (wide seed 3000801018: a PEXPIRE a PFADD elsewhere built on never reached a
+    region back from a host gone from the network, which kept the key)."""
+    here = Region(tmp_path, clock, "here", ["there"])
+    here.keyspace.write(b"hits", b"10", None)
+    mine = here.store.get(b"hits")
+    here.keyspace.apply(b"hits", increment(mine, mine.version + 1, 0, "other", 5))
+    merged = here.store.get(b"hits")
+    assert merged.origin == "other" and visible(merged, 0)[0] == b"15"
+    sender = here.replicator.senders["there"]
+    sent = []
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"W", {
+        "store_id": "s", "position": 0, "acked": 0, "members": [],
+        "applied": {"other": merged.version}}))
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 5}))
+    batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
+    assert [key for batch in batches for _, key, _ in batch] == [b"hits"]
+
+
 def test_a_malformed_frame_closes_that_connection_and_nothing_else(tmp_path, clock):
     here = Region(tmp_path, clock, "here")
     sent = []
