@@ -29,15 +29,12 @@ class HyperLogLogCommands:
             current = self._registers(key, read=False)
         except NotHyperLogLog as e:
             return p.error(str(e))
-        mine = hyperloglog.empty()
-        hyperloglog.add(mine, args[2:])
-        changed = current is None
-        if current is not None:
-            for i, value in enumerate(mine):
-                if value > current[i]:
-                    changed = True
-                    break
+        raised = [hyperloglog.pattern(element) for element in args[2:]]
+        changed = current is None or any(count > current[i] for i, count in raised)
         if changed:
+            mine = hyperloglog.empty()
+            for i, count in raised:
+                mine[i] = max(mine[i], count)
             self.keyspace.raise_registers(key, mine)
         return p.ONE if changed else p.ZERO
 
