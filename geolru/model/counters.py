@@ -86,16 +86,16 @@ class Counter:
         return cls(int(parts[0]), parts[1], _number(parts[2]), _number(parts[3]), counts)
 
 
-def newest_of(record: Record, origin: str) -> int | None:
-    """The version of ``origin``'s newest write a counter record holds (its part, or
-    its base), or None."""
-    if record.counter is None:
-        return None
+def counter_origins(record: Record) -> dict:
+    """The regions whose writes a counter record holds (its parts, and the base they
+    built on: a region's own write): region -> the version of its newest one."""
     counter = Counter.decode(record.counter)
-    versions = [c[4] for c in counter.counts if c[0] == origin]
-    if counter.base_origin == origin:
-        versions.append(counter.base_version)
-    return max(versions, default=None)
+    newest = {}
+    if counter.base_origin:
+        newest[counter.base_origin] = counter.base_version
+    for c in counter.counts:
+        newest[c[0]] = max(c[4], newest.get(c[0], -1))
+    return newest
 
 
 def holds_registers(record: Record) -> bool:

@@ -33,7 +33,7 @@ import attrs
 
 from geolru.common.auth import registration_mac
 from geolru.common.collaborators import Clock, EventLog, SilentLog
-from geolru.model.counters import holds_registers, newest_of
+from geolru.model.counters import counter_origins, holds_registers
 from geolru.model.hashkeys import identity_slot
 from geolru.model.headers import EXPIRY_ORIGIN
 from geolru.model.hlc import physical_ms
@@ -514,26 +514,43 @@ class Sender:
             # its deadline) under the version of one of them: what its origin made
             # is not all of it, so each region that changed it sends it on
             return True
+        if record.counter is not None and self._carries_what_the_peer_lacks(record, live):
+            return True
         if origin == self.peer:
             if live:  # the peer made it: it has it
                 return False
             return True
-        if not live and record.counter is not None:
-            # a counter (or HyperLogLog) whose newest part is another region's may
-            # hold a write of ours (its part, or the base it built on), written while
-            # this stream was not live and merged since: our stream carries it in
-            # this record or not at all (wide seeds 3000502543, 3000801018, with
-            # HyperLogLogs: a region's streams held at its start; a PEXPIRE that a
-            # PFADD elsewhere built on, missed by a region gone from the network)
-            mine = newest_of(record, self.own_name)
-            if mine is not None and mine > self.peer_applied.get(self.own_name, -1):
-                return True
         if record.version <= self.peer_applied.get(origin, -1):
             self.status.not_forwarded += 1  # the peer has it from its origin
             return False
         self._held.add(seq, key, record, self.clock.seconds())
         if "held" not in self._timers:
             self._hold_until(self.clock.seconds() + self.hold_time)
+        return False
+
+    def _carries_what_the_peer_lacks(self, record, live: bool) -> bool:
+        """Whether a counter (or HyperLogLog) record holds a write its newest part's
+        origin does not stand for, which the peer may not get otherwise: the record
+        is that origin's, but its other parts and its base are other regions' writes.
+
+        - One of ours (a part, or the base it built on), in a catch-up: written while
+          this stream was not live and merged since, our stream carries it in this
+          record or not at all (wide seeds 3000502543, 3000801018, with
+          HyperLogLogs: a region's streams held at its start; a PEXPIRE a PFADD
+          elsewhere built on, missed by a region gone from the network).
+        - A third region's that the peer has not said it has: its own stream may
+          never bring it (3001000808: a region whose stream to the peer had stalled
+          was wiped; the one record left holding its last PFADD was the peer's own
+          by its newest part, and never went back to it).
+        """
+        applied = self.peer_applied
+        for origin, version in counter_origins(record).items():
+            if origin == self.own_name:
+                if not live and version > applied.get(origin, -1):
+                    return True
+            elif origin not in (self.peer, record.origin, EXPIRY_ORIGIN) and \
+                    version > applied.get(origin, -1):
+                return True
         return False
 
     @property

@@ -253,6 +253,10 @@ HYPERLOGLOGS = {
                    "skipped the merged record as the other's, and the other's skipped "
                    "the expiry's tombstone as the first's, which the region had past "
                    "it; it kept the key (shrunk: 8 actions)",
+    WIDE + 1000808: "a region whose stream to a peer had stalled was wiped: its last "
+                    "PFADD was left only in records that were the peer's by their "
+                    "newest part, which no stream sends back to the peer while live "
+                    "(shrunk: 9 actions)",
 }
 
 

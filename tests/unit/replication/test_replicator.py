@@ -339,6 +339,29 @@ def test_a_catch_up_sends_our_write_that_a_counter_of_anothers_built_on(tmp_path
     assert [key for batch in batches for _, key, _ in batch] == [b"hits"]
 
 
+def test_a_counter_the_peer_made_goes_back_to_it_with_a_part_it_lacks(tmp_path, clock):
+    """The peer's own INCR, merged here with a third region's it has not said it has:
+    the record is the peer's by its newest part, yet it lacks the other (wide seed
+    3001000808: the third region, whose stream to it had stalled, was wiped; its last
+    PFADD was left only in records that were the peer's)."""
+    here = Region(tmp_path, clock, "here", ["there"])
+    sender = here.replicator.senders["there"]
+    sent = []
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 5}))
+    clock.advance(1)
+    assert sender.live
+    third = increment(None, 1 << 40, 0, "other", 3)
+    here.keyspace.apply(b"hits", third)
+    del sent[:]
+    here.keyspace.apply(b"hits", increment(None, (1 << 40) + 1, 0, "there", 4))
+    assert here.store.get(b"hits").origin == "there"
+    clock.advance(1)
+    batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
+    assert [visible(record, 0)[0] for batch in batches for _, _, record in batch] == [b"7"]
+
+
 def test_a_malformed_frame_closes_that_connection_and_nothing_else(tmp_path, clock):
     here = Region(tmp_path, clock, "here")
     sent = []
