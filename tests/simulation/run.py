@@ -46,7 +46,7 @@ from twisted.internet import defer
 
 from geolru.keyspace.keyspace import WrongType
 from geolru.model import hyperloglog
-from geolru.model.counters import counter_of
+from geolru.model.counters import as_counter, counter_of
 from geolru.model.hashkeys import field_id, identity_slot, key_id, parse
 from geolru.model.headers import EXPIRY_ORIGIN, clear_point
 from geolru.model.merge import field_visible, merge, visible
@@ -812,8 +812,15 @@ def _replaced(writer, write: Write) -> bool:
         return False
     if (current.version, current.origin) > (record.version, record.origin):
         return True
-    return (record.counter is not None and current.counter is None
-            and merge(current, record) == current)
+    if record.counter is None:
+        return False
+    if current.counter is None:
+        return merge(current, record) == current
+    # a newer base (an EXPIRE elsewhere, made before this increment but after the
+    # start of the increments it was one of) voided it at the writer: it is in no
+    # record its streams send (wide seed 3001402403, level 2)
+    mine = [c for c in counter_of(record).counts if c[0] == record.origin]
+    return bool(mine) and mine[0][1] < as_counter(current).base
 
 
 def _committed_at(node, writer, write: Write) -> bool:

@@ -257,6 +257,9 @@ HYPERLOGLOGS = {
                     "PFADD was left only in records that were the peer's by their "
                     "newest part, which no stream sends back to the peer while live "
                     "(shrunk: 9 actions)",
+    WIDE + 1402403: "(the simulator's own WAIT check) an INCRBY that a concurrent "
+                    "EXPIRE elsewhere voided at its own region was still required at "
+                    "the regions a WAIT counted",
 }
 
 
