@@ -291,6 +291,20 @@ def test_a_stream_in_protocol_4_stops_before_a_hyperloglog_and_goes_on_once_upgr
     assert {key for batch in batches for _, key, _ in batch} == {b"before", b"hll"}
 
 
+def caught_up_keys(here: Region, applied: dict) -> list:
+    """The keys ``here`` sends ``there`` in a catch-up from 0, once ``there`` has
+    published that it applied each origin's stream up to ``applied``."""
+    sender = here.replicator.senders["there"]
+    sent = []
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"W", {
+        "store_id": "s", "position": 0, "acked": 0, "members": [], "applied": applied}))
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 5}))
+    batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
+    return [key for batch in batches for _, key, _ in batch]
+
+
 def test_a_catch_up_sends_our_part_of_a_counter_whose_newest_part_is_anothers(
         tmp_path, clock):
     """Our INCR, not yet sent, merged with a newer INCR of another region: the record
@@ -304,16 +318,7 @@ def test_a_catch_up_sends_our_part_of_a_counter_whose_newest_part_is_anothers(
     here.keyspace.apply(b"hits", theirs)
     merged = here.store.get(b"hits")
     assert merged.origin == "other" and visible(merged, 0)[0] == b"7"
-    sender = here.replicator.senders["there"]
-    sent = []
-    sender.connected(sent.append)
-    sender.received(b"C" + b"n" * 32)
-    sender.received(peerwire.encode_control(b"W", {  # it has all of other's stream
-        "store_id": "s", "position": 0, "acked": 0, "members": [],
-        "applied": {"other": merged.version}}))
-    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 5}))
-    batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
-    assert [key for batch in batches for _, key, _ in batch] == [b"hits"]
+    assert caught_up_keys(here, applied={"other": merged.version}) == [b"hits"]
 
 
 def test_a_catch_up_sends_our_write_that_a_counter_of_anothers_built_on(tmp_path, clock):
@@ -327,16 +332,7 @@ def test_a_catch_up_sends_our_write_that_a_counter_of_anothers_built_on(tmp_path
     here.keyspace.apply(b"hits", increment(mine, mine.version + 1, 0, "other", 5))
     merged = here.store.get(b"hits")
     assert merged.origin == "other" and visible(merged, 0)[0] == b"15"
-    sender = here.replicator.senders["there"]
-    sent = []
-    sender.connected(sent.append)
-    sender.received(b"C" + b"n" * 32)
-    sender.received(peerwire.encode_control(b"W", {
-        "store_id": "s", "position": 0, "acked": 0, "members": [],
-        "applied": {"other": merged.version}}))
-    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 5}))
-    batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
-    assert [key for batch in batches for _, key, _ in batch] == [b"hits"]
+    assert caught_up_keys(here, applied={"other": merged.version}) == [b"hits"]
 
 
 def test_a_counter_the_peer_made_goes_back_to_it_with_a_part_it_lacks(tmp_path, clock):
