@@ -554,9 +554,12 @@ class Simulation:
         world = self.world
         for name in sorted(self.restored):
             node = world.nodes[name]
-            refused = any(sender.peer == name and sender.status.state == StreamState.REFUSED
-                          for other in world.nodes.values() if other.up
-                          for sender in other.replicator.senders.values())
+            # (as its peers' senders say, or its own -STALE: the peer that refused it
+            # may be gone since, crashed or forgotten; wide seed 3001702407, level 2)
+            refused = node.up and node.replicator.refused_by is not None or any(
+                sender.peer == name and sender.status.state == StreamState.REFUSED
+                for other in world.nodes.values() if other.up
+                for sender in other.replicator.senders.values())
             if node.up and refused:
                 self.restored.discard(name)
                 self.log(f"the operator empties the data folder of {name} (refused)")

@@ -260,6 +260,10 @@ HYPERLOGLOGS = {
     WIDE + 1402403: "(the simulator's own WAIT check) an INCRBY that a concurrent "
                     "EXPIRE elsewhere voided at its own region was still required at "
                     "the regions a WAIT counted",
+    WIDE + 1702407: "(the simulator's operator) a region put back to an older copy was "
+                    "refused by a peer that was then forgotten: the operator, looking "
+                    "only at the peers' refusals, never emptied it, and it streamed to "
+                    "nobody for good",
 }
 
 
