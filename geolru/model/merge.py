@@ -98,7 +98,11 @@ def visible(record: Record | None, now_ms: int) -> tuple[bytes, int | None] | No
     if not parts:
         return None
     deadlines = [c[5] for c in parts if c[5] is not None]
-    return value_of(counter, now_ms), min(deadlines) if deadlines else None
+    # with every part alive the value is the record's own (``counter_record`` made it
+    # from all of them): a HyperLogLog's is not rendered again
+    alive = len(parts) == len(counter.counts)
+    value = record.value if alive else value_of(counter, now_ms)
+    return value, min(deadlines) if deadlines else None
 
 
 def tombstone_when_expired(record: Record) -> Record:
