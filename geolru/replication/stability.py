@@ -48,7 +48,7 @@ class Stability:
     def committed_through(self, name: str, store_id: str, position: int) -> None:
         """This region has committed ``name``'s stream (its store ``store_id``)
         through ``position``."""
-        self._forget_other_store(name, store_id)
+        self.store_seen(name, store_id)
         current = self.received.get(name)
         if current is None or current[0] != store_id or position > current[1]:
             self.received[name] = (store_id, position)
@@ -58,7 +58,7 @@ class Stability:
         pending = self._publications.setdefault(name, [])
         if pending and pending[-1].store_id != publication.store_id:
             pending.clear()  # a wiped store: its positions start again
-        self._forget_other_store(name, publication.store_id)
+        self.store_seen(name, publication.store_id)
         if len(pending) >= MAX_PUBLICATIONS:
             pending[-1] = publication  # the newest is the one worth waiting for
         else:
@@ -66,13 +66,10 @@ class Stability:
         self._settle(name)
 
     def store_seen(self, name: str, store_id: str) -> None:
-        """``name`` asked for our stream for its store ``store_id``."""
-        self._forget_other_store(name, store_id)
-
-    def _forget_other_store(self, name: str, store_id: str) -> None:
-        """``name`` streams or publishes from store ``store_id``: a usable publication
-        of another store of it (wiped, or a new region of that name) no longer holds,
-        and nothing goes on its word until the new store says so."""
+        """``name`` streams, publishes or asks for our stream from its store
+        ``store_id``: a usable publication of another store of it (wiped, or a new
+        region of that name) no longer holds, and nothing goes on its word until the
+        new store says so."""
         usable = self._usable.get(name)
         if usable is not None and usable.store_id != store_id:
             del self._usable[name]
