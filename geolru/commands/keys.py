@@ -14,6 +14,7 @@ from geolru.commands.args import (
     text,
 )
 from geolru.commands.globmatch import glob_match
+from geolru.commands.sets import set_encoding
 from geolru.commands.values import LISTPACK_ENTRIES, LISTPACK_VALUE
 from geolru.resp import codec as p
 from geolru.resp.codec import parse_int
@@ -134,7 +135,7 @@ class KeyCommands:
 
     def cmd_scan(self, session, args):
         cursor, count, pattern, kind = scan_arguments(args, 1, with_type=True)
-        if kind not in (None, b"string", b"hash"):  # a type geolru has none of
+        if kind not in (None, b"string", b"hash", b"set"):  # a type geolru has none of
             return p.array([p.bulk(b"0"), p.EMPTY_ARRAY])
         cursor, keys = self.keyspace.scan(cursor, count)
         if pattern is not None:
@@ -212,6 +213,8 @@ class KeyCommands:
         if sub == b"ENCODING":
             if kind == "hash":
                 return p.bulk(hash_encoding(self.keyspace.hash_items(args[2])))
+            if kind == "set":
+                return p.bulk(set_encoding(self.keyspace.set_members(args[2])))
             value, record = self.keyspace.peek(args[2]).value, self.keyspace.record(args[2])
             if record is not None and record.counter is not None and value[:4] == b"HYLL":
                 return p.bulk(b"raw")  # (as PFADD makes it, whatever its length)
@@ -240,8 +243,9 @@ class KeyCommands:
             kind = self.keyspace.kind(args[2])
             if kind is None:
                 return session.nil
-            if kind == "hash":
-                fields = self.keyspace.hash_items(args[2])
+            if kind in ("hash", "set"):
+                fields = self.keyspace.hash_items(args[2]) if kind == "hash" \
+                    else self.keyspace.set_members(args[2])
                 size = sum(FIELD_OVERHEAD + len(f) + len(v) for f, v in fields.items())
             else:
                 size = len(self.keyspace.peek(args[2]).value)

@@ -16,8 +16,8 @@ import attrs
 class CommandSpec:
     name: str
     arity: int
-    family: str  # connection, strings, bits, hyperloglogs, keys, hashes, server, cluster,
-    # transactions
+    family: str  # connection, strings, bits, hyperloglogs, keys, hashes, sets, server,
+    # cluster, transactions
     write: bool = False
     keys: tuple[int, int, int] = (0, 0, 0)
     data: bool = False  # reads or writes keys: refused while the region is stale
@@ -60,6 +60,12 @@ hincrbyfloat 4 hashes 1,1,1 wd  hrandfield -2 hashes 1,1,1 d   hscan -3 hashes 1
 readonly 1 cluster - -          readwrite 1 cluster - -        asking 1 cluster - -
 bitfield -2 bits 1,1,1 wd       bitfield_ro -2 bits 1,1,1 d    pfadd -2 hyperloglogs 1,1,1 wd
 pfcount -2 hyperloglogs 1,-1,1 d pfmerge -2 hyperloglogs 1,-1,1 wd
+sadd -3 sets 1,1,1 wd           srem -3 sets 1,1,1 wd          smembers 2 sets 1,1,1 d
+sismember 3 sets 1,1,1 d        smismember -3 sets 1,1,1 d     scard 2 sets 1,1,1 d
+spop -2 sets 1,1,1 wd           srandmember -2 sets 1,1,1 d    smove 4 sets 1,2,1 wd
+sinter -2 sets 1,-1,1 d         sintercard -3 sets - d         sinterstore -3 sets 1,-1,1 wd
+sunion -2 sets 1,-1,1 d         sunionstore -3 sets 1,-1,1 wd  sdiff -2 sets 1,-1,1 d
+sdiffstore -3 sets 1,-1,1 wd    sscan -3 sets 1,1,1 d
 """
 
 

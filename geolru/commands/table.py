@@ -2,7 +2,7 @@
 
 The commands live by family, a module each, as Redis splits its own source:
 ``connection``, ``strings``, ``bits``, ``hyperloglogs``, ``keys`` (and expiry),
-``hashes``, ``server`` (INFO, CONFIG, SLOWLOG, MONITOR), ``transactions`` and
+``hashes``, ``sets``, ``server`` (INFO, CONFIG, SLOWLOG, MONITOR), ``transactions`` and
 ``cluster`` (geolru's REGION, WAIT, PEERS; Redis' CLUSTER); what each takes is in
 ``geolru.commands.specs``.
 
@@ -30,6 +30,7 @@ from geolru.commands.hyperloglogs import HyperLogLogCommands
 from geolru.commands.keys import KeyCommands
 from geolru.commands.ports import ClusterView, ReplicationView
 from geolru.commands.server import INFO_SECTIONS, ServerCommands
+from geolru.commands.sets import SetCommands
 from geolru.commands.specs import COMMANDS, DATA_NAMES, NO_AUTH, SPECS, WRITE_NAMES
 from geolru.commands.stats import ConnectionCounters, ServerStats, SlowLog, monitor_line
 from geolru.commands.strings import StringCommands
@@ -47,7 +48,7 @@ __all__ = ["CommandTable", "Session", "CommandError", "INFO_SECTIONS"]
 
 @attrs.define(eq=False)
 class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldCommands,
-                   HyperLogLogCommands, KeyCommands, HashCommands,
+                   HyperLogLogCommands, KeyCommands, HashCommands, SetCommands,
                    ServerCommands, GeoCommands, TransactionCommands):
     """Every command a region implements (one mixin per family), and the dispatch."""
 
@@ -94,6 +95,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         self._keys_at[b"object"] = _subcommand_key(b"help")
         self._keys_at[b"memory"] = _subcommand_key(b"help", b"doctor", b"stats",
                                                    b"malloc-stats", b"purge")
+        self._keys_at[b"sintercard"] = _counted_keys
 
     # ------------------------------------------------------------ dispatch
 
@@ -205,6 +207,12 @@ def keys_of(positions: tuple[int, int, int]):
     def keys(args: list[bytes]) -> list[bytes]:
         return args[first:(len(args) + last + 1) if last < 0 else last + 1:step]
     return keys
+
+
+def _counted_keys(args: list[bytes]) -> list[bytes]:
+    """SINTERCARD's: as many keys as its first argument says (if it says a number)."""
+    count = p.parse_int(args[1]) if len(args) > 1 else None
+    return args[2:2 + count] if count is not None and count > 0 else []
 
 
 def _subcommand_key(*keyless: bytes):

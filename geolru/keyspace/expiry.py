@@ -27,12 +27,13 @@ class Expiry:
         try:
             entry = self.peek(key)
         except WrongType:
-            head = self.hash_header(key)
+            head = self.header_of(key)
             version = self.hlc.now()
-            meta = HashMeta(head.hash_meta.cleared, (version, self.origin))
+            meta = HashMeta(head.hash_meta.cleared, (version, self.origin),
+                            head.hash_meta.kind)
             self.store.put(key_id(key), header(version, self.origin, meta, deadline))
-            cached = self.cached_hash(key)
-            if cached is not None:
+            cached = self.cache.entry(key)
+            if cached is not None and cached.value is None:  # (the collection, cached)
                 cached.deadline = deadline
             self.writes += 1
             return

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from geolru.keyspace.errors import WrongType
 from geolru.keyspace.lru import HashEntry
+from geolru.model import members
 from geolru.model.counters import increment
-from geolru.model.hashkeys import HashMeta, field_id, key_id
+from geolru.model.hashkeys import FIELD_MARK, HASH, MEMBER_MARK, HashMeta, field_id, key_id
 from geolru.model.headers import clear_point, expiry_tombstone, header
 from geolru.model.merge import field_visible, merge, visible
 from geolru.model.record import Record
@@ -26,9 +27,9 @@ from geolru.model.record import Record
 class HashOperations:
     __slots__ = ()
 
-    def hash_header(self, key: bytes) -> Record | None:
-        """The header of the live hash at ``key``, None if there is none;
-        ``WrongType`` if ``key`` holds a string."""
+    def header_of(self, key: bytes) -> Record | None:
+        """The header of the live collection (hash or set) at ``key``, None if there
+        is none; ``WrongType`` if ``key`` holds a string."""
         entry = self.cache.get(key, self.now_ms())
         if entry is not None and entry.value is not None:
             raise WrongType(key)
@@ -41,11 +42,33 @@ class HashOperations:
             return None
         return record
 
-    def cached_hash(self, key: bytes) -> HashEntry | None:
+    def new_header(self, key: bytes, version: int, kind: str) -> Record:
+        """The header of a new collection of ``kind`` at ``key``, which holds none
+        live: cleared at what the key held before."""
+        current = self.store.get(key_id(key))
+        cleared = clear_point(current)
+        if current is not None and current.hash_meta is not None \
+                and current.deadline is not None and current.deadline <= self.now_ms():
+            # a new one, after the expired one (whose delete is not made yet)
+            cleared = clear_point(expiry_tombstone(current))
+        return header(version, self.origin, HashMeta(cleared, (version, self.origin), kind),
+                      None)
+
+    def hash_header(self, key: bytes, kind: str = HASH) -> Record | None:
+        """The header of the live hash (with ``kind``, of that kind of collection) at
+        ``key``, None if there is none; ``WrongType`` if ``key`` holds another type."""
+        head = self.header_of(key)
+        if head is not None and head.hash_meta.kind != kind:
+            raise WrongType(key)
+        return head
+
+    def cached_hash(self, key: bytes, kind: str = HASH) -> HashEntry | None:
+        """The cached hash (with ``kind``, collection of that kind) at ``key``, or
+        None; ``WrongType`` if ``key`` holds another type."""
         entry = self.cache.get(key, self.now_ms())
         if entry is None:
             return None
-        if entry.value is not None:
+        if entry.value is not None or entry.kind != kind:
             raise WrongType(key)
         return entry
 
@@ -90,25 +113,29 @@ class HashOperations:
         return fields
 
     def hash_scan(self, key: bytes, start: bytes, count: int,
-                  resume_bytes: int) -> tuple[bytes | None, dict]:
-        """Fields from the store's place ``start`` on: at least ``count`` unless the
-        hash ends first, up to a place whose first ``resume_bytes`` differ from
-        ``start``'s, so that a scan resumed from that much of it goes forward; the
-        place to go on from (None: the end).  A field present throughout a scan is
-        met at least once."""
-        entry = self.cached_hash(key)
+                  resume_bytes: int, kind: str = HASH) -> tuple[bytes | None, dict]:
+        """Fields (with ``kind`` "set", members) from the store's place ``start`` on:
+        at least ``count`` unless the collection ends first, up to a place whose first
+        ``resume_bytes`` differ from ``start``'s, so that a scan resumed from that
+        much of it goes forward; the place to go on from (None: the end).  An element
+        present throughout a scan is met at least once."""
+        entry = self.cached_hash(key, kind)
         if entry is not None and not start and len(entry.fields) <= count:
             return None, dict(entry.fields)  # (in the order HGETALL gives)
-        head = self.hash_header(key)
+        head = self.hash_header(key, kind)
         if head is None:
             return None, {}
         cleared = head.hash_meta.cleared
         begun = start.ljust(resume_bytes, b"\0")[:resume_bytes]
         found = {}
-        for place, field, record in self.store.fields(key, start):
+        mark = FIELD_MARK if kind == HASH else MEMBER_MARK
+        for place, field, record in self.store.fields(key, start, mark):
             if len(found) >= count and place[:resume_bytes].ljust(resume_bytes, b"\0") != begun:
                 return place, found
-            value = field_visible(record, cleared)
+            if kind == HASH:
+                value = field_visible(record, cleared)
+            else:
+                value = b"" if members.present(record, cleared) else None
             if value is not None:
                 found[field] = value
         return None, found
@@ -119,16 +146,9 @@ class HashOperations:
         head = self.hash_header(key)
         version = self.hlc.now()
         if head is None:
-            current = self.store.get(key_id(key))
-            cleared = clear_point(current)
-            if current is not None and current.hash_meta is not None \
-                    and current.deadline is not None and current.deadline <= self.now_ms():
-                # a new hash, after the expired one (whose delete is not made yet)
-                cleared = clear_point(expiry_tombstone(current))
-            meta = HashMeta(cleared, (version, self.origin))
-            head = header(version, self.origin, meta, None)
+            head = self.new_header(key, version, HASH)
             # (fields here may be newer than that: they came before their own header)
-            old = self._visible_fields(key, meta.cleared)
+            old = self._visible_fields(key, head.hash_meta.cleared)
         else:
             head = header(version, self.origin, head.hash_meta, head.deadline)
             old = None
@@ -213,7 +233,10 @@ class HashOperations:
         return bool(self._visible_fields(key, cleared, limit=1))
 
     def holds_fields(self, key: bytes, head: Record) -> bool:
-        """What a header's flag says here: the hash has a field.  (Its deadline
-        passing is not this: the hash then waits in the store's deadline index for
-        its expiry, a delete that replicates.)"""
+        """What a header's flag says here: the collection has an element of its kind
+        (a hash a field, a set a member).  (Its deadline passing is not this: it then
+        waits in the store's deadline index for its expiry, a delete that
+        replicates.)"""
+        if head.hash_meta.kind != HASH:
+            return self.has_member(key, head.hash_meta.cleared)
         return self._has_field(key, head.hash_meta.cleared)

@@ -21,6 +21,7 @@ from geolru.keyspace.expiry import Expiry
 from geolru.keyspace.hashes import HashOperations
 from geolru.keyspace.lru import CacheEntry, LRUCache
 from geolru.keyspace.peers import PeerRecords
+from geolru.keyspace.sets import SetOperations
 from geolru.model.counters import add_registers, increment
 from geolru.model.hashkeys import key_id
 from geolru.model.headers import clear_point
@@ -33,10 +34,11 @@ RANDOM_SAMPLE = 32  # keys RANDOMKEY picks among, from a random place in the sto
 
 
 @attrs.define(eq=False)
-class Keyspace(HashOperations, PeerRecords, Expiry):
+class Keyspace(HashOperations, SetOperations, PeerRecords, Expiry):
     """One region's keys, whatever their type, across the cache and the store: the
-    read/write core here, hashes (``HashOperations``), peers' records
-    (``PeerRecords``) and deadlines (``Expiry``) in modules of their own."""
+    read/write core here, hashes (``HashOperations``), sets (``SetOperations``),
+    peers' records (``PeerRecords``) and deadlines (``Expiry``) in modules of their
+    own."""
 
     cache: LRUCache
     store: Store
@@ -98,11 +100,14 @@ class Keyspace(HashOperations, PeerRecords, Expiry):
         return CacheEntry(*seen, 0.0)
 
     def kind(self, key: bytes) -> str | None:
-        """``"string"``, ``"hash"``, or None: what ``key`` holds."""
+        """``"string"``, ``"hash"``, ``"set"``, or None: what ``key`` holds."""
         try:
             return None if self.peek(key) is None else "string"
         except WrongType:
-            return "hash"
+            entry = self.cache.entry(key)
+            if entry is not None:
+                return entry.kind
+            return self.header_of(key).hash_meta.kind
 
     def expiry(self, key: bytes, counted: bool = False) -> tuple[bool, int | None]:
         """(whether ``key`` is live, its deadline or None), whatever its type; with
@@ -110,7 +115,7 @@ class Keyspace(HashOperations, PeerRecords, Expiry):
         try:
             entry = self.lookup(key) if counted else self.peek(key)
         except WrongType:
-            head = self.hash_header(key)
+            head = self.header_of(key)
             return head is not None, None if head is None else head.deadline
         return entry is not None, None if entry is None else entry.deadline
 
@@ -167,17 +172,22 @@ class Keyspace(HashOperations, PeerRecords, Expiry):
         return True
 
     def copy(self, source: bytes, destination: bytes) -> bool:
-        """Give ``destination`` what ``source`` holds (a value, a counter's value, or a
-        hash's fields) and its deadline, replacing what it held; ``False`` if
-        ``source`` holds nothing.  It replicates as the writes it makes."""
+        """Give ``destination`` what ``source`` holds (a value, a counter's value, a
+        hash's fields or a set's members) and its deadline, replacing what it held;
+        ``False`` if ``source`` holds nothing.  It replicates as the writes it makes."""
         try:
             entry = self.peek(source)
-        except WrongType:  # a hash
-            fields = dict(self.hash_items(source))
+        except WrongType:  # a hash or a set
+            kind = self.kind(source)
+            elements = dict(self.hash_items(source) if kind == "hash"
+                            else self.set_members(source))
             deadline = self.expiry(source)[1]
             with self.transaction():
                 self.delete(destination)
-                self.hash_set(destination, fields)
+                if kind == "hash":
+                    self.hash_set(destination, elements)
+                else:
+                    self.set_add(destination, list(elements))
                 if deadline is not None:
                     self.set_deadline(destination, deadline)
             return True

@@ -27,11 +27,13 @@ class CacheEntry:
 
 @attrs.define(slots=True, weakref_slot=False, eq=False)
 class HashEntry:
-    """A hash, whole: every field it has (a hash is cached whole or not at all)."""
+    """A hash, whole: every field it has (a hash is cached whole or not at all); or
+    with ``kind`` "set", a set: its members, each with the value ``b""``."""
 
     fields: dict  # field -> value
     deadline: int | None
     touched: float
+    kind: str = "hash"
     size: int = 0  # bytes of its fields and values
     value = None  # (what tells it from a CacheEntry)
 
@@ -121,11 +123,12 @@ class LRUCache:
             entries[key] = CacheEntry(value, deadline, self._clock.seconds())
         self._added(key, size, size)
 
-    def put_hash(self, key: bytes, fields: dict, deadline: int | None) -> HashEntry:
-        """Insert or replace ``key`` with a whole hash; the entry, to keep it
+    def put_hash(self, key: bytes, fields: dict, deadline: int | None,
+                 kind: str = "hash") -> HashEntry:
+        """Insert or replace ``key`` with a whole hash (or set); the entry, to keep it
         current with ``resized`` (it may have been evicted at once)."""
         self.discard(key)
-        entry = self._entries[key] = HashEntry(fields, deadline, self._clock.seconds())
+        entry = self._entries[key] = HashEntry(fields, deadline, self._clock.seconds(), kind)
         size = _size(key, entry)
         self._added(key, size, size)
         return entry

@@ -11,7 +11,8 @@ whatever a peer's copy of the header says.
 
 from __future__ import annotations
 
-from geolru.model.hashkeys import is_field, key_id, parse
+from geolru.model import members
+from geolru.model.hashkeys import HASH, SET, is_field, is_member, key_id, parse
 from geolru.model.headers import clear_point, header
 from geolru.model.merge import field_visible, merge, tombstone_when_expired, visible
 from geolru.model.record import Record
@@ -24,6 +25,8 @@ class PeerRecords:
         """Merge a record from another region (``key`` an identity: a key's or a
         field's); ``True`` if it changed this one."""
         self.hlc.observe(incoming.version)
+        if is_member(key):
+            return self._apply_member(key, incoming)
         if is_field(key):
             return self._apply_field(key, incoming)
         current = self.store.get(key)
@@ -60,12 +63,32 @@ class PeerRecords:
         if merged == current:
             return False
         self.store.put(identity, merged)
-        if head is not None and head.hash_meta is not None:
+        if head is not None and head.hash_meta is not None and head.hash_meta.kind == HASH:
             value = field_visible(merged, cleared)
             entry = self.cache.entry(key)
             if entry is not None and entry.value is None:
                 self.cache.resized(key, entry.set(field, value))
             if (value is not None) != (head.value is not None):
+                self.settle(key, head)
+        return True
+
+    def _apply_member(self, identity: bytes, incoming) -> bool:
+        key, member = parse(identity)
+        head = self.store.get(key_id(key))
+        cleared = clear_point(head)
+        if (incoming.version, incoming.origin) <= cleared:
+            return False  # added and removed before its set was cleared here
+        current = self.store.get(identity)
+        merged = members.join(current, incoming)
+        if merged == current:
+            return False
+        self.store.put(identity, merged)
+        if head is not None and head.hash_meta is not None and head.hash_meta.kind == SET:
+            present = members.present(merged, cleared)
+            entry = self.cache.entry(key)
+            if entry is not None and entry.value is None:
+                self.cache.resized(key, entry.set(member, b"" if present else None))
+            if present != (head.value is not None):
                 self.settle(key, head)
         return True
 
@@ -86,7 +109,8 @@ class PeerRecords:
             if (entry.value is None and merged.hash_meta is not None
                     and merged.value is not None
                     and current is not None and current.hash_meta is not None
-                    and merged.hash_meta.cleared == current.hash_meta.cleared):
+                    and merged.hash_meta.cleared == current.hash_meta.cleared
+                    and merged.hash_meta.kind == current.hash_meta.kind):
                 entry.deadline = merged.deadline
             else:
                 self.cache.discard(key)

@@ -4,11 +4,13 @@ Everything below the keyspace -- the store's position index, the senders' queues
 the wire -- handles one kind of name, an *identity* (bytes):
 
 - a key is itself, unless it starts with ``ESCAPE``: then ``ESCAPE + b"K"`` + key;
-- a hash's field is ``ESCAPE + b"F"`` + 4-byte key length + key + field.
+- a hash's field is ``ESCAPE + b"F"`` + 4-byte key length + key + field;
+- a set's member is ``ESCAPE + b"S"`` + 4-byte key length + key + member.
 
-So no key's identity is ever a field's.  A hash itself (its type, its TTL, when it
-was last cleared) is a record under the key's own identity: its *header*
-(``HashMeta``).  Sans-IO.
+So no key's identity is ever an element's (a field's or a member's), and a hash's
+field ``a`` and a set's member ``a`` of the same key are two records.  A collection
+itself (its kind, its TTL, when it was last cleared) is a record under the key's own
+identity: its *header* (``HashMeta``).  Sans-IO.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from geolru.model.slots import key_slot
 ESCAPE = b"\xff\x00"
 KEY_MARK = ESCAPE + b"K"
 FIELD_MARK = ESCAPE + b"F"
+MEMBER_MARK = ESCAPE + b"S"
+ELEMENT_MARKS = (FIELD_MARK, MEMBER_MARK)
+HASH, SET = "hash", "set"  # the kinds of collection a header may say
 LENGTH = struct.Struct(">I")
 NO_VERSION = (0, "")
 
@@ -40,34 +45,53 @@ def field_id(key: bytes, field: bytes) -> bytes:
     return b"".join((FIELD_MARK, LENGTH.pack(len(key)), key, field))
 
 
+def member_id(key: bytes, member: bytes) -> bytes:
+    return b"".join((MEMBER_MARK, LENGTH.pack(len(key)), key, member))
+
+
 def parse(identity: bytes) -> tuple[bytes, bytes | None]:
-    """(key, field) of an identity; field is None for a key's own."""
+    """(key, element) of an identity (a field or a member); element is None for a
+    key's own."""
     if identity[:2] != ESCAPE:
         return identity, None
     if identity[:3] == KEY_MARK:
         return identity[3:], None
-    if identity[:3] == FIELD_MARK and len(identity) >= 7:
+    if identity[:3] in ELEMENT_MARKS and len(identity) >= 7:
         length = LENGTH.unpack_from(identity, 3)[0]
         return identity[7:7 + length], identity[7 + length:]
     return identity, None  # a key from before identities had marks
 
 
 def is_field(identity: bytes) -> bool:
-    return identity[:3] == FIELD_MARK
+    """Whether ``identity`` is an element's (a hash's field or a set's member): what
+    the store keeps in its fields table."""
+    return identity[:3] in ELEMENT_MARKS
 
 
-def fields_prefix(key: bytes) -> bytes:
-    """Where ``key``'s fields start in the store's fields table (one prefix per key,
-    and no prefix is the start of another's)."""
+def is_member(identity: bytes) -> bool:
+    return identity[:3] == MEMBER_MARK
+
+
+def fields_prefix(key: bytes, mark: bytes = FIELD_MARK) -> bytes:
+    """Where ``key``'s fields (or with ``MEMBER_MARK``, its members) start in the
+    store's fields table (one prefix per key and kind, and no prefix is the start of
+    another's)."""
+    first = 0 if mark == FIELD_MARK else 2
     if len(key) <= SHORT_KEY:
-        return b"\x00" + LENGTH.pack(len(key))[2:] + key
-    return b"\x01" + hashlib.blake2b(key, digest_size=16).digest()
+        return bytes((first,)) + LENGTH.pack(len(key))[2:] + key
+    return bytes((first + 1,)) + hashlib.blake2b(key, digest_size=16).digest()
 
 
-def field_stored_key(key: bytes, field: bytes) -> bytes:
+def field_stored_key(key: bytes, field: bytes, mark: bytes = FIELD_MARK) -> bytes:
+    prefix = fields_prefix(key, mark)
     if len(field) <= SHORT_FIELD and field[:1] != LONG_MARK:
-        return fields_prefix(key) + field
-    return fields_prefix(key) + LONG_MARK + hashlib.blake2b(field, digest_size=32).digest()
+        return prefix + field
+    return prefix + LONG_MARK + hashlib.blake2b(field, digest_size=32).digest()
+
+
+def element_stored_key(identity: bytes) -> bytes:
+    """The fields table's key of an element's identity."""
+    return field_stored_key(*parse(identity), identity[:3])
 
 
 @attrs.frozen(slots=True)
@@ -79,18 +103,24 @@ class HashMeta:
     - ``ttl``: the version of the write that set the key's deadline (``EXPIRE``,
       ``PERSIST``, or the hash's creation); the newest one decides the deadline.
       One made before ``cleared`` belongs to the key's earlier life: void.
+    - ``kind``: a hash or a set; the newest header decides it (two regions that make
+      the key at once, one a hash and one a set), and the elements of the other kind
+      are hidden until the key is next cleared.
     """
 
     cleared: tuple = NO_VERSION
     ttl: tuple = NO_VERSION
+    kind: str = HASH  # the collection's kind (``HASH``, ``SET``): the newest header's
 
     def encode(self) -> str:
-        return "%d %s %d %s" % (*self.cleared, *self.ttl)
+        if self.kind == HASH:  # (as before kinds: a hash's header reads the same)
+            return "%d %s %d %s" % (*self.cleared, *self.ttl)
+        return "%d %s %d %s %s" % (*self.cleared, *self.ttl, self.kind)
 
     @classmethod
     def decode(cls, text: str) -> HashMeta:
-        cv, co, tv, to = text.split(" ")
-        return cls((int(cv), co), (int(tv), to))
+        cv, co, tv, to, *kind = text.split(" ")
+        return cls((int(cv), co), (int(tv), to), kind[0] if kind else HASH)
 
 
 def identity_slot(identity: bytes) -> int:

@@ -34,11 +34,13 @@ def clear_point(record: Record | None) -> tuple:
 
 
 def merge_headers(a: Record, b: Record) -> Record:
-    """The join of two headers: the newest version, the newest ``cleared``, the newest
-    ``ttl`` (with its deadline), and a field here if either had one."""
+    """The join of two headers: the newest version (and its kind), the newest
+    ``cleared``, the newest ``ttl`` (with its deadline), and a field here if either
+    had one."""
     newest = max(a, b, key=_version)
     ttl_holder = max(a, b, key=lambda r: r.hash_meta.ttl)
-    meta = HashMeta(max(a.hash_meta.cleared, b.hash_meta.cleared), ttl_holder.hash_meta.ttl)
+    meta = HashMeta(max(a.hash_meta.cleared, b.hash_meta.cleared), ttl_holder.hash_meta.ttl,
+                    newest.hash_meta.kind)
     deadline = ttl_holder.deadline if a.hash_meta.ttl != b.hash_meta.ttl \
         else later(a.deadline, b.deadline)
     live = a.value is not None or b.value is not None
@@ -49,7 +51,7 @@ def header(version: int, origin: str, meta: HashMeta, deadline: int | None,
            live: bool = True) -> Record:
     """A hash's header; a deadline set before the hash's last clear is void."""
     if meta.ttl <= meta.cleared:
-        meta, deadline = HashMeta(meta.cleared, NO_VERSION), None
+        meta, deadline = HashMeta(meta.cleared, NO_VERSION, meta.kind), None
     return Record(b"" if live else None, deadline, version, origin, hash_meta=meta)
 
 

@@ -79,7 +79,7 @@ def _merge_with_header(a: Record, b: Record) -> Record:
         return merged  # the key is not a hash
     meta = hashed.hash_meta
     return header(hashed.version, hashed.origin,
-                  HashMeta(max(meta.cleared, clear_point(other)), meta.ttl),
+                  HashMeta(max(meta.cleared, clear_point(other)), meta.ttl, meta.kind),
                   hashed.deadline, hashed.value is not None)
 
 

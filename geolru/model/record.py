@@ -16,10 +16,11 @@ import struct
 from typing import NamedTuple
 
 from geolru.model.hashkeys import HashMeta
+from geolru.model.orset import Member
 
 # position, version, deadline, flags, origin length, counter length
 HEADER = struct.Struct(">QQqBHI")
-HAS_VALUE, HAS_DEADLINE, HAS_COUNTER, HAS_HASH = 1, 2, 4, 8
+HAS_VALUE, HAS_DEADLINE, HAS_COUNTER, HAS_HASH, HAS_MEMBER = 1, 2, 4, 8, 16
 
 
 class Record(NamedTuple):
@@ -36,9 +37,11 @@ class Record(NamedTuple):
     version: int
     origin: str
     counter: str | None = None  # a PN-counter's state, see geolru.model.merge
-    # a hash's header (geolru.model.hashkeys); its value is b"" while the hash has fields
-    # here, None (a tombstone, collected like one) once it has none
-    hash_meta: HashMeta | None = None
+    # a collection's header (geolru.model.hashkeys): its value is b"" while it has an
+    # element here, None (a tombstone, collected like one) once it has none; or a set
+    # member's adds and removes (``geolru.model.orset.Member``, under a member's
+    # identity only): its value is b"" while some add stands, None once none does
+    hash_meta: HashMeta | Member | None = None
 
     def live_at(self, now_ms: int) -> bool:
         return self.value is not None and (self.deadline is None or self.deadline > now_ms)
@@ -65,7 +68,8 @@ def encode(record: Record, seq: int) -> bytes:
                                      else HAS_VALUE | HAS_DEADLINE,
                                      len(raw_origin), 0), raw_origin, value))
     if meta is not None:  # (a header never has a counter: it takes its place)
-        state, kind = meta.encode().encode(), HAS_HASH
+        state = meta.encode().encode()
+        kind = HAS_MEMBER if type(meta) is Member else HAS_HASH
     else:
         state, kind = counter.encode(), HAS_COUNTER
     flags = ((HAS_VALUE if value is not None else 0)
@@ -93,14 +97,15 @@ def decode(raw: bytes) -> tuple[int, Record]:
         if len(_NAMES) < 4096:
             _NAMES[raw[start:end]] = origin
     start = end
-    if not flags & (HAS_COUNTER | HAS_HASH):  # a plain string or tombstone: most records
+    if not flags & (HAS_COUNTER | HAS_HASH | HAS_MEMBER):  # a plain string or tombstone
         # (past any counter bytes, as below: a record that has them without a flag
         # that reads them is no record encode writes, but decodes as before)
         return seq, Record(raw[start + counter_len:] if flags & HAS_VALUE else None,
                            deadline if flags & HAS_DEADLINE else None, version, origin)
     counter = raw[start:start + counter_len].decode() if flags & HAS_COUNTER else None
     meta = HashMeta.decode(raw[start:start + counter_len].decode()) \
-        if flags & HAS_HASH else None
+        if flags & HAS_HASH else Member.decode(raw[start:start + counter_len].decode()) \
+        if flags & HAS_MEMBER else None
     start += counter_len
     return seq, Record(raw[start:] if flags & HAS_VALUE else None,
                        deadline if flags & HAS_DEADLINE else None, version, origin, counter,

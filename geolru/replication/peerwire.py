@@ -58,12 +58,16 @@ from geolru.model.record import Record, decode, encode
 # one region at a time: a release that changes the wire speaks the previous version
 # too, for as long as it may meet a region that has not been upgraded.  Version 4 is
 # the first to negotiate; the release before it speaks 4 alone and refuses any other.
-PROTOCOL = 5
+PROTOCOL = 6
 OLDEST_PROTOCOL = 4
 # Version 5: a counter record may hold a HyperLogLog's parts (registers where a
 # release of version 4 reads an integer): a stream in version 4 stops before the
 # first one, until its receiver is upgraded (``Sender``).
 HYPERLOGLOGS = 5
+# Version 6: sets: a header may say its key is a set, and a member's record holds its
+# adds and removes (``geolru.model.members``), which a release of version 5 would
+# misread: a stream in an older version stops before the first one likewise.
+SETS = 6
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _PROGRESS = struct.Struct(">QQ")

@@ -34,7 +34,7 @@ import attrs
 from geolru.common.auth import registration_mac
 from geolru.common.collaborators import Clock, EventLog, SilentLog
 from geolru.model.counters import counter_origins, holds_registers
-from geolru.model.hashkeys import identity_slot
+from geolru.model.hashkeys import HASH, HashMeta, identity_slot
 from geolru.model.headers import EXPIRY_ORIGIN
 from geolru.model.hlc import physical_ms
 from geolru.model.slots import SlotSet
@@ -510,9 +510,10 @@ class Sender:
         if origin == self.own_name or origin == EXPIRY_ORIGIN:  # (made here too)
             return True
         if record.hash_meta is not None:
-            # a hash's header joins what several writes said (when it was cleared,
-            # its deadline) under the version of one of them: what its origin made
-            # is not all of it, so each region that changed it sends it on
+            # a collection's header joins what several writes said (when it was
+            # cleared, its deadline) under the version of one of them, and a set
+            # member's record joins every region's adds and removes: what its origin
+            # made is not all of it, so each region that changed it sends it on
             return True
         if record.counter is not None and self._carries_what_the_peer_lacks(record, live):
             return True
@@ -671,14 +672,14 @@ class Sender:
     def _send_batch(self, changes, upto: int | None = None) -> None:
         if self._send is None:
             return  # (a batch before it failed the stream)
-        if self.protocol < peerwire.HYPERLOGLOGS and any(
-                holds_registers(record) for _, _, record in changes):
+        lacking = self._what_the_protocol_lacks(changes)
+        if lacking is not None:
             # its release would fail on it, and again at every retry: what follows
             # waits here, on our disk, until it is upgraded
             self.log.error("{name} speaks replication protocol {protocol}, which cannot "
-                           "carry a HyperLogLog (PFADD, PFMERGE): its stream stops here "
-                           "until it is upgraded", name=self.peer, protocol=self.protocol)
-            self._fail(f"replication protocol {self.protocol} cannot carry HyperLogLogs: "
+                           "carry {what}: its stream stops here until it is upgraded",
+                           name=self.peer, protocol=self.protocol, what=lacking)
+            self._fail(f"replication protocol {self.protocol} cannot carry {lacking}: "
                        f"upgrade this region")
             self._reset()
             return
@@ -688,6 +689,19 @@ class Sender:
         frame = peerwire.encode_batch(through, changes)
         self._send(frame)
         self._sent(through, len(frame), len(changes))
+
+    def _what_the_protocol_lacks(self, changes) -> str | None:
+        """What of ``changes`` the stream's protocol cannot carry (named for the log),
+        or None."""
+        if self.protocol < peerwire.SETS and any(
+                record.hash_meta is not None and (type(record.hash_meta) is not HashMeta
+                                                  or record.hash_meta.kind != HASH)
+                for _, _, record in changes):
+            return "a set (SADD, SREM)"
+        if self.protocol < peerwire.HYPERLOGLOGS and any(
+                holds_registers(record) for _, _, record in changes):
+            return "a HyperLogLog (PFADD, PFMERGE)"
+        return None
 
     def _sent(self, through: int, size: int, records: int) -> None:
         status = self.status

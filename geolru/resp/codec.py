@@ -95,6 +95,14 @@ def verbatim_lines(text: str, resp3: bool = False) -> bytes:
     return bulk(data)
 
 
+def bulk_set(values, resp3: bool) -> bytes:
+    """A set reply of bulk strings: RESP3's set type, RESP2's array."""
+    values = list(values)
+    if not resp3:
+        return bulk_array(values)
+    return b"~%d\r\n" % len(values) + b"".join(b"$%d\r\n%s\r\n" % (len(v), v) for v in values)
+
+
 def mapping(pairs: list[tuple[bytes, bytes]], resp3: bool) -> bytes:
     """Encoded key/value replies: a RESP3 map, or a flat RESP2 array."""
     head = b"%%%d\r\n" % len(pairs) if resp3 else b"*%d\r\n" % (2 * len(pairs))

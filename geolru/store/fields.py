@@ -1,6 +1,7 @@
-"""The hash-field index: each field of a hash is a row of the ``fields`` table,
-under its key's prefix (``geolru.model.hashkeys.fields_prefix``), so a field is
-read or written alone and a hash's fields are one range.
+"""The element index: each field of a hash (or member of a set) is a row of the
+``fields`` table, under its key's prefix for that kind
+(``geolru.model.hashkeys.fields_prefix``), so an element is read or written alone
+and a collection's elements are one range.
 """
 
 from __future__ import annotations
@@ -33,20 +34,21 @@ class FieldIndex:
     def __init__(self, store: Store):
         self._store = store
 
-    def read(self, key: bytes, start: bytes, batches: tuple):
+    def read(self, key: bytes, start: bytes, batches: tuple,
+             mark: bytes = hashkeys.FIELD_MARK):
         """``key``'s field records in the store's order, ``(place, field, record)``,
         from ``place`` ``start`` on (``Store.fields``): a field written in one of
         ``batches`` (the store's buffers that may hold some, oldest first) with
         that write, any other with its committed record."""
         store = self._store
-        prefix = fields_prefix(key)
-        marked = hashkeys.field_id(key, b"")
+        prefix = fields_prefix(key, mark)
+        marked = mark + hashkeys.field_id(key, b"")[3:]
         buffered = {}
         for batch in batches:
             for identity, (record, _) in batch.items():
                 if identity.startswith(marked):
                     field = identity[len(marked):]
-                    place = field_stored_key(key, field)[len(prefix):]
+                    place = field_stored_key(key, field, mark)[len(prefix):]
                     if place >= start:
                         buffered[place] = (field, record)
         waiting = sorted(buffered.items(), reverse=True)
@@ -78,20 +80,22 @@ class FieldIndex:
 
     @staticmethod
     def drop(txn, tables: Tables, key: bytes, cleared: tuple) -> None:
-        """Remove ``key``'s fields written before ``cleared`` (they are not part of
-        the hash any more, in any region that has its header), in ``txn``."""
-        prefix = fields_prefix(key)
+        """Remove ``key``'s elements (fields and members) written before ``cleared``
+        (they are not part of the key any more, in any region that has its header),
+        in ``txn``."""
         cursor = txn.cursor(db=tables.fields)
         gone = []
-        more = cursor.set_range(prefix)
-        while more:
-            stored, raw = cursor.item()
-            if not stored.startswith(prefix):
-                break
-            seq, record = decode(raw)
-            if (record.version, record.origin) <= cleared:
-                gone.append((stored, seq, record.value is None))
-            more = cursor.next()
+        for mark in hashkeys.ELEMENT_MARKS:
+            prefix = fields_prefix(key, mark)
+            more = cursor.set_range(prefix)
+            while more:
+                stored, raw = cursor.item()
+                if not stored.startswith(prefix):
+                    break
+                seq, record = decode(raw)
+                if (record.version, record.origin) <= cleared:
+                    gone.append((stored, seq, record.value is None))
+                more = cursor.next()
         for stored, seq, tombstone in gone:
             position = POSITION.pack(seq)
             txn.delete(stored, db=tables.fields)

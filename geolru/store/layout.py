@@ -4,9 +4,10 @@ What the store keeps is named by *identities* (``geolru.model.hashkeys``): a key
 or one hash field's.  Tables (LMDB named databases, opened by ``Tables``):
 
 - ``kv``:          stored key -> record (``encode``): strings, counters, hash headers
-- ``fields``:      stored field -> record: one row per field of a hash, under the
-                   key's prefix, so a field is read or written alone and a hash's
-                   fields are one range (``geolru.store.fields``)
+- ``fields``:      stored element -> record: one row per field of a hash (or member
+                   of a set), under the key's prefix for that kind, so an element is
+                   read or written alone and a collection's elements are one range
+                   (``geolru.store.fields``)
 - ``seq``:         position (8 bytes, big-endian) -> identity, one per identity: its
                    last write
 - ``tombs``:       position -> identity, for the keys whose record is a tombstone
@@ -31,7 +32,7 @@ import hashlib
 import struct
 
 from geolru.model import hashkeys
-from geolru.model.hashkeys import field_stored_key
+from geolru.model.hashkeys import element_stored_key
 
 LONG_KEY = 400  # longer keys are stored under a digest
 DIGEST_PREFIX = b"\xff\x00#"  # a digest's stored key starts with this; no short key does
@@ -39,8 +40,11 @@ POSITION = struct.Struct(">Q")
 DEADLINE_BIAS = 1 << 63  # deadlines are signed; index keys sort as unsigned
 
 # the store format this geolru writes (and the newest it reads); a folder written
-# before formats were numbered has no FORMAT_NAME in ``meta`` and the same layout
-FORMAT = 1
+# before formats were numbered has no FORMAT_NAME in ``meta`` and format 1's layout.
+# Format 2 adds sets (a header's kind, member records under their own prefix in
+# ``fields``), which a release of format 1 would misread; a folder of format 1 is
+# one of format 2 without sets, so it only gains the number.
+FORMAT = 2
 FORMAT_NAME = b"store_format"  # meta: the format of the folder
 
 
@@ -54,8 +58,8 @@ def stored_key(key: bytes) -> bytes:
 
 def place(tables, identity: bytes) -> tuple:
     """Where an identity's record is: (LMDB key, its table, its tombstones' table)."""
-    if identity[:3] == hashkeys.FIELD_MARK:
-        return field_stored_key(*hashkeys.parse(identity)), tables.fields, tables.field_tombs
+    if identity[:3] in hashkeys.ELEMENT_MARKS:
+        return element_stored_key(identity), tables.fields, tables.field_tombs
     return stored_key(identity), tables.kv, tables.tombs
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import lmdb
 
-from geolru.model.hashkeys import FIELD_MARK, NO_VERSION, field_stored_key, parse
+from geolru.model.hashkeys import ELEMENT_MARKS, NO_VERSION, element_stored_key, parse
 from geolru.model.headers import clear_point
 from geolru.model.record import HAS_DEADLINE, HAS_VALUE, Record, decode, encode, header_fields
 from geolru.store.fields import FieldIndex
@@ -51,11 +51,11 @@ class RowWriter:
         field written before it."""
         replace = self.replace
         for key, (record, seq) in batch.items():
-            if key[:3] == FIELD_MARK:
+            if key[:3] in ELEMENT_MARKS:
                 replace(key, record, seq)
         self.flush()
         for key, (record, seq) in batch.items():
-            if key[:3] != FIELD_MARK:
+            if key[:3] not in ELEMENT_MARKS:
                 replace(key, record, seq)
         self.flush()
 
@@ -63,9 +63,9 @@ class RowWriter:
         """Write ``key``'s record (``key`` an identity) at position ``seq``."""
         txn = self.txn
         tables = self.tables
-        field = key[:3] == FIELD_MARK
+        field = key[:3] in ELEMENT_MARKS
         if field:
-            stored = field_stored_key(*parse(key))
+            stored = element_stored_key(key)
             cursor = self._fields
             if cursor is None:
                 cursor = self._fields = txn.cursor(db=tables.fields)

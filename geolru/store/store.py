@@ -376,17 +376,18 @@ class Store:
         """Committed tombstones not yet collected (of keys and of fields)."""
         return self._collector.count()
 
-    def fields(self, key: bytes, start: bytes = b""):
-        """``key``'s field records, buffered writes first, in the store's order:
-        ``(place, field, record)``, from ``place`` ``start`` on.  A tombstone is
-        one too; ``geolru.model.merge.field_visible`` says what a client sees.  Read in
-        the reactor's read transaction: consume it before the reactor turns."""
+    def fields(self, key: bytes, start: bytes = b"", mark: bytes = hashkeys.FIELD_MARK):
+        """``key``'s field records (with ``MEMBER_MARK``, its member records),
+        buffered writes first, in the store's order: ``(place, field, record)``, from
+        ``place`` ``start`` on.  A tombstone is one too;
+        ``geolru.model.merge.field_visible`` says what a client sees.  Read in the
+        reactor's read transaction: consume it before the reactor turns."""
         last = self._field_writes.get(key)
         if last is not None and last <= self.committed_seq:
             del self._field_writes[key]
             last = None
         batches = () if last is None else (*self._inflight, self._pending)
-        return self._field_index.read(key, start, batches)
+        return self._field_index.read(key, start, batches, mark)
 
     def count_live(self, now_ms: int) -> tuple[int, int]:
         """(live keys, live keys with a deadline)."""
@@ -543,7 +544,7 @@ class Store:
             self._pending_first = self.seq
         pending[key] = (record, self.seq)
         self._absent.pop(key, None)
-        if key[:3] == hashkeys.FIELD_MARK:
+        if key[:3] in hashkeys.ELEMENT_MARKS:
             self.has_fields = True
             self._field_writes[hashkeys.parse(key)[0]] = self.seq
         for listener in self.listeners:

@@ -279,8 +279,8 @@ def test_a_stream_in_protocol_4_stops_before_a_hyperloglog_and_goes_on_once_upgr
     sender.connected(sent.append)
     sender.received(b"C" + b"n" * 32)
     sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 4}))
-    assert sent[-2] == (b"Ereplication protocol 4 cannot carry HyperLogLogs: upgrade this "
-                        b"region") and sent[-1] is None
+    assert sent[-2] == (b"Ereplication protocol 4 cannot carry a HyperLogLog (PFADD, "
+                        b"PFMERGE): upgrade this region") and sent[-1] is None
     assert not any(f and f[:1] == b"B" for f in sent)  # (one frame would hold both)
     del sent[:]
     sender.disconnected()

@@ -286,8 +286,8 @@ def a_closed_store(tmp_path, clock):
 
 def test_a_new_store_is_written_in_the_current_format(tmp_path, clock):
     path = a_closed_store(tmp_path, clock)
-    assert FORMAT == 1
-    assert contents(path)["meta"][FORMAT_NAME] == b"1"
+    assert FORMAT == 2
+    assert contents(path)["meta"][FORMAT_NAME] == b"2"
 
 
 def test_a_store_of_the_release_before_formats_gets_the_format_and_nothing_else(
@@ -300,11 +300,22 @@ def test_a_store_of_the_release_before_formats_gets_the_format_and_nothing_else(
     assert [record.value for _, _, record in store.fields(b"h")] == [b"fv"]
     store.close()
     after = contents(path)
-    assert after["meta"].pop(FORMAT_NAME) == b"1"
+    assert after["meta"].pop(FORMAT_NAME) == b"%d" % FORMAT
     assert after == before  # the same layout: no record, index or position moved
 
 
-@pytest.mark.parametrize("written", [b"2", b"17"])
+def test_a_store_of_format_1_only_gains_the_number(tmp_path, clock):
+    path = a_closed_store(tmp_path, clock)
+    set_format(path, b"1")
+    before = contents(path)
+    open_store(tmp_path, clock).close()
+    after = contents(path)
+    assert after["meta"].pop(FORMAT_NAME) == b"2"
+    before["meta"].pop(FORMAT_NAME)
+    assert after == before
+
+
+@pytest.mark.parametrize("written", [b"3", b"17"])
 def test_a_store_of_a_newer_format_is_refused_and_left_as_it_is(tmp_path, clock, written):
     path = a_closed_store(tmp_path, clock)
     set_format(path, written)

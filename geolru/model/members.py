@@ -1,0 +1,47 @@
+"""A set's member as a record: its observed-remove state (``geolru.model.orset``)
+under the member's identity (``geolru.model.hashkeys.member_id``).
+
+The record's value is ``b""`` while some add of the member stands (a remove has not
+seen it) and None once none does: then it is a tombstone, stored, streamed and
+collected like a field's.  Its version is the newest add or remove it holds, which
+orders it against its set's clear point as a field's version does.  Two records of
+one member join (``join``): every order of the same adds and removes gives the same
+record.  Sans-IO and deterministic.
+"""
+
+from __future__ import annotations
+
+from geolru.model.orset import NONE, Member
+from geolru.model.record import Record
+
+
+def member_record(member: Member) -> Record:
+    return Record(b"" if member.present() else None, None, *member.version, hash_meta=member)
+
+
+def state(record: Record | None) -> Member:
+    """The member's adds and removes held by ``record`` (none: no record)."""
+    return Member() if record is None else record.hash_meta
+
+
+def join(current: Record | None, incoming: Record) -> Record:
+    """The record both regions agree on, given what each has (commutative)."""
+    if current is None or current == incoming:
+        return incoming
+    return member_record(state(current).join(state(incoming)))
+
+
+def added(current: Record | None, version: int, origin: str) -> Record:
+    """``SADD`` in region ``origin`` at ``version``."""
+    return member_record(state(current).add((version, origin)))
+
+
+def removed(current: Record) -> Record:
+    """``SREM``: of every add ``current`` holds."""
+    return member_record(state(current).remove())
+
+
+def present(record: Record | None, cleared: tuple = NONE) -> bool:
+    """Whether the member is in its set, whose last clear was ``cleared``."""
+    return record is not None and record.value is not None and record.hash_meta.present(
+        cleared)

@@ -1,0 +1,136 @@
+"""Sets, sans-IO: the observed-remove merge between regions (two keyspaces that
+exchange their writes by hand, in any order), kinds against hashes, the store."""
+
+import pytest
+from test_hashes import EPOCH, Region, exchange
+from twisted.internet import task
+
+from geolru.model.hashkeys import MEMBER_MARK
+
+
+@pytest.fixture
+def clock():
+    c = task.Clock()
+    c.advance(EPOCH)
+    return c
+
+
+@pytest.fixture
+def pair(tmp_path, clock):
+    return Region(tmp_path, "a", clock), Region(tmp_path, "b", clock)
+
+
+def members(region, key) -> set:
+    reply = region("SMEMBERS", key)
+    assert reply[:1] == b"*", reply
+    return set(reply.split(b"\r\n")[2::2])
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_concurrent_sadds_both_survive(pair, clock, reverse):
+    a, b = pair
+    a("SADD", "s", "x")
+    clock.advance(0.01)
+    b("SADD", "s", "y")
+    exchange(a, b, reverse)
+    assert members(a, "s") == members(b, "s") == {b"x", b"y"}
+    assert a("SCARD", "s") == b("SCARD", "s") == b":2\r\n"
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_an_add_wins_over_a_concurrent_remove(pair, clock, reverse):
+    a, b = pair
+    a("SADD", "s", "x", "y")
+    exchange(a, b)
+    clock.advance(0.01)
+    a("SREM", "s", "x")  # removes the add it saw
+    b("SADD", "s", "x")  # at the same time: an add it did not see
+    exchange(a, b, reverse)
+    assert members(a, "s") == members(b, "s") == {b"x", b"y"}
+
+
+def test_a_remove_removes_only_what_its_region_had_seen(pair, clock):
+    a, b = pair
+    a("SADD", "s", "x")
+    exchange(a, b)
+    clock.advance(0.01)
+    b("SADD", "s", "x")  # a newer add of x, not yet at a
+    a("SREM", "s", "x")
+    a.send_to(b)
+    assert members(b, "s") == {b"x"}  # b's own add stands
+    b.send_to(a)
+    assert members(a, "s") == {b"x"}
+
+
+def test_a_remove_seen_everywhere_keeps_the_member_out(pair, clock):
+    a, b = pair
+    a("SADD", "s", "x", "y")
+    exchange(a, b)
+    clock.advance(0.01)
+    b("SREM", "s", "x")
+    exchange(a, b)
+    assert members(a, "s") == members(b, "s") == {b"y"}
+    b("SREM", "s", "y")
+    exchange(a, b)
+    for region in pair:
+        assert region("EXISTS", "s") == b":0\r\n"
+        assert region("TYPE", "s") == b"+none\r\n"
+
+
+def test_del_hides_every_add_made_before_it(pair, clock):
+    a, b = pair
+    a("SADD", "s", "x")
+    clock.advance(0.01)
+    b("SADD", "s", "y")  # before the DEL, not seen by it
+    clock.advance(0.01)
+    a("DEL", "s")
+    clock.advance(0.01)
+    a("SADD", "s", "z")
+    exchange(a, b)
+    assert members(a, "s") == members(b, "s") == {b"z"}
+
+
+def test_the_newer_of_a_hash_and_a_set_made_at_once_decides_the_type(pair, clock):
+    a, b = pair
+    a("HSET", "k", "f", "v")
+    clock.advance(0.01)
+    b("SADD", "k", "m")
+    exchange(a, b)
+    for region in pair:
+        assert region("TYPE", "k") == b"+set\r\n"
+        assert members(region, "k") == {b"m"}
+        assert region("HGET", "k", "f").startswith(b"-WRONGTYPE")
+    clock.advance(0.01)
+    b("DEL", "k")
+    exchange(a, b)
+    clock.advance(0.01)
+    a("HSET", "k", "g", "w")  # a new hash: the old field is gone with the DEL
+    exchange(a, b)
+    for region in pair:
+        assert region("HGETALL", "k") == b"*2\r\n$1\r\ng\r\n$1\r\nw\r\n"
+
+
+def test_members_are_kept_apart_from_a_hash_s_fields_in_the_store(tmp_path, clock):
+    a = Region(tmp_path, "a", clock)
+    a("SADD", "s", "m")
+    a.store.commit_and_wait()
+    assert [field for _, field, _ in a.store.fields(b"s", b"", MEMBER_MARK)] == [b"m"]
+    assert list(a.store.fields(b"s")) == []  # no hash field
+    a.keyspace.cache.clear()
+    assert members(a, "s") == {b"m"}  # read back from the store
+
+
+def test_a_set_expires_the_same_in_every_region(pair, clock):
+    a, b = pair
+    a("SADD", "s", "x")
+    a("PEXPIRE", "s", "100")
+    exchange(a, b)
+    clock.advance(0.2)
+    for region in pair:
+        region.keyspace.expire_due()
+        assert region("EXISTS", "s") == b":0\r\n"
+    exchange(a, b)
+    clock.advance(0.01)
+    b("SADD", "s", "y")
+    exchange(a, b)
+    assert members(a, "s") == members(b, "s") == {b"y"}
