@@ -42,6 +42,9 @@ own under the rules above, and the writes to the key itself:
   or the ``HSET`` that made the hash where it was absent), if made after the clear
   point; an ``HSET`` of an existing hash does not touch it;
 - a hash with no field left is no key.
+
+A set (docs/types.md) is a hash whose fields are members, each present while an add
+of it made after the clear point was seen by no remove (``set_outcome``).
 """
 
 from __future__ import annotations
@@ -161,11 +164,10 @@ def _clear_point(ops) -> Stamp:
     return max([NOTHING, *(op.since if op.increment else op.stamp for op in ops)])
 
 
-def hash_outcome(key_ops, hash_writes, fields: dict, now_ms: int):
-    """What a client sees at a key with writes of its own ``key_ops`` (strings,
-    counters, deletes), writes to it as a hash ``hash_writes`` and its fields' writes
-    ``fields`` (field -> ops): ``("hash", ((field, value), ...), deadline)``,
-    ``("string", value, deadline)``, or None."""
+def _collection(key_ops, hash_writes, now_ms: int):
+    """Of a key written as a collection (``hash_writes``) and as a string
+    (``key_ops``): ``("string", value, deadline)``, or None, if the collection does
+    not stand; else (its clear point, its deadline)."""
     if hash_writes:
         version = max(write.stamp for write in hash_writes)
         key_ops = [*key_ops, Op(version, HASH)]
@@ -177,9 +179,54 @@ def hash_outcome(key_ops, hash_writes, fields: dict, now_ms: int):
     deadline = max(setters, key=lambda w: w.stamp).deadline if setters else None
     if not _alive(deadline, now_ms):
         return None
+    return cleared, deadline
+
+
+def hash_outcome(key_ops, hash_writes, fields: dict, now_ms: int):
+    """What a client sees at a key with writes of its own ``key_ops`` (strings,
+    counters, deletes), writes to it as a hash ``hash_writes`` and its fields' writes
+    ``fields`` (field -> ops): ``("hash", ((field, value), ...), deadline)``,
+    ``("string", value, deadline)``, or None."""
+    standing = _collection(key_ops, hash_writes, now_ms)
+    if standing is None or standing[0] == "string":
+        return standing
+    cleared, deadline = standing
     items = []
     for field, ops in sorted(fields.items()):
         value = string_outcome([*ops, Op(cleared)], now_ms)
         if value is not None:
             items.append((field, value[0]))
     return ("hash", tuple(items), deadline) if items else None
+
+
+@attrs.frozen
+class MemberOp:
+    """One write to a set's member: an add (its own version), or a remove and, per
+    region, the newest add of that region it had seen."""
+
+    stamp: Stamp | None = None  # an add's
+    seen: tuple = ()  # a remove's: ((region, stamp), ...)
+
+
+def set_outcome(key_ops, set_writes, members: dict, now_ms: int):
+    """What a client sees at a key with writes of its own ``key_ops``, writes to it as
+    a set ``set_writes`` (``HashWrite``: a set's header stands as a hash's does) and
+    its members' writes ``members`` (member -> ``MemberOp``s): ``("set", (member,
+    ...), deadline)``, ``("string", value, deadline)``, or None.
+
+    A member is in the set while one of its adds was made after the set's clear point
+    and no remove had seen it (a remove that saw a region's add at some version saw
+    that region's earlier adds too): an add wins over a remove that did not see it,
+    and a member whose every add some remove saw stays out."""
+    standing = _collection(key_ops, set_writes, now_ms)
+    if standing is None or standing[0] == "string":
+        return standing
+    cleared, deadline = standing
+    present = []
+    for member, ops in sorted(members.items()):
+        removes = [dict(op.seen) for op in ops if op.stamp is None]
+        if any(op.stamp is not None and op.stamp > cleared and not any(
+                seen.get(op.stamp[1], NOTHING) >= op.stamp for seen in removes)
+               for op in ops):
+            present.append(member)
+    return ("set", tuple(present), deadline) if present else None

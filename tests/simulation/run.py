@@ -47,7 +47,7 @@ from twisted.internet import defer
 from geolru.keyspace.keyspace import WrongType
 from geolru.model import hyperloglog
 from geolru.model.counters import as_counter, counter_of
-from geolru.model.hashkeys import field_id, identity_slot, key_id, parse
+from geolru.model.hashkeys import field_id, identity_slot, is_member, key_id, member_id, parse
 from geolru.model.headers import EXPIRY_ORIGIN, clear_point
 from geolru.model.merge import field_visible, merge, visible
 from geolru.model.record import decode
@@ -142,7 +142,12 @@ class Simulation:
         self.hash_fields = schedule.hashes
         self.hash_parts = {key: [key_id(key)] + [field_id(key, f) for f in fields]
                            for key, fields in self.hash_fields.items()}
-        self.tracked = self.string_keys + [part for parts in self.hash_parts.values()
+        # each set's parts likewise: its header and each member
+        self.set_members = schedule.sets
+        self.set_parts = {key: [key_id(key)] + [member_id(key, m) for m in members]
+                          for key, members in self.set_members.items()}
+        self.tracked = self.string_keys + [part for parts in (*self.hash_parts.values(),
+                                                              *self.set_parts.values())
                                            for part in parts]
         self.tracked_set = frozenset(self.tracked)
         # (node, incarnation, key) -> the newest (version, origin) of a plain record or
@@ -374,6 +379,8 @@ class Simulation:
                     touched[arg] = None
                 for part in self.hash_parts.get(arg, ()):
                     touched[part] = None
+                for part in self.set_parts.get(arg, ()):
+                    touched[part] = None
         return list(touched)
 
     def _command(self, node, args: tuple) -> None:
@@ -410,8 +417,9 @@ class Simulation:
             record = store.get(key)
             if record is not None and record != before[key]:
                 old = before[key]
-                if old is not None and (record.version, record.origin) <= (old.version,
-                                                                          old.origin):
+                member = is_member(key)  # (a remove keeps the version of the adds it saw)
+                if old is not None and not member and (record.version, record.origin) <= (
+                        old.version, old.origin):
                     # not this command's write (each gets a version newer than all
                     # before): the tombstone of what expired, under the version of the
                     # write it came from (a counter's base), made by a store job the
@@ -423,7 +431,7 @@ class Simulation:
                 self.writes.append(Write(self.world.scheduler.now, node.name,
                                          node.incarnation, key, record, store.seq,
                                          command=written, fresh=fresh))
-                if record.version <= newest:
+                if record.version <= newest and not member:
                     self.problems.append(
                         f"{node.name}: {shown} wrote {key!r} at v{record.version}, not newer "
                         f"than v{newest} it had already stored: a write stamped in the past "
@@ -663,6 +671,8 @@ class Simulation:
             self._check_reference(key, final, now_ms)
         for key in self.hash_fields:
             self._check_hash(regions, key)
+        for key in self.set_members:
+            self._check_set(regions, key)
         for node in nodes:
             if node.slots is not None:
                 strays = [key for key in self.tracked if identity_slot(key) not in node.slots
@@ -775,6 +785,65 @@ class Simulation:
             self.problems.append(f"hash {key!r} is {final} everywhere; its writes merge to "
                                  f"{expected}")
         self._check_hash_reference(key, final, nodes[0].keyspace.now_ms())
+
+
+    def _check_set(self, regions, key: bytes) -> None:
+        """Every region shows the same set (or string, or nothing) at ``key``; when
+        every write to it is certain, the one the reference model says (no member
+        whose every add a remove had seen is back, no add lost to a remove that had
+        not seen it)."""
+        owners = {region: self.world.serving(region, key) for region in regions}
+        seen = {region: _set_view(node.keyspace, key) for region, node in owners.items()}
+        if len(set(seen.values())) > 1:
+            self.problems.append(f"set {key!r} differs: {seen}")
+            return
+        writes = [w for w in self.writes if w.key in self.set_parts[key]]
+        if not owners or not all(self._certain(w) for w in writes):
+            return
+        now_ms = next(iter(owners.values())).keyspace.now_ms()
+        ops, key_ops, set_writes, members, stamps, clears = {}, [], [], {}, set(), set()
+        for write in writes:
+            record = write.record
+            if write.key == key_id(key) and record.hash_meta is not None:
+                command = write.command[:1]
+                sets = command in ((b"PEXPIRE",), (b"PERSIST",)) or write.fresh
+                set_writes.append(reference.HashWrite(
+                    (record.version, record.origin), sets,
+                    record.deadline if command != (b"PERSIST",) else None))
+                if record.hash_meta.cleared[0]:
+                    clears.add(record.hash_meta.cleared)
+            elif write.key == key_id(key):
+                op = self._op(write, ops)
+                if op is None:
+                    return
+                key_ops.append(op)
+            else:
+                # an add has a version of its own; a remove keeps that of the newest add
+                # its record holds, and carries the adds its region had seen
+                stamp = (write.key, record.version, record.origin)
+                op = reference.MemberOp(seen=record.hash_meta.removes) if stamp in stamps \
+                    else reference.MemberOp(stamp[1:])
+                stamps.add(stamp)
+                members.setdefault(parse(write.key)[1], []).append(op)
+        # a header's clear point that no recorded write made: an expiry, or the delete
+        # that came before it in the same command (SINTERSTORE's, SMOVE's)
+        made = {op.stamp for op in key_ops}
+        key_ops += [reference.Op(cleared) for cleared in sorted(clears - made)]
+        expected = reference.set_outcome(key_ops, set_writes, members, now_ms)
+        final = next(iter(seen.values()))
+        if final != expected:
+            self.problems.append(f"set {key!r} is {final} everywhere; the reference model "
+                                 f"of its writes says {expected}")
+
+
+def _set_view(keyspace, key: bytes):
+    """What a client sees at ``key``: a set's members and deadline, or a string."""
+    try:
+        entry = keyspace.peek(key)
+    except WrongType:
+        found = keyspace.set_members(key)
+        return ("set", tuple(sorted(found)), keyspace.expiry(key)[1])
+    return None if entry is None else ("string", entry.value, entry.deadline)
 
 
 def _delta(write: Write) -> int | None:

@@ -32,7 +32,10 @@ HOT_KEYS = WIDE_KEYS[:8]
 WIDE_HASH_KEYS = [b"wh0", b"wh1"]
 WIDE_FIELDS = [b"f%d" % i for i in range(20)]
 WIDE_HLL_KEYS = [b"wp%d" % i for i in range(4)]  # (``extras`` 2) HyperLogLogs
-EXTRAS = 2  # the levels of ``generate``'s extras so far
+WIDE_SET_KEYS = [b"ws%d" % i for i in range(3)]  # (``extras`` 3) sets
+# a set's members: words, and integers (a set of them all replies in numeric order)
+WIDE_MEMBERS = [b"m%d" % i for i in range(6)] + [b"%d" % i for i in (3, 12, 100)]
+EXTRAS = 3  # the levels of ``generate``'s extras so far
 NAMES = ["montreal", "frankfurt", "singapore", "saopaulo", "sydney"]
 WORKLOAD_SECONDS = 3.0
 EPOCH = 1_800_000_000.0  # the simulation's time 0, as unix seconds
@@ -59,12 +62,18 @@ class Schedule:
     # region without cluster mode; None: no region has it (the schedules from before)
     layout: dict | None = None
     wide: bool = False  # the wide workload's keys (WIDE_KEYS, WIDE_HASH_KEYS)
+    with_sets: bool = False  # the set workload's keys (WIDE_SET_KEYS) are written
     late: tuple = ()  # nodes that join during the run (a "join" action boots each)
     drifts: dict = attrs.field(factory=dict)  # name -> seconds its clock gains a second
 
     @property
     def string_keys(self) -> list:
         return WIDE_KEYS + WIDE_HLL_KEYS if self.wide else KEYS
+
+    @property
+    def sets(self) -> dict:
+        """Each set key the workload writes, and the members it adds."""
+        return {key: WIDE_MEMBERS for key in WIDE_SET_KEYS} if self.with_sets else {}
 
     @property
     def hashes(self) -> dict:
@@ -88,9 +97,9 @@ def generate(seed: int, extras: int = 0) -> Schedule:
     """The schedule of ``seed``.  ``extras`` (up to ``EXTRAS``): what wide schedules
     have that came after most seeds kept as regressions were found, each thing from the
     level it came at: 1, a region's data folder put back to an older copy of it (a
-    power cut, a restore from a backup); 2, the HyperLogLog workload (each type to come
-    adds a level).  0 by default, so that a seed replays as it was found at its level;
-    the CI's random schedules have them all."""
+    power cut, a restore from a backup); 2, the HyperLogLog workload; 3, the set
+    workload (each type to come adds a level).  0 by default, so that a seed replays
+    as it was found at its level; the CI's random schedules have them all."""
     rng = random.Random(seed)
     wide = seed >= WIDE
     sharded = SHARDED <= seed < WIDE
@@ -160,6 +169,8 @@ def generate(seed: int, extras: int = 0) -> Schedule:
                                      restores=extras >= 1)
         if extras >= 2:
             actions += _hyperloglogs(random.Random(f"hyperloglogs {seed}"), names)
+        if extras >= 3:
+            actions += _sets(random.Random(f"sets {seed}"), names)
         drifting = random.Random(f"drifts {seed}")
         # clocks that run fast or slow (by up to 2%: far more than a real clock's
         # 50 ppm, so that a run of seconds sees it)
@@ -169,6 +180,7 @@ def generate(seed: int, extras: int = 0) -> Schedule:
     if shards:
         skews.update(shards.skews(skews))
     return Schedule(seed, names, delays, jitter, skews, tuple(actions), wide=wide, late=late,
+                    with_sets=wide and extras >= 3,
                     drifts=drifts,
                     timers_first=timers_first, window=window, buffer=buffer,
                     layout=shards.layout if shards else None)
@@ -271,6 +283,42 @@ def _hyperloglogs(rng, names) -> list:
             args = (b"SET", key, b"p%d#hll%d" % (rng.randrange(1000), serial))
         else:
             args = (b"COPY", rng.choice(WIDE_HLL_KEYS), key, b"REPLACE")
+        actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
+                        args))
+    return actions
+
+
+def _sets(rng, names) -> list:
+    """A few dozen commands on sets (``WIDE_SET_KEYS``): mostly ``SADD``s and
+    ``SREM``s of a few of ``WIDE_MEMBERS`` (concurrent ones: an add wins over a remove
+    that did not see it), and the commands that add and remove at once or replace a
+    set (``SPOP``, ``SMOVE``, the ``STORE`` forms), ``DEL``, a deadline, a string."""
+    actions = []
+    for serial in range(rng.randint(10, 40)):
+        key = rng.choice(WIDE_SET_KEYS)
+        other = rng.choice(WIDE_SET_KEYS)
+        roll = rng.random()
+        if roll < 0.45:
+            args = (b"SADD", key, *rng.sample(WIDE_MEMBERS, rng.randint(1, 3)))
+        elif roll < 0.7:
+            args = (b"SREM", key, *rng.sample(WIDE_MEMBERS, rng.randint(1, 2)))
+        elif roll < 0.75:
+            args = (b"SPOP", key, *((b"%d" % rng.randint(1, 3),) if rng.random() < 0.5
+                                    else ()))
+        elif roll < 0.8:
+            args = (b"SMOVE", key, other, rng.choice(WIDE_MEMBERS))
+        elif roll < 0.85:
+            store = rng.choice((b"SINTERSTORE", b"SUNIONSTORE", b"SDIFFSTORE"))
+            args = (store, key, other, rng.choice(WIDE_SET_KEYS))
+        elif roll < 0.89:
+            args = (b"DEL", key)
+        elif roll < 0.95:
+            args = (b"PEXPIRE", key, b"%d" % rng.choice((rng.randint(50, 2500),
+                                                        rng.randint(5000, 12000))))
+        elif roll < 0.97:
+            args = (b"PERSIST", key)
+        else:
+            args = (b"SET", key, b"s%d#set%d" % (rng.randrange(1000), serial))
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
                         args))
     return actions

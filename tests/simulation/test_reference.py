@@ -1,7 +1,15 @@
 """The simulator's reference model of the merge rules, on histories small enough to
 work out by hand (docs/replication.md, "Counters")."""
 
-from simulation.reference import HashWrite, Op, hash_outcome, outcomes, string_outcome
+from simulation.reference import (
+    HashWrite,
+    MemberOp,
+    Op,
+    hash_outcome,
+    outcomes,
+    set_outcome,
+    string_outcome,
+)
 
 NOW = 10_000
 
@@ -106,3 +114,21 @@ def test_field_increments_before_the_clear_point_are_void():
     hashes = [HashWrite((2, "x"), sets_deadline=True), HashWrite((4, "y"))]
     assert hash_outcome([write(3, "z", None)], hashes, fields, NOW) == (
         "hash", ((b"n", b"3"),), None)
+
+
+def test_a_set_member_stays_while_an_add_no_remove_saw_stands():
+    made = [HashWrite((1, "a"), sets_deadline=True), HashWrite((2, "b"))]
+    added_a, added_b = MemberOp((1, "a")), MemberOp((2, "b"))
+    saw_a = MemberOp(seen=(("a", (1, "a")),))  # a remove at b, of a's add only
+    assert set_outcome([], made, {b"x": [added_a, saw_a]}, NOW) is None
+    assert set_outcome([], made, {b"x": [added_a, added_b, saw_a], b"y": [added_a]},
+                       NOW) == ("set", (b"x", b"y"), None)  # b's add: unseen, it wins
+    later = MemberOp(seen=(("a", (1, "a")), ("b", (2, "b"))))
+    assert set_outcome([], made, {b"x": [added_a, added_b, later]}, NOW) is None
+
+
+def test_a_delete_of_the_set_hides_the_adds_made_before_it():
+    made = [HashWrite((1, "a"), sets_deadline=True), HashWrite((5, "b"), sets_deadline=True)]
+    members = {b"x": [MemberOp((1, "a"))], b"y": [MemberOp((5, "b"))]}
+    assert set_outcome([write(3, "a", None)], made, members, NOW) == ("set", (b"y",), None)
+    assert set_outcome([write(6, "a", b"s")], made, members, NOW) == ("string", b"s", None)

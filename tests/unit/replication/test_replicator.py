@@ -84,6 +84,27 @@ def test_a_peer_is_told_applied_at_once_and_committed_only_after_the_commit(tmp_
     assert here.replicator.stability.received["there"] == ("s1", 7)
 
 
+def test_frames_that_came_while_the_store_could_not_commit_are_told_applied_once_it_can(
+        tmp_path, clock):
+    """No P goes while the store cannot commit (the sender's window fills, and the
+    rest waits on its disk), but one goes once it commits again: else a window shut
+    by frames that did not move the position stayed shut for good (wide seed
+    3000000187 with sets: every record of the frame forwarded, one held back)."""
+    here = Region(tmp_path, clock, "here")
+    sent = []
+    receiver = here.replicator.new_receiver(sent.append)
+    receiver.received(peerwire.encode_control(b"H", {
+        "name": "there", "store_id": "s1", "mac": "", "protocol": peerwire.PROTOCOL}))
+    del sent[:]
+    here.store.failure = "mdb_txn_commit: No space left on device"
+    receiver.received(peerwire.encode_batch(0, [(3, b"k", Record(b"v", None, 1 << 40,
+                                                                  "third"))]))
+    assert sent == []
+    here.store.failure = None
+    clock.advance(here.store.commit_interval)
+    assert sent == [peerwire.encode_progress(b"P", 0, 0)]
+
+
 def test_a_peer_speaking_another_protocol_is_refused(tmp_path, clock):
     here = Region(tmp_path, clock, "here")
     sent = []
