@@ -89,6 +89,30 @@ def test_hashes(cluster):
         cache.close()
 
 
+def test_sets(cluster):
+    master, regions = cluster
+    cache = GeoCache(master=f"127.0.0.1:{master.port}", near=(45.5, -73.6))
+    try:
+        assert cache.sadd("tags", "red", "green", "blue") == 3
+        assert cache.srem("tags", "green", "nope") == 1
+        assert cache.smembers("tags") == {b"red", b"blue"} and cache.scard("tags") == 2
+        assert cache.sismember("tags", "red") is True
+        assert cache.smismember("tags", "red", "green") == [True, False]
+        assert cache.sadd("more", "blue", "pink") == 2
+        assert cache.sinter("tags", "more") == {b"blue"}
+        assert cache.sunion("tags", "more") == {b"red", b"blue", b"pink"}
+        assert cache.sdiff("tags", "more") == {b"red"}
+        assert cache.sintercard("tags", "more") == 1
+        assert cache.sunionstore("all", "tags", "more") == 3
+        assert cache.smove("more", "tags", "pink") is True
+        assert cache.srandmember("tags", 5) and cache.spop("more") == b"blue"
+        assert cache.smembers("more") == set() and cache.current.name == "montreal"
+        wait_until(lambda: regions["singapore"].client().scard("all") == 3, 5,
+                   what="the set to replicate")
+    finally:
+        cache.close()
+
+
 def test_works_with_a_region_list_and_no_master(tmp_path):
     region = region_daemon(tmp_path).start()
     try:

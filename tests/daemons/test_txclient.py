@@ -34,6 +34,10 @@ async def test_deferred_api_with_failover(cluster):
         assert await cache.hgetall("h") == {b"a": b"5", b"b": b"2", b"f": b"0.5"}
         assert await cache.hexists("h", "b") and not await cache.hsetnx("h", "b", "x")
         assert await cache.hdel("h", "b") == 1 and await cache.hlen("h") == 2
+        # sets
+        assert await cache.sadd("s", "a", "b", "c") == 3 and await cache.srem("s", "c") == 1
+        assert await cache.smembers("s") == {b"a", b"b"} and await cache.sismember("s", "a")
+        assert await cache.smismember("s", "a", "z") == [True, False]
         with pytest.raises(ResponseError, match="wrong number of arguments"):
             await cache.execute("GET")
         # a transaction: all or none, its replies in a list
