@@ -2,7 +2,7 @@
 docs/, docs/benchmarks.md (between the bench:start and bench:end markers) and the
 README's summary table (between bench-summary:start and bench-summary:end).
 
-    .venv/bin/python bench/report.py DIR  # region, locate, replication, wan[, hashes].json
+    .venv/bin/python bench/report.py DIR  # region, locate, replication, wan[, hashes, sets].json
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from hashes import report as hashes_report  # noqa: E402
+from sets import report as sets_report  # noqa: E402
 from wan import report as wan_report  # noqa: E402
 
 FIGURES = ("SET P1", "GET P1", "SET P16", "GET P16")
 TARGETS = {"SET P1": "0.8×", "GET P1": "0.8×", "SET P16": "0.4×", "GET P16": "0.5×"}
 
 
-def tables(region: dict, locate: list, replication: dict, wan: dict, hashes: dict) -> str:
+def tables(region: dict, locate: list, replication: dict, wan: dict, hashes: dict,
+           sets: dict | None = None) -> str:
     redis, alone, peers, cpu = (region[k] for k in ("redis", "region", "region_2_peers",
                                                      "cpu_us"))
     out = [f"Measured {time.strftime('%Y-%m-%d')} on this machine: {os.cpu_count()} cores, "
@@ -90,10 +92,15 @@ def tables(region: dict, locate: list, replication: dict, wan: dict, hashes: dic
         out += ["", "Hashes (`bench/hashes.py`): `redis-benchmark -c 50 -P 16` HSET and HGET "
                 "of one random field, the region's cache holding the hash, and too small "
                 "for it (each command reads and writes the store):", "", hashes_report(hashes)]
+    if sets:
+        out += ["", "Sets (`bench/sets.py`): memory per member of one set, and "
+                "`redis-benchmark -c 50 -P 16` SADD and SISMEMBER of one random member:", "",
+                sets_report(sets, sets["members"])]
     return "\n".join(out) + "\n"
 
 
-def summary(region: dict, locate: list, replication: dict, wan: dict, hashes: dict) -> str:
+def summary(region: dict, locate: list, replication: dict, wan: dict, hashes: dict,
+            sets: dict | None = None) -> str:
     """The README's table: each figure against its reference, measured in the same run."""
     redis, peers = region["redis"], region["region_2_peers"]
     big = locate[-1]
@@ -117,6 +124,10 @@ def summary(region: dict, locate: list, replication: dict, wan: dict, hashes: di
             mine, theirs = hashes["region"][key], hashes["redis"][key]
             out.append(f"| {command} P16, one field of a 10,000-field hash | {mine:,.0f} "
                        f"| redis-server {theirs:,.0f} | {mine / theirs:.2f}× |")
+    if sets:
+        mine, theirs = sets["region"]["rss per member"], sets["redis"]["rss per member"]
+        out.append(f"| memory per member of a {sets['members']:,}-member set | {mine:,.0f} B "
+                   f"| redis-server {theirs:,.0f} B | {mine / theirs:.2f}× |")
     if lag5k:
         out.append(f"| replication lag p99, 5k SET/s, loopback | {lag5k[0]['p99']:.1f} ms | | |")
     if far:
@@ -195,19 +206,21 @@ def main() -> int:
     wan = json.loads((source / "wan.json").read_text())
     hashes_file = source / "hashes.json"
     hashes = json.loads(hashes_file.read_text()) if hashes_file.exists() else {}
+    sets_file = source / "sets.json"
+    sets = json.loads(sets_file.read_text()) if sets_file.exists() else {}
     (ROOT / "bench" / "results.json").write_text(json.dumps({
         "date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(),
         "machine": platform.machine(), "python": platform.python_version(),
         "region_vs_redis": region, "locate": locate, "replication": replication, "wan": wan,
-        "hashes": hashes}, indent=2))
-    text = tables(region, locate, replication, wan, hashes)
+        "hashes": hashes, "sets": sets}, indent=2))
+    text = tables(region, locate, replication, wan, hashes, sets)
     (ROOT / "bench" / "results.md").write_text(text)
     plots(region, replication, wan)
     _between_markers(ROOT / "docs" / "benchmarks.md", "bench", text + (
         "\n![throughput](throughput.png) ![lag](lag.png) "
         "![lag at a distance](wan-lag.png)\n"))
     _between_markers(ROOT / "README.md", "bench-summary",
-                     summary(region, locate, replication, wan, hashes))
+                     summary(region, locate, replication, wan, hashes, sets))
     print(text)
     return 0
 

@@ -1,0 +1,110 @@
+"""Sets, region vs redis-server, measured in the same run on the same machine: memory
+per member of a 100,000-member set, and SADD and SISMEMBER of one random member.
+
+    .venv/bin/python bench/sets.py [--members 100000] [--requests 100000] [--json FILE]
+
+Memory: RSS growth (and RssAnon, without file pages mapped in) of each server while
+one set is filled with ``--members`` members of 16 bytes (``member:%09d``), SADD
+1,000 at a time, over the members' own bytes: what the server spends per member.
+The region's cache holds the set whole, and its store holds it too.  Throughput:
+``redis-benchmark -c 50 -P 16 -r N SADD s member:__rand_int__`` (and SISMEMBER) on
+that set.  Prints a Markdown table whose ratios are region / redis-server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from region_vs_redis import memory  # noqa: E402
+
+from support import redis_server, region_daemon  # noqa: E402
+
+FIGURES = ("SADD", "SISMEMBER")
+
+
+def fill(daemon, members: int) -> tuple[float, float]:
+    """Fill set ``s``; bytes of RSS and RssAnon growth per member."""
+    import redis
+    client = redis.Redis(port=daemon.port, socket_timeout=60)
+    client.delete("s")
+    before = memory(daemon.process.pid)
+    for start in range(0, members, 1000):
+        client.sadd("s", *(b"member:%09d" % i for i in range(start, min(members,
+                                                                        start + 1000))))
+    assert client.scard("s") == members
+    time.sleep(1.0)  # let the store commit and the allocator settle
+    after = memory(daemon.process.pid)
+    client.close()
+    return (after[0] - before[0]) / members, (after[1] - before[1]) / members
+
+
+def measure(name: str, daemon, members: int, requests: int, results: dict) -> None:
+    daemon.start()
+    try:
+        rss, anon = fill(daemon, members)
+        results.setdefault(name, {}).update({"rss per member": rss, "anon per member": anon})
+        print(f"{name:7} {members:,} members: {rss:,.0f} B RSS per member "
+              f"({anon:,.0f} RssAnon)", flush=True)
+        for command in FIGURES:
+            ops = run_set(daemon.port, command, members, requests)
+            results[name][command] = ops
+            print(f"{name:7} {command} of one member: {ops:>9,.0f} ops/s", flush=True)
+    finally:
+        daemon.stop()
+
+
+def run_set(port: int, command: str, members: int, requests: int) -> float:
+    import csv
+    import io
+    out = subprocess.run(
+        ["redis-benchmark", "-p", str(port), "-c", "50", "-P", "16", "-r", str(members),
+         "-n", str(requests), "--csv", command, "s", "member:__rand_int__"],
+        capture_output=True, text=True, check=True, timeout=600).stdout
+    return float(list(csv.reader(io.StringIO(out)))[1][1])
+
+
+def report(results: dict, members: int) -> str:
+    redis, region = results["redis"], results["region"]
+    out = [f"| a set of {members:,} members | redis-server | region | ratio |",
+           "|---|---:|---:|---:|"]
+    for figure, label, unit in (("rss per member", "memory per member (RSS)", "B"),
+                                ("anon per member", "the same, RssAnon", "B"),
+                                ("SADD", "SADD of one member, P16, ops/s", ""),
+                                ("SISMEMBER", "SISMEMBER, P16, ops/s", "")):
+        out.append(f"| {label} | {redis[figure]:,.0f} {unit} | {region[figure]:,.0f} {unit} "
+                   f"| {region[figure] / redis[figure]:.2f}× |")
+    return "\n".join(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
+    work = Path(tempfile.mkdtemp(prefix="geolru-bench-sets-"))
+    results: dict = {"members": args.members}
+    measure("redis", redis_server(work / "redis", "--appendonly", "yes",
+                                  "--appendfsync", "everysec"),
+            args.members, args.requests, results)
+    measure("region", region_daemon(work / "region", name="bench"),
+            args.members, args.requests, results)
+    print("\n" + report(results, args.members))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
