@@ -30,9 +30,11 @@ class Member:
 
     def present(self, cleared: Version = NONE) -> bool:
         """Whether the member is in the set whose last clear was ``cleared``."""
-        removed = dict(self.removes)
-        return any(version > removed.get(region, NONE) and version > cleared
-                   for region, version in self.adds)
+        removed = dict(self.removes) if self.removes else None
+        for region, version in self.adds:
+            if version > cleared and (removed is None or version > removed.get(region, NONE)):
+                return True
+        return False
 
     @property
     def version(self) -> Version:
@@ -41,16 +43,16 @@ class Member:
 
     def add(self, version: Version) -> Member:
         """An add made at ``version``'s region (newer than every version it saw)."""
-        adds = dict(self.adds)
-        adds[version[1]] = version
-        return attrs.evolve(self, adds=tuple(sorted(adds.items())))
+        region = version[1]
+        return Member(tuple(sorted([*(a for a in self.adds if a[0] != region),
+                                    (region, version)])), self.removes)
 
     def remove(self) -> Member:
         """A remove: of every add this state holds."""
         removes = dict(self.removes)
         for region, version in self.adds:
             removes[region] = max(version, removes.get(region, NONE))
-        return attrs.evolve(self, removes=tuple(sorted(removes.items())))
+        return Member(self.adds, tuple(sorted(removes.items())))
 
     def join(self, other: Member) -> Member:
         return Member(_join(self.adds, other.adds), _join(self.removes, other.removes))
