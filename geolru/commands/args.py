@@ -14,6 +14,11 @@ LLONG_MAX = 9223372036854775807
 LLONG_MIN = -9223372036854775808
 
 NOT_INTEGER = p.error("ERR value is not an integer or out of range")
+# elements a negative count may ask HRANDFIELD or SRANDMEMBER for (with repeats): Redis
+# answers any count, building the reply until memory runs out; a region refuses more
+# than this, which is already a reply of megabytes (docs/commands.md)
+MAX_REPEATED = 1 << 20
+TOO_MANY_REPEATED = p.error("ERR value is out of range")
 SYNTAX = p.error("ERR syntax error")
 OVERFLOW = p.error("ERR increment or decrement would overflow")
 NOAUTH = p.error("NOAUTH Authentication required.")

@@ -13,8 +13,10 @@ import random
 from geolru.commands.args import (
     LLONG_MAX,
     LLONG_MIN,
+    MAX_REPEATED,
     OVERFLOW,
     SYNTAX,
+    TOO_MANY_REPEATED,
     CommandError,
     arity_error,
     int_arg,
@@ -118,6 +120,8 @@ class HashCommands:
         items = self.keyspace.hash_items(args[1])
         if not items or count == 0:
             return p.EMPTY_ARRAY
+        if -count > MAX_REPEATED:
+            return TOO_MANY_REPEATED
         fields = list(items)
         if count > 0:
             chosen = random.sample(fields, min(count, len(fields)))

@@ -15,7 +15,9 @@ import random
 
 from geolru.commands.args import (
     LLONG_MAX,
+    MAX_REPEATED,
     SYNTAX,
+    TOO_MANY_REPEATED,
     int_arg,
     keyword,
     scan_arguments,
@@ -115,6 +117,8 @@ class SetCommands:
         if not found or count == 0:
             return p.EMPTY_ARRAY
         if count < 0:
+            if -count > MAX_REPEATED:
+                return TOO_MANY_REPEATED
             return p.bulk_array(random.choices(list(found), k=-count))
         if count >= len(found):
             return p.bulk_array(in_order(found))
