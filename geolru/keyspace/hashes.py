@@ -46,7 +46,7 @@ class HashOperations:
         """The header of a new collection of ``kind`` at ``key``, which holds none
         live: cleared at what the key held before."""
         current = self.store.get(key_id(key))
-        cleared = clear_point(current)
+        cleared = clear_point(current, kind)
         if current is not None and current.hash_meta is not None \
                 and current.deadline is not None and current.deadline <= self.now_ms():
             # a new one, after the expired one (whose delete is not made yet)

@@ -104,8 +104,9 @@ class HashMeta:
       ``PERSIST``, or the hash's creation); the newest one decides the deadline.
       One made before ``cleared`` belongs to the key's earlier life: void.
     - ``kind``: a hash or a set; the newest header decides it (two regions that make
-      the key at once, one a hash and one a set), and the elements of the other kind
-      are hidden until the key is next cleared.
+      the key at once, one a hash and one a set), and replaces the other as a
+      ``SET`` would: the other's version is a clear point too
+      (``headers.merge_headers``).
     """
 
     cleared: tuple = NO_VERSION

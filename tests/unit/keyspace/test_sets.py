@@ -134,3 +134,53 @@ def test_a_set_expires_the_same_in_every_region(pair, clock):
     b("SADD", "s", "y")
     exchange(a, b)
     assert members(a, "s") == members(b, "s") == {b"y"}
+
+
+@pytest.mark.parametrize("collect", [False, True])
+def test_a_collection_replaced_by_one_of_another_kind_stays_gone(pair, clock, collect):
+    """A hash and a set made at once: the newer replaces the older as a SET would, so
+    the older's elements never come back, whether or not a region collected its
+    tombstones meanwhile (found in review: the hash's field came back at one region,
+    after the set was emptied and the key made a hash again, and not at the other)."""
+    a, b = pair
+    a("HSET", "k", "f", "1")
+    clock.advance(0.01)
+    b("SADD", "k", "m")
+    exchange(a, b)
+    for region in pair:
+        assert region("TYPE", "k") == b"+set\r\n"
+    clock.advance(0.01)
+    b("SREM", "k", "m")
+    exchange(a, b)
+    if collect:
+        clock.advance(0.05)
+        a.store.commit_and_wait()
+        a.keyspace.collect_tombstones()
+        a.store.commit_and_wait()
+    clock.advance(0.01)
+    a("HSET", "k", "g", "2")
+    exchange(a, b)
+    for region in pair:
+        assert region.fields("k") == {b"g": b"2"}
+    clock.advance(0.01)
+    b("HDEL", "k", "g")
+    clock.advance(0.01)
+    b("SADD", "k", "n")
+    exchange(a, b)
+    assert members(a, "k") == members(b, "k") == {b"n"}  # (not m: removed, and cleared)
+
+
+def test_a_set_and_a_hash_both_emptied_at_once_leave_no_element(pair, clock):
+    a, b = pair
+    b("HSET", "k", "f", "1")
+    clock.advance(0.01)
+    a("SADD", "k", "m")
+    a("SREM", "k", "m")
+    exchange(a, b)
+    for region in pair:
+        assert region("EXISTS", "k") == b":0\r\n"
+    clock.advance(0.01)
+    b("HSET", "k", "g", "2")
+    exchange(a, b)
+    for region in pair:
+        assert region.fields("k") == {b"g": b"2"}  # f went with the set that replaced it
