@@ -156,6 +156,7 @@ class HashWrite:
     stamp: Stamp
     sets_deadline: bool = False
     deadline: int | None = None
+    kind: str = "hash"  # or "set"
 
 
 def _clear_point(ops) -> Stamp:
@@ -167,19 +168,23 @@ def _clear_point(ops) -> Stamp:
 def _collection(key_ops, hash_writes, now_ms: int):
     """Of a key written as a collection (``hash_writes``) and as a string
     (``key_ops``): ``("string", value, deadline)``, or None, if the collection does
-    not stand; else (its clear point, its deadline)."""
+    not stand; else (its kind, its clear point, its deadline).  The newest write to
+    the collection decides its kind, and every write to a collection of another kind
+    is a clear point (the newer replaced the older as a ``SET`` would)."""
     if hash_writes:
         version = max(write.stamp for write in hash_writes)
         key_ops = [*key_ops, Op(version, HASH)]
     seen = string_outcome(key_ops, now_ms)
     if seen is None or seen[0] is not HASH:
         return None if seen is None else ("string", *seen)
-    cleared = _clear_point(op for op in key_ops if op.value is not HASH)
+    kind = max(hash_writes, key=lambda write: write.stamp).kind
+    cleared = max([_clear_point(op for op in key_ops if op.value is not HASH),
+                   *(write.stamp for write in hash_writes if write.kind != kind)])
     setters = [w for w in hash_writes if w.sets_deadline and w.stamp > cleared]
     deadline = max(setters, key=lambda w: w.stamp).deadline if setters else None
     if not _alive(deadline, now_ms):
         return None
-    return cleared, deadline
+    return kind, cleared, deadline
 
 
 def hash_outcome(key_ops, hash_writes, fields: dict, now_ms: int):
@@ -190,7 +195,11 @@ def hash_outcome(key_ops, hash_writes, fields: dict, now_ms: int):
     standing = _collection(key_ops, hash_writes, now_ms)
     if standing is None or standing[0] == "string":
         return standing
-    cleared, deadline = standing
+    _, cleared, deadline = standing
+    return _hash_items(fields, cleared, deadline, now_ms)
+
+
+def _hash_items(fields: dict, cleared: Stamp, deadline, now_ms: int):
     items = []
     for field, ops in sorted(fields.items()):
         value = string_outcome([*ops, Op(cleared)], now_ms)
@@ -208,11 +217,12 @@ class MemberOp:
     seen: tuple = ()  # a remove's: ((region, stamp), ...)
 
 
-def set_outcome(key_ops, set_writes, members: dict, now_ms: int):
+def set_outcome(key_ops, set_writes, members: dict, now_ms: int, fields: dict | None = None):
     """What a client sees at a key with writes of its own ``key_ops``, writes to it as
-    a set ``set_writes`` (``HashWrite``: a set's header stands as a hash's does) and
-    its members' writes ``members`` (member -> ``MemberOp``s): ``("set", (member,
-    ...), deadline)``, ``("string", value, deadline)``, or None.
+    a set (or a hash) ``set_writes`` (``HashWrite``: a set's header stands as a hash's
+    does), its members' writes ``members`` (member -> ``MemberOp``s) and its fields'
+    ``fields``: ``("set", (member, ...), deadline)``, ``("hash", ...)`` (as
+    ``hash_outcome``), ``("string", value, deadline)``, or None.
 
     A member is in the set while one of its adds was made after the set's clear point
     and no remove had seen it (a remove that saw a region's add at some version saw
@@ -221,7 +231,9 @@ def set_outcome(key_ops, set_writes, members: dict, now_ms: int):
     standing = _collection(key_ops, set_writes, now_ms)
     if standing is None or standing[0] == "string":
         return standing
-    cleared, deadline = standing
+    kind, cleared, deadline = standing
+    if kind == "hash":
+        return _hash_items(fields or {}, cleared, deadline, now_ms)
     present = []
     for member, ops in sorted(members.items()):
         removes = [dict(op.seen) for op in ops if op.stamp is None]

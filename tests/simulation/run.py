@@ -145,6 +145,7 @@ class Simulation:
         # each set's parts likewise: its header and each member
         self.set_members = schedule.sets
         self.set_parts = {key: [key_id(key)] + [member_id(key, m) for m in members]
+                          + [field_id(key, f) for f in schedule.set_key_fields]
                           for key, members in self.set_members.items()}
         self.tracked = self.string_keys + [part for parts in (*self.hash_parts.values(),
                                                               *self.set_parts.values())
@@ -802,6 +803,7 @@ class Simulation:
             return
         now_ms = next(iter(owners.values())).keyspace.now_ms()
         ops, key_ops, set_writes, members, stamps, clears = {}, [], [], {}, set(), set()
+        fields, adds = {}, {}  # adds: member -> {stamp: when it was made}
         for write in writes:
             record = write.record
             if write.key == key_id(key) and record.hash_meta is not None:
@@ -809,7 +811,8 @@ class Simulation:
                 sets = command in ((b"PEXPIRE",), (b"PERSIST",)) or write.fresh
                 set_writes.append(reference.HashWrite(
                     (record.version, record.origin), sets,
-                    record.deadline if command != (b"PERSIST",) else None))
+                    record.deadline if command != (b"PERSIST",) else None,
+                    record.hash_meta.kind))
                 if record.hash_meta.cleared[0]:
                     clears.add(record.hash_meta.cleared)
             elif write.key == key_id(key):
@@ -817,19 +820,34 @@ class Simulation:
                 if op is None:
                     return
                 key_ops.append(op)
+            elif not is_member(write.key):  # a field: the key made a hash
+                op = self._op(write, ops)
+                if op is None:
+                    return
+                fields.setdefault(parse(write.key)[1], []).append(op)
             else:
                 # an add has a version of its own; a remove keeps that of the newest add
                 # its record holds, and carries the adds its region had seen
+                member = parse(write.key)[1]
                 stamp = (write.key, record.version, record.origin)
-                op = reference.MemberOp(seen=record.hash_meta.removes) if stamp in stamps \
-                    else reference.MemberOp(stamp[1:])
+                if stamp in stamps:
+                    op = reference.MemberOp(seen=record.hash_meta.removes)
+                    made = adds.get(member, {})
+                    if any(made.get(seen, write.time + 1) > write.time
+                           for _, seen in op.seen):
+                        self.problems.append(
+                            f"set {key!r}: {write.command} at {write.node} removed adds of "
+                            f"{member!r} {op.seen} that were not all made before it")
+                else:
+                    op = reference.MemberOp(stamp[1:])
+                    adds.setdefault(member, {})[stamp[1:]] = write.time
                 stamps.add(stamp)
-                members.setdefault(parse(write.key)[1], []).append(op)
+                members.setdefault(member, []).append(op)
         # a header's clear point that no recorded write made: an expiry, or the delete
         # that came before it in the same command (SINTERSTORE's, SMOVE's)
         made = {op.stamp for op in key_ops}
         key_ops += [reference.Op(cleared) for cleared in sorted(clears - made)]
-        expected = reference.set_outcome(key_ops, set_writes, members, now_ms)
+        expected = reference.set_outcome(key_ops, set_writes, members, now_ms, fields)
         final = next(iter(seen.values()))
         if final != expected:
             self.problems.append(f"set {key!r} is {final} everywhere; the reference model "
@@ -837,10 +855,13 @@ class Simulation:
 
 
 def _set_view(keyspace, key: bytes):
-    """What a client sees at ``key``: a set's members and deadline, or a string."""
+    """What a client sees at ``key``: a set's members (or a hash's fields) and
+    deadline, or a string."""
     try:
         entry = keyspace.peek(key)
     except WrongType:
+        if keyspace.kind(key) == "hash":
+            return _hash_view(keyspace, key)
         found = keyspace.set_members(key)
         return ("set", tuple(sorted(found)), keyspace.expiry(key)[1])
     return None if entry is None else ("string", entry.value, entry.deadline)

@@ -35,7 +35,8 @@ WIDE_HLL_KEYS = [b"wp%d" % i for i in range(4)]  # (``extras`` 2) HyperLogLogs
 WIDE_SET_KEYS = [b"ws%d" % i for i in range(3)]  # (``extras`` 3) sets
 # a set's members: words, and integers (a set of them all replies in numeric order)
 WIDE_MEMBERS = [b"m%d" % i for i in range(6)] + [b"%d" % i for i in (3, 12, 100)]
-EXTRAS = 3  # the levels of ``generate``'s extras so far
+SET_KEY_FIELDS = [b"f0", b"f1"]  # a set key made a hash now and then (kinds collide)
+EXTRAS = 4  # the levels of ``generate``'s extras so far
 NAMES = ["montreal", "frankfurt", "singapore", "saopaulo", "sydney"]
 WORKLOAD_SECONDS = 3.0
 EPOCH = 1_800_000_000.0  # the simulation's time 0, as unix seconds
@@ -72,8 +73,13 @@ class Schedule:
 
     @property
     def sets(self) -> dict:
-        """Each set key the workload writes, and the members it adds."""
+        """Each set key the workload writes, and the members it adds (and the fields
+        it writes when it makes the key a hash)."""
         return {key: WIDE_MEMBERS for key in WIDE_SET_KEYS} if self.with_sets else {}
+
+    @property
+    def set_key_fields(self) -> list:
+        return SET_KEY_FIELDS if self.with_sets else []
 
     @property
     def hashes(self) -> dict:
@@ -98,7 +104,8 @@ def generate(seed: int, extras: int = 0) -> Schedule:
     have that came after most seeds kept as regressions were found, each thing from the
     level it came at: 1, a region's data folder put back to an older copy of it (a
     power cut, a restore from a backup); 2, the HyperLogLog workload; 3, the set
-    workload (each type to come adds a level).  0 by default, so that a seed replays
+    workload; 4, the set keys made hashes now and then (each type to come adds a
+    level).  0 by default, so that a seed replays
     as it was found at its level; the CI's random schedules have them all."""
     rng = random.Random(seed)
     wide = seed >= WIDE
@@ -171,6 +178,8 @@ def generate(seed: int, extras: int = 0) -> Schedule:
             actions += _hyperloglogs(random.Random(f"hyperloglogs {seed}"), names)
         if extras >= 3:
             actions += _sets(random.Random(f"sets {seed}"), names)
+        if extras >= 4:
+            actions += _kinds(random.Random(f"kinds {seed}"), names)
         drifting = random.Random(f"drifts {seed}")
         # clocks that run fast or slow (by up to 2%: far more than a real clock's
         # 50 ppm, so that a run of seconds sees it)
@@ -319,6 +328,19 @@ def _sets(rng, names) -> list:
             args = (b"PERSIST", key)
         else:
             args = (b"SET", key, b"s%d#set%d" % (rng.randrange(1000), serial))
+        actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
+                        args))
+    return actions
+
+
+def _kinds(rng, names) -> list:
+    """A few ``HSET``s and ``HDEL``s on the set keys: a key made a hash in one region
+    while another adds to it as a set, the newer replacing the older."""
+    actions = []
+    for serial in range(rng.randint(2, 8)):
+        key, field = rng.choice(WIDE_SET_KEYS), rng.choice(SET_KEY_FIELDS)
+        args = (b"HSET", key, field, b"h%d" % serial) if rng.random() < 0.7 \
+            else (b"HDEL", key, field)
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
                         args))
     return actions

@@ -117,7 +117,8 @@ def test_field_increments_before_the_clear_point_are_void():
 
 
 def test_a_set_member_stays_while_an_add_no_remove_saw_stands():
-    made = [HashWrite((1, "a"), sets_deadline=True), HashWrite((2, "b"))]
+    made = [HashWrite((1, "a"), sets_deadline=True, kind="set"),
+            HashWrite((2, "b"), kind="set")]
     added_a, added_b = MemberOp((1, "a")), MemberOp((2, "b"))
     saw_a = MemberOp(seen=(("a", (1, "a")),))  # a remove at b, of a's add only
     assert set_outcome([], made, {b"x": [added_a, saw_a]}, NOW) is None
@@ -128,7 +129,21 @@ def test_a_set_member_stays_while_an_add_no_remove_saw_stands():
 
 
 def test_a_delete_of_the_set_hides_the_adds_made_before_it():
-    made = [HashWrite((1, "a"), sets_deadline=True), HashWrite((5, "b"), sets_deadline=True)]
+    made = [HashWrite((1, "a"), sets_deadline=True, kind="set"),
+            HashWrite((5, "b"), sets_deadline=True, kind="set")]
     members = {b"x": [MemberOp((1, "a"))], b"y": [MemberOp((5, "b"))]}
     assert set_outcome([write(3, "a", None)], made, members, NOW) == ("set", (b"y",), None)
     assert set_outcome([write(6, "a", b"s")], made, members, NOW) == ("string", b"s", None)
+
+
+def test_a_collection_of_another_kind_made_later_replaces_the_older_whole():
+    hash_made, set_made = HashWrite((1, "a"), sets_deadline=True), HashWrite(
+        (2, "b"), sets_deadline=True, kind="set")
+    fields = {b"f": [write(1, "a", b"v")]}
+    members = {b"m": [MemberOp((2, "b"))]}
+    assert set_outcome([], [hash_made, set_made], members, NOW, fields) == (
+        "set", (b"m",), None)
+    again = HashWrite((3, "a"), sets_deadline=True)  # the key made a hash again: f is gone
+    assert set_outcome([], [hash_made, set_made, again], members, NOW,
+                       {b"f": [write(1, "a", b"v")], b"g": [write(3, "a", b"w")]}) == (
+        "hash", ((b"g", b"w"),), None)
