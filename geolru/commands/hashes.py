@@ -26,10 +26,12 @@ from geolru.commands.args import (
 from geolru.commands.globmatch import glob_match
 from geolru.commands.values import LISTPACK_ENTRIES, float_sum, parse_long_double
 from geolru.commands.values import NOT_FLOAT as FLOAT_ARG
+from geolru.keyspace.errors import WrongType
 from geolru.resp import codec as p
 from geolru.resp.codec import parse_int
 
 CURSOR_BYTES = 7  # an HSCAN cursor is where it goes on: the first bytes of a place, + 1
+EMPTY_SCAN = b"*2\r\n$1\r\n0\r\n*0\r\n"
 NOT_INTEGER = p.error("ERR hash value is not an integer")
 NOT_FLOAT = p.error("ERR hash value is not a float")
 
@@ -133,7 +135,22 @@ class HashCommands:
             return p.array([p.bulk_array([f, items[f]]) for f in chosen])
         return p.bulk_array([x for f in chosen for x in (f, items[f])])
 
+    def _scanned_kind(self, args, kind: str) -> bytes | None:
+        """HSCAN's and SSCAN's checks in Redis' order: the cursor, then the key (an
+        empty scan if it holds nothing, WRONGTYPE if another type), then the options
+        (``scan_arguments``); the reply if one of the first two ends the command."""
+        scan_arguments(args[:3], 2, with_type=False)  # (the cursor alone)
+        held = self.keyspace.kind(args[1])
+        if held is None:
+            return EMPTY_SCAN
+        if held != kind:
+            raise WrongType(args[1])
+        return None
+
     def cmd_hscan(self, session, args):
+        ended = self._scanned_kind(args, "hash")
+        if ended is not None:
+            return ended
         cursor, count, pattern, _ = scan_arguments(args, 2, with_type=False)
         start = b"" if cursor == 0 else (cursor - 1).to_bytes(
             CURSOR_BYTES, "big").rstrip(b"\0")

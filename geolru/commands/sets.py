@@ -186,6 +186,9 @@ class SetCommands:
         return p.integer(len(found))
 
     def cmd_sscan(self, session, args):
+        ended = self._scanned_kind(args, "set")
+        if ended is not None:
+            return ended
         cursor, count, pattern, _ = scan_arguments(args, 2, with_type=False)
         found = self.keyspace.set_members(args[1])
         if intset(found) is not None:
