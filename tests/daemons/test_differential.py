@@ -211,7 +211,7 @@ SCRIPTS = {
         ["SSCAN", "s", "0", "COUNT", "0"],
         ["HSET", "s", "f", "v"], ["GET", "s"], ["SINTERSTORE", "str", "s", "s"], ["TYPE", "str"],
         ["EXPIRE", "s", "100"], ["TTL", "s"], ["SADD", "s", "77"], ["TTL", "s"],
-        ["SCAN", "0", "TYPE", "set", "MATCH", "s*", "COUNT", "1000"], ["DEL", "s"],
+        ["SCAN", "0", "TYPE", "set", "MATCH", "st*", "COUNT", "1000"], ["DEL", "s"],
         ["SMEMBERS", "s"], ["SADD"], ["SMEMBERS"], ["SCARD", "a", "b"], ["SMOVE", "a", "b"],
     ],
     "hashes": [
