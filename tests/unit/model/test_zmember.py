@@ -1,0 +1,85 @@
+"""A sorted set's member (``geolru.model.zmember``): any order, duplication or
+interleaving of the same writes converges (hypothesis), and the rule of
+docs/collections.md ("Sorted sets") holds on histories worked out by hand."""
+
+import functools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geolru.model.zmember import ZMember
+
+REGIONS = ("frankfurt", "montreal", "singapore")
+
+
+def v(n: int, region: str = "montreal"):
+    return (n << 16, region)
+
+
+@st.composite
+def histories(draw):
+    """States made by ZADD, ZINCRBY and ZREM, each at a region on a state it had seen
+    (the join of some earlier ones)."""
+    states = []
+    for i in range(draw(st.integers(1, 14))):
+        region = draw(st.sampled_from(REGIONS))
+        seen = functools.reduce(ZMember.join, draw(st.lists(st.sampled_from(states))
+                                                   if states else st.just([])), ZMember())
+        kind = draw(st.sampled_from(("assign", "increment", "remove")))
+        version = ((i + 1) << 16, region)
+        if kind == "assign":
+            states.append(seen.assign(version, float(draw(st.integers(-5, 5)))))
+        elif kind == "increment":
+            states.append(seen.increment(version, float(draw(st.integers(-3, 3)))))
+        else:
+            states.append(seen.remove())
+    return states
+
+
+@settings(max_examples=300)
+@given(histories(), st.randoms(use_true_random=False))
+def test_any_order_of_the_same_writes_converges(states, rng):
+    joined = functools.reduce(ZMember.join, states, ZMember())
+    shuffled = states + states[: len(states) // 2]  # (some twice)
+    rng.shuffle(shuffled)
+    again = functools.reduce(ZMember.join, shuffled, ZMember())
+    assert again == joined
+    assert joined.join(joined) == joined
+    assert (joined.present(), joined.score()) == (again.present(), again.score())
+
+
+def test_concurrent_increments_all_count_on_the_base_they_saw():
+    made = ZMember().assign(v(1), 10.0)
+    a = made.increment(v(2, "frankfurt"), 2.0)
+    b = made.increment(v(3, "singapore"), 5.0)
+    assert a.join(b).score() == 17.0
+    assert a.join(b).increment(v(4, "frankfurt"), 1.0).score() == 18.0
+
+
+def test_a_zadd_replaces_the_increments_made_on_an_older_score_whatever_their_time():
+    made = ZMember().assign(v(1), 10.0)
+    later_base = made.assign(v(5, "frankfurt"), 20.0)
+    increment = made.increment(v(6, "singapore"), 3.0)  # later, but on the older score
+    assert later_base.join(increment).score() == 20.0
+    assert later_base.join(increment).increment(v(7, "singapore"), 3.0).score() == 23.0
+
+
+def test_an_increment_a_remove_did_not_see_keeps_the_member_and_its_score():
+    made = ZMember().assign(v(1), 10.0)
+    removed = made.remove()  # saw the ZADD only
+    increment = made.increment(v(2, "frankfurt"), 5.0)
+    joined = removed.join(increment)
+    assert joined.present() and joined.score() == 15.0  # the base it built on comes along
+    assert removed.present() is False and removed.score() is None
+
+
+def test_a_member_removed_and_added_again_starts_from_what_the_add_says():
+    gone = ZMember().assign(v(1), 10.0).increment(v(2), 5.0).remove()
+    assert gone.increment(v(3), 1.0).score() == 1.0
+    assert gone.assign(v(3, "frankfurt"), 7.0).score() == 7.0
+
+
+def test_a_clear_of_the_key_hides_every_write_made_before_it():
+    member = ZMember().assign(v(1), 10.0).increment(v(2, "frankfurt"), 1.0)
+    assert member.present(cleared=v(3)) is False and member.score(v(3)) is None
+    assert member.increment(v(4), 2.0, cleared=v(3)).score(v(3)) == 2.0
