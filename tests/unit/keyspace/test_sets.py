@@ -2,22 +2,9 @@
 exchange their writes by hand, in any order), kinds against hashes, the store."""
 
 import pytest
-from test_hashes import EPOCH, Region, exchange
-from twisted.internet import task
+from regions import Region, exchange
 
 from geolru.model.hashkeys import MEMBER_MARK
-
-
-@pytest.fixture
-def clock():
-    c = task.Clock()
-    c.advance(EPOCH)
-    return c
-
-
-@pytest.fixture
-def pair(tmp_path, clock):
-    return Region(tmp_path, "a", clock), Region(tmp_path, "b", clock)
 
 
 def members(region, key) -> set:

@@ -84,18 +84,25 @@ def test_a_peer_is_told_applied_at_once_and_committed_only_after_the_commit(tmp_
     assert here.replicator.stability.received["there"] == ("s1", 7)
 
 
-def test_frames_that_came_while_the_store_could_not_commit_are_told_applied_once_it_can(
-        tmp_path, clock):
-    """No P goes while the store cannot commit (the sender's window fills, and the
-    rest waits on its disk), but one goes once it commits again: else a window shut
-    by frames that did not move the position stayed shut for good (wide seed
-    3000000187 with sets: every record of the frame forwarded, one held back)."""
+def receiving_from_there(tmp_path, clock):
+    """A region ``here`` and its receiver of a stream from ``there``, past the
+    handshake (the frames it sends: ``sent``, emptied)."""
     here = Region(tmp_path, clock, "here")
     sent = []
     receiver = here.replicator.new_receiver(sent.append)
     receiver.received(peerwire.encode_control(b"H", {
         "name": "there", "store_id": "s1", "mac": "", "protocol": peerwire.PROTOCOL}))
     del sent[:]
+    return here, receiver, sent
+
+
+def test_frames_that_came_while_the_store_could_not_commit_are_told_applied_once_it_can(
+        tmp_path, clock):
+    """No P goes while the store cannot commit (the sender's window fills, and the
+    rest waits on its disk), but one goes once it commits again: else a window shut
+    by frames that did not move the position stayed shut for good (wide seed
+    3000000187 with sets: every record of the frame forwarded, one held back)."""
+    here, receiver, sent = receiving_from_there(tmp_path, clock)
     here.store.failure = "mdb_txn_commit: No space left on device"
     receiver.received(peerwire.encode_batch(0, [(3, b"k", Record(b"v", None, 1 << 40,
                                                                   "third"))]))
@@ -380,12 +387,7 @@ def test_a_counter_the_peer_made_goes_back_to_it_with_a_part_it_lacks(tmp_path, 
 
 
 def test_a_malformed_frame_closes_that_connection_and_nothing_else(tmp_path, clock):
-    here = Region(tmp_path, clock, "here")
-    sent = []
-    receiver = here.replicator.new_receiver(sent.append)
-    receiver.received(peerwire.encode_control(b"H", {
-        "name": "there", "store_id": "s1", "mac": "", "protocol": peerwire.PROTOCOL}))
-    del sent[:]
+    here, receiver, sent = receiving_from_there(tmp_path, clock)
     good = peerwire.encode_batch(1, [(1, b"k", Record(b"v", None, 5, "there"))])
     receiver.received(good[:-3])  # truncated
     assert sent[-1] is None and sent[0].startswith(b"Ebad batch frame")
