@@ -190,8 +190,10 @@ class SetCommands:
         if ended is not None:
             return ended
         cursor, count, pattern, _ = scan_arguments(args, 2, with_type=False)
-        found = self.keyspace.set_members(args[1])
-        if intset(found) is not None:
+        # (read whole once per scan, at its start: a scan of a set too big for the
+        # cache reads it page by page from the store after that)
+        found = self.keyspace.set_members(args[1]) if cursor == 0 else ()
+        if cursor == 0 and intset(found) is not None:
             # like Redis with an intset: all of it at once, with cursor 0
             chosen, cursor = in_order(found), 0
         else:

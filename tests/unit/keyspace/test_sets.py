@@ -171,3 +171,21 @@ def test_a_set_and_a_hash_both_emptied_at_once_leave_no_element(pair, clock):
     exchange(a, b)
     for region in pair:
         assert region.fields("k") == {b"g": b"2"}  # f went with the set that replaced it
+
+
+def test_sscan_pages_through_a_set_of_words_and_gives_an_intset_at_once(tmp_path, clock):
+    a = Region(tmp_path, "a", clock, max_bytes=200)  # (too small a cache for the set)
+    words = {b"word:%04d" % i for i in range(300)}
+    a("SADD", "w", *words)
+    a("SADD", "n", *range(50))
+    seen, cursor, pages = set(), b"0", 0
+    while True:
+        reply = a("SSCAN", "w", cursor, "COUNT", "20").split(b"\r\n")
+        cursor, found = reply[2], reply[5:-1:2]
+        seen.update(found)
+        pages += 1
+        if cursor == b"0":
+            break
+    assert seen == words and pages > 1
+    reply = a("SSCAN", "n", "0", "COUNT", "5").split(b"\r\n")
+    assert reply[2] == b"0" and reply[5:-1:2] == [b"%d" % i for i in range(50)]
