@@ -2,9 +2,10 @@
 
 A record from a peer is merged with this region's (``geolru.model.merge``); only a
 change is stored, and the cache is refreshed, never filled, by it (each region keeps
-its own hot set).  A hash's fields and header merge alone; each region keeps its
-header's flag (the hash has a field here) true of its own fields (``settle``),
-whatever a peer's copy of the header says.
+its own hot set).  A hash's fields (a set's members) and header merge alone; each
+region keeps its header's flag (the collection has an element here) true of its own
+elements (``settle``), whatever a peer's copy of the header says.  A member's record
+joins its adds and removes (``geolru.model.members``).
 
 ``PeerRecords`` is a part of ``Keyspace`` (``geolru.keyspace.keyspace``).
 """
@@ -66,7 +67,7 @@ class PeerRecords:
         if head is not None and head.hash_meta is not None and head.hash_meta.kind == HASH:
             value = field_visible(merged, cleared)
             entry = self.cache.entry(key)
-            if entry is not None and entry.value is None:
+            if entry is not None and entry.value is None and entry.kind == HASH:
                 self.cache.resized(key, entry.set(field, value))
             if (value is not None) != (head.value is not None):
                 self.settle(key, head)
@@ -86,7 +87,7 @@ class PeerRecords:
         if head is not None and head.hash_meta is not None and head.hash_meta.kind == SET:
             present = members.present(merged, cleared)
             entry = self.cache.entry(key)
-            if entry is not None and entry.value is None:
+            if entry is not None and entry.value is None and entry.kind == SET:
                 self.cache.resized(key, entry.set(member, b"" if present else None))
             if present != (head.value is not None):
                 self.settle(key, head)
