@@ -135,7 +135,7 @@ class KeyCommands:
 
     def cmd_scan(self, session, args):
         cursor, count, pattern, kind = scan_arguments(args, 1, with_type=True)
-        if kind not in (None, b"string", b"hash", b"set"):  # a type geolru has none of
+        if kind not in (None, b"string", b"hash", b"set", b"zset"):  # one geolru has none of
             return p.array([p.bulk(b"0"), p.EMPTY_ARRAY])
         cursor, keys = self.keyspace.scan(cursor, count)
         if pattern is not None:
@@ -215,6 +215,8 @@ class KeyCommands:
                 return p.bulk(hash_encoding(self.keyspace.hash_items(args[2])))
             if kind == "set":
                 return p.bulk(set_encoding(self.keyspace.set_members(args[2])))
+            if kind == "zset":
+                return p.bulk(zset_encoding(self.keyspace.zset_scores(args[2])))
             value, record = self.keyspace.peek(args[2]).value, self.keyspace.record(args[2])
             if record is not None and record.counter is not None and value[:4] == b"HYLL":
                 return p.bulk(b"raw")  # (as PFADD makes it, whatever its length)
@@ -243,9 +245,10 @@ class KeyCommands:
             kind = self.keyspace.kind(args[2])
             if kind is None:
                 return session.nil
-            if kind in ("hash", "set"):
+            if kind in ("hash", "set", "zset"):
                 fields = self.keyspace.hash_items(args[2]) if kind == "hash" \
-                    else self.keyspace.set_members(args[2])
+                    else self.keyspace.set_members(args[2]) if kind == "set" \
+                    else self.keyspace.zset_scores(args[2])
                 size = sum(FIELD_OVERHEAD + len(f) + len(v) for f, v in fields.items())
             else:
                 size = len(self.keyspace.peek(args[2]).value)
@@ -281,6 +284,13 @@ def hash_encoding(fields: dict) -> bytes:
     small = len(fields) <= LISTPACK_ENTRIES and all(
         len(f) <= LISTPACK_VALUE and len(v) <= LISTPACK_VALUE for f, v in fields.items())
     return b"listpack" if small else b"hashtable"
+
+
+def zset_encoding(scores: dict) -> bytes:
+    """What Redis' OBJECT ENCODING says of a sorted set with these members, made by
+    ZADD (``zset-max-listpack-entries`` 128, ``-value`` 64)."""
+    small = len(scores) <= 128 and all(len(m) <= 64 for m in scores)
+    return b"listpack" if small else b"skiplist"
 
 
 def string_encoding(value: bytes) -> bytes:

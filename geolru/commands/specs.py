@@ -16,8 +16,8 @@ import attrs
 class CommandSpec:
     name: str
     arity: int
-    family: str  # connection, strings, bits, hyperloglogs, keys, hashes, sets, server,
-    # cluster, transactions
+    family: str  # connection, strings, bits, hyperloglogs, keys, hashes, sets, zsets,
+    # server, cluster, transactions
     write: bool = False
     keys: tuple[int, int, int] = (0, 0, 0)
     data: bool = False  # reads or writes keys: refused while the region is stale
@@ -65,7 +65,12 @@ sismember 3 sets 1,1,1 d        smismember -3 sets 1,1,1 d     scard 2 sets 1,1,
 spop -2 sets 1,1,1 wd           srandmember -2 sets 1,1,1 d    smove 4 sets 1,2,1 wd
 sinter -2 sets 1,-1,1 d         sintercard -3 sets - d         sinterstore -3 sets 1,-1,1 wd
 sunion -2 sets 1,-1,1 d         sunionstore -3 sets 1,-1,1 wd  sdiff -2 sets 1,-1,1 d
-sdiffstore -3 sets 1,-1,1 wd    sscan -3 sets 1,1,1 d
+sdiffstore -3 sets 1,-1,1 wd    sscan -3 sets 1,1,1 d          zadd -4 zsets 1,1,1 wd
+zincrby 4 zsets 1,1,1 wd        zrem -3 zsets 1,1,1 wd         zscore 3 zsets 1,1,1 d
+zmscore -3 zsets 1,1,1 d        zcard 2 zsets 1,1,1 d          zcount 4 zsets 1,1,1 d
+zlexcount 4 zsets 1,1,1 d       zrank 3 zsets 1,1,1 d          zrevrank 3 zsets 1,1,1 d
+zrange -4 zsets 1,1,1 d         zrevrange -4 zsets 1,1,1 d     zrangebyscore -4 zsets 1,1,1 d
+zrevrangebyscore -4 zsets 1,1,1 d zrangebylex -4 zsets 1,1,1 d zrevrangebylex -4 zsets 1,1,1 d
 """
 
 

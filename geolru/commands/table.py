@@ -2,7 +2,7 @@
 
 The commands live by family, a module each, as Redis splits its own source:
 ``connection``, ``strings``, ``bits``, ``hyperloglogs``, ``keys`` (and expiry),
-``hashes``, ``sets``, ``server`` (INFO, CONFIG, SLOWLOG, MONITOR), ``transactions`` and
+``hashes``, ``sets``, ``zsets``, ``server`` (INFO, CONFIG, SLOWLOG, MONITOR), ``transactions`` and
 ``cluster`` (geolru's REGION, WAIT, PEERS; Redis' CLUSTER); what each takes is in
 ``geolru.commands.specs``.
 
@@ -35,6 +35,7 @@ from geolru.commands.specs import COMMANDS, DATA_NAMES, NO_AUTH, SPECS, WRITE_NA
 from geolru.commands.stats import ConnectionCounters, ServerStats, SlowLog, monitor_line
 from geolru.commands.strings import StringCommands
 from geolru.commands.transactions import NOT_QUEUED, QUEUED, TransactionCommands
+from geolru.commands.zsets import ZSetCommands
 from geolru.common.collaborators import Clock
 from geolru.keyspace.keyspace import Keyspace, WrongType
 from geolru.model.slots import key_slot
@@ -48,7 +49,7 @@ __all__ = ["CommandTable", "Session", "CommandError", "INFO_SECTIONS"]
 
 @attrs.define(eq=False)
 class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldCommands,
-                   HyperLogLogCommands, KeyCommands, HashCommands, SetCommands,
+                   HyperLogLogCommands, KeyCommands, HashCommands, SetCommands, ZSetCommands,
                    ServerCommands, GeoCommands, TransactionCommands):
     """Every command a region implements (one mixin per family), and the dispatch."""
 

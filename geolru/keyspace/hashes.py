@@ -18,7 +18,15 @@ from geolru.keyspace.errors import WrongType
 from geolru.keyspace.lru import HashEntry
 from geolru.model import members
 from geolru.model.counters import increment
-from geolru.model.hashkeys import FIELD_MARK, HASH, MEMBER_MARK, HashMeta, field_id, key_id
+from geolru.model.hashkeys import (
+    FIELD_MARK,
+    HASH,
+    MEMBER_MARK,
+    ZSET,
+    HashMeta,
+    field_id,
+    key_id,
+)
 from geolru.model.headers import clear_point, expiry_tombstone, header
 from geolru.model.merge import field_visible, merge, visible
 from geolru.model.record import Record
@@ -237,6 +245,8 @@ class HashOperations:
         (a hash a field, a set a member).  (Its deadline passing is not this: it then
         waits in the store's deadline index for its expiry, a delete that
         replicates.)"""
+        if head.hash_meta.kind == ZSET:
+            return self.has_zmember(key, head.hash_meta.cleared)
         if head.hash_meta.kind != HASH:
             return self.has_member(key, head.hash_meta.cleared)
         return self._has_field(key, head.hash_meta.cleared)

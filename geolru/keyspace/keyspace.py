@@ -22,6 +22,7 @@ from geolru.keyspace.hashes import HashOperations
 from geolru.keyspace.lru import CacheEntry, LRUCache
 from geolru.keyspace.peers import PeerRecords
 from geolru.keyspace.sets import SetOperations
+from geolru.keyspace.zsets import ZSetOperations
 from geolru.model.counters import add_registers, increment
 from geolru.model.hashkeys import key_id
 from geolru.model.headers import clear_point
@@ -34,9 +35,10 @@ RANDOM_SAMPLE = 32  # keys RANDOMKEY picks among, from a random place in the sto
 
 
 @attrs.define(eq=False)
-class Keyspace(HashOperations, SetOperations, PeerRecords, Expiry):
+class Keyspace(HashOperations, SetOperations, ZSetOperations, PeerRecords, Expiry):
     """One region's keys, whatever their type, across the cache and the store: the
-    read/write core here, hashes (``HashOperations``), sets (``SetOperations``),
+    read/write core here, hashes (``HashOperations``), sets (``SetOperations``), sorted
+    sets (``ZSetOperations``),
     peers' records (``PeerRecords``) and deadlines (``Expiry``) in modules of their
     own."""
 
@@ -180,14 +182,18 @@ class Keyspace(HashOperations, SetOperations, PeerRecords, Expiry):
         except WrongType:  # a hash or a set
             kind = self.kind(source)
             elements = dict(self.hash_items(source) if kind == "hash"
-                            else self.set_members(source))
+                            else self.set_members(source) if kind == "set"
+                            else self.zset_scores(source))
             deadline = self.expiry(source)[1]
             with self.transaction():
                 self.delete(destination)
                 if kind == "hash":
                     self.hash_set(destination, elements)
-                else:
+                elif kind == "set":
                     self.set_add(destination, list(elements))
+                else:
+                    self.zset_write(destination, [(m, float(s), False)
+                                                  for m, s in elements.items()])
                 if deadline is not None:
                     self.set_deadline(destination, deadline)
             return True

@@ -35,6 +35,7 @@ class HashEntry:
     touched: float
     kind: str = "hash"
     size: int = 0  # bytes of its fields and values
+    order: list | None = None  # a sorted set's (score, member) pairs, once sorted
     value = None  # (what tells it from a CacheEntry)
 
     def __attrs_post_init__(self):

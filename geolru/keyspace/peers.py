@@ -13,7 +13,7 @@ joins its adds and removes (``geolru.model.members``).
 from __future__ import annotations
 
 from geolru.model import members
-from geolru.model.hashkeys import HASH, SET, is_field, is_member, key_id, parse
+from geolru.model.hashkeys import HASH, SET, ZSET, is_field, is_member, is_zmember, key_id, parse
 from geolru.model.headers import clear_point, header
 from geolru.model.merge import field_visible, merge, tombstone_when_expired, visible
 from geolru.model.record import Record
@@ -28,6 +28,8 @@ class PeerRecords:
         self.hlc.observe(incoming.version)
         if is_member(key):
             return self._apply_member(key, incoming)
+        if is_zmember(key):
+            return self._apply_zmember(key, incoming)
         if is_field(key):
             return self._apply_field(key, incoming)
         current = self.store.get(key)
@@ -90,6 +92,28 @@ class PeerRecords:
             if entry is not None and entry.value is None and entry.kind == SET:
                 self.cache.resized(key, entry.set(member, b"" if present else None))
             if present != (head.value is not None):
+                self.settle(key, head)
+        return True
+
+    def _apply_zmember(self, identity: bytes, incoming) -> bool:
+        key, member = parse(identity)
+        head = self.store.get(key_id(key))
+        cleared = clear_point(head)
+        if (incoming.version, incoming.origin) <= cleared:
+            return False  # written before its sorted set was cleared here
+        current = self.store.get(identity)
+        merged = members.zjoin(current, incoming)
+        if merged == current:
+            return False
+        self.store.put(identity, merged)
+        if head is not None and head.hash_meta is not None and head.hash_meta.kind == ZSET:
+            score = members.zscore(merged, cleared)
+            entry = self.cache.entry(key)
+            if entry is not None and entry.value is None and entry.kind == ZSET:
+                entry.order = None
+                self.cache.resized(key, entry.set(member, None if score is None
+                                                  else repr(score).encode()))
+            if (score is not None) != (head.value is not None):
                 self.settle(key, head)
         return True
 

@@ -5,7 +5,8 @@ the wire -- handles one kind of name, an *identity* (bytes):
 
 - a key is itself, unless it starts with ``ESCAPE``: then ``ESCAPE + b"K"`` + key;
 - a hash's field is ``ESCAPE + b"F"`` + 4-byte key length + key + field;
-- a set's member is ``ESCAPE + b"S"`` + 4-byte key length + key + member.
+- a set's member is ``ESCAPE + b"S"`` + 4-byte key length + key + member;
+- a sorted set's member is the same with ``b"Z"``.
 
 So no key's identity is ever an element's (a field's or a member's), and a hash's
 field ``a`` and a set's member ``a`` of the same key are two records.  A collection
@@ -26,8 +27,10 @@ ESCAPE = b"\xff\x00"
 KEY_MARK = ESCAPE + b"K"
 FIELD_MARK = ESCAPE + b"F"
 MEMBER_MARK = ESCAPE + b"S"
-ELEMENT_MARKS = (FIELD_MARK, MEMBER_MARK)
-HASH, SET = "hash", "set"  # the kinds of collection a header may say
+ZMEMBER_MARK = ESCAPE + b"Z"
+ELEMENT_MARKS = (FIELD_MARK, MEMBER_MARK, ZMEMBER_MARK)
+HASH, SET, ZSET = "hash", "set", "zset"  # the kinds of collection a header may say
+_PREFIX_BYTE = {FIELD_MARK: 0, MEMBER_MARK: 2, ZMEMBER_MARK: 4}
 LENGTH = struct.Struct(">I")
 NO_VERSION = (0, "")
 
@@ -45,8 +48,9 @@ def field_id(key: bytes, field: bytes) -> bytes:
     return b"".join((FIELD_MARK, LENGTH.pack(len(key)), key, field))
 
 
-def member_id(key: bytes, member: bytes) -> bytes:
-    return b"".join((MEMBER_MARK, LENGTH.pack(len(key)), key, member))
+def member_id(key: bytes, member: bytes, mark: bytes = MEMBER_MARK) -> bytes:
+    """A set's member's identity (with ``ZMEMBER_MARK``, a sorted set's)."""
+    return b"".join((mark, LENGTH.pack(len(key)), key, member))
 
 
 def parse(identity: bytes) -> tuple[bytes, bytes | None]:
@@ -72,11 +76,15 @@ def is_member(identity: bytes) -> bool:
     return identity[:3] == MEMBER_MARK
 
 
+def is_zmember(identity: bytes) -> bool:
+    return identity[:3] == ZMEMBER_MARK
+
+
 def fields_prefix(key: bytes, mark: bytes = FIELD_MARK) -> bytes:
     """Where ``key``'s fields (or with ``MEMBER_MARK``, its members) start in the
     store's fields table (one prefix per key and kind, and no prefix is the start of
     another's)."""
-    first = 0 if mark == FIELD_MARK else 2
+    first = _PREFIX_BYTE[mark]
     if len(key) <= SHORT_KEY:
         return bytes((first,)) + LENGTH.pack(len(key))[2:] + key
     return bytes((first + 1,)) + hashlib.blake2b(key, digest_size=16).digest()

@@ -1,4 +1,4 @@
-"""A set's member as a record: its observed-remove state (``geolru.model.orset``)
+"""A set's (or sorted set's) member as a record: its observed-remove state (``geolru.model.orset``)
 under the member's identity (``geolru.model.hashkeys.member_id``).
 
 The record's value is ``b""`` while some add of the member stands (a remove has not
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from geolru.model.orset import NONE, Member
 from geolru.model.record import Record
+from geolru.model.zmember import ZMember
 
 
 def member_record(member: Member) -> Record:
@@ -45,3 +46,29 @@ def present(record: Record | None, cleared: tuple = NONE) -> bool:
     """Whether the member is in its set, whose last clear was ``cleared``."""
     return record is not None and record.value is not None and record.hash_meta.present(
         cleared)
+
+
+# ------------------------------------------------------------ sorted sets' members
+
+def zmember_record(member: ZMember) -> Record:
+    """A sorted set's member's record: as a set's, its value ``b""`` while some write
+    of it stands."""
+    return Record(b"" if member.present() else None, None, *member.version, hash_meta=member)
+
+
+def zstate(record: Record | None) -> ZMember:
+    return ZMember() if record is None else record.hash_meta
+
+
+def zjoin(current: Record | None, incoming: Record) -> Record:
+    if current is None or current == incoming:
+        return incoming
+    return zmember_record(zstate(current).join(zstate(incoming)))
+
+
+def zscore(record: Record | None, cleared: tuple = NONE) -> float | None:
+    """The member's score in its sorted set, last cleared at ``cleared`` (None: it is
+    not in it)."""
+    if record is None or record.value is None:
+        return None
+    return record.hash_meta.score(cleared)

@@ -17,10 +17,11 @@ from typing import NamedTuple
 
 from geolru.model.hashkeys import HashMeta
 from geolru.model.orset import Member
+from geolru.model.zmember import ZMember
 
 # position, version, deadline, flags, origin length, counter length
 HEADER = struct.Struct(">QQqBHI")
-HAS_VALUE, HAS_DEADLINE, HAS_COUNTER, HAS_HASH, HAS_MEMBER = 1, 2, 4, 8, 16
+HAS_VALUE, HAS_DEADLINE, HAS_COUNTER, HAS_HASH, HAS_MEMBER, HAS_ZMEMBER = 1, 2, 4, 8, 16, 32
 
 
 class Record(NamedTuple):
@@ -41,7 +42,8 @@ class Record(NamedTuple):
     # element here, None (a tombstone, collected like one) once it has none; or a set
     # member's adds and removes (``geolru.model.orset.Member``, under a member's
     # identity only): its value is b"" while some add stands, None once none does
-    hash_meta: HashMeta | Member | None = None
+    # (or, under a sorted set member's identity, its ``geolru.model.zmember.ZMember``)
+    hash_meta: HashMeta | Member | ZMember | None = None
 
     def live_at(self, now_ms: int) -> bool:
         return self.value is not None and (self.deadline is None or self.deadline > now_ms)
@@ -69,7 +71,8 @@ def encode(record: Record, seq: int) -> bytes:
                                      len(raw_origin), 0), raw_origin, value))
     if meta is not None:  # (a header never has a counter: it takes its place)
         state = meta.encode().encode()
-        kind = HAS_MEMBER if type(meta) is Member else HAS_HASH
+        kind = HAS_MEMBER if type(meta) is Member else HAS_ZMEMBER \
+            if type(meta) is ZMember else HAS_HASH
     else:
         state, kind = counter.encode(), HAS_COUNTER
     flags = ((HAS_VALUE if value is not None else 0)
@@ -97,7 +100,7 @@ def decode(raw: bytes) -> tuple[int, Record]:
         if len(_NAMES) < 4096:
             _NAMES[raw[start:end]] = origin
     start = end
-    if not flags & (HAS_COUNTER | HAS_HASH | HAS_MEMBER):  # a plain string or tombstone
+    if not flags & (HAS_COUNTER | HAS_HASH | HAS_MEMBER | HAS_ZMEMBER):  # a plain one
         # (past any counter bytes, as below: a record that has them without a flag
         # that reads them is no record encode writes, but decodes as before)
         return seq, Record(raw[start + counter_len:] if flags & HAS_VALUE else None,
@@ -105,7 +108,8 @@ def decode(raw: bytes) -> tuple[int, Record]:
     counter = raw[start:start + counter_len].decode() if flags & HAS_COUNTER else None
     meta = HashMeta.decode(raw[start:start + counter_len].decode()) \
         if flags & HAS_HASH else Member.decode(raw[start:start + counter_len].decode()) \
-        if flags & HAS_MEMBER else None
+        if flags & HAS_MEMBER else ZMember.decode(raw[start:start + counter_len].decode()) \
+        if flags & HAS_ZMEMBER else None
     start += counter_len
     return seq, Record(raw[start:] if flags & HAS_VALUE else None,
                        deadline if flags & HAS_DEADLINE else None, version, origin, counter,

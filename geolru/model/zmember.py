@@ -122,3 +122,34 @@ class ZMember:
         entries = dict(self.entries)
         entries[region] = entry
         return ZMember(tuple(sorted(entries.items())), self.removes)
+
+    def encode(self) -> str:
+        """Text: the entries' count, each entry (its region's write, base, start and
+        total; ``-`` for none), then the removes."""
+        words = [str(len(self.entries))]
+        for _, e in self.entries:
+            words += [*_stamp(e.added), *(("-", "-", "-") if e.base is None else
+                                          (*_stamp(e.base[0]), repr(e.base[1]))),
+                      *(("-", "-") if e.since is None else _stamp(e.since)), repr(e.total)]
+        for _, version in self.removes:
+            words += _stamp(version)
+        return " ".join(words)
+
+    @classmethod
+    def decode(cls, text: str) -> ZMember:
+        words = text.split(" ")
+        count, i, entries = int(words[0]), 1, []
+        for _ in range(count):
+            added = (int(words[i]), words[i + 1])
+            base = None if words[i + 2] == "-" else (
+                (int(words[i + 2]), words[i + 3]), float(words[i + 4]))
+            since = None if words[i + 5] == "-" else (int(words[i + 5]), words[i + 6])
+            entries.append((added[1], Entry(added, base, since, float(words[i + 7]))))
+            i += 8
+        removes = [(words[j + 1], (int(words[j]), words[j + 1]))
+                   for j in range(i, len(words), 2)]
+        return cls(tuple(entries), tuple(removes))
+
+
+def _stamp(version: Version) -> tuple:
+    return str(version[0]), version[1]

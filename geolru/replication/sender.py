@@ -34,10 +34,11 @@ import attrs
 from geolru.common.auth import registration_mac
 from geolru.common.collaborators import Clock, EventLog, SilentLog
 from geolru.model.counters import counter_origins, holds_registers
-from geolru.model.hashkeys import HASH, HashMeta, identity_slot
+from geolru.model.hashkeys import HASH, ZSET, HashMeta, identity_slot
 from geolru.model.headers import EXPIRY_ORIGIN
 from geolru.model.hlc import physical_ms
 from geolru.model.slots import SlotSet
+from geolru.model.zmember import ZMember
 from geolru.replication import peerwire
 from geolru.replication.ports import ReplicatedStore
 from geolru.replication.stability import Publication, Stability
@@ -693,6 +694,8 @@ class Sender:
     def _what_the_protocol_lacks(self, changes) -> str | None:
         """What of ``changes`` the stream's protocol cannot carry (named for the log),
         or None."""
+        if self.protocol < peerwire.ZSETS and any(_is_zset(r) for _, _, r in changes):
+            return "a sorted set (ZADD, ZINCRBY, ZREM)"
         if self.protocol < peerwire.SETS and any(
                 record.hash_meta is not None and (type(record.hash_meta) is not HashMeta
                                                   or record.hash_meta.kind != HASH)
@@ -832,3 +835,10 @@ class Sender:
         call = self._timers.pop(name, None)
         if call is not None and call.active():
             call.cancel()
+
+
+def _is_zset(record) -> bool:
+    """Whether ``record`` is a sorted set's header or member's (protocol 7's)."""
+    meta = record.hash_meta
+    return meta is not None and (type(meta) is ZMember if type(meta) is not HashMeta
+                                 else meta.kind == ZSET)

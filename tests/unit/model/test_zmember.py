@@ -83,3 +83,15 @@ def test_a_clear_of_the_key_hides_every_write_made_before_it():
     member = ZMember().assign(v(1), 10.0).increment(v(2, "frankfurt"), 1.0)
     assert member.present(cleared=v(3)) is False and member.score(v(3)) is None
     assert member.increment(v(4), 2.0, cleared=v(3)).score(v(3)) == 2.0
+
+
+@settings(max_examples=200)
+@given(histories())
+def test_a_member_survives_the_codec_as_a_record(states):
+    from geolru.model import members
+    from geolru.model.record import decode, encode
+
+    joined = functools.reduce(ZMember.join, states, ZMember())
+    record = members.zmember_record(joined)
+    assert decode(encode(record, 9)) == (9, record)
+    assert members.zscore(record) == joined.score()

@@ -286,8 +286,8 @@ def a_closed_store(tmp_path, clock):
 
 def test_a_new_store_is_written_in_the_current_format(tmp_path, clock):
     path = a_closed_store(tmp_path, clock)
-    assert FORMAT == 2
-    assert contents(path)["meta"][FORMAT_NAME] == b"2"
+    assert FORMAT == 3
+    assert contents(path)["meta"][FORMAT_NAME] == b"3"
 
 
 def test_a_store_of_the_release_before_formats_gets_the_format_and_nothing_else(
@@ -304,18 +304,19 @@ def test_a_store_of_the_release_before_formats_gets_the_format_and_nothing_else(
     assert after == before  # the same layout: no record, index or position moved
 
 
-def test_a_store_of_format_1_only_gains_the_number(tmp_path, clock):
+@pytest.mark.parametrize("older", [b"1", b"2"])
+def test_a_store_of_an_older_format_only_gains_the_number(tmp_path, clock, older):
     path = a_closed_store(tmp_path, clock)
-    set_format(path, b"1")
+    set_format(path, older)
     before = contents(path)
     open_store(tmp_path, clock).close()
     after = contents(path)
-    assert after["meta"].pop(FORMAT_NAME) == b"2"
+    assert after["meta"].pop(FORMAT_NAME) == b"%d" % FORMAT
     before["meta"].pop(FORMAT_NAME)
     assert after == before
 
 
-@pytest.mark.parametrize("written", [b"3", b"17"])
+@pytest.mark.parametrize("written", [b"4", b"17"])
 def test_a_store_of_a_newer_format_is_refused_and_left_as_it_is(tmp_path, clock, written):
     path = a_closed_store(tmp_path, clock)
     set_format(path, written)

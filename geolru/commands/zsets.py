@@ -1,0 +1,292 @@
+"""Sorted set commands: ZADD (NX XX GT LT CH INCR) ZINCRBY ZREM ZSCORE ZMSCORE ZCARD
+ZCOUNT ZRANGE (BYSCORE BYLEX REV LIMIT WITHSCORES) ZREVRANGE ZRANGEBYSCORE
+ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX ZLEXCOUNT ZRANK ZREVRANK.
+
+Members replicate and merge one by one (``geolru.model.zmember``: membership as a
+set's, the score a counter of the writes that survive); replies and errors are
+redis-server 7.0's, in the order it checks them.  Scores are replied as Redis does,
+``%.17g`` (``inf``, ``-inf``), a RESP3 double under ``HELLO 3``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+
+from geolru.commands.args import SYNTAX, int_arg, keyword
+from geolru.commands.values import _FLOAT, NOT_FLOAT
+from geolru.resp import codec as p
+
+NOT_A_NUMBER = p.error("ERR resulting score is not a number (NaN)")
+NOT_A_RANGE = p.error("ERR min or max is not a float")
+NOT_A_LEX_RANGE = p.error("ERR min or max not valid string range item")
+MINUS_INF, PLUS_INF = float("-inf"), float("inf")
+RANK, SCORE, LEX = "rank", "score", "lex"
+
+
+def parse_score(raw: bytes) -> float | None:
+    """A score argument as Redis reads one (``strtod`` over the whole string, no NaN,
+    no spaces), or None."""
+    if not raw or len(raw) > 5000 or not _FLOAT.fullmatch(raw):
+        return None
+    return float(raw)
+
+
+def _bound(raw: bytes) -> tuple[float, bool] | None:
+    """A score range's end: (value, exclusive), ``(`` for exclusive; None if not one
+    (as ``zslParseRange``: an empty number is 0)."""
+    exclusive = raw[:1] == b"("
+    text = raw[1:] if exclusive else raw
+    if not text:
+        return 0.0, exclusive
+    value = parse_score(text)
+    return None if value is None else (value, exclusive)
+
+
+def _lex_bound(raw: bytes):
+    """A lex range's end: ``-``, ``+``, or (value, exclusive); None if not one."""
+    if raw in (b"-", b"+"):
+        return raw
+    if raw[:1] in (b"[", b"("):
+        return raw[1:], raw[:1] == b"("
+    return None
+
+
+def score_reply(score: float, resp3: bool) -> bytes:
+    text = b"inf" if score == PLUS_INF else b"-inf" if score == MINUS_INF \
+        else b"%.17g" % score
+    return b",%s\r\n" % text if resp3 else b"$%d\r\n%s\r\n" % (len(text), text)
+
+
+class ZSetCommands:
+
+    # ------------------------------------------------------------ writes
+
+    def cmd_zadd(self, session, args):
+        flags, at = set(), 2
+        while at < len(args) and keyword(args[at]) in (b"NX", b"XX", b"CH", b"INCR", b"GT",
+                                                       b"LT"):
+            flags.add(keyword(args[at]))
+            at += 1
+        pairs = len(args) - at
+        if pairs % 2 or not pairs:
+            return SYNTAX
+        if {b"NX", b"XX"} <= flags:
+            return p.error("ERR XX and NX options at the same time are not compatible")
+        if (b"GT" in flags or b"LT" in flags) and b"NX" in flags or {b"GT", b"LT"} <= flags:
+            return p.error("ERR GT, LT, and/or NX options at the same time are not "
+                           "compatible")
+        incr = b"INCR" in flags
+        if incr and pairs > 2:
+            return p.error("ERR INCR option supports a single increment-element pair")
+        scores = [parse_score(args[j]) for j in range(at, len(args), 2)]
+        if None in scores:
+            return NOT_FLOAT
+        return self._zadd(session, args[1], list(zip(args[at + 1::2], scores, strict=True)),
+                          flags, incr)
+
+    def cmd_zincrby(self, session, args):
+        delta = parse_score(args[2])
+        if delta is None:
+            return NOT_FLOAT
+        return self._zadd(session, args[1], [(args[3], delta)], set(), True)
+
+    def _zadd(self, session, key: bytes, pairs: list, flags: set, incr: bool) -> bytes:
+        keyspace = self.keyspace
+        current = keyspace.zset_scores(key)  # (WRONGTYPE before anything is written)
+        if not current and b"XX" in flags:
+            return session.nil if incr else p.ZERO
+        changes, added, updated, last, now = [], 0, 0, None, {}
+        for member, score in pairs:  # (in order: a member named twice is then updated)
+            old = now[member] if member in now else current.get(member)
+            old = None if old is None else float(old)
+            new = score + old if incr and old is not None else score
+            if math.isnan(new):
+                return NOT_A_NUMBER
+            if old is None:
+                if b"XX" in flags:
+                    continue
+                added += 1
+            else:
+                if b"NX" in flags or (b"GT" in flags and new <= old) or (
+                        b"LT" in flags and new >= old):
+                    continue
+                updated += new != old
+            changes.append((member, score, incr))
+            now[member] = last = new
+        if changes:
+            keyspace.zset_write(key, changes)
+        if incr:
+            return session.nil if last is None else score_reply(last, session.resp3)
+        return p.integer(added + updated if b"CH" in flags else added)
+
+    def cmd_zrem(self, session, args):
+        return p.integer(self.keyspace.zset_remove(args[1], args[2:]))
+
+    # ------------------------------------------------------------ reads
+
+    def cmd_zscore(self, session, args):
+        score = self.keyspace.zset_score(args[1], args[2])
+        return session.nil if score is None else score_reply(score, session.resp3)
+
+    def cmd_zmscore(self, session, args):
+        scores = self.keyspace.zset_scores(args[1])
+        return p.array([session.nil if scores.get(m) is None
+                        else score_reply(float(scores[m]), session.resp3) for m in args[2:]])
+
+    def cmd_zcard(self, session, args):
+        return p.integer(len(self.keyspace.zset_scores(args[1])))
+
+    def cmd_zcount(self, session, args):
+        low, high = _bound(args[2]), _bound(args[3])
+        if low is None or high is None:
+            return NOT_A_RANGE
+        ordered = self.keyspace.zset_ordered(args[1])
+        return p.integer(len(_by_score(ordered, low, high)))
+
+    def cmd_zlexcount(self, session, args):
+        low, high = _lex_bound(args[2]), _lex_bound(args[3])
+        if low is None or high is None:
+            return NOT_A_LEX_RANGE
+        return p.integer(len(_by_lex(self.keyspace.zset_ordered(args[1]), low, high)))
+
+    def cmd_zrank(self, session, args):
+        return self._rank(session, args, reverse=False)
+
+    def cmd_zrevrank(self, session, args):
+        return self._rank(session, args, reverse=True)
+
+    def _rank(self, session, args, reverse: bool) -> bytes:
+        score = self.keyspace.zset_score(args[1], args[2])
+        if score is None:
+            return session.nil
+        ordered = self.keyspace.zset_ordered(args[1])
+        rank = bisect.bisect_left(ordered, (score, args[2]))
+        return p.integer(len(ordered) - 1 - rank if reverse else rank)
+
+    def cmd_zrange(self, session, args):
+        return self._range(session, args, None, None)
+
+    def cmd_zrevrange(self, session, args):
+        return self._range(session, args, RANK, True)
+
+    def cmd_zrangebyscore(self, session, args):
+        return self._range(session, args, SCORE, False)
+
+    def cmd_zrevrangebyscore(self, session, args):
+        return self._range(session, args, SCORE, True)
+
+    def cmd_zrangebylex(self, session, args):
+        return self._range(session, args, LEX, False)
+
+    def cmd_zrevrangebylex(self, session, args):
+        return self._range(session, args, LEX, True)
+
+    def _range(self, session, args, kind: str | None, reverse: bool | None) -> bytes:
+        """``zrangeGenericCommand``: ``kind`` and ``reverse`` fixed by the older
+        commands, None where ZRANGE's options say."""
+        withscores, offset, limit = False, 0, -1
+        j = 4
+        while j < len(args):
+            word, left = keyword(args[j]), len(args) - j - 1
+            if word == b"WITHSCORES":
+                withscores = True
+            elif word == b"LIMIT" and left >= 2:
+                offset, limit = int_arg(args[j + 1]), int_arg(args[j + 2])
+                j += 2
+            elif reverse is None and word == b"REV":
+                reverse = True
+            elif kind is None and word == b"BYLEX":
+                kind = LEX
+            elif kind is None and word == b"BYSCORE":
+                kind = SCORE
+            else:
+                return SYNTAX
+            j += 1
+        kind, reverse = kind or RANK, bool(reverse)
+        if limit != -1 and kind == RANK:
+            return p.error("ERR syntax error, LIMIT is only supported in combination with "
+                           "either BYSCORE or BYLEX")
+        if withscores and kind == LEX:
+            return p.error("ERR syntax error, WITHSCORES not supported in combination "
+                           "with BYLEX")
+        low, high = (args[3], args[2]) if reverse and kind != RANK else (args[2], args[3])
+        if kind == RANK:
+            start, stop = int_arg(low), int_arg(high)
+        elif kind == SCORE:
+            low, high = _bound(low), _bound(high)
+            if low is None or high is None:
+                return NOT_A_RANGE
+        else:
+            low, high = _lex_bound(low), _lex_bound(high)
+            if low is None or high is None:
+                return NOT_A_LEX_RANGE
+        ordered = self.keyspace.zset_ordered(args[1])
+        if kind == RANK:
+            chosen = _by_rank(ordered, start, stop, reverse)
+        else:
+            chosen = (_by_score if kind == SCORE else _by_lex)(ordered, low, high)
+            if reverse:
+                chosen = chosen[::-1]
+            if offset < 0:
+                chosen = []
+            else:
+                chosen = chosen[offset:] if limit < 0 else chosen[offset:offset + limit]
+        if not withscores:
+            return p.bulk_array([member for _, member in chosen])
+        if session.resp3:
+            return p.array([b"*2\r\n" + p.bulk(member) + score_reply(score, True)
+                            for score, member in chosen])
+        return b"*%d\r\n" % (2 * len(chosen)) + b"".join(
+            p.bulk(member) + score_reply(score, False) for score, member in chosen)
+
+
+def _by_rank(ordered: list, start: int, stop: int, reverse: bool) -> list:
+    length = len(ordered)
+    if start < 0:
+        start += length
+    if stop < 0:
+        stop += length
+    start = max(start, 0)
+    if start > stop or start >= length:
+        return []
+    stop = min(stop, length - 1)
+    if reverse:
+        return ordered[length - 1 - stop:length - start][::-1]
+    return ordered[start:stop + 1]
+
+
+def _by_score(ordered: list, low: tuple, high: tuple) -> list:
+    """The members with scores within [low, high] (each end (value, exclusive))."""
+    (lo, lo_ex), (hi, hi_ex) = low, high
+    if lo > hi or (lo == hi and (lo_ex or hi_ex)):
+        return []
+    first = (bisect.bisect_right if lo_ex else bisect.bisect_left)(ordered, lo, key=_score)
+    last = (bisect.bisect_left if hi_ex else bisect.bisect_right)(ordered, hi, key=_score)
+    return ordered[first:last]
+
+
+def _score(pair: tuple) -> float:
+    return pair[0]
+
+
+def _by_lex(ordered: list, low, high) -> list:
+    """The members within a lex range (Redis assumes one score for them all: it walks
+    the members in order and keeps those within the bounds)."""
+    def above(member):
+        if low == b"-":
+            return True
+        if low == b"+":
+            return False
+        value, exclusive = low
+        return member > value if exclusive else member >= value
+
+    def below(member):
+        if high == b"+":
+            return True
+        if high == b"-":
+            return False
+        value, exclusive = high
+        return member < value if exclusive else member <= value
+
+    return [(s, m) for s, m in ordered if above(m) and below(m)]
