@@ -1,0 +1,79 @@
+"""Sorted sets, sans-IO: two regions that exchange their writes by hand, in any
+order (docs/collections.md, "Sorted sets")."""
+
+import pytest
+from regions import Region, exchange
+
+from geolru.model.hashkeys import ZMEMBER_MARK
+
+
+def scores(region, key) -> list:
+    reply = region("ZRANGE", key, 0, -1, "WITHSCORES").split(b"\r\n")[2::2]
+    return list(zip(reply[0::2], map(float, reply[1::2]), strict=True))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_concurrent_zincrbys_add_up_on_the_score_they_saw(pair, clock, reverse):
+    a, b = pair
+    a("ZADD", "lb", 10, "ann")
+    exchange(a, b)
+    clock.advance(0.01)
+    a("ZINCRBY", "lb", 2, "ann")
+    b("ZINCRBY", "lb", 5, "ann")
+    b("ZINCRBY", "lb", 1, "bob")  # on nothing
+    clock.advance(0.01)
+    a("ZINCRBY", "lb", 3, "bob")  # on nothing too, at the same time
+    exchange(a, b, reverse)
+    assert scores(a, "lb") == scores(b, "lb") == [(b"bob", 4.0), (b"ann", 17.0)]
+
+
+def test_a_zadd_replaces_the_increments_made_on_an_older_score(pair, clock):
+    a, b = pair
+    a("ZADD", "lb", 10, "ann")
+    exchange(a, b)
+    clock.advance(0.01)
+    a("ZADD", "lb", 20, "ann")
+    clock.advance(0.01)
+    b("ZINCRBY", "lb", 3, "ann")  # later, but on 10
+    exchange(a, b)
+    assert scores(a, "lb") == scores(b, "lb") == [(b"ann", 20.0)]
+
+
+def test_an_increment_a_remove_did_not_see_keeps_the_member(pair, clock):
+    a, b = pair
+    a("ZADD", "lb", 10, "ann", 5, "bob")
+    exchange(a, b)
+    clock.advance(0.01)
+    a("ZREM", "lb", "ann", "bob")
+    b("ZINCRBY", "lb", 1, "ann")
+    exchange(a, b)
+    assert scores(a, "lb") == scores(b, "lb") == [(b"ann", 11.0)]
+    clock.advance(0.01)
+    a("ZREM", "lb", "ann")
+    exchange(a, b)
+    for region in pair:
+        assert region("EXISTS", "lb") == b":0\r\n"
+    clock.advance(0.01)
+    b("ZINCRBY", "lb", 2, "ann")  # removed everywhere: it starts again from nothing
+    exchange(a, b)
+    assert scores(a, "lb") == scores(b, "lb") == [(b"ann", 2.0)]
+
+
+def test_a_sorted_set_is_read_back_from_the_store_in_order(tmp_path, clock):
+    a = Region(tmp_path, "a", clock)
+    a("ZADD", "z", 3, "c", 1, "a", 2, "b", 1, "aa")
+    a.store.commit_and_wait()
+    assert len(list(a.store.fields(b"z", b"", ZMEMBER_MARK))) == 4
+    a.keyspace.cache.clear()
+    assert [m for m, _ in scores(a, "z")] == [b"a", b"aa", b"b", b"c"]
+    assert a("ZRANK", "z", "b") == b":2\r\n" and a("TYPE", "z") == b"+zset\r\n"
+
+
+def test_a_sorted_set_and_a_set_made_at_once_the_newer_replaces_the_older(pair, clock):
+    a, b = pair
+    a("SADD", "k", "m")
+    clock.advance(0.01)
+    b("ZADD", "k", 1, "z")
+    exchange(a, b)
+    for region in pair:
+        assert region("TYPE", "k") == b"+zset\r\n" and scores(region, "k") == [(b"z", 1.0)]
