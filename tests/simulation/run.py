@@ -46,8 +46,18 @@ from twisted.internet import defer
 
 from geolru.keyspace.keyspace import WrongType
 from geolru.model import hyperloglog
+from geolru.model import members as member_records
 from geolru.model.counters import as_counter, counter_of
-from geolru.model.hashkeys import field_id, identity_slot, is_member, key_id, member_id, parse
+from geolru.model.hashkeys import (
+    ZMEMBER_MARK,
+    field_id,
+    identity_slot,
+    is_member,
+    is_zmember,
+    key_id,
+    member_id,
+    parse,
+)
 from geolru.model.headers import EXPIRY_ORIGIN, clear_point
 from geolru.model.merge import field_visible, merge, visible
 from geolru.model.record import decode
@@ -147,8 +157,14 @@ class Simulation:
         self.set_parts = {key: [key_id(key)] + [member_id(key, m) for m in members]
                           + [field_id(key, f) for f in schedule.set_key_fields]
                           for key, members in self.set_members.items()}
+        # and each sorted set's
+        self.zset_members = schedule.zsets
+        self.zset_parts = {key: [key_id(key)] + [member_id(key, m, ZMEMBER_MARK)
+                                                  for m in members]
+                           for key, members in self.zset_members.items()}
         self.tracked = self.string_keys + [part for parts in (*self.hash_parts.values(),
-                                                              *self.set_parts.values())
+                                                              *self.set_parts.values(),
+                                                              *self.zset_parts.values())
                                            for part in parts]
         self.tracked_set = frozenset(self.tracked)
         # (node, incarnation, key) -> the newest (version, origin) of a plain record or
@@ -382,6 +398,8 @@ class Simulation:
                     touched[part] = None
                 for part in self.set_parts.get(arg, ()):
                     touched[part] = None
+                for part in self.zset_parts.get(arg, ()):
+                    touched[part] = None
         return list(touched)
 
     def _command(self, node, args: tuple) -> None:
@@ -418,7 +436,8 @@ class Simulation:
             record = store.get(key)
             if record is not None and record != before[key]:
                 old = before[key]
-                member = is_member(key)  # (a remove keeps the version of the adds it saw)
+                # (a remove keeps the version of the adds it saw)
+                member = is_member(key) or is_zmember(key)
                 if old is not None and not member and (record.version, record.origin) <= (
                         old.version, old.origin):
                     # not this command's write (each gets a version newer than all
@@ -674,6 +693,8 @@ class Simulation:
             self._check_hash(regions, key)
         for key in self.set_members:
             self._check_set(regions, key)
+        for key in self.zset_members:
+            self._check_zset(regions, key)
         for node in nodes:
             if node.slots is not None:
                 strays = [key for key in self.tracked if identity_slot(key) not in node.slots
@@ -788,6 +809,43 @@ class Simulation:
         self._check_hash_reference(key, final, nodes[0].keyspace.now_ms())
 
 
+    def _check_zset(self, regions, key: bytes) -> None:
+        """Every region shows the same sorted set (members, scores, deadline) at
+        ``key``; when every write to it is certain and a sorted set stands, it holds
+        the members, with the scores, that the writes' records join to (the
+        production join: no reference model of scores yet)."""
+        owners = {region: self.world.serving(region, key) for region in regions}
+        seen = {region: _zset_view(node.keyspace, key) for region, node in owners.items()}
+        if len(set(seen.values())) > 1:
+            self.problems.append(f"sorted set {key!r} differs: {seen}")
+            return
+        writes = [w for w in self.writes if w.key in self.zset_parts[key]]
+        if not owners or not all(self._certain(w) for w in writes):
+            return
+        final = next(iter(seen.values()))
+        joined = {}
+        for write in writes:
+            if is_zmember(write.key):
+                joined[write.key] = member_records.zjoin(joined.get(write.key),
+                                                         write.record)
+        if final is None or final[0] != "zset":
+            return  # (what stands, a string or nothing, the string keys' checks cover)
+        head = next(iter(owners.values())).store.get(key_id(key))
+        # the newest whole-key write before the sorted set that stands (a DEL,
+        # FLUSHALL, an expiry): the header may no longer say it, once its tombstone
+        # was collected before the sorted set was made again
+        cleared = max([clear_point(head), *((w.record.version, w.record.origin)
+                                            for w in writes if w.key == key_id(key)
+                                            and w.record.hash_meta is None)])
+        shown = dict(final[1])
+        for member in self.zset_members[key]:
+            expected = member_records.zscore(
+                joined.get(member_id(key, member, ZMEMBER_MARK)), cleared)
+            if expected != shown.get(member):
+                self.problems.append(f"sorted set {key!r}: {member!r} scores "
+                                     f"{shown.get(member)} everywhere; its writes join to "
+                                     f"{expected}")
+
     def _check_set(self, regions, key: bytes) -> None:
         """Every region shows the same set (or string, or nothing) at ``key``; when
         every write to it is certain, the one the reference model says (no member
@@ -852,6 +910,16 @@ class Simulation:
         if final != expected:
             self.problems.append(f"set {key!r} is {final} everywhere; the reference model "
                                  f"of its writes says {expected}")
+
+
+def _zset_view(keyspace, key: bytes):
+    """What a client sees at ``key``: a sorted set's members, scores and deadline."""
+    try:
+        entry = keyspace.peek(key)
+    except WrongType:
+        return ("zset", tuple((m, s) for s, m in keyspace.zset_ordered(key)),
+                keyspace.expiry(key)[1])
+    return None if entry is None else ("string", entry.value, entry.deadline)
 
 
 def _set_view(keyspace, key: bytes):

@@ -36,7 +36,9 @@ WIDE_SET_KEYS = [b"ws%d" % i for i in range(3)]  # (``extras`` 3) sets
 # a set's members: words, and integers (a set of them all replies in numeric order)
 WIDE_MEMBERS = [b"m%d" % i for i in range(6)] + [b"%d" % i for i in (3, 12, 100)]
 SET_KEY_FIELDS = [b"f0", b"f1"]  # a set key made a hash now and then (kinds collide)
-EXTRAS = 4  # the levels of ``generate``'s extras so far
+WIDE_ZSET_KEYS = [b"wz0", b"wz1"]  # (``extras`` 5) sorted sets
+WIDE_ZMEMBERS = [b"p%d" % i for i in range(6)]
+EXTRAS = 5  # the levels of ``generate``'s extras so far
 NAMES = ["montreal", "frankfurt", "singapore", "saopaulo", "sydney"]
 WORKLOAD_SECONDS = 3.0
 EPOCH = 1_800_000_000.0  # the simulation's time 0, as unix seconds
@@ -64,6 +66,7 @@ class Schedule:
     layout: dict | None = None
     wide: bool = False  # the wide workload's keys (WIDE_KEYS, WIDE_HASH_KEYS)
     with_sets: bool = False  # the set workload's keys (WIDE_SET_KEYS) are written
+    with_zsets: bool = False  # ... and the sorted set workload's (WIDE_ZSET_KEYS)
     late: tuple = ()  # nodes that join during the run (a "join" action boots each)
     drifts: dict = attrs.field(factory=dict)  # name -> seconds its clock gains a second
 
@@ -76,6 +79,11 @@ class Schedule:
         """Each set key the workload writes, and the members it adds (and the fields
         it writes when it makes the key a hash)."""
         return {key: WIDE_MEMBERS for key in WIDE_SET_KEYS} if self.with_sets else {}
+
+    @property
+    def zsets(self) -> dict:
+        """Each sorted set key the workload writes, and the members it writes."""
+        return {key: WIDE_ZMEMBERS for key in WIDE_ZSET_KEYS} if self.with_zsets else {}
 
     @property
     def set_key_fields(self) -> list:
@@ -104,8 +112,8 @@ def generate(seed: int, extras: int = 0) -> Schedule:
     have that came after most seeds kept as regressions were found, each thing from the
     level it came at: 1, a region's data folder put back to an older copy of it (a
     power cut, a restore from a backup); 2, the HyperLogLog workload; 3, the set
-    workload; 4, the set keys made hashes now and then (each type to come adds a
-    level).  0 by default, so that a seed replays
+    workload; 4, the set keys made hashes now and then; 5, the sorted set workload
+    (each type to come adds a level).  0 by default, so that a seed replays
     as it was found at its level; the CI's random schedules have them all."""
     rng = random.Random(seed)
     wide = seed >= WIDE
@@ -180,6 +188,8 @@ def generate(seed: int, extras: int = 0) -> Schedule:
             actions += _sets(random.Random(f"sets {seed}"), names)
         if extras >= 4:
             actions += _kinds(random.Random(f"kinds {seed}"), names)
+        if extras >= 5:
+            actions += _zsets(random.Random(f"zsets {seed}"), names)
         drifting = random.Random(f"drifts {seed}")
         # clocks that run fast or slow (by up to 2%: far more than a real clock's
         # 50 ppm, so that a run of seconds sees it)
@@ -189,7 +199,7 @@ def generate(seed: int, extras: int = 0) -> Schedule:
     if shards:
         skews.update(shards.skews(skews))
     return Schedule(seed, names, delays, jitter, skews, tuple(actions), wide=wide, late=late,
-                    with_sets=wide and extras >= 3,
+                    with_sets=wide and extras >= 3, with_zsets=wide and extras >= 5,
                     drifts=drifts,
                     timers_first=timers_first, window=window, buffer=buffer,
                     layout=shards.layout if shards else None)
@@ -328,6 +338,34 @@ def _sets(rng, names) -> list:
             args = (b"PERSIST", key)
         else:
             args = (b"SET", key, b"s%d#set%d" % (rng.randrange(1000), serial))
+        actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
+                        args))
+    return actions
+
+
+def _zsets(rng, names) -> list:
+    """A few dozen commands on sorted sets (``WIDE_ZSET_KEYS``): ``ZINCRBY``s (which
+    add up across regions), ``ZADD``s (which replace the increments made on an older
+    score), ``ZREM``s, and ``DEL`` and deadlines."""
+    actions = []
+    for _ in range(rng.randint(10, 40)):
+        key, member = rng.choice(WIDE_ZSET_KEYS), rng.choice(WIDE_ZMEMBERS)
+        roll = rng.random()
+        if roll < 0.4:
+            args = (b"ZINCRBY", key, b"%d" % rng.randint(-3, 5), member)
+        elif roll < 0.65:
+            args = (b"ZADD", key, b"%d" % rng.randint(0, 20), member,
+                    *((b"%d" % rng.randint(0, 20), rng.choice(WIDE_ZMEMBERS))
+                      if rng.random() < 0.3 else ()))
+        elif roll < 0.7:
+            args = (b"ZADD", key, b"INCR", b"%d" % rng.randint(1, 3), member)
+        elif roll < 0.88:
+            args = (b"ZREM", key, member)
+        elif roll < 0.93:
+            args = (b"DEL", key)
+        else:
+            args = (b"PEXPIRE", key, b"%d" % rng.choice((rng.randint(50, 2500),
+                                                        rng.randint(5000, 12000))))
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
                         args))
     return actions

@@ -190,14 +190,16 @@ def test_the_wide_workload_is_what_the_issue_asks_for():
 def test_each_level_of_extras_adds_to_the_wide_workload_and_leaves_the_rest():
     """Level 1 puts data folders back to older copies (drawn with the other faults:
     they may change), level 2 writes HyperLogLogs, level 3 sets, level 4 makes set keys
-    hashes now and then; a level leaves what the levels below drew as it was, so that
-    a seed kept at its level replays."""
-    kinds, pfadds, sets, collisions = [], 0, 0, 0
+    hashes now and then, level 5 writes sorted sets; a level leaves what the levels
+    below drew as it was, so that a seed kept at its level replays."""
+    kinds, pfadds, sets, collisions, zincrbys = [], 0, 0, 0, 0
     for seed in range(WIDE, WIDE + 100):
         below, above, top = generate(seed, 1), generate(seed, 2), generate(seed, 3)
-        fourth = generate(seed, 4)
+        fourth, fifth = generate(seed, 4), generate(seed, 5)
         assert set(below.actions) <= set(above.actions) <= set(top.actions) <= set(
-            fourth.actions)
+            fourth.actions) <= set(fifth.actions)
+        assert not fourth.zsets and fifth.zsets
+        zincrbys += sum(a[1] == "command" and a[3][0] == b"ZINCRBY" for a in fifth.actions)
         collisions += sum(a[1] == "command" and a[3][0] == b"HSET" and a[3][1] in top.sets
                           for a in fourth.actions)
         assert [a for a in generate(seed).actions if a[1] == "command"] == [
@@ -207,7 +209,7 @@ def test_each_level_of_extras_adds_to_the_wide_workload_and_leaves_the_rest():
         pfadds += sum(a[1] == "command" and a[3][0] == b"PFADD" for a in above.actions)
         sets += sum(a[1] == "command" and a[3][0] in (b"SADD", b"SREM") for a in top.actions)
     assert kinds.count("restore") > 5 and pfadds > 1000 and sets > 1000
-    assert collisions > 200
+    assert collisions > 200 and zincrbys > 500
 
 
 def test_wide_schedules_run_the_daemons_replication_protocols():
