@@ -37,7 +37,7 @@ from redis.retry import Retry
 
 from geolru.client.hashes import HashMethods
 from geolru.client.replies import raw_replies
-from geolru.client.sets import SetMethods
+from geolru.client.sets import SetMethods, ZSetMethods
 from geolru.client.tls import TLS
 from geolru.cluster import masterwire
 from geolru.common.endpoints import host_port
@@ -102,7 +102,7 @@ def locate(masters: str, latitude: float, longitude: float,
     raise OSError(f"no master reachable ({masters}): {last_error}")
 
 
-class GeoCache(HashMethods, SetMethods):
+class GeoCache(HashMethods, SetMethods, ZSetMethods):
     """A geo-aware cache client with failover (thread-safe like ``redis.Redis``)."""
 
     def __init__(self, master: str | None = DEFAULT_MASTER, near: tuple[float, float] = (0, 0),

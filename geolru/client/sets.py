@@ -1,4 +1,5 @@
-"""Set commands for both clients, written once (as ``geolru.client.hashes``):
+"""Set and sorted set commands for both clients, written once (as
+``geolru.client.hashes``):
 ``GeoCache`` answers at once, ``TxGeoCache`` with a Deferred."""
 
 from __future__ import annotations
@@ -67,3 +68,56 @@ class SetMethods:
     def sintercard(self, *keys, limit: int = 0) -> int:
         return self.execute("SINTERCARD", len(keys), *keys,
                             *(("LIMIT", limit) if limit else ()))
+
+
+def _pairs(reply) -> list:
+    """WITHSCORES' reply: [(member, score), ...], from pairs (RESP3, or redis-py's
+    callback) or a flat list (hiredis, RESP2)."""
+    reply = list(reply or ())
+    if reply and isinstance(reply[0], (list, tuple)):
+        return [(m, float(s)) for m, s in reply]
+    return [(m, float(s)) for m, s in zip(reply[0::2], reply[1::2], strict=True)]
+
+
+def _score(reply):
+    return None if reply is None else float(reply)
+
+
+class ZSetMethods:
+    """A sorted set's membership merges as a set's; its scores as counters: ``zincrby``
+    from every region adds up, a ``zadd`` replaces the increments made on an older
+    score (docs/collections.md)."""
+
+    def _then(self, reply, function):
+        raise NotImplementedError
+
+    def zadd(self, key, mapping: dict, nx=False, xx=False, ch=False, gt=False,
+             lt=False) -> int:
+        flags = [name for name, on in (("NX", nx), ("XX", xx), ("GT", gt), ("LT", lt),
+                                       ("CH", ch)) if on]
+        return self.execute("ZADD", key, *flags,
+                            *(x for member, score in mapping.items() for x in (score, member)))
+
+    def zincrby(self, key, amount: float, member) -> float:
+        return self._then(self.execute("ZINCRBY", key, amount, member), _score)
+
+    def zrem(self, key, *members) -> int:
+        return self.execute("ZREM", key, *members)
+
+    def zscore(self, key, member) -> float | None:
+        return self._then(self.execute("ZSCORE", key, member), _score)
+
+    def zcard(self, key) -> int:
+        return self.execute("ZCARD", key)
+
+    def zrank(self, key, member):
+        return self.execute("ZRANK", key, member)
+
+    def zrevrank(self, key, member):
+        return self.execute("ZREVRANK", key, member)
+
+    def zrange(self, key, start, end, withscores: bool = False, desc: bool = False):
+        args = ("ZRANGE", key, start, end, *(("REV",) if desc else ()))
+        if withscores:
+            return self._then(self.execute(*args, "WITHSCORES"), _pairs)
+        return self.execute(*args)

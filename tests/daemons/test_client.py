@@ -109,6 +109,11 @@ def test_sets(cluster):
         assert cache.smembers("more") == set() and cache.current.name == "montreal"
         wait_until(lambda: regions["singapore"].client().scard("all") == 3, 5,
                    what="the set to replicate")
+        assert cache.zadd("lb", {"ann": 10, "bob": 5}) == 2
+        assert cache.zincrby("lb", 2.5, "bob") == 7.5 and cache.zscore("lb", "ann") == 10.0
+        assert cache.zrange("lb", 0, -1, withscores=True) == [(b"bob", 7.5), (b"ann", 10.0)]
+        assert cache.zrange("lb", 0, 0, desc=True) == [b"ann"] and cache.zcard("lb") == 2
+        assert cache.zrank("lb", "ann") == 1 and cache.zrem("lb", "bob") == 1
     finally:
         cache.close()
 
