@@ -1,5 +1,6 @@
-"""Sets, region vs redis-server, measured in the same run on the same machine: memory
-per member of a 100,000-member set, and SADD and SISMEMBER of one random member.
+"""Sets and sorted sets, region vs redis-server, measured in the same run on the same
+machine: memory per member of a 100,000-member set (and sorted set), and SADD and
+SISMEMBER (ZADD and ZSCORE) of one random member.
 
     .venv/bin/python bench/sets.py [--members 100000] [--requests 100000] [--json FILE]
 
@@ -29,19 +30,24 @@ from region_vs_redis import memory  # noqa: E402
 
 from support import redis_server, region_daemon  # noqa: E402
 
-FIGURES = ("SADD", "SISMEMBER")
+FIGURES = ("SADD", "SISMEMBER", "ZADD", "ZSCORE")
 
 
-def fill(daemon, members: int) -> tuple[float, float]:
-    """Fill set ``s``; bytes of RSS and RssAnon growth per member."""
+def fill(daemon, members: int, sorted_set: bool = False) -> tuple[float, float]:
+    """Fill set ``s`` (or sorted set ``z``); bytes of RSS and RssAnon growth per
+    member."""
     import redis
     client = redis.Redis(port=daemon.port, socket_timeout=60)
-    client.delete("s")
+    key = "z" if sorted_set else "s"
+    client.delete(key)
     before = memory(daemon.process.pid)
     for start in range(0, members, 1000):
-        client.sadd("s", *(b"member:%09d" % i for i in range(start, min(members,
-                                                                        start + 1000))))
-    assert client.scard("s") == members
+        chunk = [b"member:%09d" % i for i in range(start, min(members, start + 1000))]
+        if sorted_set:
+            client.zadd(key, {m: i for i, m in enumerate(chunk, start)})
+        else:
+            client.sadd(key, *chunk)
+    assert (client.zcard(key) if sorted_set else client.scard(key)) == members
     time.sleep(1.0)  # let the store commit and the allocator settle
     after = memory(daemon.process.pid)
     client.close()
@@ -55,6 +61,10 @@ def measure(name: str, daemon, members: int, requests: int, results: dict) -> No
         results.setdefault(name, {}).update({"rss per member": rss, "anon per member": anon})
         print(f"{name:7} {members:,} members: {rss:,.0f} B RSS per member "
               f"({anon:,.0f} RssAnon)", flush=True)
+        rss, anon = fill(daemon, members, sorted_set=True)
+        results[name].update({"zset rss per member": rss, "zset anon per member": anon})
+        print(f"{name:7} {members:,} sorted set members: {rss:,.0f} B RSS per member "
+              f"({anon:,.0f} RssAnon)", flush=True)
         for command in FIGURES:
             ops = run_set(daemon.port, command, members, requests)
             results[name][command] = ops
@@ -66,21 +76,31 @@ def measure(name: str, daemon, members: int, requests: int, results: dict) -> No
 def run_set(port: int, command: str, members: int, requests: int) -> float:
     import csv
     import io
+    args = (["z", "__rand_int__", "member:__rand_int__"] if command == "ZADD"
+            else ["z", "member:__rand_int__"] if command == "ZSCORE"
+            else ["s", "member:__rand_int__"])
     out = subprocess.run(
         ["redis-benchmark", "-p", str(port), "-c", "50", "-P", "16", "-r", str(members),
-         "-n", str(requests), "--csv", command, "s", "member:__rand_int__"],
+         "-n", str(requests), "--csv", command, *args],
         capture_output=True, text=True, check=True, timeout=600).stdout
     return float(list(csv.reader(io.StringIO(out)))[1][1])
 
 
 def report(results: dict, members: int) -> str:
     redis, region = results["redis"], results["region"]
-    out = [f"| a set of {members:,} members | redis-server | region | ratio |",
+    out = [f"| a set (sorted set) of {members:,} members | redis-server | region | ratio |",
            "|---|---:|---:|---:|"]
     for figure, label, unit in (("rss per member", "memory per member (RSS)", "B"),
                                 ("anon per member", "the same, RssAnon", "B"),
                                 ("SADD", "SADD of one member, P16, ops/s", ""),
-                                ("SISMEMBER", "SISMEMBER, P16, ops/s", "")):
+                                ("SISMEMBER", "SISMEMBER, P16, ops/s", ""),
+                                ("zset rss per member", "sorted set: memory per member "
+                                 "(RSS)", "B"),
+                                ("zset anon per member", "the same, RssAnon", "B"),
+                                ("ZADD", "ZADD of one member, P16, ops/s", ""),
+                                ("ZSCORE", "ZSCORE, P16, ops/s", "")):
+        if figure not in redis or figure not in region:
+            continue
         out.append(f"| {label} | {redis[figure]:,.0f} {unit} | {region[figure]:,.0f} {unit} "
                    f"| {region[figure] / redis[figure]:.2f}× |")
     return "\n".join(out)
