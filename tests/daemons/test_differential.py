@@ -760,6 +760,20 @@ def _commands():
                   key).map(list),
         st.tuples(st.just("SMOVE"), key, key, member).map(list),
         st.tuples(st.just("SINTERCARD"), st.just("2"), key, key).map(list),
+        # sorted sets, likewise
+        st.tuples(st.just("ZADD"), key, st.lists(st.sampled_from(
+            [["NX"], ["XX"], ["GT"], ["LT"], ["CH"]]), max_size=2),
+                  st.sampled_from(FLOATS + ["inf", "-inf"]), member).map(
+            lambda t: [t[0], t[1], *(w for o in t[2] for w in o), t[3], t[4]]),
+        st.tuples(st.just("ZINCRBY"), key, st.sampled_from(FLOATS), member).map(list),
+        st.tuples(st.sampled_from(["ZREM", "ZSCORE", "ZRANK", "ZREVRANK"]), key,
+                  member).map(list),
+        st.tuples(st.just("ZRANGE"), key, n.map(str), n.map(str),
+                  st.sampled_from([[], ["WITHSCORES"], ["REV", "WITHSCORES"]])).map(
+            lambda t: [t[0], t[1], t[2], t[3], *t[4]]),
+        st.tuples(st.just("ZRANGEBYSCORE"), key, st.sampled_from(["-inf", "(1", "0"]),
+                  st.sampled_from(["+inf", "3", "(10"]), st.just("WITHSCORES")).map(list),
+        st.tuples(st.sampled_from(["ZCARD", "ZMSCORE"]), key).map(list),
     )
 
 
