@@ -115,7 +115,10 @@ class ZSetCommands:
             changes.append((member, score, incr))
             now[member] = last = new
         if changes:
-            keyspace.zset_write(key, changes)
+            # one write per member: a member named twice is written once, as it ends
+            # (two writes of one version would be two states the regions could not
+            # tell apart: wide seed 3000030653, ZADD wz0 7 p2 17 p2)
+            keyspace.zset_write(key, list({c[0]: c for c in changes}.values()))
         if incr:
             return session.nil if last is None else score_reply(last, session.resp3)
         return p.integer(added + updated if b"CH" in flags else added)

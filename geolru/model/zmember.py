@@ -110,7 +110,8 @@ class ZMember:
         entries = dict(self.entries)
         for region, entry in other.entries:
             mine = entries.get(region)
-            if mine is None or entry.added > mine.added:
+            if mine is None or entry.added > mine.added or (
+                    entry.added == mine.added and _rank(entry) > _rank(mine)):
                 entries[region] = entry
         removes = dict(self.removes)
         for region, version in other.removes:
@@ -149,6 +150,13 @@ class ZMember:
         removes = [(words[j + 1], (int(words[j]), words[j + 1]))
                    for j in range(i, len(words), 2)]
         return cls(tuple(entries), tuple(removes))
+
+
+def _rank(entry: Entry) -> tuple:
+    """An order of two entries of one write (which one command never makes twice:
+    the join stays commutative even so)."""
+    return (entry.base is not None, entry.base or (NONE, 0.0), entry.since or NONE,
+            entry.total)
 
 
 def _stamp(version: Version) -> tuple:

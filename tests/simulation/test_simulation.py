@@ -311,3 +311,16 @@ KINDS = {
 def test_seeds_with_colliding_kinds_that_found_bugs(seed):
     result = run_schedule(generate(seed, extras=4), timeline=True)
     assert result.ok, f"{KINDS[seed]}\n{result.report()}"
+
+
+# seeds of wide schedules with sorted sets (``extras`` 5)
+ZSETS = {
+    WIDE + 30653: "a ZADD naming a member twice wrote two states of one version; the "
+                  "regions kept different ones (the join kept whichever came first)",
+}
+
+
+@pytest.mark.parametrize("seed", sorted(ZSETS), ids=lambda s: f"seed-{s}")
+def test_seeds_with_sorted_sets_that_found_bugs(seed):
+    result = run_schedule(generate(seed, extras=5), timeline=True)
+    assert result.ok, f"{ZSETS[seed]}\n{result.report()}"

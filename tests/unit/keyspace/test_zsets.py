@@ -77,3 +77,11 @@ def test_a_sorted_set_and_a_set_made_at_once_the_newer_replaces_the_older(pair, 
     exchange(a, b)
     for region in pair:
         assert region("TYPE", "k") == b"+zset\r\n" and scores(region, "k") == [(b"z", 1.0)]
+
+
+def test_a_member_named_twice_in_one_zadd_is_written_once_as_it_ends(pair, clock):
+    """Wide seed 3000030653: two states of one version, the regions kept different ones."""
+    a, b = pair
+    assert a("ZADD", "z", 7, "p", 17, "p") == b":1\r\n"
+    exchange(a, b)
+    assert scores(a, "z") == scores(b, "z") == [(b"p", 17.0)]
