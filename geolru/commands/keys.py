@@ -16,6 +16,7 @@ from geolru.commands.args import (
 from geolru.commands.globmatch import glob_match
 from geolru.commands.sets import set_encoding
 from geolru.commands.values import LISTPACK_ENTRIES, LISTPACK_VALUE
+from geolru.commands.zsets import zset_small
 from geolru.resp import codec as p
 from geolru.resp.codec import parse_int
 
@@ -289,8 +290,7 @@ def hash_encoding(fields: dict) -> bytes:
 def zset_encoding(scores: dict) -> bytes:
     """What Redis' OBJECT ENCODING says of a sorted set with these members, made by
     ZADD (``zset-max-listpack-entries`` 128, ``-value`` 64)."""
-    small = len(scores) <= 128 and all(len(m) <= 64 for m in scores)
-    return b"listpack" if small else b"skiplist"
+    return b"listpack" if zset_small(scores) else b"skiplist"
 
 
 def string_encoding(value: bytes) -> bytes:

@@ -71,6 +71,9 @@ zmscore -3 zsets 1,1,1 d        zcard 2 zsets 1,1,1 d          zcount 4 zsets 1,
 zlexcount 4 zsets 1,1,1 d       zrank 3 zsets 1,1,1 d          zrevrank 3 zsets 1,1,1 d
 zrange -4 zsets 1,1,1 d         zrevrange -4 zsets 1,1,1 d     zrangebyscore -4 zsets 1,1,1 d
 zrevrangebyscore -4 zsets 1,1,1 d zrangebylex -4 zsets 1,1,1 d zrevrangebylex -4 zsets 1,1,1 d
+zrangestore -5 zsets 1,2,1 wd   zpopmin -2 zsets 1,1,1 wd      zpopmax -2 zsets 1,1,1 wd
+zremrangebyrank 4 zsets 1,1,1 wd zremrangebyscore 4 zsets 1,1,1 wd zremrangebylex 4 zsets 1,1,1 wd
+zrandmember -2 zsets 1,1,1 d    zscan -3 zsets 1,1,1 d
 """
 
 

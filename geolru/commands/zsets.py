@@ -1,6 +1,7 @@
 """Sorted set commands: ZADD (NX XX GT LT CH INCR) ZINCRBY ZREM ZSCORE ZMSCORE ZCARD
-ZCOUNT ZRANGE (BYSCORE BYLEX REV LIMIT WITHSCORES) ZREVRANGE ZRANGEBYSCORE
-ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX ZLEXCOUNT ZRANK ZREVRANK.
+ZCOUNT ZRANGE (BYSCORE BYLEX REV LIMIT WITHSCORES) ZRANGESTORE ZREVRANGE ZRANGEBYSCORE
+ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX ZLEXCOUNT ZRANK ZREVRANK ZPOPMIN ZPOPMAX
+ZRANDMEMBER ZREMRANGEBYRANK ZREMRANGEBYSCORE ZREMRANGEBYLEX ZSCAN.
 
 Members replicate and merge one by one (``geolru.model.zmember``: membership as a
 set's, the score a counter of the writes that survive); replies and errors are
@@ -12,12 +13,24 @@ from __future__ import annotations
 
 import bisect
 import math
+import random
 
-from geolru.commands.args import SYNTAX, int_arg, keyword
+from geolru.commands.args import (
+    LLONG_MAX,
+    MAX_REPEATED,
+    SYNTAX,
+    TOO_MANY_REPEATED,
+    int_arg,
+    keyword,
+    scan_arguments,
+)
+from geolru.commands.globmatch import glob_match
+from geolru.commands.hashes import CURSOR_BYTES
 from geolru.commands.values import _FLOAT, NOT_FLOAT
 from geolru.resp import codec as p
 
 NOT_A_NUMBER = p.error("ERR resulting score is not a number (NaN)")
+NOT_POSITIVE = p.error("ERR value is out of range, must be positive")
 NOT_A_RANGE = p.error("ERR min or max is not a float")
 NOT_A_LEX_RANGE = p.error("ERR min or max not valid string range item")
 MINUS_INF, PLUS_INF = float("-inf"), float("inf")
@@ -185,14 +198,27 @@ class ZSetCommands:
     def cmd_zrevrangebylex(self, session, args):
         return self._range(session, args, LEX, True)
 
-    def _range(self, session, args, kind: str | None, reverse: bool | None) -> bytes:
+    def cmd_zrangestore(self, session, args):
+        chosen = self._range(session, args[1:], None, None, store=True)
+        if isinstance(chosen, bytes):
+            return chosen  # (an error)
+        keyspace = self.keyspace
+        with keyspace.transaction():
+            keyspace.delete(args[1])
+            if chosen:
+                keyspace.zset_write(args[1], [(m, s, False) for s, m in chosen])
+        return p.integer(len(chosen))
+
+    def _range(self, session, args, kind: str | None, reverse: bool | None,
+               store: bool = False):
         """``zrangeGenericCommand``: ``kind`` and ``reverse`` fixed by the older
-        commands, None where ZRANGE's options say."""
+        commands, None where ZRANGE's options say; with ``store``, the chosen
+        ``(score, member)`` pairs (or an error reply)."""
         withscores, offset, limit = False, 0, -1
         j = 4
         while j < len(args):
             word, left = keyword(args[j]), len(args) - j - 1
-            if word == b"WITHSCORES":
+            if word == b"WITHSCORES" and not store:
                 withscores = True
             elif word == b"LIMIT" and left >= 2:
                 offset, limit = int_arg(args[j + 1]), int_arg(args[j + 2])
@@ -227,6 +253,8 @@ class ZSetCommands:
         ordered = self.keyspace.zset_ordered(args[1])
         if kind == RANK:
             chosen = _by_rank(ordered, start, stop, reverse)
+            if store:
+                return chosen
         else:
             chosen = (_by_score if kind == SCORE else _by_lex)(ordered, low, high)
             if reverse:
@@ -235,6 +263,8 @@ class ZSetCommands:
                 chosen = []
             else:
                 chosen = chosen[offset:] if limit < 0 else chosen[offset:offset + limit]
+        if store:
+            return chosen
         if not withscores:
             return p.bulk_array([member for _, member in chosen])
         if session.resp3:
@@ -242,6 +272,119 @@ class ZSetCommands:
                             for score, member in chosen])
         return b"*%d\r\n" % (2 * len(chosen)) + b"".join(
             p.bulk(member) + score_reply(score, False) for score, member in chosen)
+
+
+    # ------------------------------------------------------------ removes
+
+    def cmd_zpopmin(self, session, args):
+        return self._pop(session, args, highest=False)
+
+    def cmd_zpopmax(self, session, args):
+        return self._pop(session, args, highest=True)
+
+    def _pop(self, session, args, highest: bool) -> bytes:
+        if len(args) > 3:
+            return SYNTAX
+        count = None
+        if len(args) == 3:
+            count = p.parse_int(args[2])
+            if count is None or count < 0:
+                return NOT_POSITIVE
+        ordered = self.keyspace.zset_ordered(args[1])
+        if not ordered or count == 0:
+            return p.EMPTY_ARRAY
+        chosen = ordered[::-1][:count or 1] if highest else ordered[:count or 1]
+        self.keyspace.zset_remove(args[1], [m for _, m in chosen])
+        return _with_scores(chosen, session.resp3 and count is not None, session.resp3)
+
+    def cmd_zremrangebyrank(self, session, args):
+        start, stop = int_arg(args[2]), int_arg(args[3])
+        return self._remove(args[1], lambda ordered: _by_rank(ordered, start, stop, False))
+
+    def cmd_zremrangebyscore(self, session, args):
+        low, high = _bound(args[2]), _bound(args[3])
+        if low is None or high is None:
+            return NOT_A_RANGE
+        return self._remove(args[1], lambda ordered: _by_score(ordered, low, high))
+
+    def cmd_zremrangebylex(self, session, args):
+        low, high = _lex_bound(args[2]), _lex_bound(args[3])
+        if low is None or high is None:
+            return NOT_A_LEX_RANGE
+        return self._remove(args[1], lambda ordered: _by_lex(ordered, low, high))
+
+    def _remove(self, key: bytes, choose) -> bytes:
+        chosen = choose(self.keyspace.zset_ordered(key))
+        if chosen:
+            self.keyspace.zset_remove(key, [m for _, m in chosen])
+        return p.integer(len(chosen))
+
+    # ------------------------------------------------------------ the rest
+
+    def cmd_zrandmember(self, session, args):
+        if len(args) == 2:
+            ordered = self.keyspace.zset_ordered(args[1])
+            return p.bulk(random.choice(ordered)[1] if ordered else None, session.nil)
+        count = int_arg(args[2])
+        if count < -LLONG_MAX:
+            return p.error(f"ERR value is out of range, value must between {-LLONG_MAX} "
+                           f"and {LLONG_MAX}")
+        if len(args) > 4 or (len(args) == 4 and keyword(args[3]) != b"WITHSCORES"):
+            return SYNTAX
+        withscores = len(args) == 4
+        if withscores and not -LLONG_MAX // 2 <= count <= LLONG_MAX // 2:
+            return p.error("ERR value is out of range")
+        ordered = self.keyspace.zset_ordered(args[1])
+        if not ordered or count == 0:
+            return p.EMPTY_ARRAY
+        if count < 0:
+            if -count > MAX_REPEATED:
+                return TOO_MANY_REPEATED
+            chosen = random.choices(ordered, k=-count)
+        elif count >= len(ordered):
+            chosen = ordered
+        else:
+            chosen = random.sample(ordered, count)
+        if not withscores:
+            return p.bulk_array([m for _, m in chosen])
+        return _with_scores(chosen, session.resp3, session.resp3)
+
+    def cmd_zscan(self, session, args):
+        ended = self._scanned_kind(args, "zset")
+        if ended is not None:
+            return ended
+        cursor, count, pattern, _ = scan_arguments(args, 2, with_type=False)
+        scores = self.keyspace.zset_scores(args[1]) if cursor == 0 else {}
+        if cursor == 0 and zset_small(scores):
+            # like Redis with a listpack: all of it at once (in order), with cursor 0
+            chosen = list(self.keyspace.zset_ordered(args[1]))
+        else:
+            start = b"" if cursor == 0 else (cursor - 1).to_bytes(
+                CURSOR_BYTES, "big").rstrip(b"\0")
+            place, scanned = self.keyspace.hash_scan(args[1], start, count, CURSOR_BYTES,
+                                                     kind="zset")
+            chosen = [(float(s), m) for m, s in scanned.items()]
+            cursor = 0 if place is None else int.from_bytes(
+                place[:CURSOR_BYTES].ljust(CURSOR_BYTES, b"\0"), "big") + 1
+        flat = []
+        for score, member in chosen:
+            if pattern is None or glob_match(pattern, member):
+                flat += [member, score_reply(score, False).split(b"\r\n")[1]]
+        return p.array([p.bulk(b"%d" % cursor), p.bulk_array(flat)])
+
+
+def zset_small(scores: dict) -> bool:
+    """Whether Redis keeps a sorted set of these members as a listpack
+    (``zset-max-listpack-entries`` 128, ``zset-max-listpack-value`` 64)."""
+    return len(scores) <= 128 and all(len(m) <= 64 for m in scores)
+
+
+def _with_scores(chosen: list, nested: bool, resp3: bool) -> bytes:
+    """Members with their scores: pairs (RESP3 with a count), or flat."""
+    if nested:
+        return p.array([b"*2\r\n" + p.bulk(m) + score_reply(s, True) for s, m in chosen])
+    return b"*%d\r\n" % (2 * len(chosen)) + b"".join(
+        p.bulk(m) + score_reply(s, resp3) for s, m in chosen)
 
 
 def _by_rank(ordered: list, start: int, stop: int, reverse: bool) -> list:

@@ -22,6 +22,7 @@ from geolru.model.hashkeys import (
     FIELD_MARK,
     HASH,
     MEMBER_MARK,
+    ZMEMBER_MARK,
     ZSET,
     HashMeta,
     field_id,
@@ -136,12 +137,15 @@ class HashOperations:
         cleared = head.hash_meta.cleared
         begun = start.ljust(resume_bytes, b"\0")[:resume_bytes]
         found = {}
-        mark = FIELD_MARK if kind == HASH else MEMBER_MARK
+        mark = FIELD_MARK if kind == HASH else MEMBER_MARK if kind != ZSET else ZMEMBER_MARK
         for place, field, record in self.store.fields(key, start, mark):
             if len(found) >= count and place[:resume_bytes].ljust(resume_bytes, b"\0") != begun:
                 return place, found
             if kind == HASH:
                 value = field_visible(record, cleared)
+            elif kind == ZSET:
+                score = members.zscore(record, cleared)
+                value = None if score is None else repr(score).encode()
             else:
                 value = b"" if members.present(record, cleared) else None
             if value is not None:
