@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from geolru.keyspace.lru import HashEntry
 from geolru.model import members
-from geolru.model.hashkeys import MEMBER_MARK, SET, key_id, member_id
+from geolru.model.hashkeys import MEMBER_MARK, SET, ZMEMBER_MARK, ZSET, key_id, member_id
 from geolru.model.headers import header
 
 
@@ -87,23 +87,36 @@ class SetOperations:
 
     def set_remove(self, key: bytes, gone: list) -> int:
         """Remove members of the set at ``key``; how many it had."""
-        head = self.hash_header(key, SET)
+        return self.remove_elements(key, gone, SET)
+
+    def remove_elements(self, key: bytes, gone: list, kind: str) -> int:
+        """Remove members of the set (with ``kind`` "zset", the sorted set) at
+        ``key``: a remove of the adds this region had seen of each; how many it had."""
+        head = self.hash_header(key, kind)
         if head is None:
             return 0
-        entry: HashEntry | None = self.cached_hash(key, SET)
+        entry: HashEntry | None = self.cached_hash(key, kind)
         cleared = head.hash_meta.cleared
+        mark = ZMEMBER_MARK if kind == ZSET else MEMBER_MARK
         removed = 0
         for member in dict.fromkeys(gone):
-            identity = member_id(key, member)
+            identity = member_id(key, member, mark)
             current = self.store.get(identity)
-            if not members.present(current, cleared):
-                continue
+            if kind == ZSET:
+                if members.zscore(current, cleared) is None:
+                    continue
+                record = members.zmember_record(current.hash_meta.remove())
+            else:
+                if not members.present(current, cleared):
+                    continue
+                record = members.removed(current)
             removed += 1
-            self.store.put(identity, members.removed(current))
+            self.store.put(identity, record)
             if entry is not None:
+                entry.order = None
                 self.cache.resized(key, entry.set(member, None))
         if removed:
-            live = bool(entry.fields) if entry is not None else self.has_member(key, cleared)
+            live = bool(entry.fields) if entry is not None else self.holds_fields(key, head)
             self.store.put(key_id(key), header(self.hlc.now(), self.origin, head.hash_meta,
                                                head.deadline, live))
             if not live:

@@ -98,29 +98,7 @@ class ZSetOperations:
 
     def zset_remove(self, key: bytes, gone: list) -> int:
         """Remove members of the sorted set at ``key``; how many it had."""
-        head = self.hash_header(key, ZSET)
-        if head is None:
-            return 0
-        entry: HashEntry | None = self.cached_hash(key, ZSET)
-        cleared = head.hash_meta.cleared
-        removed = 0
-        for member in dict.fromkeys(gone):
-            identity = zmember_id(key, member)
-            current = self.store.get(identity)
-            if members.zscore(current, cleared) is None:
-                continue
-            removed += 1
-            self.store.put(identity, members.zmember_record(current.hash_meta.remove()))
-            if entry is not None:
-                self.cache.resized(key, _set(entry, member, None))
-        if removed:
-            live = bool(entry.fields) if entry is not None else self.has_zmember(key, cleared)
-            self.store.put(key_id(key), header(self.hlc.now(), self.origin, head.hash_meta,
-                                               head.deadline, live))
-            if not live:
-                self.cache.discard(key)
-            self.writes += 1
-        return removed
+        return self.remove_elements(key, gone, ZSET)
 
     def has_zmember(self, key: bytes, cleared: tuple) -> bool:
         return bool(self._visible_scores(key, cleared, limit=1))
