@@ -97,6 +97,10 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         self._keys_at[b"memory"] = _subcommand_key(b"help", b"doctor", b"stats",
                                                    b"malloc-stats", b"purge")
         self._keys_at[b"sintercard"] = _counted_keys
+        for name in (b"zunion", b"zinter", b"zdiff", b"zintercard"):
+            self._keys_at[name] = _counted_keys
+        for name in (b"zunionstore", b"zinterstore", b"zdiffstore"):
+            self._keys_at[name] = _stored_and_counted_keys
 
     # ------------------------------------------------------------ dispatch
 
@@ -211,9 +215,15 @@ def keys_of(positions: tuple[int, int, int]):
 
 
 def _counted_keys(args: list[bytes]) -> list[bytes]:
-    """SINTERCARD's: as many keys as its first argument says (if it says a number)."""
+    """SINTERCARD's (ZUNION's, …): as many keys as its first argument says (if it says
+    a number)."""
     count = p.parse_int(args[1]) if len(args) > 1 else None
     return args[2:2 + count] if count is not None and count > 0 else []
+
+
+def _stored_and_counted_keys(args: list[bytes]) -> list[bytes]:
+    """ZUNIONSTORE's and the like: the destination, then as many keys as it says."""
+    return args[1:2] + _counted_keys(args[1:])
 
 
 def _subcommand_key(*keyless: bytes):

@@ -31,6 +31,7 @@ from geolru.resp import codec as p
 
 NOT_A_NUMBER = p.error("ERR resulting score is not a number (NaN)")
 NOT_POSITIVE = p.error("ERR value is out of range, must be positive")
+WRONGTYPE = p.error("WRONGTYPE Operation against a key holding the wrong kind of value")
 NOT_A_RANGE = p.error("ERR min or max is not a float")
 NOT_A_LEX_RANGE = p.error("ERR min or max not valid string range item")
 MINUS_INF, PLUS_INF = float("-inf"), float("inf")
@@ -373,6 +374,89 @@ class ZSetCommands:
         return p.array([p.bulk(b"%d" % cursor), p.bulk_array(flat)])
 
 
+    # ------------------------------------------------------------ union, inter, diff
+
+    def cmd_zunion(self, session, args):
+        return self._combine(session, args, "zunion", None)
+
+    def cmd_zinter(self, session, args):
+        return self._combine(session, args, "zinter", None)
+
+    def cmd_zdiff(self, session, args):
+        return self._combine(session, args, "zdiff", None)
+
+    def cmd_zunionstore(self, session, args):
+        return self._combine(session, args, "zunionstore", args[1])
+
+    def cmd_zinterstore(self, session, args):
+        return self._combine(session, args, "zinterstore", args[1])
+
+    def cmd_zdiffstore(self, session, args):
+        return self._combine(session, args, "zdiffstore", args[1])
+
+    def cmd_zintercard(self, session, args):
+        return self._combine(session, args, "zintercard", None)
+
+    def _combine(self, session, args, name: str, destination: bytes | None) -> bytes:
+        """``zunionInterDiffGenericCommand``, in its order of checks: the key count,
+        the keys' types (a set counts as a sorted set of scores 1), then the
+        options (WEIGHTS, AGGREGATE, WITHSCORES, ZINTERCARD's LIMIT)."""
+        at = 2 if destination is not None else 1
+        card = name == "zintercard"
+        op = "inter" if card else name[1:].removesuffix("store")
+        count = int_arg(args[at])
+        if count < 1:
+            return p.error(f"ERR at least 1 input key is needed for '{name}' command")
+        if count > len(args) - at - 1:
+            return SYNTAX
+        keys = args[at + 1:at + 1 + count]
+        sources = []
+        for key in keys:
+            kind = self.keyspace.kind(key)
+            if kind not in (None, "set", "zset"):
+                return WRONGTYPE
+            sources.append({} if kind is None else dict.fromkeys(
+                self.keyspace.set_members(key), 1.0) if kind == "set"
+                else {m: float(s) for m, s in self.keyspace.zset_scores(key).items()})
+        weights, aggregate, withscores, limit = [1.0] * count, b"SUM", False, 0
+        j = at + 1 + count
+        while j < len(args):
+            word, left = keyword(args[j]), len(args) - j
+            if op != "diff" and not card and left >= count + 1 and word == b"WEIGHTS":
+                parsed = [parse_score(w) for w in args[j + 1:j + 1 + count]]
+                if None in parsed:
+                    return p.error("ERR weight value is not a float")
+                weights, j = parsed, j + 1 + count
+            elif op != "diff" and not card and left >= 2 and word == b"AGGREGATE":
+                aggregate = keyword(args[j + 1])
+                if aggregate not in (b"SUM", b"MIN", b"MAX"):
+                    return SYNTAX
+                j += 2
+            elif destination is None and not card and word == b"WITHSCORES":
+                withscores, j = True, j + 1
+            elif card and left >= 2 and word == b"LIMIT":
+                limit = p.parse_int(args[j + 1])
+                if limit is None or limit < 0:
+                    return p.error("ERR LIMIT can't be negative")
+                j += 2
+            else:
+                return SYNTAX
+        found = _combined(sources, weights, aggregate, op)
+        if card:
+            return p.integer(min(len(found), limit) if limit else len(found))
+        chosen = sorted((score, member) for member, score in found.items())
+        if destination is not None:
+            keyspace = self.keyspace
+            with keyspace.transaction():
+                keyspace.delete(destination)
+                if chosen:
+                    keyspace.zset_write(destination, [(m, s, False) for s, m in chosen])
+            return p.integer(len(chosen))
+        if not withscores:
+            return p.bulk_array([m for _, m in chosen])
+        return _with_scores(chosen, session.resp3, session.resp3)
+
+
 def zset_small(scores: dict) -> bool:
     """Whether Redis keeps a sorted set of these members as a listpack
     (``zset-max-listpack-entries`` 128, ``zset-max-listpack-value`` 64)."""
@@ -385,6 +469,43 @@ def _with_scores(chosen: list, nested: bool, resp3: bool) -> bytes:
         return p.array([b"*2\r\n" + p.bulk(m) + score_reply(s, True) for s, m in chosen])
     return b"*%d\r\n" % (2 * len(chosen)) + b"".join(
         p.bulk(m) + score_reply(s, resp3) for s, m in chosen)
+
+
+def _combined(sources: list, weights: list, aggregate: bytes, op: str) -> dict:
+    """member -> score of the union, intersection or difference of ``sources``, as
+    Redis combines them (a weighted score that is NaN counts as 0)."""
+    def weighted(score, weight):
+        value = score * weight
+        return 0.0 if math.isnan(value) else value
+
+    def join(a, b):
+        if aggregate == b"MIN":
+            return min(a, b)
+        if aggregate == b"MAX":
+            return max(a, b)
+        total = a + b
+        return 0.0 if math.isnan(total) else total
+
+    if op == "diff":
+        first, rest = sources[0], sources[1:]
+        return {m: s for m, s in first.items() if not any(m in other for other in rest)}
+    if op == "inter":
+        ordered = sorted(zip(sources, weights, strict=True), key=lambda sw: len(sw[0]))
+        (smallest, weight), rest = ordered[0], ordered[1:]
+        found = {}
+        for member, score in smallest.items():
+            if all(member in other for other, _ in rest):
+                value = weighted(score, weight)
+                for other, w in rest:
+                    value = join(value, weighted(other[member], w))
+                found[member] = value
+        return found
+    found = {}
+    for source, weight in zip(sources, weights, strict=True):
+        for member, score in source.items():
+            value = weighted(score, weight)
+            found[member] = join(found[member], value) if member in found else value
+    return found
 
 
 def _by_rank(ordered: list, start: int, stop: int, reverse: bool) -> list:
