@@ -74,8 +74,8 @@ zrevrangebyscore -4 zsets 1,1,1 d zrangebylex -4 zsets 1,1,1 d zrevrangebylex -4
 zrangestore -5 zsets 1,2,1 wd   zpopmin -2 zsets 1,1,1 wd      zpopmax -2 zsets 1,1,1 wd
 zremrangebyrank 4 zsets 1,1,1 wd zremrangebyscore 4 zsets 1,1,1 wd zremrangebylex 4 zsets 1,1,1 wd
 zrandmember -2 zsets 1,1,1 d    zscan -3 zsets 1,1,1 d          zunion -3 zsets - d
-zinter -3 zsets - d             zdiff -3 zsets - d             zunionstore -4 zsets - wd
-zinterstore -4 zsets - wd       zdiffstore -4 zsets - wd       zintercard -3 zsets - d
+zinter -3 zsets - d             zdiff -3 zsets - d             zunionstore -4 zsets 1,1,1 wd
+zinterstore -4 zsets 1,1,1 wd   zdiffstore -4 zsets 1,1,1 wd   zintercard -3 zsets - d
 """
 
 

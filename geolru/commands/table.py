@@ -99,8 +99,10 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         self._keys_at[b"sintercard"] = _counted_keys
         for name in (b"zunion", b"zinter", b"zdiff", b"zintercard"):
             self._keys_at[name] = _counted_keys
-        for name in (b"zunionstore", b"zinterstore", b"zdiffstore"):
+        stored = (b"zunionstore", b"zinterstore", b"zdiffstore")
+        for name in stored:  # (COMMAND INFO names the destination alone: 1,1,1)
             self._keys_at[name] = _stored_and_counted_keys
+        self._one_key -= set(stored)
 
     # ------------------------------------------------------------ dispatch
 
