@@ -76,6 +76,8 @@ zremrangebyrank 4 zsets 1,1,1 wd zremrangebyscore 4 zsets 1,1,1 wd zremrangebyle
 zrandmember -2 zsets 1,1,1 d    zscan -3 zsets 1,1,1 d          zunion -3 zsets - d
 zinter -3 zsets - d             zdiff -3 zsets - d             zunionstore -4 zsets 1,1,1 wd
 zinterstore -4 zsets 1,1,1 wd   zdiffstore -4 zsets 1,1,1 wd   zintercard -3 zsets - d
+geoadd -5 geoindex 1,1,1 wd     geopos -2 geoindex 1,1,1 d     geodist -4 geoindex 1,1,1 d
+geohash -2 geoindex 1,1,1 d
 """
 
 

@@ -25,6 +25,7 @@ from geolru.commands.bits import BitCommands, BitfieldCommands
 from geolru.commands.cluster import GeoCommands
 from geolru.commands.connection import ConnectionCommands
 from geolru.commands.docs import ADMIN
+from geolru.commands.geoindex import GeoIndexCommands
 from geolru.commands.hashes import HashCommands
 from geolru.commands.hyperloglogs import HyperLogLogCommands
 from geolru.commands.keys import KeyCommands
@@ -50,6 +51,7 @@ __all__ = ["CommandTable", "Session", "CommandError", "INFO_SECTIONS"]
 @attrs.define(eq=False)
 class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldCommands,
                    HyperLogLogCommands, KeyCommands, HashCommands, SetCommands, ZSetCommands,
+                   GeoIndexCommands,
                    ServerCommands, GeoCommands, TransactionCommands):
     """Every command a region implements (one mixin per family), and the dispatch."""
 
