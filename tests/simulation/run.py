@@ -96,6 +96,7 @@ class Write:
     confirmed: bool = False  # by WAIT on every peer
     command: tuple = ()  # what the client sent
     fresh: bool = False  # a hash's header: the key held no live hash at its region before
+    before: object = None  # the record its region held before (what a remove had seen)
 
 
 @attrs.define
@@ -450,7 +451,7 @@ class Simulation:
                              and (old.deadline is None or old.deadline > now_ms))
                 self.writes.append(Write(self.world.scheduler.now, node.name,
                                          node.incarnation, key, record, store.seq,
-                                         command=written, fresh=fresh))
+                                         command=written, fresh=fresh, before=old))
                 if record.version <= newest and not member:
                     self.problems.append(
                         f"{node.name}: {shown} wrote {key!r} at v{record.version}, not newer "
@@ -811,9 +812,11 @@ class Simulation:
 
     def _check_zset(self, regions, key: bytes) -> None:
         """Every region shows the same sorted set (members, scores, deadline) at
-        ``key``; when every write to it is certain and a sorted set stands, it holds
-        the members, with the scores, that the writes' records join to (the
-        production join: no reference model of scores yet)."""
+        ``key``; when every write to it is certain, its members are those the
+        reference model's observed-remove rule keeps (as a set's: every write of a
+        member is an add; ``reference.set_outcome``), and a standing sorted set holds
+        the scores its writes' records join to (the production join: no reference
+        model of scores yet)."""
         owners = {region: self.world.serving(region, key) for region in regions}
         seen = {region: _zset_view(node.keyspace, key) for region, node in owners.items()}
         if len(set(seen.values())) > 1:
@@ -828,6 +831,7 @@ class Simulation:
             if is_zmember(write.key):
                 joined[write.key] = member_records.zjoin(joined.get(write.key),
                                                          write.record)
+        self._check_membership(key, final, writes)
         if final is None or final[0] != "zset":
             return  # (what stands, a string or nothing, the string keys' checks cover)
         head = next(iter(owners.values())).store.get(key_id(key))
@@ -845,6 +849,49 @@ class Simulation:
                 self.problems.append(f"sorted set {key!r}: {member!r} scores "
                                      f"{shown.get(member)} everywhere; its writes join to "
                                      f"{expected}")
+
+    def _check_membership(self, key: bytes, final, writes: list) -> None:
+        """A sorted set's members against the reference model's observed-remove rule
+        (each member's writes: an add has a version of its own, a remove keeps the
+        one of the newest write its record holds and says what it had seen)."""
+        key_ops, headers, members, stamps, clears, ops = [], [], {}, set(), set(), {}
+        for write in writes:
+            record = write.record
+            if write.key == key_id(key):
+                if record.hash_meta is not None:
+                    command = write.command[:1]
+                    sets = command in ((b"PEXPIRE",), (b"PERSIST",)) or write.fresh
+                    headers.append(reference.HashWrite(
+                        (record.version, record.origin), sets,
+                        record.deadline if command != (b"PERSIST",) else None,
+                        record.hash_meta.kind))
+                    if record.hash_meta.cleared[0]:
+                        clears.add(record.hash_meta.cleared)
+                else:
+                    op = self._op(write, ops)
+                    if op is None:
+                        return
+                    key_ops.append(op)
+                continue
+            stamp = (write.key, record.version, record.origin)
+            op = reference.MemberOp(seen=_seen(write.before)) if stamp in stamps \
+                else reference.MemberOp(stamp[1:])
+            stamps.add(stamp)
+            members.setdefault(parse(write.key)[1], []).append(op)
+        made = {op.stamp for op in key_ops}
+        key_ops += [reference.Op(cleared) for cleared in sorted(clears - made)]
+        expected = reference.set_outcome(key_ops, headers, members, self._now_ms())
+        shown = (tuple(sorted(m for m, _ in final[1])) if final is not None
+                 and final[0] == "zset" else final)
+        wanted = (expected[1] if expected is not None and expected[0] == "set"
+                  else expected)
+        if shown != wanted and not (final is None and expected is None):
+            self.problems.append(f"sorted set {key!r} holds {shown} everywhere; the "
+                                 f"reference model of its writes keeps {wanted}")
+
+    def _now_ms(self) -> int:
+        nodes = self._live_nodes()
+        return nodes[0].keyspace.now_ms() if nodes else 0
 
     def _check_set(self, regions, key: bytes) -> None:
         """Every region shows the same set (or string, or nothing) at ``key``; when
@@ -889,7 +936,7 @@ class Simulation:
                 member = parse(write.key)[1]
                 stamp = (write.key, record.version, record.origin)
                 if stamp in stamps:
-                    op = reference.MemberOp(seen=record.hash_meta.removes)
+                    op = reference.MemberOp(seen=_seen(write.before))
                     made = adds.get(member, {})
                     if any(made.get(seen, write.time + 1) > write.time
                            for _, seen in op.seen):
@@ -920,6 +967,17 @@ def _zset_view(keyspace, key: bytes):
         return ("zset", tuple((m, s) for s, m in keyspace.zset_ordered(key)),
                 keyspace.expiry(key)[1])
     return None if entry is None else ("string", entry.value, entry.deadline)
+
+
+def _seen(before) -> tuple:
+    """What a remove had seen of a member: each region's newest write in the record
+    its region held before it (the adds it was made on, not what the remove wrote)."""
+    if before is None or before.hash_meta is None:
+        return ()
+    state = before.hash_meta
+    if hasattr(state, "adds"):  # a set's member
+        return state.adds
+    return tuple((region, entry.added) for region, entry in state.entries)
 
 
 def _set_view(keyspace, key: bytes):
