@@ -95,3 +95,17 @@ def test_a_member_survives_the_codec_as_a_record(states):
     record = members.zmember_record(joined)
     assert decode(encode(record, 9)) == (9, record)
     assert members.zscore(record) == joined.score()
+
+
+def test_the_examples_of_docs_types_md_and_collections_md():
+    made = ZMember().assign(v(1), 10.0).assign(v(1, "montreal"), 10.0)
+    step2 = made.increment(v(2), 2.0).join(made.increment(v(3, "frankfurt"), 5.0))
+    assert step2.score() == 17.0
+    after = step2.remove().join(step2.increment(v(5, "frankfurt"), 1.0))
+    assert after.score() == 16.0  # docs/types.md, sorted sets, step 4
+    s1 = ZMember().assign(v(1, "m"), 10.0)
+    s2 = s1.increment(v(2, "f"), 2.0).join(s1.increment(v(3, "s"), 5.0))
+    s3 = s2.assign(v(4, "m"), 20.0).join(s2.increment(v(5, "f"), 3.0))
+    assert (s2.score(), s3.score()) == (17.0, 20.0)
+    s4 = s3.remove().join(s3.increment(v(7, "s"), 1.0))
+    assert s4.score() == 21.0  # docs/collections.md, the table's last row
