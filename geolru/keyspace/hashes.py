@@ -18,16 +18,7 @@ from geolru.keyspace.errors import WrongType
 from geolru.keyspace.lru import HashEntry
 from geolru.model import members
 from geolru.model.counters import increment
-from geolru.model.hashkeys import (
-    FIELD_MARK,
-    HASH,
-    MEMBER_MARK,
-    ZMEMBER_MARK,
-    ZSET,
-    HashMeta,
-    field_id,
-    key_id,
-)
+from geolru.model.hashkeys import ELEMENT_MARK, HASH, HashMeta, field_id, key_id
 from geolru.model.headers import clear_point, expiry_tombstone, header
 from geolru.model.merge import field_visible, merge, visible
 from geolru.model.record import Record
@@ -106,20 +97,24 @@ class HashOperations:
             self.misses += 1
             return {}
         self.hits += 1
-        fields = self._visible_fields(key, head.hash_meta.cleared)
+        fields = self.visible_elements(key, head.hash_meta.cleared)
         self.cache.misses += 1
         return self.cache.put_hash(key, fields, head.deadline).fields
 
-    def _visible_fields(self, key: bytes, cleared: tuple, start: bytes = b"",
-                        limit: int | None = None) -> dict:
-        fields = {}
-        for _, field, record in self.store.fields(key, start):
-            value = field_visible(record, cleared)
+    def visible_elements(self, key: bytes, cleared: tuple, kind: str = HASH,
+                         limit: int | None = None) -> dict:
+        """The elements of the collection of ``kind`` at ``key``, cleared at
+        ``cleared``, in the store's order: a hash's fields and their values, a set's
+        members (each to ``b""``), a sorted set's (each to its score's ``repr``)."""
+        found = {}
+        for _, element, record in self.store.fields(key, b"", ELEMENT_MARK[kind]):
+            value = field_visible(record, cleared) if kind == HASH \
+                else members.cached_value(record, cleared)
             if value is not None:
-                fields[field] = value
-                if len(fields) == limit:
+                found[element] = value
+                if len(found) == limit:
                     break
-        return fields
+        return found
 
     def hash_scan(self, key: bytes, start: bytes, count: int,
                   resume_bytes: int, kind: str = HASH) -> tuple[bytes | None, dict]:
@@ -137,17 +132,11 @@ class HashOperations:
         cleared = head.hash_meta.cleared
         begun = start.ljust(resume_bytes, b"\0")[:resume_bytes]
         found = {}
-        mark = FIELD_MARK if kind == HASH else MEMBER_MARK if kind != ZSET else ZMEMBER_MARK
-        for place, field, record in self.store.fields(key, start, mark):
+        for place, field, record in self.store.fields(key, start, ELEMENT_MARK[kind]):
             if len(found) >= count and place[:resume_bytes].ljust(resume_bytes, b"\0") != begun:
                 return place, found
-            if kind == HASH:
-                value = field_visible(record, cleared)
-            elif kind == ZSET:
-                score = members.zscore(record, cleared)
-                value = None if score is None else repr(score).encode()
-            else:
-                value = b"" if members.present(record, cleared) else None
+            value = field_visible(record, cleared) if kind == HASH \
+                else members.cached_value(record, cleared)
             if value is not None:
                 found[field] = value
         return None, found
@@ -160,7 +149,7 @@ class HashOperations:
         if head is None:
             head = self.new_header(key, version, HASH)
             # (fields here may be newer than that: they came before their own header)
-            old = self._visible_fields(key, head.hash_meta.cleared)
+            old = self.visible_elements(key, head.hash_meta.cleared)
         else:
             head = header(version, self.origin, head.hash_meta, head.deadline)
             old = None
@@ -207,7 +196,8 @@ class HashOperations:
             if entry is not None:
                 self.cache.resized(key, entry.set(field, None))
         if removed:
-            live = bool(entry.fields) if entry is not None else self._has_field(key, cleared)
+            live = bool(entry.fields) if entry is not None else bool(
+                self.visible_elements(key, cleared, limit=1))
             self.store.put(key_id(key), header(version, self.origin, head.hash_meta,
                                                head.deadline, live))
             if not live:
@@ -241,16 +231,10 @@ class HashOperations:
     def hash_length(self, key: bytes) -> int:
         return len(self.hash_items(key))
 
-    def _has_field(self, key: bytes, cleared: tuple) -> bool:
-        return bool(self._visible_fields(key, cleared, limit=1))
-
     def holds_fields(self, key: bytes, head: Record) -> bool:
         """What a header's flag says here: the collection has an element of its kind
         (a hash a field, a set a member).  (Its deadline passing is not this: it then
         waits in the store's deadline index for its expiry, a delete that
         replicates.)"""
-        if head.hash_meta.kind == ZSET:
-            return self.has_zmember(key, head.hash_meta.cleared)
-        if head.hash_meta.kind != HASH:
-            return self.has_member(key, head.hash_meta.cleared)
-        return self._has_field(key, head.hash_meta.cleared)
+        return bool(self.visible_elements(key, head.hash_meta.cleared,
+                                          head.hash_meta.kind, limit=1))

@@ -42,7 +42,9 @@ class HashEntry:
         self.size = sum(len(f) + len(v) for f, v in self.fields.items())
 
     def set(self, field: bytes, value: bytes | None) -> int:
-        """Set (or with None remove) one field; the change in bytes."""
+        """Set (or with None remove) one field; the change in bytes.  A sorted set's
+        order is made again at its next range read."""
+        self.order = None
         fields = self.fields
         old = fields.get(field)
         before = 0 if old is None else len(field) + len(old)

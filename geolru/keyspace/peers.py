@@ -26,10 +26,8 @@ class PeerRecords:
         """Merge a record from another region (``key`` an identity: a key's or a
         field's); ``True`` if it changed this one."""
         self.hlc.observe(incoming.version)
-        if is_member(key):
+        if is_member(key) or is_zmember(key):
             return self._apply_member(key, incoming)
-        if is_zmember(key):
-            return self._apply_zmember(key, incoming)
         if is_field(key):
             return self._apply_field(key, incoming)
         current = self.store.get(key)
@@ -76,44 +74,24 @@ class PeerRecords:
         return True
 
     def _apply_member(self, identity: bytes, incoming) -> bool:
+        """A set's member, or a sorted set's: their states join."""
         key, member = parse(identity)
         head = self.store.get(key_id(key))
         cleared = clear_point(head)
         if (incoming.version, incoming.origin) <= cleared:
-            return False  # added and removed before its set was cleared here
+            return False  # written before its collection was cleared here
         current = self.store.get(identity)
         merged = members.join(current, incoming)
         if merged == current:
             return False
         self.store.put(identity, merged)
-        if head is not None and head.hash_meta is not None and head.hash_meta.kind == SET:
-            present = members.present(merged, cleared)
+        kind = ZSET if is_zmember(identity) else SET
+        if head is not None and head.hash_meta is not None and head.hash_meta.kind == kind:
+            value = members.cached_value(merged, cleared)
             entry = self.cache.entry(key)
-            if entry is not None and entry.value is None and entry.kind == SET:
-                self.cache.resized(key, entry.set(member, b"" if present else None))
-            if present != (head.value is not None):
-                self.settle(key, head)
-        return True
-
-    def _apply_zmember(self, identity: bytes, incoming) -> bool:
-        key, member = parse(identity)
-        head = self.store.get(key_id(key))
-        cleared = clear_point(head)
-        if (incoming.version, incoming.origin) <= cleared:
-            return False  # written before its sorted set was cleared here
-        current = self.store.get(identity)
-        merged = members.zjoin(current, incoming)
-        if merged == current:
-            return False
-        self.store.put(identity, merged)
-        if head is not None and head.hash_meta is not None and head.hash_meta.kind == ZSET:
-            score = members.zscore(merged, cleared)
-            entry = self.cache.entry(key)
-            if entry is not None and entry.value is None and entry.kind == ZSET:
-                entry.order = None
-                self.cache.resized(key, entry.set(member, None if score is None
-                                                  else repr(score).encode()))
-            if (score is not None) != (head.value is not None):
+            if entry is not None and entry.value is None and entry.kind == kind:
+                self.cache.resized(key, entry.set(member, value))
+            if (value is not None) != (head.value is not None):
                 self.settle(key, head)
         return True
 

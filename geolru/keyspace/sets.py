@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from geolru.keyspace.lru import HashEntry
 from geolru.model import members
-from geolru.model.hashkeys import MEMBER_MARK, SET, ZMEMBER_MARK, ZSET, key_id, member_id
+from geolru.model.hashkeys import ELEMENT_MARK, SET, key_id, member_id
 from geolru.model.headers import header
 
 
@@ -33,7 +33,7 @@ class SetOperations:
             self.misses += 1
             return {}
         self.hits += 1
-        found = self._visible_members(key, head.hash_meta.cleared)
+        found = self.visible_elements(key, head.hash_meta.cleared, SET)
         self.cache.misses += 1
         return self.cache.put_hash(key, found, head.deadline, SET).fields
 
@@ -59,7 +59,7 @@ class SetOperations:
         if head is None:
             head = self.new_header(key, version, SET)
             # (members here may be newer than that: they came before their own header)
-            old = self._visible_members(key, head.hash_meta.cleared)
+            old = self.visible_elements(key, head.hash_meta.cleared, SET)
             entry = self.cache.put_hash(key, old, None, SET)
         else:
             head = header(version, self.origin, head.hash_meta, head.deadline)
@@ -97,23 +97,15 @@ class SetOperations:
             return 0
         entry: HashEntry | None = self.cached_hash(key, kind)
         cleared = head.hash_meta.cleared
-        mark = ZMEMBER_MARK if kind == ZSET else MEMBER_MARK
         removed = 0
         for member in dict.fromkeys(gone):
-            identity = member_id(key, member, mark)
+            identity = member_id(key, member, ELEMENT_MARK[kind])
             current = self.store.get(identity)
-            if kind == ZSET:
-                if members.zscore(current, cleared) is None:
-                    continue
-                record = members.zmember_record(current.hash_meta.remove())
-            else:
-                if not members.present(current, cleared):
-                    continue
-                record = members.removed(current)
+            if members.cached_value(current, cleared) is None:
+                continue
             removed += 1
-            self.store.put(identity, record)
+            self.store.put(identity, members.removed(current))
             if entry is not None:
-                entry.order = None
                 self.cache.resized(key, entry.set(member, None))
         if removed:
             live = bool(entry.fields) if entry is not None else self.holds_fields(key, head)
@@ -131,15 +123,3 @@ class SetOperations:
             self.delete(key)
             if new:
                 self.set_add(key, new)
-
-    def has_member(self, key: bytes, cleared: tuple) -> bool:
-        return bool(self._visible_members(key, cleared, limit=1))
-
-    def _visible_members(self, key: bytes, cleared: tuple, limit: int | None = None) -> dict:
-        found = {}
-        for _, member, record in self.store.fields(key, b"", MEMBER_MARK):
-            if members.present(record, cleared):
-                found[member] = b""
-                if len(found) == limit:
-                    break
-        return found

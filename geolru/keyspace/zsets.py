@@ -3,15 +3,14 @@ and one record per member, which holds its adds and removes and its score's part
 (``geolru.model.zmember``): membership merges as a set's, the score as a counter.
 
 A sorted set read whole is cached whole (member -> its score, as ``repr`` bytes),
-with its members in order once a range was read (``ZSetOrder``), kept until it
-changes.
+with its members in order once a range was read (``HashEntry.order``), kept until
+it changes.
 
 ``ZSetOperations`` is a part of ``Keyspace`` (``geolru.keyspace.keyspace``).
 """
 
 from __future__ import annotations
 
-from geolru.keyspace.lru import HashEntry
 from geolru.model import members
 from geolru.model.hashkeys import ZMEMBER_MARK, ZSET, key_id, member_id
 from geolru.model.headers import header
@@ -36,7 +35,7 @@ class ZSetOperations:
             self.misses += 1
             return {}
         self.hits += 1
-        found = self._visible_scores(key, head.hash_meta.cleared)
+        found = self.visible_elements(key, head.hash_meta.cleared, ZSET)
         self.cache.misses += 1
         return self.cache.put_hash(key, found, head.deadline, ZSET).fields
 
@@ -72,8 +71,8 @@ class ZSetOperations:
         version = self.hlc.now()
         if head is None:
             head = self.new_header(key, version, ZSET)
-            entry = self.cache.put_hash(key, self._visible_scores(
-                key, head.hash_meta.cleared), None, ZSET)
+            entry = self.cache.put_hash(key, self.visible_elements(
+                key, head.hash_meta.cleared, ZSET), None, ZSET)
         else:
             head = header(version, self.origin, head.hash_meta, head.deadline)
             entry = self.cached_hash(key, ZSET)
@@ -85,11 +84,11 @@ class ZSetOperations:
             current = members.zstate(self.store.get(identity))
             state = current.increment(stamp, score, cleared) if increment \
                 else current.assign(stamp, score)
-            self.store.put(identity, members.zmember_record(state))
+            self.store.put(identity, members.member_record(state))
             new = state.score(cleared)
             scores.append(new)
             if entry is not None:
-                self.cache.resized(key, _set(entry, member, new))
+                self.cache.resized(key, entry.set(member, members.score_bytes(new)))
         self.store.put(key_id(key), head)
         if entry is not None:
             entry.deadline = head.deadline
@@ -100,26 +99,6 @@ class ZSetOperations:
         """Remove members of the sorted set at ``key``; how many it had."""
         return self.remove_elements(key, gone, ZSET)
 
-    def has_zmember(self, key: bytes, cleared: tuple) -> bool:
-        return bool(self._visible_scores(key, cleared, limit=1))
-
-    def _visible_scores(self, key: bytes, cleared: tuple, limit: int | None = None) -> dict:
-        found = {}
-        for _, member, record in self.store.fields(key, b"", ZMEMBER_MARK):
-            score = members.zscore(record, cleared)
-            if score is not None:
-                found[member] = repr(score).encode()
-                if len(found) == limit:
-                    break
-        return found
-
 
 def _ordered(scores: dict) -> list:
     return sorted((float(score), member) for member, score in scores.items())
-
-
-def _set(entry: HashEntry, member: bytes, score: float | None) -> int:
-    """A cached sorted set's member's new score (None: gone); its order is made
-    again at the next range read."""
-    entry.order = None
-    return entry.set(member, None if score is None else repr(score).encode())

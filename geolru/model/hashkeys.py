@@ -31,6 +31,7 @@ ZMEMBER_MARK = ESCAPE + b"Z"
 ELEMENT_MARKS = (FIELD_MARK, MEMBER_MARK, ZMEMBER_MARK)
 HASH, SET, ZSET = "hash", "set", "zset"  # the kinds of collection a header may say
 _PREFIX_BYTE = {FIELD_MARK: 0, MEMBER_MARK: 2, ZMEMBER_MARK: 4}
+ELEMENT_MARK = {HASH: FIELD_MARK, SET: MEMBER_MARK, ZSET: ZMEMBER_MARK}  # kind -> mark
 LENGTH = struct.Struct(">I")
 NO_VERSION = (0, "")
 

@@ -16,7 +16,8 @@ from geolru.model.record import Record
 from geolru.model.zmember import ZMember
 
 
-def member_record(member: Member) -> Record:
+def member_record(member: Member | ZMember) -> Record:
+    """A set's member's record (or a sorted set's, from its ``ZMember``)."""
     return Record(b"" if member.present() else None, None, *member.version, hash_meta=member)
 
 
@@ -25,11 +26,17 @@ def state(record: Record | None) -> Member:
     return Member() if record is None else record.hash_meta
 
 
+def zstate(record: Record | None) -> ZMember:
+    """A sorted set's member's state held by ``record`` (none: no record)."""
+    return ZMember() if record is None else record.hash_meta
+
+
 def join(current: Record | None, incoming: Record) -> Record:
-    """The record both regions agree on, given what each has (commutative)."""
+    """The record both regions agree on, given what each has (commutative): of a
+    set's member or a sorted set's."""
     if current is None or current == incoming:
         return incoming
-    return member_record(state(current).join(state(incoming)))
+    return member_record(current.hash_meta.join(incoming.hash_meta))
 
 
 def added(current: Record | None, version: int, origin: str) -> Record:
@@ -38,8 +45,8 @@ def added(current: Record | None, version: int, origin: str) -> Record:
 
 
 def removed(current: Record) -> Record:
-    """``SREM``: of every add ``current`` holds."""
-    return member_record(state(current).remove())
+    """``SREM`` (or ``ZREM``): of every write ``current`` holds."""
+    return member_record(current.hash_meta.remove())
 
 
 def present(record: Record | None, cleared: tuple = NONE) -> bool:
@@ -48,27 +55,21 @@ def present(record: Record | None, cleared: tuple = NONE) -> bool:
         cleared)
 
 
-# ------------------------------------------------------------ sorted sets' members
-
-def zmember_record(member: ZMember) -> Record:
-    """A sorted set's member's record: as a set's, its value ``b""`` while some write
-    of it stands."""
-    return Record(b"" if member.present() else None, None, *member.version, hash_meta=member)
-
-
-def zstate(record: Record | None) -> ZMember:
-    return ZMember() if record is None else record.hash_meta
-
-
-def zjoin(current: Record | None, incoming: Record) -> Record:
-    if current is None or current == incoming:
-        return incoming
-    return zmember_record(zstate(current).join(zstate(incoming)))
-
-
 def zscore(record: Record | None, cleared: tuple = NONE) -> float | None:
     """The member's score in its sorted set, last cleared at ``cleared`` (None: it is
     not in it)."""
     if record is None or record.value is None:
         return None
     return record.hash_meta.score(cleared)
+
+
+def cached_value(record: Record | None, cleared: tuple = NONE) -> bytes | None:
+    """What a cached collection holds of the member (None: it is not in it): ``b""``
+    for a set's, its score (``repr``) for a sorted set's."""
+    if record is None or type(record.hash_meta) is not ZMember:
+        return b"" if present(record, cleared) else None
+    return score_bytes(zscore(record, cleared))
+
+
+def score_bytes(score: float | None) -> bytes | None:
+    return None if score is None else repr(score).encode()

@@ -829,7 +829,7 @@ class Simulation:
         joined = {}
         for write in writes:
             if is_zmember(write.key):
-                joined[write.key] = member_records.zjoin(joined.get(write.key),
+                joined[write.key] = member_records.join(joined.get(write.key),
                                                          write.record)
         self._check_membership(key, final, writes)
         if final is None or final[0] != "zset":

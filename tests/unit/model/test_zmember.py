@@ -92,7 +92,7 @@ def test_a_member_survives_the_codec_as_a_record(states):
     from geolru.model.record import decode, encode
 
     joined = functools.reduce(ZMember.join, states, ZMember())
-    record = members.zmember_record(joined)
+    record = members.member_record(joined)
     assert decode(encode(record, 9)) == (9, record)
     assert members.zscore(record) == joined.score()
 
