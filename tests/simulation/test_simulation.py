@@ -277,12 +277,6 @@ HYPERLOGLOGS = {
 }
 
 
-@pytest.mark.parametrize("seed", sorted(HYPERLOGLOGS), ids=lambda s: f"seed-{s}")
-def test_seeds_with_hyperloglogs_that_found_bugs(seed):
-    result = run_schedule(generate(seed, extras=2), timeline=True)
-    assert result.ok, f"{HYPERLOGLOGS[seed]}\n{result.report()}"
-
-
 # seeds of wide schedules with sets (generate's ``extras`` 3), as they were found
 SETS = {
     WIDE + 187: "a frame of records all forwarded or held back, which left the stream's "
@@ -290,12 +284,6 @@ SETS = {
                 "went then, none after the disk had room again, and a window of a few "
                 "hundred bytes stayed shut for good",
 }
-
-
-@pytest.mark.parametrize("seed", sorted(SETS), ids=lambda s: f"seed-{s}")
-def test_seeds_with_sets_that_found_bugs(seed):
-    result = run_schedule(generate(seed, extras=3), timeline=True)
-    assert result.ok, f"{SETS[seed]}\n{result.report()}"
 
 
 # seeds of wide schedules whose set keys are made hashes too (``extras`` 4)
@@ -307,12 +295,6 @@ KINDS = {
 }
 
 
-@pytest.mark.parametrize("seed", sorted(KINDS), ids=lambda s: f"seed-{s}")
-def test_seeds_with_colliding_kinds_that_found_bugs(seed):
-    result = run_schedule(generate(seed, extras=4), timeline=True)
-    assert result.ok, f"{KINDS[seed]}\n{result.report()}"
-
-
 # seeds of wide schedules with sorted sets (``extras`` 5)
 ZSETS = {
     WIDE + 30653: "a ZADD naming a member twice wrote two states of one version; the "
@@ -320,7 +302,13 @@ ZSETS = {
 }
 
 
-@pytest.mark.parametrize("seed", sorted(ZSETS), ids=lambda s: f"seed-{s}")
-def test_seeds_with_sorted_sets_that_found_bugs(seed):
-    result = run_schedule(generate(seed, extras=5), timeline=True)
-    assert result.ok, f"{ZSETS[seed]}\n{result.report()}"
+# each level's kept seeds, replayed at the level they were found at
+FOUND_AT_LEVEL = {2: HYPERLOGLOGS, 3: SETS, 4: KINDS, 5: ZSETS}
+
+
+@pytest.mark.parametrize("level, seed", [(level, seed) for level, seeds
+                                         in FOUND_AT_LEVEL.items() for seed in sorted(seeds)],
+                         ids=lambda x: f"{x}")
+def test_seeds_of_each_level_that_found_bugs(level, seed):
+    result = run_schedule(generate(seed, extras=level), timeline=True)
+    assert result.ok, f"{FOUND_AT_LEVEL[level][seed]}\n{result.report()}"
