@@ -35,6 +35,7 @@ from redis.cluster import ClusterNode
 from redis.exceptions import ClusterError, MovedError, RedisClusterException
 from redis.retry import Retry
 
+from geolru.client.geo import GeoMethods
 from geolru.client.hashes import HashMethods
 from geolru.client.replies import raw_replies
 from geolru.client.sets import SetMethods, ZSetMethods
@@ -102,7 +103,7 @@ def locate(masters: str, latitude: float, longitude: float,
     raise OSError(f"no master reachable ({masters}): {last_error}")
 
 
-class GeoCache(HashMethods, SetMethods, ZSetMethods):
+class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods):
     """A geo-aware cache client with failover (thread-safe like ``redis.Redis``)."""
 
     def __init__(self, master: str | None = DEFAULT_MASTER, near: tuple[float, float] = (0, 0),

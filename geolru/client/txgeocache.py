@@ -25,6 +25,7 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
 from twisted.protocols.basic import LineReceiver
 
+from geolru.client.geo import GeoMethods
 from geolru.client.geocache import DEFAULT_MASTER, LOCATE_COUNT, NoRegionAvailable, RegionAddress
 from geolru.client.hashes import HashMethods
 from geolru.client.sets import SetMethods, ZSetMethods
@@ -120,7 +121,7 @@ CONNECTION_ERRORS = (error.ConnectError, error.ConnectionLost, error.ConnectionD
                      defer.TimeoutError, defer.CancelledError)
 
 
-class TxGeoCache(HashMethods, SetMethods, ZSetMethods):
+class TxGeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods):
     def __init__(self, reactor, master: str | None = DEFAULT_MASTER,
                  near: tuple[float, float] = (0, 0), regions: list[str] | None = None,
                  timeout: float = 2.0, serializer=json):

@@ -229,6 +229,16 @@ SUMMARIES = {
     "geopos": "Returns the longitude and latitude of points of a geo index.",
     "geodist": "Returns the distance between two points of a geo index.",
     "geohash": "Returns the geohash strings of points of a geo index.",
+    "geosearch": "Returns the points of a geo index within a radius or a box.",
+    "geosearchstore": "Writes the points of a geo index within a radius or a box to a key.",
+    "georadius": "Returns (or STOREs) the points of a geo index within a radius of a "
+                 "longitude and latitude.",
+    "georadius_ro": "Returns the points of a geo index within a radius of a longitude and "
+                    "latitude.",
+    "georadiusbymember": "Returns (or STOREs) the points of a geo index within a radius "
+                         "of one of its points.",
+    "georadiusbymember_ro": "Returns the points of a geo index within a radius of one of "
+                            "its points.",
     "bgsave": "Commits every write and flushes the store to disk in the background.",
     "copy": "Copies a key's value (of any type) and time to live to another key.",
     "object|encoding": "Returns the encoding Redis would use for a key's value.",

@@ -77,7 +77,9 @@ zrandmember -2 zsets 1,1,1 d    zscan -3 zsets 1,1,1 d          zunion -3 zsets 
 zinter -3 zsets - d             zdiff -3 zsets - d             zunionstore -4 zsets 1,1,1 wd
 zinterstore -4 zsets 1,1,1 wd   zdiffstore -4 zsets 1,1,1 wd   zintercard -3 zsets - d
 geoadd -5 geoindex 1,1,1 wd     geopos -2 geoindex 1,1,1 d     geodist -4 geoindex 1,1,1 d
-geohash -2 geoindex 1,1,1 d
+geohash -2 geoindex 1,1,1 d     geosearch -7 geoindex 1,1,1 d  geosearchstore -8 geoindex 1,2,1 wd
+georadius -6 geoindex 1,1,1 wd  georadius_ro -6 geoindex 1,1,1 d
+georadiusbymember -5 geoindex 1,1,1 wd georadiusbymember_ro -5 geoindex 1,1,1 d
 """
 
 

@@ -104,7 +104,10 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         stored = (b"zunionstore", b"zinterstore", b"zdiffstore")
         for name in stored:  # (COMMAND INFO names the destination alone: 1,1,1)
             self._keys_at[name] = _stored_and_counted_keys
-        self._one_key -= set(stored)
+        radius = (b"georadius", b"georadiusbymember")  # (and a STORE's destination)
+        for name in radius:
+            self._keys_at[name] = _source_and_stored_keys
+        self._one_key -= set(stored) | set(radius)
 
     # ------------------------------------------------------------ dispatch
 
@@ -228,6 +231,13 @@ def _counted_keys(args: list[bytes]) -> list[bytes]:
 def _stored_and_counted_keys(args: list[bytes]) -> list[bytes]:
     """ZUNIONSTORE's and the like: the destination, then as many keys as it says."""
     return args[1:2] + _counted_keys(args[1:])
+
+
+def _source_and_stored_keys(args: list[bytes]) -> list[bytes]:
+    """GEORADIUS's and GEORADIUSBYMEMBER's: the source, and the key after a STORE or a
+    STOREDIST (as COMMAND INFO's key specs find them)."""
+    return args[1:2] + [args[j + 1] for j in range(2, len(args) - 1)
+                        if args[j].upper() in (b"STORE", b"STOREDIST")]
 
 
 def _subcommand_key(*keyless: bytes):

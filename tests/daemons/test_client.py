@@ -114,6 +114,20 @@ def test_sets(cluster):
         assert cache.zrange("lb", 0, -1, withscores=True) == [(b"bob", 7.5), (b"ann", 10.0)]
         assert cache.zrange("lb", 0, 0, desc=True) == [b"ann"] and cache.zcard("lb") == 2
         assert cache.zrank("lb", "ann") == 1 and cache.zrem("lb", "bob") == 1
+        assert cache.geoadd("sicily", [13.361389, 38.115556, "Palermo",
+                                       15.087269, 37.502669, "Catania"]) == 2
+        assert cache.geodist("sicily", "Palermo", "Catania", "km") == 166.2742
+        assert cache.geopos("sicily", "Palermo", "Nope") == [
+            (13.361389338970184, 38.1155563954963), None]
+        assert cache.geohash("sicily", "Palermo") == ["sqc8b49rny0"]
+        assert cache.geosearch("sicily", longitude=15, latitude=37, radius=200, unit="km",
+                               sort="ASC", withdist=True) == [
+            [b"Catania", 56.4413], [b"Palermo", 190.4424]]
+        assert cache.georadiusbymember("sicily", "Palermo", 100, "km") == [b"Palermo"]
+        assert cache.geosearchstore("near", "sicily", member="Palermo", width=400,
+                                    height=400, unit="km") == 2
+        wait_until(lambda: regions["singapore"].client().zcard("near") == 2, 5,
+                   what="the stored search to replicate")
     finally:
         cache.close()
 

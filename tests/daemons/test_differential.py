@@ -1,6 +1,7 @@
 """Differential tests: the same command scripts against redis-server 7 and a
 region; the replies must be the same bytes."""
 
+import random
 import re
 
 import pytest
@@ -323,6 +324,76 @@ SCRIPTS = {
         ["GEODIST", "Sicily", "corner", "other"], ["GEODIST", "Sicily", "corner", "corner"],
         ["SET", "str", "v"], ["GEOADD", "str", "1", "1", "a"], ["GEOPOS", "str", "a"],
         ["GEODIST", "str", "a", "b"], ["GEOHASH", "str", "a"], ["TYPE", "Sicily"],
+    ],
+    "geosearch": [
+        ["GEOADD", "Sicily", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669",
+         "Catania", "12.758489", "38.788135", "edge1", "17.241510", "38.788135", "edge2"],
+        ["GEORADIUS", "Sicily", "15", "37", "200", "km", "WITHDIST"],
+        ["GEORADIUS", "Sicily", "15", "37", "200", "km", "WITHCOORD"],
+        ["GEORADIUS", "Sicily", "15", "37", "200", "km", "WITHDIST", "WITHCOORD", "WITHHASH"],
+        ["GEORADIUS", "Sicily", "15", "37", "200", "km", "ASC"],
+        ["GEORADIUS", "Sicily", "15", "37", "200", "km", "DESC", "COUNT", "1"],
+        ["GEORADIUS", "Sicily", "15", "37", "200", "km", "COUNT", "1", "ANY"],
+        ["GEORADIUS", "Sicily", "15", "37", "2000", "mi", "STORE", "near"],
+        ["ZRANGE", "near", "0", "-1", "WITHSCORES"],
+        ["GEORADIUS", "Sicily", "15", "37", "200", "km", "STOREDIST", "near"],
+        ["ZRANGE", "near", "0", "-1", "WITHSCORES"],
+        ["GEORADIUS", "Sicily", "0", "0", "1", "m", "STORE", "near"], ["EXISTS", "near"],
+        ["GEORADIUS_RO", "Sicily", "15", "37", "200", "km", "STORE", "near"],
+        ["GEORADIUS_RO", "Sicily", "15", "37", "200", "km", "WITHDIST"],
+        ["GEORADIUSBYMEMBER", "Sicily", "Palermo", "200", "km", "WITHDIST", "ASC"],
+        ["GEORADIUSBYMEMBER", "Sicily", "Nope", "200", "km"],
+        ["GEORADIUSBYMEMBER", "none", "Nope", "x", "parsec"],
+        ["GEORADIUSBYMEMBER_RO", "Sicily", "Catania", "100", "ft"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "ASC"],
+        ["GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", "BYBOX", "400", "400", "km", "ASC",
+         "WITHCOORD", "WITHDIST", "WITHHASH"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "400", "400", "km",
+         "DESC", "WITHDIST"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "COUNT",
+         "2", "ANY", "WITHDIST"],
+        ["GEOSEARCHSTORE", "dst", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "400", "400",
+         "km", "ASC", "COUNT", "3"], ["ZRANGE", "dst", "0", "-1", "WITHSCORES"],
+        ["GEOSEARCHSTORE", "dst", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "400", "400",
+         "km", "ASC", "COUNT", "3", "STOREDIST"], ["ZRANGE", "dst", "0", "-1", "WITHSCORES"],
+        ["GEOSEARCHSTORE", "dst", "none", "FROMLONLAT", "15", "37", "BYRADIUS", "1", "m"],
+        ["EXISTS", "dst"],
+        ["GEOSEARCHSTORE", "dst", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "1", "m",
+         "WITHDIST"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "STOREDIST"],
+        ["GEOSEARCH", "Sicily", "BYRADIUS", "200", "km"],
+        ["geosearch", "Sicily", "FROMLONLAT", "15", "37"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "FROMMEMBER", "Palermo",
+         "BYRADIUS", "1", "km"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "1", "km", "BYBOX", "1",
+         "1", "km"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "1", "km", "ANY"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "1", "km", "COUNT", "0"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "1", "km", "COUNT", "x"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "-1", "km"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "x", "km"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "1", "x", "km"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "-1", "1", "km"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "1", "parsec"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "190", "37", "BYRADIUS", "1", "km"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "x", "37", "BYRADIUS", "1", "km"],
+        ["GEOSEARCH", "Sicily", "FROMMEMBER", "Nope", "BYRADIUS", "1", "km"],
+        ["GEOSEARCH", "none", "FROMMEMBER", "Nope", "BYRADIUS", "1", "km"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "1", "km", "COUNT"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "1", "km", "FOO"],
+        ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "0", "km"],
+        ["GEORADIUS", "Sicily", "15", "37", "200", "km", "STORE", "x", "WITHDIST"],
+        ["GEORADIUS", "Sicily", "15", "37", "-1", "km"],
+        ["GEORADIUS", "Sicily", "15", "37", "200", "km", "FROMLONLAT", "1", "1"],
+        ["GEORADIUS", "Sicily", "15", "37", "200"],
+        ["GEOADD", "pole", "0", "85", "a", "90", "84", "b", "180", "85", "c", "-179.9", "84.9",
+         "d"], ["GEORADIUS", "pole", "0", "85", "1000", "km", "WITHDIST"],
+        ["GEOSEARCH", "pole", "FROMLONLAT", "179.95", "84.95", "BYBOX", "300", "300", "km"],
+        ["GEORADIUS", "pole", "0", "85", "20000", "km"],
+        ["SET", "str", "v"], ["GEORADIUS", "str", "0", "0", "1", "m"],
+        ["GEOSEARCH", "str", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "m"],
+        ["GEOSEARCHSTORE", "dst", "str", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "m"],
+        ["GEORADIUS", "Sicily", "15", "37", "200", "km", "STORE", "str"], ["TYPE", "str"],
     ],
     "hashes": [
         ["HSET", "h", "name", "ann", "city", "oslo"], ["HSET", "h", "name", "bo"],
@@ -860,6 +931,48 @@ def _same(command, want: bytes, got: bytes) -> bool:
     return want == got
 
 
+def test_random_geo_searches_match_redis(servers):
+    """Points in clusters (two near the poles, one across the antimeridian) and searches
+    of every form and reach, from a meter to the half of the Earth: the region finds
+    what redis-server finds, in its order (the order of its cells when nothing sorts),
+    with the same distances, hashes and coordinates."""
+    region, reference = servers
+    rng = random.Random(20261207)
+    centres = [(13.4, 38.1), (-73.6, 45.5), (103.8, 1.35), (179.9, -16.5), (0, 84.5),
+               (-60, -80), (2.35, 48.86)]
+    script = []
+    for n in range(400):
+        x, y = rng.choice(centres)
+        spread = rng.choice([0.01, 0.5, 5.0])
+        script.append(["GEOADD", "pts", "%.6f" % max(-180, min(180, x + rng.gauss(0, spread))),
+                       "%.6f" % max(-85, min(85, y + rng.gauss(0, spread))), f"p{n}"])
+    for _ in range(600):
+        x, y = rng.choice(centres)
+        x, y = "%.5f" % max(-180, min(180, x + rng.gauss(0, 1))), "%.5f" % (y + rng.gauss(0, .3))
+        unit = rng.choice(["m", "km", "mi", "ft"])
+        size = "%g" % (rng.choice([1, 50, 500, 5000, 20000]) * 1000
+                       / {"m": 1, "km": 1000, "mi": 1609.34, "ft": 0.3048}[unit]
+                       * rng.uniform(0.2, 1))
+        options = rng.sample(["WITHDIST", "WITHHASH", "WITHCOORD"], rng.randint(0, 3))
+        options += rng.choice([[], ["ASC"], ["DESC"], ["COUNT", "5"], ["COUNT", "3", "ANY"],
+                               ["COUNT", "7", "DESC"]])
+        if rng.random() < 0.5:
+            script.append(["GEORADIUS", "pts", x, y, size, unit, *options])
+        else:
+            where = ["FROMLONLAT", x, y] if rng.random() < 0.7 \
+                else ["FROMMEMBER", f"p{rng.randrange(400)}"]
+            shape = ["BYRADIUS", size, unit] if rng.random() < 0.5 \
+                else ["BYBOX", size, "%g" % (float(size) * rng.uniform(0.3, 3)), unit]
+            script.append(["GEOSEARCH", "pts", *where, *shape, *options])
+    expected = replies(reference.port, script)
+    actual = replies(region.port, script)
+    found = 0
+    for command, want, got in zip(script, expected, actual, strict=True):
+        assert got == want, f"{command}: redis said {want!r}, region said {got!r}"
+        found += command[0] != "GEOADD" and want != b"*0\r\n"
+    assert found > 400  # (most searches find something)
+
+
 def test_random_command_sequences_match_redis(servers):
     """Hypothesis writes command sequences over strings, counters, floats, ranges,
     hashes, TTLs and transactions (MULTI/EXEC/DISCARD/WATCH, rejected commands inside); the
@@ -897,7 +1010,10 @@ CLUSTER_SCRIPT = [
     ["MGET", "{foo}", "{foo}x"], ["RENAME", "foo", "bar"], ["READONLY"], ["READWRITE"],
     ["ASKING"], ["MULTI"], ["SET", "foo", "3"], ["SET", "bar", "4"], ["EXEC"],
     ["GET", "foo"], ["MULTI"], ["SET", "{a}1", "1"], ["SET", "{a}2", "2"], ["EXEC"],
-    ["WATCH", "foo", "bar"], ["INFO", "cluster"],
+    ["WATCH", "foo", "bar"], ["INFO", "cluster"], ["GEOADD", "{g}a", "1", "1", "p"],
+    ["GEORADIUS", "{g}a", "1", "1", "10", "km", "STORE", "{g}b"],
+    ["GEORADIUS", "{g}a", "1", "1", "10", "km", "STOREDIST", "elsewhere"],
+    ["GEOSEARCHSTORE", "elsewhere", "{g}a", "FROMLONLAT", "1", "1", "BYRADIUS", "1", "km"],
 ]
 
 

@@ -38,6 +38,10 @@ async def test_deferred_api_with_failover(cluster):
         assert await cache.sadd("s", "a", "b", "c") == 3 and await cache.srem("s", "c") == 1
         assert await cache.smembers("s") == {b"a", b"b"} and await cache.sismember("s", "a")
         assert await cache.smismember("s", "a", "z") == [True, False]
+        # geo
+        assert await cache.geoadd("g", [13.361389, 38.115556, "Palermo"]) == 1
+        assert await cache.georadius("g", 15, 37, 200, "km", withcoord=True) == [
+            [b"Palermo", (13.361389338970184, 38.1155563954963)]]
         with pytest.raises(ResponseError, match="wrong number of arguments"):
             await cache.execute("GET")
         # a transaction: all or none, its replies in a list
