@@ -136,7 +136,7 @@ class KeyCommands:
 
     def cmd_scan(self, session, args):
         cursor, count, pattern, kind = scan_arguments(args, 1, with_type=True)
-        if kind not in (None, b"string", b"hash", b"set", b"zset"):  # one geolru has none of
+        if kind not in (None, b"string", b"hash", b"set", b"zset", b"list"):  # none of
             return p.array([p.bulk(b"0"), p.EMPTY_ARRAY])
         cursor, keys = self.keyspace.scan(cursor, count)
         if pattern is not None:
@@ -218,6 +218,8 @@ class KeyCommands:
                 return p.bulk(set_encoding(self.keyspace.set_members(args[2])))
             if kind == "zset":
                 return p.bulk(zset_encoding(self.keyspace.zset_scores(args[2])))
+            if kind == "list":
+                return p.bulk(b"quicklist")  # (Redis 7.0's for every list)
             value, record = self.keyspace.peek(args[2]).value, self.keyspace.record(args[2])
             if record is not None and record.counter is not None and value[:4] == b"HYLL":
                 return p.bulk(b"raw")  # (as PFADD makes it, whatever its length)
@@ -246,10 +248,11 @@ class KeyCommands:
             kind = self.keyspace.kind(args[2])
             if kind is None:
                 return session.nil
-            if kind in ("hash", "set", "zset"):
+            if kind in ("hash", "set", "zset", "list"):
                 fields = self.keyspace.hash_items(args[2]) if kind == "hash" \
                     else self.keyspace.set_members(args[2]) if kind == "set" \
-                    else self.keyspace.zset_scores(args[2])
+                    else self.keyspace.zset_scores(args[2]) if kind == "zset" \
+                    else self.keyspace.list_items(args[2])[0]
                 size = sum(FIELD_OVERHEAD + len(f) + len(v) for f, v in fields.items())
             else:
                 size = len(self.keyspace.peek(args[2]).value)

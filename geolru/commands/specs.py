@@ -17,7 +17,7 @@ class CommandSpec:
     name: str
     arity: int
     family: str  # connection, strings, bits, hyperloglogs, keys, hashes, sets, zsets,
-    # server, cluster, transactions
+    # geoindex, lists, server, cluster, transactions
     write: bool = False
     keys: tuple[int, int, int] = (0, 0, 0)
     data: bool = False  # reads or writes keys: refused while the region is stale
@@ -80,6 +80,14 @@ geoadd -5 geoindex 1,1,1 wd     geopos -2 geoindex 1,1,1 d     geodist -4 geoind
 geohash -2 geoindex 1,1,1 d     geosearch -7 geoindex 1,1,1 d  geosearchstore -8 geoindex 1,2,1 wd
 georadius -6 geoindex 1,1,1 wd  georadius_ro -6 geoindex 1,1,1 d
 georadiusbymember -5 geoindex 1,1,1 wd georadiusbymember_ro -5 geoindex 1,1,1 d
+lpush -3 lists 1,1,1 wd         rpush -3 lists 1,1,1 wd        lpushx -3 lists 1,1,1 wd
+rpushx -3 lists 1,1,1 wd        lpop -2 lists 1,1,1 wd         rpop -2 lists 1,1,1 wd
+lrange 4 lists 1,1,1 d          lindex 3 lists 1,1,1 d         llen 2 lists 1,1,1 d
+lset 4 lists 1,1,1 wd           linsert 5 lists 1,1,1 wd       lrem 4 lists 1,1,1 wd
+ltrim 4 lists 1,1,1 wd          lpos -3 lists 1,1,1 d          lmove 5 lists 1,2,1 wd
+rpoplpush 3 lists 1,2,1 wd      lmpop -4 lists - wd            blpop -3 lists 1,-2,1 wd
+brpop -3 lists 1,-2,1 wd        blmove 6 lists 1,2,1 wd        brpoplpush 4 lists 1,2,1 wd
+blmpop -5 lists - wd
 """
 
 

@@ -29,6 +29,7 @@ from geolru.commands.geoindex import GeoIndexCommands
 from geolru.commands.hashes import HashCommands
 from geolru.commands.hyperloglogs import HyperLogLogCommands
 from geolru.commands.keys import KeyCommands
+from geolru.commands.lists import ListCommands
 from geolru.commands.ports import ClusterView, ReplicationView
 from geolru.commands.server import INFO_SECTIONS, ServerCommands
 from geolru.commands.sets import SetCommands
@@ -51,7 +52,7 @@ __all__ = ["CommandTable", "Session", "CommandError", "INFO_SECTIONS"]
 @attrs.define(eq=False)
 class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldCommands,
                    HyperLogLogCommands, KeyCommands, HashCommands, SetCommands, ZSetCommands,
-                   GeoIndexCommands,
+                   GeoIndexCommands, ListCommands,
                    ServerCommands, GeoCommands, TransactionCommands):
     """Every command a region implements (one mixin per family), and the dispatch."""
 
@@ -104,6 +105,8 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         stored = (b"zunionstore", b"zinterstore", b"zdiffstore")
         for name in stored:  # (COMMAND INFO names the destination alone: 1,1,1)
             self._keys_at[name] = _stored_and_counted_keys
+        self._keys_at[b"lmpop"] = _counted_keys
+        self._keys_at[b"blmpop"] = lambda args: _counted_keys(args[1:])
         radius = (b"georadius", b"georadiusbymember")  # (and a STORE's destination)
         for name in radius:
             self._keys_at[name] = _source_and_stored_keys

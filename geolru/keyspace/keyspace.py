@@ -19,6 +19,7 @@ from geolru.common.collaborators import Clock
 from geolru.keyspace.errors import WrongType
 from geolru.keyspace.expiry import Expiry
 from geolru.keyspace.hashes import HashOperations
+from geolru.keyspace.lists import ListOperations
 from geolru.keyspace.lru import CacheEntry, LRUCache
 from geolru.keyspace.peers import PeerRecords
 from geolru.keyspace.sets import SetOperations
@@ -35,10 +36,11 @@ RANDOM_SAMPLE = 32  # keys RANDOMKEY picks among, from a random place in the sto
 
 
 @attrs.define(eq=False)
-class Keyspace(HashOperations, SetOperations, ZSetOperations, PeerRecords, Expiry):
+class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, PeerRecords,
+               Expiry):
     """One region's keys, whatever their type, across the cache and the store: the
     read/write core here, hashes (``HashOperations``), sets (``SetOperations``), sorted
-    sets (``ZSetOperations``),
+    sets (``ZSetOperations``), lists (``ListOperations``),
     peers' records (``PeerRecords``) and deadlines (``Expiry``) in modules of their
     own."""
 
@@ -102,7 +104,8 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, PeerRecords, Expir
         return CacheEntry(*seen, 0.0)
 
     def kind(self, key: bytes) -> str | None:
-        """``"string"``, ``"hash"``, ``"set"``, or None: what ``key`` holds."""
+        """``"string"``, ``"hash"``, ``"set"``, ``"zset"``, ``"list"``, or None: what
+        ``key`` holds."""
         try:
             return None if self.peek(key) is None else "string"
         except WrongType:
@@ -175,15 +178,19 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, PeerRecords, Expir
 
     def copy(self, source: bytes, destination: bytes) -> bool:
         """Give ``destination`` what ``source`` holds (a value, a counter's value, a
-        hash's fields or a set's members) and its deadline, replacing what it held;
+        hash's fields, a set's members, a list's elements) and its deadline, replacing what it held;
         ``False`` if ``source`` holds nothing.  It replicates as the writes it makes."""
         try:
             entry = self.peek(source)
-        except WrongType:  # a hash or a set
+        except WrongType:  # a hash, a set, a sorted set or a list
             kind = self.kind(source)
-            elements = dict(self.hash_items(source) if kind == "hash"
-                            else self.set_members(source) if kind == "set"
-                            else self.zset_scores(source))
+            if kind == "list":
+                values, order = self.list_items(source)
+                elements = [values[name] for name in order]
+            else:
+                elements = dict(self.hash_items(source) if kind == "hash"
+                                else self.set_members(source) if kind == "set"
+                                else self.zset_scores(source))
             deadline = self.expiry(source)[1]
             with self.transaction():
                 self.delete(destination)
@@ -191,6 +198,8 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, PeerRecords, Expir
                     self.hash_set(destination, elements)
                 elif kind == "set":
                     self.set_add(destination, list(elements))
+                elif kind == "list":
+                    self.list_push(destination, elements, left=False)
                 else:
                     self.zset_write(destination, [(m, float(s), False)
                                                   for m, s in elements.items()])

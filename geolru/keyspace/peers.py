@@ -12,8 +12,19 @@ joins its adds and removes (``geolru.model.members``).
 
 from __future__ import annotations
 
-from geolru.model import members
-from geolru.model.hashkeys import HASH, SET, ZSET, is_field, is_member, is_zmember, key_id, parse
+from geolru.model import listpos, members
+from geolru.model.hashkeys import (
+    HASH,
+    LIST,
+    SET,
+    ZSET,
+    is_field,
+    is_list_element,
+    is_member,
+    is_zmember,
+    key_id,
+    parse,
+)
 from geolru.model.headers import clear_point, header
 from geolru.model.merge import field_visible, merge, tombstone_when_expired, visible
 from geolru.model.record import Record
@@ -28,6 +39,8 @@ class PeerRecords:
         self.hlc.observe(incoming.version)
         if is_member(key) or is_zmember(key):
             return self._apply_member(key, incoming)
+        if is_list_element(key):
+            return self._apply_list_element(key, incoming)
         if is_field(key):
             return self._apply_field(key, incoming)
         current = self.store.get(key)
@@ -91,6 +104,27 @@ class PeerRecords:
             entry = self.cache.entry(key)
             if entry is not None and entry.value is None and entry.kind == kind:
                 self.cache.resized(key, entry.set(member, value))
+            if (value is not None) != (head.value is not None):
+                self.settle(key, head)
+        return True
+
+    def _apply_list_element(self, identity: bytes, incoming: Record) -> bool:
+        """A list's element: a removed one stays removed (``listpos.join``)."""
+        key, name = parse(identity)
+        head = self.store.get(key_id(key))
+        cleared = clear_point(head)
+        if listpos.created(name) <= cleared:
+            return False  # inserted before its list was cleared here
+        current = self.store.get(identity)
+        merged = listpos.join(current, incoming)
+        if merged == current:
+            return False
+        self.store.put(identity, merged)
+        if head is not None and head.hash_meta is not None and head.hash_meta.kind == LIST:
+            value = listpos.visible(name, merged, cleared)
+            entry = self.cache.entry(key)
+            if entry is not None and entry.value is None and entry.kind == LIST:
+                self.list_applied(key, entry, name, value)
             if (value is not None) != (head.value is not None):
                 self.settle(key, head)
         return True

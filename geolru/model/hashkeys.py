@@ -6,7 +6,9 @@ the wire -- handles one kind of name, an *identity* (bytes):
 - a key is itself, unless it starts with ``ESCAPE``: then ``ESCAPE + b"K"`` + key;
 - a hash's field is ``ESCAPE + b"F"`` + 4-byte key length + key + field;
 - a set's member is ``ESCAPE + b"S"`` + 4-byte key length + key + member;
-- a sorted set's member is the same with ``b"Z"``.
+- a sorted set's member is the same with ``b"Z"``;
+- a list's element likewise with ``b"L"``, its name its position
+  (``geolru.model.listpos``).
 
 So no key's identity is ever an element's (a field's or a member's), and a hash's
 field ``a`` and a set's member ``a`` of the same key are two records.  A collection
@@ -28,10 +30,12 @@ KEY_MARK = ESCAPE + b"K"
 FIELD_MARK = ESCAPE + b"F"
 MEMBER_MARK = ESCAPE + b"S"
 ZMEMBER_MARK = ESCAPE + b"Z"
-ELEMENT_MARKS = (FIELD_MARK, MEMBER_MARK, ZMEMBER_MARK)
-HASH, SET, ZSET = "hash", "set", "zset"  # the kinds of collection a header may say
-_PREFIX_BYTE = {FIELD_MARK: 0, MEMBER_MARK: 2, ZMEMBER_MARK: 4}
-ELEMENT_MARK = {HASH: FIELD_MARK, SET: MEMBER_MARK, ZSET: ZMEMBER_MARK}  # kind -> mark
+LIST_MARK = ESCAPE + b"L"
+ELEMENT_MARKS = (FIELD_MARK, MEMBER_MARK, ZMEMBER_MARK, LIST_MARK)
+HASH, SET, ZSET, LIST = "hash", "set", "zset", "list"  # the kinds a header may say
+_PREFIX_BYTE = {FIELD_MARK: 0, MEMBER_MARK: 2, ZMEMBER_MARK: 4, LIST_MARK: 6}
+ELEMENT_MARK = {HASH: FIELD_MARK, SET: MEMBER_MARK, ZSET: ZMEMBER_MARK,
+                LIST: LIST_MARK}  # kind -> mark
 LENGTH = struct.Struct(">I")
 NO_VERSION = (0, "")
 
@@ -81,6 +85,10 @@ def is_zmember(identity: bytes) -> bool:
     return identity[:3] == ZMEMBER_MARK
 
 
+def is_list_element(identity: bytes) -> bool:
+    return identity[:3] == LIST_MARK
+
+
 def fields_prefix(key: bytes, mark: bytes = FIELD_MARK) -> bytes:
     """Where ``key``'s fields (or with ``MEMBER_MARK``, its members) start in the
     store's fields table (one prefix per key and kind, and no prefix is the start of
@@ -112,15 +120,15 @@ class HashMeta:
     - ``ttl``: the version of the write that set the key's deadline (``EXPIRE``,
       ``PERSIST``, or the hash's creation); the newest one decides the deadline.
       One made before ``cleared`` belongs to the key's earlier life: void.
-    - ``kind``: a hash or a set; the newest header decides it (two regions that make
-      the key at once, one a hash and one a set), and replaces the other as a
-      ``SET`` would: the other's version is a clear point too
+    - ``kind``: a hash, a set, a sorted set or a list; the newest header decides it
+      (two regions that make the key at once, one a hash and one a set), and
+      replaces the other as a ``SET`` would: the other's version is a clear point too
       (``headers.merge_headers``).
     """
 
     cleared: tuple = NO_VERSION
     ttl: tuple = NO_VERSION
-    kind: str = HASH  # the collection's kind (``HASH``, ``SET``): the newest header's
+    kind: str = HASH  # the collection's kind (``HASH``, ``SET``, …): the newest header's
 
     def encode(self) -> str:
         if self.kind == HASH:  # (as before kinds: a hash's header reads the same)

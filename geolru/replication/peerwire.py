@@ -58,7 +58,7 @@ from geolru.model.record import Record, decode, encode
 # one region at a time: a release that changes the wire speaks the previous version
 # too, for as long as it may meet a region that has not been upgraded.  Version 4 is
 # the first to negotiate; the release before it speaks 4 alone and refuses any other.
-PROTOCOL = 7
+PROTOCOL = 8
 OLDEST_PROTOCOL = 4
 # Version 5: a counter record may hold a HyperLogLog's parts (registers where a
 # release of version 4 reads an integer): a stream in version 4 stops before the
@@ -71,6 +71,9 @@ SETS = 6
 # Version 7: sorted sets likewise (a header of kind "zset", a member's record with its
 # score's parts).
 ZSETS = 7
+# Version 8: lists likewise (a header of kind "list", element records under their own
+# identity mark).
+LISTS = 8
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _PROGRESS = struct.Struct(">QQ")

@@ -34,7 +34,7 @@ import attrs
 from geolru.common.auth import registration_mac
 from geolru.common.collaborators import Clock, EventLog, SilentLog
 from geolru.model.counters import counter_origins, holds_registers
-from geolru.model.hashkeys import HASH, ZSET, HashMeta, identity_slot
+from geolru.model.hashkeys import HASH, LIST, ZSET, HashMeta, identity_slot, is_list_element
 from geolru.model.headers import EXPIRY_ORIGIN
 from geolru.model.hlc import physical_ms
 from geolru.model.slots import SlotSet
@@ -694,6 +694,11 @@ class Sender:
     def _what_the_protocol_lacks(self, changes) -> str | None:
         """What of ``changes`` the stream's protocol cannot carry (named for the log),
         or None."""
+        if self.protocol < peerwire.LISTS and any(
+                is_list_element(key) or (type(r.hash_meta) is HashMeta
+                                         and r.hash_meta.kind == LIST)
+                for _, key, r in changes):
+            return "a list (LPUSH, RPUSH, LPOP, …)"
         if self.protocol < peerwire.ZSETS and any(_is_zset(r) for _, _, r in changes):
             return "a sorted set (ZADD, ZINCRBY, ZREM)"
         if self.protocol < peerwire.SETS and any(

@@ -44,8 +44,9 @@ DEADLINE_BIAS = 1 << 63  # deadlines are signed; index keys sort as unsigned
 # Format 2 adds sets (a header's kind, member records under their own prefix in
 # ``fields``), which a release of format 1 would misread; a folder of format 1 is
 # one of format 2 without sets, so it only gains the number.  Format 3 adds sorted
-# sets likewise (a header of kind "zset", member records under a prefix of their own).
-FORMAT = 3
+# sets likewise (a header of kind "zset", member records under a prefix of their own),
+# format 4 lists (a header of kind "list", element records under a prefix of their own).
+FORMAT = 4
 FORMAT_NAME = b"store_format"  # meta: the format of the folder
 
 

@@ -43,3 +43,16 @@ def test_the_shell_help_lists_every_command_and_shows_arguments():
     assert usage("set").startswith("SET key value [NX|XX] [GET] [EX seconds|PX milliseconds")
     assert usage("watch").startswith("WATCH key [key ...]")
     assert "OBJECT ENCODING key" in usage("object") and usage("nosuch") is None
+
+
+def test_no_two_command_families_define_the_same_method():
+    """The command table is one class made of the families' mixins: a helper named
+    alike in two of them (``_pop``, ``_store``) would silently call the wrong one."""
+    from geolru.commands.table import CommandTable
+    owners = {}
+    for family in CommandTable.__mro__[1:]:
+        if family.__module__.startswith("geolru.commands."):
+            for name in vars(family):
+                if callable(vars(family)[name]) and not name.startswith("__"):
+                    assert name not in owners, f"{name}: {owners.get(name)} and {family}"
+                    owners[name] = family.__name__

@@ -1,0 +1,331 @@
+"""List commands: LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LRANGE LINDEX LLEN LSET LINSERT
+LREM LTRIM LPOS LMOVE RPOPLPUSH LMPOP, and the blocking forms (BLPOP BRPOP BLMOVE
+BRPOPLPUSH BLMPOP), which answer at once when they have an element and refuse to
+wait otherwise (a region does not block yet: docs/commands.md).
+
+Replies and errors are redis-server 7.0's (t_list.c), checked in its order.  A list
+merges across regions as ``geolru.model.listpos`` says: concurrent pushes and inserts
+all stay, in one order everywhere; an element popped (or removed) in two regions at
+once is removed once, and both clients get it.
+"""
+
+from __future__ import annotations
+
+from geolru.commands.args import SYNTAX, CommandError, arity_error, keyword, text
+from geolru.resp import codec as p
+
+NO_SUCH_KEY = p.error("ERR no such key")
+OUT_OF_RANGE = p.error("ERR index out of range")
+NOT_AN_INTEGER = "value is not an integer or out of range"
+LONG_MAX = (1 << 63) - 1
+
+
+def _long(raw: bytes, message: str | None = None, low: int = -LONG_MAX - 1,
+          high: int = LONG_MAX) -> int:
+    """``getRangeLongFromObjectOrReply``: an integer within bounds, or the error
+    (``message`` for both a non-integer and one out of bounds, as Redis)."""
+    number = p.parse_int(raw)
+    if number is None:
+        raise CommandError(p.error("ERR " + (message or NOT_AN_INTEGER)))
+    if not low <= number <= high:
+        raise CommandError(p.error("ERR " + (
+            message or f"value is out of range, value must between {low} and {high}")))
+    return number
+
+
+def _positive(raw: bytes, message: str | None = None) -> int:
+    return _long(raw, message or "value is out of range, must be positive", 0)
+
+
+def _side(raw: bytes) -> bool:
+    """LEFT (True) or RIGHT (False), as ``getListPositionFromObjectOrReply``."""
+    word = keyword(raw)
+    if word not in (b"LEFT", b"RIGHT"):
+        raise CommandError(SYNTAX)
+    return word == b"LEFT"
+
+
+def _null_array(session) -> bytes:
+    return session.nil if session.resp3 else p.NIL_ARRAY
+
+
+def _span(start: int, end: int, length: int) -> tuple[int, int] | None:
+    """Redis' inclusive range of indexes (negative from the end), clipped; None if it
+    is empty."""
+    if start < 0:
+        start += length
+    if end < 0:
+        end += length
+    start = max(start, 0)
+    if start > end or start >= length:
+        return None
+    return start, min(end, length - 1)
+
+
+class ListCommands:
+
+    # ------------------------------------------------------------ pushes
+
+    def cmd_lpush(self, session, args):
+        return p.integer(self.keyspace.list_push(args[1], args[2:], left=True))
+
+    def cmd_rpush(self, session, args):
+        return p.integer(self.keyspace.list_push(args[1], args[2:], left=False))
+
+    def cmd_lpushx(self, session, args):
+        return p.integer(self.keyspace.list_push(args[1], args[2:], left=True, make=False))
+
+    def cmd_rpushx(self, session, args):
+        return p.integer(self.keyspace.list_push(args[1], args[2:], left=False,
+                                                 make=False))
+
+    def cmd_linsert(self, session, args):
+        where = keyword(args[2])
+        if where not in (b"BEFORE", b"AFTER"):
+            return SYNTAX
+        values, order = self.keyspace.list_items(args[1])
+        if not order:
+            return p.integer(0)
+        for at, name in enumerate(order):
+            if values[name] == args[3]:
+                return p.integer(self.keyspace.list_insert(
+                    args[1], at + (where == b"AFTER"), args[4]))
+        return p.integer(-1)
+
+    # ------------------------------------------------------------ reads
+
+    def cmd_llen(self, session, args):
+        return p.integer(len(self.keyspace.list_items(args[1])[1]))
+
+    def cmd_lindex(self, session, args):
+        values, order = self.keyspace.list_items(args[1])
+        if not order:
+            return session.nil
+        index = _long(args[2])
+        if index < 0:
+            index += len(order)
+        if not 0 <= index < len(order):
+            return session.nil
+        return p.bulk(values[order[index]])
+
+    def cmd_lrange(self, session, args):
+        start, end = _long(args[2]), _long(args[3])
+        values, order = self.keyspace.list_items(args[1])
+        span = _span(start, end, len(order))
+        if span is None:
+            return p.EMPTY_ARRAY
+        return p.bulk_array([values[name] for name in order[span[0]:span[1] + 1]])
+
+    def cmd_lpos(self, session, args):
+        rank, count, maxlen = 1, None, 0
+        j = 3
+        while j < len(args):
+            word, more = keyword(args[j]), j + 1 < len(args)
+            if word == b"RANK" and more:
+                rank = _long(args[j + 1])
+                if rank == 0:
+                    return p.error("ERR RANK can't be zero: use 1 to start from the first "
+                                   "match, 2 from the second ... or use negative to start "
+                                   "from the end of the list")
+            elif word == b"COUNT" and more:
+                count = _positive(args[j + 1], "COUNT can't be negative")
+            elif word == b"MAXLEN" and more:
+                maxlen = _positive(args[j + 1], "MAXLEN can't be negative")
+            else:
+                return SYNTAX
+            j += 2
+        values, order = self.keyspace.list_items(args[1])
+        if not order:
+            return p.EMPTY_ARRAY if count is not None else session.nil
+        backwards = rank < 0
+        rank = abs(rank)
+        length = len(order)
+        indexes = range(length - 1, -1, -1) if backwards else range(length)
+        found, matches = [], 0
+        for scanned, index in enumerate(indexes):
+            if maxlen and scanned >= maxlen:
+                break
+            if values[order[index]] == args[2]:
+                matches += 1
+                if matches >= rank:
+                    found.append(index)
+                    if count is None or (count and matches - rank + 1 >= count):
+                        break
+        if count is not None:
+            return p.array([p.integer(index) for index in found])
+        return p.integer(found[0]) if found else session.nil
+
+    # ------------------------------------------------------------ writes in place
+
+    def cmd_lset(self, session, args):
+        values, order = self.keyspace.list_items(args[1])
+        if not order:
+            return NO_SUCH_KEY
+        index = _long(args[2])
+        if index < 0:
+            index += len(order)
+        if not 0 <= index < len(order):
+            return OUT_OF_RANGE
+        self.keyspace.list_set(args[1], order[index], args[3])
+        return p.OK
+
+    # ------------------------------------------------------------ removes
+
+    def cmd_lpop(self, session, args):
+        return self._list_pop(session, args, left=True)
+
+    def cmd_rpop(self, session, args):
+        return self._list_pop(session, args, left=False)
+
+    def _list_pop(self, session, args, left: bool) -> bytes:
+        if len(args) > 3:
+            return arity_error(text(args[0]).lower())
+        count = _positive(args[2]) if len(args) == 3 else None
+        values, order = self.keyspace.list_items(args[1])
+        if not order:
+            return _null_array(session) if count is not None else session.nil
+        if count == 0:
+            return p.EMPTY_ARRAY
+        taken = self._list_take(args[1], values, order, count or 1, left)
+        if count is None:
+            return p.bulk(taken[0])
+        return p.bulk_array(taken)
+
+    def _list_take(self, key: bytes, values: dict, order: list, count: int,
+              left: bool) -> list:
+        """Remove up to ``count`` elements from one end; their values, in the order
+        they were taken."""
+        names = order[:count] if left else order[::-1][:count]
+        taken = [values[name] for name in names]
+        self.keyspace.list_remove(key, names)
+        return taken
+
+    def cmd_lrem(self, session, args):
+        count = _long(args[2])
+        values, order = self.keyspace.list_items(args[1])
+        if not order:
+            return p.integer(0)
+        names = order[::-1] if count < 0 else order
+        gone = [name for name in names if values[name] == args[3]]
+        if count:
+            gone = gone[:abs(count)]
+        if gone:
+            self.keyspace.list_remove(args[1], gone)
+        return p.integer(len(gone))
+
+    def cmd_ltrim(self, session, args):
+        start, end = _long(args[2]), _long(args[3])
+        values, order = self.keyspace.list_items(args[1])
+        if not order:
+            return p.OK
+        span = _span(start, end, len(order))
+        kept = set() if span is None else set(order[span[0]:span[1] + 1])
+        gone = [name for name in order if name not in kept]
+        if gone:
+            self.keyspace.list_remove(args[1], gone)
+        return p.OK
+
+    # ------------------------------------------------------------ moves
+
+    def cmd_lmove(self, session, args):
+        source_left, destination_left = _side(args[3]), _side(args[4])
+        return self._list_move(session, args[1], args[2], source_left, destination_left)
+
+    def cmd_rpoplpush(self, session, args):
+        return self._list_move(session, args[1], args[2], False, True)
+
+    def _list_move(self, session, source: bytes, destination: bytes, source_left: bool,
+              destination_left: bool) -> bytes:
+        keyspace = self.keyspace
+        values, order = keyspace.list_items(source)
+        if not order:
+            return session.nil
+        keyspace.list_items(destination)  # (WRONGTYPE before anything is written)
+        with keyspace.transaction():
+            value = self._list_take(source, values, order, 1, source_left)[0]
+            keyspace.list_push(destination, [value], left=destination_left)
+        return p.bulk(value)
+
+    def cmd_lmpop(self, session, args):
+        return self._list_mpop(session, args, 1)
+
+    def _list_mpop(self, session, args, at: int) -> bytes:
+        """LMPOP's (``at`` where its key count is; BLMPOP's is one later)."""
+        count_of_keys = _long(args[at], "numkeys should be greater than 0", 1)
+        side = at + count_of_keys + 1
+        if side >= len(args):
+            return SYNTAX
+        left = _side(args[side])
+        count = None
+        j = side + 1
+        while j < len(args):
+            if count is None and keyword(args[j]) == b"COUNT" and j + 1 < len(args):
+                count = _long(args[j + 1], "count should be greater than 0", 1)
+                j += 2
+            else:
+                return SYNTAX
+        for key in args[at + 1:side]:
+            values, order = self.keyspace.list_items(key)
+            if order:
+                taken = self._list_take(key, values, order, count or 1, left)
+                return b"*2\r\n" + p.bulk(key) + p.bulk_array(taken)
+        return _null_array(session)
+
+    # ------------------------------------------------------------ blocking forms
+
+    def cmd_blpop(self, session, args):
+        return self._list_blocking_pop(session, args, left=True)
+
+    def cmd_brpop(self, session, args):
+        return self._list_blocking_pop(session, args, left=False)
+
+    def _list_blocking_pop(self, session, args, left: bool) -> bytes:
+        _timeout(args[-1])
+        for key in args[1:-1]:
+            values, order = self.keyspace.list_items(key)
+            if order:
+                taken = self._list_take(key, values, order, 1, left)
+                return b"*2\r\n" + p.bulk(key) + p.bulk(taken[0])
+        return _would_block(session, args, _null_array(session))
+
+    def cmd_blmove(self, session, args):
+        source_left, destination_left = _side(args[3]), _side(args[4])
+        _timeout(args[5])
+        return self._list_move_or_refuse(session, args, source_left, destination_left)
+
+    def cmd_brpoplpush(self, session, args):
+        _timeout(args[3])
+        return self._list_move_or_refuse(session, args, False, True)
+
+    def _list_move_or_refuse(self, session, args, source_left: bool,
+                        destination_left: bool) -> bytes:
+        reply = self._list_move(session, args[1], args[2], source_left, destination_left)
+        return _would_block(session, args, reply) if reply == session.nil else reply
+
+    def cmd_blmpop(self, session, args):
+        _timeout(args[1])
+        reply = self._list_mpop(session, args, 2)
+        return _would_block(session, args, reply) if reply == _null_array(session) else reply
+
+
+def _timeout(raw: bytes) -> float:
+    """A blocking command's timeout in seconds, checked as Redis checks it."""
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = None
+    if seconds is None or seconds != seconds or seconds in (float("inf"), float("-inf")):
+        raise CommandError(p.error("ERR timeout is not a float or out of range"))
+    if seconds < 0:
+        raise CommandError(p.error("ERR timeout is negative"))
+    return seconds
+
+
+def _would_block(session, args, null: bytes) -> bytes:
+    """What a blocking command says when it would have to wait: inside a transaction
+    Redis does not wait either (``null``, its null reply); elsewhere a region refuses
+    to."""
+    if session.in_exec:
+        return null
+    return p.error(f"ERR geolru does not block: {text(args[0]).upper()} found no element "
+                   "to take (poll with the non-blocking command)")

@@ -1,0 +1,134 @@
+"""Lists, sans-IO: two keyspaces that exchange their writes by hand, in any order,
+agree on one order; concurrent pushes and inserts all stay; an element popped in
+both is removed once; a removed element never comes back; the store keeps lists."""
+
+import pytest
+from regions import Region, exchange
+
+
+def items(region, key) -> list:
+    reply = region("LRANGE", key, 0, -1)
+    assert reply[:1] == b"*", reply
+    return reply.split(b"\r\n")[2::2]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_concurrent_pushes_all_stay_in_one_order(pair, clock, reverse):
+    a, b = pair
+    a("RPUSH", "l", "start")
+    exchange(a, b)
+    clock.advance(0.01)
+    a("RPUSH", "l", "a1", "a2")
+    a("LPUSH", "l", "a0")
+    b("RPUSH", "l", "b1", "b2")
+    b("LPUSH", "l", "b0")
+    exchange(a, b, reverse)
+    assert items(a, "l") == items(b, "l")
+    got = items(a, "l")
+    assert sorted(got) == sorted([b"start", b"a1", b"a2", b"a0", b"b1", b"b2", b"b0"])
+    # each push keeps its elements together and in its order, after "start" (RPUSH)
+    # or before it (LPUSH)
+    assert got.index(b"a2") == got.index(b"a1") + 1 and got.index(b"b2") == got.index(b"b1") + 1
+    assert got.index(b"a0") < got.index(b"start") < got.index(b"a1")
+    assert got.index(b"b0") < got.index(b"start") < got.index(b"b1")
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_concurrent_inserts_at_one_place_both_stay(pair, clock, reverse):
+    a, b = pair
+    a("RPUSH", "l", "x", "y")
+    exchange(a, b)
+    clock.advance(0.01)
+    a("LINSERT", "l", "AFTER", "x", "from-a")
+    b("LINSERT", "l", "BEFORE", "y", "from-b")
+    exchange(a, b, reverse)
+    assert items(a, "l") == items(b, "l")
+    got = items(a, "l")
+    assert got[0] == b"x" and got[-1] == b"y" and set(got[1:3]) == {b"from-a", b"from-b"}
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_an_element_popped_in_two_regions_at_once_is_removed_once(pair, clock, reverse):
+    a, b = pair
+    a("RPUSH", "q", "job1", "job2", "job3")
+    exchange(a, b)
+    clock.advance(0.01)
+    assert a("LPOP", "q") == b("LPOP", "q") == b"$4\r\njob1\r\n"  # both get it
+    exchange(a, b, reverse)
+    assert items(a, "q") == items(b, "q") == [b"job2", b"job3"]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_pop_wins_over_a_concurrent_lset(pair, clock, reverse):
+    a, b = pair
+    a("RPUSH", "l", "x", "y")
+    exchange(a, b)
+    clock.advance(0.01)
+    a("LPOP", "l")
+    clock.advance(0.01)
+    b("LSET", "l", "0", "newer")  # a later write of the element a removed
+    exchange(a, b, reverse)
+    assert items(a, "l") == items(b, "l") == [b"y"]
+
+
+def test_concurrent_lsets_the_newest_wins(pair, clock):
+    a, b = pair
+    a("RPUSH", "l", "x")
+    exchange(a, b)
+    clock.advance(0.01)
+    a("LSET", "l", "0", "older")
+    clock.advance(0.01)
+    b("LSET", "l", "0", "newer")
+    exchange(a, b, reverse=True)
+    assert items(a, "l") == items(b, "l") == [b"newer"]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_delete_takes_only_the_elements_inserted_before_it(pair, clock, reverse):
+    a, b = pair
+    a("RPUSH", "l", "old")
+    exchange(a, b)
+    clock.advance(0.01)
+    a("DEL", "l")
+    clock.advance(0.01)
+    b("RPUSH", "l", "new")  # after the delete (by version), not seen by it
+    exchange(a, b, reverse)
+    assert items(a, "l") == items(b, "l") == [b"new"]
+    assert a("LLEN", "l") == b("LLEN", "l") == b":1\r\n"
+
+
+def test_a_cached_list_follows_a_peers_writes(pair, clock):
+    a, b = pair
+    a("RPUSH", "l", "1", "2", "3")
+    exchange(a, b)
+    assert items(b, "l") == [b"1", b"2", b"3"]  # (cached at b now)
+    clock.advance(0.01)
+    a("LINSERT", "l", "BEFORE", "2", "1.5")
+    a("RPOP", "l")
+    a("LSET", "l", "0", "one")
+    a.send_to(b)
+    assert items(b, "l") == items(a, "l") == [b"one", b"1.5", b"2"]
+
+
+def test_a_list_survives_a_restart(tmp_path, clock):
+    a = Region(tmp_path, "a", clock)
+    a("RPUSH", "l", "x", "y", "z")
+    a("LPOP", "l")
+    a("LINSERT", "l", "AFTER", "y", "y2")
+    a.store.close()
+    again = Region(tmp_path, "a", clock)
+    assert items(again, "l") == [b"y", b"y2", b"z"]
+    assert again("TYPE", "l") == b"+list\r\n"
+
+
+def test_many_inserts_at_one_place_stay_shallow(pair):
+    """LINSERT before the same element 200 times: the positions go down a digit at a
+    level, not a level each time."""
+    from geolru.model import listpos
+    a, _ = pair
+    a("RPUSH", "l", "x", "y")
+    for n in range(200):
+        a("LINSERT", "l", "BEFORE", "y", str(n))
+    assert items(a, "l") == [b"x", *(str(n).encode() for n in range(200)), b"y"]
+    names = a.keyspace.list_items(b"l")[1]
+    assert max(len(listpos.decode(name)) for name in names) <= 2
