@@ -45,6 +45,12 @@ own under the rules above, and the writes to the key itself:
 
 A set (docs/types.md) is a hash whose fields are members, each present while an add
 of it made after the clear point was seen by no remove (``set_outcome``).
+
+A list (docs/types.md) is a collection likewise whose elements are each made once, by
+an insert: an element is in the list while it was inserted after the clear point and
+no write removed it; its value is its newest write's (the insert, or an ``LSET``)
+(``list_outcome``).  The order of the elements is the simulator's check, not this
+model's: every region shows the same, and no two elements ever change places.
 """
 
 from __future__ import annotations
@@ -242,3 +248,30 @@ def set_outcome(key_ops, set_writes, members: dict, now_ms: int, fields: dict | 
                for op in ops):
             present.append(member)
     return ("set", tuple(present), deadline) if present else None
+
+
+@attrs.frozen
+class ElementOp:
+    """One write to a list's element: its value (the insert's, or an ``LSET``'s), or
+    None for a remove (a pop, ``LREM``, ``LTRIM``)."""
+
+    stamp: Stamp
+    value: bytes | None
+
+
+def list_outcome(key_ops, list_writes, elements: dict, now_ms: int):
+    """What a client sees at a key with writes of its own ``key_ops``, writes to it as
+    a list ``list_writes`` (``HashWrite``, of kind "list") and its elements' writes
+    ``elements`` (name -> (the insert's stamp, its ``ElementOp``s)): ``("list",
+    ((name, value), ...) by name, deadline)``, ``("string", value, deadline)``, or
+    None."""
+    standing = _collection(key_ops, list_writes, now_ms)
+    if standing is None or standing[0] == "string":
+        return standing
+    _, cleared, deadline = standing
+    present = []
+    for name, (inserted, ops) in sorted(elements.items()):
+        if inserted <= cleared or any(op.value is None for op in ops):
+            continue
+        present.append((name, max(ops, key=lambda op: op.stamp).value))
+    return ("list", tuple(present), deadline) if present else None

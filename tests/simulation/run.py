@@ -4,7 +4,9 @@ After the schedule every cut link heals, every frozen region thaws and every
 crashed one (not forgotten) restarts; the world runs until it is quiet.  Then:
 
 - every region shows a client the same value and deadline for every key, and the
-  same fields for every hash;
+  same fields for every hash (members, elements for sets, sorted sets and lists);
+- no two elements of a list ever change places: what a region showed right after
+  it inserted an element (its neighbours) is the order every region shows at the end;
 - a ``WAIT`` answers no more regions than have committed the writes it waits for
   (read from their stores; with ``check_wait``, see ``CHECK_WAIT``);
 - no write that could not have been lost is missing: each key's record includes
@@ -45,10 +47,11 @@ import attrs
 from twisted.internet import defer
 
 from geolru.keyspace.keyspace import WrongType
-from geolru.model import hyperloglog
+from geolru.model import hyperloglog, listpos
 from geolru.model import members as member_records
 from geolru.model.counters import as_counter, counter_of
 from geolru.model.hashkeys import (
+    LIST_MARK,
     ZMEMBER_MARK,
     field_id,
     identity_slot,
@@ -163,10 +166,16 @@ class Simulation:
         self.zset_parts = {key: [key_id(key)] + [member_id(key, m, ZMEMBER_MARK)
                                                   for m in members]
                            for key, members in self.zset_members.items()}
+        # and each list's header (its elements are found as they are made: _elements)
+        self.list_keys = schedule.lists
         self.tracked = self.string_keys + [part for parts in (*self.hash_parts.values(),
                                                               *self.set_parts.values(),
                                                               *self.zset_parts.values())
-                                           for part in parts]
+                                           for part in parts] + [key_id(key)
+                                                                 for key in self.list_keys]
+        # a list element's identity -> the identities next to it (before, after; None
+        # at an end) where its region put it, right after the command that made it
+        self.neighbours: dict[bytes, tuple] = {}
         self.tracked_set = frozenset(self.tracked)
         # (node, incarnation, key) -> the newest (version, origin) of a plain record or
         # tombstone that node stored for a string key since it started: what its
@@ -401,7 +410,18 @@ class Simulation:
                     touched[part] = None
                 for part in self.zset_parts.get(arg, ()):
                     touched[part] = None
+                if arg in self.list_keys:
+                    touched[key_id(arg)] = None
         return list(touched)
+
+    def _lists_named(self, commands) -> list:
+        """The list keys ``commands`` may write (every one for FLUSHALL)."""
+        named = {}
+        for args in commands:
+            for arg in (self.list_keys if args[0] == b"FLUSHALL" else args[1:]):
+                if arg in self.list_keys:
+                    named[arg] = None
+        return list(named)
 
     def _command(self, node, args: tuple) -> None:
         if args[0] == "transaction":
@@ -416,6 +436,8 @@ class Simulation:
         store = node.store
         tracked = self._touched(commands)
         before = {key: store.get(key) for key in tracked}
+        lists = self._lists_named(commands)
+        elements = {key: _elements(store, key) for key in lists}
         newest = self.newest.get((node.name, node.incarnation), 0)
         if len(commands) > 1:
             node.table.execute(node.session, [b"MULTI"])
@@ -457,6 +479,33 @@ class Simulation:
                         f"{node.name}: {shown} wrote {key!r} at v{record.version}, not newer "
                         f"than v{newest} it had already stored: a write stamped in the past "
                         f"loses to writes made before it")
+        for key in lists:
+            self._element_writes(node, key, elements[key], written)
+
+    def _element_writes(self, node, key: bytes, before: dict, written: tuple) -> None:
+        """Record the writes a command made to the elements of the list at ``key``
+        (``before``: its element records before), and where each new one stands."""
+        store = node.store
+        order = None
+        for identity, record in _elements(store, key).items():
+            old = before.get(identity)
+            if record == old:
+                continue
+            self.writes.append(Write(self.world.scheduler.now, node.name, node.incarnation,
+                                     identity, record, store.seq, command=written,
+                                     before=old))
+            if old is not None or record.value is None:
+                continue
+            if order is None:
+                try:
+                    order = [member_id(key, name, LIST_MARK)
+                             for name in node.keyspace.list_items(key)[1]]
+                except WrongType:
+                    order = []
+            if identity in order:
+                at = order.index(identity)
+                self.neighbours[identity] = (order[at - 1] if at > 0 else None,
+                                             order[at + 1] if at + 1 < len(order) else None)
 
     def _read(self, node, key: bytes) -> None:
         """A client's GET, checked against the history so far: the value was written
@@ -696,6 +745,8 @@ class Simulation:
             self._check_set(regions, key)
         for key in self.zset_members:
             self._check_zset(regions, key)
+        for key in self.list_keys:
+            self._check_list(regions, key)
         for node in nodes:
             if node.slots is not None:
                 strays = [key for key in self.tracked if identity_slot(key) not in node.slots
@@ -889,6 +940,71 @@ class Simulation:
             self.problems.append(f"sorted set {key!r} holds {shown} everywhere; the "
                                  f"reference model of its writes keeps {wanted}")
 
+    def _check_list(self, regions, key: bytes) -> None:
+        """Every region shows the same list (elements in the same order, values,
+        deadline) at ``key``, its cached order that of its elements' positions; no two
+        elements changed places since a region inserted them; when every write to it
+        is certain, its elements and values are those the reference model keeps (none
+        removed is back: ``reference.list_outcome``)."""
+        owners = {region: self.world.serving(region, key) for region in regions}
+        seen = {}
+        for region, node in owners.items():
+            seen[region] = _list_view(node.keyspace, key)
+            stored = _stored_list(node, key)
+            if seen[region] is not None and seen[region][0] == "list" \
+                    and seen[region][1] != stored:
+                self.problems.append(f"list {key!r} at {region} shows {seen[region][1]}, "
+                                     f"its store's elements in order {stored}")
+        if len(set(seen.values())) > 1:
+            self.problems.append(f"list {key!r} differs: {seen}")
+            return
+        final = next(iter(seen.values()), None)
+        shown = [member_id(key, name, LIST_MARK) for name, _ in final[1]] \
+            if final is not None and final[0] == "list" else []
+        place = {identity: at for at, identity in enumerate(shown)}
+        for identity, (left, right) in self.neighbours.items():
+            if parse(identity)[0] != key or identity not in place:
+                continue
+            if (left in place and place[left] > place[identity]) or (
+                    right in place and place[right] < place[identity]):
+                self.problems.append(f"list {key!r}: {parse(identity)[1]!r} was put between "
+                                     f"{left!r} and {right!r}, and is not between them now")
+        writes = [w for w in self.writes
+                  if w.key == key_id(key) or (w.key[:3] == LIST_MARK
+                                              and parse(w.key)[0] == key)]
+        if not owners or not all(self._certain(w) for w in writes):
+            return
+        ops, key_ops, list_writes, elements, clears = {}, [], [], {}, set()
+        for write in writes:
+            record = write.record
+            if write.key == key_id(key) and record.hash_meta is not None:
+                command = write.command[:1]
+                sets = command in ((b"PEXPIRE",), (b"PERSIST",)) or write.fresh
+                list_writes.append(reference.HashWrite(
+                    (record.version, record.origin), sets,
+                    record.deadline if command != (b"PERSIST",) else None,
+                    record.hash_meta.kind))
+                if record.hash_meta.cleared[0]:
+                    clears.add(record.hash_meta.cleared)
+            elif write.key == key_id(key):
+                op = self._op(write, ops)
+                if op is None:
+                    return
+                key_ops.append(op)
+            else:
+                stamp = (record.version, record.origin)
+                name = parse(write.key)[1]
+                inserted, made = elements.setdefault(name, (stamp, []))
+                made.append(reference.ElementOp(stamp, record.value))
+        made = {op.stamp for op in key_ops}
+        key_ops += [reference.Op(cleared) for cleared in sorted(clears - made)]
+        expected = reference.list_outcome(key_ops, list_writes, elements, self._now_ms())
+        got = final if final is None or final[0] != "list" \
+            else ("list", tuple(sorted(final[1])), final[2])
+        if got != expected:
+            self.problems.append(f"list {key!r} is {got} everywhere; the reference model "
+                                 f"of its writes says {expected}")
+
     def _now_ms(self) -> int:
         nodes = self._live_nodes()
         return nodes[0].keyspace.now_ms() if nodes else 0
@@ -967,6 +1083,33 @@ def _zset_view(keyspace, key: bytes):
         return ("zset", tuple((m, s) for s, m in keyspace.zset_ordered(key)),
                 keyspace.expiry(key)[1])
     return None if entry is None else ("string", entry.value, entry.deadline)
+
+
+def _elements(store, key: bytes) -> dict:
+    """The records of the elements of the list at ``key`` in ``store`` (tombstones
+    too), by identity."""
+    return {member_id(key, name, LIST_MARK): record
+            for _, name, record in store.fields(key, b"", LIST_MARK)}
+
+
+def _list_view(keyspace, key: bytes):
+    """What a client sees at ``key``: a list's elements (name, value) in order and its
+    deadline, or a string."""
+    try:
+        entry = keyspace.peek(key)
+    except WrongType:
+        values, order = keyspace.list_items(key)
+        return ("list", tuple((name, values[name]) for name in order),
+                keyspace.expiry(key)[1])
+    return None if entry is None else ("string", entry.value, entry.deadline)
+
+
+def _stored_list(node, key: bytes) -> tuple:
+    """The elements of the list at ``key`` as its store holds them, in the order of
+    their positions (not the cache's)."""
+    head = node.store.get(key_id(key))
+    found = node.keyspace.visible_elements(key, clear_point(head), "list")
+    return tuple((name, found[name]) for name in sorted(found, key=listpos.decode))
 
 
 def _seen(before) -> tuple:

@@ -38,7 +38,8 @@ WIDE_MEMBERS = [b"m%d" % i for i in range(6)] + [b"%d" % i for i in (3, 12, 100)
 SET_KEY_FIELDS = [b"f0", b"f1"]  # a set key made a hash now and then (kinds collide)
 WIDE_ZSET_KEYS = [b"wz0", b"wz1"]  # (``extras`` 5) sorted sets
 WIDE_ZMEMBERS = [b"p%d" % i for i in range(6)]
-EXTRAS = 5  # the levels of ``generate``'s extras so far
+WIDE_LIST_KEYS = [b"wl0", b"wl1"]  # (``extras`` 6) lists
+EXTRAS = 6  # the levels of ``generate``'s extras so far
 NAMES = ["montreal", "frankfurt", "singapore", "saopaulo", "sydney"]
 WORKLOAD_SECONDS = 3.0
 EPOCH = 1_800_000_000.0  # the simulation's time 0, as unix seconds
@@ -67,6 +68,7 @@ class Schedule:
     wide: bool = False  # the wide workload's keys (WIDE_KEYS, WIDE_HASH_KEYS)
     with_sets: bool = False  # the set workload's keys (WIDE_SET_KEYS) are written
     with_zsets: bool = False  # ... and the sorted set workload's (WIDE_ZSET_KEYS)
+    with_lists: bool = False  # ... and the list workload's (WIDE_LIST_KEYS)
     late: tuple = ()  # nodes that join during the run (a "join" action boots each)
     drifts: dict = attrs.field(factory=dict)  # name -> seconds its clock gains a second
 
@@ -84,6 +86,11 @@ class Schedule:
     def zsets(self) -> dict:
         """Each sorted set key the workload writes, and the members it writes."""
         return {key: WIDE_ZMEMBERS for key in WIDE_ZSET_KEYS} if self.with_zsets else {}
+
+    @property
+    def lists(self) -> list:
+        """The list keys the workload writes."""
+        return WIDE_LIST_KEYS if self.with_lists else []
 
     @property
     def set_key_fields(self) -> list:
@@ -112,8 +119,8 @@ def generate(seed: int, extras: int = 0) -> Schedule:
     have that came after most seeds kept as regressions were found, each thing from the
     level it came at: 1, a region's data folder put back to an older copy of it (a
     power cut, a restore from a backup); 2, the HyperLogLog workload; 3, the set
-    workload; 4, the set keys made hashes now and then; 5, the sorted set workload
-    (each type to come adds a level).  0 by default, so that a seed replays
+    workload; 4, the set keys made hashes now and then; 5, the sorted set workload;
+    6, the list workload (each type to come adds a level).  0 by default, so that a seed replays
     as it was found at its level; the CI's random schedules have them all."""
     rng = random.Random(seed)
     wide = seed >= WIDE
@@ -190,6 +197,8 @@ def generate(seed: int, extras: int = 0) -> Schedule:
             actions += _kinds(random.Random(f"kinds {seed}"), names)
         if extras >= 5:
             actions += _zsets(random.Random(f"zsets {seed}"), names)
+        if extras >= 6:
+            actions += _lists(random.Random(f"lists {seed}"), names)
         drifting = random.Random(f"drifts {seed}")
         # clocks that run fast or slow (by up to 2%: far more than a real clock's
         # 50 ppm, so that a run of seconds sees it)
@@ -200,6 +209,7 @@ def generate(seed: int, extras: int = 0) -> Schedule:
         skews.update(shards.skews(skews))
     return Schedule(seed, names, delays, jitter, skews, tuple(actions), wide=wide, late=late,
                     with_sets=wide and extras >= 3, with_zsets=wide and extras >= 5,
+                    with_lists=wide and extras >= 6,
                     drifts=drifts,
                     timers_first=timers_first, window=window, buffer=buffer,
                     layout=shards.layout if shards else None)
@@ -362,6 +372,48 @@ def _zsets(rng, names) -> list:
         elif roll < 0.88:
             args = (b"ZREM", key, member)
         elif roll < 0.93:
+            args = (b"DEL", key)
+        else:
+            args = (b"PEXPIRE", key, b"%d" % rng.choice((rng.randint(50, 2500),
+                                                        rng.randint(5000, 12000))))
+        actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
+                        args))
+    return actions
+
+
+def _lists(rng, names) -> list:
+    """A few dozen commands on lists (``WIDE_LIST_KEYS``): pushes at both ends (which
+    all stay, however many regions push at once), pops (two regions may pop the same
+    element: it goes once), ``LINSERT``, ``LSET`` (which loses to a pop of its element),
+    ``LREM``, ``LTRIM``, ``LMOVE`` between the lists, ``DEL`` and deadlines.  Values
+    repeat (``LINSERT``'s pivots and ``LREM``'s values find several)."""
+    actions = []
+    for _ in range(rng.randint(10, 40)):
+        key, other = rng.choice(WIDE_LIST_KEYS), rng.choice(WIDE_LIST_KEYS)
+        value = b"e%d" % rng.randrange(10)
+        roll = rng.random()
+        if roll < 0.3:
+            args = (b"RPUSH", key, value, *(b"e%d" % rng.randrange(10)
+                                            for _ in range(rng.randint(0, 2))))
+        elif roll < 0.45:
+            args = (b"LPUSH", key, value, *((b"e%d" % rng.randrange(10),)
+                                            if rng.random() < 0.3 else ()))
+        elif roll < 0.6:
+            args = (rng.choice((b"LPOP", b"RPOP")), key,
+                    *((b"%d" % rng.randint(1, 3),) if rng.random() < 0.4 else ()))
+        elif roll < 0.68:
+            args = (b"LINSERT", key, rng.choice((b"BEFORE", b"AFTER")),
+                    b"e%d" % rng.randrange(10), value)
+        elif roll < 0.76:
+            args = (b"LSET", key, b"%d" % rng.randint(-3, 3), value)
+        elif roll < 0.81:
+            args = (b"LREM", key, b"%d" % rng.randint(-2, 2), value)
+        elif roll < 0.85:
+            args = (b"LTRIM", key, b"%d" % rng.randint(0, 2), b"%d" % rng.randint(-3, 5))
+        elif roll < 0.9:
+            args = (b"LMOVE", key, other, rng.choice((b"LEFT", b"RIGHT")),
+                    rng.choice((b"LEFT", b"RIGHT")))
+        elif roll < 0.94:
             args = (b"DEL", key)
         else:
             args = (b"PEXPIRE", key, b"%d" % rng.choice((rng.randint(50, 2500),
