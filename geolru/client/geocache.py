@@ -37,6 +37,7 @@ from redis.retry import Retry
 
 from geolru.client.geo import GeoMethods
 from geolru.client.hashes import HashMethods
+from geolru.client.lists import ListMethods
 from geolru.client.replies import raw_replies
 from geolru.client.sets import SetMethods, ZSetMethods
 from geolru.client.tls import TLS
@@ -103,7 +104,7 @@ def locate(masters: str, latitude: float, longitude: float,
     raise OSError(f"no master reachable ({masters}): {last_error}")
 
 
-class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods):
+class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
     """A geo-aware cache client with failover (thread-safe like ``redis.Redis``)."""
 
     def __init__(self, master: str | None = DEFAULT_MASTER, near: tuple[float, float] = (0, 0),

@@ -28,6 +28,7 @@ from twisted.protocols.basic import LineReceiver
 from geolru.client.geo import GeoMethods
 from geolru.client.geocache import DEFAULT_MASTER, LOCATE_COUNT, NoRegionAvailable, RegionAddress
 from geolru.client.hashes import HashMethods
+from geolru.client.lists import ListMethods
 from geolru.client.sets import SetMethods, ZSetMethods
 from geolru.cluster import masterwire
 from geolru.common.endpoints import host_port, no_delay
@@ -121,7 +122,7 @@ CONNECTION_ERRORS = (error.ConnectError, error.ConnectionLost, error.ConnectionD
                      defer.TimeoutError, defer.CancelledError)
 
 
-class TxGeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods):
+class TxGeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
     def __init__(self, reactor, master: str | None = DEFAULT_MASTER,
                  near: tuple[float, float] = (0, 0), regions: list[str] | None = None,
                  timeout: float = 2.0, serializer=json):

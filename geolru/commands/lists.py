@@ -33,6 +33,11 @@ def _long(raw: bytes, message: str | None = None, low: int = -LONG_MAX - 1,
     return number
 
 
+def _wrapped(number: int) -> int:
+    """``number`` as a C long holds it (two's complement, 64 bits)."""
+    return (number + (1 << 63)) % (1 << 64) - (1 << 63)
+
+
 def _positive(raw: bytes, message: str | None = None) -> int:
     return _long(raw, message or "value is out of range, must be positive", 0)
 
@@ -138,7 +143,8 @@ class ListCommands:
         if not order:
             return p.EMPTY_ARRAY if count is not None else session.nil
         backwards = rank < 0
-        rank = abs(rank)
+        if backwards and rank != -LONG_MAX - 1:  # (Redis negates it in a long: the
+            rank = -rank  # lowest stays negative, and every match is past it)
         length = len(order)
         indexes = range(length - 1, -1, -1) if backwards else range(length)
         found, matches = [], 0
@@ -149,7 +155,7 @@ class ListCommands:
                 matches += 1
                 if matches >= rank:
                     found.append(index)
-                    if count is None or (count and matches - rank + 1 >= count):
+                    if count is None or (count and _wrapped(matches - rank + 1) >= count):
                         break
         if count is not None:
             return p.array([p.integer(index) for index in found])
@@ -241,9 +247,13 @@ class ListCommands:
         if not order:
             return session.nil
         keyspace.list_items(destination)  # (WRONGTYPE before anything is written)
+        name = order[0] if source_left else order[-1]
+        value = values[name]
         with keyspace.transaction():
-            value = self._list_take(source, values, order, 1, source_left)[0]
+            # the push first: a list moved onto itself never is empty, so it keeps its
+            # time to live (as Redis')
             keyspace.list_push(destination, [value], left=destination_left)
+            keyspace.list_remove(source, [name])
         return p.bulk(value)
 
     def cmd_lmpop(self, session, args):

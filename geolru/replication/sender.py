@@ -698,7 +698,7 @@ class Sender:
                 is_list_element(key) or (type(r.hash_meta) is HashMeta
                                          and r.hash_meta.kind == LIST)
                 for _, key, r in changes):
-            return "a list (LPUSH, RPUSH, LPOP, …)"
+            return "a list (LPUSH, RPUSH, LPOP)"
         if self.protocol < peerwire.ZSETS and any(_is_zset(r) for _, _, r in changes):
             return "a sorted set (ZADD, ZINCRBY, ZREM)"
         if self.protocol < peerwire.SETS and any(

@@ -128,6 +128,14 @@ def test_sets(cluster):
                                     height=400, unit="km") == 2
         wait_until(lambda: regions["singapore"].client().zcard("near") == 2, 5,
                    what="the stored search to replicate")
+        assert cache.rpush("q", "a", "b") == 2 and cache.lpush("q", "z") == 3
+        assert cache.lrange("q", 0, -1) == [b"z", b"a", b"b"] and cache.llen("q") == 3
+        assert cache.linsert("q", "AFTER", "a", "a2") == 4 and cache.lset("q", 0, "Z")
+        assert cache.lpos("q", "a2") == 2 and cache.lindex("q", -1) == b"b"
+        assert cache.lmove("q", "done", "LEFT", "RIGHT") == b"Z"
+        assert cache.lpop("q") == b"a" and cache.rpop("q", 2) == [b"b", b"a2"]
+        assert cache.lrem("done", 0, "Z") == 1 and cache.lmpop(2, "q", "done",
+                                                               direction="LEFT") is None
     finally:
         cache.close()
 

@@ -42,6 +42,9 @@ async def test_deferred_api_with_failover(cluster):
         assert await cache.geoadd("g", [13.361389, 38.115556, "Palermo"]) == 1
         assert await cache.georadius("g", 15, 37, 200, "km", withcoord=True) == [
             [b"Palermo", (13.361389338970184, 38.1155563954963)]]
+        # lists
+        assert await cache.rpush("q", "a", "b") == 2 and await cache.lpop("q") == b"a"
+        assert await cache.lrange("q", 0, -1) == [b"b"] and await cache.ltrim("q", 1, 0)
         with pytest.raises(ResponseError, match="wrong number of arguments"):
             await cache.execute("GET")
         # a transaction: all or none, its replies in a list

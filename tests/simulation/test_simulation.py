@@ -302,8 +302,16 @@ ZSETS = {
 }
 
 
+# seeds of wide schedules with lists (``extras`` 6)
+LISTS = {
+    WIDE + 1021: "LMOVE of a list of one element onto itself emptied the list before "
+                 "pushing the element back: the push made a new list, without the "
+                 "deadline the list had (Redis keeps it)",
+}
+
+
 # each level's kept seeds, replayed at the level they were found at
-FOUND_AT_LEVEL = {2: HYPERLOGLOGS, 3: SETS, 4: KINDS, 5: ZSETS}
+FOUND_AT_LEVEL = {2: HYPERLOGLOGS, 3: SETS, 4: KINDS, 5: ZSETS, 6: LISTS}
 
 
 @pytest.mark.parametrize("level, seed", [(level, seed) for level, seeds

@@ -319,6 +319,30 @@ def test_a_stream_in_protocol_4_stops_before_a_hyperloglog_and_goes_on_once_upgr
     assert {key for batch in batches for _, key, _ in batch} == {b"before", b"hll"}
 
 
+def test_a_stream_in_protocol_7_stops_before_a_list_and_goes_on_once_upgraded(
+        tmp_path, clock):
+    """A release of protocol 7 has no lists: an element's record (of its own identity
+    mark) and a header of kind "list" wait here until the peer speaks 8."""
+    here = Region(tmp_path, clock, "here")
+    here.keyspace.write(b"before", b"v", None)
+    here.keyspace.list_push(b"l", [b"a"], left=False)
+    sender = here.replicator.add_peer("there")
+    sent = []
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 7}))
+    assert sent[-2] == (b"Ereplication protocol 7 cannot carry a list (LPUSH, RPUSH, "
+                        b"LPOP): upgrade this region") and sent[-1] is None
+    del sent[:]
+    sender.disconnected()
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 8}))
+    batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
+    keys = {key for batch in batches for _, key, _ in batch}
+    assert b"before" in keys and b"l" in keys and len(keys) == 3  # (and the element)
+
+
 def caught_up_keys(here: Region, applied: dict) -> list:
     """The keys ``here`` sends ``there`` in a catch-up from 0, once ``there`` has
     published that it applied each origin's stream up to ``applied``."""
