@@ -1,6 +1,7 @@
-"""Sets and sorted sets, region vs redis-server, measured in the same run on the same
-machine: memory per member of a 100,000-member set (and sorted set), and SADD and
-SISMEMBER (ZADD and ZSCORE) of one random member.
+"""Sets, sorted sets and lists, region vs redis-server, measured in the same run on
+the same machine: memory per member of a 100,000-member set (and sorted set, and per
+element of a 100,000-element list), and SADD and SISMEMBER (ZADD and ZSCORE; RPUSH
+and LINDEX) of one random member.
 
     .venv/bin/python bench/sets.py [--members 100000] [--requests 100000] [--json FILE]
 
@@ -30,24 +31,27 @@ from region_vs_redis import memory  # noqa: E402
 
 from support import redis_server, region_daemon  # noqa: E402
 
-FIGURES = ("SADD", "SISMEMBER", "ZADD", "ZSCORE")
+FIGURES = ("SADD", "SISMEMBER", "ZADD", "ZSCORE", "RPUSH", "LINDEX")
 
 
-def fill(daemon, members: int, sorted_set: bool = False) -> tuple[float, float]:
-    """Fill set ``s`` (or sorted set ``z``); bytes of RSS and RssAnon growth per
-    member."""
+def fill(daemon, members: int, kind: str = "set") -> tuple[float, float]:
+    """Fill set ``s`` (or sorted set ``z``, or list ``l``); bytes of RSS and RssAnon
+    growth per member."""
     import redis
     client = redis.Redis(port=daemon.port, socket_timeout=60)
-    key = "z" if sorted_set else "s"
+    key = {"set": "s", "zset": "z", "list": "l"}[kind]
     client.delete(key)
     before = memory(daemon.process.pid)
     for start in range(0, members, 1000):
         chunk = [b"member:%09d" % i for i in range(start, min(members, start + 1000))]
-        if sorted_set:
+        if kind == "zset":
             client.zadd(key, {m: i for i, m in enumerate(chunk, start)})
+        elif kind == "list":
+            client.rpush(key, *chunk)
         else:
             client.sadd(key, *chunk)
-    assert (client.zcard(key) if sorted_set else client.scard(key)) == members
+    assert {"set": client.scard, "zset": client.zcard, "list": client.llen}[kind](
+        key) == members
     time.sleep(1.0)  # let the store commit and the allocator settle
     after = memory(daemon.process.pid)
     client.close()
@@ -61,9 +65,13 @@ def measure(name: str, daemon, members: int, requests: int, results: dict) -> No
         results.setdefault(name, {}).update({"rss per member": rss, "anon per member": anon})
         print(f"{name:7} {members:,} members: {rss:,.0f} B RSS per member "
               f"({anon:,.0f} RssAnon)", flush=True)
-        rss, anon = fill(daemon, members, sorted_set=True)
+        rss, anon = fill(daemon, members, "zset")
         results[name].update({"zset rss per member": rss, "zset anon per member": anon})
         print(f"{name:7} {members:,} sorted set members: {rss:,.0f} B RSS per member "
+              f"({anon:,.0f} RssAnon)", flush=True)
+        rss, anon = fill(daemon, members, "list")
+        results[name].update({"list rss per element": rss, "list anon per element": anon})
+        print(f"{name:7} {members:,} list elements: {rss:,.0f} B RSS per element "
               f"({anon:,.0f} RssAnon)", flush=True)
         for command in FIGURES:
             ops = run_set(daemon.port, command, members, requests)
@@ -78,6 +86,8 @@ def run_set(port: int, command: str, members: int, requests: int) -> float:
     import io
     args = (["z", "__rand_int__", "member:__rand_int__"] if command == "ZADD"
             else ["z", "member:__rand_int__"] if command == "ZSCORE"
+            else ["l", "member:__rand_int__"] if command == "RPUSH"
+            else ["l", "__rand_int__"] if command == "LINDEX"
             else ["s", "member:__rand_int__"])
     out = subprocess.run(
         ["redis-benchmark", "-p", str(port), "-c", "50", "-P", "16", "-r", str(members),
@@ -88,7 +98,8 @@ def run_set(port: int, command: str, members: int, requests: int) -> float:
 
 def report(results: dict, members: int) -> str:
     redis, region = results["redis"], results["region"]
-    out = [f"| a set (sorted set) of {members:,} members | redis-server | region | ratio |",
+    out = [f"| a set (sorted set, list) of {members:,} members | redis-server | region "
+           f"| ratio |",
            "|---|---:|---:|---:|"]
     for figure, label, unit in (("rss per member", "memory per member (RSS)", "B"),
                                 ("anon per member", "the same, RssAnon", "B"),
@@ -98,7 +109,12 @@ def report(results: dict, members: int) -> str:
                                  "(RSS)", "B"),
                                 ("zset anon per member", "the same, RssAnon", "B"),
                                 ("ZADD", "ZADD of one member, P16, ops/s", ""),
-                                ("ZSCORE", "ZSCORE, P16, ops/s", "")):
+                                ("ZSCORE", "ZSCORE, P16, ops/s", ""),
+                                ("list rss per element", "list: memory per element (RSS)",
+                                 "B"),
+                                ("list anon per element", "the same, RssAnon", "B"),
+                                ("RPUSH", "RPUSH of one element, P16, ops/s", ""),
+                                ("LINDEX", "LINDEX, P16, ops/s", "")):
         if figure not in redis or figure not in region:
             continue
         out.append(f"| {label} | {redis[figure]:,.0f} {unit} | {region[figure]:,.0f} {unit} "
