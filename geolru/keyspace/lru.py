@@ -11,6 +11,7 @@ durable store is the keyspace's job, which then calls ``discard``.
 
 from __future__ import annotations
 
+import bisect
 from collections import OrderedDict
 
 import attrs
@@ -35,7 +36,8 @@ class HashEntry:
     touched: float
     kind: str = "hash"
     size: int = 0  # bytes of its fields and values
-    order: list | None = None  # a sorted set's (score, member) pairs, once sorted
+    # a sorted set's (score, member) pairs, once sorted; a list's element names in order
+    order: list | None = None
     value = None  # (what tells it from a CacheEntry)
 
     def __attrs_post_init__(self):
@@ -43,10 +45,19 @@ class HashEntry:
 
     def set(self, field: bytes, value: bytes | None) -> int:
         """Set (or with None remove) one field; the change in bytes.  A sorted set's
-        order is made again at its next range read."""
-        self.order = None
+        order, once made, is kept: the member moves to its place (O(log N) to find it,
+        and a C memmove); a list keeps its own (``geolru.keyspace.lists``)."""
         fields = self.fields
         old = fields.get(field)
+        order = self.order
+        if order is not None:
+            if self.kind == "zset":
+                if old is not None:
+                    del order[bisect.bisect_left(order, (float(old), field))]
+                if value is not None:
+                    bisect.insort(order, (float(value), field))
+            else:
+                self.order = None
         before = 0 if old is None else len(field) + len(old)
         if value is not None:
             fields[field] = value  # (in its place: HGETALL's order is as Redis keeps it)

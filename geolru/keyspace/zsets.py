@@ -3,8 +3,8 @@ and one record per member, which holds its adds and removes and its score's part
 (``geolru.model.zmember``): membership merges as a set's, the score as a counter.
 
 A sorted set read whole is cached whole (member -> its score, as ``repr`` bytes),
-with its members in order once a range was read (``HashEntry.order``), kept until
-it changes.
+with its members in order once a range was read (``HashEntry.order``), kept in order
+through every write after, this region's and its peers'.
 
 ``ZSetOperations`` is a part of ``Keyspace`` (``geolru.keyspace.keyspace``).
 """
@@ -41,7 +41,7 @@ class ZSetOperations:
 
     def zset_ordered(self, key: bytes) -> list:
         """The members of the sorted set at ``key`` in order: ``(score, member)``
-        pairs, by score then member (Redis' order), sorted once per change."""
+        pairs, by score then member (Redis' order), sorted once, then kept."""
         scores = self.zset_scores(key)
         entry = self.cache.entry(key)
         if entry is not None and entry.value is None and entry.fields is scores:

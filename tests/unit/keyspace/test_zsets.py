@@ -85,3 +85,38 @@ def test_a_member_named_twice_in_one_zadd_is_written_once_as_it_ends(pair, clock
     assert a("ZADD", "z", 7, "p", 17, "p") == b":1\r\n"
     exchange(a, b)
     assert scores(a, "z") == scores(b, "z") == [(b"p", 17.0)]
+
+
+def test_the_cached_order_is_kept_through_writes_not_sorted_again(pair, clock):
+    """Once a range was read, local writes (ZADD, ZINCRBY, ZREM, pops) and a peer's
+    move members in the cached order itself: it stays the same list, and always equal
+    to sorting the members afresh."""
+    import random
+    a, b = pair
+    a("ZADD", "lb", *(x for i in range(200) for x in (i % 17, f"m{i}")))
+    exchange(a, b)
+    a("ZRANGE", "lb", 0, 0)
+    b("ZRANGE", "lb", 0, 0)
+    kept = {r: r.keyspace.cache.entry(b"lb").order for r in (a, b)}
+    rng = random.Random(7)
+    for step in range(300):
+        region = a if step % 3 else b
+        member = f"m{rng.randrange(220)}"
+        roll = rng.random()
+        if roll < 0.4:
+            region("ZINCRBY", "lb", rng.randint(-5, 5), member)
+        elif roll < 0.7:
+            region("ZADD", "lb", rng.randint(0, 30), member)
+        elif roll < 0.9:
+            region("ZREM", "lb", member)
+        else:
+            region("ZPOPMIN", "lb")
+        clock.advance(0.001)
+        if step % 10 == 0:
+            exchange(a, b)
+    exchange(a, b)
+    for region in (a, b):
+        entry = region.keyspace.cache.entry(b"lb")
+        assert entry.order is kept[region]  # (never dropped and sorted again)
+        assert entry.order == sorted((float(s), m) for m, s in entry.fields.items())
+    assert a("ZRANGE", "lb", 0, -1, "WITHSCORES") == b("ZRANGE", "lb", 0, -1, "WITHSCORES")
