@@ -110,11 +110,27 @@ class ZSetMethods:
     def zcard(self, key) -> int:
         return self.execute("ZCARD", key)
 
-    def zrank(self, key, member):
-        return self.execute("ZRANK", key, member)
+    def zrank(self, key, member, withscore: bool = False):
+        """The rank, or with ``withscore`` ``[rank, score]`` (Redis 7.2's option)."""
+        return self._rank("ZRANK", key, member, withscore)
 
-    def zrevrank(self, key, member):
-        return self.execute("ZREVRANK", key, member)
+    def zrevrank(self, key, member, withscore: bool = False):
+        return self._rank("ZREVRANK", key, member, withscore)
+
+    def _rank(self, command, key, member, withscore: bool):
+        if not withscore:
+            return self.execute(command, key, member)
+        return self._then(self.execute(command, key, member, "WITHSCORE"),
+                          lambda reply: None if reply is None
+                          else [reply[0], float(reply[1])])
+
+    def zmpop(self, num_keys: int, keys: list, min: bool = False, max: bool = False,
+              count: int = 1):
+        """redis-py's: ``[key, [[member, score], ...]]`` or None."""
+        return self._then(
+            self.execute("ZMPOP", num_keys, *keys, "MIN" if min else "MAX", "COUNT", count),
+            lambda reply: None if reply is None else [
+                reply[0], [[m, float(s)] for m, s in reply[1]]])
 
     def zrange(self, key, start, end, withscores: bool = False, desc: bool = False):
         args = ("ZRANGE", key, start, end, *(("REV",) if desc else ()))

@@ -105,3 +105,39 @@ def scan_arguments(args: list, at: int, with_type: bool) -> tuple:
         else:
             raise CommandError(SYNTAX)
     return cursor, count, pattern, kind
+
+
+def blocking_timeout(raw: bytes) -> float:
+    """A blocking command's timeout in seconds, checked as Redis checks it."""
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = None
+    if seconds is None or seconds != seconds or seconds in (float("inf"), float("-inf")):
+        raise CommandError(p.error("ERR timeout is not a float or out of range"))
+    if seconds < 0:
+        raise CommandError(p.error("ERR timeout is negative"))
+    return seconds
+
+
+def would_block(session, args, null: bytes) -> bytes:
+    """What a blocking command says when it would have to wait: inside a transaction
+    Redis does not wait either (``null``, its null reply); elsewhere a region refuses
+    to."""
+    if session.in_exec:
+        return null
+    return p.error(f"ERR geolru does not block: {text(args[0]).upper()} found no element "
+                   "to take (poll with the non-blocking command)")
+
+
+def long_arg(raw: bytes, message: str | None = None, low: int = LLONG_MIN,
+             high: int = LLONG_MAX) -> int:
+    """``getRangeLongFromObjectOrReply``: an integer within bounds, or the error
+    (``message`` for both a non-integer and one out of bounds, as Redis)."""
+    number = p.parse_int(raw)
+    if number is None:
+        raise CommandError(p.error("ERR " + (message or NOT_INTEGER[5:-2].decode())))
+    if not low <= number <= high:
+        raise CommandError(p.error("ERR " + (
+            message or f"value is out of range, value must between {low} and {high}")))
+    return number

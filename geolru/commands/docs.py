@@ -59,6 +59,12 @@ OWN_FACTS = {
     "help": _own("help", -1, ("loading", "stale"), ("@slow", "@connection"), "0.1.0",
                  "connection", [_arg("command", "string", flags=("optional",))]),
 }
+# options of Redis 7.2 a region takes on commands of 7.0: name -> (its arity then and
+# now, the argument added); COMMAND says them as 7.2 does
+NEWER_OPTIONS = {
+    name: ((3, -3), _arg("withscore", "pure-token", "WITHSCORE", ("optional",))
+           + ["since", "7.2.0"])
+    for name in ("zrank", "zrevrank")}
 EXTRA_SUBCOMMANDS = {
     "client": [_own("client|setinfo", 4, ("noscript", "loading", "stale"),
                     ("@slow", "@connection"), "7.2.0", "connection",
@@ -253,6 +259,12 @@ SUMMARIES = {
     "blmove": "LMOVE (geolru does not wait: an error if the source is empty).",
     "brpoplpush": "RPOPLPUSH (geolru does not wait: an error if the source is empty).",
     "blmpop": "LMPOP (geolru does not wait: an error if every list is empty).",
+    "zmpop": "Removes and returns members of the first non-empty sorted set of several.",
+    "bzmpop": "ZMPOP (geolru does not wait: an error if every sorted set is empty).",
+    "bzpopmin": "Removes and returns the lowest member of the first non-empty sorted set "
+                "(geolru does not wait: an error if every one is empty).",
+    "bzpopmax": "Removes and returns the highest member of the first non-empty sorted set "
+                "(geolru does not wait: an error if every one is empty).",
     "geosearch": "Returns the points of a geo index within a radius or a box.",
     "geosearchstore": "Writes the points of a geo index within a radius or a box to a key.",
     "georadius": "Returns (or STOREs) the points of a geo index within a radius of a "
@@ -335,6 +347,10 @@ def _load() -> dict:
         encoding="utf-8"))
     for name, (info, docs) in OWN_FACTS.items():
         facts["info"][name], facts["docs"][name] = info, docs
+    for name, ((_, arity), argument) in NEWER_OPTIONS.items():
+        facts["info"][name][1] = arity
+        flat = facts["docs"][name]
+        flat[flat.index("arguments") + 1].append(argument)
     for name, extras in EXTRA_SUBCOMMANDS.items():
         for info, docs in extras:
             facts["info"][name][9].append(info)

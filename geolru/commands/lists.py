@@ -11,26 +11,21 @@ once is removed once, and both clients get it.
 
 from __future__ import annotations
 
-from geolru.commands.args import SYNTAX, CommandError, arity_error, keyword, text
+from geolru.commands.args import (
+    LLONG_MIN,
+    SYNTAX,
+    CommandError,
+    arity_error,
+    blocking_timeout,
+    keyword,
+    long_arg,
+    text,
+    would_block,
+)
 from geolru.resp import codec as p
 
 NO_SUCH_KEY = p.error("ERR no such key")
 OUT_OF_RANGE = p.error("ERR index out of range")
-NOT_AN_INTEGER = "value is not an integer or out of range"
-LONG_MAX = (1 << 63) - 1
-
-
-def _long(raw: bytes, message: str | None = None, low: int = -LONG_MAX - 1,
-          high: int = LONG_MAX) -> int:
-    """``getRangeLongFromObjectOrReply``: an integer within bounds, or the error
-    (``message`` for both a non-integer and one out of bounds, as Redis)."""
-    number = p.parse_int(raw)
-    if number is None:
-        raise CommandError(p.error("ERR " + (message or NOT_AN_INTEGER)))
-    if not low <= number <= high:
-        raise CommandError(p.error("ERR " + (
-            message or f"value is out of range, value must between {low} and {high}")))
-    return number
 
 
 def _wrapped(number: int) -> int:
@@ -39,7 +34,7 @@ def _wrapped(number: int) -> int:
 
 
 def _positive(raw: bytes, message: str | None = None) -> int:
-    return _long(raw, message or "value is out of range, must be positive", 0)
+    return long_arg(raw, message or "value is out of range, must be positive", 0)
 
 
 def _side(raw: bytes) -> bool:
@@ -106,7 +101,7 @@ class ListCommands:
         values, order = self.keyspace.list_items(args[1])
         if not order:
             return session.nil
-        index = _long(args[2])
+        index = long_arg(args[2])
         if index < 0:
             index += len(order)
         if not 0 <= index < len(order):
@@ -114,7 +109,7 @@ class ListCommands:
         return p.bulk(values[order[index]])
 
     def cmd_lrange(self, session, args):
-        start, end = _long(args[2]), _long(args[3])
+        start, end = long_arg(args[2]), long_arg(args[3])
         values, order = self.keyspace.list_items(args[1])
         span = _span(start, end, len(order))
         if span is None:
@@ -127,7 +122,7 @@ class ListCommands:
         while j < len(args):
             word, more = keyword(args[j]), j + 1 < len(args)
             if word == b"RANK" and more:
-                rank = _long(args[j + 1])
+                rank = long_arg(args[j + 1])
                 if rank == 0:
                     return p.error("ERR RANK can't be zero: use 1 to start from the first "
                                    "match, 2 from the second ... or use negative to start "
@@ -143,7 +138,7 @@ class ListCommands:
         if not order:
             return p.EMPTY_ARRAY if count is not None else session.nil
         backwards = rank < 0
-        if backwards and rank != -LONG_MAX - 1:  # (Redis negates it in a long: the
+        if backwards and rank != LLONG_MIN:  # (Redis negates it in a long: the
             rank = -rank  # lowest stays negative, and every match is past it)
         length = len(order)
         indexes = range(length - 1, -1, -1) if backwards else range(length)
@@ -167,7 +162,7 @@ class ListCommands:
         values, order = self.keyspace.list_items(args[1])
         if not order:
             return NO_SUCH_KEY
-        index = _long(args[2])
+        index = long_arg(args[2])
         if index < 0:
             index += len(order)
         if not 0 <= index < len(order):
@@ -207,7 +202,7 @@ class ListCommands:
         return taken
 
     def cmd_lrem(self, session, args):
-        count = _long(args[2])
+        count = long_arg(args[2])
         values, order = self.keyspace.list_items(args[1])
         if not order:
             return p.integer(0)
@@ -220,7 +215,7 @@ class ListCommands:
         return p.integer(len(gone))
 
     def cmd_ltrim(self, session, args):
-        start, end = _long(args[2]), _long(args[3])
+        start, end = long_arg(args[2]), long_arg(args[3])
         values, order = self.keyspace.list_items(args[1])
         if not order:
             return p.OK
@@ -261,7 +256,7 @@ class ListCommands:
 
     def _list_mpop(self, session, args, at: int) -> bytes:
         """LMPOP's (``at`` where its key count is; BLMPOP's is one later)."""
-        count_of_keys = _long(args[at], "numkeys should be greater than 0", 1)
+        count_of_keys = long_arg(args[at], "numkeys should be greater than 0", 1)
         side = at + count_of_keys + 1
         if side >= len(args):
             return SYNTAX
@@ -270,7 +265,7 @@ class ListCommands:
         j = side + 1
         while j < len(args):
             if count is None and keyword(args[j]) == b"COUNT" and j + 1 < len(args):
-                count = _long(args[j + 1], "count should be greater than 0", 1)
+                count = long_arg(args[j + 1], "count should be greater than 0", 1)
                 j += 2
             else:
                 return SYNTAX
@@ -290,52 +285,29 @@ class ListCommands:
         return self._list_blocking_pop(session, args, left=False)
 
     def _list_blocking_pop(self, session, args, left: bool) -> bytes:
-        _timeout(args[-1])
+        blocking_timeout(args[-1])
         for key in args[1:-1]:
             values, order = self.keyspace.list_items(key)
             if order:
                 taken = self._list_take(key, values, order, 1, left)
                 return b"*2\r\n" + p.bulk(key) + p.bulk(taken[0])
-        return _would_block(session, args, _null_array(session))
+        return would_block(session, args, _null_array(session))
 
     def cmd_blmove(self, session, args):
         source_left, destination_left = _side(args[3]), _side(args[4])
-        _timeout(args[5])
+        blocking_timeout(args[5])
         return self._list_move_or_refuse(session, args, source_left, destination_left)
 
     def cmd_brpoplpush(self, session, args):
-        _timeout(args[3])
+        blocking_timeout(args[3])
         return self._list_move_or_refuse(session, args, False, True)
 
     def _list_move_or_refuse(self, session, args, source_left: bool,
                         destination_left: bool) -> bytes:
         reply = self._list_move(session, args[1], args[2], source_left, destination_left)
-        return _would_block(session, args, reply) if reply == session.nil else reply
+        return would_block(session, args, reply) if reply == session.nil else reply
 
     def cmd_blmpop(self, session, args):
-        _timeout(args[1])
+        blocking_timeout(args[1])
         reply = self._list_mpop(session, args, 2)
-        return _would_block(session, args, reply) if reply == _null_array(session) else reply
-
-
-def _timeout(raw: bytes) -> float:
-    """A blocking command's timeout in seconds, checked as Redis checks it."""
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = None
-    if seconds is None or seconds != seconds or seconds in (float("inf"), float("-inf")):
-        raise CommandError(p.error("ERR timeout is not a float or out of range"))
-    if seconds < 0:
-        raise CommandError(p.error("ERR timeout is negative"))
-    return seconds
-
-
-def _would_block(session, args, null: bytes) -> bytes:
-    """What a blocking command says when it would have to wait: inside a transaction
-    Redis does not wait either (``null``, its null reply); elsewhere a region refuses
-    to."""
-    if session.in_exec:
-        return null
-    return p.error(f"ERR geolru does not block: {text(args[0]).upper()} found no element "
-                   "to take (poll with the non-blocking command)")
+        return would_block(session, args, reply) if reply == _null_array(session) else reply

@@ -68,7 +68,7 @@ sunion -2 sets 1,-1,1 d         sunionstore -3 sets 1,-1,1 wd  sdiff -2 sets 1,-
 sdiffstore -3 sets 1,-1,1 wd    sscan -3 sets 1,1,1 d          zadd -4 zsets 1,1,1 wd
 zincrby 4 zsets 1,1,1 wd        zrem -3 zsets 1,1,1 wd         zscore 3 zsets 1,1,1 d
 zmscore -3 zsets 1,1,1 d        zcard 2 zsets 1,1,1 d          zcount 4 zsets 1,1,1 d
-zlexcount 4 zsets 1,1,1 d       zrank 3 zsets 1,1,1 d          zrevrank 3 zsets 1,1,1 d
+zlexcount 4 zsets 1,1,1 d       zrank -3 zsets 1,1,1 d         zrevrank -3 zsets 1,1,1 d
 zrange -4 zsets 1,1,1 d         zrevrange -4 zsets 1,1,1 d     zrangebyscore -4 zsets 1,1,1 d
 zrevrangebyscore -4 zsets 1,1,1 d zrangebylex -4 zsets 1,1,1 d zrevrangebylex -4 zsets 1,1,1 d
 zrangestore -5 zsets 1,2,1 wd   zpopmin -2 zsets 1,1,1 wd      zpopmax -2 zsets 1,1,1 wd
@@ -76,6 +76,8 @@ zremrangebyrank 4 zsets 1,1,1 wd zremrangebyscore 4 zsets 1,1,1 wd zremrangebyle
 zrandmember -2 zsets 1,1,1 d    zscan -3 zsets 1,1,1 d          zunion -3 zsets - d
 zinter -3 zsets - d             zdiff -3 zsets - d             zunionstore -4 zsets 1,1,1 wd
 zinterstore -4 zsets 1,1,1 wd   zdiffstore -4 zsets 1,1,1 wd   zintercard -3 zsets - d
+zmpop -4 zsets - wd             bzmpop -5 zsets - wd           bzpopmin -3 zsets 1,-2,1 wd
+bzpopmax -3 zsets 1,-2,1 wd
 geoadd -5 geoindex 1,1,1 wd     geopos -2 geoindex 1,1,1 d     geodist -4 geoindex 1,1,1 d
 geohash -2 geoindex 1,1,1 d     geosearch -7 geoindex 1,1,1 d  geosearchstore -8 geoindex 1,2,1 wd
 georadius -6 geoindex 1,1,1 wd  georadius_ro -6 geoindex 1,1,1 d

@@ -105,8 +105,10 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         stored = (b"zunionstore", b"zinterstore", b"zdiffstore")
         for name in stored:  # (COMMAND INFO names the destination alone: 1,1,1)
             self._keys_at[name] = _stored_and_counted_keys
-        self._keys_at[b"lmpop"] = _counted_keys
-        self._keys_at[b"blmpop"] = lambda args: _counted_keys(args[1:])
+        for name in (b"lmpop", b"zmpop"):
+            self._keys_at[name] = _counted_keys
+        for name in (b"blmpop", b"bzmpop"):
+            self._keys_at[name] = _counted_keys_after_timeout
         radius = (b"georadius", b"georadiusbymember")  # (and a STORE's destination)
         for name in radius:
             self._keys_at[name] = _source_and_stored_keys
@@ -229,6 +231,11 @@ def _counted_keys(args: list[bytes]) -> list[bytes]:
     a number)."""
     count = p.parse_int(args[1]) if len(args) > 1 else None
     return args[2:2 + count] if count is not None and count > 0 else []
+
+
+def _counted_keys_after_timeout(args: list[bytes]) -> list[bytes]:
+    """BLMPOP's and BZMPOP's: a timeout, then as many keys as it says."""
+    return _counted_keys(args[1:])
 
 
 def _stored_and_counted_keys(args: list[bytes]) -> list[bytes]:

@@ -20,9 +20,14 @@ from geolru.commands.args import (
     MAX_REPEATED,
     SYNTAX,
     TOO_MANY_REPEATED,
+    arity_error,
+    blocking_timeout,
     int_arg,
     keyword,
+    long_arg,
     scan_arguments,
+    text,
+    would_block,
 )
 from geolru.commands.globmatch import glob_match
 from geolru.commands.hashes import CURSOR_BYTES
@@ -174,12 +179,22 @@ class ZSetCommands:
         return self._rank(session, args, reverse=True)
 
     def _rank(self, session, args, reverse: bool) -> bytes:
+        """ZRANK and ZREVRANK, with Redis 7.2's ``WITHSCORE``."""
+        if len(args) > 4:
+            return arity_error(text(args[0]).lower())
+        withscore = len(args) == 4
+        if withscore and keyword(args[3]) != b"WITHSCORE":
+            return SYNTAX
         score = self.keyspace.zset_score(args[1], args[2])
         if score is None:
-            return session.nil
+            return (session.nil if session.resp3 else p.NIL_ARRAY) if withscore \
+                else session.nil
         ordered = self.keyspace.zset_ordered(args[1])
         rank = bisect.bisect_left(ordered, (score, args[2]))
-        return p.integer(len(ordered) - 1 - rank if reverse else rank)
+        rank = p.integer(len(ordered) - 1 - rank if reverse else rank)
+        if withscore:
+            return b"*2\r\n" + rank + score_reply(score, session.resp3)
+        return rank
 
     def cmd_zrange(self, session, args):
         return self._range(session, args, None, None)
@@ -297,6 +312,65 @@ class ZSetCommands:
         chosen = ordered[::-1][:count or 1] if highest else ordered[:count or 1]
         self.keyspace.zset_remove(args[1], [m for _, m in chosen])
         return _with_scores(chosen, session.resp3 and count is not None, session.resp3)
+
+    def cmd_zmpop(self, session, args):
+        return self._zset_mpop(session, args, 1)
+
+    def cmd_bzmpop(self, session, args):
+        reply = self._zset_mpop(session, args, 2, blocking=True)
+        null = session.nil if session.resp3 else p.NIL_ARRAY
+        return would_block(session, args, reply) if reply == null else reply
+
+    def _zset_mpop(self, session, args, at: int, blocking: bool = False) -> bytes:
+        """``zmpopGenericCommand``: ZMPOP's (``at`` where its key count is; BZMPOP's
+        is one later, after its timeout, which is checked last)."""
+        count_of_keys = long_arg(args[at], "numkeys should be greater than 0", 1)
+        side = at + count_of_keys + 1
+        if side >= len(args):
+            return SYNTAX
+        where = keyword(args[side])
+        if where not in (b"MIN", b"MAX"):
+            return SYNTAX
+        count = None
+        j = side + 1
+        while j < len(args):
+            if count is None and keyword(args[j]) == b"COUNT" and j + 1 < len(args):
+                count = long_arg(args[j + 1], "count should be greater than 0", 1)
+                j += 2
+            else:
+                return SYNTAX
+        if blocking:
+            blocking_timeout(args[1])
+        for key in args[at + 1:side]:
+            ordered = self.keyspace.zset_ordered(key)
+            if ordered:
+                chosen = self._zset_take(key, ordered, count or 1, where == b"MAX")
+                return b"*2\r\n" + p.bulk(key) + p.array([
+                    b"*2\r\n" + p.bulk(m) + score_reply(s, session.resp3) for s, m in chosen])
+        return session.nil if session.resp3 else p.NIL_ARRAY
+
+    def cmd_bzpopmin(self, session, args):
+        return self._zset_blocking_pop(session, args, highest=False)
+
+    def cmd_bzpopmax(self, session, args):
+        return self._zset_blocking_pop(session, args, highest=True)
+
+    def _zset_blocking_pop(self, session, args, highest: bool) -> bytes:
+        blocking_timeout(args[-1])
+        for key in args[1:-1]:
+            ordered = self.keyspace.zset_ordered(key)
+            if ordered:
+                (score, member), = self._zset_take(key, ordered, 1, highest)
+                return b"*3\r\n" + p.bulk(key) + p.bulk(member) + score_reply(
+                    score, session.resp3)
+        return would_block(session, args, session.nil if session.resp3 else p.NIL_ARRAY)
+
+    def _zset_take(self, key: bytes, ordered: list, count: int, highest: bool) -> list:
+        """Remove up to ``count`` members from one end; their (score, member), in the
+        order taken."""
+        chosen = ordered[::-1][:count] if highest else ordered[:count]
+        self.keyspace.zset_remove(key, [m for _, m in chosen])
+        return chosen
 
     def cmd_zremrangebyrank(self, session, args):
         start, stop = int_arg(args[2]), int_arg(args[3])

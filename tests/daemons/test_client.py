@@ -113,7 +113,10 @@ def test_sets(cluster):
         assert cache.zincrby("lb", 2.5, "bob") == 7.5 and cache.zscore("lb", "ann") == 10.0
         assert cache.zrange("lb", 0, -1, withscores=True) == [(b"bob", 7.5), (b"ann", 10.0)]
         assert cache.zrange("lb", 0, 0, desc=True) == [b"ann"] and cache.zcard("lb") == 2
-        assert cache.zrank("lb", "ann") == 1 and cache.zrem("lb", "bob") == 1
+        assert cache.zrank("lb", "ann") == 1 and cache.zrank("lb", "ann", withscore=True) == [
+            1, 10.0]
+        assert cache.zmpop(1, ["lb"], min=True) == [b"lb", [[b"bob", 7.5]]]
+        assert cache.zadd("lb", {"bob": 7.5}) == 1 and cache.zrem("lb", "bob") == 1
         assert cache.geoadd("sicily", [13.361389, 38.115556, "Palermo",
                                        15.087269, 37.502669, "Catania"]) == 2
         assert cache.geodist("sicily", "Palermo", "Catania", "km") == 166.2742

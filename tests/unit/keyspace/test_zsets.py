@@ -120,3 +120,22 @@ def test_the_cached_order_is_kept_through_writes_not_sorted_again(pair, clock):
         assert entry.order is kept[region]  # (never dropped and sorted again)
         assert entry.order == sorted((float(s), m) for m, s in entry.fields.items())
     assert a("ZRANGE", "lb", 0, -1, "WITHSCORES") == b("ZRANGE", "lb", 0, -1, "WITHSCORES")
+
+
+def test_zrank_withscore_answers_as_redis_7_2(pair):
+    """``WITHSCORE`` came in Redis 7.2 (the differential test's redis-server is 7.0):
+    the rank and the score, a null array for a missing member, in RESP2 and RESP3."""
+    from geolru.commands.table import Session
+    a, _ = pair
+    a("ZADD", "z", "1.5", "x", "2", "y")
+    assert a("ZRANK", "z", "y", "WITHSCORE") == b"*2\r\n:1\r\n$1\r\n2\r\n"
+    assert a("ZREVRANK", "z", "y", "withscore") == b"*2\r\n:0\r\n$1\r\n2\r\n"
+    assert a("ZRANK", "z", "nope", "WITHSCORE") == b"*-1\r\n"
+    assert a("ZRANK", "none", "x", "WITHSCORE") == b"*-1\r\n"
+    assert a("ZRANK", "z", "x", "WITHSCORES") == b"-ERR syntax error\r\n"
+    assert a("ZRANK", "z", "x", "WITHSCORE", "x").startswith(b"-ERR wrong number")
+    resp3 = Session(2)
+    a.table.execute(resp3, [b"HELLO", b"3"])
+    assert a.table.execute(resp3, [b"ZRANK", b"z", b"x", b"WITHSCORE"]) == \
+        b"*2\r\n:0\r\n,1.5\r\n"
+    assert a.table.execute(resp3, [b"ZRANK", b"z", b"q", b"WITHSCORE"]) == b"_\r\n"
