@@ -39,7 +39,7 @@ SET_KEY_FIELDS = [b"f0", b"f1"]  # a set key made a hash now and then (kinds col
 WIDE_ZSET_KEYS = [b"wz0", b"wz1"]  # (``extras`` 5) sorted sets
 WIDE_ZMEMBERS = [b"p%d" % i for i in range(6)]
 WIDE_LIST_KEYS = [b"wl0", b"wl1"]  # (``extras`` 6) lists
-EXTRAS = 6  # the levels of ``generate``'s extras so far
+EXTRAS = 7  # the levels of ``generate``'s extras so far
 NAMES = ["montreal", "frankfurt", "singapore", "saopaulo", "sydney"]
 WORKLOAD_SECONDS = 3.0
 EPOCH = 1_800_000_000.0  # the simulation's time 0, as unix seconds
@@ -120,7 +120,8 @@ def generate(seed: int, extras: int = 0) -> Schedule:
     level it came at: 1, a region's data folder put back to an older copy of it (a
     power cut, a restore from a backup); 2, the HyperLogLog workload; 3, the set
     workload; 4, the set keys made hashes now and then; 5, the sorted set workload;
-    6, the list workload (each type to come adds a level).  0 by default, so that a seed replays
+    6, the list workload; 7, sorted sets' pops, range removals and ``STORE`` forms
+    (each type to come adds a level).  0 by default, so that a seed replays
     as it was found at its level; the CI's random schedules have them all."""
     rng = random.Random(seed)
     wide = seed >= WIDE
@@ -199,6 +200,8 @@ def generate(seed: int, extras: int = 0) -> Schedule:
             actions += _zsets(random.Random(f"zsets {seed}"), names)
         if extras >= 6:
             actions += _lists(random.Random(f"lists {seed}"), names)
+        if extras >= 7:
+            actions += _zset_removals(random.Random(f"zset removals {seed}"), names)
         drifting = random.Random(f"drifts {seed}")
         # clocks that run fast or slow (by up to 2%: far more than a real clock's
         # 50 ppm, so that a run of seconds sees it)
@@ -376,6 +379,36 @@ def _zsets(rng, names) -> list:
         else:
             args = (b"PEXPIRE", key, b"%d" % rng.choice((rng.randint(50, 2500),
                                                         rng.randint(5000, 12000))))
+        actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
+                        args))
+    return actions
+
+
+def _zset_removals(rng, names) -> list:
+    """A few commands on the sorted sets that remove or replace many members at once:
+    pops (``ZPOPMIN``, ``ZPOPMAX``, ``ZMPOP``), range removals, and the ``STORE``
+    forms (a delete of the destination and an add of each member, in one unit)."""
+    actions = []
+    for _ in range(rng.randint(3, 15)):
+        key, other = rng.choice(WIDE_ZSET_KEYS), rng.choice(WIDE_ZSET_KEYS)
+        roll = rng.random()
+        if roll < 0.3:
+            args = (rng.choice((b"ZPOPMIN", b"ZPOPMAX")), key,
+                    *((b"%d" % rng.randint(1, 3),) if rng.random() < 0.5 else ()))
+        elif roll < 0.4:
+            args = (b"ZMPOP", b"2", key, other, rng.choice((b"MIN", b"MAX")), b"COUNT",
+                    b"%d" % rng.randint(1, 3))
+        elif roll < 0.55:
+            low = rng.randint(0, 15)
+            args = (b"ZREMRANGEBYSCORE", key, b"%d" % low, b"(%d" % (low + rng.randint(1, 6)))
+        elif roll < 0.65:
+            args = (b"ZREMRANGEBYRANK", key, b"%d" % rng.randint(0, 2),
+                    b"%d" % rng.randint(-2, 3))
+        elif roll < 0.8:
+            args = (b"ZRANGESTORE", key, other, b"0", b"%d" % rng.randint(0, 4))
+        else:
+            store = rng.choice((b"ZUNIONSTORE", b"ZINTERSTORE", b"ZDIFFSTORE"))
+            args = (store, key, b"2", key, other)
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
                         args))
     return actions
