@@ -75,6 +75,9 @@ class Session:
     # writes to the connection outside a reply (MONITOR's lines), given by it too
     push: Callable[[bytes], None] | None = None
     monitoring: bool = False  # MONITOR was said: it sees every command, and no key
+    # pub/sub: the channels and patterns it listens to (dicts: kept in order)
+    channels: dict = attrs.field(factory=dict)
+    patterns: dict = attrs.field(factory=dict)
 
 
 def keyword(value: bytes) -> bytes:

@@ -35,6 +35,9 @@ class ConnectionCommands:
     def cmd_ping(self, session, args):
         if len(args) > 2:
             return arity_error("ping")
+        if (session.channels or session.patterns) and not session.resp3:
+            # (subscriber mode: an array, as a message is)
+            return b"*2\r\n$4\r\npong\r\n" + p.bulk(args[1] if len(args) == 2 else b"")
         return p.PONG if len(args) == 1 else p.bulk(args[1])
 
     def cmd_echo(self, session, args):
@@ -178,10 +181,12 @@ class ConnectionCommands:
         age = int(now - session.created)
         idle = age if not session.last_active else (
             (perf_counter_ns() - session.last_active) // 1_000_000_000)
-        flags = ("x" if session.multi is not None else "") + ("e" if session.no_evict else "")
+        flags = ("x" if session.multi is not None else "") + ("e" if session.no_evict else "") \
+            + ("P" if session.channels or session.patterns else "")
         multi = -1 if session.multi is None else len(session.multi)
         return (f"id={session.id} addr={session.address} name={name} age={age} idle={idle} "
-                f"flags={flags or 'N'} db=0 multi={multi} "
+                f"flags={flags or 'N'} db=0 sub={len(session.channels)} "
+                f"psub={len(session.patterns)} multi={multi} "
                 f"cmd={text(session.last_command)} user=default resp={3 if session.resp3 else 2} "
                 f"lib-name={text(session.lib_name)} lib-ver={text(session.lib_version)}")
 

@@ -27,6 +27,7 @@ SUBCOMMANDS = {
     "slowlog": ("get", "help", "len", "reset"),
     "object": ("encoding", "freq", "help", "idletime", "refcount"),
     "memory": ("help", "usage"),
+    "pubsub": ("channels", "help", "numpat", "numsub", "shardchannels", "shardnumsub"),
 }
 
 
@@ -265,6 +266,20 @@ SUMMARIES = {
                 "(geolru does not wait: an error if every one is empty).",
     "bzpopmax": "Removes and returns the highest member of the first non-empty sorted set "
                 "(geolru does not wait: an error if every one is empty).",
+    "subscribe": "Listens to channels: messages published to them, in any region.",
+    "unsubscribe": "Stops listening to channels (all, with none named).",
+    "psubscribe": "Listens to the channels whose names match patterns, in any region.",
+    "punsubscribe": "Stops listening to patterns (all, with none named).",
+    "publish": "Sends a message to a channel's listeners, here and in every region; "
+               "returns how many got it here.",
+    "pubsub": "A container for pub/sub introspection commands.",
+    "pubsub|channels": "Returns the channels someone listens to in this region.",
+    "pubsub|help": "Lists the PUBSUB subcommands.",
+    "pubsub|numpat": "Returns how many patterns are listened to in this region.",
+    "pubsub|numsub": "Returns how many listen to channels in this region.",
+    "pubsub|shardchannels": "Returns the shard channels listened to (none: SSUBSCRIBE is "
+                            "not built).",
+    "pubsub|shardnumsub": "Returns how many listen to shard channels (none).",
     "geosearch": "Returns the points of a geo index within a radius or a box.",
     "geosearchstore": "Writes the points of a geo index within a radius or a box to a key.",
     "georadius": "Returns (or STOREs) the points of a geo index within a radius of a "

@@ -202,7 +202,7 @@ class KeyCommands:
     def cmd_object(self, session, args):
         sub = keyword(args[1])
         if sub == b"HELP" and len(args) == 2:
-            return p.bulk_array([line.encode() for line in OBJECT_HELP])
+            return p.array([p.simple(line) for line in OBJECT_HELP])
         if sub not in (b"ENCODING", b"IDLETIME", b"FREQ", b"REFCOUNT"):
             return p.error("ERR unknown subcommand '%s'. Try OBJECT HELP."
                            % text(args[1])[:128])
@@ -238,7 +238,7 @@ class KeyCommands:
     def cmd_memory(self, session, args):
         sub = keyword(args[1])
         if sub == b"HELP" and len(args) == 2:
-            return p.bulk_array([line.encode() for line in MEMORY_HELP])
+            return p.array([p.simple(line) for line in MEMORY_HELP])
         if sub == b"USAGE":
             if len(args) < 3:
                 return arity_error("memory|usage")

@@ -320,7 +320,8 @@ class ServerCommands:
             f"keyspace_hits:{keyspace.hits}", f"keyspace_misses:{keyspace.misses}",
             *self.stats.stats_lines(),
             f"sync_full:{syncs[0]}", f"sync_partial_ok:{syncs[1]}", "sync_partial_err:0",
-            "pubsub_channels:0", "pubsub_patterns:0", "latest_fork_usec:0", "total_forks:0",
+            f"pubsub_channels:{len(self.channels.channels)}",
+            f"pubsub_patterns:{len(self.channels.patterns)}", "latest_fork_usec:0", "total_forks:0",
         ]
 
     def _info_cpu(self):

@@ -90,6 +90,8 @@ ltrim 4 lists 1,1,1 wd          lpos -3 lists 1,1,1 d          lmove 5 lists 1,2
 rpoplpush 3 lists 1,2,1 wd      lmpop -4 lists - wd            blpop -3 lists 1,-2,1 wd
 brpop -3 lists 1,-2,1 wd        blmove 6 lists 1,2,1 wd        brpoplpush 4 lists 1,2,1 wd
 blmpop -5 lists - wd
+subscribe -2 pubsub - -         unsubscribe -1 pubsub - -      psubscribe -2 pubsub - -
+punsubscribe -1 pubsub - -      publish 3 pubsub - -           pubsub -2 pubsub - -
 """
 
 

@@ -15,6 +15,7 @@ redis-server 7.0's, so clients and scripts see what they expect.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from time import perf_counter_ns
 
 import attrs
@@ -22,6 +23,7 @@ from twisted.logger import Logger
 
 from geolru.commands.args import NOAUTH, CommandError, Session, arity_error, text
 from geolru.commands.bits import BitCommands, BitfieldCommands
+from geolru.commands.channels import Channels
 from geolru.commands.cluster import GeoCommands
 from geolru.commands.connection import ConnectionCommands
 from geolru.commands.docs import ADMIN
@@ -31,6 +33,7 @@ from geolru.commands.hyperloglogs import HyperLogLogCommands
 from geolru.commands.keys import KeyCommands
 from geolru.commands.lists import ListCommands
 from geolru.commands.ports import ClusterView, ReplicationView
+from geolru.commands.pubsub import SUBSCRIBER_COMMANDS, PubSubCommands, subscriber_refusal
 from geolru.commands.server import INFO_SECTIONS, ServerCommands
 from geolru.commands.sets import SetCommands
 from geolru.commands.specs import COMMANDS, DATA_NAMES, NO_AUTH, SPECS, WRITE_NAMES
@@ -52,7 +55,7 @@ __all__ = ["CommandTable", "Session", "CommandError", "INFO_SECTIONS"]
 @attrs.define(eq=False)
 class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldCommands,
                    HyperLogLogCommands, KeyCommands, HashCommands, SetCommands, ZSetCommands,
-                   GeoIndexCommands, ListCommands,
+                   GeoIndexCommands, ListCommands, PubSubCommands,
                    ServerCommands, GeoCommands, TransactionCommands):
     """Every command a region implements (one mixin per family), and the dispatch."""
 
@@ -77,6 +80,10 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
     config_changed: set = attrs.field(factory=set, init=False)  # by CONFIG SET: REWRITE's
     sessions: dict[int, Session] = attrs.field(factory=dict)  # live connections, by id
     monitors: dict[int, Session] = attrs.field(factory=dict)  # those that said MONITOR
+    channels: Channels = attrs.field(factory=Channels)  # pub/sub: who listens to what
+    # hands a message PUBLISHed here to the other regions (the region service wires it
+    # to replication); None: a region alone
+    publish_to_peers: Callable[[bytes, bytes], None] | None = None
     used_memory_peak: int = attrs.field(default=0, init=False)
     stats: ServerStats = attrs.field(factory=ServerStats, init=False)
     slowlog: SlowLog = attrs.field(factory=SlowLog, init=False)
@@ -144,6 +151,9 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
                 f"until it can: {self.keyspace.write_failure}"), session)
         if self.keyspace.stale is not None and name in DATA_NAMES:
             return self._reject(name, stat, p.error("STALE " + self.keyspace.stale), session)
+        if (session.channels or session.patterns) and not session.resp3 \
+                and name not in SUBSCRIBER_COMMANDS:
+            return self._reject(name, stat, subscriber_refusal(args), session)
         if session.monitoring and name in DATA_NAMES:
             return self._reject(name, stat, MONITOR_NO_KEYS, session)
         if self.keyspace.syncing and not self.serve_stale_data and name in DATA_NAMES:

@@ -222,6 +222,9 @@ REGION_KEYS = {
                       "client connections at most; more are refused"),
     "client_output_limit": Key("region", parse_size, "256MB",
                                "unread reply bytes after which a client is disconnected"),
+    "client_output_limit_pubsub": Key(
+        "region", parse_size, "32MB",
+        "... and after which a subscriber is (unread messages; Redis' pubsub hard limit)"),
     "max_entries": Key("cache", _number(int, 0), "100000", "LRU bound on entries (0: none)"),
     "max_bytes": Key("cache", parse_size, "64MB", "LRU bound on key+value bytes (0: none)"),
     "ttl": Key("cache", _number(float, 0), "300",
@@ -270,6 +273,7 @@ class RegionConfig:
     proto_max_bulk_len: int
     maxclients: int
     client_output_limit: int
+    client_output_limit_pubsub: int
     max_entries: int
     max_bytes: int
     ttl: float

@@ -160,6 +160,7 @@ class RegionProtocol(Protocol):
             self.factory.connections.connected -= 1
             self.factory.table.sessions.pop(self.session.id, None)
             self.factory.table.monitors.pop(self.session.id, None)
+            self.factory.table.channels.drop(self.session)
 
     # ------------------------------------------------------------ IPushProducer
 
@@ -176,14 +177,19 @@ class RegionProtocol(Protocol):
         pass
 
     def _check_output(self):
-        """Close a connection whose unread replies passed ``client_output_limit``."""
+        """Close a connection whose unread replies passed ``client_output_limit`` (a
+        subscriber's: ``client_output_limit_pubsub``)."""
         transport = self.transport
         pending = len(getattr(transport, "dataBuffer", b"")) + getattr(
             transport, "_tempDataLen", 0)
-        if pending > self.factory.output_limit:
+        session = self.session
+        subscriber = bool(session.channels or session.patterns)
+        limit = self.factory.pubsub_output_limit if subscriber else self.factory.output_limit
+        if pending > limit:
             self.factory.log.warn(
-                "closing client {address}: {n} bytes of replies unread (client_output_limit)",
-                address=self.session.address, n=pending)
+                "closing client {address}: {n} bytes of replies unread ({setting})",
+                address=session.address, n=pending,
+                setting="client_output_limit_pubsub" if subscriber else "client_output_limit")
             transport.abortConnection()
 
 
@@ -193,7 +199,8 @@ class RegionFactory(Factory):
     log = Logger()
 
     def __init__(self, table: CommandTable, clock, maxclients: int = 10000,
-                 output_limit: int = 256 * 1024 * 1024, beyond_loopback: bool = False):
+                 output_limit: int = 256 * 1024 * 1024, beyond_loopback: bool = False,
+                 pubsub_output_limit: int = 32 * 1024 * 1024):
         self.table = table
         # protected mode: a port beyond loopback serves only loopback clients while
         # there is no requirepass (CONFIG SET requirepass lifts it, as in Redis)
@@ -202,6 +209,7 @@ class RegionFactory(Factory):
         self.clock = clock
         table.maxclients = maxclients  # (CONFIG SET maxclients changes it there)
         self.output_limit = output_limit
+        self.pubsub_output_limit = pubsub_output_limit
         self.ids = itertools.count(1)
 
     @property

@@ -117,13 +117,17 @@ class RegionService(MultiService):
             replication=self.replication, tcp_port=endpoint_port(config.listen),
             maxclients=config.maxclients, serve_stale_data=config.serve_stale_data == "yes",
             config_file=config.config_file, cluster=self.topology)
+        replicator = self.replication.replicator
+        self.table.publish_to_peers = replicator.broadcast
+        replicator.message_listeners.append(self.table.deliver)
         StoreService(self.store).setServiceParent(self)
         PeriodicService(self.table.sample_stats, reactor, RATE_INTERVAL,
                         "stats").setServiceParent(self)
         self.client_port = ListeningService(
             reactor, serverFromString(reactor, config.listen),
             RegionFactory(self.table, reactor, config.maxclients, config.client_output_limit,
-                          beyond_loopback=listens_beyond_loopback(config.listen)),
+                          beyond_loopback=listens_beyond_loopback(config.listen),
+                          pubsub_output_limit=config.client_output_limit_pubsub),
             f"region {config.name} clients",
             stop_reactor_on_failure=daemon)
         self.client_port.setServiceParent(self)

@@ -40,6 +40,10 @@ From the sending region:
   The first, at the position the receiver asked for, says the sender took it.
 - ``F`` + 8-byte *position* — a client ``WAIT``s for this position: commit as soon
   as every change up to it is applied, not at the end of the commit interval.
+- ``M`` + 4-byte channel length + channel + message — a pub/sub message ``PUBLISH``ed
+  at the sender, for the receiver's subscribers (protocol 9 on; sent while the
+  stream is up, in the order published, and never stored: a message published while
+  the stream is down is not sent later).
 
 Either side: ``E`` + text — an error; the connection closes.
 
@@ -58,7 +62,7 @@ from geolru.model.record import Record, decode, encode
 # one region at a time: a release that changes the wire speaks the previous version
 # too, for as long as it may meet a region that has not been upgraded.  Version 4 is
 # the first to negotiate; the release before it speaks 4 alone and refuses any other.
-PROTOCOL = 8
+PROTOCOL = 9
 OLDEST_PROTOCOL = 4
 # Version 5: a counter record may hold a HyperLogLog's parts (registers where a
 # release of version 4 reads an integer): a stream in version 4 stops before the
@@ -74,6 +78,9 @@ ZSETS = 7
 # Version 8: lists likewise (a header of kind "list", element records under their own
 # identity mark).
 LISTS = 8
+# Version 9: pub/sub messages (``M`` frames), which a release of 8 would refuse as an
+# unexpected frame: a stream in an older version carries none.
+MESSAGES = 9
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _PROGRESS = struct.Struct(">QQ")
@@ -138,6 +145,20 @@ def decode_progress(frame: bytes) -> tuple[int, int]:
     if len(frame) != 1 + _PROGRESS.size:
         raise WireError(f"bad {frame[:1]!r} frame: {len(frame)} bytes")
     return _PROGRESS.unpack_from(frame, 1)
+
+
+def encode_message(channel: bytes, message: bytes) -> bytes:
+    return b"".join((b"M", _U32.pack(len(channel)), channel, message))
+
+
+def decode_message(frame: bytes) -> tuple[bytes, bytes]:
+    """(channel, message) of an ``M`` frame."""
+    if len(frame) < 5:
+        raise WireError("bad message frame: no channel length")
+    length = _U32.unpack_from(frame, 1)[0]
+    if 5 + length > len(frame):
+        raise WireError("bad message frame: shorter than its channel")
+    return frame[5:5 + length], frame[5 + length:]
 
 
 def encode_batch(through: int, changes) -> bytes:

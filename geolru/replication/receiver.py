@@ -75,6 +75,8 @@ class Receiver:
             elif kind == b"S" and self.sender is not None:
                 self._accepted()
                 self._reached(peerwire.decode_position(frame))
+            elif kind == b"M" and self.sender is not None:
+                self.replicator.message_received(*peerwire.decode_message(frame))
             elif kind == b"F" and self.sender is not None:
                 self.urgent = max(self.urgent, peerwire.decode_position(frame))
                 self._commit_if_urgent()

@@ -70,6 +70,8 @@ class Replicator:
     # callables(syncing: bool), told when syncing begins and ends (the master link
     # heartbeats at once, so LOCATE does not wait a heartbeat to change its answer)
     sync_listeners: list = attrs.field(factory=list)
+    # callables(channel, message), told of each pub/sub message a peer sent
+    message_listeners: list = attrs.field(factory=list)
     # a region that starts reads its store out to no peer before the peers it syncs
     # with took its resume positions: its data folder may be an older copy of itself
     # (a restore, a power cut), which they refuse, and a wiped peer's full sync from it
@@ -101,6 +103,15 @@ class Replicator:
                         may_stream=self.may_stream)
         self.senders[name] = sender
         return sender
+
+    def broadcast(self, channel: bytes, message: bytes) -> int:
+        """A pub/sub message published here, to every peer whose stream is up; how
+        many it went to."""
+        return sum(sender.send_message(channel, message) for sender in self.senders.values())
+
+    def message_received(self, channel: bytes, message: bytes) -> None:
+        for listener in list(self.message_listeners):
+            listener(channel, message)
 
     def remove_peer(self, name: str) -> None:
         sender = self.senders.pop(name, None)

@@ -231,6 +231,8 @@ class Sender:
     _send: Callable[[bytes | None], None] | None = None  # set while connected
     position: int = 0  # every change up to here is sent, skipped, queued or held
     protocol: int = 0  # the version the peer asked for (peerwire.negotiate), once it did
+    messages_sent: int = 0  # pub/sub messages sent to the peer
+    messages_dropped: int = 0  # ... and not sent: the stream was down (or too old)
     # key -> (seq, record, unit): unit is the transaction (EXEC) the write belongs
     # to, None alone; a frame never splits a unit
     _queue: OrderedDict = attrs.field(factory=OrderedDict)
@@ -791,6 +793,16 @@ class Sender:
         else:
             forwards.extend(changes)
         self._flush_soon()
+
+    def send_message(self, channel: bytes, message: bytes) -> bool:
+        """A pub/sub message, to the peer's subscribers, if the stream is up and its
+        protocol carries messages; ``False`` if it was not sent (nothing keeps it)."""
+        if not self.ready or self._send is None or self.protocol < peerwire.MESSAGES:
+            self.messages_dropped += 1
+            return False
+        self._send(peerwire.encode_message(channel, message))
+        self.messages_sent += 1
+        return True
 
     def urge(self, position: int) -> None:
         """A client waits for the peer to commit ``position``: ask it to commit as

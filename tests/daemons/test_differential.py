@@ -1031,6 +1031,68 @@ def _same(command, want: bytes, got: bytes) -> bool:
     return want == got
 
 
+def _read(conn, count: int) -> bytes:
+    """The raw bytes of exactly ``count`` replies (or pushed messages)."""
+    import hiredis
+    reader, raw, got = hiredis.Reader(), b"", 0
+    while got < count:
+        chunk = conn.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed after {raw!r}")
+        raw += chunk
+        reader.feed(chunk)
+        while got < count and reader.gets() is not False:
+            got += 1
+    return raw
+
+
+# (who sends, the command, how many replies it gets there, and messages the subscriber
+# then reads); "s" the subscriber's connection, "p" the publisher's
+PUBSUB_SCRIPT = [
+    ("s", ["SUBSCRIBE", "a", "b", "a"], 3, 0), ("s", ["PSUBSCRIBE", "n*", "x?"], 2, 0),
+    ("s", ["PING"], 1, 0), ("s", ["PING", "hi"], 1, 0), ("s", ["GET", "x"], 1, 0),
+    ("s", ["SET", "x", "1"], 1, 0), ("s", ["MULTI"], 1, 0), ("s", ["CLIENT", "INFO"], 1, 0),
+    ("s", ["CONFIG", "GET", "maxclients"], 1, 0),
+    ("p", ["PUBLISH", "a", "hello"], 1, 1), ("p", ["PUBLISH", "news", "x"], 1, 1),
+    ("p", ["PUBLISH", "xy", "both?"], 1, 1), ("p", ["PUBLISH", "nope", "x"], 1, 0),
+    ("p", ["PUBSUB", "NUMSUB", "a", "b", "c"], 1, 0), ("p", ["PUBSUB", "NUMSUB"], 1, 0),
+    ("p", ["PUBSUB", "NUMPAT"], 1, 0), ("p", ["PUBSUB", "CHANNELS", "a*"], 1, 0),
+    ("p", ["PUBSUB", "CHANNELS", "z*"], 1, 0), ("p", ["PUBSUB", "FOO"], 1, 0),
+    ("p", ["PUBSUB", "NUMPAT", "x"], 1, 0), ("p", ["PUBSUB", "CHANNELS", "a", "b"], 1, 0),
+    ("p", ["PUBSUB", "HELP"], 1, 0), ("p", ["OBJECT", "HELP"], 1, 0),
+    ("p", ["PUBSUB", "SHARDCHANNELS"], 1, 0),
+    ("p", ["PUBSUB", "SHARDNUMSUB", "a"], 1, 0), ("p", ["PUBLISH", "a"], 1, 0),
+    ("p", ["SUBSCRIBE"], 1, 0),
+    ("s", ["UNSUBSCRIBE", "a", "zz"], 2, 0), ("s", ["UNSUBSCRIBE"], 1, 0),
+    ("s", ["PUNSUBSCRIBE", "x?"], 1, 0), ("s", ["PUNSUBSCRIBE"], 1, 0),
+    ("s", ["UNSUBSCRIBE"], 1, 0), ("s", ["PUNSUBSCRIBE"], 1, 0), ("s", ["PING"], 1, 0),
+    ("s", ["GET", "x"], 1, 0), ("p", ["PUBLISH", "a", "gone"], 1, 0),
+]
+
+
+def test_pubsub_replies_and_messages_are_redis_own(servers):
+    """A subscriber and a publisher, at the region and at redis-server: the same
+    confirmations, messages (pattern ones too), subscriber-mode refusals, PUBSUB
+    introspection and errors, byte for byte (RESP2)."""
+    region, reference = servers
+    seen = {}
+    for name, server in (("region", region), ("redis", reference)):
+        conns = {"s": RawConnection(server.port), "p": RawConnection(server.port)}
+        assert conns["p"].call("FLUSHALL") == b"+OK\r\n"
+        out = []
+        for who, command, replies, messages in PUBSUB_SCRIPT:
+            conns[who].send(encode_command(*[a.encode() for a in command]))
+            out.append(_read(conns[who], replies))
+            if messages:
+                out.append(_read(conns["s"], messages))
+        for conn in conns.values():
+            conn.close()
+        seen[name] = out
+    steps = [step for step in PUBSUB_SCRIPT for _ in range(1 + bool(step[3]))]
+    for step, want, got in zip(steps, seen["redis"], seen["region"], strict=True):
+        assert got == want, f"{step}: redis said {want!r}, region said {got!r}"
+
+
 def test_random_geo_searches_match_redis(servers):
     """Points in clusters (two near the poles, one across the antimeridian) and searches
     of every form and reach, from a meter to the half of the Earth: the region finds
