@@ -1,7 +1,7 @@
 """Sets, sorted sets and lists, region vs redis-server, measured in the same run on
 the same machine: memory per member of a 100,000-member set (and sorted set, and per
 element of a 100,000-element list), and SADD and SISMEMBER (ZADD and ZSCORE; RPUSH
-and LINDEX) of one random member.
+and LINDEX of the middle element) of one random member.
 
     .venv/bin/python bench/sets.py [--members 100000] [--requests 100000] [--json FILE]
 
@@ -87,7 +87,7 @@ def run_set(port: int, command: str, members: int, requests: int) -> float:
     args = (["z", "__rand_int__", "member:__rand_int__"] if command == "ZADD"
             else ["z", "member:__rand_int__"] if command == "ZSCORE"
             else ["l", "member:__rand_int__"] if command == "RPUSH"
-            else ["l", "__rand_int__"] if command == "LINDEX"
+            else ["l", "50000"] if command == "LINDEX"
             else ["s", "member:__rand_int__"])
     out = subprocess.run(
         ["redis-benchmark", "-p", str(port), "-c", "50", "-P", "16", "-r", str(members),

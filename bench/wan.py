@@ -16,7 +16,9 @@ delays each direction by the one-way delay of real regions: Montreal–Frankfurt
 - a burst (``redis-benchmark -P 16``): the most writes waiting for a peer, the time
   to drain, and whether any stream left live mode;
 - Montreal–Singapore capped at 20 Mbit/s under 3 MB/s of writes: Montreal–Frankfurt's
-  lag and Montreal's memory.
+  lag and Montreal's memory;
+- pub/sub: a message ``PUBLISH``ed at one end of each link until a subscriber at the
+  other end has it, p50/p99, against the same link's replication lag at 1k SET/s.
 """
 
 from __future__ import annotations
@@ -163,6 +165,35 @@ def lags(regions, seconds: float, real: bool) -> list[dict]:
     return out
 
 
+def pubsub_lags(regions, seconds: float) -> list[dict]:
+    """Per link: PUBLISH at the writer, until the reader's subscriber has the message
+    (a probe every 10 ms, each one waited for), in ms."""
+    out = []
+    for writer, reader in LINKS:
+        listener = regions[reader].client().pubsub()
+        listener.subscribe("lag")
+        listener.get_message(timeout=5)
+        publisher = regions[writer].client()
+        samples, started, n = [], time.monotonic(), 0
+        while time.monotonic() - started < seconds:
+            n += 1
+            t0 = time.perf_counter()
+            publisher.publish("lag", str(n))
+            while time.perf_counter() - t0 <= 5:  # (longer: lost, not counted)
+                message = listener.get_message(timeout=1.0)
+                if message is not None and message["type"] == "message" \
+                        and message["data"] == str(n).encode():
+                    samples.append((time.perf_counter() - t0) * 1000)
+                    break
+            time.sleep(0.01)
+        listener.close()
+        row = {"writer": writer, "reader": reader,
+               "one_way_ms": DELAYS_MS[frozenset((writer, reader))], **summary(samples)}
+        out.append(row)
+        print("pub/sub", row, flush=True)
+    return out
+
+
 def cost(regions, proxy, seconds: float) -> dict:
     """5k SET/s at Montreal, nobody reading: Frankfurt's CPU per write it applied,
     and the copies of each write Singapore received."""
@@ -291,6 +322,7 @@ def main() -> int:
         print("catch-up loopback", results["catch_up_loopback"], flush=True)
         proxy.set_delays(True)
         results["lag"] = lags(regions, args.seconds, True)
+        results["pubsub"] = pubsub_lags(regions, args.seconds)
         results["cost"] = cost(regions, proxy, args.seconds)
         print("cost", results["cost"], flush=True)
         results["wait"] = wait_2(regions, 40)
@@ -323,6 +355,17 @@ def report(results: dict) -> str:
         out.append(f"| {x['writer']} → {x['reader']} | {x['one_way_ms']} ms | {x['rate']:,} "
                    f"| {x['p50']:.1f} ms | {x['p99']:.1f} ms | {x['max']:.1f} ms "
                    f"| ≤ {target} ms at 5k | {ok if x['rate'] == 5000 else ''} |")
+
+    if results.get("pubsub"):
+        replication = {(x["writer"], x["reader"]): x for x in results["lag"]
+                       if x["rate"] == 1000}
+        out += ["", "| pub/sub link | one way | delivery p50 | delivery p99 "
+                "| replication p99 (1k SET/s) |", "|---|---:|---:|---:|---:|"]
+        for x in results["pubsub"]:
+            rep = replication.get((x["writer"], x["reader"]))
+            out.append(f"| {x['writer']} → {x['reader']} | {x['one_way_ms']} ms "
+                       f"| {x['p50']:.1f} ms | {x['p99']:.1f} ms "
+                       f"| {rep['p99']:.1f} ms |" if rep else "| |")
 
     def line(figure, value, target, ok):
         return f"| {figure} | {value} | {target} | {'ok' if ok else '**missed**'} |"

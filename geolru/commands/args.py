@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 
 import attrs
@@ -110,17 +112,30 @@ def scan_arguments(args: list, at: int, with_type: bool) -> tuple:
     return cursor, count, pattern, kind
 
 
-def blocking_timeout(raw: bytes) -> float:
-    """A blocking command's timeout in seconds, checked as Redis checks it."""
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = None
-    if seconds is None or seconds != seconds or seconds in (float("inf"), float("-inf")):
+_STRTOLD = re.compile(rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity)",
+                      re.IGNORECASE)
+
+
+def strict_float(raw: bytes) -> float | None:
+    """A float as Redis' ``string2ld`` reads one: the whole argument, no spaces, no
+    NaN (``inf`` is one); None if it is not."""
+    if not _STRTOLD.fullmatch(raw):
+        return None
+    return float(raw)
+
+
+def blocking_timeout(raw: bytes) -> int:
+    """A blocking command's timeout in ms, checked as ``getTimeoutFromObjectOrReply``
+    checks it: a float Redis' ``strtold`` takes (no spaces, no ``_``, no NaN),
+    rounded up to a millisecond (so ``-0.0001`` is 0) in a long long, where a value
+    past its range becomes the lowest one (x86-64), so ``inf`` is "negative" too."""
+    seconds = strict_float(raw)
+    if seconds is None:
         raise CommandError(p.error("ERR timeout is not a float or out of range"))
-    if seconds < 0:
+    ms = seconds * 1000.0
+    if not -LLONG_MAX <= ms < LLONG_MAX or math.ceil(ms) < 0:
         raise CommandError(p.error("ERR timeout is negative"))
-    return seconds
+    return math.ceil(ms)
 
 
 def would_block(session, args, null: bytes) -> bytes:
@@ -131,6 +146,25 @@ def would_block(session, args, null: bytes) -> bytes:
         return null
     return p.error(f"ERR geolru does not block: {text(args[0]).upper()} found no element "
                    "to take (poll with the non-blocking command)")
+
+
+def mpop_arguments(args: list, at: int, sides: tuple) -> tuple[list, bytes, int | None]:
+    """LMPOP's and ZMPOP's (and their blocking forms') arguments from ``args[at]``, the
+    key count, as Redis checks them: (the keys, the side word of ``sides``, COUNT or
+    None); ``CommandError`` names what is wrong."""
+    count_of_keys = long_arg(args[at], "numkeys should be greater than 0", 1)
+    side = at + count_of_keys + 1
+    if side >= len(args) or keyword(args[side]) not in sides:
+        raise CommandError(SYNTAX)
+    count = None
+    j = side + 1
+    while j < len(args):
+        if count is None and keyword(args[j]) == b"COUNT" and j + 1 < len(args):
+            count = long_arg(args[j + 1], "count should be greater than 0", 1)
+            j += 2
+        else:
+            raise CommandError(SYNTAX)
+    return args[at + 1:side], keyword(args[side]), count
 
 
 def long_arg(raw: bytes, message: str | None = None, low: int = LLONG_MIN,

@@ -19,6 +19,7 @@ from geolru.commands.args import (
     blocking_timeout,
     keyword,
     long_arg,
+    mpop_arguments,
     text,
     would_block,
 )
@@ -196,7 +197,7 @@ class ListCommands:
               left: bool) -> list:
         """Remove up to ``count`` elements from one end; their values, in the order
         they were taken."""
-        names = order[:count] if left else order[::-1][:count]
+        names = order[:count] if left else order[:-count - 1:-1]
         taken = [values[name] for name in names]
         self.keyspace.list_remove(key, names)
         return taken
@@ -254,22 +255,14 @@ class ListCommands:
     def cmd_lmpop(self, session, args):
         return self._list_mpop(session, args, 1)
 
-    def _list_mpop(self, session, args, at: int) -> bytes:
-        """LMPOP's (``at`` where its key count is; BLMPOP's is one later)."""
-        count_of_keys = long_arg(args[at], "numkeys should be greater than 0", 1)
-        side = at + count_of_keys + 1
-        if side >= len(args):
-            return SYNTAX
-        left = _side(args[side])
-        count = None
-        j = side + 1
-        while j < len(args):
-            if count is None and keyword(args[j]) == b"COUNT" and j + 1 < len(args):
-                count = long_arg(args[j + 1], "count should be greater than 0", 1)
-                j += 2
-            else:
-                return SYNTAX
-        for key in args[at + 1:side]:
+    def _list_mpop(self, session, args, at: int, blocking: bool = False) -> bytes:
+        """LMPOP's (``at`` where its key count is; BLMPOP's is one later, after its
+        timeout, which is checked last, as Redis)."""
+        keys, side, count = mpop_arguments(args, at, (b"LEFT", b"RIGHT"))
+        left = side == b"LEFT"
+        if blocking:
+            blocking_timeout(args[1])
+        for key in keys:
             values, order = self.keyspace.list_items(key)
             if order:
                 taken = self._list_take(key, values, order, count or 1, left)
@@ -308,6 +301,5 @@ class ListCommands:
         return would_block(session, args, reply) if reply == session.nil else reply
 
     def cmd_blmpop(self, session, args):
-        blocking_timeout(args[1])
-        reply = self._list_mpop(session, args, 2)
+        reply = self._list_mpop(session, args, 2, blocking=True)
         return would_block(session, args, reply) if reply == _null_array(session) else reply

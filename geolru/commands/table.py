@@ -255,8 +255,10 @@ def _stored_and_counted_keys(args: list[bytes]) -> list[bytes]:
 
 def _source_and_stored_keys(args: list[bytes]) -> list[bytes]:
     """GEORADIUS's and GEORADIUSBYMEMBER's: the source, and the key after a STORE or a
-    STOREDIST (as COMMAND INFO's key specs find them)."""
-    return args[1:2] + [args[j + 1] for j in range(2, len(args) - 1)
+    STOREDIST among the options (as COMMAND INFO's key specs find them: from argument
+    6 of GEORADIUS, 5 of GEORADIUSBYMEMBER)."""
+    first = 6 if args[0].lower() == b"georadius" else 5
+    return args[1:2] + [args[j + 1] for j in range(first, len(args) - 1)
                         if args[j].upper() in (b"STORE", b"STOREDIST")]
 
 

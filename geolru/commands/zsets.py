@@ -24,7 +24,7 @@ from geolru.commands.args import (
     blocking_timeout,
     int_arg,
     keyword,
-    long_arg,
+    mpop_arguments,
     scan_arguments,
     text,
     would_block,
@@ -309,8 +309,7 @@ class ZSetCommands:
         ordered = self.keyspace.zset_ordered(args[1])
         if not ordered or count == 0:
             return p.EMPTY_ARRAY
-        chosen = ordered[::-1][:count or 1] if highest else ordered[:count or 1]
-        self.keyspace.zset_remove(args[1], [m for _, m in chosen])
+        chosen = self._zset_take(args[1], ordered, count or 1, highest)
         return _with_scores(chosen, session.resp3 and count is not None, session.resp3)
 
     def cmd_zmpop(self, session, args):
@@ -324,24 +323,10 @@ class ZSetCommands:
     def _zset_mpop(self, session, args, at: int, blocking: bool = False) -> bytes:
         """``zmpopGenericCommand``: ZMPOP's (``at`` where its key count is; BZMPOP's
         is one later, after its timeout, which is checked last)."""
-        count_of_keys = long_arg(args[at], "numkeys should be greater than 0", 1)
-        side = at + count_of_keys + 1
-        if side >= len(args):
-            return SYNTAX
-        where = keyword(args[side])
-        if where not in (b"MIN", b"MAX"):
-            return SYNTAX
-        count = None
-        j = side + 1
-        while j < len(args):
-            if count is None and keyword(args[j]) == b"COUNT" and j + 1 < len(args):
-                count = long_arg(args[j + 1], "count should be greater than 0", 1)
-                j += 2
-            else:
-                return SYNTAX
+        keys, where, count = mpop_arguments(args, at, (b"MIN", b"MAX"))
         if blocking:
             blocking_timeout(args[1])
-        for key in args[at + 1:side]:
+        for key in keys:
             ordered = self.keyspace.zset_ordered(key)
             if ordered:
                 chosen = self._zset_take(key, ordered, count or 1, where == b"MAX")
@@ -368,7 +353,7 @@ class ZSetCommands:
     def _zset_take(self, key: bytes, ordered: list, count: int, highest: bool) -> list:
         """Remove up to ``count`` members from one end; their (score, member), in the
         order taken."""
-        chosen = ordered[::-1][:count] if highest else ordered[:count]
+        chosen = ordered[:-count - 1:-1] if highest else ordered[:count]
         self.keyspace.zset_remove(key, [m for _, m in chosen])
         return chosen
 

@@ -5,7 +5,8 @@ its elements in the order of their positions, the same in every region.
 A push or an insert writes new elements (with new positions) and the header; ``LSET``
 writes one element's value again; a pop, ``LREM`` or ``LTRIM`` writes a tombstone of
 each element it takes.  A list read is cached whole, with its positions in order
-(``HashEntry.order``), kept in order through this region's writes and its peers'.
+(``HashEntry.order``), kept in order through this region's writes and its peers'
+(here: ``HashEntry.set`` leaves a list's order to this module).
 
 ``ListOperations`` is a part of ``Keyspace`` (``geolru.keyspace.keyspace``).
 """
@@ -70,9 +71,7 @@ class ListOperations:
     def _put_element(self, key: bytes, entry: HashEntry, name: bytes,
                      value: bytes | None, version: int) -> None:
         self.store.put(element_id(key, name), Record(value, None, version, self.origin))
-        order = entry.order
         self.cache.resized(key, entry.set(name, value))
-        entry.order = order
 
     def list_push(self, key: bytes, values: list, left: bool, make: bool = True) -> int:
         """``LPUSH`` (``left``) or ``RPUSH`` of ``values``, making the list unless
@@ -99,9 +98,13 @@ class ListOperations:
 
     def list_insert(self, key: bytes, at: int, value: bytes) -> int:
         """Insert ``value`` before the element at index ``at`` (``at`` the length: at
-        the end) of the list at ``key``, which the caller read; its length after."""
+        the end) of the list at ``key``, which the caller read; its length after (0:
+        the list expired since)."""
         version = self.hlc.now()
-        head, entry = self._list_to_write(key, version, False)
+        found = self._list_to_write(key, version, False)
+        if found is None:
+            return 0
+        head, entry = found
         order = entry.order
         name = listpos.between(order[at - 1] if at > 0 else None,
                                order[at] if at < len(order) else None,
@@ -112,26 +115,33 @@ class ListOperations:
         return len(order)
 
     def list_set(self, key: bytes, name: bytes, value: bytes) -> None:
-        """``LSET``: write the value of the element ``name`` (which the list holds)."""
+        """``LSET``: write the value of the element ``name`` (which the list holds,
+        unless it expired since: then nothing)."""
         version = self.hlc.now()
-        head, entry = self._list_to_write(key, version, False)
+        found = self._list_to_write(key, version, False)
+        if found is None:
+            return
+        head, entry = found
         self._put_element(key, entry, name, value, version)
         self._list_written(key, head, entry)
 
     def list_remove(self, key: bytes, names: list) -> int:
-        """Remove the elements ``names`` (which the list holds) from the list at
-        ``key``; its length after."""
+        """Remove the elements ``names`` (which the list holds, unless it expired
+        since: then nothing) from the list at ``key``; its length after."""
         if not names:
             return len(self.list_items(key)[1])
         version = self.hlc.now()
-        head, entry = self._list_to_write(key, version, False)
+        found = self._list_to_write(key, version, False)
+        if found is None:
+            return 0
+        head, entry = found
         order = entry.order
         for name in names:
             self._put_element(key, entry, name, None, version)
         count = len(names)
-        if order[:count] == names:
+        if order[:count] == names:  # (a pop from the head)
             del order[:count]
-        elif order[-count:] == names[::-1] or order[-count:] == names:
+        elif order[-count:] == names[::-1]:  # (... from the tail)
             del order[-count:]
         else:
             gone = set(names)
@@ -156,14 +166,12 @@ class ListOperations:
         had = name in entry.fields
         self.cache.resized(key, entry.set(name, value))
         if order is None or had == (value is not None):
-            entry.order = order  # (an LSET: the same place)
-        elif value is None:
+            return  # (an LSET: the same place)
+        if value is None:
             order.remove(name)
-            entry.order = order
         else:
             order.insert(bisect.bisect(order, listpos.decode(name), key=listpos.decode),
                          name)
-            entry.order = order
 
 
 def ordered(entry: HashEntry) -> list:

@@ -28,8 +28,9 @@ class CacheEntry:
 
 @attrs.define(slots=True, weakref_slot=False, eq=False)
 class HashEntry:
-    """A hash, whole: every field it has (a hash is cached whole or not at all); or
-    with ``kind`` "set", a set: its members, each with the value ``b""``."""
+    """A collection, whole (cached whole or not at all): a hash's fields and values;
+    with ``kind`` "set", a set's members (each to ``b""``); "zset", a sorted set's
+    members and scores; "list", a list's element names and values."""
 
     fields: dict  # field -> value
     deadline: int | None
@@ -46,7 +47,8 @@ class HashEntry:
     def set(self, field: bytes, value: bytes | None) -> int:
         """Set (or with None remove) one field; the change in bytes.  A sorted set's
         order, once made, is kept: the member moves to its place (O(log N) to find it,
-        and a C memmove); a list keeps its own (``geolru.keyspace.lists``)."""
+        and a C memmove); a list's is left as it is, for ``geolru.keyspace.lists``
+        to keep (it knows where an element goes)."""
         fields = self.fields
         old = fields.get(field)
         order = self.order
@@ -56,7 +58,7 @@ class HashEntry:
                     del order[bisect.bisect_left(order, (float(old), field))]
                 if value is not None:
                     bisect.insort(order, (float(value), field))
-            else:
+            elif self.kind != "list":
                 self.order = None
         before = 0 if old is None else len(field) + len(old)
         if value is not None:

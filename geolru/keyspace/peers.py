@@ -123,9 +123,12 @@ class PeerRecords:
         if head is not None and head.hash_meta is not None and head.hash_meta.kind == LIST:
             value = listpos.visible(name, merged, cleared)
             entry = self.cache.entry(key)
-            if entry is not None and entry.value is None and entry.kind == LIST:
+            cached = entry is not None and entry.value is None and entry.kind == LIST
+            if cached:
                 self.list_applied(key, entry, name, value)
-            if (value is not None) != (head.value is not None):
+            if (value is not None) != (head.value is not None) and not (
+                    cached and bool(entry.fields) == (head.value is not None)):
+                # (a cached list knows whether it has an element: no store scan)
                 self.settle(key, head)
         return True
 

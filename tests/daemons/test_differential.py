@@ -459,6 +459,9 @@ SCRIPTS = {
         ["BLPOP", "none", "p", "0"], ["BRPOP", "p", "0.5"], ["BLPOP", "p", "-1"],
         ["BLPOP", "p", "x"], ["BLMOVE", "p3", "p", "LEFT", "LEFT", "0"],
         ["BRPOPLPUSH", "p3", "p", "0"], ["BLMPOP", "0", "1", "p", "LEFT"],
+        ["BLMPOP", "x", "abc", "p", "LEFT"], ["BLMPOP", "x", "1", "p", "UP"],
+        ["BLPOP", "p", "-0.0001"], ["BLPOP", "p", " 1"], ["BLPOP", "p", "1_0"],
+        ["BLPOP", "p", "inf"], ["BLPOP", "p", "nan"], ["BLPOP", "p", "1e400"],
         ["LRANGE", "p", "0", "-1"], ["MULTI"], ["BLPOP", "none", "0"],
         ["BLMOVE", "none", "p", "LEFT", "LEFT", "0"], ["EXEC"],
     ],
@@ -1176,6 +1179,7 @@ CLUSTER_SCRIPT = [
     ["GEORADIUS", "{g}a", "1", "1", "10", "km", "STORE", "{g}b"],
     ["GEORADIUS", "{g}a", "1", "1", "10", "km", "STOREDIST", "elsewhere"],
     ["GEOSEARCHSTORE", "elsewhere", "{g}a", "FROMLONLAT", "1", "1", "BYRADIUS", "1", "km"],
+    ["GEORADIUSBYMEMBER", "{g}a", "store", "10", "km"],
 ]
 
 

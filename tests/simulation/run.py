@@ -438,6 +438,7 @@ class Simulation:
         before = {key: store.get(key) for key in tracked}
         lists = self._lists_named(commands)
         elements = {key: _elements(store, key) for key in lists}
+        shown = {key: _stored_list(node, key) for key in lists}
         newest = self.newest.get((node.name, node.incarnation), 0)
         if len(commands) > 1:
             node.table.execute(node.session, [b"MULTI"])
@@ -480,13 +481,18 @@ class Simulation:
                         f"than v{newest} it had already stored: a write stamped in the past "
                         f"loses to writes made before it")
         for key in lists:
-            self._element_writes(node, key, elements[key], written)
+            self._element_writes(node, key, elements[key], shown[key], written, reply)
 
-    def _element_writes(self, node, key: bytes, before: dict, written: tuple) -> None:
+    def _element_writes(self, node, key: bytes, before: dict, shown: tuple,
+                        written: tuple, reply: bytes) -> None:
         """Record the writes a command made to the elements of the list at ``key``
-        (``before``: its element records before), and where each new one stands."""
+        (``before``: its element records before, ``shown`` the list as its store
+        had it), where each new one stands, and check a push or pop did what it says
+        to the list its region had (its store's, not its cache's: the check reads no
+        cache, and finds a cache that drifted from its store)."""
         store = node.store
-        order = None
+        after = _stored_list(node, key)
+        order = [member_id(key, name, LIST_MARK) for name, _ in after]
         for identity, record in _elements(store, key).items():
             old = before.get(identity)
             if record == old:
@@ -494,18 +500,44 @@ class Simulation:
             self.writes.append(Write(self.world.scheduler.now, node.name, node.incarnation,
                                      identity, record, store.seq, command=written,
                                      before=old))
-            if old is not None or record.value is None:
-                continue
-            if order is None:
-                try:
-                    order = [member_id(key, name, LIST_MARK)
-                             for name in node.keyspace.list_items(key)[1]]
-                except WrongType:
-                    order = []
-            if identity in order:
+            if old is None and record.value is not None and identity in order:
                 at = order.index(identity)
                 self.neighbours[identity] = (order[at - 1] if at > 0 else None,
                                              order[at + 1] if at + 1 < len(order) else None)
+        self._check_list_effect(node, key, shown, after, written, reply)
+        entry = node.keyspace.cache.entry(key)
+        if entry is not None and entry.value is None and entry.kind == "list" \
+                and entry.order is not None:
+            cached = tuple((name, entry.fields[name]) for name in entry.order)
+            if cached != after:
+                self.problems.append(f"{node.name}: {written} left list {key!r} cached as "
+                                     f"{cached}, its store's elements in order {after}")
+
+    def _check_list_effect(self, node, key: bytes, before: tuple, after: tuple,
+                           written: tuple, reply: bytes) -> None:
+        """A push put its values at its end, in Redis' order; a pop took the elements
+        at its end and answered their values."""
+        command = written[0] if written else b""
+        if reply[:1] == b"-" or command not in (b"LPUSH", b"RPUSH", b"LPOP", b"RPOP") \
+                or written[1] != key:
+            return
+        values = [value for _, value in after]
+        old = [value for _, value in before]
+        if command in (b"LPUSH", b"RPUSH"):
+            pushed = list(written[2:])
+            want = pushed[::-1] + old if command == b"LPUSH" else old + pushed
+        else:
+            count = int(written[2]) if len(written) > 2 else 1
+            taken = old[:count] if command == b"LPOP" else old[::-1][:count]
+            want = old[count:] if command == b"LPOP" else old[:max(0, len(old) - count)]
+            answered = [v for v in reply.split(b"\r\n")[1:] if v and v[:1] not in b"$*"] \
+                if old else []
+            if old and answered != taken:
+                self.problems.append(f"{node.name}: {written} on {old} answered {reply!r}, "
+                                     f"not {taken}")
+        if values != want:
+            self.problems.append(f"{node.name}: {written} made list {key!r} {values} "
+                                 f"from {old}, not {want}")
 
     def _read(self, node, key: bytes) -> None:
         """A client's GET, checked against the history so far: the value was written
@@ -1106,8 +1138,11 @@ def _list_view(keyspace, key: bytes):
 
 def _stored_list(node, key: bytes) -> tuple:
     """The elements of the list at ``key`` as its store holds them, in the order of
-    their positions (not the cache's)."""
+    their positions (not the cache's); none if no live list is there."""
     head = node.store.get(key_id(key))
+    if head is None or head.hash_meta is None or head.hash_meta.kind != "list" \
+            or not head.live_at(node.keyspace.now_ms()):
+        return ()
     found = node.keyspace.visible_elements(key, clear_point(head), "list")
     return tuple((name, found[name]) for name in sorted(found, key=listpos.decode))
 
