@@ -8,6 +8,7 @@ import resource
 import sys
 
 from geolru.commands.args import REDIS_VERSION, SYNTAX, arity_error, keyword, text
+from geolru.commands.events import BAD_CLASS, format_classes, parse_classes
 from geolru.commands.globmatch import glob_match
 from geolru.commands.values import parse_memory
 from geolru.common.config import rewrite
@@ -24,7 +25,8 @@ INTEGER_SETTINGS = {"maxclients": (1, 4294967295),
 INI_KEYS = {"maxmemory": ("cache", "max_bytes"), "cache-max-entries": ("cache", "max_entries"),
             "cache-ttl": ("cache", "ttl"), "maxclients": ("region", "maxclients"),
             "proto-max-bulk-len": ("region", "proto_max_bulk_len"),
-            "requirepass": ("security", "requirepass")}
+            "requirepass": ("security", "requirepass"),
+            "notify-keyspace-events": ("region", "notify_keyspace_events")}
 
 
 def _config_failed(param: str, why: str) -> bytes:
@@ -178,6 +180,11 @@ class ServerCommands:
                 changes[param] = seconds
             elif param == "requirepass":
                 changes[param] = value
+            elif param == "notify-keyspace-events":
+                flags = parse_classes(text(value))
+                if flags is None:
+                    return _config_failed(param, BAD_CLASS)
+                changes[param] = flags
             elif param == "maxmemory-policy":
                 if text(value).lower() != "allkeys-lru":
                     return _config_failed(param, "geolru evicts by LRU only (allkeys-lru)")
@@ -203,6 +210,8 @@ class ServerCommands:
                 cache.max_entries = value
             elif param == "cache-ttl":
                 cache.idle_ttl = value
+            elif param == "notify-keyspace-events":
+                self.set_notify_flags(value)
         return p.OK
 
     def _config_rewrite(self) -> bytes:
@@ -214,7 +223,8 @@ class ServerCommands:
         now = {"maxmemory": str(cache.max_bytes), "cache-max-entries": str(cache.max_entries),
                "cache-ttl": f"{cache.idle_ttl:g}", "maxclients": str(self.maxclients),
                "proto-max-bulk-len": str(self.max_bulk_len),
-               "requirepass": self.requirepass.decode()}
+               "requirepass": self.requirepass.decode(),
+               "notify-keyspace-events": format_classes(self.notify_flags)}
         try:  # what CONFIG SET changed, and nothing else (the rest is as the ini says)
             rewrite(self.config_file, {INI_KEYS[param]: now[param]
                                        for param in self.config_changed})
@@ -238,6 +248,7 @@ class ServerCommands:
             "maxclients": str(self.maxclients),
             # geolru's own: the cache tier's bound in entries, and its idle TTL
             "cache-max-entries": str(cache.max_entries), "cache-ttl": f"{cache.idle_ttl:g}",
+            "notify-keyspace-events": format_classes(self.notify_flags),
         }
 
     def cmd_info(self, session, args):

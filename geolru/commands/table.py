@@ -21,12 +21,14 @@ from time import perf_counter_ns
 import attrs
 from twisted.logger import Logger
 
+from geolru.commands import events
 from geolru.commands.args import NOAUTH, CommandError, Session, arity_error, text
 from geolru.commands.bits import BitCommands, BitfieldCommands
 from geolru.commands.channels import Channels
 from geolru.commands.cluster import GeoCommands
 from geolru.commands.connection import ConnectionCommands
 from geolru.commands.docs import ADMIN
+from geolru.commands.events import command_events
 from geolru.commands.geoindex import GeoIndexCommands
 from geolru.commands.hashes import HashCommands
 from geolru.commands.hyperloglogs import HyperLogLogCommands
@@ -84,6 +86,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
     # hands a message PUBLISHed here to the other regions (the region service wires it
     # to replication); None: a region alone
     publish_to_peers: Callable[[bytes, bytes], None] | None = None
+    notify_flags: int = 0  # notify-keyspace-events (geolru.commands.events)
     used_memory_peak: int = attrs.field(default=0, init=False)
     stats: ServerStats = attrs.field(factory=ServerStats, init=False)
     slowlog: SlowLog = attrs.field(factory=SlowLog, init=False)
@@ -103,6 +106,8 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
                                   if spec.keys == (1, 1, 1))
         if self.cluster is not None:  # (a shard's own slots never change while it runs)
             self._owned = self.cluster.myself.slots.owned
+        self.keyspace.change_listeners.append(self._keyspace_changed)
+        self.keyspace.watch_changes = bool(self.notify_flags)
         self._keys_at[b"object"] = _subcommand_key(b"help")
         self._keys_at[b"memory"] = _subcommand_key(b"help", b"doctor", b"stats",
                                                    b"malloc-stats", b"purge")
@@ -167,6 +172,10 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         session.last_command = name
         keyspace = self.keyspace
         position = keyspace.position
+        notify = self.notify_flags and name in WRITE_NAMES and name in self._keys_at
+        if notify:
+            keys = self._keys_at[name](args)
+            existed = {key: keyspace.exists(key) for key in keys}
         session.last_active = started = perf_counter_ns()  # (CLIENT LIST's idle= too)
         try:
             reply = function(session, args)
@@ -191,10 +200,33 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
                 reply += line  # a monitor sees its own command after its reply
         if keyspace.position != position:  # a write: WAIT waits for this position
             session.last_write = keyspace.position
+            if notify and type(reply) is bytes:
+                for kind, event, key in command_events(name, args, reply, keys, existed,
+                                                       keyspace.exists):
+                    self.notify(kind, event, key)
         if type(reply) is bytes and reply[0] == 45:  # b"-": an error reply
             stat.failed += 1
             self.stats.error(reply)
         return reply
+
+    def notify(self, kind: int, event: str, key: bytes) -> None:
+        """``notifyKeyspaceEvent``: to this region's subscribers of the channels the
+        classes on (``notify_flags``) say."""
+        flags = self.notify_flags
+        if not flags & kind:
+            return
+        if flags & events.K:
+            self.channels.publish(b"__keyspace@0__:" + key, event.encode())
+        if flags & events.E:
+            self.channels.publish(b"__keyevent@0__:" + event.encode(), key)
+
+    def _keyspace_changed(self, key: bytes, event: str) -> None:
+        """A change no command made here (an expiry, a peer's record)."""
+        self.notify(events.PEER_CLASSES[event], event, key)
+
+    def set_notify_flags(self, flags: int) -> None:
+        self.notify_flags = flags
+        self.keyspace.watch_changes = bool(flags)
 
     def _feed_monitors(self, session: Session, args: list[bytes]) -> bytes:
         """Show the command to every other monitor; the line, for the session's own."""

@@ -56,6 +56,13 @@ def _number(kind, low=None, high=None):
     return parse
 
 
+def _keyspace_classes(text: str) -> str:
+    """notify-keyspace-events' classes (``geolru.commands.events`` reads them)."""
+    if set(text) - set("Ag$lshzxeKEtmdn"):
+        raise ValueError(f"{text!r}: invalid event class character; use 'Ag$lshzxeKEtmdn'")
+    return text
+
+
 def _name(text: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", text):
         raise ValueError(f"{text!r} is not a region name (letters, digits, _ . -; 1-64)")
@@ -222,6 +229,9 @@ REGION_KEYS = {
                       "client connections at most; more are refused"),
     "client_output_limit": Key("region", parse_size, "256MB",
                                "unread reply bytes after which a client is disconnected"),
+    "notify_keyspace_events": Key(
+        "region", _keyspace_classes, "",
+        "keyspace notifications: Redis' notify-keyspace-events classes (empty: none)"),
     "client_output_limit_pubsub": Key(
         "region", parse_size, "32MB",
         "... and after which a subscriber is (unread messages; Redis' pubsub hard limit)"),
@@ -274,6 +284,7 @@ class RegionConfig:
     maxclients: int
     client_output_limit: int
     client_output_limit_pubsub: int
+    notify_keyspace_events: str
     max_entries: int
     max_bytes: int
     ttl: float

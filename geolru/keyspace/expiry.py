@@ -63,6 +63,8 @@ class Expiry:
                 self.store.put(key, tombstone)
             self.cache.discard(parse(key)[0])
             self.expired_keys += 1
+            if self.watch_changes:
+                self.changed(parse(key)[0], "expired")
         return len(due)
 
     def collect_tombstones(self, horizon: int | None = None) -> None:

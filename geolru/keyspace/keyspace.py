@@ -58,11 +58,21 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
     stale: str | None = attrs.field(default=None, init=False)
     syncing: bool = attrs.field(default=False, init=False)  # replication: catching up
     last_expiry_run: float | None = attrs.field(default=None, init=False)  # (Expiry)
+    # told of changes no command here made: callables(key, event), event "expired" or
+    # what a peer's record changed ("set", "del", "hset", "sadd", ...); only while
+    # ``watch_changes`` (keyspace notifications or client tracking are on: the peers'
+    # path does not look at what changed otherwise)
+    change_listeners: list = attrs.field(factory=list, init=False)
+    watch_changes: bool = attrs.field(default=False, init=False)
 
     def __attrs_post_init__(self):
         if self.hlc is None:
             self.hlc = HybridClock(self.clock)
         self.hlc.observe(self.store.newest_version)  # a restart never goes back in time
+
+    def changed(self, key: bytes, event: str) -> None:
+        for listener in self.change_listeners:
+            listener(key, event)
 
     def refuse(self, why: str) -> None:
         """This region's data must not be served any more: a peer found it older than

@@ -64,6 +64,11 @@ class PeerRecords:
                 self.cache.put(key, *seen)
             else:
                 self.cache.discard(key)
+        if self.watch_changes:
+            now = self.now_ms()
+            after, before = visible(merged, now), visible(current, now)
+            if after != before:
+                self.changed(key, "del" if after is None else "set")
         return True
 
     def _apply_field(self, identity: bytes, incoming: Record) -> bool:
@@ -77,6 +82,10 @@ class PeerRecords:
         if merged == current:
             return False
         self.store.put(identity, merged)
+        if self.watch_changes and field_visible(merged, cleared) != field_visible(
+                current, cleared):
+            self.changed(key, "hset" if field_visible(merged, cleared) is not None
+                         else "hdel")
         if head is not None and head.hash_meta is not None and head.hash_meta.kind == HASH:
             value = field_visible(merged, cleared)
             entry = self.cache.entry(key)
@@ -99,6 +108,11 @@ class PeerRecords:
             return False
         self.store.put(identity, merged)
         kind = ZSET if is_zmember(identity) else SET
+        if self.watch_changes:
+            after = members.cached_value(merged, cleared)
+            if after != members.cached_value(current, cleared):
+                self.changed(key, ("zadd" if after is not None else "zrem") if kind == ZSET
+                             else ("sadd" if after is not None else "srem"))
         if head is not None and head.hash_meta is not None and head.hash_meta.kind == kind:
             value = members.cached_value(merged, cleared)
             entry = self.cache.entry(key)
@@ -120,6 +134,12 @@ class PeerRecords:
         if merged == current:
             return False
         self.store.put(identity, merged)
+        if self.watch_changes:
+            after, before = (listpos.visible(name, merged, cleared),
+                             listpos.visible(name, current, cleared))
+            if after != before:
+                self.changed(key, "lrem" if after is None else "linsert" if before is None
+                             else "lset")
         if head is not None and head.hash_meta is not None and head.hash_meta.kind == LIST:
             value = listpos.visible(name, merged, cleared)
             entry = self.cache.entry(key)
@@ -144,6 +164,9 @@ class PeerRecords:
         if merged == current:
             return False
         self.store.put(identity, merged)
+        if self.watch_changes and merged.value is None and current is not None \
+                and current.value is not None:
+            self.changed(key, "del")  # (a collection deleted, or emptied, there)
         entry = self.cache.entry(key)
         if entry is not None:
             if (entry.value is None and merged.hash_meta is not None

@@ -14,6 +14,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 
 from geolru.cluster.membership import MasterLinks, Membership, Registration
+from geolru.commands.events import parse_classes
 from geolru.commands.stats import RATE_INTERVAL
 from geolru.commands.table import CommandTable
 from geolru.common.config import RegionConfig
@@ -116,7 +117,8 @@ class RegionService(MultiService):
             max_bulk_len=config.proto_max_bulk_len, started=reactor.seconds(),
             replication=self.replication, tcp_port=endpoint_port(config.listen),
             maxclients=config.maxclients, serve_stale_data=config.serve_stale_data == "yes",
-            config_file=config.config_file, cluster=self.topology)
+            config_file=config.config_file, cluster=self.topology,
+            notify_flags=parse_classes(config.notify_keyspace_events))
         replicator = self.replication.replicator
         self.table.publish_to_peers = replicator.broadcast
         replicator.message_listeners.append(self.table.deliver)

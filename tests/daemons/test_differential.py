@@ -1096,6 +1096,60 @@ def test_pubsub_replies_and_messages_are_redis_own(servers):
         assert got == want, f"{step}: redis said {want!r}, region said {got!r}"
 
 
+NOTIFIED_SCRIPT = [
+    ["SET", "s", "1"], ["SET", "s", "2", "EX", "100"], ["SETEX", "t", "100", "x"],
+    ["SETNX", "s", "3"], ["SETNX", "u", "3"], ["APPEND", "s", "x"], ["INCR", "n"],
+    ["INCRBYFLOAT", "n", "1.5"], ["SETRANGE", "s", "0", "y"], ["GETDEL", "u"],
+    ["GETDEL", "u"], ["MSET", "a", "1", "b", "2"], ["DEL", "a", "b", "zz"],
+    ["EXPIRE", "s", "100"], ["PERSIST", "s"], ["PERSIST", "s"], ["EXPIRE", "t", "0"],
+    ["RENAME", "s", "s2"], ["COPY", "s2", "s3"], ["HSET", "h", "f", "1", "g", "2"],
+    ["HDEL", "h", "f"], ["HDEL", "h", "nope"], ["HINCRBY", "h", "i", "3"],
+    ["HDEL", "h", "g", "i"], ["SADD", "st", "a", "b"], ["SADD", "st", "a"],
+    ["SREM", "st", "a"], ["SREM", "st", "zz"], ["SMOVE", "st", "st2", "b"],
+    ["SADD", "x1", "1", "2"], ["SADD", "x2", "2"], ["SINTERSTORE", "x3", "x1", "x2"],
+    ["SINTERSTORE", "x3", "x1", "nope"], ["SADD", "one", "m"], ["SPOP", "one"],
+    ["ZADD", "z", "1", "a", "2", "b"],
+    ["ZINCRBY", "z", "1", "a"], ["ZREM", "z", "a"], ["ZPOPMIN", "z"],
+    ["RPUSH", "l", "a", "b", "c"], ["LPUSH", "l", "z"], ["LPOP", "l"], ["RPOP", "l", "2"],
+    ["LINSERT", "l", "BEFORE", "a", "q"], ["LSET", "l", "0", "w"], ["LREM", "l", "0", "w"],
+    ["LPUSHX", "nope", "a"], ["RPUSH", "m", "1"], ["LMOVE", "m", "m2", "LEFT", "RIGHT"],
+    ["RPOPLPUSH", "m2", "m3"], ["LTRIM", "m3", "5", "6"], ["PFADD", "hll", "a"],
+    ["SETBIT", "bits", "3", "1"], ["GEOADD", "g", "1", "1", "p"], ["FLUSHALL"],
+]
+
+
+def test_keyspace_notifications_are_redis_own(servers):
+    """With notify-keyspace-events KEA (and n), a subscriber to every keyspace and
+    keyevent channel sees, after each write, the events redis-server fires for it,
+    in its order, byte for byte."""
+    region, reference = servers
+    seen = {}
+    for name, server in (("region", region), ("redis", reference)):
+        writer, listener = RawConnection(server.port), RawConnection(server.port)
+        assert writer.call("FLUSHALL") == b"+OK\r\n"
+        assert writer.call("CONFIG", "SET", "notify-keyspace-events", "KEAn") == b"+OK\r\n"
+        out = [writer.call("CONFIG", "GET", "notify-keyspace-events"),
+               writer.call("CONFIG", "SET", "notify-keyspace-events", "KEq")]
+        listener.send(encode_command("PSUBSCRIBE", "__key*__:*"))
+        _read(listener, 1)
+        for command in NOTIFIED_SCRIPT:
+            out.append(writer.call(*[a.encode() for a in command]))
+            listener.send(encode_command("PING", "end"))
+            events = b""
+            while not events.endswith(b"*2\r\n$4\r\npong\r\n$3\r\nend\r\n"):
+                events += _read(listener, 1)
+            out.append(events)
+        writer.call("CONFIG", "SET", "notify-keyspace-events", "")
+        out.append(writer.call("CONFIG", "GET", "notify-keyspace-events"))
+        writer.close()
+        listener.close()
+        seen[name] = out
+    steps = [["CONFIG GET"], ["CONFIG SET KEq"]] + [
+        c for c in NOTIFIED_SCRIPT for _ in (0, 1)] + [["CONFIG GET"]]
+    for step, want, got in zip(steps, seen["redis"], seen["region"], strict=True):
+        assert got == want, f"{step}: redis said {want!r}, region said {got!r}"
+
+
 def test_random_geo_searches_match_redis(servers):
     """Points in clusters (two near the poles, one across the antimeridian) and searches
     of every form and reach, from a meter to the half of the Earth: the region finds
