@@ -93,9 +93,9 @@ def tables(region: dict, locate: list, replication: dict, wan: dict, hashes: dic
                 "of one random field, the region's cache holding the hash, and too small "
                 "for it (each command reads and writes the store):", "", hashes_report(hashes)]
     if sets:
-        out += ["", "Sets and sorted sets (`bench/sets.py`): memory per member of one, and "
-                "`redis-benchmark -c 50 -P 16` SADD and SISMEMBER (ZADD and ZSCORE) of one "
-                "random member:", "",
+        out += ["", "Sets, sorted sets and lists (`bench/sets.py`): memory per member (element)"
+                " of one, and `redis-benchmark -c 50 -P 16` SADD and SISMEMBER (ZADD and "
+                "ZSCORE, RPUSH and LINDEX of the middle element) of one random member:", "",
                 sets_report(sets, sets["members"])]
     return "\n".join(out) + "\n"
 
@@ -133,6 +133,10 @@ def summary(region: dict, locate: list, replication: dict, wan: dict, hashes: di
             mine, theirs = (sets[who]["zset rss per member"] for who in ("region", "redis"))
             out.append(f"| ... of a sorted set | {mine:,.0f} B | redis-server {theirs:,.0f} B "
                        f"| {mine / theirs:.2f}× |")
+        if "list rss per element" in sets["region"]:
+            mine, theirs = (sets[who]["list rss per element"] for who in ("region", "redis"))
+            out.append(f"| ... per element of a list | {mine:,.0f} B | redis-server "
+                       f"{theirs:,.0f} B | {mine / theirs:.2f}× |")
     if lag5k:
         out.append(f"| replication lag p99, 5k SET/s, loopback | {lag5k[0]['p99']:.1f} ms | | |")
     if far:
