@@ -38,6 +38,7 @@ from redis.retry import Retry
 from geolru.client.geo import GeoMethods
 from geolru.client.hashes import HashMethods
 from geolru.client.lists import ListMethods
+from geolru.client.nearcache import NearCache
 from geolru.client.replies import raw_replies
 from geolru.client.sets import SetMethods, ZSetMethods
 from geolru.client.tls import TLS
@@ -110,8 +111,14 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
     def __init__(self, master: str | None = DEFAULT_MASTER, near: tuple[float, float] = (0, 0),
                  regions: list[str] | None = None, refresh_interval: float = 30.0,
                  socket_timeout: float = 2.0, serializer=json, password: str | None = None,
-                 tls: TLS | None = None, typed_replies: bool = False):
+                 tls: TLS | None = None, typed_replies: bool = False,
+                 near_cache: bool | object = False):
+        """``near_cache``: keep what ``get`` reads in this process (True, or how many
+        values at most), dropped when the region says the key changed in any region
+        (``geolru.client.nearcache``; docs/clients.md)."""
         self.masters = master or ""
+        self.near_cache = near_cache
+        self._near: dict[RegionAddress, NearCache] = {}
         self.near = near
         self.serializer = serializer
         self.socket_timeout = socket_timeout
@@ -178,6 +185,8 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
         self._stop.set()
         for client in self._clients.values():
             client.close()
+        for near in self._near.values():
+            near.close()
 
     def _client(self, region: RegionAddress) -> redis.Redis | redis.RedisCluster:
         client = self._clients.get(region)
@@ -288,7 +297,33 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
         return function(reply)
 
     def get(self, key):
+        if self.near_cache:
+            return self._near_get(key)
         return self.execute("GET", key)
+
+    def _near_get(self, key):
+        """``get`` through the near cache of the nearest region that answers."""
+        errors = []
+        for region in self._in_order(("GET", key)):
+            try:
+                near = self._near.get(region)
+                if near is None:
+                    size = 10_000 if self.near_cache is True else int(self.near_cache)
+                    near = self._near[region] = NearCache(
+                        region.host, region.port, size, password=self.password,
+                        socket_timeout=self.socket_timeout,
+                        socket_connect_timeout=self.socket_timeout,
+                        **({} if self.tls is None else self.tls.redis_options()))
+                value = near.get(key)
+            except (redis.ConnectionError, redis.TimeoutError) as e:
+                dead = self._near.pop(region, None)
+                if dead is not None:
+                    dead.close()  # (what it held may have changed unseen)
+                self._failed_at(region, e, errors, ("GET", key))
+                continue
+            self.current = region
+            return value
+        raise NoRegionAvailable("no region answered: " + "; ".join(errors))
 
     def set(self, key, value, ttl: float | None = None, nx: bool = False, xx: bool = False):
         args = ["SET", key, value]

@@ -80,6 +80,9 @@ class Session:
     # pub/sub: the channels and patterns it listens to (dicts: kept in order)
     channels: dict = attrs.field(factory=dict)
     patterns: dict = attrs.field(factory=dict)
+    # CLIENT TRACKING (geolru.commands.tracking.TrackingState), or None: off
+    tracking: object = None
+    pending: list = attrs.field(factory=list)  # pushes to send after the reply
 
 
 def keyword(value: bytes) -> bytes:

@@ -16,6 +16,7 @@ from geolru.commands.args import (
 )
 from geolru.commands.docs import docs_reply, info_reply
 from geolru.commands.specs import COMMANDS
+from geolru.commands.tracking import TrackingState, prefix_overlap, tracking_info
 from geolru.resp import codec as p
 from geolru.resp.codec import parse_int
 
@@ -143,6 +144,15 @@ class ConnectionCommands:
             return self._client_list(args)
         if sub == b"KILL" and argc >= 3:
             return self._client_kill(session, args)
+        if sub == b"TRACKING" and argc >= 3:
+            return self._client_tracking(session, args)
+        if sub == b"CACHING" and argc >= 3:
+            return self._client_caching(session, args)
+        if sub == b"GETREDIR" and argc == 2:
+            state = session.tracking
+            return p.integer(state.redirect if state is not None else -1)
+        if sub == b"TRACKINGINFO" and argc == 2:
+            return tracking_info(session, session.resp3)
         if sub == b"NO-EVICT" and argc == 3:
             flag = keyword(args[2])
             if flag not in (b"ON", b"OFF"):
@@ -172,6 +182,85 @@ class ConnectionCommands:
                    b"NO-EVICT"):
             return arity_error("client|" + text(args[1].lower()))
         return p.error("ERR unknown subcommand '%s'. Try CLIENT HELP." % text(args[1])[:128])
+
+    def _client_tracking(self, session, args) -> bytes:
+        """CLIENT TRACKING on|off [REDIRECT id] [BCAST] [PREFIX p]… [OPTIN] [OPTOUT]
+        [NOLOOP], checked in Redis' order with Redis' errors."""
+        redirect, prefixes = 0, []
+        options = set()
+        j = 3
+        while j < len(args):
+            word, more = keyword(args[j]), j + 1 < len(args)
+            if word == b"REDIRECT" and more:
+                j += 1
+                if redirect:
+                    return p.error("ERR A client can only redirect to a single other client")
+                redirect = p.parse_int(args[j])
+                if redirect is None:
+                    return p.error("ERR value is not an integer or out of range")
+                if redirect not in self.sessions:
+                    return p.error("ERR The client ID you want redirect to does not exist")
+            elif word in (b"BCAST", b"OPTIN", b"OPTOUT", b"NOLOOP"):
+                options.add(word)
+            elif word == b"PREFIX" and more:
+                j += 1
+                prefixes.append(args[j])
+            else:
+                return SYNTAX
+            j += 1
+        switch = keyword(args[2])
+        state = session.tracking
+        if switch == b"ON":
+            if b"BCAST" not in options and prefixes:
+                return p.error("ERR PREFIX option requires BCAST mode to be enabled")
+            if state is not None and state.bcast != (b"BCAST" in options):
+                return p.error("ERR You can't switch BCAST mode on/off before disabling "
+                               "tracking for this client, and then re-enabling it with a "
+                               "different mode.")
+            if b"BCAST" in options and options & {b"OPTIN", b"OPTOUT"}:
+                return p.error("ERR OPTIN and OPTOUT are not compatible with BCAST")
+            if {b"OPTIN", b"OPTOUT"} <= options:
+                return p.error("ERR You can't specify both OPTIN mode and OPTOUT mode")
+            if state is not None and ((b"OPTIN" in options and state.optout) or (
+                    b"OPTOUT" in options and state.optin)):
+                return p.error("ERR You can't switch OPTIN/OPTOUT mode before disabling "
+                               "tracking for this client, and then re-enabling it with a "
+                               "different mode.")
+            if b"BCAST" in options:
+                held = state.prefixes if state is not None else ()
+                overlap = prefix_overlap(prefixes, held)
+                if overlap is not None:
+                    return overlap
+                prefixes = list(dict.fromkeys([*held, *prefixes]))
+            self.tracking.enable(session, TrackingState(
+                redirect, b"BCAST" in options, b"OPTIN" in options, b"OPTOUT" in options,
+                b"NOLOOP" in options, tuple(prefixes)))
+            self.watch_changes()
+        elif switch == b"OFF":
+            self.tracking.disable(session)
+            self.watch_changes()
+        else:
+            return SYNTAX
+        return p.OK
+
+    def _client_caching(self, session, args) -> bytes:
+        state = session.tracking
+        if state is None:
+            return p.error("ERR CLIENT CACHING can be called only when the client is in "
+                           "tracking mode with OPTIN or OPTOUT mode enabled")
+        choice = keyword(args[2])
+        if choice == b"YES":
+            if not state.optin:
+                return p.error("ERR CLIENT CACHING YES is only valid when tracking is "
+                               "enabled in OPTIN mode.")
+        elif choice == b"NO":
+            if not state.optout:
+                return p.error("ERR CLIENT CACHING NO is only valid when tracking is "
+                               "enabled in OPTOUT mode.")
+        else:
+            return SYNTAX
+        state.caching = True
+        return p.OK
 
     def _client_line(self, session) -> str:
         """One client as CLIENT INFO and CLIENT LIST describe it (the fields of

@@ -20,8 +20,8 @@ from importlib import resources
 SUBCOMMANDS = {
     "cluster": ("countkeysinslot", "getkeysinslot", "help", "info", "keyslot", "myid",
                 "nodes", "shards", "slots"),
-    "client": ("getname", "help", "id", "info", "kill", "list", "no-evict", "setinfo",
-               "setname"),
+    "client": ("caching", "getname", "getredir", "help", "id", "info", "kill", "list",
+               "no-evict", "setinfo", "setname", "tracking", "trackinginfo"),
     "command": ("count", "docs", "info", "list"),
     "config": ("get", "resetstat", "rewrite", "set"),
     "slowlog": ("get", "help", "len", "reset"),
@@ -100,6 +100,11 @@ SUMMARIES = {
     "client|kill": "Closes client connections, by address or id.",
     "client|list": "Describes every client connection, a line each.",
     "client|no-evict": "Protects the connection from eviction (a region evicts none).",
+    "client|tracking": "Turns client-side caching on or off: invalidations of the keys "
+                       "it read (or under prefixes), for changes made in any region.",
+    "client|caching": "Says whether the next command's keys are tracked (OPTIN, OPTOUT).",
+    "client|getredir": "Returns the client that invalidations are redirected to.",
+    "client|trackinginfo": "Returns the connection's client-side caching settings.",
     "client|setinfo": "Records the client library's name or version.",
     "client|setname": "Names the connection.",
     "command": "Describes the commands this region implements.",

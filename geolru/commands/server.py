@@ -18,7 +18,8 @@ from geolru.resp.codec import parse_int
 # CONFIG SET's integer settings and their bounds (Redis 7's for its own)
 INTEGER_SETTINGS = {"maxclients": (1, 4294967295),
                     "proto-max-bulk-len": (1048576, 9223372036854775807),
-                    "cache-max-entries": (0, 9223372036854775807)}
+                    "cache-max-entries": (0, 9223372036854775807),
+                    "tracking-table-max-keys": (0, 9223372036854775807)}
 
 
 # where CONFIG REWRITE keeps what CONFIG SET changed: the ini's (section, key)
@@ -212,6 +213,8 @@ class ServerCommands:
                 cache.idle_ttl = value
             elif param == "notify-keyspace-events":
                 self.set_notify_flags(value)
+            elif param == "tracking-table-max-keys":
+                self.tracking.max_keys = value
         return p.OK
 
     def _config_rewrite(self) -> bytes:
@@ -249,6 +252,7 @@ class ServerCommands:
             # geolru's own: the cache tier's bound in entries, and its idle TTL
             "cache-max-entries": str(cache.max_entries), "cache-ttl": f"{cache.idle_ttl:g}",
             "notify-keyspace-events": format_classes(self.notify_flags),
+            "tracking-table-max-keys": str(self.tracking.max_keys),
         }
 
     def cmd_info(self, session, args):
@@ -298,7 +302,8 @@ class ServerCommands:
     def _info_clients(self):
         connections = self.connections
         return [f"connected_clients:{connections.connected}", f"maxclients:{self.maxclients}",
-                f"blocked_clients:{connections.blocked}", "tracking_clients:0"]
+                f"blocked_clients:{connections.blocked}",
+                f"tracking_clients:{self.tracking.clients}"]
 
     def _info_memory(self):
         rss = _rss_bytes()

@@ -41,6 +41,7 @@ from geolru.commands.sets import SetCommands
 from geolru.commands.specs import COMMANDS, DATA_NAMES, NO_AUTH, SPECS, WRITE_NAMES
 from geolru.commands.stats import ConnectionCounters, ServerStats, SlowLog, monitor_line
 from geolru.commands.strings import StringCommands
+from geolru.commands.tracking import Tracking
 from geolru.commands.transactions import NOT_QUEUED, QUEUED, TransactionCommands
 from geolru.commands.zsets import ZSetCommands
 from geolru.common.collaborators import Clock
@@ -83,6 +84,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
     sessions: dict[int, Session] = attrs.field(factory=dict)  # live connections, by id
     monitors: dict[int, Session] = attrs.field(factory=dict)  # those that said MONITOR
     channels: Channels = attrs.field(factory=Channels)  # pub/sub: who listens to what
+    tracking: Tracking = attrs.field(default=None, init=False)  # CLIENT TRACKING
     # hands a message PUBLISHed here to the other regions (the region service wires it
     # to replication); None: a region alone
     publish_to_peers: Callable[[bytes, bytes], None] | None = None
@@ -94,6 +96,9 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
     _table: dict = attrs.field(factory=dict, init=False)
     _keys_at: dict = attrs.field(factory=dict, init=False)  # name -> (args -> its keys)
     _one_key: frozenset = attrs.field(factory=frozenset, init=False)  # key at 1, alone
+    # the commands whose keys a tracking client's read remembers (Redis': read-only
+    # commands with keys)
+    _tracked_reads: frozenset = attrs.field(factory=frozenset, init=False)
     _owned: bytes = attrs.field(default=b"", init=False)  # cluster mode: slot -> 1 if ours
 
     def __attrs_post_init__(self):
@@ -106,6 +111,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
                                   if spec.keys == (1, 1, 1))
         if self.cluster is not None:  # (a shard's own slots never change while it runs)
             self._owned = self.cluster.myself.slots.owned
+        self.tracking = Tracking(self.sessions)
         self.keyspace.change_listeners.append(self._keyspace_changed)
         self.keyspace.watch_changes = bool(self.notify_flags)
         self._keys_at[b"object"] = _subcommand_key(b"help")
@@ -125,6 +131,8 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         for name in radius:
             self._keys_at[name] = _source_and_stored_keys
         self._one_key -= set(stored) | set(radius)
+        self._tracked_reads = frozenset(name for name in self._keys_at
+                                        if name in DATA_NAMES and name not in WRITE_NAMES)
 
     # ------------------------------------------------------------ dispatch
 
@@ -172,7 +180,9 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         session.last_command = name
         keyspace = self.keyspace
         position = keyspace.position
-        notify = self.notify_flags and name in WRITE_NAMES and name in self._keys_at
+        tracking = self.tracking
+        notify = (self.notify_flags or tracking.active) and name in WRITE_NAMES \
+            and name in self._keys_at
         if notify:
             keys = self._keys_at[name](args)
             existed = {key: keyspace.exists(key) for key in keys}
@@ -201,9 +211,25 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         if keyspace.position != position:  # a write: WAIT waits for this position
             session.last_write = keyspace.position
             if notify and type(reply) is bytes:
-                for kind, event, key in command_events(name, args, reply, keys, existed,
-                                                       keyspace.exists):
-                    self.notify(kind, event, key)
+                if self.notify_flags:
+                    for kind, event, key in command_events(name, args, reply, keys,
+                                                           existed, keyspace.exists):
+                        self.notify(kind, event, key)
+                if tracking.active:
+                    for key in dict.fromkeys(keys):
+                        tracking.invalidate(key, session)
+            if name in (b"flushall", b"flushdb") and tracking.active:
+                tracking.flush(session)
+        state = session.tracking
+        if state is not None:
+            if name in self._tracked_reads and type(reply) is bytes and reply[:1] != b"-":
+                tracking.remember(session, self._keys_at[name](args), session)
+            if state.caching and name != b"client" and session.multi is None:
+                state.caching = False  # (CLIENT CACHING counts for the next command
+                # but CLIENT ones, or a transaction: Redis' resetClient)
+        if session.pending and type(reply) is bytes:
+            reply += b"".join(session.pending)  # (invalidations go after the reply)
+            session.pending.clear()
         if type(reply) is bytes and reply[0] == 45:  # b"-": an error reply
             stat.failed += 1
             self.stats.error(reply)
@@ -223,10 +249,17 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
     def _keyspace_changed(self, key: bytes, event: str) -> None:
         """A change no command made here (an expiry, a peer's record)."""
         self.notify(events.PEER_CLASSES[event], event, key)
+        if self.tracking.active:
+            self.tracking.invalidate(key, None)
+
+    def watch_changes(self) -> None:
+        """The keyspace reports peers' changes while notifications or tracking need
+        them."""
+        self.keyspace.watch_changes = bool(self.notify_flags) or self.tracking.active
 
     def set_notify_flags(self, flags: int) -> None:
         self.notify_flags = flags
-        self.keyspace.watch_changes = bool(flags)
+        self.watch_changes()
 
     def _feed_monitors(self, session: Session, args: list[bytes]) -> bytes:
         """Show the command to every other monitor; the line, for the session's own."""

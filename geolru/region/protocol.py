@@ -161,6 +161,7 @@ class RegionProtocol(Protocol):
             self.factory.table.sessions.pop(self.session.id, None)
             self.factory.table.monitors.pop(self.session.id, None)
             self.factory.table.channels.drop(self.session)
+            self.factory.table.tracking.drop(self.session)
 
     # ------------------------------------------------------------ IPushProducer
 

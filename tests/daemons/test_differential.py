@@ -1150,6 +1150,60 @@ def test_keyspace_notifications_are_redis_own(servers):
         assert got == want, f"{step}: redis said {want!r}, region said {got!r}"
 
 
+def test_client_tracking_invalidates_as_redis_does(servers):
+    """Client-side caching, at the region and at redis-server: RESP3 invalidation
+    pushes (default mode, OPTIN with CACHING, BCAST with prefixes, NOLOOP, FLUSHALL's
+    null), RESP2 redirection to a subscriber of __redis__:invalidate, TRACKINGINFO,
+    GETREDIR and every error, byte for byte."""
+    region, reference = servers
+    seen = {}
+    for name, server in (("region", region), ("redis", reference)):
+        t, w, r = (RawConnection(server.port) for _ in range(3))
+        assert w.call("FLUSHALL") == b"+OK\r\n"
+        t.call("HELLO", "3")
+        rid = r.call("CLIENT", "ID")[1:-2]
+        out = [t.call("CLIENT", "TRACKINGINFO"), t.call("CLIENT", "GETREDIR"),
+               t.call("CLIENT", "CACHING", "yes"), t.call("CLIENT", "TRACKING", "on"),
+               t.call("CLIENT", "TRACKINGINFO"), t.call("GET", "k"),
+               t.call("MGET", "a", "b"), w.call("SET", "k", "1"), _read(t, 1),
+               w.call("SET", "k", "2"), w.call("MSET", "a", "1", "b", "2"), _read(t, 2),
+               t.call("GET", "k"), t.call("SET", "k", "3"),  # (its own write: after)
+               t.call("CLIENT", "TRACKING", "on", "BCAST"),
+               t.call("CLIENT", "TRACKING", "on", "OPTIN", "OPTOUT"),
+               t.call("CLIENT", "TRACKING", "on", "PREFIX", "x"),
+               t.call("CLIENT", "TRACKING", "maybe"), t.call("CLIENT", "TRACKING", "on", "X"),
+               t.call("CLIENT", "TRACKING", "on", "REDIRECT", "999999"),
+               t.call("CLIENT", "TRACKING", "on", "REDIRECT", "x"),
+               t.call("CLIENT", "TRACKING", "off"), t.call("CLIENT", "TRACKING", "on", "OPTIN"),
+               t.call("CLIENT", "CACHING", "no"), t.call("CLIENT", "CACHING", "maybe"),
+               t.call("GET", "x1"), t.call("CLIENT", "CACHING", "yes"),
+               t.call("CLIENT", "TRACKINGINFO"), t.call("GET", "x2"),
+               w.call("SET", "x1", "1"), w.call("SET", "x2", "1"), _read(t, 1),
+               t.call("CLIENT", "TRACKING", "off"),
+               t.call("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "user:", "PREFIX", "us"),
+               t.call("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "user:", "PREFIX", "o:",
+                      "NOLOOP"),
+               t.call("CLIENT", "TRACKINGINFO"), w.call("SET", "user:1", "x"), _read(t, 1),
+               t.call("SET", "o:1", "mine"), w.call("SET", "other", "x"),
+               w.call("SET", "o:2", "x"), _read(t, 1), w.call("FLUSHALL"), _read(t, 1),
+               t.call("CLIENT", "TRACKING", "off")]
+        r.send(encode_command("SUBSCRIBE", "__redis__:invalidate"))
+        out.append(_read(r, 1))
+        out += [w.call("CLIENT", "TRACKING", "on", "REDIRECT", rid.decode()),
+                w.call("CLIENT", "GETREDIR").replace(b":%s\r\n" % rid, b":ID\r\n"),
+                w.call("GET", "z"),
+                t.call("SET", "z", "1"), _read(r, 1), w.call("GET", "z"),
+                t.call("FLUSHALL"), _read(r, 1)]
+        r.close()
+        out += [w.call("GET", "z"), t.call("SET", "z", "2"),
+                w.call("CLIENT", "TRACKINGINFO").replace(b":%s\r\n" % rid, b":ID\r\n")]
+        for conn in (t, w):
+            conn.close()
+        seen[name] = out
+    for at, (want, got) in enumerate(zip(seen["redis"], seen["region"], strict=True)):
+        assert got == want, f"step {at}: redis said {want!r}, region said {got!r}"
+
+
 def test_random_geo_searches_match_redis(servers):
     """Points in clusters (two near the poles, one across the antimeridian) and searches
     of every form and reach, from a meter to the half of the Earth: the region finds

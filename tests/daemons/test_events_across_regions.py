@@ -1,8 +1,9 @@
-"""Pub/sub between two real regions (redis-py as the clients): a message published
+"""Events between two real regions (redis-py as the clients): a message published
 in Montreal reaches Frankfurt's subscribers, channel and pattern, in the order
 published; one published while the link is cut does not arrive later (docs/pubsub.md);
-after the heal messages flow again.  And a subscriber that never reads is cut off at
-the output limit, not the region's memory."""
+after the heal messages flow again; a subscriber that never reads is cut off at the
+output limit, not the region's memory; and a near cache at Frankfurt drops a value
+Montreal changed."""
 
 import time
 
@@ -77,3 +78,30 @@ def test_a_subscriber_that_never_reads_is_cut_off_and_the_region_serves_on(tmp_p
         hog.close()
     finally:
         daemon.stop()
+
+
+def test_a_near_cache_learns_of_a_write_made_in_another_region(split):
+    """The issue's case: a client near Frankfurt holds a key in its near cache (reads
+    do not reach the region); Montreal writes it; the client's next read after the
+    invalidation arrived returns the new value, and never the old one after."""
+    from geolru.client import GeoCache
+    frankfurt = split.regions["frankfurt"]
+    cache = GeoCache(master=None, regions=[f"127.0.0.1:{frankfurt.port}"],
+                     near_cache=True)
+    try:
+        split.m.set("price", "10")
+        split.both(lambda c: c.get("price") == b"10", "the price everywhere")
+        assert cache.get("price") == b"10"
+
+        def gets() -> int:
+            return split.f.info("commandstats").get("cmdstat_get", {}).get("calls", 0)
+        before = gets()
+        for _ in range(50):
+            assert cache.get("price") == b"10"
+        assert gets() == before  # (served from the near cache: the region saw none)
+        split.m.set("price", "12")
+        wait_until(lambda: cache.get("price") == b"12", 10,
+                   what="the near cache to drop the old price")
+        assert all(cache.get("price") == b"12" for _ in range(20))
+    finally:
+        cache.close()
