@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from hashes import report as hashes_report  # noqa: E402
+from nearcache import report as near_report  # noqa: E402
 from sets import report as sets_report  # noqa: E402
 from wan import report as wan_report  # noqa: E402
 
@@ -27,7 +28,7 @@ TARGETS = {"SET P1": "0.8×", "GET P1": "0.8×", "SET P16": "0.4×", "GET P16": 
 
 
 def tables(region: dict, locate: list, replication: dict, wan: dict, hashes: dict,
-           sets: dict | None = None) -> str:
+           sets: dict | None = None, near: dict | None = None) -> str:
     redis, alone, peers, cpu = (region[k] for k in ("redis", "region", "region_2_peers",
                                                      "cpu_us"))
     out = [f"Measured {time.strftime('%Y-%m-%d')} on this machine: {os.cpu_count()} cores, "
@@ -97,11 +98,16 @@ def tables(region: dict, locate: list, replication: dict, wan: dict, hashes: dic
                 " of one, and `redis-benchmark -c 50 -P 16` SADD and SISMEMBER (ZADD and "
                 "ZSCORE, RPUSH and LINDEX of the middle element) of one random member:", "",
                 sets_report(sets, sets["members"])]
+    if near:
+        out += ["", "Near caches (`bench/nearcache.py`): one hot key read through a near "
+                "cache (CLIENT TRACKING) and over the socket, and the tracking table's "
+                "memory; how soon a near cache learns of a write made in another region is "
+                "in the replication table above (`bench/wan.py`):", "", near_report(near)]
     return "\n".join(out) + "\n"
 
 
 def summary(region: dict, locate: list, replication: dict, wan: dict, hashes: dict,
-            sets: dict | None = None) -> str:
+            sets: dict | None = None, near: dict | None = None) -> str:
     """The README's table: each figure against its reference, measured in the same run."""
     redis, peers = region["redis"], region["region_2_peers"]
     big = locate[-1]
@@ -137,6 +143,10 @@ def summary(region: dict, locate: list, replication: dict, wan: dict, hashes: di
             mine, theirs = (sets[who]["list rss per element"] for who in ("region", "redis"))
             out.append(f"| ... per element of a list | {mine:,.0f} B | redis-server "
                        f"{theirs:,.0f} B | {mine / theirs:.2f}× |")
+    if near:
+        mine, theirs = near["region"]["near cache reads/s"], near["redis"]["socket reads/s"]
+        out.append(f"| GET of a hot key through GeoCache's near cache, reads/s | {mine:,.0f} "
+                   f"| redis-server over the socket {theirs:,.0f} | {mine / theirs:.0f}× |")
     if lag5k:
         out.append(f"| replication lag p99, 5k SET/s, loopback | {lag5k[0]['p99']:.1f} ms | | |")
     if far:
@@ -217,19 +227,21 @@ def main() -> int:
     hashes = json.loads(hashes_file.read_text()) if hashes_file.exists() else {}
     sets_file = source / "sets.json"
     sets = json.loads(sets_file.read_text()) if sets_file.exists() else {}
+    near_file = source / "near.json"
+    near = json.loads(near_file.read_text()) if near_file.exists() else {}
     (ROOT / "bench" / "results.json").write_text(json.dumps({
         "date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(),
         "machine": platform.machine(), "python": platform.python_version(),
         "region_vs_redis": region, "locate": locate, "replication": replication, "wan": wan,
-        "hashes": hashes, "sets": sets}, indent=2))
-    text = tables(region, locate, replication, wan, hashes, sets)
+        "hashes": hashes, "sets": sets, "near": near}, indent=2))
+    text = tables(region, locate, replication, wan, hashes, sets, near)
     (ROOT / "bench" / "results.md").write_text(text)
     plots(region, replication, wan)
     _between_markers(ROOT / "docs" / "benchmarks.md", "bench", text + (
         "\n![throughput](throughput.png) ![lag](lag.png) "
         "![lag at a distance](wan-lag.png)\n"))
     _between_markers(ROOT / "README.md", "bench-summary",
-                     summary(region, locate, replication, wan, hashes, sets))
+                     summary(region, locate, replication, wan, hashes, sets, near))
     print(text)
     return 0
 

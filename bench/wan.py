@@ -18,7 +18,10 @@ delays each direction by the one-way delay of real regions: Montreal–Frankfurt
 - Montreal–Singapore capped at 20 Mbit/s under 3 MB/s of writes: Montreal–Frankfurt's
   lag and Montreal's memory;
 - pub/sub: a message ``PUBLISH``ed at one end of each link until a subscriber at the
-  other end has it, p50/p99, against the same link's replication lag at 1k SET/s.
+  other end has it, p50/p99, against the same link's replication lag at 1k SET/s;
+- near caches: a SET at one end of each link until a near cache (``CLIENT
+  TRACKING``) at the other end, which held the old value, reads the new one, p50/p99,
+  on loopback and with the delays (goal: replication lag + 2 ms at p99).
 """
 
 from __future__ import annotations
@@ -194,6 +197,38 @@ def pubsub_lags(regions, seconds: float) -> list[dict]:
     return out
 
 
+def invalidation_lags(regions, seconds: float, real: bool) -> list[dict]:
+    """Per link: SET at the writer until a near cache at the reader, holding the old
+    value, reads the new one (the invalidation came, and a read through), in ms."""
+    from geolru.client.nearcache import NearCache
+    out = []
+    for writer, reader in LINKS:
+        near = NearCache("127.0.0.1", regions[reader].port)
+        client = regions[writer].client()
+        key = f"near:{writer}>{reader}"
+        samples, started, n = [], time.monotonic(), 0
+        client.set(key, "0")
+        wait_until(lambda near=near, key=key: near.get(key) == b"0", 10,
+                   what="the first value")
+        while time.monotonic() - started < seconds:
+            n += 1
+            value = str(n).encode()
+            assert near.get(key) == str(n - 1).encode()  # (held: read from memory)
+            client.set(key, value)
+            t0 = time.perf_counter()
+            while near.get(key) != value:
+                pass
+            samples.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.01)
+        near.close()
+        row = {"writer": writer, "reader": reader,
+               "one_way_ms": DELAYS_MS[frozenset((writer, reader))] if real else 0,
+               **summary(samples)}
+        out.append(row)
+        print("near cache", row, flush=True)
+    return out
+
+
 def cost(regions, proxy, seconds: float) -> dict:
     """5k SET/s at Montreal, nobody reading: Frankfurt's CPU per write it applied,
     and the copies of each write Singapore received."""
@@ -316,6 +351,8 @@ def main() -> int:
     master, proxy, regions = start(work)
     results = {"date": time.strftime("%Y-%m-%d")}
     try:
+        results["near_loopback"] = invalidation_lags(regions, args.seconds, False)
+        results["lag_loopback"] = lags(regions, 2.0, False)[:3]  # (1k SET/s: the same probes)
         results["wait_loopback"] = wait_2(regions, 200)
         print("WAIT 2 loopback", results["wait_loopback"], flush=True)
         results["catch_up_loopback"] = catch_up(regions, proxy, args.down_seconds, "near")
@@ -323,6 +360,7 @@ def main() -> int:
         proxy.set_delays(True)
         results["lag"] = lags(regions, args.seconds, True)
         results["pubsub"] = pubsub_lags(regions, args.seconds)
+        results["near"] = invalidation_lags(regions, args.seconds, True)
         results["cost"] = cost(regions, proxy, args.seconds)
         print("cost", results["cost"], flush=True)
         results["wait"] = wait_2(regions, 40)
@@ -366,6 +404,22 @@ def report(results: dict) -> str:
             out.append(f"| {x['writer']} → {x['reader']} | {x['one_way_ms']} ms "
                        f"| {x['p50']:.1f} ms | {x['p99']:.1f} ms "
                        f"| {rep['p99']:.1f} ms |" if rep else "| |")
+
+    if results.get("near"):
+        out += ["", "| near cache: a write, until the other end reads it | one way "
+                "| p50 | p99 | replication p99 (1k SET/s) | goal: p99 ≤ replication + 2 ms |",
+                "|---|---:|---:|---:|---:|---|"]
+        for rows, lags_ in ((results.get("near_loopback", []), results.get("lag_loopback", [])),
+                            (results["near"], [x for x in results["lag"] if x["rate"] == 1000])):
+            replication = {(x["writer"], x["reader"]): x for x in lags_}
+            for x in rows:
+                rep = replication.get((x["writer"], x["reader"]))
+                if rep is None:
+                    continue
+                ok = x["p99"] <= rep["p99"] + 2
+                out.append(f"| {x['writer']} → {x['reader']} | {x['one_way_ms']} ms "
+                           f"| {x['p50']:.1f} ms | {x['p99']:.1f} ms | {rep['p99']:.1f} ms "
+                           f"| {'ok' if ok else '**missed**'} |")
 
     def line(figure, value, target, ok):
         return f"| {figure} | {value} | {target} | {'ok' if ok else '**missed**'} |"
