@@ -14,7 +14,7 @@ its event names for each command.  A region fires events for what it did:
 - ``expired`` when it expires a key.
 
 The cache tier's LRU evictions fire nothing: they drop a copy in memory, and what a
-client reads does not change (docs/pubsub.md).  Sans-IO.
+client reads does not change (docs/events.md).  Sans-IO.
 """
 
 from __future__ import annotations

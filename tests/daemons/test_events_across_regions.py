@@ -1,6 +1,6 @@
 """Events between two real regions (redis-py as the clients): a message published
 in Montreal reaches Frankfurt's subscribers, channel and pattern, in the order
-published; one published while the link is cut does not arrive later (docs/pubsub.md);
+published; one published while the link is cut does not arrive later (docs/events.md);
 after the heal messages flow again; a subscriber that never reads is cut off at the
 output limit, not the region's memory; and a near cache at Frankfurt drops a value
 Montreal changed."""
