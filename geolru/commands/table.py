@@ -252,6 +252,18 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         if self.tracking.active:
             self.tracking.invalidate(key, None)
 
+    def closed(self, session: Session) -> None:
+        """A connection that is gone: out of every list of sessions."""
+        self.sessions.pop(session.id, None)
+        self.monitors.pop(session.id, None)
+        self.channels.drop(session)
+        if session.tracking is not None:
+            self.tracking.drop(session)
+            if not self.tracking.clients:
+                self.tracking.table.clear()  # (no one left to tell)
+                self.tracking.items = 0
+            self.watch_changes()
+
     def watch_changes(self) -> None:
         """The keyspace reports peers' changes while notifications or tracking need
         them."""

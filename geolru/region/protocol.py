@@ -158,10 +158,7 @@ class RegionProtocol(Protocol):
         self._unblock()
         if self.session is not None:
             self.factory.connections.connected -= 1
-            self.factory.table.sessions.pop(self.session.id, None)
-            self.factory.table.monitors.pop(self.session.id, None)
-            self.factory.table.channels.drop(self.session)
-            self.factory.table.tracking.drop(self.session)
+            self.factory.table.closed(self.session)
 
     # ------------------------------------------------------------ IPushProducer
 
