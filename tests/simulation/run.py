@@ -942,12 +942,7 @@ class Simulation:
             record = write.record
             if write.key == key_id(key):
                 if record.hash_meta is not None:
-                    command = write.command[:1]
-                    sets = command in ((b"PEXPIRE",), (b"PERSIST",)) or write.fresh
-                    headers.append(reference.HashWrite(
-                        (record.version, record.origin), sets,
-                        record.deadline if command != (b"PERSIST",) else None,
-                        record.hash_meta.kind))
+                    headers.append(_header_write(write))
                     if record.hash_meta.cleared[0]:
                         clears.add(record.hash_meta.cleared)
                 else:
@@ -1010,12 +1005,7 @@ class Simulation:
         for write in writes:
             record = write.record
             if write.key == key_id(key) and record.hash_meta is not None:
-                command = write.command[:1]
-                sets = command in ((b"PEXPIRE",), (b"PERSIST",)) or write.fresh
-                list_writes.append(reference.HashWrite(
-                    (record.version, record.origin), sets,
-                    record.deadline if command != (b"PERSIST",) else None,
-                    record.hash_meta.kind))
+                list_writes.append(_header_write(write))
                 if record.hash_meta.cleared[0]:
                     clears.add(record.hash_meta.cleared)
             elif write.key == key_id(key):
@@ -1060,12 +1050,7 @@ class Simulation:
         for write in writes:
             record = write.record
             if write.key == key_id(key) and record.hash_meta is not None:
-                command = write.command[:1]
-                sets = command in ((b"PEXPIRE",), (b"PERSIST",)) or write.fresh
-                set_writes.append(reference.HashWrite(
-                    (record.version, record.origin), sets,
-                    record.deadline if command != (b"PERSIST",) else None,
-                    record.hash_meta.kind))
+                set_writes.append(_header_write(write))
                 if record.hash_meta.cleared[0]:
                     clears.add(record.hash_meta.cleared)
             elif write.key == key_id(key):
@@ -1115,6 +1100,18 @@ def _zset_view(keyspace, key: bytes):
         return ("zset", tuple((m, s) for s, m in keyspace.zset_ordered(key)),
                 keyspace.expiry(key)[1])
     return None if entry is None else ("string", entry.value, entry.deadline)
+
+
+def _header_write(write: Write) -> reference.HashWrite:
+    """A write to a collection's header as the reference model takes it: its version,
+    whether it set the deadline (PEXPIRE, PERSIST, or the write that made the
+    collection) and to what, and its kind."""
+    record = write.record
+    command = write.command[:1]
+    return reference.HashWrite(
+        (record.version, record.origin),
+        command in ((b"PEXPIRE",), (b"PERSIST",)) or write.fresh,
+        record.deadline if command != (b"PERSIST",) else None, record.hash_meta.kind)
 
 
 def _elements(store, key: bytes) -> dict:
