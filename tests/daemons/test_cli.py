@@ -108,6 +108,7 @@ def test_shell_survives_the_death_of_its_region(cluster, tmp_path):
         shell.expect_exact("frankfurt> ")
         shell.sendline("incr visits")
         shell.expect_exact("(integer) 1")
+        shell.expect_exact("frankfurt> ")
         shell.sendline("wait 9 0")  # blocks for ever: Ctrl-C gives the prompt back
         wait_until(lambda: regions["frankfurt"].client().info("clients")["blocked_clients"]
                    >= 1, 5, what="the WAIT to block")
