@@ -257,7 +257,10 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
                         # the shard of this client's last write: WAIT counts its writes
                         options.setdefault("target_nodes", self._last_shard(client))
                     try:
-                        result = client.execute_command(*args, **options)
+                        if not region.seeds and args and str(args[0]).upper() == "WAIT":
+                            result = self._wait(client, args)
+                        else:
+                            result = client.execute_command(*args, **options)
                     except MovedError:  # a region in cluster mode, given by its address
                         region = self._clustered(region)
                         client = self._client(region)
@@ -274,6 +277,25 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
             if attempt == 0 and not self.refresh():  # all failed: ask where they went
                 break
         raise NoRegionAvailable("no region answered: " + "; ".join(errors))
+
+    def _wait(self, client: redis.Redis, args) -> int:
+        """``WAIT n ms``, read for as long as it may block (for ever with 0, as
+        redis-cli waits), not for ``socket_timeout``: a WAIT that blocks is no dead
+        region.  Interrupted, the caller drops the connection (``abandon``)."""
+        raw = args[2] if len(args) > 2 else b"0"
+        raw = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+        milliseconds = int(raw) if raw.lstrip("-").isdigit() else 0
+        timeout = None if milliseconds <= 0 else milliseconds / 1000 + self.socket_timeout
+        pool = client.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_command(*args)
+            reply = connection.read_response(timeout=timeout)
+        finally:
+            pool.release(connection)
+        if isinstance(reply, redis.ResponseError):
+            raise reply
+        return reply
 
     def _clustered(self, region: RegionAddress) -> RegionAddress:
         """``region``, answering -MOVED: reach it as a cluster from now on."""

@@ -1,6 +1,7 @@
 """The Python client against a real cluster: locate, failover, JSON, no master."""
 
 import signal
+import time
 
 import pytest
 
@@ -141,6 +142,23 @@ def test_sets(cluster):
                                                                direction="LEFT") is None
     finally:
         cache.close()
+
+
+def test_a_wait_longer_than_the_socket_timeout_is_waited_for(tmp_path):
+    """WAIT blocks for its own timeout: the client's socket_timeout (for dead
+    regions) does not cut it short and fail the region over."""
+    region = region_daemon(tmp_path).start()
+    try:
+        cache = GeoCache(master=None, regions=[f"127.0.0.1:{region.port}"],
+                         socket_timeout=0.3)
+        cache.set("k", "v")
+        started = time.monotonic()
+        assert cache.wait(1, 1.0) == 0  # (no peer: it waits the whole second)
+        assert cache.execute(b"WAIT", b"1", b"800") == 0  # (the shell's bytes)
+        assert time.monotonic() - started >= 1.7 and cache.get("k") == b"v"
+        cache.close()
+    finally:
+        region.stop()
 
 
 def test_works_with_a_region_list_and_no_master(tmp_path):
