@@ -285,12 +285,18 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
         raw = args[2] if len(args) > 2 else b"0"
         raw = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
         milliseconds = int(raw) if raw.lstrip("-").isdigit() else 0
-        timeout = None if milliseconds <= 0 else milliseconds / 1000 + self.socket_timeout
+        deadline = None if milliseconds <= 0 else (
+            time.monotonic() + milliseconds / 1000 + self.socket_timeout)
         pool = client.connection_pool
         connection = pool.get_connection()
         try:
             connection.send_command(*args)
-            reply = connection.read_response(timeout=timeout)
+            # (waited for in slices: a Ctrl-C the kernel hands another thread is seen
+            # by this one between two, as it is not inside one blocking read)
+            while not connection.can_read(timeout=0.2):
+                if deadline is not None and time.monotonic() > deadline:
+                    raise redis.TimeoutError("WAIT: no reply past its timeout")
+            reply = connection.read_response()
         finally:
             pool.release(connection)
         if isinstance(reply, redis.ResponseError):
