@@ -438,7 +438,7 @@ class Simulation:
         before = {key: store.get(key) for key in tracked}
         lists = self._lists_named(commands)
         elements = {key: _elements(store, key) for key in lists}
-        shown = {key: _stored_list(node, key) for key in lists}
+        lists_before = {key: _stored_list(node, key) for key in lists}
         newest = self.newest.get((node.name, node.incarnation), 0)
         if len(commands) > 1:
             node.table.execute(node.session, [b"MULTI"])
@@ -481,7 +481,7 @@ class Simulation:
                         f"than v{newest} it had already stored: a write stamped in the past "
                         f"loses to writes made before it")
         for key in lists:
-            self._element_writes(node, key, elements[key], shown[key], written, reply)
+            self._element_writes(node, key, elements[key], lists_before[key], written, reply)
 
     def _element_writes(self, node, key: bytes, before: dict, shown: tuple,
                         written: tuple, reply: bytes) -> None:
@@ -506,8 +506,11 @@ class Simulation:
                                              order[at + 1] if at + 1 < len(order) else None)
         self._check_list_effect(node, key, shown, after, written, reply)
         entry = node.keyspace.cache.entry(key)
+        now_ms = node.keyspace.now_ms()
         if entry is not None and entry.value is None and entry.kind == "list" \
-                and entry.order is not None:
+                and entry.order is not None and (entry.deadline is None
+                                                 or entry.deadline > now_ms):
+            # (a cached list past its deadline is dropped at its next read: not shown)
             cached = tuple((name, entry.fields[name]) for name in entry.order)
             if cached != after:
                 self.problems.append(f"{node.name}: {written} left list {key!r} cached as "
