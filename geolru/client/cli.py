@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 
@@ -202,6 +203,10 @@ def cmd_del(args) -> int:
 
 
 def cmd_shell(args) -> int:
+    # Ctrl-C interrupts a command (a WAIT) and gives the prompt back, even when the
+    # shell was started with SIGINT ignored (from a background job, as a
+    # non-interactive shell starts them): Python leaves an ignored signal ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         import readline
         try:

@@ -244,6 +244,13 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
         once (a region the master names again after all failed is not tried again)."""
         if args and isinstance(args[0], bytes):  # (RedisCluster reads the name as text)
             args = (args[0].decode(errors="replace"), *args[1:])
+        if self._near and len(args) > 1:
+            # (this process may write what its near caches hold: each reads it again,
+            # rather than wait for its region's word; any argument may be a key)
+            for near in list(self._near.values()):
+                for arg in args[1:]:
+                    if isinstance(arg, (bytes, str)):
+                        near.forget(arg)
         errors = []
         tried = set()
         for attempt in range(2):
@@ -334,17 +341,23 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
         errors = []
         for region in self._in_order(("GET", key)):
             try:
-                near = self._near.get(region)
+                with self._lock:
+                    near = self._near.get(region)
                 if near is None:
                     size = 10_000 if self.near_cache is True else int(self.near_cache)
-                    near = self._near[region] = NearCache(
+                    near = NearCache(
                         region.host, region.port, size, password=self.password,
                         socket_timeout=self.socket_timeout,
                         socket_connect_timeout=self.socket_timeout,
                         **({} if self.tls is None else self.tls.redis_options()))
+                    with self._lock:
+                        made, near = near, self._near.setdefault(region, near)
+                    if made is not near:
+                        made.close()  # (another thread made one first)
                 value = near.get(key)
             except (redis.ConnectionError, redis.TimeoutError) as e:
-                dead = self._near.pop(region, None)
+                with self._lock:
+                    dead = self._near.pop(region, None)
                 if dead is not None:
                     dead.close()  # (what it held may have changed unseen)
                 self._failed_at(region, e, errors, ("GET", key))

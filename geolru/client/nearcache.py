@@ -15,6 +15,8 @@ import threading
 from collections import OrderedDict
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 
 class NearCache:
@@ -23,8 +25,11 @@ class NearCache:
         self.values: OrderedDict = OrderedDict()
         self.hits = self.misses = self.invalidations = 0
         self._lock = threading.Lock()
+        # no retry: a connection made again without CLIENT TRACKING would hear of no
+        # change, so an error goes to the caller (GeoCache drops this near cache)
         self._client = redis.Redis(host=host, port=port, protocol=3,
-                                   single_connection_client=True, **options)
+                                   single_connection_client=True,
+                                   retry=Retry(NoBackoff(), 0), **options)
         connection = self._client.connection
         connection.send_command("CLIENT", "TRACKING", "ON")
         if connection.read_response() not in (b"OK", "OK", True):
@@ -66,6 +71,13 @@ class NearCache:
         for key in keys:
             self.values.pop(key.encode() if isinstance(key, str) else key, None)
 
+    def forget(self, key) -> None:
+        """A write this process made: read the key again next time (its own
+        region's invalidation may come after this process reads it)."""
+        with self._lock:
+            self.values.pop(key.encode() if isinstance(key, str) else key, None)
+
     def close(self) -> None:
-        self.values.clear()
-        self._client.close()
+        with self._lock:
+            self.values.clear()
+            self._client.close()

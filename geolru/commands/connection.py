@@ -146,7 +146,7 @@ class ConnectionCommands:
             return self._client_kill(session, args)
         if sub == b"TRACKING" and argc >= 3:
             return self._client_tracking(session, args)
-        if sub == b"CACHING" and argc >= 3:
+        if sub == b"CACHING" and argc == 3:
             return self._client_caching(session, args)
         if sub == b"GETREDIR" and argc == 2:
             state = session.tracking
@@ -162,6 +162,10 @@ class ConnectionCommands:
         if sub == b"HELP" and argc == 2:
             return p.array([p.simple(line) for line in (
                 "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "CACHING (YES|NO)", "    Enable/disable tracking of the keys for next command "
+                "in OPTIN/OPTOUT modes.",
+                "GETREDIR", "    Return the client ID we are redirecting to when tracking is "
+                "enabled.",
                 "GETNAME", "    Return the name of the current connection.",
                 "ID", "    Return the ID of the current connection.",
                 "INFO", "    Return information about the current client connection.",
@@ -177,9 +181,13 @@ class ConnectionCommands:
                 "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
                 "SETNAME <name>", "    Assign the name <name> to the current connection.",
+                "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+                "         [OPTIN] [OPTOUT] [NOLOOP]",
+                "    Control server assisted client side caching.",
+                "TRACKINGINFO", "    Report tracking status for the current connection.",
                 "HELP", "    Print this help.")])
         if sub in (b"SETNAME", b"GETNAME", b"ID", b"SETINFO", b"INFO", b"HELP", b"KILL",
-                   b"NO-EVICT"):
+                   b"NO-EVICT", b"TRACKING", b"CACHING", b"GETREDIR", b"TRACKINGINFO"):
             return arity_error("client|" + text(args[1].lower()))
         return p.error("ERR unknown subcommand '%s'. Try CLIENT HELP." % text(args[1])[:128])
 
@@ -231,7 +239,7 @@ class ConnectionCommands:
                 overlap = prefix_overlap(prefixes, held)
                 if overlap is not None:
                     return overlap
-                prefixes = list(dict.fromkeys([*held, *prefixes]))
+                prefixes = [*held, *(prefixes or ([] if held else [b""]))]
             self.tracking.enable(session, TrackingState(
                 redirect, b"BCAST" in options, b"OPTIN" in options, b"OPTOUT" in options,
                 b"NOLOOP" in options, tuple(prefixes)))

@@ -84,6 +84,14 @@ _STORED = {b"sinterstore": (SET, "sinterstore"), b"sunionstore": (SET, "sunionst
            b"georadius": (ZSET, "georadiusstore"),
            b"georadiusbymember": (ZSET, "georadiusstore")}
 _EXPIRES = (b"expire", b"pexpire", b"expireat", b"pexpireat")
+# the commands that take from the first non-empty of several keys: which event, by
+# their side (or fixed); the key is in their reply
+_TAKEN = {b"lmpop": (LIST, {b"LEFT": "lpop", b"RIGHT": "rpop"}),
+          b"blmpop": (LIST, {b"LEFT": "lpop", b"RIGHT": "rpop"}),
+          b"zmpop": (ZSET, {b"MIN": "zpopmin", b"MAX": "zpopmax"}),
+          b"bzmpop": (ZSET, {b"MIN": "zpopmin", b"MAX": "zpopmax"}),
+          b"blpop": (LIST, "lpop"), b"brpop": (LIST, "rpop"),
+          b"bzpopmin": (ZSET, "zpopmin"), b"bzpopmax": (ZSET, "zpopmax")}
 # replies that say the command changed nothing (Redis fires no event then)
 _NOTHING = (b":0\r\n", b"$-1\r\n", b"*-1\r\n", b"_\r\n", b"*0\r\n", b":-1\r\n")
 _COUNTED = frozenset((b"sadd", b"srem", b"hdel", b"zrem", b"lrem", b"spop", b"lpushx",
@@ -93,7 +101,8 @@ _COUNTED = frozenset((b"sadd", b"srem", b"hdel", b"zrem", b"lrem", b"spop", b"lp
 
 
 # the class of each event a change no command made here fires
-PEER_CLASSES = {"expired": EXPIRED, "set": STRING, "del": GENERIC, "hset": HASH,
+PEER_CLASSES = {"expired": EXPIRED, "set": STRING, "del": GENERIC, "expire": GENERIC,
+                "persist": GENERIC, "hset": HASH,
                 "hdel": HASH, "sadd": SET, "srem": SET, "zadd": ZSET, "zrem": ZSET,
                 "linsert": LIST, "lrem": LIST, "lset": LIST}
 
@@ -109,6 +118,24 @@ def command_events(name: bytes, args: list, reply: bytes, keys: list, existed: d
         return []
     events = []
     first = keys[0]
+    if name in _TAKEN:
+        if reply[:1] not in (b"*", b">") or reply in _NOTHING:
+            return []
+        first = reply.split(b"\r\n", 3)[2]  # (the key: *2/*3, $n, key, …)
+        kind, event = _TAKEN[name]
+        if isinstance(event, dict):
+            event = event[next(a.upper() for a in args if a.upper() in event)]
+        events = [(kind, event, first)]
+    elif name == b"getex":
+        if reply in _NOTHING:
+            return []
+        words = [a.upper() for a in args[2:]]
+        if b"PERSIST" in words:
+            events = [(GENERIC, "persist", first)]
+        elif words:
+            events = [(GENERIC, "expire", first)] if exists(first) else [
+                (GENERIC, "del", first)]
+        return events
     if name in (b"del", b"unlink"):
         return [(GENERIC, "del", key) for key in dict.fromkeys(keys) if existed.get(key)]
     if name in (b"rename", b"renamenx"):
@@ -143,6 +170,12 @@ def command_events(name: bytes, args: list, reply: bytes, keys: list, existed: d
         elif existed.get(destination):
             events = [(GENERIC, "del", destination)]
         return events
+    elif name in _TAKEN:
+        pass
+    elif name == b"zadd" and any(a.upper() == b"INCR" for a in args[2:]):
+        if reply in _NOTHING:
+            return []
+        events = [(ZSET, "zincr", first)]
     elif name in _ONE:
         events = [(*_ONE[name], first)]
         if name in (b"setex", b"psetex") or (name == b"set" and any(

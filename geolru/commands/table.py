@@ -185,7 +185,8 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
             and name in self._keys_at
         if notify:
             keys = self._keys_at[name](args)
-            existed = {key: keyspace.exists(key) for key in keys}
+            existed = {key: keyspace.exists(key) for key in keys} if self.notify_flags \
+                else {}
         session.last_active = started = perf_counter_ns()  # (CLIENT LIST's idle= too)
         try:
             reply = function(session, args)
@@ -224,11 +225,13 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         if state is not None:
             if name in self._tracked_reads and type(reply) is bytes and reply[:1] != b"-":
                 tracking.remember(session, self._keys_at[name](args), session)
-            if state.caching and name != b"client" and session.multi is None:
+            if state.caching and name != b"client" and session.multi is None \
+                    and not session.in_exec:
                 state.caching = False  # (CLIENT CACHING counts for the next command
-                # but CLIENT ones, or a transaction: Redis' resetClient)
-        if session.pending and type(reply) is bytes:
-            reply += b"".join(session.pending)  # (invalidations go after the reply)
+                # but CLIENT ones, or a whole transaction: Redis' resetClient)
+        if session.pending and type(reply) is bytes and not session.in_exec:
+            # (invalidations go after the reply; a transaction's, after EXEC's)
+            reply += b"".join(session.pending)
             session.pending.clear()
         if type(reply) is bytes and reply[0] == 45:  # b"-": an error reply
             stat.failed += 1
@@ -259,15 +262,14 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         self.channels.drop(session)
         if session.tracking is not None:
             self.tracking.drop(session)
-            if not self.tracking.clients:
-                self.tracking.table.clear()  # (no one left to tell)
-                self.tracking.items = 0
             self.watch_changes()
 
     def watch_changes(self) -> None:
-        """The keyspace reports peers' changes while notifications or tracking need
-        them."""
-        self.keyspace.watch_changes = bool(self.notify_flags) or self.tracking.active
+        """The keyspace reports peers' changes while notifications (that can fire:
+        K or E, and a class) or tracking need them."""
+        flags = self.notify_flags
+        self.keyspace.watch_changes = bool(flags & (events.K | events.E) and flags & ~(
+            events.K | events.E)) or self.tracking.active
 
     def set_notify_flags(self, flags: int) -> None:
         self.notify_flags = flags

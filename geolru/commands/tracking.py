@@ -38,7 +38,7 @@ class TrackingState:
     optin: bool = False
     optout: bool = False
     noloop: bool = False
-    prefixes: tuple = ()
+    prefixes: tuple = ()  # BCAST: the prefixes (``""`` when none was given)
     caching: bool = False  # CLIENT CACHING yes (OPTIN) / no (OPTOUT), for one command
     broken: bool = False  # the client it redirects to was gone
 
@@ -63,7 +63,7 @@ class Tracking:
             self._leave_prefixes(session)
         session.tracking = state
         if state.bcast:
-            for prefix in state.prefixes or (b"",):
+            for prefix in state.prefixes:
                 self.prefixes.setdefault(prefix, {})[session.id] = session
 
     def disable(self, session) -> None:
@@ -71,9 +71,12 @@ class Tracking:
             self._leave_prefixes(session)
             session.tracking = None
             self.clients -= 1
+            if not self.clients:  # (no one left to tell)
+                self.table.clear()
+                self.items = 0
 
     def _leave_prefixes(self, session) -> None:
-        for prefix in session.tracking.prefixes or (b"",):
+        for prefix in session.tracking.prefixes:
             clients = self.prefixes.get(prefix)
             if clients is not None:
                 clients.pop(session.id, None)
@@ -160,19 +163,27 @@ class Tracking:
         _deliver(target, frame, current)
 
 
+def _overlap(a: bytes, b: bytes) -> bool:
+    """``stringCheckPrefix``: one starts with the other (equal ones too)."""
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
 def prefix_overlap(prefixes: list[bytes], held: tuple) -> bytes | None:
-    """``checkPrefixCollisionsOrReply``: the error if two prefixes of one client
-    overlap (one starts with the other), else None."""
+    """``checkPrefixCollisionsOrReply``: the error if a new prefix overlaps one the
+    client holds (BCAST with none holds ``""``, which every prefix overlaps) or
+    another new one, else None."""
+    def error(prefix: bytes, what: str, other: bytes) -> bytes:
+        return p.error("ERR Prefix '%s' overlaps with %s '%s'. Prefixes for a single "
+                       "client must not overlap." % (prefix.decode(errors="replace"), what,
+                                                     other.decode(errors="replace")))
     for i, prefix in enumerate(prefixes):
-        for other in (*held, *prefixes[i + 1:]):
-            if other != prefix and (other.startswith(prefix) or prefix.startswith(other)):
-                first, second = (prefix, other) if other in held else (prefix, other)
-                return p.error("ERR Prefix '%s' overlaps with %s '%s'. Prefixes for a "
-                               "single client must not overlap." % (
-                                   first.decode(errors="replace"),
-                                   "an existing prefix" if other in held
-                                   else "another provided prefix",
-                                   second.decode(errors="replace")))
+        for existing in sorted(held):
+            if _overlap(existing, prefix):
+                return error(prefix, "an existing prefix", existing)
+        for other in prefixes[i + 1:]:
+            if _overlap(prefix, other):
+                return error(prefix, "another provided prefix", other)
     return None
 
 
@@ -201,7 +212,7 @@ def tracking_info(session, resp3: bool) -> bytes:
         flags += ([b"noloop"] if state.noloop else []) + (
             [b"broken_redirect"] if state.broken else [])
     redirect = state.redirect if state is not None else -1
-    prefixes = sorted(state.prefixes or (b"",)) if state is not None and state.bcast else []
+    prefixes = sorted(state.prefixes) if state is not None and state.bcast else []
     flag_set = (b"~%d\r\n" if resp3 else b"*%d\r\n") % len(flags) + b"".join(
         p.bulk(f) for f in flags)
     return p.mapping([(p.bulk(b"flags"), flag_set),

@@ -68,7 +68,7 @@ class PeerRecords:
             now = self.now_ms()
             after, before = visible(merged, now), visible(current, now)
             if after != before:
-                self.changed(key, "del" if after is None else "set")
+                self.changed(key, _plain_event(before, after))
         return True
 
     def _apply_field(self, identity: bytes, incoming: Record) -> bool:
@@ -164,9 +164,8 @@ class PeerRecords:
         if merged == current:
             return False
         self.store.put(identity, merged)
-        if self.watch_changes and merged.value is None and current is not None \
-                and current.value is not None:
-            self.changed(key, "del")  # (a collection deleted, or emptied, there)
+        if self.watch_changes:
+            self._header_changed(key, current, merged)
         entry = self.cache.entry(key)
         if entry is not None:
             if (entry.value is None and merged.hash_meta is not None
@@ -179,6 +178,29 @@ class PeerRecords:
                 self.cache.discard(key)
         return True
 
+    def _header_changed(self, key: bytes, current: Record | None, merged: Record) -> None:
+        """What a peer's record changed of a collection (or what took its place): a
+        string over it (``set``), a delete or its emptying (``del``), a collection of
+        another kind or life (``del``: its elements are gone), a deadline."""
+        now = self.now_ms()
+        was = current is not None and current.live_at(now)
+        if merged.hash_meta is None:  # (a string or a delete won)
+            if visible(merged, now) is not None:
+                self.changed(key, "set")
+            elif was:
+                self.changed(key, "del")
+            return
+        if not merged.live_at(now):
+            if was:
+                self.changed(key, "del")
+        elif current is None or current.hash_meta is None or (
+                merged.hash_meta.kind, merged.hash_meta.cleared) != (
+                current.hash_meta.kind, current.hash_meta.cleared):
+            if was:
+                self.changed(key, "del")
+        elif merged.deadline != current.deadline:
+            self.changed(key, "expire" if merged.deadline is not None else "persist")
+
     def settle(self, key: bytes, head: Record) -> None:
         """Make the header's flag say whether the hash has a field here, keeping its
         place in the store: it is this region's fact, not a write to replicate."""
@@ -188,3 +210,13 @@ class PeerRecords:
                                                    head.hash_meta, head.deadline, live))
         if not live:
             self.cache.discard(key)
+
+
+def _plain_event(before: tuple | None, after: tuple | None) -> str:
+    """The event of a string key's change (``(value, deadline)`` or None each): a
+    delete, a new deadline alone, or a new value."""
+    if after is None:
+        return "del"
+    if before is not None and before[0] == after[0]:
+        return "expire" if after[1] is not None else "persist"
+    return "set"

@@ -800,6 +800,10 @@ class Sender:
         if not self.ready or self._send is None or self.protocol < peerwire.MESSAGES:
             self.messages_dropped += 1
             return False
+        if self.live and self._queue:
+            # (the writes made before it go first, as far as the window lets them: a
+            # subscriber told to look finds them)
+            self.flush()
         self._send(peerwire.encode_message(channel, message))
         self.messages_sent += 1
         return True

@@ -1114,7 +1114,13 @@ NOTIFIED_SCRIPT = [
     ["LINSERT", "l", "BEFORE", "a", "q"], ["LSET", "l", "0", "w"], ["LREM", "l", "0", "w"],
     ["LPUSHX", "nope", "a"], ["RPUSH", "m", "1"], ["LMOVE", "m", "m2", "LEFT", "RIGHT"],
     ["RPOPLPUSH", "m2", "m3"], ["LTRIM", "m3", "5", "6"], ["PFADD", "hll", "a"],
-    ["SETBIT", "bits", "3", "1"], ["GEOADD", "g", "1", "1", "p"], ["FLUSHALL"],
+    ["SETBIT", "bits", "3", "1"], ["GEOADD", "g", "1", "1", "p"],
+    ["RPUSH", "q1", "a", "b"], ["LMPOP", "2", "q0", "q1", "RIGHT", "COUNT", "2"],
+    ["RPUSH", "q2", "a"], ["BLPOP", "q0", "q2", "0"], ["RPUSH", "q3", "a", "b"],
+    ["BRPOP", "q3", "0"], ["ZADD", "zz", "1", "a", "2", "b"],
+    ["ZMPOP", "1", "zz", "MAX"], ["BZPOPMIN", "zz", "0"], ["ZADD", "zz", "INCR", "5", "c"],
+    ["SET", "gx", "1"], ["GETEX", "gx", "EX", "100"], ["GETEX", "gx", "PERSIST"],
+    ["GETEX", "gx"], ["GETEX", "nope", "EX", "5"], ["FLUSHALL"],
 ]
 
 
@@ -1186,6 +1192,18 @@ def test_client_tracking_invalidates_as_redis_does(servers):
                t.call("CLIENT", "TRACKINGINFO"), w.call("SET", "user:1", "x"), _read(t, 1),
                t.call("SET", "o:1", "mine"), w.call("SET", "other", "x"),
                w.call("SET", "o:2", "x"), _read(t, 1), w.call("FLUSHALL"), _read(t, 1),
+               t.call("CLIENT", "TRACKING", "off"), t.call("CLIENT", "TRACKING"),
+               t.call("CLIENT", "CACHING"), t.call("CLIENT", "GETREDIR", "x"),
+               t.call("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a", "PREFIX", "a"),
+               t.call("CLIENT", "TRACKING", "on", "BCAST"),
+               t.call("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "b"),
+               t.call("CLIENT", "TRACKING", "off"), t.call("CLIENT", "TRACKING", "on"),
+               t.call("MULTI"), t.call("SET", "m", "1"), t.call("GET", "m"),
+               t.call("EXEC"), w.call("SET", "m", "2"), _read(t, 1),
+               t.call("CLIENT", "TRACKING", "off"),
+               t.call("CLIENT", "TRACKING", "on", "OPTIN"), t.call("CLIENT", "CACHING", "yes"),
+               t.call("MULTI"), t.call("GET", "o1"), t.call("GET", "o2"), t.call("EXEC"),
+               w.call("MSET", "o1", "1", "o2", "2"), _read(t, 2),
                t.call("CLIENT", "TRACKING", "off")]
         r.send(encode_command("SUBSCRIBE", "__redis__:invalidate"))
         out.append(_read(r, 1))

@@ -62,3 +62,43 @@ def test_an_expiry_fires_expired(pair, clock):
     clock.advance(0.2)
     a.keyspace.expire_due()
     assert events(pushed) == [(b"expired", b"k")]
+
+
+def test_a_peers_string_over_a_collection_and_its_deadlines_fire_events(pair, clock):
+    a, b = pair
+    a("HSET", "h", "f", "1")
+    a("SET", "s", "v")
+    a.send_to(b)
+    pushed = listen(b)
+    clock.advance(0.01)
+    a("SET", "h", "now a string")  # (replaces the hash: its fields are gone)
+    a("PEXPIRE", "s", "100000")
+    a.send_to(b)
+    assert sorted(events(pushed)) == [(b"expire", b"s"), (b"set", b"h")]
+    clock.advance(0.01)
+    a("PERSIST", "s")
+    a("HSET", "h2", "f", "1")
+    a.send_to(b)
+    clock.advance(0.01)
+    a("PEXPIRE", "h2", "100000")
+    a.send_to(b)
+    assert events(pushed) == [(b"persist", b"s"), (b"hset", b"h2"), (b"expire", b"h2")]
+
+
+def test_a_peers_change_invalidates_a_hash_a_client_read(pair, clock):
+    from geolru.commands.table import Session
+    a, b = pair
+    a("HSET", "h", "f", "1")
+    a.send_to(b)
+    pushed = []
+    session = Session(9, push=pushed.append)
+    b.table.sessions[9] = session
+    b.table.execute(session, [b"HELLO", b"3"])
+    b.table.execute(session, [b"CLIENT", b"TRACKING", b"on"])
+    b.table.execute(session, [b"HGET", b"h", b"f"])
+    clock.advance(0.01)
+    a("SET", "h", "x")
+    a.send_to(b)
+    assert pushed == [b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nh\r\n"]
+    b.table.execute(session, [b"CLIENT", b"TRACKING", b"off"])
+    assert not b.keyspace.watch_changes and not b.table.tracking.table

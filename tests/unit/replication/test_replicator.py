@@ -343,6 +343,25 @@ def test_a_stream_in_protocol_7_stops_before_a_list_and_goes_on_once_upgraded(
     assert b"before" in keys and b"l" in keys and len(keys) == 3  # (and the element)
 
 
+def test_a_message_goes_after_the_writes_made_before_it(tmp_path, clock):
+    """A subscriber told (by a PUBLISH) to look finds the writes its region made
+    before the message: the live stream sends them first."""
+    here = Region(tmp_path, clock, "here")
+    sender = here.replicator.add_peer("there")
+    sent = []
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 9}))
+    clock.advance(1)
+    assert sender.live
+    del sent[:]
+    here.keyspace.write(b"order:1", b"paid", None)
+    assert here.replicator.broadcast(b"orders", b"order:1 paid") == 1
+    kinds = [f[:1] for f in sent if f]
+    assert kinds == [b"B", b"M"] and peerwire.decode_message(sent[-1]) == (
+        b"orders", b"order:1 paid")
+
+
 def caught_up_keys(here: Region, applied: dict) -> list:
     """The keys ``here`` sends ``there`` in a catch-up from 0, once ``there`` has
     published that it applied each origin's stream up to ``applied``."""
