@@ -69,6 +69,10 @@ class PeerRecords:
             after, before = visible(merged, now), visible(current, now)
             if after != before:
                 self.changed(key, _plain_event(before, after))
+            elif _expired_unsaid(current, now):
+                # (it had expired, unseen: the expiry job would have said so, and now
+                # will not, the record being another; a near cache may still hold it)
+                self.changed(key, "expired")
         return True
 
     def _apply_field(self, identity: bytes, incoming: Record) -> bool:
@@ -184,6 +188,9 @@ class PeerRecords:
         another kind or life (``del``: its elements are gone), a deadline."""
         now = self.now_ms()
         was = current is not None and current.live_at(now)
+        if not was and _expired_unsaid(current, now) and not merged.live_at(now):
+            self.changed(key, "expired")  # (as a string's: see ``apply``)
+            return
         if merged.hash_meta is None:  # (a string or a delete won)
             if visible(merged, now) is not None:
                 self.changed(key, "set")
@@ -220,3 +227,10 @@ def _plain_event(before: tuple | None, after: tuple | None) -> str:
     if before is not None and before[0] == after[0]:
         return "expire" if after[1] is not None else "persist"
     return "set"
+
+
+def _expired_unsaid(record: Record | None, now_ms: int) -> bool:
+    """Whether ``record`` held a value whose deadline has passed: expired, though no
+    expiry job removed it yet (which would have said ``expired``)."""
+    return (record is not None and record.value is not None
+            and record.deadline is not None and record.deadline <= now_ms)

@@ -7,6 +7,10 @@ crashed one (not forgotten) restarts; the world runs until it is quiet.  Then:
   same fields for every hash (members, elements for sets, sorted sets and lists);
 - no two elements of a list ever change places: what a region showed right after
   it inserted an element (its neighbours) is the order every region shows at the end;
+- (level 8) each region's subscriber got the messages of each region in the order
+  they were published there, each once, none that was not published; and each
+  region's near cache (a client with CLIENT TRACKING on) holds no value its region
+  changed since: no invalidation was missed;
 - a ``WAIT`` answers no more regions than have committed the writes it waits for
   (read from their stores; with ``check_wait``, see ``CHECK_WAIT``);
 - no write that could not have been lost is missing: each key's record includes
@@ -46,6 +50,7 @@ from unittest import mock
 import attrs
 from twisted.internet import defer
 
+from geolru.commands.args import Session
 from geolru.keyspace.keyspace import WrongType
 from geolru.model import hyperloglog, listpos
 from geolru.model import members as member_records
@@ -70,6 +75,7 @@ from geolru.replication.stability import MAX_PUBLICATIONS
 from geolru.store.layout import place
 from simulation import reference
 from simulation.schedule import (
+    CHANNELS,
     WORKLOAD_SECONDS,
     Schedule,
     generate,
@@ -176,6 +182,11 @@ class Simulation:
         # a list element's identity -> the identities next to it (before, after; None
         # at an end) where its region put it, right after the command that made it
         self.neighbours: dict[bytes, tuple] = {}
+        # (level 8) each node incarnation's subscriber and near-cache client, and the
+        # messages each region published, in order
+        self.events = schedule.with_events
+        self.listeners: dict[tuple[str, int], dict] = {}
+        self.published: dict[str, list[bytes]] = {}
         self.tracked_set = frozenset(self.tracked)
         # (node, incarnation, key) -> the newest (version, origin) of a plain record or
         # tombstone that node stored for a string key since it started: what its
@@ -254,7 +265,14 @@ class Simulation:
 
     def _act(self, kind: str, *args) -> None:
         world = self.world
-        if kind == "command":
+        if self.events:
+            for node in world.nodes.values():
+                if node.up:
+                    self._listening(node)
+        if kind == "nearread":
+            for node in self._route(args[0], (b"GET", args[1])):
+                node.clock.callLater(0, self._near_read, node, args[1])
+        elif kind == "command":
             first = args[1][1][0] if args[1][0] == "transaction" else args[1]
             for node in self._route(args[0], first):
                 # the client's request reaches the region when it can read it
@@ -453,6 +471,8 @@ class Simulation:
                               incarnation, shown)
             return
         self.log(f"{node.name}: {shown} -> {reply.strip().decode(errors='replace')}")
+        if self.events and commands[0][0] == b"PUBLISH" and reply.startswith(b":"):
+            self.published.setdefault(node.region, []).append(commands[0][2])
         if b"-ERR internal error" in reply:  # (an exception the command table caught)
             self.problems.append(f"{node.name}: {shown} failed: {reply.strip().decode()}")
         now_ms = node.keyspace.now_ms()
@@ -541,6 +561,83 @@ class Simulation:
         if values != want:
             self.problems.append(f"{node.name}: {written} made list {key!r} {values} "
                                  f"from {old}, not {want}")
+
+    def _listening(self, node) -> dict:
+        """The subscriber (to ``CHANNELS``) and the near-cache client (RESP3, tracking
+        on) of a node's incarnation, made at its first action after a boot."""
+        state = self.listeners.get((node.name, node.incarnation))
+        if state is not None:
+            return state
+        received, near = [], {}
+
+        def invalidated(frame: bytes) -> None:
+            if frame.startswith(b">2\r\n$10\r\ninvalidate\r\n"):
+                body = frame[len(b">2\r\n$10\r\ninvalidate\r\n"):]
+                if body.startswith(b"*"):
+                    for key in body.split(b"\r\n")[2::2]:
+                        near.pop(key, None)
+                else:
+                    near.clear()  # (a FLUSHALL)
+        subscriber = Session(900001, push=received.append)
+        tracker = Session(900002, push=invalidated)
+        node.table.sessions[tracker.id] = tracker
+        node.table.execute(subscriber, [b"SUBSCRIBE", *CHANNELS])
+        node.table.execute(tracker, [b"HELLO", b"3"])
+        node.table.execute(tracker, [b"CLIENT", b"TRACKING", b"on"])
+        state = self.listeners[(node.name, node.incarnation)] = {
+            "received": received, "tracker": tracker, "near": near, "node": node}
+        return state
+
+    def _near_read(self, node, key: bytes) -> None:
+        """A read through the node's near cache: from memory if held, else through
+        the tracking client (remembered if it answered a value)."""
+        if not node.up:
+            return
+        state = self._listening(node)
+        if key in state["near"]:
+            return
+        reply = node.table.execute(state["tracker"], [b"GET", key])
+        if reply.startswith(b"$") and not reply.startswith(b"$-1"):
+            state["near"][key] = reply.split(b"\r\n")[1]
+
+    def _check_events(self) -> None:
+        """Level 8: each subscriber got each region's messages in its order, once, and
+        only published ones; each live near cache holds what its region shows."""
+        order = {region: {m: i for i, m in enumerate(messages)}
+                 for region, messages in self.published.items()}
+        for (name, incarnation), state in self.listeners.items():
+            last: dict[str, int] = {}
+            for frame in state["received"]:
+                message = frame.split(b"\r\n")[6]
+                region = message.split(b"#")[0].decode()
+                at = order.get(region, {}).get(message)
+                if at is None:
+                    self.problems.append(f"{name} (incarnation {incarnation}) got "
+                                         f"{message!r}, which was never published")
+                elif at <= last.get(region, -1):
+                    self.problems.append(f"{name} (incarnation {incarnation}) got "
+                                         f"{message!r} after a later or the same message of "
+                                         f"{region}")
+                else:
+                    last[region] = at
+        for (name, incarnation), state in self.listeners.items():
+            node = state["node"]
+            if not node.up or node.incarnation != incarnation:
+                continue
+            now_ms = node.keyspace.now_ms()
+            for key, value in state["near"].items():
+                record = node.store.get(key)
+                if record is not None and record.deadline is not None \
+                        and record.deadline <= now_ms:
+                    continue  # (served until the expiry job runs: docs/events.md)
+                reply = node.table.execute(node.session, [b"GET", key])
+                if reply[:1] == b"-":
+                    continue  # (LOADING, STALE)
+                shown = reply.split(b"\r\n")[1] if not reply.startswith(b"$-1") else None
+                if shown != value:
+                    self.problems.append(f"{name}'s near cache holds {key!r} = {value!r}, "
+                                         f"the region shows {shown!r}: an invalidation was "
+                                         f"missed")
 
     def _read(self, node, key: bytes) -> None:
         """A client's GET, checked against the history so far: the value was written
@@ -782,6 +879,8 @@ class Simulation:
             self._check_zset(regions, key)
         for key in self.list_keys:
             self._check_list(regions, key)
+        if self.events:
+            self._check_events()
         for node in nodes:
             if node.slots is not None:
                 strays = [key for key in self.tracked if identity_slot(key) not in node.slots

@@ -39,7 +39,8 @@ SET_KEY_FIELDS = [b"f0", b"f1"]  # a set key made a hash now and then (kinds col
 WIDE_ZSET_KEYS = [b"wz0", b"wz1"]  # (``extras`` 5) sorted sets
 WIDE_ZMEMBERS = [b"p%d" % i for i in range(6)]
 WIDE_LIST_KEYS = [b"wl0", b"wl1"]  # (``extras`` 6) lists
-EXTRAS = 7  # the levels of ``generate``'s extras so far
+CHANNELS = [b"ch0", b"ch1"]  # (``extras`` 8) pub/sub channels every region listens to
+EXTRAS = 8  # the levels of ``generate``'s extras so far
 NAMES = ["montreal", "frankfurt", "singapore", "saopaulo", "sydney"]
 WORKLOAD_SECONDS = 3.0
 EPOCH = 1_800_000_000.0  # the simulation's time 0, as unix seconds
@@ -69,6 +70,7 @@ class Schedule:
     with_sets: bool = False  # the set workload's keys (WIDE_SET_KEYS) are written
     with_zsets: bool = False  # ... and the sorted set workload's (WIDE_ZSET_KEYS)
     with_lists: bool = False  # ... and the list workload's (WIDE_LIST_KEYS)
+    with_events: bool = False  # subscribers and near caches in every region (level 8)
     late: tuple = ()  # nodes that join during the run (a "join" action boots each)
     drifts: dict = attrs.field(factory=dict)  # name -> seconds its clock gains a second
 
@@ -120,7 +122,8 @@ def generate(seed: int, extras: int = 0) -> Schedule:
     level it came at: 1, a region's data folder put back to an older copy of it (a
     power cut, a restore from a backup); 2, the HyperLogLog workload; 3, the set
     workload; 4, the set keys made hashes now and then; 5, the sorted set workload;
-    6, the list workload; 7, sorted sets' pops, range removals and ``STORE`` forms
+    6, the list workload; 7, sorted sets' pops, range removals and ``STORE`` forms;
+    8, events: ``PUBLISH``es, and near-cache reads of hot keys in every region
     (each type to come adds a level).  0 by default, so that a seed replays
     as it was found at its level; the CI's random schedules have them all."""
     rng = random.Random(seed)
@@ -202,6 +205,8 @@ def generate(seed: int, extras: int = 0) -> Schedule:
             actions += _lists(random.Random(f"lists {seed}"), names)
         if extras >= 7:
             actions += _zset_removals(random.Random(f"zset removals {seed}"), names)
+        if extras >= 8:
+            actions += _events(random.Random(f"events {seed}"), names)
         drifting = random.Random(f"drifts {seed}")
         # clocks that run fast or slow (by up to 2%: far more than a real clock's
         # 50 ppm, so that a run of seconds sees it)
@@ -212,7 +217,7 @@ def generate(seed: int, extras: int = 0) -> Schedule:
         skews.update(shards.skews(skews))
     return Schedule(seed, names, delays, jitter, skews, tuple(actions), wide=wide, late=late,
                     with_sets=wide and extras >= 3, with_zsets=wide and extras >= 5,
-                    with_lists=wide and extras >= 6,
+                    with_lists=wide and extras >= 6, with_events=wide and extras >= 8,
                     drifts=drifts,
                     timers_first=timers_first, window=window, buffer=buffer,
                     layout=shards.layout if shards else None)
@@ -411,6 +416,22 @@ def _zset_removals(rng, names) -> list:
             args = (store, key, b"2", key, other)
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
                         args))
+    return actions
+
+
+def _events(rng, names) -> list:
+    """``PUBLISH``es to the channels every region's subscriber listens to (each message
+    saying who published it, and its number there), and reads of hot keys through
+    each region's near cache (a client with ``CLIENT TRACKING`` on)."""
+    actions = []
+    for serial in range(rng.randint(10, 40)):
+        name = rng.choice(names)
+        actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", name,
+                        (b"PUBLISH", rng.choice(CHANNELS), b"%s#%d" % (name.encode(),
+                                                                       serial))))
+    for _ in range(rng.randint(20, 60)):
+        actions.append((rng.uniform(0, WORKLOAD_SECONDS + 1), "nearread", rng.choice(names),
+                        rng.choice(HOT_KEYS)))
     return actions
 
 

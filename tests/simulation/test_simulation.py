@@ -310,8 +310,16 @@ LISTS = {
 }
 
 
+# seeds of wide schedules with subscribers and near caches (``extras`` 8)
+EVENTS = {
+    WIDE + 70158: "a key a near cache held expired unseen (no expiry job yet), then a "
+                  "peer's delete replaced its record: the job would never say expired, "
+                  "and nothing invalidated the near cache's copy",
+}
+
+
 # each level's kept seeds, replayed at the level they were found at
-FOUND_AT_LEVEL = {2: HYPERLOGLOGS, 3: SETS, 4: KINDS, 5: ZSETS, 6: LISTS}
+FOUND_AT_LEVEL = {2: HYPERLOGLOGS, 3: SETS, 4: KINDS, 5: ZSETS, 6: LISTS, 8: EVENTS}
 
 
 @pytest.mark.parametrize("level, seed", [(level, seed) for level, seeds

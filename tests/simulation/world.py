@@ -288,6 +288,9 @@ class Node:
                                      siblings=self._siblings())
         self.table = CommandTable(self.keyspace, self.clock, name=self.name,
                                   replication=self.replicator)
+        # pub/sub across regions, as the daemon's service wires it
+        self.table.publish_to_peers = self.replicator.broadcast
+        self.replicator.message_listeners.append(self.table.deliver)
         self.session = Session(1)
         for peer in self.world.nodes.values():
             # every shard of every other region; none of its own region

@@ -48,3 +48,20 @@ def test_the_table_keeps_its_bound_by_invalidating_what_it_drops(pair):
     assert set(a.table.tracking.table) == {b"z", b"w"}
     assert a("CONFIG", "GET", "tracking-table-max-keys") == \
         b"*2\r\n$23\r\ntracking-table-max-keys\r\n$1\r\n2\r\n"
+
+
+def test_a_key_that_expired_unseen_then_was_replaced_by_a_peer_is_invalidated(pair, clock):
+    """A client read a key; its deadline passed before this region's expiry job ran;
+    then a peer's write replaced the record with one no client sees either (its own
+    deadline past too), so the job will never say ``expired``: the apply says it
+    (simulator, wide seed 3000070158 at level 8)."""
+    a, b = pair
+    a("SET", "k", "v", "PX", "100")
+    a.send_to(b)
+    session, pushed = tracked(b)
+    b.table.execute(session, [b"GET", b"k"])
+    clock.advance(0.2)  # (expired at b, but no expiry job ran there)
+    a("SET", "k", "w", "PX", "1")
+    clock.advance(0.01)
+    a.send_to(b)  # (a newer record, expired too: nothing a client sees changed)
+    assert pushed == [b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"]
