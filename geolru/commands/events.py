@@ -151,11 +151,12 @@ def command_events(name: bytes, args: list, reply: bytes, keys: list, existed: d
         if reply != b":1\r\n":
             return []
         events = [(SET, "srem", keys[0]), (SET, "sadd", keys[1])]
-    elif name in (b"lmove", b"rpoplpush"):
-        if reply in _NOTHING:
+    elif name in (b"lmove", b"rpoplpush", b"blmove", b"brpoplpush"):
+        if reply in _NOTHING or reply[:1] == b"-":
             return []
-        source_left = name == b"lmove" and args[3].upper() == b"LEFT"
-        destination_left = name == b"rpoplpush" or args[4].upper() == b"LEFT"
+        moved = name in (b"lmove", b"blmove")
+        source_left = moved and args[3].upper() == b"LEFT"
+        destination_left = not moved or args[4].upper() == b"LEFT"
         # (Redis pushes, then says the pop)
         events = [(LIST, "lpush" if destination_left else "rpush", keys[1]),
                   (LIST, "lpop" if source_left else "rpop", keys[0])]

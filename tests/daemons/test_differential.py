@@ -1120,7 +1120,9 @@ NOTIFIED_SCRIPT = [
     ["BRPOP", "q3", "0"], ["ZADD", "zz", "1", "a", "2", "b"],
     ["ZMPOP", "1", "zz", "MAX"], ["BZPOPMIN", "zz", "0"], ["ZADD", "zz", "INCR", "5", "c"],
     ["SET", "gx", "1"], ["GETEX", "gx", "EX", "100"], ["GETEX", "gx", "PERSIST"],
-    ["GETEX", "gx"], ["GETEX", "nope", "EX", "5"], ["FLUSHALL"],
+    ["GETEX", "gx"], ["GETEX", "nope", "EX", "5"], ["RPUSH", "bm", "1", "2"],
+    ["BLMOVE", "bm", "bm2", "LEFT", "RIGHT", "0"], ["BRPOPLPUSH", "bm", "bm2", "0"],
+    ["FLUSHALL"],
 ]
 
 
