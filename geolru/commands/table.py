@@ -180,9 +180,10 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         session.last_command = name
         keyspace = self.keyspace
         position = keyspace.position
-        tracking = self.tracking
-        notify = (self.notify_flags or tracking.active) and name in WRITE_NAMES \
-            and name in self._keys_at
+        # keyspace notifications or client tracking on (else none of what follows runs:
+        # this is every command's path)
+        watching = self.notify_flags or self.tracking.clients
+        notify = watching and name in WRITE_NAMES and name in self._keys_at
         if notify:
             keys = self._keys_at[name](args)
             existed = {key: keyspace.exists(key) for key in keys} if self.notify_flags \
@@ -211,31 +212,45 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
                 reply += line  # a monitor sees its own command after its reply
         if keyspace.position != position:  # a write: WAIT waits for this position
             session.last_write = keyspace.position
-            if notify and type(reply) is bytes:
-                if self.notify_flags:
-                    for kind, event, key in command_events(name, args, reply, keys,
-                                                           existed, keyspace.exists):
-                        self.notify(kind, event, key)
-                if tracking.active:
-                    for key in dict.fromkeys(keys):
-                        tracking.invalidate(key, session)
-            if name in (b"flushall", b"flushdb") and tracking.active:
-                tracking.flush(session)
-        state = session.tracking
-        if state is not None:
-            if name in self._tracked_reads and type(reply) is bytes and reply[:1] != b"-":
-                tracking.remember(session, self._keys_at[name](args), session)
-            if state.caching and name != b"client" and session.multi is None \
-                    and not session.in_exec:
-                state.caching = False  # (CLIENT CACHING counts for the next command
-                # but CLIENT ones, or a whole transaction: Redis' resetClient)
-        if session.pending and type(reply) is bytes and not session.in_exec:
-            # (invalidations go after the reply; a transaction's, after EXEC's)
-            reply += b"".join(session.pending)
-            session.pending.clear()
+            if watching:
+                self._written(session, name, args, reply, keys if notify else (),
+                              existed if notify else {})
+        if watching and session.tracking is not None:
+            reply = self._tracked(session, name, args, reply)
         if type(reply) is bytes and reply[0] == 45:  # b"-": an error reply
             stat.failed += 1
             self.stats.error(reply)
+        return reply
+
+    def _written(self, session: Session, name: bytes, args: list, reply, keys,
+                 existed: dict) -> None:
+        """A command wrote: its keyspace events, and the invalidations of its keys."""
+        tracking = self.tracking
+        if keys and type(reply) is bytes:
+            if self.notify_flags:
+                for kind, event, key in command_events(name, args, reply, keys, existed,
+                                                       self.keyspace.exists):
+                    self.notify(kind, event, key)
+            if tracking.clients:
+                for key in dict.fromkeys(keys):
+                    tracking.invalidate(key, session)
+        if name in (b"flushall", b"flushdb") and tracking.clients:
+            tracking.flush(session)
+
+    def _tracked(self, session: Session, name: bytes, args: list, reply):
+        """A tracking client's command: the keys it read are remembered, CLIENT
+        CACHING lasts no longer, and its invalidations go after its reply (a
+        transaction's, after EXEC's)."""
+        state = session.tracking
+        if name in self._tracked_reads and type(reply) is bytes and reply[:1] != b"-":
+            self.tracking.remember(session, self._keys_at[name](args), session)
+        if state.caching and name != b"client" and session.multi is None \
+                and not session.in_exec:
+            state.caching = False  # (CLIENT CACHING counts for the next command but
+            # CLIENT ones, or a whole transaction: Redis' resetClient)
+        if session.pending and type(reply) is bytes and not session.in_exec:
+            reply += b"".join(session.pending)
+            session.pending.clear()
         return reply
 
     def notify(self, kind: int, event: str, key: bytes) -> None:
@@ -252,7 +267,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
     def _keyspace_changed(self, key: bytes, event: str) -> None:
         """A change no command made here (an expiry, a peer's record)."""
         self.notify(events.PEER_CLASSES[event], event, key)
-        if self.tracking.active:
+        if self.tracking.clients:
             self.tracking.invalidate(key, None)
 
     def closed(self, session: Session) -> None:
@@ -269,7 +284,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         K or E, and a class) or tracking need them."""
         flags = self.notify_flags
         self.keyspace.watch_changes = bool(flags & (events.K | events.E) and flags & ~(
-            events.K | events.E)) or self.tracking.active
+            events.K | events.E)) or bool(self.tracking.clients)
 
     def set_notify_flags(self, flags: int) -> None:
         self.notify_flags = flags

@@ -52,10 +52,6 @@ class Tracking:
     max_keys: int = DEFAULT_MAX_KEYS
     items: int = 0  # (key, client) pairs in the table
 
-    @property
-    def active(self) -> bool:
-        return bool(self.clients or self.table)
-
     def enable(self, session, state: TrackingState) -> None:
         if session.tracking is None:
             self.clients += 1
