@@ -244,13 +244,7 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
         once (a region the master names again after all failed is not tried again)."""
         if args and isinstance(args[0], bytes):  # (RedisCluster reads the name as text)
             args = (args[0].decode(errors="replace"), *args[1:])
-        if self._near and len(args) > 1:
-            # (this process may write what its near caches hold: each reads it again,
-            # rather than wait for its region's word; any argument may be a key)
-            for near in list(self._near.values()):
-                for arg in args[1:]:
-                    if isinstance(arg, (bytes, str)):
-                        near.forget(arg)
+        self._forget_near(args)
         errors = []
         tried = set()
         for attempt in range(2):
@@ -277,6 +271,7 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
                     continue
                 self._failed.pop(self._part(region, args), None)
                 self._failed.pop((region, None), None)
+                self._forget_near(args)  # (again: a read between may have kept the old)
                 self.current = region
                 if region.seeds and len(args) > 1:
                     self._last_key = args[1]
@@ -284,6 +279,15 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
             if attempt == 0 and not self.refresh():  # all failed: ask where they went
                 break
         raise NoRegionAvailable("no region answered: " + "; ".join(errors))
+
+    def _forget_near(self, args) -> None:
+        """This process may write what its near caches hold: each reads it again,
+        rather than wait for its region's word (any argument may be a key)."""
+        if self._near and len(args) > 1:
+            for near in list(self._near.values()):
+                for arg in args[1:]:
+                    if isinstance(arg, (bytes, str)):
+                        near.forget(arg)
 
     def _wait(self, client: redis.Redis, args) -> int:
         """``WAIT n ms``, read for as long as it may block (for ever with 0, as
@@ -304,6 +308,9 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
                 if deadline is not None and time.monotonic() > deadline:
                     raise redis.TimeoutError("WAIT: no reply past its timeout")
             reply = connection.read_response()
+        except BaseException:
+            connection.disconnect()  # (its reply, unread, must not answer another)
+            raise
         finally:
             pool.release(connection)
         if isinstance(reply, redis.ResponseError):
@@ -429,6 +436,9 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
                                           value_from_callable=value_from_callable)
             except redis.BusyLoadingError as e:  # syncing: nothing ran, the next one may
                 self._failed_at(region, e, errors)
+            finally:
+                for near in list(self._near.values()):
+                    near.clear()  # (what it wrote is func's to say: read all again)
         raise NoRegionAvailable("no region answered: " + "; ".join(errors))
 
     def set_json(self, key, value, ttl: float | None = None) -> bool:

@@ -77,6 +77,10 @@ class NearCache:
         with self._lock:
             self.values.pop(key.encode() if isinstance(key, str) else key, None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self.values.clear()
+
     def close(self) -> None:
         with self._lock:
             self.values.clear()

@@ -212,11 +212,18 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
                 reply += line  # a monitor sees its own command after its reply
         if keyspace.position != position:  # a write: WAIT waits for this position
             session.last_write = keyspace.position
-            if watching:
-                self._written(session, name, args, reply, keys if notify else (),
-                              existed if notify else {})
-        if watching and session.tracking is not None:
-            reply = self._tracked(session, name, args, reply)
+            if notify:
+                self._written(session, name, args, reply, keys, existed)
+        if watching:
+            if name in (b"flushall", b"flushdb") and self.tracking.clients:
+                self.tracking.flush(session)  # (even of an empty keyspace, as Redis)
+            if session.tracking is not None:
+                self._tracked(session, name, args, reply)
+        if session.pending and type(reply) is bytes and not session.in_exec:
+            # (invalidations for this client go after its reply; a transaction's,
+            # after EXEC's)
+            reply += b"".join(session.pending)
+            session.pending.clear()
         if type(reply) is bytes and reply[0] == 45:  # b"-": an error reply
             stat.failed += 1
             self.stats.error(reply)
@@ -226,7 +233,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
                  existed: dict) -> None:
         """A command wrote: its keyspace events, and the invalidations of its keys."""
         tracking = self.tracking
-        if keys and type(reply) is bytes:
+        if type(reply) is bytes:
             if self.notify_flags:
                 for kind, event, key in command_events(name, args, reply, keys, existed,
                                                        self.keyspace.exists):
@@ -234,13 +241,10 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
             if tracking.clients:
                 for key in dict.fromkeys(keys):
                     tracking.invalidate(key, session)
-        if name in (b"flushall", b"flushdb") and tracking.clients:
-            tracking.flush(session)
 
-    def _tracked(self, session: Session, name: bytes, args: list, reply):
-        """A tracking client's command: the keys it read are remembered, CLIENT
-        CACHING lasts no longer, and its invalidations go after its reply (a
-        transaction's, after EXEC's)."""
+    def _tracked(self, session: Session, name: bytes, args: list, reply) -> None:
+        """A tracking client's command: the keys it read are remembered, and CLIENT
+        CACHING lasts no longer."""
         state = session.tracking
         if name in self._tracked_reads and type(reply) is bytes and reply[:1] != b"-":
             self.tracking.remember(session, self._keys_at[name](args), session)
@@ -248,10 +252,6 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
                 and not session.in_exec:
             state.caching = False  # (CLIENT CACHING counts for the next command but
             # CLIENT ones, or a whole transaction: Redis' resetClient)
-        if session.pending and type(reply) is bytes and not session.in_exec:
-            reply += b"".join(session.pending)
-            session.pending.clear()
-        return reply
 
     def notify(self, kind: int, event: str, key: bytes) -> None:
         """``notifyKeyspaceEvent``: to this region's subscribers of the channels the

@@ -67,12 +67,13 @@ class PeerRecords:
         if self.watch_changes:
             now = self.now_ms()
             after, before = visible(merged, now), visible(current, now)
+            if _expired_unsaid(current, now) and not _expired_unsaid(merged, now):
+                # (it had expired, unseen: the expiry job would have said so, and now
+                # will not, the record being another that is not due; a near cache may
+                # still hold it)
+                self.changed(key, "expired")
             if after != before:
                 self.changed(key, _plain_event(before, after))
-            elif _expired_unsaid(current, now):
-                # (it had expired, unseen: the expiry job would have said so, and now
-                # will not, the record being another; a near cache may still hold it)
-                self.changed(key, "expired")
         return True
 
     def _apply_field(self, identity: bytes, incoming: Record) -> bool:
@@ -188,9 +189,8 @@ class PeerRecords:
         another kind or life (``del``: its elements are gone), a deadline."""
         now = self.now_ms()
         was = current is not None and current.live_at(now)
-        if not was and _expired_unsaid(current, now) and not merged.live_at(now):
+        if not was and _expired_unsaid(current, now) and not _expired_unsaid(merged, now):
             self.changed(key, "expired")  # (as a string's: see ``apply``)
-            return
         if merged.hash_meta is None:  # (a string or a delete won)
             if visible(merged, now) is not None:
                 self.changed(key, "set")

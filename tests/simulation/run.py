@@ -187,6 +187,7 @@ class Simulation:
         self.events = schedule.with_events
         self.listeners: dict[tuple[str, int], dict] = {}
         self.published: dict[str, list[bytes]] = {}
+        self.local_published: dict[tuple[str, int], list[bytes]] = {}
         self.tracked_set = frozenset(self.tracked)
         # (node, incarnation, key) -> the newest (version, origin) of a plain record or
         # tombstone that node stored for a string key since it started: what its
@@ -473,6 +474,9 @@ class Simulation:
         self.log(f"{node.name}: {shown} -> {reply.strip().decode(errors='replace')}")
         if self.events and commands[0][0] == b"PUBLISH" and reply.startswith(b":"):
             self.published.setdefault(node.region, []).append(commands[0][2])
+            # (its own region's subscriber has it at once: a PUBLISH delivers here first)
+            self.local_published.setdefault((node.name, node.incarnation), []).append(
+                commands[0][2])
         if b"-ERR internal error" in reply:  # (an exception the command table caught)
             self.problems.append(f"{node.name}: {shown} failed: {reply.strip().decode()}")
         now_ms = node.keyspace.now_ms()
@@ -620,6 +624,12 @@ class Simulation:
                                          f"{region}")
                 else:
                     last[region] = at
+            got = {frame.split(b"\r\n")[6] for frame in state["received"]}
+            missing = [m for m in self.local_published.get((name, incarnation), [])
+                       if m not in got]
+            if missing:
+                self.problems.append(f"{name} (incarnation {incarnation}) published "
+                                     f"{missing[:3]} and its own subscriber never got them")
         for (name, incarnation), state in self.listeners.items():
             node = state["node"]
             if not node.up or node.incarnation != incarnation:
@@ -631,8 +641,8 @@ class Simulation:
                         and record.deadline <= now_ms:
                     continue  # (served until the expiry job runs: docs/events.md)
                 reply = node.table.execute(node.session, [b"GET", key])
-                if reply[:1] == b"-":
-                    continue  # (LOADING, STALE)
+                if reply.startswith((b"-LOADING", b"-STALE")):
+                    continue
                 shown = reply.split(b"\r\n")[1] if not reply.startswith(b"$-1") else None
                 if shown != value:
                     self.problems.append(f"{name}'s near cache holds {key!r} = {value!r}, "

@@ -52,16 +52,37 @@ def test_the_table_keeps_its_bound_by_invalidating_what_it_drops(pair):
 
 def test_a_key_that_expired_unseen_then_was_replaced_by_a_peer_is_invalidated(pair, clock):
     """A client read a key; its deadline passed before this region's expiry job ran;
-    then a peer's write replaced the record with one no client sees either (its own
-    deadline past too), so the job will never say ``expired``: the apply says it
-    (simulator, wide seed 3000070158 at level 8)."""
+    then a peer's delete (made before the deadline) replaced the record, so the job
+    will never say ``expired``: the apply says it (simulator, wide seed 3000070158 at
+    level 8). A replacing record that is itself due is left to the job (once)."""
     a, b = pair
     a("SET", "k", "v", "PX", "100")
     a.send_to(b)
     session, pushed = tracked(b)
     b.table.execute(session, [b"GET", b"k"])
+    a("DEL", "k")  # (before the deadline, at a)
     clock.advance(0.2)  # (expired at b, but no expiry job ran there)
-    a("SET", "k", "w", "PX", "1")
-    clock.advance(0.01)
-    a.send_to(b)  # (a newer record, expired too: nothing a client sees changed)
+    a.send_to(b)  # (nothing a client sees changed: it had expired)
     assert pushed == [b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"]
+    b.keyspace.expire_due()
+    assert len(pushed) == 1
+
+
+def test_a_redirect_targets_own_write_sends_the_invalidation_after_its_reply(pair):
+    """Client A tracks with REDIRECT to B, a RESP3 client that does not track; when B
+    itself writes a key A read, B gets the invalidation after its reply (it had stayed
+    queued for good before)."""
+    from geolru.commands.table import Session
+    a, _ = pair
+    b_pushed = []
+    b = Session(20, push=b_pushed.append)
+    a.table.sessions[20] = b
+    a.table.execute(b, [b"HELLO", b"3"])
+    client, _ = tracked(a, 21)
+    a.table.execute(client, [b"CLIENT", b"TRACKING", b"off"])
+    assert a.table.execute(client, [b"CLIENT", b"TRACKING", b"on", b"REDIRECT", b"20"]) == \
+        b"+OK\r\n"
+    a.table.execute(client, [b"GET", b"k"])
+    assert a.table.execute(b, [b"SET", b"k", b"1"]) == \
+        b"+OK\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
+    assert b.pending == []
