@@ -85,6 +85,11 @@ class Session:
     pending: list = attrs.field(factory=list)  # pushes to send after the reply
 
 
+def null_array(session: Session) -> bytes:
+    """Redis' null array reply: ``*-1`` in RESP2, the null ``_`` in RESP3."""
+    return session.nil if session.resp3 else p.NIL_ARRAY
+
+
 def keyword(value: bytes) -> bytes:
     """An option word as Redis compares it: case-insensitively."""
     return value.upper()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import math
 
-from geolru.commands.args import SYNTAX, keyword, text
+from geolru.commands.args import SYNTAX, keyword, null_array, text
 from geolru.commands.values import format_long_double
 from geolru.commands.zsets import parse_score
 from geolru.model import geohash
@@ -108,7 +108,7 @@ class GeoIndexCommands:
         out = []
         for point in self._points(args[1], args[2:]):
             if point is None:
-                out.append(session.nil if session.resp3 else p.NIL_ARRAY)
+                out.append(null_array(session))
             else:
                 out.append(b"*2\r\n" + _coordinate(point[0], session.resp3)
                            + _coordinate(point[1], session.resp3))

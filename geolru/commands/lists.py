@@ -20,6 +20,7 @@ from geolru.commands.args import (
     keyword,
     long_arg,
     mpop_arguments,
+    null_array,
     text,
     would_block,
 )
@@ -44,10 +45,6 @@ def _side(raw: bytes) -> bool:
     if word not in (b"LEFT", b"RIGHT"):
         raise CommandError(SYNTAX)
     return word == b"LEFT"
-
-
-def _null_array(session) -> bytes:
-    return session.nil if session.resp3 else p.NIL_ARRAY
 
 
 def _span(start: int, end: int, length: int) -> tuple[int, int] | None:
@@ -185,7 +182,7 @@ class ListCommands:
         count = _positive(args[2]) if len(args) == 3 else None
         values, order = self.keyspace.list_items(args[1])
         if not order:
-            return _null_array(session) if count is not None else session.nil
+            return null_array(session) if count is not None else session.nil
         if count == 0:
             return p.EMPTY_ARRAY
         taken = self._list_take(args[1], values, order, count or 1, left)
@@ -267,7 +264,7 @@ class ListCommands:
             if order:
                 taken = self._list_take(key, values, order, count or 1, left)
                 return b"*2\r\n" + p.bulk(key) + p.bulk_array(taken)
-        return _null_array(session)
+        return null_array(session)
 
     # ------------------------------------------------------------ blocking forms
 
@@ -284,7 +281,7 @@ class ListCommands:
             if order:
                 taken = self._list_take(key, values, order, 1, left)
                 return b"*2\r\n" + p.bulk(key) + p.bulk(taken[0])
-        return would_block(session, args, _null_array(session))
+        return would_block(session, args, null_array(session))
 
     def cmd_blmove(self, session, args):
         source_left, destination_left = _side(args[3]), _side(args[4])
@@ -302,4 +299,4 @@ class ListCommands:
 
     def cmd_blmpop(self, session, args):
         reply = self._list_mpop(session, args, 2, blocking=True)
-        return would_block(session, args, reply) if reply == _null_array(session) else reply
+        return would_block(session, args, reply) if reply == null_array(session) else reply

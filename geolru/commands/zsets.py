@@ -25,6 +25,7 @@ from geolru.commands.args import (
     int_arg,
     keyword,
     mpop_arguments,
+    null_array,
     scan_arguments,
     text,
     would_block,
@@ -187,8 +188,7 @@ class ZSetCommands:
             return SYNTAX
         score = self.keyspace.zset_score(args[1], args[2])
         if score is None:
-            return (session.nil if session.resp3 else p.NIL_ARRAY) if withscore \
-                else session.nil
+            return null_array(session) if withscore else session.nil
         ordered = self.keyspace.zset_ordered(args[1])
         rank = bisect.bisect_left(ordered, (score, args[2]))
         rank = p.integer(len(ordered) - 1 - rank if reverse else rank)
@@ -317,7 +317,7 @@ class ZSetCommands:
 
     def cmd_bzmpop(self, session, args):
         reply = self._zset_mpop(session, args, 2, blocking=True)
-        null = session.nil if session.resp3 else p.NIL_ARRAY
+        null = null_array(session)
         return would_block(session, args, reply) if reply == null else reply
 
     def _zset_mpop(self, session, args, at: int, blocking: bool = False) -> bytes:
@@ -332,7 +332,7 @@ class ZSetCommands:
                 chosen = self._zset_take(key, ordered, count or 1, where == b"MAX")
                 return b"*2\r\n" + p.bulk(key) + p.array([
                     b"*2\r\n" + p.bulk(m) + score_reply(s, session.resp3) for s, m in chosen])
-        return session.nil if session.resp3 else p.NIL_ARRAY
+        return null_array(session)
 
     def cmd_bzpopmin(self, session, args):
         return self._zset_blocking_pop(session, args, highest=False)
@@ -348,7 +348,7 @@ class ZSetCommands:
                 (score, member), = self._zset_take(key, ordered, 1, highest)
                 return b"*3\r\n" + p.bulk(key) + p.bulk(member) + score_reply(
                     score, session.resp3)
-        return would_block(session, args, session.nil if session.resp3 else p.NIL_ARRAY)
+        return would_block(session, args, null_array(session))
 
     def _zset_take(self, key: bytes, ordered: list, count: int, highest: bool) -> list:
         """Remove up to ``count`` members from one end; their (score, member), in the

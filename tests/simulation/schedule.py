@@ -298,6 +298,12 @@ def _unique(action: tuple, serial: int) -> tuple:
     return action
 
 
+def _deadline_ms(rng) -> bytes:
+    """A PEXPIRE's milliseconds: soon (within the run) or later (past it), as each
+    workload draws them (the same draws, in the same order)."""
+    return b"%d" % rng.choice((rng.randint(50, 2500), rng.randint(5000, 12000)))
+
+
 def _hyperloglogs(rng, names) -> list:
     """A few dozen commands on HyperLogLogs (``WIDE_HLL_KEYS``, now and then a hot
     string key): mostly ``PFADD``s of a few of 60 elements, and what else replaces or
@@ -312,8 +318,7 @@ def _hyperloglogs(rng, names) -> list:
         elif roll < 0.73:
             args = (b"DEL", key)
         elif roll < 0.83:
-            args = (b"PEXPIRE", key, b"%d" % rng.choice((rng.randint(50, 2500),
-                                                        rng.randint(5000, 12000))))
+            args = (b"PEXPIRE", key, _deadline_ms(rng))
         elif roll < 0.88:
             args = (b"PERSIST", key)
         elif roll < 0.93:
@@ -350,8 +355,7 @@ def _sets(rng, names) -> list:
         elif roll < 0.89:
             args = (b"DEL", key)
         elif roll < 0.95:
-            args = (b"PEXPIRE", key, b"%d" % rng.choice((rng.randint(50, 2500),
-                                                        rng.randint(5000, 12000))))
+            args = (b"PEXPIRE", key, _deadline_ms(rng))
         elif roll < 0.97:
             args = (b"PERSIST", key)
         else:
@@ -382,8 +386,7 @@ def _zsets(rng, names) -> list:
         elif roll < 0.93:
             args = (b"DEL", key)
         else:
-            args = (b"PEXPIRE", key, b"%d" % rng.choice((rng.randint(50, 2500),
-                                                        rng.randint(5000, 12000))))
+            args = (b"PEXPIRE", key, _deadline_ms(rng))
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
                         args))
     return actions
@@ -470,8 +473,7 @@ def _lists(rng, names) -> list:
         elif roll < 0.94:
             args = (b"DEL", key)
         else:
-            args = (b"PEXPIRE", key, b"%d" % rng.choice((rng.randint(50, 2500),
-                                                        rng.randint(5000, 12000))))
+            args = (b"PEXPIRE", key, _deadline_ms(rng))
         actions.append((rng.uniform(0, WORKLOAD_SECONDS), "command", rng.choice(names),
                         args))
     return actions
