@@ -276,7 +276,7 @@ class CommandTable(ConnectionCommands, StringCommands, BitCommands, BitfieldComm
         self.monitors.pop(session.id, None)
         self.channels.drop(session)
         if session.tracking is not None:
-            self.tracking.drop(session)
+            self.tracking.disable(session)
             self.watch_changes()
 
     def watch_changes(self) -> None:

@@ -131,10 +131,6 @@ class Tracking:
         self.table.clear()
         self.items = 0
 
-    def drop(self, session) -> None:
-        """A session that is gone (its entries in the table are skipped, then go)."""
-        self.disable(session)
-
     def _send(self, target, keys: bytes | None, current) -> None:
         """``sendTrackingMessage``: ``keys`` (an encoded array; None: a null, for
         a flush) to ``target``, or to the client it redirects to."""
