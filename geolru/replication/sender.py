@@ -34,7 +34,17 @@ import attrs
 from geolru.common.auth import registration_mac
 from geolru.common.collaborators import Clock, EventLog, SilentLog
 from geolru.model.counters import counter_origins, holds_registers
-from geolru.model.hashkeys import HASH, LIST, ZSET, HashMeta, identity_slot, is_list_element
+from geolru.model.hashkeys import (
+    HASH,
+    LIST,
+    ZSET,
+    HashMeta,
+    identity_slot,
+    is_field,
+    is_list_element,
+    key_id,
+    parse,
+)
 from geolru.model.headers import EXPIRY_ORIGIN
 from geolru.model.hlc import physical_ms
 from geolru.model.slots import SlotSet
@@ -101,10 +111,12 @@ def footprint(key: bytes, record) -> int:
 
 @attrs.define(eq=False)
 class Holding:
-    """Records made elsewhere, held for one peer: by position, by key, by origin."""
+    """Records made elsewhere, held for one peer: by position, by key, by origin, and
+    a collection's elements by the identity of its key."""
 
     records: OrderedDict = attrs.field(factory=OrderedDict)  # seq -> (key, record, since)
     by_key: dict = attrs.field(factory=dict)  # key -> [seq, ...]
+    elements: dict = attrs.field(factory=dict)  # a collection's key's identity -> {seq}
     # origin -> OrderedDict {seq: None}, oldest first.  Not a dict: taking a dict's
     # first key after deleting the ones before it scans past their empty slots, and
     # dropping a peer's covered records one by one went quadratic (5 s of CPU for
@@ -125,6 +137,8 @@ class Holding:
         if of_origin is None:
             of_origin = self.by_origin[record.origin] = OrderedDict()
         of_origin[seq] = None
+        if is_field(key):
+            self.elements.setdefault(_collection(key), set()).add(seq)
         self.bytes += footprint(key, record)
 
     def remove(self, seq: int):
@@ -133,6 +147,12 @@ class Holding:
         seqs.remove(seq)
         if not seqs:
             del self.by_key[key]
+        if is_field(key):
+            collection = _collection(key)
+            of_collection = self.elements[collection]
+            of_collection.discard(seq)
+            if not of_collection:
+                del self.elements[collection]
         of_origin = self.by_origin[record.origin]
         del of_origin[seq]
         if not of_origin:
@@ -143,6 +163,15 @@ class Holding:
     def drop_key(self, key: bytes) -> None:
         for seq in list(self.by_key.get(key, ())):
             self.remove(seq)
+
+    def take_key(self, key: bytes) -> list:
+        """Take the records held of ``key`` (an identity)."""
+        return [(seq, *self.remove(seq)[:2]) for seq in list(self.by_key.get(key, ()))]
+
+    def take_elements(self, key: bytes) -> list:
+        """Take the elements held of the collection whose key's identity is ``key``."""
+        return [(seq, *self.remove(seq)[:2])
+                for seq in sorted(self.elements.get(key, ()))]
 
     def covered(self, origin: str, version: int) -> int:
         """Drop the oldest records of ``origin`` up to ``version`` (the peer has
@@ -170,14 +199,28 @@ class Holding:
         return taken
 
     def oldest(self, count: int) -> list:
-        """Take the ``count`` records held longest."""
-        return [(seq, *self.remove(seq)[:2])
-                for seq in list(itertools.islice(self.records, count))]
+        """Take the ``count`` records held longest, and the rest of the last one's
+        write (the records of one write are never split: a collection's header and
+        its elements go on together)."""
+        taken = [(seq, *self.remove(seq)[:2])
+                 for seq in list(itertools.islice(self.records, count))]
+        if taken:
+            last = taken[-1][2]
+            write = (last.version, last.origin)
+            records = self.records
+            while records:
+                seq = next(iter(records))
+                record = records[seq][1]
+                if (record.version, record.origin) != write:
+                    break
+                taken.append((seq, *self.remove(seq)[:2]))
+        return taken
 
     def clear(self) -> None:
         self.records.clear()
         self.by_key.clear()
         self.by_origin.clear()
+        self.elements.clear()
         self.bytes = 0
 
 
@@ -513,11 +556,19 @@ class Sender:
         if origin == self.own_name or origin == EXPIRY_ORIGIN:  # (made here too)
             return True
         if record.hash_meta is not None:
-            # a collection's header joins what several writes said (when it was
-            # cleared, its deadline) under the version of one of them, and a set
-            # member's record joins every region's adds and removes: what its origin
-            # made is not all of it, so each region that changed it sends it on
-            return True
+            if type(record.hash_meta) is not HashMeta:
+                # a set member's record joins every region's adds and removes: what
+                # its origin made is not all of it, so each region that changed it
+                # sends it on
+                return True
+            if self._header_carries_what_the_peer_lacks(record):
+                self._forward(self._held.take_elements(key))
+                return True
+            # else the header is its origin's, as the elements of the same write are:
+            # held with them, so that the peer never has the header of a write
+            # without its elements (wide seed 3000095278: a header went on at once and
+            # its field was held; the peer, holding no field, kept the header as a
+            # tombstone and collected it before the field came)
         if record.counter is not None and self._carries_what_the_peer_lacks(record, live):
             return True
         if origin == self.peer:
@@ -530,6 +581,23 @@ class Sender:
         self._held.add(seq, key, record, self.clock.seconds())
         if "held" not in self._timers:
             self._hold_until(self.clock.seconds() + self.hold_time)
+        return False
+
+    def _header_carries_what_the_peer_lacks(self, record) -> bool:
+        """Whether a collection's header holds a write besides its origin's that the
+        peer may not have: a header joins what several writes said (when it was
+        cleared, which write set its deadline) under the version of one of them.
+        One of ours always counts (a header of ours still queued for the peer gave
+        way to this one), and so does an expiry (each region makes its own, but only
+        from the deadline it knows: wide seed 3000301085, a region frozen past a
+        hash's deadline made the hash anew without it)."""
+        applied = self.peer_applied
+        meta = record.hash_meta
+        for version, origin in (meta.cleared, meta.ttl):
+            if not version or origin in (self.peer, record.origin):
+                continue
+            if origin in (self.own_name, EXPIRY_ORIGIN) or version > applied.get(origin, -1):
+                return True
         return False
 
     def _carries_what_the_peer_lacks(self, record, live: bool) -> bool:
@@ -608,9 +676,10 @@ class Sender:
             self._skip_soon()
         limit = self.buffer // 2
         if self._held.bytes > limit:
-            # the peer takes the origins' writes slower than they come: send them on
-            self._forward(self._held.oldest(max(1, len(self._held) // 4)))
-            self.flush()  # now, while the window allows: not after this turn's writes
+            # the peer takes the origins' writes slower than they come: send them on,
+            # at the end of the turn (the frame being applied may hold more of the
+            # write of the oldest, which go together) and before this turn's writes
+            self._flush_soon()
         if self._queue_bytes + self._forward_bytes > limit:
             self.leave_live()  # the peer is slow: read from the store instead
 
@@ -650,6 +719,9 @@ class Sender:
     def flush(self) -> None:
         """Send what waits (forwards first: they are older), while the window allows;
         queued writes only in live mode."""
+        held = self._held
+        while self.live and held.bytes > self.buffer // 2:  # (see ``changed``)
+            self._forward(held.oldest(max(1, len(held) // 4)))
         queue, forwards, window = self._queue, self._forwards, self.window
         while self._send is not None and window.open and (
                 forwards or (self.live and queue)):
@@ -784,6 +856,7 @@ class Sender:
         their origin."""
         if not changes:
             return
+        changes = self._with_their_collections(changes)
         self.status.forwarded += len(changes)
         self._forward_bytes += sum(footprint(key, rec) for _, key, rec in changes)
         forwards = self._forwards
@@ -793,6 +866,26 @@ class Sender:
         else:
             forwards.extend(changes)
         self._flush_soon()
+
+    def _with_their_collections(self, changes) -> list:
+        """``changes`` and what is held of their collections: an element's key's
+        record (its header, or what replaced it), a header's elements.  A peer that
+        got an element before any record of its key would show it in a collection
+        that a write there makes (wide seeds 3000000025, 3000300799: a list showed an
+        element whose list a DEL had removed); one that got a header without its
+        elements would keep the header empty, and collect it before they came."""
+        held = self._held
+        if not held:
+            return changes
+        more = []
+        for _, identity, record in changes:
+            if is_field(identity):
+                more += held.take_key(_collection(identity))
+            elif record.hash_meta is not None:
+                more += held.take_elements(identity)
+        if not more:
+            return changes
+        return sorted([*changes, *more], key=lambda change: change[0])
 
     def send_message(self, channel: bytes, message: bytes) -> bool:
         """A pub/sub message, to the peer's subscribers, if the stream is up and its
@@ -856,6 +949,11 @@ class Sender:
         call = self._timers.pop(name, None)
         if call is not None and call.active():
             call.cancel()
+
+
+def _collection(identity: bytes) -> bytes:
+    """The identity of an element's collection's key (its header's)."""
+    return key_id(parse(identity)[0])
 
 
 def _is_zset(record) -> bool:

@@ -1031,11 +1031,13 @@ class Simulation:
             return  # (what stands, a string or nothing, the string keys' checks cover)
         head = next(iter(owners.values())).store.get(key_id(key))
         # the newest whole-key write before the sorted set that stands (a DEL,
-        # FLUSHALL, an expiry): the header may no longer say it, once its tombstone
-        # was collected before the sorted set was made again
-        cleared = max([clear_point(head), *((w.record.version, w.record.origin)
-                                            for w in writes if w.key == key_id(key)
-                                            and w.record.hash_meta is None)])
+        # FLUSHALL, an expiry, a STORE's clear): the header may no longer say it, once
+        # its tombstone was collected before the sorted set was made again (wide seed
+        # 3000300487: ZRANGESTORE's clear, collected, then ZADD made it anew)
+        cleared = max([clear_point(head), *(
+            (w.record.version, w.record.origin) if w.record.hash_meta is None
+            else w.record.hash_meta.cleared
+            for w in writes if w.key == key_id(key))])
         shown = dict(final[1])
         for member in self.zset_members[key]:
             expected = member_records.zscore(
