@@ -562,8 +562,14 @@ class Sender:
                 # sends it on
                 return True
             if self._header_carries_what_the_peer_lacks(record):
-                self._forward(self._held.take_elements(key))
-                return True
+                elements = self._held.take_elements(key)
+                if not elements:
+                    return True
+                # sent on with the elements held of it, in one frame: a peer that
+                # applied them apart could show the elements in a collection a
+                # command there makes in between (wide seed 3000300771)
+                self._forward([*elements, (seq, key, record)])
+                return False
             # else the header is its origin's, as the elements of the same write are:
             # held with them, so that the peer never has the header of a write
             # without its elements (wide seed 3000095278: a header went on at once and

@@ -780,7 +780,7 @@ def test_a_header_holding_a_third_regions_clear_goes_on_at_once(tmp_path, clock)
     for identity, record in _hash_write(100, "c", cleared=(90, "d")):
         a.keyspace.apply(identity, record)
     clock.advance(0)
-    assert sender.waiting() == 0 and sender.status.forwarded == 1  # the field
+    assert sender.waiting() == 0 and sender.status.forwarded == 2  # both, together
     link.deliver()
     assert b.store.get(b"h").hash_meta.cleared == (90, "d")
     assert b.store.get(b"h").value == b""  # the hash has its field at b
