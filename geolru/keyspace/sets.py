@@ -98,18 +98,21 @@ class SetOperations:
         entry: HashEntry | None = self.cached_hash(key, kind)
         cleared = head.hash_meta.cleared
         removed = 0
+        version = None
         for member in dict.fromkeys(gone):
             identity = member_id(key, member, ELEMENT_MARK[kind])
             current = self.store.get(identity)
             if members.cached_value(current, cleared) is None:
                 continue
             removed += 1
-            self.store.put(identity, members.removed(current))
+            if version is None:
+                version = self.hlc.now()
+            self.store.put(identity, members.removed(current, (version, self.origin)))
             if entry is not None:
                 self.cache.resized(key, entry.set(member, None))
         if removed:
             live = bool(entry.fields) if entry is not None else self.holds_fields(key, head)
-            self.store.put(key_id(key), header(self.hlc.now(), self.origin, head.hash_meta,
+            self.store.put(key_id(key), header(version, self.origin, head.hash_meta,
                                                head.deadline, live))
             if not live:
                 self.cache.discard(key)

@@ -44,9 +44,9 @@ def added(current: Record | None, version: int, origin: str) -> Record:
     return member_record(state(current).add((version, origin)))
 
 
-def removed(current: Record) -> Record:
-    """``SREM`` (or ``ZREM``): of every write ``current`` holds."""
-    return member_record(current.hash_meta.remove())
+def removed(current: Record, version: tuple) -> Record:
+    """``SREM`` (or ``ZREM``) made at ``version``: of every write ``current`` holds."""
+    return member_record(current.hash_meta.remove(version))
 
 
 def present(record: Record | None, cleared: tuple = NONE) -> bool:

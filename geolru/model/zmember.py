@@ -1,7 +1,7 @@
 """One member of a sorted set: whether it is in the set, and its score, as regions'
 ``ZADD``, ``ZINCRBY`` and ``ZREM`` merge (issue "Sets, sorted sets, lists and geo
 indexes that merge across regions"; docs/collections.md, "Sorted sets", states the
-rule).  Not wired to commands yet.
+rule).
 
 Membership is a set's (``geolru.model.orset``): each region's newest write of the
 member is an add, and a remove removes the adds its region had seen, so an add made
@@ -18,12 +18,15 @@ decided by version); a member removed and added again starts from what the add s
 
 Each region keeps one entry, its newest write; two states join region by region
 (the entry of the newer write) and remove by remove (the greater version seen), a
-join-semilattice.  Sans-IO and deterministic.
+join-semilattice.  Each region's newest remove is kept too (``removers``), as a set
+member's is (``geolru.model.orset``).  Sans-IO and deterministic.
 """
 
 from __future__ import annotations
 
 import attrs
+
+from geolru.model.orset import REMOVERS_MARK, UNKNOWN, split_removers, unknown_removers
 
 Version = tuple[int, str]  # (hybrid-logical-clock time, the region that made it)
 NONE: Version = (0, "")
@@ -43,6 +46,7 @@ class Entry:
 class ZMember:
     entries: tuple = ()  # ((region, Entry), ...) by region
     removes: tuple = ()  # ((region, version), ...): the newest write a remove had seen
+    removers: tuple = ()  # ((region, version), ...) by region: its newest remove
 
     def _alive(self, cleared: Version) -> list[Entry]:
         removed = dict(self.removes)
@@ -71,9 +75,12 @@ class ZMember:
 
     @property
     def version(self) -> Version:
-        """Its newest write or remove: what orders it against the key's other writes."""
+        """Its newest write or remove: what orders it against the key's other writes
+        (a remove's own version, where it says one: ``removers``)."""
         return max((v for v in (*(e.added for _, e in self.entries),
-                                *(v for _, v in self.removes))), default=NONE)
+                                *(v for _, v in self.removes),
+                                *(v for region, v in self.removers if region != UNKNOWN))),
+                   default=NONE)
 
     def assign(self, version: Version, score: float) -> ZMember:
         """``ZADD`` of ``score``, made at ``version``'s region."""
@@ -99,12 +106,17 @@ class ZMember:
             return self._with(region, Entry(version, None, version, delta))
         return self._with(region, Entry(version, base, base[0], delta))
 
-    def remove(self) -> ZMember:
-        """``ZREM``: of every write this state holds."""
+    def remove(self, version: Version) -> ZMember:
+        """``ZREM`` made at ``version``: of every write this state holds."""
         removes = dict(self.removes)
         for region, entry in self.entries:
             removes[region] = max(entry.added, removes.get(region, NONE))
-        return ZMember(self.entries, tuple(sorted(removes.items())))
+        return ZMember(self.entries, tuple(sorted(removes.items())),
+                       _join_versions(self.removers, ((version[1], version),)))
+
+    def without_removers(self) -> ZMember:
+        """The state as a peer that keeps no removers reads it."""
+        return ZMember(self.entries, self.removes)
 
     def join(self, other: ZMember) -> ZMember:
         entries = dict(self.entries)
@@ -113,16 +125,14 @@ class ZMember:
             if mine is None or entry.added > mine.added or (
                     entry.added == mine.added and _rank(entry) > _rank(mine)):
                 entries[region] = entry
-        removes = dict(self.removes)
-        for region, version in other.removes:
-            if version > removes.get(region, NONE):
-                removes[region] = version
-        return ZMember(tuple(sorted(entries.items())), tuple(sorted(removes.items())))
+        return ZMember(tuple(sorted(entries.items())),
+                       _join_versions(self.removes, other.removes),
+                       _join_versions(self.removers, other.removers))
 
     def _with(self, region: str, entry: Entry) -> ZMember:
         entries = dict(self.entries)
         entries[region] = entry
-        return ZMember(tuple(sorted(entries.items())), self.removes)
+        return ZMember(tuple(sorted(entries.items())), self.removes, self.removers)
 
     def encode(self) -> str:
         """Text: the entries' count, each entry (its region's write, base, start and
@@ -134,11 +144,15 @@ class ZMember:
                       *(("-", "-") if e.since is None else _stamp(e.since)), repr(e.total)]
         for _, version in self.removes:
             words += _stamp(version)
+        if self.removers:
+            words.append(REMOVERS_MARK)
+            for _, version in self.removers:
+                words += _stamp(version)
         return " ".join(words)
 
     @classmethod
     def decode(cls, text: str) -> ZMember:
-        words = text.split(" ")
+        words, removers = split_removers(text.split(" "))
         count, i, entries = int(words[0]), 1, []
         for _ in range(count):
             added = (int(words[i]), words[i + 1])
@@ -147,9 +161,19 @@ class ZMember:
             since = None if words[i + 5] == "-" else (int(words[i + 5]), words[i + 6])
             entries.append((added[1], Entry(added, base, since, float(words[i + 7]))))
             i += 8
-        removes = [(words[j + 1], (int(words[j]), words[j + 1]))
-                   for j in range(i, len(words), 2)]
-        return cls(tuple(entries), tuple(removes))
+        removes = tuple((words[j + 1], (int(words[j]), words[j + 1]))
+                        for j in range(i, len(words), 2))
+        return cls(tuple(entries), removes,
+                   removers if removers or not removes else unknown_removers(removes))
+
+
+def _join_versions(a: tuple, b: tuple) -> tuple:
+    """((region, version), ...) joined region by region (the greater version)."""
+    joined = dict(a)
+    for region, version in b:
+        if version > joined.get(region, NONE):
+            joined[region] = version
+    return tuple(sorted(joined.items()))
 
 
 def _rank(entry: Entry) -> tuple:

@@ -62,7 +62,7 @@ from geolru.model.record import Record, decode, encode
 # one region at a time: a release that changes the wire speaks the previous version
 # too, for as long as it may meet a region that has not been upgraded.  Version 4 is
 # the first to negotiate; the release before it speaks 4 alone and refuses any other.
-PROTOCOL = 9
+PROTOCOL = 10
 OLDEST_PROTOCOL = 4
 # Version 5: a counter record may hold a HyperLogLog's parts (registers where a
 # release of version 4 reads an integer): a stream in version 4 stops before the
@@ -81,6 +81,11 @@ LISTS = 8
 # Version 9: pub/sub messages (``M`` frames), which a release of 8 would refuse as an
 # unexpected frame: a stream in an older version carries none.
 MESSAGES = 9
+# Version 10: a set's (or sorted set's) member's record says each region's newest
+# remove (``removers``), in words a release of 9 cannot parse: a stream in an older
+# version sends member records without them (each such record then goes on from
+# every region that has it, as all did before).
+REMOVERS = 10
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _PROGRESS = struct.Struct(">QQ")

@@ -47,6 +47,7 @@ from geolru.model.hashkeys import (
 )
 from geolru.model.headers import EXPIRY_ORIGIN
 from geolru.model.hlc import physical_ms
+from geolru.model.orset import UNKNOWN, Member
 from geolru.model.slots import SlotSet
 from geolru.model.zmember import ZMember
 from geolru.replication import peerwire
@@ -546,22 +547,24 @@ class Sender:
         slots = self.peer_slots
         if slots is not None and identity_slot(key) not in slots:
             return False  # another shard of the peer's region serves it
+        unqueued = False
         if record.counter is None:
             # a plain record won the merge: every older one of the key is obsolete
             # wherever this one arrives (a joined counter is not: its increments
             # travel in their own records)
-            self._unqueue(key)
+            unqueued = self._unqueue(key)
             self._held.drop_key(key)
         origin = record.origin
         if origin == self.own_name or origin == EXPIRY_ORIGIN:  # (made here too)
             return True
         if record.hash_meta is not None:
             if type(record.hash_meta) is not HashMeta:
-                # a set member's record joins every region's adds and removes: what
-                # its origin made is not all of it, so each region that changed it
-                # sends it on
-                return True
-            if self._header_carries_what_the_peer_lacks(record):
+                # a set member's record joins several regions' adds and removes: it
+                # goes on if the peer may lack one of them, else it waits for its
+                # origin's stream as any record
+                if self._member_carries_what_the_peer_lacks(record, live, unqueued):
+                    return True
+            elif self._header_carries_what_the_peer_lacks(record, live, unqueued):
                 elements = self._held.take_elements(key)
                 if not elements:
                     return True
@@ -589,20 +592,50 @@ class Sender:
             self._hold_until(self.clock.seconds() + self.hold_time)
         return False
 
-    def _header_carries_what_the_peer_lacks(self, record) -> bool:
+    def _header_carries_what_the_peer_lacks(self, record, live: bool,
+                                            unqueued: bool) -> bool:
         """Whether a collection's header holds a write besides its origin's that the
         peer may not have: a header joins what several writes said (when it was
-        cleared, which write set its deadline) under the version of one of them.
-        One of ours always counts (a header of ours still queued for the peer gave
-        way to this one), and so does an expiry (each region makes its own, but only
-        from the deadline it knows: wide seed 3000301085, a region frozen past a
-        hash's deadline made the hash anew without it)."""
-        applied = self.peer_applied
+        cleared, which write set its deadline) under the version of one of them."""
         meta = record.hash_meta
-        for version, origin in (meta.cleared, meta.ttl):
-            if not version or origin in (self.peer, record.origin):
+        return self._lacks(record, (meta.cleared, meta.ttl), live, unqueued)
+
+    def _member_carries_what_the_peer_lacks(self, record, live: bool,
+                                            unqueued: bool) -> bool:
+        """Whether a set's (or sorted set's) member's record holds an add or a remove
+        besides its origin's that the peer may not have.  Removes made by regions
+        not known (a record of a release before removers were kept) always count."""
+        state = record.hash_meta
+        if state.removes and (not state.removers or state.removers[0][0] == UNKNOWN):
+            return True
+        adds = state.adds if type(state) is Member else [
+            (region, entry.added) for region, entry in state.entries]
+        return self._lacks(record, [*(v for _, v in adds), *(v for _, v in state.removers)],
+                           live, unqueued)
+
+    def _lacks(self, record, writes, live: bool, unqueued: bool) -> bool:
+        """Whether the peer may lack one of ``writes`` (versions) that ``record``
+        joins, other than its own origin's (whose stream carries them up to its
+        version) and the peer's.
+
+        - One of ours, if a record of ours still queued for the peer gave way to this
+          one, or in a catch-up, one it has not said it has (it was sent in a record
+          since replaced).
+        - An expiry: each region makes its own, but only from the deadline it knows
+          (wide seed 3000301085: a region frozen past a hash's deadline made the hash
+          anew without it).
+        - A third region's that the peer has not said it has.
+        """
+        applied = self.peer_applied
+        newest = (record.version, record.origin)
+        for version, origin in writes:
+            if not version or origin == self.peer or (
+                    origin == record.origin and (version, origin) <= newest):
                 continue
-            if origin in (self.own_name, EXPIRY_ORIGIN) or version > applied.get(origin, -1):
+            if origin == self.own_name:
+                if unqueued or (not live and version > applied.get(origin, -1)):
+                    return True
+            elif origin == EXPIRY_ORIGIN or version > applied.get(origin, -1):
                 return True
         return False
 
@@ -689,10 +722,13 @@ class Sender:
         if self._queue_bytes + self._forward_bytes > limit:
             self.leave_live()  # the peer is slow: read from the store instead
 
-    def _unqueue(self, key: bytes) -> None:
+    def _unqueue(self, key: bytes) -> bool:
+        """Drop what waits to be sent of ``key``; whether there was something."""
         queued = self._queue.pop(key, None)
-        if queued is not None:
-            self._queue_bytes -= footprint(key, queued[1])
+        if queued is None:
+            return False
+        self._queue_bytes -= footprint(key, queued[1])
+        return True
 
     def leave_live(self) -> None:
         """Drop what waits in memory and read it from the store (many changes at
@@ -767,6 +803,8 @@ class Sender:
         through = self.through()
         if upto is not None:
             through = min(through, upto)
+        if self.protocol < peerwire.REMOVERS:
+            changes = [_without_removers(change) for change in changes]
         frame = peerwire.encode_batch(through, changes)
         self._send(frame)
         self._sent(through, len(frame), len(changes))
@@ -955,6 +993,15 @@ class Sender:
         call = self._timers.pop(name, None)
         if call is not None and call.active():
             call.cancel()
+
+
+def _without_removers(change):
+    """A change as a peer of a protocol before ``REMOVERS`` reads it."""
+    seq, key, record = change
+    meta = record.hash_meta
+    if meta is None or type(meta) is HashMeta or not meta.removers:
+        return change
+    return seq, key, record._replace(hash_meta=meta.without_removers())
 
 
 def _collection(identity: bytes) -> bytes:

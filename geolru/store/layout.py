@@ -45,8 +45,10 @@ DEADLINE_BIAS = 1 << 63  # deadlines are signed; index keys sort as unsigned
 # ``fields``), which a release of format 1 would misread; a folder of format 1 is
 # one of format 2 without sets, so it only gains the number.  Format 3 adds sorted
 # sets likewise (a header of kind "zset", member records under a prefix of their own),
-# format 4 lists (a header of kind "list", element records under a prefix of their own).
-FORMAT = 4
+# format 4 lists (a header of kind "list", element records under a prefix of their own),
+# format 5 a member's removers (``geolru.model.orset``: words a release of format 4
+# cannot parse).
+FORMAT = 5
 FORMAT_NAME = b"store_format"  # meta: the format of the folder
 
 

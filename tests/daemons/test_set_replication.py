@@ -51,3 +51,41 @@ def _cardinality(client, key) -> int:
         return client.scard(key)
     except Exception:  # (LOADING while it syncs)
         return -1
+
+
+def test_a_member_reaches_each_region_once_live_and_in_a_catch_up(cluster):
+    """Three regions: Montreal's members reach Singapore once, from Montreal, and not
+    again from Frankfurt, which holds them until Singapore says it has them; the same
+    when Singapore was down and catches up from both (every region sent every member
+    it applied on to every peer before: twice here)."""
+    m, s = cluster.client("montreal"), cluster.client("singapore")
+    members = [f"m{i}" for i in range(1000)]
+    before = _applied(s)
+    m.sadd("live", *members)  # one write: 1,000 member records and the set's header
+    cluster.everywhere(lambda r: _cardinality(r, "live") == 1000, 15)
+    f = cluster.client("frankfurt")
+    wait_until(lambda: _settled(f, "singapore") >= 1001, 10,
+               what="frankfurt to drop what singapore has from montreal")
+    assert 1001 <= _applied(s) - before < 1001 * 1.2
+    victim = cluster.regions["singapore"]
+    victim.stop()
+    m.sadd("away", *members)
+    f = cluster.client("frankfurt")
+    wait_until(lambda: _cardinality(f, "away") == 1000, 15, what="frankfurt to have them")
+    victim.start()
+    s = victim.client()
+    wait_until(lambda: _cardinality(s, "away") == 1000, 20, what="singapore's catch-up")
+    wait_until(lambda: _settled(cluster.client("frankfurt"), "singapore") >= 1001, 10,
+               what="frankfurt to drop what singapore has from montreal")
+    assert 1001 <= _applied(s) < 1001 * 1.2  # (counted since its start)
+
+
+def _applied(client) -> int:
+    return int(client.info("replication")["replication_applied"])
+
+
+def _settled(client, peer: str) -> int:
+    """Records ``client``'s region held for ``peer`` and then dropped or sent on."""
+    info = client.info("replication")
+    status = next(v for k, v in info.items() if k.startswith("peer") and v["name"] == peer)
+    return status["not_forwarded"] + status["forwarded"]

@@ -1066,8 +1066,8 @@ class Simulation:
                     key_ops.append(op)
                 continue
             stamp = (write.key, record.version, record.origin)
-            op = reference.MemberOp(seen=_seen(write.before)) if stamp in stamps \
-                else reference.MemberOp(stamp[1:])
+            op = reference.MemberOp(seen=_seen(write.before)) \
+                if stamp in stamps or _a_remove(record) else reference.MemberOp(stamp[1:])
             stamps.add(stamp)
             members.setdefault(parse(write.key)[1], []).append(op)
         made = {op.stamp for op in key_ops}
@@ -1178,11 +1178,12 @@ class Simulation:
                     return
                 fields.setdefault(parse(write.key)[1], []).append(op)
             else:
-                # an add has a version of its own; a remove keeps that of the newest add
-                # its record holds, and carries the adds its region had seen
+                # an add has a version of its own, and so has a remove (its record's
+                # newest remover: ``_a_remove``), which carries the adds its region had
+                # seen
                 member = parse(write.key)[1]
                 stamp = (write.key, record.version, record.origin)
-                if stamp in stamps:
+                if stamp in stamps or _a_remove(record):
                     op = reference.MemberOp(seen=_seen(write.before))
                     made = adds.get(member, {})
                     if any(made.get(seen, write.time + 1) > write.time
@@ -1256,6 +1257,11 @@ def _stored_list(node, key: bytes) -> tuple:
         return ()
     found = node.keyspace.visible_elements(key, clear_point(head), "list")
     return tuple((name, found[name]) for name in sorted(found, key=listpos.decode))
+
+
+def _a_remove(record) -> bool:
+    """Whether a member's record is a remove's: its version is its newest remover's."""
+    return (record.version, record.origin) in {v for _, v in record.hash_meta.removers}
 
 
 def _seen(before) -> tuple:

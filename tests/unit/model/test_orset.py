@@ -7,7 +7,7 @@ import functools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geolru.model.orset import NONE, Member
+from geolru.model.orset import NONE, UNKNOWN, Member
 
 REGIONS = ("frankfurt", "montreal", "singapore")
 
@@ -25,12 +25,12 @@ def histories(draw):
         seen, seen_tags = (states[j], tags[j]) if j >= 0 else (Member(), (frozenset(),
                                                                            frozenset()))
         added, removed = seen_tags
+        version = ((i + 1) << 16, region)
         if draw(st.booleans()):
-            version = ((i + 1) << 16, region)
             states.append(seen.add(version))
             tags.append((added | {version}, removed))
         else:
-            states.append(seen.remove())
+            states.append(seen.remove(version))
             tags.append((added, removed | added))
     return states, tags
 
@@ -68,7 +68,7 @@ def test_every_order_and_duplication_converges_to_what_the_tags_say(history, rng
 
 def test_an_add_wins_over_a_concurrent_remove():
     montreal = Member().add((1 << 16, "montreal"))
-    removed = montreal.remove()  # frankfurt saw montreal's add, removes it
+    removed = montreal.remove((2 << 16, "frankfurt"))  # frankfurt saw montreal's add, removes it
     again = montreal.add((2 << 16, "singapore"))  # singapore adds it again, concurrently
     assert not removed.present()
     assert removed.join(again).present() and again.join(removed).present()
@@ -76,7 +76,7 @@ def test_an_add_wins_over_a_concurrent_remove():
 
 def test_a_remove_after_every_add_was_seen_removes_it_for_good():
     both = Member().add((1 << 16, "montreal")).add((2 << 16, "singapore"))
-    gone = both.remove()
+    gone = both.remove((3 << 16, "frankfurt"))
     assert not gone.join(Member().add((1 << 16, "montreal"))).present()  # (a late copy)
     assert gone.join(gone.add((3 << 16, "frankfurt"))).present()  # added again, after
 
@@ -111,3 +111,20 @@ def test_a_set_header_says_its_kind_and_a_hash_header_reads_as_before():
     assert HashMeta((1, "a"), (2, "b")).encode() == "1 a 2 b"  # (as older releases wrote)
     meta = HashMeta((1, "a"), (2, "b"), SET)
     assert HashMeta.decode(meta.encode()) == meta
+
+
+def test_removers_say_whose_stream_carries_each_remove():
+    member = Member().add((1 << 16, "montreal"))
+    gone = member.remove((2 << 16, "frankfurt")).join(member.remove((3 << 16, "singapore")))
+    assert gone.removers == (("frankfurt", (2 << 16, "frankfurt")),
+                             ("singapore", (3 << 16, "singapore")))
+    assert Member.decode(gone.encode()) == gone
+
+
+def test_a_record_of_a_release_before_removers_decodes_with_an_unknown_remover():
+    old = Member((("montreal", (1, "montreal")),), (("montreal", (1, "montreal")),))
+    text = old.encode()  # (no removers: the old words)
+    assert "/" not in text
+    assert Member.decode(text).removers == ((UNKNOWN, (1, UNKNOWN)),)
+    assert Member.decode(Member.decode(text).encode()) == Member.decode(text)
+    assert Member.decode(Member().add((1, "montreal")).encode()).removers == ()

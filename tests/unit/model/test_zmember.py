@@ -32,7 +32,7 @@ def histories(draw):
         elif kind == "increment":
             states.append(seen.increment(version, float(draw(st.integers(-3, 3)))))
         else:
-            states.append(seen.remove())
+            states.append(seen.remove(version))
     return states
 
 
@@ -66,7 +66,7 @@ def test_a_zadd_replaces_the_increments_made_on_an_older_score_whatever_their_ti
 
 def test_an_increment_a_remove_did_not_see_keeps_the_member_and_its_score():
     made = ZMember().assign(v(1), 10.0)
-    removed = made.remove()  # saw the ZADD only
+    removed = made.remove(v(3, "singapore"))  # saw the ZADD only
     increment = made.increment(v(2, "frankfurt"), 5.0)
     joined = removed.join(increment)
     assert joined.present() and joined.score() == 15.0  # the base it built on comes along
@@ -74,7 +74,7 @@ def test_an_increment_a_remove_did_not_see_keeps_the_member_and_its_score():
 
 
 def test_a_member_removed_and_added_again_starts_from_what_the_add_says():
-    gone = ZMember().assign(v(1), 10.0).increment(v(2), 5.0).remove()
+    gone = ZMember().assign(v(1), 10.0).increment(v(2), 5.0).remove(v(2, "s"))
     assert gone.increment(v(3), 1.0).score() == 1.0
     assert gone.assign(v(3, "frankfurt"), 7.0).score() == 7.0
 
@@ -101,11 +101,11 @@ def test_the_examples_of_docs_types_md_and_collections_md():
     made = ZMember().assign(v(1), 10.0).assign(v(1, "montreal"), 10.0)
     step2 = made.increment(v(2), 2.0).join(made.increment(v(3, "frankfurt"), 5.0))
     assert step2.score() == 17.0
-    after = step2.remove().join(step2.increment(v(5, "frankfurt"), 1.0))
+    after = step2.remove(v(4)).join(step2.increment(v(5, "frankfurt"), 1.0))
     assert after.score() == 16.0  # docs/types.md, sorted sets, step 4
     s1 = ZMember().assign(v(1, "m"), 10.0)
     s2 = s1.increment(v(2, "f"), 2.0).join(s1.increment(v(3, "s"), 5.0))
     s3 = s2.assign(v(4, "m"), 20.0).join(s2.increment(v(5, "f"), 3.0))
     assert (s2.score(), s3.score()) == (17.0, 20.0)
-    s4 = s3.remove().join(s3.increment(v(7, "s"), 1.0))
+    s4 = s3.remove(v(6, "m")).join(s3.increment(v(7, "s"), 1.0))
     assert s4.score() == 21.0  # docs/collections.md, the table's last row

@@ -812,6 +812,85 @@ def test_an_element_sent_on_takes_the_record_held_of_its_key(tmp_path, clock):
     assert b.store.get(b"l") == Record(None, None, 110, "d")
 
 
+def _member(adds=(), removers=()):
+    """A set member's record: each add (version, region), each remover's remove."""
+    from geolru.model.members import member_record
+    from geolru.model.orset import Member
+    state = Member()
+    for version in adds:
+        state = state.add(version)
+    for version in removers:
+        state = state.remove(version)
+    return member_record(state)
+
+
+def test_a_set_member_made_elsewhere_waits_for_its_origins_stream(tmp_path, clock):
+    """A member's record reaches each region once: held for its origin's stream like
+    any record (each region sent every member it applied on to every peer before,
+    back to its origin too)."""
+    from geolru.model.hashkeys import member_id
+    a = Region(tmp_path, clock, "a", ["b", "c"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    sender = a.replicator.senders["b"]
+    a.keyspace.apply(member_id(b"s", b"m"), _member(adds=[(100, "c")]))
+    a.keyspace.apply(member_id(b"s", b"n"), _member(adds=[(101, "b")]))  # b's own
+    clock.advance(0)
+    assert sender.waiting() == 1 and sender.status.sent == 0  # c's held; b's not echoed
+    sender.received(publication(b, {"c": 100}))  # b has it from c
+    assert sender.waiting() == 0 and sender.status.forwarded == 0
+
+
+@pytest.mark.parametrize("removers, applied, goes, held", [
+    ([], {}, False, True),  # c's add alone: c's stream carries it
+    ([(105, "d")], {"c": 100}, False, True),  # d's remove: d's write, d's stream
+    ([(105, "d")], {}, True, False),  # ... of an add of c b has not said it has
+    ([(105, "b")], {"c": 100}, False, False),  # b's own remove: b made it
+    ([(99, "c")], {}, False, True),  # c's own, older than its add
+])
+def test_a_member_goes_on_if_it_holds_a_remove_the_peer_may_lack(
+        tmp_path, clock, removers, applied, goes, held):
+    from geolru.model.hashkeys import member_id
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    sender = a.replicator.senders["b"]
+    assert sender.live
+    sender.received(publication(b, applied))
+    a.keyspace.apply(member_id(b"s", b"m"), _member([(100, "c")], removers))
+    clock.advance(0)
+    link.deliver()
+    assert (b.store.get(member_id(b"s", b"m")) is not None) == goes
+    assert sender.waiting() == (1 if held else 0)
+
+
+def test_a_member_record_of_an_older_release_always_goes_on(tmp_path, clock):
+    """Its removes say no remover (``UNKNOWN``): whose stream carries them is not
+    known, so every region that has it sends it on, as before removers."""
+    from geolru.model.hashkeys import member_id
+    from geolru.model.members import member_record
+    from geolru.model.orset import Member
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    old = Member.decode(Member((("c", (100, "c")),), (("c", (100, "c")),)).encode())
+    a.keyspace.apply(member_id(b"s", b"m"), member_record(old))
+    clock.advance(0)
+    link.deliver()
+    assert b.store.get(member_id(b"s", b"m")).hash_meta == old
+
+
+def test_a_peer_of_protocol_9_gets_members_without_removers():
+    from geolru.replication.sender import _without_removers
+    change = (1, b"m", _member([(100, "c")], [(105, "d")]))
+    stripped = _without_removers(change)[2]
+    assert stripped.hash_meta.removers == () and stripped.hash_meta.removes
+    assert peerwire.REMOVERS == peerwire.PROTOCOL == 10
+
+
 def test_the_overflow_of_held_records_never_splits_a_write(tmp_path, clock):
     """Over half its buffer, a live stream sends the oldest held records on, whole
     writes at a time: a peer gets a hash's field and header together or neither."""
