@@ -1,7 +1,7 @@
 """Set members across regions: what a replicated SADD costs, region vs redis-server,
 measured in the same run on the same machine.
 
-    .venv/bin/python bench/members.py [--requests 200000]
+    .venv/bin/python bench/members.py [--requests 200000] [--json FILE]
 
 Montreal, Frankfurt and Singapore (the tests' ``Cluster``) against a redis-server
 with two replicas (AOF everysec on all three): ``redis-benchmark -c 50 -P 16 -r
@@ -14,6 +14,7 @@ on what it applied from Montreal).  Prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -48,9 +49,24 @@ def spent(before: dict, watch: dict[str, int], requests: int) -> dict[str, float
             for name, pid in watch.items()}
 
 
+def report(results: dict) -> str:
+    """A Markdown table of ``main``'s figures; ratios region / redis-server."""
+    redis_row, region_row = results["redis"], results["region"]
+    out = ["| a replicated SADD, P16 | redis-server | region | ratio |", "|---|---:|---:|---:|",
+           f"| SADD ops/s at the master (Montreal) | {redis_row['ops']:,.0f} | "
+           f"{region_row['ops']:,.0f} | {region_row['ops'] / redis_row['ops']:.2f}× |"]
+    for name, label in (("primary", "CPU per SADD, the master (Montreal)"),
+                        ("replica", "CPU per SADD, a replica (Singapore)")):
+        mine, theirs = region_row["cpu"][name], redis_row["cpu"][name]
+        out.append(f"| {label} | {theirs:.1f} µs | {mine:.1f} µs | {mine / theirs:.1f}× |")
+    out.append(f"| member records Singapore applied per SADD | | {region_row['records']:.2f} | |")
+    return "\n".join(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200_000)
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
     import redis
@@ -90,17 +106,12 @@ def main() -> int:
     finally:
         stop_all(master, *regions.values())
 
-    redis_row, region_row = rows["redis"], rows["region"]
-    print(f"\n{args.requests:,} SADDs of random members, P16, at the master (Montreal), "
-          "two replicas (peers)\n")
-    print("| | redis-server | region | ratio |\n|---|---:|---:|---:|")
-    print(f"| SADD ops/s | {redis_row[0]:,.0f} | {region_row[0]:,.0f} | "
-          f"{region_row[0] / redis_row[0]:.2f}× |")
-    for name, label in (("primary", "CPU per SADD, the master (Montreal)"),
-                        ("replica", "CPU per SADD, a replica (Singapore)")):
-        print(f"| {label} | {redis_row[1][name]:.1f} µs | {region_row[1][name]:.1f} µs | "
-              f"{region_row[1][name] / redis_row[1][name]:.1f}× |")
-    print(f"| member records Singapore applied per SADD | | {region_row[2]:.2f} | |")
+    results = {"requests": args.requests,
+               **{name: {"ops": ops, "cpu": cpu, "records": records}
+                  for name, (ops, cpu, records) in rows.items()}}
+    print("\n" + report(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
 
 

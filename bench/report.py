@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from hashes import report as hashes_report  # noqa: E402
+from members import report as members_report  # noqa: E402
 from nearcache import report as near_report  # noqa: E402
 from sets import report as sets_report  # noqa: E402
 from wan import report as wan_report  # noqa: E402
@@ -28,7 +29,8 @@ TARGETS = {"SET P1": "0.8×", "GET P1": "0.8×", "SET P16": "0.4×", "GET P16": 
 
 
 def tables(region: dict, locate: list, replication: dict, wan: dict, hashes: dict,
-           sets: dict | None = None, near: dict | None = None) -> str:
+           sets: dict | None = None, near: dict | None = None,
+           members: dict | None = None) -> str:
     redis, alone, peers, cpu = (region[k] for k in ("redis", "region", "region_2_peers",
                                                      "cpu_us"))
     out = [f"Measured {time.strftime('%Y-%m-%d')} on this machine: {os.cpu_count()} cores, "
@@ -98,6 +100,11 @@ def tables(region: dict, locate: list, replication: dict, wan: dict, hashes: dic
                 " of one, and `redis-benchmark -c 50 -P 16` SADD and SISMEMBER (ZADD and "
                 "ZSCORE, RPUSH and LINDEX of the middle element) of one random member:", "",
                 sets_report(sets, sets["members"])]
+    if members:
+        out += ["", f"A set across regions (`bench/members.py`): {members['requests']:,} "
+                "`redis-benchmark -c 50 -P 16 -t sadd` at Montreal with Frankfurt and "
+                "Singapore, against a redis-server with two replicas (AOF everysec), CPU "
+                "counted until every replica holds the set:", "", members_report(members)]
     if near:
         out += ["", "Near caches (`bench/nearcache.py`): one hot key read through a near "
                 "cache (CLIENT TRACKING) and over the socket, and the tracking table's "
@@ -229,12 +236,14 @@ def main() -> int:
     sets = json.loads(sets_file.read_text()) if sets_file.exists() else {}
     near_file = source / "near.json"
     near = json.loads(near_file.read_text()) if near_file.exists() else {}
+    members_file = source / "members.json"
+    members = json.loads(members_file.read_text()) if members_file.exists() else {}
     (ROOT / "bench" / "results.json").write_text(json.dumps({
         "date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(),
         "machine": platform.machine(), "python": platform.python_version(),
         "region_vs_redis": region, "locate": locate, "replication": replication, "wan": wan,
-        "hashes": hashes, "sets": sets, "near": near}, indent=2))
-    text = tables(region, locate, replication, wan, hashes, sets, near)
+        "hashes": hashes, "sets": sets, "near": near, "members": members}, indent=2))
+    text = tables(region, locate, replication, wan, hashes, sets, near, members)
     (ROOT / "bench" / "results.md").write_text(text)
     plots(region, replication, wan)
     _between_markers(ROOT / "docs" / "benchmarks.md", "bench", text + (
