@@ -283,6 +283,9 @@ class Sender:
     _queue_bytes: int = 0
     _held: Holding = attrs.field(factory=Holding)
     _forwards: list = attrs.field(factory=list)  # [(seq, key, record)] to send on
+    # the identities of the keys whose elements this catch-up sent: their header (at a
+    # later position: each write of an element rewrites it) goes too
+    _sent_elements: set = attrs.field(factory=set)
     _forward_bytes: int = 0
     peer_applied: dict = attrs.field(factory=dict)  # origin -> newest version it applied
     _moved: dict = attrs.field(factory=dict)  # origin -> when peer_applied last grew
@@ -354,6 +357,7 @@ class Sender:
     def _drop_waiting(self) -> None:
         self._queue.clear()
         self._held.clear()
+        self._sent_elements.clear()
         self._forwards.clear()
         self._queue_bytes = self._forward_bytes = 0
 
@@ -564,7 +568,11 @@ class Sender:
                 # origin's stream as any record
                 if self._member_carries_what_the_peer_lacks(record, live, unqueued):
                     return True
-            elif self._header_carries_what_the_peer_lacks(record, live, unqueued):
+            elif (not live and key in self._sent_elements) or \
+                    self._header_carries_what_the_peer_lacks(record, live, unqueued):
+                # (in a catch-up, the header of elements it sent: wide seed 3000501272,
+                # a list's elements went, its header, another region's, waited, and a
+                # command at the peer made a list of its own that showed them)
                 elements = self._held.take_elements(key)
                 if not elements:
                     return True
@@ -686,7 +694,13 @@ class Sender:
                 return
             reads += 1
             changes = store.changes_since(self.position, BATCH_RECORDS)
-            send = [change for change in changes if self._take(*change, live=False)]
+            send = []
+            sent_elements = self._sent_elements
+            for change in changes:
+                if self._take(*change, live=False):
+                    send.append(change)
+                    if is_field(change[1]):
+                        sent_elements.add(_collection(change[1]))
             if changes:
                 self.position = changes[-1][0]
             while send:
@@ -695,6 +709,7 @@ class Sender:
                 del send[:count]
                 self._send_batch(batch, send[0][0] - 1 if send else None)
             if len(changes) < BATCH_RECORDS:
+                sent_elements.clear()
                 self.status.state = LIVE  # every later write arrives through changed()
                 self.position = max(self.position, store.seq)
                 self.log.info("streaming to {name} live from position {position}",

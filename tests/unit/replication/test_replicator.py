@@ -891,6 +891,25 @@ def test_a_peer_of_protocol_9_gets_members_without_removers():
     assert peerwire.REMOVERS == peerwire.PROTOCOL == 10
 
 
+def test_a_catch_up_that_sends_a_lists_elements_sends_its_header(tmp_path, clock):
+    """The header is at a later position than every element (each write of one
+    rewrites it) and may be another region's by now: it goes with them, or the peer
+    would show the elements in a list a command there makes (wide seed 3000501272)."""
+    from geolru.model import listpos
+    from geolru.model.hashkeys import LIST, LIST_MARK, HashMeta, member_id
+    from geolru.model.headers import header
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    element = member_id(b"l", listpos.between(None, None, 100, "a")[0], LIST_MARK)
+    a.keyspace.apply(element, Record(b"e0", None, 100, "a"))  # (a's own, as restored)
+    a.keyspace.apply(b"l", header(100, "a", HashMeta((0, ""), (100, "a"), LIST), None))
+    a.keyspace.apply(b"l", header(110, "c", HashMeta((0, ""), (110, "c"), LIST), None))
+    a.store.commit_and_wait()
+    Link(a, b).deliver()  # a catch-up from the start
+    assert b.store.get(element).value == b"e0"
+    assert b.store.get(b"l").origin == "c" and b.store.get(b"l").value == b""
+
+
 def test_the_overflow_of_held_records_never_splits_a_write(tmp_path, clock):
     """Over half its buffer, a live stream sends the oldest held records on, whole
     writes at a time: a peer gets a hash's field and header together or neither."""
