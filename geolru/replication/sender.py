@@ -104,6 +104,20 @@ def first_batch(changes) -> int:
     return count
 
 
+def same_write(record) -> tuple:
+    """What the records of one write share: its version and origin."""
+    return record.version, record.origin
+
+
+def whole_writes(changes, count: int) -> int:
+    """``count`` of ``changes``, or more, up to the end of the last one's write."""
+    if 0 < count < len(changes):
+        write = same_write(changes[count - 1][2])
+        while count < len(changes) and same_write(changes[count][2]) == write:
+            count += 1
+    return count
+
+
 def footprint(key: bytes, record) -> int:
     """Bytes of memory a record waiting for a peer takes (about): its value, and a
     counter's parts (a HyperLogLog's hold registers, up to 16 KB a region)."""
@@ -188,7 +202,9 @@ class Holding:
         return dropped
 
     def due(self, origin: str, held_since: float) -> list:
-        """Take the records of ``origin`` held since ``held_since`` or before."""
+        """Take the records of ``origin`` held since ``held_since`` or before, and the
+        rest of the last one's write (held a moment later: the clock moves while one
+        frame is applied)."""
         of_origin = self.by_origin.get(origin)
         taken = []
         while of_origin:
@@ -197,22 +213,23 @@ class Holding:
                 break
             key, record, _ = self.remove(seq)
             taken.append((seq, key, record))
-        return taken
+        return self._rest_of_write(taken)
 
     def oldest(self, count: int) -> list:
         """Take the ``count`` records held longest, and the rest of the last one's
         write (the records of one write are never split: a collection's header and
         its elements go on together)."""
-        taken = [(seq, *self.remove(seq)[:2])
-                 for seq in list(itertools.islice(self.records, count))]
+        return self._rest_of_write([(seq, *self.remove(seq)[:2])
+                                    for seq in list(itertools.islice(self.records, count))])
+
+    def _rest_of_write(self, taken: list) -> list:
+        """``taken`` and the records held next that are of its last one's write."""
         if taken:
-            last = taken[-1][2]
-            write = (last.version, last.origin)
+            write = same_write(taken[-1][2])
             records = self.records
             while records:
                 seq = next(iter(records))
-                record = records[seq][1]
-                if (record.version, record.origin) != write:
+                if same_write(records[seq][1]) != write:
                     break
                 taken.append((seq, *self.remove(seq)[:2]))
         return taken
@@ -286,6 +303,10 @@ class Sender:
     # the identities of the keys whose elements this catch-up sent: their header (at a
     # later position: each write of an element rewrites it) goes too
     _sent_elements: set = attrs.field(factory=set)
+    # how far the peer had our writes when this catch-up began (what it says during
+    # the catch-up may count our records this catch-up sent, not those it will
+    # reach: one of ours inside another region's record would be taken as had)
+    _own_before_catch_up: int = -1
     _forward_bytes: int = 0
     peer_applied: dict = attrs.field(factory=dict)  # origin -> newest version it applied
     _moved: dict = attrs.field(factory=dict)  # origin -> when peer_applied last grew
@@ -455,6 +476,7 @@ class Sender:
             self.acked_store = store_id
             self.store.put_meta(f"acked_store:{self.peer}", store_id)
         self.position = position
+        self._own_before_catch_up = self.peer_applied.get(self.own_name, -1)
         if position == 0:
             status.state = StreamState.FULL_SYNC
             status.full_syncs += 1
@@ -567,7 +589,7 @@ class Sender:
                 # goes on if the peer may lack one of them, else it waits for its
                 # origin's stream as any record
                 if self._member_carries_what_the_peer_lacks(record, live, unqueued):
-                    return True
+                    return self._with_what_is_held_of_its_key(seq, key, record)
             elif (not live and key in self._sent_elements) or \
                     self._header_carries_what_the_peer_lacks(record, live, unqueued):
                 # (in a catch-up, the header of elements it sent: wide seed 3000501272,
@@ -600,6 +622,15 @@ class Sender:
             self._hold_until(self.clock.seconds() + self.hold_time)
         return False
 
+    def _with_what_is_held_of_its_key(self, seq: int, key: bytes, record) -> bool:
+        """An element that goes now: ``True`` (send it) if nothing is held of its key;
+        else sent on with what is, in one frame (``_with_their_collections``)."""
+        held = self._held.take_key(_collection(key))
+        if not held:
+            return True
+        self._forward([*held, (seq, key, record)])
+        return False
+
     def _header_carries_what_the_peer_lacks(self, record, live: bool,
                                             unqueued: bool) -> bool:
         """Whether a collection's header holds a write besides its origin's that the
@@ -626,12 +657,12 @@ class Sender:
         joins, other than its own origin's (whose stream carries them up to its
         version) and the peer's.
 
-        - One of ours, if a record of ours still queued for the peer gave way to this
-          one, or in a catch-up, one it has not said it has (it was sent in a record
-          since replaced).
-        - An expiry: each region makes its own, but only from the deadline it knows
-          (wide seed 3000301085: a region frozen past a hash's deadline made the hash
-          anew without it).
+        - One of ours, or an expiry, if a record still queued for the peer gave way to
+          this one, or in a catch-up, unless the peer said it had ours before the
+          catch-up began (a catch-up sends only the newest record of a key). An expiry
+          counts as ours: each region makes its own, but only from the deadline it
+          knows (wide seed 3000301085: a region frozen past a hash's deadline made
+          the hash anew without it, and the expiry queued for it gave way to that).
         - A third region's that the peer has not said it has.
         """
         applied = self.peer_applied
@@ -640,10 +671,12 @@ class Sender:
             if not version or origin == self.peer or (
                     origin == record.origin and (version, origin) <= newest):
                 continue
-            if origin == self.own_name:
-                if unqueued or (not live and version > applied.get(origin, -1)):
+            if origin == self.own_name or origin == EXPIRY_ORIGIN:
+                # sent as it was made, unless it gave way here; a catch-up sends only
+                # the newest record of a key
+                if unqueued or (not live and version > self._own_before_catch_up):
                     return True
-            elif origin == EXPIRY_ORIGIN or version > applied.get(origin, -1):
+            elif version > applied.get(origin, -1):
                 return True
         return False
 
@@ -665,7 +698,7 @@ class Sender:
         applied = self.peer_applied
         for origin, version in counter_origins(record).items():
             if origin == self.own_name:
-                if not live and version > applied.get(origin, -1):
+                if not live and version > self._own_before_catch_up:
                     return True
             elif origin not in (self.peer, record.origin, EXPIRY_ORIGIN) and \
                     version > applied.get(origin, -1):
@@ -777,13 +810,14 @@ class Sender:
         """Send what waits (forwards first: they are older), while the window allows;
         queued writes only in live mode."""
         held = self._held
-        while self.live and held.bytes > self.buffer // 2:  # (see ``changed``)
+        while self.live and held and held.bytes > self.buffer // 2:  # (see ``changed``)
             self._forward(held.oldest(max(1, len(held) // 4)))
         queue, forwards, window = self._queue, self._forwards, self.window
         while self._send is not None and window.open and (
                 forwards or (self.live and queue)):
             if forwards:
-                count = first_batch(forwards)
+                # (a write's records in one frame: a collection's elements and header)
+                count = whole_writes(forwards, first_batch(forwards))
                 batch = forwards[:count]
                 del forwards[:count]
                 self._forward_bytes -= sum(footprint(key, rec) for _, key, rec in batch)

@@ -1049,8 +1049,8 @@ class Simulation:
 
     def _check_membership(self, key: bytes, final, writes: list) -> None:
         """A sorted set's members against the reference model's observed-remove rule
-        (each member's writes: an add has a version of its own, a remove keeps the
-        one of the newest write its record holds and says what it had seen)."""
+        (each member's writes: an add has a version of its own, and so has a remove,
+        its record's newest remover, which says what it had seen)."""
         key_ops, headers, members, stamps, clears, ops = [], [], {}, set(), set(), {}
         for write in writes:
             record = write.record

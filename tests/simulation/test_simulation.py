@@ -319,6 +319,16 @@ EVENTS = {
                   "was wiped; Saopaulo sent the header on to Frankfurt at once and held "
                   "the field, so Frankfurt kept the header empty and collected it before "
                   "the field came (headers are now held with their elements)",
+    # found by the first versions of that fix (docs/replication.md has the story)
+    WIDE + 25: "an element forwarded ahead of its list's header showed in a list made "
+               "at the peer",
+    WIDE + 300799: "an element forwarded without the DEL that replaced its header",
+    WIDE + 300771: "a header and its elements sent on in two frames",
+    WIDE + 301085: "an expiry queued for a frozen region gave way to its newer header, "
+                   "which was not sent back to it",
+    WIDE + 501272: "a catch-up sent a list's elements and held its header",
+    WIDE + 300487: "(the checker) a STORE's clear, collected, then the sorted set made "
+                   "again: its score check counted no clear",
 }
 
 

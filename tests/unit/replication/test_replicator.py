@@ -910,6 +910,58 @@ def test_a_catch_up_that_sends_a_lists_elements_sends_its_header(tmp_path, clock
     assert b.store.get(b"l").origin == "c" and b.store.get(b"l").value == b""
 
 
+def test_a_hash_made_again_after_its_expiry_waits_for_its_origin(tmp_path, clock):
+    """A header whose clear point is an expiry (every region makes its own) is held
+    like any other: sent on by every region, with its fields, it crossed each link
+    from every region that had it (found in review)."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    sender = a.replicator.senders["b"]
+    for identity, record in _hash_write(100, "c", cleared=(90, "")):
+        a.keyspace.apply(identity, record)
+    clock.advance(0)
+    link.deliver()
+    assert sender.waiting() == 2 and b.store.get(b"h") is None
+
+
+def test_a_member_sent_on_takes_the_record_held_of_its_key(tmp_path, clock):
+    """A member that goes at once (it holds d's add, which b has not said it has)
+    takes along its set's header, which waits for c's stream, in one frame: b never
+    shows the member in a set of its own making (found in review)."""
+    from geolru.model.hashkeys import SET, HashMeta, member_id
+    from geolru.model.headers import header
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    sender = a.replicator.senders["b"]
+    sender.received(publication(b, {"c": 100, "e": 120}))
+    a.keyspace.apply(b"s", Record(None, None, 120, "e"))  # e's DEL: b has it
+    meta = HashMeta((120, "e"), (130, "c"), SET)
+    a.keyspace.apply(member_id(b"s", b"m"), _member([(130, "c")]))  # c's SADD...
+    a.keyspace.apply(b"s", header(130, "c", meta, None))
+    clock.advance(0)
+    assert sender.waiting() == 2  # ... held for c's stream
+    a.keyspace.apply(member_id(b"s", b"m"), _member([(125, "d")]))  # d's, concurrent
+    clock.advance(0)
+    assert sender.waiting() == 0 and sender.status.forwarded == 2
+    link.deliver()
+    assert b.store.get(b"s").origin == "c" and b.store.get(b"s").value == b""
+
+
+def test_a_write_held_over_two_ticks_is_sent_on_whole():
+    """Records of one frame are held a moment apart (the clock moves while it is
+    applied); the ones due take the rest of their write along."""
+    from geolru.replication.sender import Holding
+    held = Holding()
+    for seq, (identity, record) in enumerate(_hash_write(100, "c"), 1):
+        held.add(seq, identity, record, now=10.0 + seq / 1000)
+    assert [seq for seq, _, _ in held.due("c", 10.001)] == [1, 2]
+    assert len(held) == 0 and not held.elements
+
+
 def test_the_overflow_of_held_records_never_splits_a_write(tmp_path, clock):
     """Over half its buffer, a live stream sends the oldest held records on, whole
     writes at a time: a peer gets a hash's field and header together or neither."""
