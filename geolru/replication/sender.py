@@ -118,6 +118,30 @@ def whole_writes(changes, count: int) -> int:
     return count
 
 
+def catch_up_frames(changes: list) -> list:
+    """``changes`` cut into frames of about ``first_batch`` each, never cutting a
+    write, nor a collection (its header and the elements of it here) in two."""
+    last = {}
+    for index, (_, key, _) in enumerate(changes):
+        last[_collection(key) if is_field(key) else key] = index
+    frames, start = [], 0
+    while start < len(changes):
+        end = start + first_batch(changes[start:start + BATCH_RECORDS])
+        index = start
+        while True:
+            while index < end:
+                key = changes[index][1]
+                end = max(end, last[_collection(key) if is_field(key) else key] + 1)
+                index += 1
+            whole = whole_writes(changes, end)
+            if whole == end:
+                break
+            end = whole
+        frames.append(changes[start:end])
+        start = end
+    return frames
+
+
 def footprint(key: bytes, record) -> int:
     """Bytes of memory a record waiting for a peer takes (about): its value, and a
     counter's parts (a HyperLogLog's hold registers, up to 16 KB a region)."""
@@ -303,6 +327,9 @@ class Sender:
     # the identities of the keys whose elements this catch-up sent: their header (at a
     # later position: each write of an element rewrites it) goes too
     _sent_elements: set = attrs.field(factory=set)
+    # headers this catch-up sent ahead of their position, with elements that needed
+    # them (``_with_headers``): identity -> the record sent
+    _pulled_headers: dict = attrs.field(factory=dict)
     # how far the peer had our writes when this catch-up began (what it says during
     # the catch-up may count our records this catch-up sent, not those it will
     # reach: one of ours inside another region's record would be taken as had)
@@ -379,6 +406,7 @@ class Sender:
         self._queue.clear()
         self._held.clear()
         self._sent_elements.clear()
+        self._pulled_headers.clear()
         self._forwards.clear()
         self._queue_bytes = self._forward_bytes = 0
 
@@ -728,26 +756,60 @@ class Sender:
             reads += 1
             changes = store.changes_since(self.position, BATCH_RECORDS)
             send = []
-            sent_elements = self._sent_elements
+            sent_elements, pulled = self._sent_elements, self._pulled_headers
             for change in changes:
+                if pulled and pulled.pop(change[1], None) == change[2]:
+                    continue  # (a header sent with its elements: see ``_with_headers``)
                 if self._take(*change, live=False):
                     send.append(change)
                     if is_field(change[1]):
                         sent_elements.add(_collection(change[1]))
             if changes:
                 self.position = changes[-1][0]
-            while send:
-                count = first_batch(send)
-                batch = send[:count]
-                del send[:count]
-                self._send_batch(batch, send[0][0] - 1 if send else None)
+            send = self._with_headers(send)
+            frames = catch_up_frames(send)
+            for number, batch in enumerate(frames, 1):
+                self._send_batch(batch, frames[number][0][0] - 1
+                                 if number < len(frames) else None)
             if len(changes) < BATCH_RECORDS:
                 sent_elements.clear()
+                pulled.clear()
                 self.status.state = LIVE  # every later write arrives through changed()
                 self.position = max(self.position, store.seq)
                 self.log.info("streaming to {name} live from position {position}",
                               name=self.peer, position=self.position)
         self._skip_soon()
+
+    def _with_headers(self, send: list) -> list:
+        """What a catch-up's store read sends, and the header of each collection whose
+        elements it sends, wherever it is: held here, taken on for the peer in this
+        read (``_forwards``), or at a later position (read now, and not again there
+        if it is the same).  The frames then carry them together (``catch_up_frames``):
+        a peer that got the elements in one frame and their header in another could
+        show them in a collection that a command there makes in between (wide seed
+        3000601690: a list's element went, its header, made elsewhere since, waited
+        for the next frame; an RPUSH at the peer made a list that showed it)."""
+        send = self._with_their_collections(send)
+        forwards = self._forwards
+        if forwards:  # (taken on during this read: ``_take``; the same frames)
+            self._forward_bytes -= sum(footprint(key, rec) for _, key, rec in forwards)
+            send = sorted([*send, *forwards], key=lambda change: change[0])
+            forwards.clear()
+        have = {key for _, key, _ in send if not is_field(key)}
+        later = []
+        for seq, key, _ in send:
+            if not is_field(key) or (header_id := _collection(key)) in have:
+                continue
+            have.add(header_id)
+            found = self.store.get_with_position(header_id)
+            if found is not None and found[0] > self.position:
+                # (sent with the position of the element that needs it: the peer
+                # counts our writes as reached up to a frame's positions)
+                self._pulled_headers[header_id] = found[1]
+                later.append((seq, header_id, found[1]))
+        if later:
+            send = sorted([*send, *later], key=lambda change: change[0])
+        return send
 
     def changed(self, key: bytes, record, seq: int) -> None:
         """The store took a write (``seq``): queue it, hold it, or skip it."""

@@ -327,6 +327,8 @@ EVENTS = {
     WIDE + 301085: "an expiry queued for a frozen region gave way to its newer header, "
                    "which was not sent back to it",
     WIDE + 501272: "a catch-up sent a list's elements and held its header",
+    WIDE + 601690: "a catch-up sent a list's element and its header in two frames",
+    WIDE + 601019: "a catch-up sent a list's element and its header in two frames",
     WIDE + 300487: "(the checker) a STORE's clear, collected, then the sorted set made "
                    "again: its score check counted no clear",
 }

@@ -910,6 +910,36 @@ def test_a_catch_up_that_sends_a_lists_elements_sends_its_header(tmp_path, clock
     assert b.store.get(b"l").origin == "c" and b.store.get(b"l").value == b""
 
 
+def test_a_catch_up_sends_an_element_and_its_later_header_in_one_frame(tmp_path, clock):
+    """The element is in one store read and its header, another region's by now, in
+    a later one: the header goes ahead, in the element's frame, and not again at its
+    own position.  In two frames, a command at the peer between them made a list
+    that showed the element (wide seed 3000601690)."""
+    from geolru.model import listpos
+    from geolru.model.hashkeys import LIST, LIST_MARK, HashMeta, member_id
+    from geolru.model.headers import header
+    from geolru.replication.sender import BATCH_RECORDS
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    element = member_id(b"l", listpos.between(None, None, 100, "a")[0], LIST_MARK)
+    a.keyspace.apply(element, Record(b"e0", None, 100, "a"))
+    for number in range(BATCH_RECORDS):  # (the header falls in the next read)
+        a.keyspace.apply(b"k%d" % number, Record(b"v", None, 105, "a"))
+    a.keyspace.apply(b"l", header(110, "c", HashMeta((0, ""), (110, "c"), LIST), None))
+    a.store.commit_and_wait()
+    link = Link(a, b)
+    carrying = []
+    while link.to_b or link.to_a:
+        for frame in link.to_b:
+            if frame[:1] == b"B":
+                keys = [key for _, key, _ in peerwire.decode_batch(frame)[1]]
+                if b"l" in keys or element in keys:
+                    carrying.append(keys)
+        link.deliver(rounds=1)
+    assert len(carrying) == 1 and {b"l", element} <= set(carrying[0])
+    assert b.store.get(b"l").origin == "c" and b.store.get(element).value == b"e0"
+
+
 def test_a_hash_made_again_after_its_expiry_waits_for_its_origin(tmp_path, clock):
     """A header whose clear point is an expiry (every region makes its own) is held
     like any other: sent on by every region, with its fields, it crossed each link
