@@ -1220,12 +1220,15 @@ def _zset_view(keyspace, key: bytes):
 def _header_write(write: Write) -> reference.HashWrite:
     """A write to a collection's header as the reference model takes it: its version,
     whether it set the deadline (PEXPIRE, PERSIST, or the write that made the
-    collection) and to what, and its kind."""
+    collection: on no key, or over one it cleared, as a STORE does) and to what, and
+    its kind.  (Wide seed 3000703619: a ZRANGESTORE over a sorted set made it anew,
+    without a deadline, newer than a concurrent PEXPIRE that the model kept.)"""
     record = write.record
     command = write.command[:1]
+    made_anew = write.fresh or record.hash_meta.cleared > clear_point(write.before)
     return reference.HashWrite(
         (record.version, record.origin),
-        command in ((b"PEXPIRE",), (b"PERSIST",)) or write.fresh,
+        command in ((b"PEXPIRE",), (b"PERSIST",)) or made_anew,
         record.deadline if command != (b"PERSIST",) else None, record.hash_meta.kind)
 
 
