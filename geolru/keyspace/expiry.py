@@ -11,10 +11,12 @@ read what its peers sent meanwhile (a PERSIST made in time may be among it).
 
 from __future__ import annotations
 
+import heapq
+
 from geolru.keyspace.errors import WrongType
 from geolru.model.hashkeys import HashMeta, key_id, parse
 from geolru.model.headers import expiry_tombstone, header
-from geolru.model.merge import tombstone_when_expired
+from geolru.model.merge import tombstone_when_expired, visible
 
 LATE_EXPIRY = 1.0  # seconds between expire_due calls after which the process was stalled
 
@@ -65,7 +67,38 @@ class Expiry:
             self.expired_keys += 1
             if self.watch_changes:
                 self.changed(parse(key)[0], "expired")
+        self._expire_parts()
         return len(due)
+
+    def part_expires(self, key: bytes, at_ms: int) -> None:
+        """The counter at ``key`` changes value at ``at_ms`` though the key lives on
+        (``merge.visible``: its base expires, increments made without it stand)."""
+        if self.part_expiries.get(key) != at_ms:
+            self.part_expiries[key] = at_ms
+            heapq.heappush(self.part_expiry_heap, (at_ms, key))
+
+    def _expire_parts(self) -> None:
+        """Say ``expired`` of each counter whose base expired and left it a value: the
+        key as it was is gone (a near cache holding its old value drops it), and
+        the increments made elsewhere without it stand (wide seed 3000801571)."""
+        heap, at = self.part_expiry_heap, self.part_expiries
+        now_ms = self.now_ms()
+        while heap and heap[0][0] <= now_ms:
+            when, key = heapq.heappop(heap)
+            if at.get(key) != when:
+                continue  # (a later write moved it)
+            del at[key]
+            record = self.store.get(key_id(key))
+            if record is None or record.counter is None:
+                continue  # (written over since)
+            seen, was = visible(record, now_ms), visible(record, when - 1)
+            if seen == was or (seen is not None and was is not None and seen[0] == was[0]):
+                continue  # (made anew since: the part is not its)
+            self.cache.discard(key)
+            if self.watch_changes:
+                self.changed(key, "expired")
+            if seen is not None and seen[1] is not None and seen[1] != record.deadline:
+                self.part_expires(key, seen[1])
 
     def collect_tombstones(self, horizon: int | None = None) -> None:
         """Forget deletes at store positions up to ``horizon`` (every one without:

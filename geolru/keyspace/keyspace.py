@@ -64,6 +64,12 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
     # path does not look at what changed otherwise)
     change_listeners: list = attrs.field(factory=list, init=False)
     watch_changes: bool = attrs.field(default=False, init=False)
+    # when a counter's value changes before its key's deadline (its base expires and
+    # increments made elsewhere without it stand): key -> ms, and a heap of (ms, key)
+    # (``Expiry.counter_changes``); in memory only: tracking clients do not outlive
+    # the process
+    part_expiries: dict = attrs.field(factory=dict, init=False)
+    part_expiry_heap: list = attrs.field(factory=list, init=False)
 
     def __attrs_post_init__(self):
         if self.hlc is None:
@@ -174,6 +180,8 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
         self.store.put(key_id(key), record)
         value, deadline = visible(record, now_ms)
         self.cache.put(key, value, deadline)
+        if deadline is not None and deadline != record.deadline:
+            self.part_expires(key, deadline)
         self.writes += 1
         return value
 

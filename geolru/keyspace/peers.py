@@ -58,6 +58,10 @@ class PeerRecords:
             return False
         self.store.put(key, merged)
         key = parse(key)[0]
+        if merged.counter is not None:
+            seen = visible(merged, self.now_ms())
+            if seen is not None and seen[1] is not None and seen[1] != merged.deadline:
+                self.part_expires(key, seen[1])
         if key in self.cache:  # each region keeps its own hot set: refresh, never add
             seen = visible(merged, self.now_ms())
             if seen is not None:

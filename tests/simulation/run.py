@@ -640,6 +640,8 @@ class Simulation:
                 if record is not None and record.deadline is not None \
                         and record.deadline <= now_ms:
                     continue  # (served until the expiry job runs: docs/events.md)
+                if node.keyspace.part_expiries.get(key, now_ms + 1) <= now_ms:
+                    continue  # (a counter's base, likewise)
                 reply = node.table.execute(node.session, [b"GET", key])
                 if reply.startswith((b"-LOADING", b"-STALE")):
                     continue

@@ -33,6 +33,38 @@ def test_a_peers_write_and_an_expiry_invalidate_what_a_client_read(pair, clock):
     assert len(pushed) == 2
 
 
+def test_a_counters_base_expiring_invalidates_what_a_client_read(tmp_path, pair, clock):
+    """a's INCRBY 4 reaches b and c; b gives the key a deadline and adds 1, c adds 5
+    without it. Every region reads 10, then 5 once b's deadline passes: the key
+    lives on, the expiry job never sees it, and a near cache kept 10 (wide seed
+    3000801571). The job now says ``expired`` at that moment."""
+    from regions import Region
+    a, b = pair
+    c = Region(tmp_path, "c", clock)
+    a("INCRBY", "w", "4")
+    for key, record in a.outbox:
+        b.keyspace.apply(key, record)
+        c.keyspace.apply(key, record)
+    a.outbox = []
+    b("PEXPIRE", "w", "1000")
+    b("INCRBY", "w", "1")
+    c("INCRBY", "w", "5")
+    b.send_to(a)
+    c.send_to(a)
+    session, pushed = tracked(a)
+    assert a.table.execute(session, [b"GET", b"w"]) == b"$2\r\n10\r\n"
+    events = []
+    a.keyspace.change_listeners.append(lambda key, event: events.append((key, event)))
+    clock.advance(1.5)
+    a.keyspace.expire_due()
+    assert events == [(b"w", "expired")]
+    assert pushed == [b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nw\r\n"]
+    assert a("GET", "w") == b"$1\r\n5\r\n"
+    clock.advance(10)
+    a.keyspace.expire_due()  # (nothing more changes: said once)
+    assert len(events) == 1 and a("GET", "w") == b"$1\r\n5\r\n"
+
+
 def test_the_table_keeps_its_bound_by_invalidating_what_it_drops(pair):
     a, _ = pair
     a("CONFIG", "SET", "tracking-table-max-keys", "2")
