@@ -877,7 +877,7 @@ class Sender:
         queue, forwards, window = self._queue, self._forwards, self.window
         while self._send is not None and window.open and (
                 forwards or (self.live and queue)):
-            if forwards:
+            if forwards and not (self.live and queue and self._key_queued(forwards)):
                 # (a write's records in one frame: a collection's elements and header)
                 count = whole_writes(forwards, first_batch(forwards))
                 batch = forwards[:count]
@@ -896,6 +896,15 @@ class Sender:
             self._send_batch(batch)
         if not queue and not forwards:
             self._skip_soon()
+
+    def _key_queued(self, forwards) -> bool:
+        """Whether the record of the key of an element in the next frame of forwards is
+        queued (a write of ours replaced the header held with it): the queue goes
+        first, so the peer has it before the element (wide seed 3000903073: the
+        element went alone, and a push at the peer made a list that showed it)."""
+        queue = self._queue
+        return any(is_field(key) and _collection(key) in queue
+                   for _, key, _ in forwards[:whole_writes(forwards, first_batch(forwards))])
 
     def _send_batch(self, changes, upto: int | None = None) -> None:
         if self._send is None:

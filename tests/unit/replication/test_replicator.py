@@ -768,6 +768,32 @@ def test_a_header_made_elsewhere_is_held_with_its_fields(tmp_path, clock):
     assert b.store.get(b"h").value == b""  # the hash has a field at b
 
 
+def test_an_element_sent_on_waits_for_the_queued_record_of_its_key(tmp_path, clock):
+    """c's field is held, and a write of ours to the hash, queued, replaced c's header
+    held with it: when the field goes on, our write goes first, so b never has the
+    field without a record of its key (wide seed 3000903073: the element went alone,
+    and a push at the peer made a list that showed it)."""
+    from geolru.model.hashkeys import field_id
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    sender = a.replicator.senders["b"]
+    for identity, record in _hash_write(100, "c"):
+        a.keyspace.apply(identity, record)
+    clock.advance(0)
+    assert sender.waiting() == 2
+    a.keyspace.hash_set(b"h", {b"g": b"w"})  # (queued until the end of the turn)
+    sender._forward(sender._held.oldest(len(sender._held)))  # (as an overflow does)
+    clock.advance(0)
+    order = [key for frame in link.to_b if frame[:1] == b"B"
+             for _, key, _ in peerwire.decode_batch(frame)[1]]
+    assert field_id(b"h", b"f") in order and b"h" in order
+    assert order.index(b"h") < order.index(field_id(b"h", b"f"))
+    link.deliver()
+    assert b.store.get(field_id(b"h", b"f")).value == b"v"
+
+
 def test_a_header_holding_a_third_regions_clear_goes_on_at_once(tmp_path, clock):
     """A header joins several writes: one carrying a write the peer has not said it
     has (d's clear of the key) is sent on, not held for its newest write's origin,
