@@ -893,6 +893,11 @@ class Sender:
                     batch.append((seq, key, rec))
                     count -= 1
                 self._queue_bytes -= sum(footprint(key, rec) for _, key, rec in batch)
+                # (an element of ours whose header another region's write replaced,
+                # held here: in the same frame; wide seed 3001001766)
+                ours = len(batch)
+                batch = self._with_their_collections(batch)
+                self.status.forwarded += len(batch) - ours
             self._send_batch(batch)
         if not queue and not forwards:
             self._skip_soon()

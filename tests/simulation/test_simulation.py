@@ -331,6 +331,8 @@ EVENTS = {
     WIDE + 601019: "a catch-up sent a list's element and its header in two frames",
     WIDE + 903073: "an element sent on before the queued write of ours that replaced "
                    "its header",
+    WIDE + 1001766: "an element of ours went alone: the header that replaced ours was "
+                    "held",
     WIDE + 801571: "a counter's base expired and left it a value: no invalidation",
     WIDE + 703619: "(the checker) a STORE over a sorted set set its deadline, newer "
                    "than a concurrent PEXPIRE",

@@ -794,6 +794,31 @@ def test_an_element_sent_on_waits_for_the_queued_record_of_its_key(tmp_path, clo
     assert b.store.get(field_id(b"h", b"f")).value == b"v"
 
 
+def test_an_element_of_ours_takes_the_held_header_that_replaced_ours(tmp_path, clock):
+    """Our HSET waits in the queue; c's newer header replaces ours and is held for c's
+    stream: our field goes with it, in one frame, so b never has the field without
+    a record of its key (wide seed 3001001766: a list's elements went alone, and a
+    push at the peer made a list that showed them)."""
+    from geolru.model.hashkeys import HashMeta, field_id
+    from geolru.model.headers import header
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    sender = a.replicator.senders["b"]
+    a.keyspace.hash_set(b"h", {b"f": b"v"})  # (queued until the end of the turn)
+    version = a.keyspace.hlc.now() + 1000
+    a.keyspace.apply(b"h", header(version, "c", HashMeta((0, ""), (version, "c")), None))
+    assert sender.waiting() == 2  # our field queued, c's header held
+    clock.advance(0)
+    frames = [[key for _, key, _ in peerwire.decode_batch(frame)[1]]
+              for frame in link.to_b if frame[:1] == b"B"]
+    assert [keys for keys in frames if field_id(b"h", b"f") in keys] == [
+        [field_id(b"h", b"f"), b"h"]]
+    link.deliver()
+    assert b.store.get(b"h").origin == "c" and b.store.get(b"h").value == b""
+
+
 def test_a_header_holding_a_third_regions_clear_goes_on_at_once(tmp_path, clock):
     """A header joins several writes: one carrying a write the peer has not said it
     has (d's clear of the key) is sent on, not held for its newest write's origin,
