@@ -121,25 +121,39 @@ def whole_writes(changes, count: int) -> int:
 def catch_up_frames(changes: list) -> list:
     """``changes`` cut into frames of about ``first_batch`` each, never cutting a
     write, nor a collection (its header and the elements of it here) in two."""
-    last = {}
-    for index, (_, key, _) in enumerate(changes):
-        last[_collection(key) if is_field(key) else key] = index
+    last = _last_of_each_collection(changes)
     frames, start = [], 0
     while start < len(changes):
-        end = start + first_batch(changes[start:start + BATCH_RECORDS])
-        index = start
-        while True:
-            while index < end:
-                key = changes[index][1]
-                end = max(end, last[_collection(key) if is_field(key) else key] + 1)
-                index += 1
-            whole = whole_writes(changes, end)
-            if whole == end:
-                break
-            end = whole
+        end = _frame_end(changes, start, last)
         frames.append(changes[start:end])
         start = end
     return frames
+
+
+def next_frame(changes: list) -> int:
+    """How many of ``changes`` go in the next frame (as ``catch_up_frames`` cuts)."""
+    return _frame_end(changes, 0, _last_of_each_collection(changes))
+
+
+def _last_of_each_collection(changes: list) -> dict:
+    last = {}
+    for index, (_, key, _) in enumerate(changes):
+        last[_collection(key) if is_field(key) else key] = index
+    return last
+
+
+def _frame_end(changes: list, start: int, last: dict) -> int:
+    end = start + first_batch(changes[start:start + BATCH_RECORDS])
+    index = start
+    while True:
+        while index < end:
+            key = changes[index][1]
+            end = max(end, last[_collection(key) if is_field(key) else key] + 1)
+            index += 1
+        whole = whole_writes(changes, end)
+        if whole == end:
+            return end
+        end = whole
 
 
 def footprint(key: bytes, record) -> int:
@@ -878,8 +892,9 @@ class Sender:
         while self._send is not None and window.open and (
                 forwards or (self.live and queue)):
             if forwards and not (self.live and queue and self._key_queued(forwards)):
-                # (a write's records in one frame: a collection's elements and header)
-                count = whole_writes(forwards, first_batch(forwards))
+                # (a write's records in one frame, and a collection's: its elements
+                # and its header)
+                count = next_frame(forwards)
                 batch = forwards[:count]
                 del forwards[:count]
                 self._forward_bytes -= sum(footprint(key, rec) for _, key, rec in batch)
@@ -909,7 +924,7 @@ class Sender:
         element went alone, and a push at the peer made a list that showed it)."""
         queue = self._queue
         return any(is_field(key) and _collection(key) in queue
-                   for _, key, _ in forwards[:whole_writes(forwards, first_batch(forwards))])
+                   for _, key, _ in forwards[:next_frame(forwards)])
 
     def _send_batch(self, changes, upto: int | None = None) -> None:
         if self._send is None:

@@ -1160,3 +1160,20 @@ def test_listeners_hear_when_syncing_begins_and_ends(tmp_path, clock):
     assert heard == [True, False]
     a.replicator.end_sync("again")  # not syncing: nothing to say
     assert heard == [True, False]
+
+
+def test_frames_of_forwards_never_cut_a_collection():
+    """An element and its collection's newer header, far apart among the records
+    sent on: one frame carries both (whole writes alone would cut between them)."""
+    from geolru.model.hashkeys import HashMeta, field_id
+    from geolru.model.headers import header
+    from geolru.replication.sender import BATCH_RECORDS, catch_up_frames, next_frame
+    changes = [(1, field_id(b"h", b"f"), Record(b"v", None, 100, "c"))]
+    changes += [(2 + n, b"k%d" % n, Record(b"v", None, 101 + n, "c"))
+                for n in range(BATCH_RECORDS + 10)]
+    changes.append((BATCH_RECORDS + 20, b"h",
+                    header(900, "d", HashMeta((0, ""), (900, "d")), None)))
+    assert next_frame(changes) == len(changes)
+    assert [len(frame) for frame in catch_up_frames(changes)] == [len(changes)]
+    plain = changes[1:-1]
+    assert next_frame(plain) == BATCH_RECORDS  # (no collection: the usual cut)
