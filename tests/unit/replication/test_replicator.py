@@ -738,6 +738,15 @@ def test_a_live_stream_over_its_buffer_forwards_held_records_and_stays_live(tmp_
     assert sender.waiting_bytes() <= sender.buffer
 
 
+def _streaming(tmp_path, clock):
+    """a streaming live to b: (a, b, their link, a's sender to b)."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    link = Link(a, b)
+    link.deliver()
+    return a, b, link, a.replicator.senders["b"]
+
+
 def _hash_write(version, origin, cleared=(0, "")):
     """The records of an HSET made at ``origin``: a field, then the hash's header."""
     from geolru.model.hashkeys import HashMeta, field_id
@@ -750,11 +759,7 @@ def test_a_header_made_elsewhere_is_held_with_its_fields(tmp_path, clock):
     """A peer never gets the header of another region's write without its fields
     (wide seed 3000095278: the header went on, the field was held, and the peer
     collected the header, empty there, before the field came)."""
-    a = Region(tmp_path, clock, "a", ["b"])
-    b = Region(tmp_path, clock, "b", ["a"])
-    link = Link(a, b)
-    link.deliver()
-    sender = a.replicator.senders["b"]
+    a, b, link, sender = _streaming(tmp_path, clock)
     for identity, record in _hash_write(100, "c"):
         a.keyspace.apply(identity, record)
     clock.advance(0)
@@ -774,11 +779,7 @@ def test_an_element_sent_on_waits_for_the_queued_record_of_its_key(tmp_path, clo
     field without a record of its key (wide seed 3000903073: the element went alone,
     and a push at the peer made a list that showed it)."""
     from geolru.model.hashkeys import field_id
-    a = Region(tmp_path, clock, "a", ["b"])
-    b = Region(tmp_path, clock, "b", ["a"])
-    link = Link(a, b)
-    link.deliver()
-    sender = a.replicator.senders["b"]
+    a, b, link, sender = _streaming(tmp_path, clock)
     for identity, record in _hash_write(100, "c"):
         a.keyspace.apply(identity, record)
     clock.advance(0)
@@ -801,11 +802,7 @@ def test_an_element_of_ours_takes_the_held_header_that_replaced_ours(tmp_path, c
     push at the peer made a list that showed them)."""
     from geolru.model.hashkeys import HashMeta, field_id
     from geolru.model.headers import header
-    a = Region(tmp_path, clock, "a", ["b"])
-    b = Region(tmp_path, clock, "b", ["a"])
-    link = Link(a, b)
-    link.deliver()
-    sender = a.replicator.senders["b"]
+    a, b, link, sender = _streaming(tmp_path, clock)
     a.keyspace.hash_set(b"h", {b"f": b"v"})  # (queued until the end of the turn)
     version = a.keyspace.hlc.now() + 1000
     a.keyspace.apply(b"h", header(version, "c", HashMeta((0, ""), (version, "c")), None))
@@ -823,11 +820,7 @@ def test_a_header_holding_a_third_regions_clear_goes_on_at_once(tmp_path, clock)
     """A header joins several writes: one carrying a write the peer has not said it
     has (d's clear of the key) is sent on, not held for its newest write's origin,
     and the fields held of its hash go with it."""
-    a = Region(tmp_path, clock, "a", ["b"])
-    b = Region(tmp_path, clock, "b", ["a"])
-    link = Link(a, b)
-    link.deliver()
-    sender = a.replicator.senders["b"]
+    a, b, link, sender = _streaming(tmp_path, clock)
     for identity, record in _hash_write(100, "c", cleared=(90, "d")):
         a.keyspace.apply(identity, record)
     clock.advance(0)
@@ -844,11 +837,7 @@ def test_an_element_sent_on_takes_the_record_held_of_its_key(tmp_path, clock):
     from geolru.model import listpos
     from geolru.model.hashkeys import LIST, LIST_MARK, HashMeta, member_id
     from geolru.model.headers import header
-    a = Region(tmp_path, clock, "a", ["b"])
-    b = Region(tmp_path, clock, "b", ["a"])
-    link = Link(a, b)
-    link.deliver()
-    sender = a.replicator.senders["b"]
+    a, b, link, sender = _streaming(tmp_path, clock)
     element = member_id(b"l", listpos.between(None, None, 100, "c")[0], LIST_MARK)
     a.keyspace.apply(element, Record(b"e0", None, 100, "c"))
     a.keyspace.apply(b"l", header(100, "c", HashMeta((0, ""), (100, "c"), LIST), None))
@@ -903,11 +892,7 @@ def test_a_set_member_made_elsewhere_waits_for_its_origins_stream(tmp_path, cloc
 def test_a_member_goes_on_if_it_holds_a_remove_the_peer_may_lack(
         tmp_path, clock, removers, applied, goes, held):
     from geolru.model.hashkeys import member_id
-    a = Region(tmp_path, clock, "a", ["b"])
-    b = Region(tmp_path, clock, "b", ["a"])
-    link = Link(a, b)
-    link.deliver()
-    sender = a.replicator.senders["b"]
+    a, b, link, sender = _streaming(tmp_path, clock)
     assert sender.live
     sender.received(publication(b, applied))
     a.keyspace.apply(member_id(b"s", b"m"), _member([(100, "c")], removers))
@@ -995,11 +980,7 @@ def test_a_hash_made_again_after_its_expiry_waits_for_its_origin(tmp_path, clock
     """A header whose clear point is an expiry (every region makes its own) is held
     like any other: sent on by every region, with its fields, it crossed each link
     from every region that had it (found in review)."""
-    a = Region(tmp_path, clock, "a", ["b"])
-    b = Region(tmp_path, clock, "b", ["a"])
-    link = Link(a, b)
-    link.deliver()
-    sender = a.replicator.senders["b"]
+    a, b, link, sender = _streaming(tmp_path, clock)
     for identity, record in _hash_write(100, "c", cleared=(90, "")):
         a.keyspace.apply(identity, record)
     clock.advance(0)
@@ -1013,11 +994,7 @@ def test_a_member_sent_on_takes_the_record_held_of_its_key(tmp_path, clock):
     shows the member in a set of its own making (found in review)."""
     from geolru.model.hashkeys import SET, HashMeta, member_id
     from geolru.model.headers import header
-    a = Region(tmp_path, clock, "a", ["b"])
-    b = Region(tmp_path, clock, "b", ["a"])
-    link = Link(a, b)
-    link.deliver()
-    sender = a.replicator.senders["b"]
+    a, b, link, sender = _streaming(tmp_path, clock)
     sender.received(publication(b, {"c": 100, "e": 120}))
     a.keyspace.apply(b"s", Record(None, None, 120, "e"))  # e's DEL: b has it
     meta = HashMeta((120, "e"), (130, "c"), SET)
