@@ -66,7 +66,7 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
     watch_changes: bool = attrs.field(default=False, init=False)
     # when a counter's value changes before its key's deadline (its base expires and
     # increments made elsewhere without it stand): key -> ms, and a heap of (ms, key)
-    # (``Expiry.counter_changes``); in memory only: tracking clients do not outlive
+    # (``Expiry.part_expires``); in memory only: tracking clients do not outlive
     # the process
     part_expiries: dict = attrs.field(factory=dict, init=False)
     part_expiry_heap: list = attrs.field(factory=list, init=False)

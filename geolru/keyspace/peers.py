@@ -58,16 +58,17 @@ class PeerRecords:
             return False
         self.store.put(key, merged)
         key = parse(key)[0]
-        if merged.counter is not None:
+        cached = key in self.cache
+        if cached or merged.counter is not None:
             seen = visible(merged, self.now_ms())
-            if seen is not None and seen[1] is not None and seen[1] != merged.deadline:
-                self.part_expires(key, seen[1])
-        if key in self.cache:  # each region keeps its own hot set: refresh, never add
-            seen = visible(merged, self.now_ms())
-            if seen is not None:
-                self.cache.put(key, *seen)
-            else:
-                self.cache.discard(key)
+            if merged.counter is not None and seen is not None and seen[1] is not None \
+                    and seen[1] != merged.deadline:
+                self.part_expires(key, seen[1])  # (its base expires before the key)
+            if cached:  # each region keeps its own hot set: refresh, never add
+                if seen is not None:
+                    self.cache.put(key, *seen)
+                else:
+                    self.cache.discard(key)
         if self.watch_changes:
             now = self.now_ms()
             after, before = visible(merged, now), visible(current, now)
@@ -112,8 +113,8 @@ class PeerRecords:
         if (incoming.version, incoming.origin) <= cleared:
             return False  # written before its collection was cleared here
         current = self.store.get(identity)
-        merged = members.join(current, incoming)
-        if merged == current:
+        merged = members.since(members.join(current, incoming), cleared)
+        if merged is None or merged == current:
             return False
         self.store.put(identity, merged)
         kind = ZSET if is_zmember(identity) else SET

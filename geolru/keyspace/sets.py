@@ -76,7 +76,8 @@ class SetOperations:
             else:
                 had = members.present(current, cleared)
             added += not had
-            self.store.put(identity, members.added(current, version, self.origin))
+            self.store.put(identity, members.since(
+                members.added(current, version, self.origin), cleared))
             if entry is not None and not had:
                 self.cache.resized(key, entry.set(member, b""))
         self.store.put(key_id(key), head)
@@ -107,7 +108,8 @@ class SetOperations:
             removed += 1
             if version is None:
                 version = self.hlc.now()
-            self.store.put(identity, members.removed(current, (version, self.origin)))
+            self.store.put(identity, members.since(
+                members.removed(current, (version, self.origin)), cleared))
             if entry is not None:
                 self.cache.resized(key, entry.set(member, None))
         if removed:

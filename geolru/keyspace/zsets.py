@@ -84,7 +84,7 @@ class ZSetOperations:
             current = members.zstate(self.store.get(identity))
             state = current.increment(stamp, score, cleared) if increment \
                 else current.assign(stamp, score)
-            self.store.put(identity, members.member_record(state))
+            self.store.put(identity, members.since(members.member_record(state), cleared))
             new = state.score(cleared)
             scores.append(new)
             if entry is not None:

@@ -39,6 +39,22 @@ def join(current: Record | None, incoming: Record) -> Record:
     return member_record(current.hash_meta.join(incoming.hash_meta))
 
 
+def since(record: Record, cleared: tuple) -> Record | None:
+    """``record`` without the writes made before its collection's clear at
+    ``cleared`` (None: it holds none after it).  A region that kept them would show
+    them once the clear is forgotten: an emptied set's header is a tombstone,
+    collected in time, and a set made again there starts from no clear (wide seed
+    3001202643: an old add came back inside another region's newer remove).  Every
+    write of a member here goes through it (a peer's, applied; a command's), and a
+    clear takes them out of the records it finds (``FieldIndex.drop``)."""
+    if cleared == NONE:
+        return record
+    state = record.hash_meta.since(cleared)
+    if state.version == NONE:
+        return None
+    return record if state == record.hash_meta else member_record(state)
+
+
 def added(current: Record | None, version: int, origin: str) -> Record:
     """``SADD`` in region ``origin`` at ``version``."""
     return member_record(state(current).add((version, origin)))

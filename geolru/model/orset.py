@@ -74,6 +74,12 @@ class Member:
         return Member(_join(self.adds, other.adds), _join(self.removes, other.removes),
                       _join(self.removers, other.removers))
 
+    def since(self, cleared: Version) -> Member:
+        """The state without the writes made before its set's clear at ``cleared``
+        (they are not part of the set, whatever a region learns later)."""
+        return Member(*(tuple(p for p in part if p[1] > cleared)
+                        for part in (self.adds, self.removes, self.removers)))
+
     def without_removers(self) -> Member:
         """The state as a peer that keeps no removers reads it."""
         return Member(self.adds, self.removes)

@@ -114,6 +114,13 @@ class ZMember:
         return ZMember(self.entries, tuple(sorted(removes.items())),
                        _join_versions(self.removers, ((version[1], version),)))
 
+    def since(self, cleared: Version) -> ZMember:
+        """The state without the writes made before its set's clear at ``cleared``
+        (they are not part of the set, whatever a region learns later)."""
+        return ZMember(tuple(e for e in self.entries if e[1].added > cleared),
+                       *(tuple(p for p in part if p[1] > cleared)
+                         for part in (self.removes, self.removers)))
+
     def without_removers(self) -> ZMember:
         """The state as a peer that keeps no removers reads it."""
         return ZMember(self.entries, self.removes)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from geolru.model import hashkeys
-from geolru.model.hashkeys import field_stored_key, fields_prefix
-from geolru.model.record import decode
+from geolru.model import hashkeys, members
+from geolru.model.hashkeys import MEMBER_MARK, ZMEMBER_MARK, field_stored_key, fields_prefix
+from geolru.model.record import decode, encode
 from geolru.store.layout import POSITION
 
 if TYPE_CHECKING:
     from geolru.store.store import Store
     from geolru.store.tables import Tables
+
+MEMBER_MARKS = (MEMBER_MARK, ZMEMBER_MARK)
 
 
 class FieldIndex:
@@ -82,9 +84,10 @@ class FieldIndex:
     def drop(txn, tables: Tables, key: bytes, cleared: tuple) -> None:
         """Remove ``key``'s elements (fields and members) written before ``cleared``
         (they are not part of the key any more, in any region that has its header),
-        in ``txn``."""
+        and the writes before it that a newer member's record still holds, in
+        ``txn``."""
         cursor = txn.cursor(db=tables.fields)
-        gone = []
+        gone, restated = [], []
         for mark in hashkeys.ELEMENT_MARKS:
             prefix = fields_prefix(key, mark)
             more = cursor.set_range(prefix)
@@ -95,6 +98,14 @@ class FieldIndex:
                 seq, record = decode(raw)
                 if (record.version, record.origin) <= cleared:
                     gone.append((stored, seq, record.value is None))
+                elif mark in MEMBER_MARKS:
+                    # a member's record newer than the clear may still hold older
+                    # adds (another region joined them with a newer remove): out too,
+                    # or they would show once the clear is forgotten (its emptied
+                    # header collected, the set made again)
+                    kept = members.since(record, cleared)
+                    if kept is not None and kept is not record:
+                        restated.append((stored, seq, record, kept))
                 more = cursor.next()
         for stored, seq, tombstone in gone:
             position = POSITION.pack(seq)
@@ -102,3 +113,8 @@ class FieldIndex:
             txn.delete(position, db=tables.seq)
             if tombstone:
                 txn.delete(position, db=tables.field_tombs)
+        for stored, seq, record, kept in restated:  # (where it is: a fact of this region)
+            txn.put(stored, encode(kept, seq), db=tables.fields)
+            if record.value is not None and kept.value is None:
+                position = POSITION.pack(seq)
+                txn.put(position, txn.get(position, db=tables.seq), db=tables.field_tombs)

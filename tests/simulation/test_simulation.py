@@ -333,6 +333,8 @@ EVENTS = {
                    "its header",
     WIDE + 1001766: "an element of ours went alone: the header that replaced ours was "
                     "held",
+    WIDE + 1202643: "an add from before a DEL came back inside a newer remove, and "
+                    "showed once the emptied set's header was collected",
     WIDE + 801571: "a counter's base expired and left it a value: no invalidation",
     WIDE + 703619: "(the checker) a STORE over a sorted set set its deadline, newer "
                    "than a concurrent PEXPIRE",

@@ -77,6 +77,51 @@ def test_del_hides_every_add_made_before_it(pair, clock):
     assert members(a, "s") == members(b, "s") == {b"z"}
 
 
+def test_an_add_from_before_a_clear_is_not_kept_inside_a_newer_record(pair, clock):
+    """b has a's DEL of the set; a record of the member joining a's add from before
+    it with a newer remove comes: b keeps the remove, not the old add, which its
+    state would show as present once the emptied set's header (and its clear) is
+    collected and the set made again (wide seed 3001202643)."""
+    from geolru.model import members
+    from geolru.model.hashkeys import member_id
+    a, b = pair
+    a("SADD", "s", "x")
+    exchange(a, b)
+    old = b.store.get(member_id(b"s", b"x", MEMBER_MARK))
+    clock.advance(0.01)
+    a("DEL", "s")
+    exchange(a, b)
+    v = a.keyspace.hlc.now()
+    incoming = members.removed(members.added(old, v, "c"), (v + 1, "c"))
+    assert [region for region, _ in incoming.hash_meta.adds] == ["a", "c"]
+    b.keyspace.apply(member_id(b"s", b"x", MEMBER_MARK), incoming)
+    stored = b.store.get(member_id(b"s", b"x", MEMBER_MARK))
+    assert [region for region, _ in stored.hash_meta.adds] == ["c"]
+    assert not stored.hash_meta.present()
+
+
+def test_a_clear_that_comes_after_a_record_takes_its_old_adds_out_too(pair, clock):
+    """The same record, arriving before the DEL does: once b has the clear, the
+    record holds no write from before it (``FieldIndex.drop`` rewrites it where it
+    is), or the add would show again when the emptied set's header is collected and
+    the set made again."""
+    from geolru.model import members
+    from geolru.model.hashkeys import member_id
+    a, b = pair
+    a("SADD", "s", "x")
+    exchange(a, b)
+    old = b.store.get(member_id(b"s", b"x", MEMBER_MARK))
+    clock.advance(0.01)
+    a("DEL", "s")
+    v = a.keyspace.hlc.now()
+    incoming = members.removed(members.added(old, v, "c"), (v + 1, "c"))
+    b.keyspace.apply(member_id(b"s", b"x", MEMBER_MARK), incoming)
+    exchange(a, b)  # (the DEL)
+    b.store.commit_and_wait()
+    stored = b.store.get(member_id(b"s", b"x", MEMBER_MARK))
+    assert [region for region, _ in stored.hash_meta.adds] == ["c"]
+
+
 def test_the_newer_of_a_hash_and_a_set_made_at_once_decides_the_type(pair, clock):
     a, b = pair
     a("HSET", "k", "f", "v")

@@ -128,3 +128,12 @@ def test_a_record_of_a_release_before_removers_decodes_with_an_unknown_remover()
     assert Member.decode(text).removers == ((UNKNOWN, (1, UNKNOWN)),)
     assert Member.decode(Member.decode(text).encode()) == Member.decode(text)
     assert Member.decode(Member().add((1, "montreal")).encode()).removers == ()
+
+
+def test_since_drops_the_writes_made_before_a_clear():
+    state = Member().add((10, "montreal")).add((30, "frankfurt")).remove((40, "montreal"))
+    later = state.since((20, "montreal"))
+    assert later.adds == (("frankfurt", (30, "frankfurt")),)
+    assert later.present() == state.present((20, "montreal")) is False
+    assert later.version == state.version == (40, "montreal")
+    assert state.since((50, "x")) == Member()

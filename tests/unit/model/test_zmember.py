@@ -109,3 +109,11 @@ def test_the_examples_of_docs_types_md_and_collections_md():
     assert (s2.score(), s3.score()) == (17.0, 20.0)
     s4 = s3.remove(v(6, "m")).join(s3.increment(v(7, "s"), 1.0))
     assert s4.score() == 21.0  # docs/collections.md, the table's last row
+
+
+def test_since_drops_the_writes_made_before_a_clear():
+    from geolru.model.zmember import ZMember
+    state = ZMember().assign((10, "montreal"), 1.0).assign((30, "frankfurt"), 2.0)
+    later = state.since((20, "montreal"))
+    assert [region for region, _ in later.entries] == ["frankfurt"]
+    assert later.score() == state.score((20, "montreal")) == 2.0
