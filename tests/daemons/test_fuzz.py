@@ -6,7 +6,7 @@ import socket
 import time
 
 import hiredis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -46,6 +46,7 @@ ONE_PER_NAME = (b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe")
                                                                   HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(COMMAND_NAMES), st.lists(ARGS, max_size=5)),
                 min_size=1, max_size=15))
+@example(script=[(b"multi", []), (b"subscribe", [b"k", b"k"]), (b"exec", [])])
 def test_every_reply_is_one_valid_resp_frame(tmp_path_factory, script):
     clock = Clock()
     clock.advance(1_700_000_000)
@@ -60,10 +61,16 @@ def test_every_reply_is_one_valid_resp_frame(tmp_path_factory, script):
             reply = table.execute(session, [name, *args])
             assert isinstance(reply, bytes), (name, args, reply)
             count = frames(reply)
-            # (UNSUBSCRIBE alone: one for each channel it held, or one saying none)
-            wanted = max(1, len(args) or held) if name in ONE_PER_NAME \
-                and not reply.startswith(b"-") else 1
-            assert count == wanted, (name, args, reply)
+            if name == b"exec":
+                # (a SUBSCRIBE queued in MULTI answers for its second channel on after
+                # EXEC's array, as redis-server 7 does: whole frames, one or more)
+                assert count, (name, args, reply)
+            else:
+                # (UNSUBSCRIBE alone: one for each channel it held, or one saying
+                # none; in MULTI, one QUEUED)
+                wanted = max(1, len(args) or held) if name in ONE_PER_NAME \
+                    and not reply.startswith((b"-", b"+QUEUED")) else 1
+                assert count == wanted, (name, args, reply)
             clock.advance(0.5)
     finally:
         store.close()
