@@ -73,9 +73,14 @@ class Expiry:
     def part_expires(self, key: bytes, at_ms: int) -> None:
         """The counter at ``key`` changes value at ``at_ms`` though the key lives on
         (``merge.visible``: its base expires, increments made without it stand)."""
-        if self.part_expiries.get(key) != at_ms:
-            self.part_expiries[key] = at_ms
-            heapq.heappush(self.part_expiry_heap, (at_ms, key))
+        at = self.part_expiries
+        if at.get(key) != at_ms:
+            at[key] = at_ms
+            heap = self.part_expiry_heap
+            heapq.heappush(heap, (at_ms, key))
+            if len(heap) > 2 * len(at) + 64:  # (moved ones, left behind: out)
+                heap[:] = [(when, name) for name, when in at.items()]
+                heapq.heapify(heap)
 
     def _expire_parts(self) -> None:
         """Say ``expired`` of each counter whose base expired and left it a value: the

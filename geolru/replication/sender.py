@@ -130,11 +130,6 @@ def catch_up_frames(changes: list) -> list:
     return frames
 
 
-def next_frame(changes: list) -> int:
-    """How many of ``changes`` go in the next frame (as ``catch_up_frames`` cuts)."""
-    return _frame_end(changes, 0, _last_of_each_collection(changes))
-
-
 def _last_of_each_collection(changes: list) -> dict:
     last = {}
     for index, (_, key, _) in enumerate(changes):
@@ -142,13 +137,16 @@ def _last_of_each_collection(changes: list) -> dict:
     return last
 
 
-def _frame_end(changes: list, start: int, last: dict) -> int:
+def _frame_end(changes: list, start: int, last: dict, offset: int = 0) -> int:
+    """Where the frame that starts at ``start`` ends (``last``: the index, less
+    ``offset``, of each collection's last record)."""
     end = start + first_batch(changes[start:start + BATCH_RECORDS])
     index = start
     while True:
         while index < end:
             key = changes[index][1]
-            end = max(end, last[_collection(key) if is_field(key) else key] + 1)
+            end = max(end, last.get(_collection(key) if is_field(key) else key,
+                                    offset) - offset + 1)
             index += 1
         whole = whole_writes(changes, end)
         if whole == end:
@@ -341,9 +339,6 @@ class Sender:
     # the identities of the keys whose elements this catch-up sent: their header (at a
     # later position: each write of an element rewrites it) goes too
     _sent_elements: set = attrs.field(factory=set)
-    # headers this catch-up sent ahead of their position, with elements that needed
-    # them (``_with_headers``): identity -> the record sent
-    _pulled_headers: dict = attrs.field(factory=dict)
     # how far the peer had our writes when this catch-up began (what it says during
     # the catch-up may count our records this catch-up sent, not those it will
     # reach: one of ours inside another region's record would be taken as had)
@@ -420,7 +415,6 @@ class Sender:
         self._queue.clear()
         self._held.clear()
         self._sent_elements.clear()
-        self._pulled_headers.clear()
         self._forwards.clear()
         self._queue_bytes = self._forward_bytes = 0
 
@@ -770,10 +764,8 @@ class Sender:
             reads += 1
             changes = store.changes_since(self.position, BATCH_RECORDS)
             send = []
-            sent_elements, pulled = self._sent_elements, self._pulled_headers
+            sent_elements = self._sent_elements
             for change in changes:
-                if pulled and pulled.pop(change[1], None) == change[2]:
-                    continue  # (a header sent with its elements: see ``_with_headers``)
                 if self._take(*change, live=False):
                     send.append(change)
                     if is_field(change[1]):
@@ -787,7 +779,6 @@ class Sender:
                                  if number < len(frames) else None)
             if len(changes) < BATCH_RECORDS:
                 sent_elements.clear()
-                pulled.clear()
                 self.status.state = LIVE  # every later write arrives through changed()
                 self.position = max(self.position, store.seq)
                 self.log.info("streaming to {name} live from position {position}",
@@ -795,34 +786,21 @@ class Sender:
         self._skip_soon()
 
     def _with_headers(self, send: list) -> list:
-        """What a catch-up's store read sends, and the header of each collection whose
-        elements it sends, wherever it is: held here, taken on for the peer in this
-        read (``_forwards``), or at a later position (read now, and not again there
-        if it is the same).  The frames then carry them together (``catch_up_frames``):
-        a peer that got the elements in one frame and their header in another could
-        show them in a collection that a command there makes in between (wide seed
-        3000601690: a list's element went, its header, made elsewhere since, waited
-        for the next frame; an RPUSH at the peer made a list that showed it)."""
+        """What a catch-up's store read sends, and what is held of the collections
+        whose elements it sends (their headers), and what this read took on for the
+        peer (``_forwards``: a header with the elements held of it): in the same
+        frames (``catch_up_frames``).  A peer that got the elements in one frame and
+        their header in another could show them in a collection that a command there
+        makes in between (wide seed 3000601690: a list's element went, its header,
+        made elsewhere since, waited for the next frame; an RPUSH at the peer made a
+        list that showed it).  A header at a later position than this read still
+        goes in a later frame (``_sent_elements``)."""
         send = self._with_their_collections(send)
         forwards = self._forwards
         if forwards:  # (taken on during this read: ``_take``; the same frames)
             self._forward_bytes -= sum(footprint(key, rec) for _, key, rec in forwards)
             send = sorted([*send, *forwards], key=lambda change: change[0])
             forwards.clear()
-        have = {key for _, key, _ in send if not is_field(key)}
-        later = []
-        for seq, key, _ in send:
-            if not is_field(key) or (header_id := _collection(key)) in have:
-                continue
-            have.add(header_id)
-            found = self.store.get_with_position(header_id)
-            if found is not None and found[0] > self.position:
-                # (sent with the position of the element that needs it: the peer
-                # counts our writes as reached up to a frame's positions)
-                self._pulled_headers[header_id] = found[1]
-                later.append((seq, header_id, found[1]))
-        if later:
-            send = sorted([*send, *later], key=lambda change: change[0])
         return send
 
     def changed(self, key: bytes, record, seq: int) -> None:
@@ -889,14 +867,24 @@ class Sender:
         while self.live and held and held.bytes > self.buffer // 2:  # (see ``changed``)
             self._forward(held.oldest(max(1, len(held) // 4)))
         queue, forwards, window = self._queue, self._forwards, self.window
+        # (forwards are cut into frames as a catch-up's reads are,
+        # ``catch_up_frames``, their collections found once a flush: a frame at a
+        # time went quadratic)
+        last, sent = None, 0
         while self._send is not None and window.open and (
                 forwards or (self.live and queue)):
-            if forwards and not (self.live and queue and self._key_queued(forwards)):
+            end = None
+            if forwards:
+                if last is None:
+                    last, sent = _last_of_each_collection(forwards), 0
+                end = _frame_end(forwards, 0, last, sent)
+            if end is not None and not (self.live and queue
+                                        and self._key_queued(forwards[:end])):
                 # (a write's records in one frame, and a collection's: its elements
                 # and its header)
-                count = next_frame(forwards)
-                batch = forwards[:count]
-                del forwards[:count]
+                batch = forwards[:end]
+                del forwards[:end]
+                sent += end
                 self._forward_bytes -= sum(footprint(key, rec) for _, key, rec in batch)
             else:
                 count = first_batch((seq, key, rec) for key, (seq, rec, _) in queue.items())
@@ -917,14 +905,14 @@ class Sender:
         if not queue and not forwards:
             self._skip_soon()
 
-    def _key_queued(self, forwards) -> bool:
-        """Whether the record of the key of an element in the next frame of forwards is
-        queued (a write of ours replaced the header held with it): the queue goes
-        first, so the peer has it before the element (wide seed 3000903073: the
-        element went alone, and a push at the peer made a list that showed it)."""
+    def _key_queued(self, frame: list) -> bool:
+        """Whether the record of the key of an element in ``frame`` (the next of the
+        forwards) is queued (a write of ours replaced the header held with it): the
+        queue goes first, so the peer has it before the element (wide seed
+        3000903073: the element went alone, and a push at the peer made a list that
+        showed it)."""
         queue = self._queue
-        return any(is_field(key) and _collection(key) in queue
-                   for _, key, _ in forwards[:next_frame(forwards)])
+        return any(is_field(key) and _collection(key) in queue for _, key, _ in frame)
 
     def _send_batch(self, changes, upto: int | None = None) -> None:
         if self._send is None:

@@ -372,16 +372,6 @@ class Store:
             return None
         return decode(raw)[1]
 
-    def get_with_position(self, key: bytes) -> tuple[int, Record] | None:
-        """(position, record) of ``key``'s newest write, or None."""
-        buffered = self._buffered(key)
-        if buffered is not None:
-            return buffered[1], buffered[0]
-        read = self.reader()  # (opens the tables on first use)
-        stored, table, _ = place(self._tables_, key)
-        raw = read.get(stored, db=table)
-        return None if raw is None else decode(raw)
-
     def tombstones(self) -> int:
         """Committed tombstones not yet collected (of keys and of fields)."""
         return self._collector.count()

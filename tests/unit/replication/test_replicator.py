@@ -946,11 +946,15 @@ def test_a_catch_up_that_sends_a_lists_elements_sends_its_header(tmp_path, clock
     assert b.store.get(b"l").origin == "c" and b.store.get(b"l").value == b""
 
 
+@pytest.mark.xfail(strict=True, reason="a header at a later position than the store read "
+                   "that sends its elements goes in a later frame: reading it ahead sent "
+                   "it without the rest of its write and before our writes between, and "
+                   "was taken out (review); a catch-up that reads on to it is not built")
 def test_a_catch_up_sends_an_element_and_its_later_header_in_one_frame(tmp_path, clock):
     """The element is in one store read and its header, another region's by now, in
-    a later one: the header goes ahead, in the element's frame, and not again at its
-    own position.  In two frames, a command at the peer between them made a list
-    that showed the element (wide seed 3000601690)."""
+    a later one: both should go in one frame.  In two frames, a command at the peer
+    between them can make a list that shows the element (the class of wide seed
+    3000601690, whose header was in the same read)."""
     from geolru.model import listpos
     from geolru.model.hashkeys import LIST, LIST_MARK, HashMeta, member_id
     from geolru.model.headers import header
@@ -1144,13 +1148,12 @@ def test_frames_of_forwards_never_cut_a_collection():
     sent on: one frame carries both (whole writes alone would cut between them)."""
     from geolru.model.hashkeys import HashMeta, field_id
     from geolru.model.headers import header
-    from geolru.replication.sender import BATCH_RECORDS, catch_up_frames, next_frame
+    from geolru.replication.sender import BATCH_RECORDS, catch_up_frames
     changes = [(1, field_id(b"h", b"f"), Record(b"v", None, 100, "c"))]
     changes += [(2 + n, b"k%d" % n, Record(b"v", None, 101 + n, "c"))
                 for n in range(BATCH_RECORDS + 10)]
     changes.append((BATCH_RECORDS + 20, b"h",
                     header(900, "d", HashMeta((0, ""), (900, "d")), None)))
-    assert next_frame(changes) == len(changes)
     assert [len(frame) for frame in catch_up_frames(changes)] == [len(changes)]
     plain = changes[1:-1]
-    assert next_frame(plain) == BATCH_RECORDS  # (no collection: the usual cut)
+    assert len(catch_up_frames(plain)[0]) == BATCH_RECORDS  # (the usual cut)
