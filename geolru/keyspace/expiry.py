@@ -70,9 +70,14 @@ class Expiry:
         self._expire_parts()
         return len(due)
 
-    def part_expires(self, key: bytes, at_ms: int) -> None:
-        """The counter at ``key`` changes value at ``at_ms`` though the key lives on
-        (``merge.visible``: its base expires, increments made without it stand)."""
+    def part_expires(self, key: bytes, record, seen) -> None:
+        """Note when the counter ``record`` at ``key`` (``seen``: what a client sees of
+        it, ``merge.visible``) changes value though the key lives on: its base
+        expires, increments made without it stand.  Nothing for any other record."""
+        if record.counter is None or seen is None or seen[1] is None \
+                or seen[1] == record.deadline:
+            return
+        at_ms = seen[1]
         at = self.part_expiries
         if at.get(key) != at_ms:
             at[key] = at_ms
@@ -102,8 +107,7 @@ class Expiry:
             self.cache.discard(key)
             if self.watch_changes:
                 self.changed(key, "expired")
-            if seen is not None and seen[1] is not None and seen[1] != record.deadline:
-                self.part_expires(key, seen[1])
+            self.part_expires(key, record, seen)
 
     def collect_tombstones(self, horizon: int | None = None) -> None:
         """Forget deletes at store positions up to ``horizon`` (every one without:

@@ -178,12 +178,11 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
                 current = Record(None, None, *clear_point(current))
         record = make(current, self.hlc.now(), now_ms, self.origin, amount)
         self.store.put(key_id(key), record)
-        value, deadline = visible(record, now_ms)
-        self.cache.put(key, value, deadline)
-        if deadline is not None and deadline != record.deadline:
-            self.part_expires(key, deadline)
+        seen = visible(record, now_ms)
+        self.cache.put(key, *seen)
+        self.part_expires(key, record, seen)
         self.writes += 1
-        return value
+        return seen[0]
 
     def delete(self, key: bytes) -> bool:
         """Delete ``key`` (of any type); ``True`` if it was live."""

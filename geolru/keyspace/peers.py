@@ -61,9 +61,7 @@ class PeerRecords:
         cached = key in self.cache
         if cached or merged.counter is not None:
             seen = visible(merged, self.now_ms())
-            if merged.counter is not None and seen is not None and seen[1] is not None \
-                    and seen[1] != merged.deadline:
-                self.part_expires(key, seen[1])  # (its base expires before the key)
+            self.part_expires(key, merged, seen)  # (a counter's base may expire first)
             if cached:  # each region keeps its own hot set: refresh, never add
                 if seen is not None:
                     self.cache.put(key, *seen)
