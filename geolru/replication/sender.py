@@ -130,11 +130,14 @@ def catch_up_frames(changes: list) -> list:
     return frames
 
 
+def _group(identity: bytes) -> bytes:
+    """What a frame keeps whole: an element's collection (its key's identity), or a
+    key's own record."""
+    return _collection(identity) if is_field(identity) else identity
+
+
 def _last_of_each_collection(changes: list) -> dict:
-    last = {}
-    for index, (_, key, _) in enumerate(changes):
-        last[_collection(key) if is_field(key) else key] = index
-    return last
+    return {_group(key): index for index, (_, key, _) in enumerate(changes)}
 
 
 def _frame_end(changes: list, start: int, last: dict, offset: int = 0) -> int:
@@ -144,9 +147,7 @@ def _frame_end(changes: list, start: int, last: dict, offset: int = 0) -> int:
     index = start
     while True:
         while index < end:
-            key = changes[index][1]
-            end = max(end, last.get(_collection(key) if is_field(key) else key,
-                                    offset) - offset + 1)
+            end = max(end, last.get(_group(changes[index][1]), offset) - offset + 1)
             index += 1
         whole = whole_writes(changes, end)
         if whole == end:
@@ -876,7 +877,7 @@ class Sender:
             end = None
             if forwards:
                 if last is None:
-                    last, sent = _last_of_each_collection(forwards), 0
+                    last = _last_of_each_collection(forwards)
                 end = _frame_end(forwards, 0, last, sent)
             if end is not None and not (self.live and queue
                                         and self._key_queued(forwards[:end])):
