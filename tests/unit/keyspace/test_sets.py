@@ -77,25 +77,34 @@ def test_del_hides_every_add_made_before_it(pair, clock):
     assert members(a, "s") == members(b, "s") == {b"z"}
 
 
+def _an_old_add_inside_a_newer_remove(a, b, clock):
+    """a's SADD of s x reaches b; a DELs s (not yet sent); the record of x that c
+    would send after adding it and removing it again: holding a's add from before
+    the DEL (c never saw the DEL).  (identity, record)."""
+    from geolru.model import members
+    from geolru.model.hashkeys import member_id
+    identity = member_id(b"s", b"x", MEMBER_MARK)
+    a("SADD", "s", "x")
+    exchange(a, b)
+    old = b.store.get(identity)
+    clock.advance(0.01)
+    a("DEL", "s")
+    v = a.keyspace.hlc.now()
+    incoming = members.removed(members.added(old, v, "c"), (v + 1, "c"))
+    assert [region for region, _ in incoming.hash_meta.adds] == ["a", "c"]
+    return identity, incoming
+
+
 def test_an_add_from_before_a_clear_is_not_kept_inside_a_newer_record(pair, clock):
     """b has a's DEL of the set; a record of the member joining a's add from before
     it with a newer remove comes: b keeps the remove, not the old add, which its
     state would show as present once the emptied set's header (and its clear) is
     collected and the set made again (wide seed 3001202643)."""
-    from geolru.model import members
-    from geolru.model.hashkeys import member_id
     a, b = pair
-    a("SADD", "s", "x")
-    exchange(a, b)
-    old = b.store.get(member_id(b"s", b"x", MEMBER_MARK))
-    clock.advance(0.01)
-    a("DEL", "s")
-    exchange(a, b)
-    v = a.keyspace.hlc.now()
-    incoming = members.removed(members.added(old, v, "c"), (v + 1, "c"))
-    assert [region for region, _ in incoming.hash_meta.adds] == ["a", "c"]
-    b.keyspace.apply(member_id(b"s", b"x", MEMBER_MARK), incoming)
-    stored = b.store.get(member_id(b"s", b"x", MEMBER_MARK))
+    identity, incoming = _an_old_add_inside_a_newer_remove(a, b, clock)
+    exchange(a, b)  # (the DEL)
+    b.keyspace.apply(identity, incoming)
+    stored = b.store.get(identity)
     assert [region for region, _ in stored.hash_meta.adds] == ["c"]
     assert not stored.hash_meta.present()
 
@@ -105,20 +114,12 @@ def test_a_clear_that_comes_after_a_record_takes_its_old_adds_out_too(pair, cloc
     record holds no write from before it (``FieldIndex.drop`` rewrites it where it
     is), or the add would show again when the emptied set's header is collected and
     the set made again."""
-    from geolru.model import members
-    from geolru.model.hashkeys import member_id
     a, b = pair
-    a("SADD", "s", "x")
-    exchange(a, b)
-    old = b.store.get(member_id(b"s", b"x", MEMBER_MARK))
-    clock.advance(0.01)
-    a("DEL", "s")
-    v = a.keyspace.hlc.now()
-    incoming = members.removed(members.added(old, v, "c"), (v + 1, "c"))
-    b.keyspace.apply(member_id(b"s", b"x", MEMBER_MARK), incoming)
+    identity, incoming = _an_old_add_inside_a_newer_remove(a, b, clock)
+    b.keyspace.apply(identity, incoming)
     exchange(a, b)  # (the DEL)
     b.store.commit_and_wait()
-    stored = b.store.get(member_id(b"s", b"x", MEMBER_MARK))
+    stored = b.store.get(identity)
     assert [region for region, _ in stored.hash_meta.adds] == ["c"]
 
 
