@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from geolru.model import listpos, members
 from geolru.model.hashkeys import (
+    ESCAPE,
+    FIELD_MARK,
     HASH,
     LIST,
+    LIST_MARK,
+    MEMBER_MARK,
     SET,
+    ZMEMBER_MARK,
     ZSET,
-    is_field,
-    is_list_element,
-    is_member,
     is_zmember,
     key_id,
     parse,
@@ -37,12 +39,25 @@ class PeerRecords:
         """Merge a record from another region (``key`` an identity: a key's or a
         field's); ``True`` if it changed this one."""
         self.hlc.observe(incoming.version)
-        if is_member(key) or is_zmember(key):
-            return self._apply_member(key, incoming)
-        if is_list_element(key):
-            return self._apply_list_element(key, incoming)
-        if is_field(key):
-            return self._apply_field(key, incoming)
+        if key[:2] == ESCAPE:  # (an element's identity, or an escaped key's)
+            mark = key[:3]
+            if mark == MEMBER_MARK or mark == ZMEMBER_MARK:
+                return self._apply_member(key, incoming)
+            if mark == LIST_MARK:
+                return self._apply_list_element(key, incoming)
+            if mark == FIELD_MARK:
+                return self._apply_field(key, incoming)
+        elif incoming.counter is None and incoming.hash_meta is None \
+                and not self.watch_changes:
+            # most records: a plain one over a plain one or none, decided by their
+            # versions alone (what ``merge`` does), without decoding what is stored
+            have = self.store.plain_version(key)
+            if have is not None and have != incoming.version:
+                if have > incoming.version:
+                    return False
+                self.store.put(key, incoming)
+                self._refresh(key, incoming)
+                return True
         current = self.store.get(key)
         if incoming.hash_meta is not None or (current is not None
                                               and current.hash_meta is not None):
@@ -58,15 +73,7 @@ class PeerRecords:
             return False
         self.store.put(key, merged)
         key = parse(key)[0]
-        cached = key in self.cache
-        if cached or merged.counter is not None:
-            seen = visible(merged, self.now_ms())
-            self.part_expires(key, merged, seen)  # (a counter's base may expire first)
-            if cached:  # each region keeps its own hot set: refresh, never add
-                if seen is not None:
-                    self.cache.put(key, *seen)
-                else:
-                    self.cache.discard(key)
+        self._refresh(key, merged)
         if self.watch_changes:
             now = self.now_ms()
             after, before = visible(merged, now), visible(current, now)
@@ -78,6 +85,19 @@ class PeerRecords:
             if after != before:
                 self.changed(key, _plain_event(before, after))
         return True
+
+    def _refresh(self, key: bytes, merged: Record) -> None:
+        """A key's record changed by a peer's: what the cache holds of it, and when a
+        counter's value changes."""
+        cached = key in self.cache
+        if cached or merged.counter is not None:
+            seen = visible(merged, self.now_ms())
+            self.part_expires(key, merged, seen)  # (a counter's base may expire first)
+            if cached:  # each region keeps its own hot set: refresh, never add
+                if seen is not None:
+                    self.cache.put(key, *seen)
+                else:
+                    self.cache.discard(key)
 
     def _apply_field(self, identity: bytes, incoming: Record) -> bool:
         key, field = parse(identity)

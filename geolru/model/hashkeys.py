@@ -99,6 +99,13 @@ def fields_prefix(key: bytes, mark: bytes = FIELD_MARK) -> bytes:
     return bytes((first + 1,)) + hashlib.blake2b(key, digest_size=16).digest()
 
 
+def marks_in(first_bytes) -> tuple:
+    """The element marks whose elements a fields table holds, given the first bytes
+    its keys start with (``fields_prefix``: two per mark, short keys' and long's)."""
+    return tuple(mark for mark, first in _PREFIX_BYTE.items()
+                 if first in first_bytes or first + 1 in first_bytes)
+
+
 def field_stored_key(key: bytes, field: bytes, mark: bytes = FIELD_MARK) -> bytes:
     prefix = fields_prefix(key, mark)
     if len(field) <= SHORT_FIELD and field[:1] != LONG_MARK:

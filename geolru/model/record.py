@@ -22,6 +22,7 @@ from geolru.model.zmember import ZMember
 # position, version, deadline, flags, origin length, counter length
 HEADER = struct.Struct(">QQqBHI")
 HAS_VALUE, HAS_DEADLINE, HAS_COUNTER, HAS_HASH, HAS_MEMBER, HAS_ZMEMBER = 1, 2, 4, 8, 16, 32
+NOT_PLAIN = HAS_COUNTER | HAS_HASH | HAS_MEMBER | HAS_ZMEMBER  # any of them: not a plain record
 
 
 class Record(NamedTuple):
@@ -100,7 +101,7 @@ def decode(raw: bytes) -> tuple[int, Record]:
         if len(_NAMES) < 4096:
             _NAMES[raw[start:end]] = origin
     start = end
-    if not flags & (HAS_COUNTER | HAS_HASH | HAS_MEMBER | HAS_ZMEMBER):  # a plain one
+    if not flags & NOT_PLAIN:  # a plain one
         # (past any counter bytes, as below: a record that has them without a flag
         # that reads them is no record encode writes, but decodes as before)
         return seq, Record(raw[start + counter_len:] if flags & HAS_VALUE else None,

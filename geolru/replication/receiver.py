@@ -147,23 +147,27 @@ class Receiver:
         replicator = self.replicator
         apply = replicator.keyspace.apply
         sender = self.sender
+        slots = replicator.slots  # (a sender of a release without cluster mode sends all)
+        reached = self.reached
         newest = -1  # the sender's own writes come in order: this one and all before it
-        for seq, _, record in changes:
+        applied = 0
+        for seq, key, record in changes:
+            own = record.origin == sender
             # *reached*: how far the sender's own writes are here (what WAIT counts).
             # Only its own records say so: a frame of records forwarded for other
             # regions goes before its own writes still queued, at higher positions
-            if record.origin == sender and seq > self.reached:
-                self.reached = seq
-        slots = replicator.slots
-        if slots is not None:  # (a sender of a release without cluster mode sends all)
-            changes = [change for change in changes if identity_slot(change[1]) in slots]
-        for _, key, record in changes:
+            if own and seq > reached:
+                reached = seq
+            if slots is not None and identity_slot(key) not in slots:
+                continue
             apply(key, record)
-            if record.origin == sender and record.version > newest:
+            applied += 1
+            if own and record.version > newest:
                 newest = record.version
+        self.reached = reached
         if newest >= 0:
             replicator.applied_from_origin(sender, newest)
-        replicator.applied += len(changes)
+        replicator.applied += applied
         self._reached(through)
 
     def _reached(self, through: int) -> None:

@@ -213,8 +213,10 @@ class Holding:
         return key, record, since
 
     def drop_key(self, key: bytes) -> None:
-        for seq in list(self.by_key.get(key, ())):
-            self.remove(seq)
+        seqs = self.by_key.get(key)
+        if seqs:
+            for seq in list(seqs):
+                self.remove(seq)
 
     def take_key(self, key: bytes) -> list:
         """Take the records held of ``key`` (an identity)."""
@@ -331,8 +333,8 @@ class Sender:
     protocol: int = 0  # the version the peer asked for (peerwire.negotiate), once it did
     messages_sent: int = 0  # pub/sub messages sent to the peer
     messages_dropped: int = 0  # ... and not sent: the stream was down (or too old)
-    # key -> (seq, record, unit): unit is the transaction (EXEC) the write belongs
-    # to, None alone; a frame never splits a unit
+    # key -> (seq, record, unit, footprint): unit is the transaction (EXEC) the write
+    # belongs to, None alone; a frame never splits a unit
     _queue: OrderedDict = attrs.field(factory=OrderedDict)
     _queue_bytes: int = 0
     _held: Holding = attrs.field(factory=Holding)
@@ -810,11 +812,14 @@ class Sender:
             return
         self.position = seq
         if self._take(seq, key, record, live=True):
-            self._unqueue(key)  # (our newer counter holds our older increments)
-            self._queue[key] = (seq, record, self.store.unit)
-            self._queue_bytes += footprint(key, record)
-            self._flush_soon()
-        else:
+            if record.counter is not None:  # (``_take`` unqueued a plain record's key)
+                self._unqueue(key)  # (our newer counter holds our older increments)
+            size = footprint(key, record)
+            self._queue[key] = (seq, record, self.store.unit, size)
+            self._queue_bytes += size
+            if "flush" not in self._timers:
+                self._flush_soon()
+        elif "skip" not in self._timers:
             self._skip_soon()
         limit = self.buffer // 2
         if self._held.bytes > limit:
@@ -830,7 +835,7 @@ class Sender:
         queued = self._queue.pop(key, None)
         if queued is None:
             return False
-        self._queue_bytes -= footprint(key, queued[1])
+        self._queue_bytes -= queued[3]
         return True
 
     def leave_live(self) -> None:
@@ -888,15 +893,18 @@ class Sender:
                 sent += end
                 self._forward_bytes -= sum(footprint(key, rec) for _, key, rec in batch)
             else:
-                count = first_batch((seq, key, rec) for key, (seq, rec, _) in queue.items())
+                count = first_batch((seq, key, rec) for key, (seq, rec, _, _) in queue.items())
                 batch = []
                 unit = None
+                popitem = queue.popitem
+                size = 0
                 while queue and (count > 0 or (unit is not None and
                                                next(iter(queue.values()))[2] == unit)):
-                    key, (seq, rec, unit) = queue.popitem(last=False)
+                    key, (seq, rec, unit, footprint_) = popitem(last=False)
                     batch.append((seq, key, rec))
+                    size += footprint_
                     count -= 1
-                self._queue_bytes -= sum(footprint(key, rec) for _, key, rec in batch)
+                self._queue_bytes -= size
                 # (an element of ours whose header another region's write replaced,
                 # held here: in the same frame; wide seed 3001001766)
                 ours = len(batch)

@@ -81,14 +81,15 @@ class FieldIndex:
             yield place, field, record
 
     @staticmethod
-    def drop(txn, tables: Tables, key: bytes, cleared: tuple) -> None:
+    def drop(txn, tables: Tables, key: bytes, cleared: tuple,
+             marks: tuple = hashkeys.ELEMENT_MARKS) -> None:
         """Remove ``key``'s elements (fields and members) written before ``cleared``
         (they are not part of the key any more, in any region that has its header),
         and the writes before it that a newer member's record still holds, in
-        ``txn``."""
+        ``txn``; only elements of ``marks`` (the kinds the store has any of)."""
         cursor = txn.cursor(db=tables.fields)
         gone, restated = [], []
-        for mark in hashkeys.ELEMENT_MARKS:
+        for mark in marks:
             prefix = fields_prefix(key, mark)
             more = cursor.set_range(prefix)
             while more:

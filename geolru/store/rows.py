@@ -25,7 +25,15 @@ import lmdb
 
 from geolru.model.hashkeys import ELEMENT_MARKS, NO_VERSION, element_stored_key, parse
 from geolru.model.headers import clear_point
-from geolru.model.record import HAS_DEADLINE, HAS_VALUE, Record, decode, encode, header_fields
+from geolru.model.record import (
+    HAS_DEADLINE,
+    HAS_VALUE,
+    NOT_PLAIN,
+    Record,
+    decode,
+    encode,
+    header_fields,
+)
 from geolru.store.fields import FieldIndex
 from geolru.store.layout import POSITION, due_key, stored_key
 
@@ -35,12 +43,12 @@ _pack = POSITION.pack
 class RowWriter:
     """Writes records into one write transaction (``txn``) of ``tables``."""
 
-    __slots__ = ("txn", "tables", "has_fields", "_kv", "_fields", "_positions")
+    __slots__ = ("txn", "tables", "marks", "_kv", "_fields", "_positions")
 
-    def __init__(self, txn, tables, has_fields: bool):
+    def __init__(self, txn, tables, marks: tuple):
         self.txn = txn
         self.tables = tables
-        self.has_fields = has_fields  # False: no key can have fields to drop
+        self.marks = marks  # the kinds of element the store has (none: nothing to drop)
         self._kv = txn.cursor(db=tables.kv)
         self._fields = None  # opened by the first field
         self._positions: list[tuple[bytes, bytes]] = []  # new seq rows, for ``flush``
@@ -79,7 +87,7 @@ class RowWriter:
         if old is None:
             self._positions.append((position, key))
         else:
-            old_seq, _, deadline, flags = header_fields(old)
+            old_seq, old_version, deadline, flags = header_fields(old)
             old_position = position
             if old_seq != seq:
                 old_position = _pack(old_seq)
@@ -93,11 +101,16 @@ class RowWriter:
             txn.put(position, key, db=tombs)
         elif record.deadline is not None and not field:
             txn.put(due_key(record.deadline, stored), key, db=tables.due)
-        if not field and self.has_fields:
+        if not field and self.marks:
             cleared = clear_point(record)
-            before = NO_VERSION if old is None else clear_point(decode(old)[1])
-            if cleared > before:
-                FieldIndex.drop(txn, tables, parse(key)[0], cleared)
+            if old is None:
+                before = NO_VERSION
+            elif not flags & NOT_PLAIN and old_version < cleared[0]:
+                before = None  # (a plain record older than the clear: it is older)
+            else:
+                before = clear_point(decode(old)[1])
+            if before is None or cleared > before:
+                FieldIndex.drop(txn, tables, parse(key)[0], cleared, self.marks)
 
     def flush(self) -> None:
         """Write the gathered ``seq`` rows, sorted, in one call."""

@@ -65,6 +65,7 @@ from geolru.model.hashkeys import is_field
 from geolru.model.record import (
     HAS_DEADLINE,
     HAS_VALUE,
+    NOT_PLAIN,
     Record,
     decode,
     header_fields,
@@ -177,9 +178,9 @@ class Store:
     # while a transaction (EXEC) writes: its id, which the writes' listeners read,
     # so that replication keeps them together (geolru.replication.sender)
     unit: int | None = attrs.field(default=None, init=False)
-    # whether any hash field was ever stored here: until one is, a write to a key
-    # need not look for fields to remove
-    has_fields: bool = attrs.field(default=False, init=False)
+    # the kinds of element (``hashkeys.ELEMENT_MARKS``) ever stored here: a write to a
+    # key looks for elements to remove of these kinds only (none: it need not look)
+    element_marks: tuple = attrs.field(default=(), init=False)
     # hash key -> the position of its newest field write, while it may be buffered: a
     # hash whose fields are all committed is read without looking through the buffers
     _field_writes: dict = attrs.field(factory=dict, init=False)
@@ -271,7 +272,10 @@ class Store:
         self.newest_version = int(txn.get(NEWEST_NAME, b"0", db=tables.meta))
         self._reserved = self.seq + RESERVE_BLOCK
         txn.put(RESERVED_NAME, b"%d" % self._reserved, db=tables.meta)
-        self.has_fields = txn.stat(tables.fields)["entries"] > 0
+        cursor = txn.cursor(db=tables.fields)
+        self.element_marks = hashkeys.marks_in({
+            first for first in range(8)
+            if cursor.set_range(bytes((first,))) and cursor.key()[0] == first})
         self._collector.opened(txn, tables)
 
     def _lock(self) -> None:
@@ -371,6 +375,25 @@ class Store:
                 absent.popitem(last=False)
             return None
         return decode(raw)[1]
+
+    def plain_version(self, key: bytes) -> int | None:
+        """The version of ``key``'s record (a key's own identity, not an element's)
+        when it is a plain one (a value or a tombstone), -1 when there is none, None
+        for any other (a counter, a header): what a peer's plain record is merged
+        against, read without decoding the record."""
+        buffered = self._buffered(key)
+        if buffered is not None:
+            record = buffered[0]
+            if record.counter is None and record.hash_meta is None:
+                return record.version
+            return None
+        if key in self._absent:
+            return -1
+        raw = self.reader().get(stored_key(key), db=self._tables_.kv)
+        if raw is None:
+            return -1
+        _, version, _, flags = header_fields(raw)
+        return None if flags & NOT_PLAIN else version
 
     def tombstones(self) -> int:
         """Committed tombstones not yet collected (of keys and of fields)."""
@@ -544,8 +567,11 @@ class Store:
             self._pending_first = self.seq
         pending[key] = (record, self.seq)
         self._absent.pop(key, None)
-        if key[:3] in hashkeys.ELEMENT_MARKS:
-            self.has_fields = True
+        mark = key[:3]
+        if mark in hashkeys.ELEMENT_MARKS:
+            if mark not in self.element_marks:
+                self.element_marks = tuple(m for m in hashkeys.ELEMENT_MARKS
+                                           if m == mark or m in self.element_marks)
             self._field_writes[hashkeys.parse(key)[0]] = self.seq
         for listener in self.listeners:
             listener(key, record, self.seq)
@@ -733,7 +759,7 @@ class Store:
     def _put_rows(self, batch: dict, meta: list, top: int) -> float:
         """The commit job: ``batch``'s records and ``meta``'s values, and ``top``."""
         def job(txn, tables):
-            RowWriter(txn, tables, self.has_fields).write_batch(batch)
+            RowWriter(txn, tables, self.element_marks).write_batch(batch)
             for name, value in meta:
                 txn.put(name.encode(), str(value).encode(), db=tables.meta)
             self._put_top(txn, tables, top)
@@ -750,7 +776,7 @@ class Store:
 
     def _expire_rows(self, rows: list) -> float:
         def job(txn, tables):
-            writer = RowWriter(txn, tables, self.has_fields)
+            writer = RowWriter(txn, tables, self.element_marks)
             for key, version, origin, tombstone in rows:
                 raw = txn.get(stored_key(key), db=tables.kv)
                 if raw is None:
@@ -786,7 +812,7 @@ class Store:
             live = [key for position, key in txn.cursor(db=tables.seq)
                     if not is_field(key) and txn.get(position, db=tables.tombs) is None]
             tombstone = Record(None, None, version, origin)
-            writer = RowWriter(txn, tables, self.has_fields)
+            writer = RowWriter(txn, tables, self.element_marks)
             for offset, key in enumerate(live, 1):
                 writer.replace(key, tombstone, base + offset)
             writer.flush()

@@ -1,6 +1,8 @@
 """Store + cache behind the keyspace, and the command table, with task.Clock."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
@@ -8,6 +10,8 @@ from twisted.logger import globalLogPublisher
 from geolru.commands.table import CommandTable, Session
 from geolru.keyspace.keyspace import Keyspace
 from geolru.keyspace.lru import LRUCache
+from geolru.model.hashkeys import FIELD_MARK, MEMBER_MARK
+from geolru.model.merge import merge, visible
 from geolru.model.record import Record, encode
 from geolru.region.protocol import RegionFactory
 from geolru.region.service import housekeeping
@@ -247,3 +251,76 @@ def test_a_damaged_record_fails_its_request_not_the_connection(keyspace, clock):
     assert transport.value() == b"-ERR internal error in incr: ValueError\r\n+PONG\r\n"
     assert transport.connected
     assert [e["log_failure"].type for e in events if "log_failure" in e] == [ValueError]
+
+
+
+START_MS = int(START * 1000)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(
+    st.one_of(st.none(), st.sampled_from([b"a", b"b"])),  # a value, or a tombstone
+    st.one_of(st.none(), st.sampled_from([START_MS + 10**6, START_MS - 1])),  # deadline
+    st.integers(-2, 2),  # version, about our own write's: the same one happens
+    st.sampled_from(["here", "there"]),
+    st.booleans()), min_size=1, max_size=8),  # a commit after it
+    st.booleans())
+def test_a_peers_plain_record_lands_as_the_merge_says_stored_or_buffered(
+        tmp_path_factory, writes, cached):
+    """Peers' plain records are decided by their versions without decoding what is
+    stored (``Store.plain_version``): the key ends as ``merge`` of them all says,
+    whether the record before was buffered or committed, and the cache shows
+    nothing but what a client reads."""
+    clock = Clock()
+    clock.advance(START)
+    keyspace = open_keyspace(tmp_path_factory.mktemp("k"), clock)
+    keyspace.write(b"k", b"mine", None)
+    if cached:
+        keyspace.store.commit()
+    else:
+        keyspace.cache.discard(b"k")
+    expected = keyspace.store.get(b"k")
+    mine = expected.version
+    for value, deadline, offset, origin, commit in writes:
+        record = Record(value, deadline, mine + offset, origin)
+        keyspace.apply(b"k", record)
+        expected = merge(expected, record)
+        if commit:
+            keyspace.store.commit()
+    stored = keyspace.store.get(b"k")
+    if stored != expected:  # (only a copy of what expired here, not kept)
+        assert stored.value is None and visible(expected, keyspace.now_ms()) is None
+    seen = visible(expected, keyspace.now_ms())
+    entry = keyspace.cache.get(b"k")
+    if entry is not None:  # (a peer's record refreshes the cache, never fills it)
+        assert cached and seen is not None and entry.value == seen[0]
+    keyspace.store.close()
+
+
+def test_a_key_written_over_drops_its_elements_of_each_kind_the_store_has(tmp_path, clock):
+    """A write to a key looks for elements to drop under the kinds of element the store
+    has held (``Store.element_marks``, found again on open): a string written over a
+    set drops its members, after a restart and beside a hash too; a store of strings
+    alone looks for none."""
+    keyspace = open_keyspace(tmp_path, clock)
+    table = CommandTable(keyspace, clock)
+    run(table, "SET", "k", "v")
+    keyspace.store.commit()
+    assert keyspace.store.element_marks == ()
+    run(table, "SADD", "s", "a", "b")
+    keyspace.store.commit()
+    assert keyspace.store.element_marks == (MEMBER_MARK,)
+    keyspace.store.close()
+    keyspace = open_keyspace(tmp_path, clock)
+    table = CommandTable(keyspace, clock)
+    assert keyspace.store.element_marks == (MEMBER_MARK,)
+    run(table, "HSET", "h", "f", "v")
+    assert keyspace.store.element_marks == (FIELD_MARK, MEMBER_MARK)
+    run(table, "SET", "s", "a string now")
+    keyspace.store.commit()
+    assert list(keyspace.store.fields(b"s", mark=MEMBER_MARK)) == []
+    assert run(table, "HGETALL", "h") == b"*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    run(table, "SADD", "s2", "c")  # (a set again: its members are read from the store)
+    keyspace.cache.discard(b"s2")
+    assert run(table, "SMEMBERS", "s2") == b"*1\r\n$1\r\nc\r\n"
+    keyspace.store.close()

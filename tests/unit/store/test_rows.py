@@ -14,7 +14,7 @@ def rows(tables, db):
 
 def write(tables, batch):
     with tables.env.begin(write=True) as txn:
-        RowWriter(txn, tables, has_fields=False).write_batch(batch)
+        RowWriter(txn, tables, marks=()).write_batch(batch)
 
 
 def live(version):
