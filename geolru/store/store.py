@@ -155,7 +155,9 @@ class Store:
     # put(), which forgets the key here, so an entry is never stale
     _absent: OrderedDict = attrs.field(factory=OrderedDict, init=False)
     _inflight_meta: int = attrs.field(default=0, init=False)  # meta values being committed
-    _expiring: set = attrs.field(factory=set, init=False)  # keys queued for expiry
+    # keys queued for expiry -> their tombstones: what a read finds until the job
+    # has written them (a clock stepped back must not bring the value back)
+    _expiring: dict = attrs.field(factory=dict, init=False)
     _commit_call: DelayedCall | None = attrs.field(default=None, init=False)  # next commit()
     _fsync_call: DelayedCall | None = attrs.field(default=None, init=False)  # next flush
     # the reactor thread's read transaction
@@ -363,6 +365,8 @@ class Store:
         buffered = self._buffered(key)
         if buffered is not None:
             return buffered[0]
+        if self._expiring and key in self._expiring:
+            return self._expiring[key]
         absent = self._absent
         if key in absent:
             return None
@@ -387,6 +391,8 @@ class Store:
             if record.counter is None and record.hash_meta is None:
                 return record.version
             return None
+        if self._expiring and key in self._expiring:
+            return self._expiring[key].version
         if key in self._absent:
             return -1
         raw = self.reader().get(stored_key(key), db=self._tables_.kv)
@@ -605,13 +611,17 @@ class Store:
         no new position; the tombstone only stops an older write from coming
         back while it waits for ``collect_tombstones``.
         """
-        keys = [key for key, _, _ in entries]
-        self._expiring.update(keys)
+        expiring = self._expiring
+        for key, _, tombstone in entries:
+            expiring[key] = tombstone
         self._collector.reset_floor()  # these tombstones keep their (older) positions
         rows = [(key, record.version, record.origin, tombstone)
                 for key, record, tombstone in entries]
-        self.submit(self._expire_rows, rows).addBoth(
-            lambda _: self._expiring.difference_update(keys))
+        self.submit(self._expire_rows, rows).addBoth(self._expired, entries)
+
+    def _expired(self, _, entries) -> None:
+        for key, _, _ in entries:
+            self._expiring.pop(key, None)
 
     def collect_tombstones(self, upto_seq: int) -> None:
         """Delete tombstones at positions ``<= upto_seq`` (acknowledged by all)."""
