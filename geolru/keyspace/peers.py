@@ -185,7 +185,15 @@ class PeerRecords:
         merged = merge(current, incoming)
         key = parse(identity)[0]
         if merged.hash_meta is not None:
-            live = self.holds_fields(key, merged)
+            if current is not None and current.hash_meta is not None \
+                    and current.hash_meta.cleared == merged.hash_meta.cleared \
+                    and current.hash_meta.kind == merged.hash_meta.kind:
+                # the same collection, cleared at the same point: its elements here
+                # are what they were, and our header's flag says whether there is one
+                # (kept true by every element written, ``settle``)
+                live = current.value is not None
+            else:
+                live = self.holds_fields(key, merged)
             if (merged.value is not None) != live:
                 merged = header(merged.version, merged.origin, merged.hash_meta,
                                 merged.deadline, live)

@@ -36,23 +36,23 @@ class FieldIndex:
     def __init__(self, store: Store):
         self._store = store
 
-    def read(self, key: bytes, start: bytes, batches: tuple,
+    def read(self, key: bytes, start: bytes, writes,
              mark: bytes = hashkeys.FIELD_MARK):
         """``key``'s field records in the store's order, ``(place, field, record)``,
-        from ``place`` ``start`` on (``Store.fields``): a field written in one of
-        ``batches`` (the store's buffers that may hold some, oldest first) with
-        that write, any other with its committed record."""
+        from ``place`` ``start`` on (``Store.fields``): a field among ``writes`` (the
+        newest buffered write of each of the key's elements that may have one:
+        ``(identity, (record, position))``) with that write, any other with its
+        committed record."""
         store = self._store
         prefix = fields_prefix(key, mark)
         marked = mark + hashkeys.field_id(key, b"")[3:]
         buffered = {}
-        for batch in batches:
-            for identity, (record, _) in batch.items():
-                if identity.startswith(marked):
-                    field = identity[len(marked):]
-                    place = field_stored_key(key, field, mark)[len(prefix):]
-                    if place >= start:
-                        buffered[place] = (field, record)
+        for identity, (record, _) in writes:
+            if identity.startswith(marked):
+                field = identity[len(marked):]
+                place = field_stored_key(key, field, mark)[len(prefix):]
+                if place >= start:
+                    buffered[place] = (field, record)
         waiting = sorted(buffered.items(), reverse=True)
         read = store.reader()
         tables = store.tables

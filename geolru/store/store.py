@@ -183,9 +183,11 @@ class Store:
     # the kinds of element (``hashkeys.ELEMENT_MARKS``) ever stored here: a write to a
     # key looks for elements to remove of these kinds only (none: it need not look)
     element_marks: tuple = attrs.field(default=(), init=False)
-    # hash key -> the position of its newest field write, while it may be buffered: a
-    # hash whose fields are all committed is read without looking through the buffers
-    _field_writes: dict = attrs.field(factory=dict, init=False)
+    # a collection's key -> (the position of its newest element write, the identities
+    # of its elements written since its last commit), while they may be buffered: a
+    # collection whose elements are all committed is read without the buffers, and
+    # one with buffered elements looks up those only (not every buffered write)
+    _element_writes: dict = attrs.field(factory=dict, init=False)
     _field_index: FieldIndex = attrs.field(
         default=attrs.Factory(FieldIndex, takes_self=True), init=False)
     _collector: TombstoneCollector = attrs.field(
@@ -411,12 +413,14 @@ class Store:
         ``place`` ``start`` on.  A tombstone is one too;
         ``geolru.model.merge.field_visible`` says what a client sees.  Read in the
         reactor's read transaction: consume it before the reactor turns."""
-        last = self._field_writes.get(key)
-        if last is not None and last <= self.committed_seq:
-            del self._field_writes[key]
-            last = None
-        batches = () if last is None else (*self._inflight, self._pending)
-        return self._field_index.read(key, start, batches, mark)
+        written = self._element_writes.get(key)
+        if written is not None and written[0] <= self.committed_seq:
+            del self._element_writes[key]
+            written = None
+        buffered = () if written is None else [
+            (identity, write) for identity in written[1]
+            if (write := self._buffered(identity)) is not None]
+        return self._field_index.read(key, start, buffered, mark)
 
     def count_live(self, now_ms: int) -> tuple[int, int]:
         """(live keys, live keys with a deadline)."""
@@ -578,7 +582,13 @@ class Store:
             if mark not in self.element_marks:
                 self.element_marks = tuple(m for m in hashkeys.ELEMENT_MARKS
                                            if m == mark or m in self.element_marks)
-            self._field_writes[hashkeys.parse(key)[0]] = self.seq
+            collection = hashkeys.parse(key)[0]
+            written = self._element_writes.get(collection)
+            if written is None:
+                self._element_writes[collection] = (self.seq, {key: None})
+            else:
+                written[1][key] = None
+                self._element_writes[collection] = (self.seq, written[1])
         for listener in self.listeners:
             listener(key, record, self.seq)
         if not self._schedule_commit() and len(pending) >= MAX_PENDING and self.failure is None:
@@ -841,9 +851,10 @@ class Store:
 
     def _committed(self, elapsed: float, batch: dict, top: int) -> None:
         self.committed_seq = max(self.committed_seq, top)
-        if len(self._field_writes) > MAX_PENDING:  # (the hashes no read asked for since)
-            self._field_writes = {key: seq for key, seq in self._field_writes.items()
-                                  if seq > self.committed_seq}
+        if len(self._element_writes) > MAX_PENDING:  # (the ones no read asked for since)
+            self._element_writes = {key: written for key, written
+                                    in self._element_writes.items()
+                                    if written[0] > self.committed_seq}
         self._renew_reader()
         self._drop_inflight(batch)
         for d in self._inflight_waiters.pop(id(batch), ()):

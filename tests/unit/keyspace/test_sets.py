@@ -235,3 +235,23 @@ def test_sscan_pages_through_a_set_of_words_and_gives_an_intset_at_once(tmp_path
     assert seen == words and pages > 1
     reply = a("SSCAN", "n", "0", "COUNT", "5").split(b"\r\n")
     assert reply[2] == b"0" and reply[5:-1:2] == [b"%d" % i for i in range(50)]
+
+
+def test_a_peers_header_of_the_same_set_leaves_our_flag_as_our_members_say(pair, clock):
+    """A peer's header of a collection cleared where ours is keeps our header's flag
+    (whether there is an element here) without reading the elements again: it says
+    what this region holds, whatever the peer held."""
+    a, b = pair
+    a("SADD", "s", "x")
+    exchange(a, b)
+    clock.advance(0.01)
+    b("SREM", "s", "x")  # b holds none
+    a("SADD", "s", "y")  # a holds y, and x (b's remove reaches it below)
+    b.send_to(a)
+    assert a.store.get(b"s").value is not None and members(a, "s") == {b"y"}
+    assert a("EXISTS", "s") == b":1\r\n"
+    clock.advance(0.01)
+    a("SREM", "s", "y")  # a holds none; b's header said it had none too
+    a.send_to(b)
+    assert members(b, "s") == set() and b("EXISTS", "s") == b":0\r\n"
+    assert b.store.get(b"s").value is None
