@@ -183,10 +183,10 @@ class Store:
     # the kinds of element (``hashkeys.ELEMENT_MARKS``) ever stored here: a write to a
     # key looks for elements to remove of these kinds only (none: it need not look)
     element_marks: tuple = attrs.field(default=(), init=False)
-    # a collection's key -> (the position of its newest element write, the identities
-    # of its elements written since its last commit), while they may be buffered: a
-    # collection whose elements are all committed is read without the buffers, and
-    # one with buffered elements looks up those only (not every buffered write)
+    # a collection's key -> {identity: position} of its elements written and perhaps
+    # not committed yet (pruned at each commit): a collection whose elements are all
+    # committed is read without the buffers, and one with buffered elements looks up
+    # those only (not every buffered write)
     _element_writes: dict = attrs.field(factory=dict, init=False)
     _field_index: FieldIndex = attrs.field(
         default=attrs.Factory(FieldIndex, takes_self=True), init=False)
@@ -414,11 +414,8 @@ class Store:
         ``geolru.model.merge.field_visible`` says what a client sees.  Read in the
         reactor's read transaction: consume it before the reactor turns."""
         written = self._element_writes.get(key)
-        if written is not None and written[0] <= self.committed_seq:
-            del self._element_writes[key]
-            written = None
         buffered = () if written is None else [
-            (identity, write) for identity in written[1]
+            (identity, write) for identity in written
             if (write := self._buffered(identity)) is not None]
         return self._field_index.read(key, start, buffered, mark)
 
@@ -585,10 +582,9 @@ class Store:
             collection = hashkeys.parse(key)[0]
             written = self._element_writes.get(collection)
             if written is None:
-                self._element_writes[collection] = (self.seq, {key: None})
+                self._element_writes[collection] = {key: self.seq}
             else:
-                written[1][key] = None
-                self._element_writes[collection] = (self.seq, written[1])
+                written[key] = self.seq
         for listener in self.listeners:
             listener(key, record, self.seq)
         if not self._schedule_commit() and len(pending) >= MAX_PENDING and self.failure is None:
@@ -850,11 +846,12 @@ class Store:
         self._inflight = [b for b in self._inflight if b is not batch]
 
     def _committed(self, elapsed: float, batch: dict, top: int) -> None:
-        self.committed_seq = max(self.committed_seq, top)
-        if len(self._element_writes) > MAX_PENDING:  # (the ones no read asked for since)
-            self._element_writes = {key: written for key, written
-                                    in self._element_writes.items()
-                                    if written[0] > self.committed_seq}
+        # every position up to committed_seq is committed: not past a batch that
+        # failed and waits in the buffer again (a forced commit after it succeeded)
+        self.committed_seq = max(self.committed_seq, min(
+            top, self._pending_first - 1 if self._pending else top))
+        if self._element_writes:
+            self._element_writes = self._uncommitted_elements()
         self._renew_reader()
         self._drop_inflight(batch)
         for d in self._inflight_waiters.pop(id(batch), ()):
@@ -871,6 +868,16 @@ class Store:
             # what arrived during the commit (a write, or only a replication position)
             # has waited long enough already
             self._commit_call = self._reactor.callLater(0, self.commit)
+
+    def _uncommitted_elements(self) -> dict:
+        """``_element_writes`` without the writes committed since."""
+        committed = self.committed_seq
+        kept = {}
+        for key, written in self._element_writes.items():
+            left = {identity: seq for identity, seq in written.items() if seq > committed}
+            if left:
+                kept[key] = left
+        return kept
 
     def _commit_failed(self, failure, batch: dict, meta: dict) -> None:
         """Keep the writes (newer buffered ones win) and retry in a second."""
