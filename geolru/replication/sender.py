@@ -342,6 +342,10 @@ class Sender:
     # the identities of the keys whose elements this catch-up sent: their header (at a
     # later position: each write of an element rewrites it) goes too
     _sent_elements: set = attrs.field(factory=set)
+    # a catch-up's elements whose key's record is at a later position than the store
+    # read that found them: key's identity -> [(seq, key, record)], sent with that
+    # record once a read reaches it (``_take``), never before it
+    _deferred: dict = attrs.field(factory=dict)
     # how far the peer had our writes when this catch-up began (what it says during
     # the catch-up may count our records this catch-up sent, not those it will
     # reach: one of ours inside another region's record would be taken as had)
@@ -418,6 +422,7 @@ class Sender:
         self._queue.clear()
         self._held.clear()
         self._sent_elements.clear()
+        self._deferred.clear()
         self._forwards.clear()
         self._queue_bytes = self._forward_bytes = 0
 
@@ -612,6 +617,9 @@ class Sender:
         slots = self.peer_slots
         if slots is not None and identity_slot(key) not in slots:
             return False  # another shard of the peer's region serves it
+        if not live and key in self._deferred:  # (the record its elements waited for)
+            self._forward([*self._deferred.pop(key), (seq, key, record)])
+            return False
         unqueued = False
         if record.counter is None:
             # a plain record won the merge: every older one of the key is obsolete
@@ -775,7 +783,12 @@ class Sender:
                         sent_elements.add(_collection(change[1]))
             if changes:
                 self.position = changes[-1][0]
-            send = self._with_headers(send)
+            send = self._without_elements_ahead_of_their_keys(self._with_headers(send))
+            if len(changes) < BATCH_RECORDS and self._deferred:
+                # (the end of the store: what waits for a record read since goes now)
+                send = sorted([*send, *(change for waiting in self._deferred.values()
+                                        for change in waiting)], key=lambda c: c[0])
+                self._deferred.clear()
             frames = catch_up_frames(send)
             for number, batch in enumerate(frames, 1):
                 self._send_batch(batch, frames[number][0][0] - 1
@@ -787,6 +800,31 @@ class Sender:
                 self.log.info("streaming to {name} live from position {position}",
                               name=self.peer, position=self.position)
         self._skip_soon()
+
+    def _without_elements_ahead_of_their_keys(self, send: list) -> list:
+        """``send`` without the elements whose key's record (a collection's header, or
+        what replaced it) is at a later position than this read: they wait for it
+        (``_deferred``) and go in its frame.  Sent now, an element could show at the
+        peer in a collection a command there makes before that frame comes (wide seed
+        3003402079: a list's elements went in one read, its header, rewritten since by
+        another region's push, a read later; an RPUSH at the peer in between made a
+        list that showed them)."""
+        keys = {key for _, key, _ in send if not is_field(key)}
+        kept = []
+        for change in send:
+            key = change[1]
+            if is_field(key):
+                collection = _collection(key)
+                if collection in self._deferred:
+                    self._deferred[collection].append(change)
+                    continue
+                if collection not in keys:
+                    where = self.store.position_of(collection)
+                    if where is not None and where > self.position:
+                        self._deferred[collection] = [change]
+                        continue
+            kept.append(change)
+        return kept
 
     def _with_headers(self, send: list) -> list:
         """What a catch-up's store read sends, and what is held of the collections
@@ -859,6 +897,9 @@ class Sender:
             through = min(through, first_held - 1)
         if self._forwards:
             through = min(through, self._forwards[0][0] - 1)
+        if self._deferred:
+            through = min(through, min(changes[0][0] for changes in self._deferred.values())
+                          - 1)
         return through
 
     def _flush_soon(self) -> None:
@@ -906,10 +947,13 @@ class Sender:
                     count -= 1
                 self._queue_bytes -= size
                 # (an element of ours whose header another region's write replaced,
-                # held here: in the same frame; wide seed 3001001766)
-                ours = len(batch)
+                # held or forwarded here: in the same frame; wide seeds 3001001766,
+                # 3003402079)
+                ours, waiting = len(batch), len(forwards)
                 batch = self._with_their_collections(batch)
                 self.status.forwarded += len(batch) - ours
+                if len(forwards) != waiting:  # (taken from among them: found again)
+                    last, sent = None, 0
             self._send_batch(batch)
         if not queue and not forwards:
             self._skip_soon()
@@ -1055,18 +1099,36 @@ class Sender:
         that a write there makes (wide seeds 3000000025, 3000300799: a list showed an
         element whose list a DEL had removed); one that got a header without its
         elements would keep the header empty, and collect it before they came."""
-        held = self._held
-        if not held:
+        held, forwards = self._held, self._forwards
+        if not held and not forwards:
             return changes
         more = []
         for _, identity, record in changes:
             if is_field(identity):
                 more += held.take_key(_collection(identity))
+                if forwards:
+                    more += self._take_forwarded(_collection(identity))
             elif record.hash_meta is not None:
                 more += held.take_elements(identity)
         if not more:
             return changes
         return sorted([*changes, *more], key=lambda change: change[0])
+
+    def _take_forwarded(self, key: bytes) -> list:
+        """Take from the forwards the record of ``key`` (an identity) and the rest of
+        its write: our queued elements go with it (wide seed 3003402079: a push of
+        ours went alone, queued while the peer's window was shut; the header that
+        replaced ours, another region's, waited in the forwards; an RPUSH at the
+        peer in between made a list that showed our elements)."""
+        forwards = self._forwards
+        writes = {same_write(record) for _, identity, record in forwards if identity == key}
+        if not writes:
+            return []
+        taken = [change for change in forwards if same_write(change[2]) in writes]
+        forwards[:] = [change for change in forwards if same_write(change[2]) not in writes]
+        self._forward_bytes -= sum(footprint(identity, record) for _, identity, record in taken)
+        self.status.forwarded -= len(taken)  # (counted again where they go now)
+        return taken
 
     def send_message(self, channel: bytes, message: bytes) -> bool:
         """A pub/sub message, to the peer's subscribers, if the stream is up and its

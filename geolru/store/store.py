@@ -403,6 +403,15 @@ class Store:
         _, version, _, flags = header_fields(raw)
         return None if flags & NOT_PLAIN else version
 
+    def position_of(self, key: bytes) -> int | None:
+        """The position of ``key``'s record (an identity), None if it has none."""
+        buffered = self._buffered(key)
+        if buffered is not None:
+            return buffered[1]
+        stored, table, _ = place(self.tables, key)
+        raw = self.reader().get(stored, db=table)
+        return None if raw is None else header_fields(raw)[0]
+
     def tombstones(self) -> int:
         """Committed tombstones not yet collected (of keys and of fields)."""
         return self._collector.count()

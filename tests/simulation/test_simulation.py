@@ -343,6 +343,9 @@ EVENTS = {
     WIDE + 3100328: "a key's expiry waited on a stalled disk, its clock stepped back: a "
                     "read showed the value again, a near cache took it, and the key "
                     "expired a second time without a word",
+    WIDE + 3402079: "a push of ours went alone, queued while the peer's window was shut: "
+                    "the header that replaced ours waited in the forwards, and an RPUSH "
+                    "at the peer made a list that showed our elements",
 }
 
 

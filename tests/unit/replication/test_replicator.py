@@ -816,6 +816,35 @@ def test_an_element_of_ours_takes_the_held_header_that_replaced_ours(tmp_path, c
     assert b.store.get(b"h").origin == "c" and b.store.get(b"h").value == b""
 
 
+def test_an_element_of_ours_takes_the_forwarded_header_that_replaced_ours(tmp_path,
+                                                                          clock):
+    """Our HSETs wait in the queue, and c's newer writes wait in the forwards: a field
+    of one of our hashes (so the queue goes first: ``_key_queued``), and a field of
+    the other with the header that replaced ours.  Our field of that hash goes with
+    c's header and the rest of c's write, in one frame (wide seed 3003402079: a
+    list's elements went alone, and an RPUSH at the peer made a list that showed
+    them)."""
+    from geolru.model.hashkeys import HashMeta, field_id
+    from geolru.model.headers import header
+    a, b, link, sender = _streaming(tmp_path, clock)
+    a.keyspace.hash_set(b"k", {b"x": b"1"})  # (queued until the end of the turn)
+    a.keyspace.hash_set(b"h", {b"f": b"v"})
+    version = a.keyspace.hlc.now() + 1000
+    a.keyspace.apply(field_id(b"k", b"y"), Record(b"2", None, version, "c"))
+    a.keyspace.apply(field_id(b"h", b"g"), Record(b"w", None, version + 1, "c"))
+    a.keyspace.apply(b"h", header(version + 1, "c", HashMeta((0, ""), (version + 1, "c")),
+                                  None))
+    sender._forward(sender._held.oldest(len(sender._held)))  # (as an overflow does)
+    clock.advance(0)
+    frames = [[key for _, key, _ in peerwire.decode_batch(frame)[1]]
+              for frame in link.to_b if frame[:1] == b"B"]
+    ours = [keys for keys in frames if field_id(b"h", b"f") in keys]
+    assert len(ours) == 1 and {b"h", field_id(b"h", b"g")} <= set(ours[0])
+    link.deliver()
+    assert b.store.get(b"h").origin == "c" and b.store.get(b"h").value == b""
+    assert b.store.get(field_id(b"h", b"f")).value == b"v"
+
+
 def test_a_header_holding_a_third_regions_clear_goes_on_at_once(tmp_path, clock):
     """A header joins several writes: one carrying a write the peer has not said it
     has (d's clear of the key) is sent on, not held for its newest write's origin,
@@ -946,15 +975,11 @@ def test_a_catch_up_that_sends_a_lists_elements_sends_its_header(tmp_path, clock
     assert b.store.get(b"l").origin == "c" and b.store.get(b"l").value == b""
 
 
-@pytest.mark.xfail(strict=True, reason="a header at a later position than the store read "
-                   "that sends its elements goes in a later frame: reading it ahead sent "
-                   "it without the rest of its write and before our writes between, and "
-                   "was taken out (review); a catch-up that reads on to it is not built")
 def test_a_catch_up_sends_an_element_and_its_later_header_in_one_frame(tmp_path, clock):
     """The element is in one store read and its header, another region's by now, in
-    a later one: both should go in one frame.  In two frames, a command at the peer
-    between them can make a list that shows the element (the class of wide seed
-    3000601690, whose header was in the same read)."""
+    a later one: the element waits for it, and both go in one frame.  In two frames,
+    a command at the peer between them could make a list that shows the element (the
+    class of wide seed 3000601690, whose header was in the same read)."""
     from geolru.model import listpos
     from geolru.model.hashkeys import LIST, LIST_MARK, HashMeta, member_id
     from geolru.model.headers import header
