@@ -617,9 +617,6 @@ class Sender:
         slots = self.peer_slots
         if slots is not None and identity_slot(key) not in slots:
             return False  # another shard of the peer's region serves it
-        if not live and key in self._deferred:  # (the record its elements waited for)
-            self._forward([*self._deferred.pop(key), (seq, key, record)])
-            return False
         unqueued = False
         if record.counter is None:
             # a plain record won the merge: every older one of the key is obsolete
@@ -627,6 +624,9 @@ class Sender:
             # travel in their own records)
             unqueued = self._unqueue(key)
             self._held.drop_key(key)
+        if not live and key in self._deferred:  # (the record its elements waited for)
+            self._forward([*self._deferred.pop(key), (seq, key, record)])
+            return False
         origin = record.origin
         if origin == self.own_name or origin == EXPIRY_ORIGIN:  # (made here too)
             return True
@@ -773,6 +773,7 @@ class Sender:
                 self._soon("pump", 0, self.pump)
                 return
             reads += 1
+            waited = set(self._deferred)  # (waiting since the last read)
             changes = store.changes_since(self.position, BATCH_RECORDS)
             send = []
             sent_elements = self._sent_elements
@@ -784,11 +785,14 @@ class Sender:
             if changes:
                 self.position = changes[-1][0]
             send = self._without_elements_ahead_of_their_keys(self._with_headers(send))
-            if len(changes) < BATCH_RECORDS and self._deferred:
-                # (the end of the store: what waits for a record read since goes now)
-                send = sorted([*send, *(change for waiting in self._deferred.values()
-                                        for change in waiting)], key=lambda c: c[0])
-                self._deferred.clear()
+            # what waited a read for its key's record and did not meet it (rewritten
+            # further on since), and all that waits at the end of the store, goes now
+            late = [key for key in self._deferred
+                    if key in waited or len(changes) < BATCH_RECORDS]
+            if late:
+                send = sorted([*send, *(change for key in late
+                                        for change in self._deferred.pop(key))],
+                              key=lambda change: change[0])
             frames = catch_up_frames(send)
             for number, batch in enumerate(frames, 1):
                 self._send_batch(batch, frames[number][0][0] - 1
@@ -805,10 +809,9 @@ class Sender:
         """``send`` without the elements whose key's record (a collection's header, or
         what replaced it) is at a later position than this read: they wait for it
         (``_deferred``) and go in its frame.  Sent now, an element could show at the
-        peer in a collection a command there makes before that frame comes (wide seed
-        3003402079: a list's elements went in one read, its header, rewritten since by
-        another region's push, a read later; an RPUSH at the peer in between made a
-        list that showed them)."""
+        peer in a collection a command there makes before that frame comes.  They wait
+        one read at most, for a record the next read reaches: a collection written on
+        and on would otherwise hold the stream's position back (review)."""
         keys = {key for _, key, _ in send if not is_field(key)}
         kept = []
         for change in send:
@@ -820,7 +823,8 @@ class Sender:
                     continue
                 if collection not in keys:
                     where = self.store.position_of(collection)
-                    if where is not None and where > self.position:
+                    if where is not None and \
+                            self.position < where <= self.position + BATCH_RECORDS:
                         self._deferred[collection] = [change]
                         continue
             kept.append(change)
@@ -951,7 +955,8 @@ class Sender:
                 # 3003402079)
                 ours, waiting = len(batch), len(forwards)
                 batch = self._with_their_collections(batch)
-                self.status.forwarded += len(batch) - ours
+                # (what it took from the forwards was counted when it went there)
+                self.status.forwarded += len(batch) - ours - (waiting - len(forwards))
                 if len(forwards) != waiting:  # (taken from among them: found again)
                     last, sent = None, 0
             self._send_batch(batch)
@@ -1081,10 +1086,12 @@ class Sender:
         their origin."""
         if not changes:
             return
-        changes = self._with_their_collections(changes)
-        self.status.forwarded += len(changes)
-        self._forward_bytes += sum(footprint(key, rec) for _, key, rec in changes)
         forwards = self._forwards
+        waiting = len(forwards)
+        changes = self._with_their_collections(changes)
+        # (what it took from the forwards goes back there, counted once)
+        self.status.forwarded += len(changes) - (waiting - len(forwards))
+        self._forward_bytes += sum(footprint(key, rec) for _, key, rec in changes)
         if forwards and forwards[-1][0] > changes[0][0]:
             forwards.extend(changes)
             forwards.sort(key=lambda change: change[0])
@@ -1103,31 +1110,36 @@ class Sender:
         if not held and not forwards:
             return changes
         more = []
+        lacking = set()  # collections whose key's record is not among ``changes``
+        keys = {identity for _, identity, _ in changes if not is_field(identity)}
         for _, identity, record in changes:
             if is_field(identity):
-                more += held.take_key(_collection(identity))
-                if forwards:
-                    more += self._take_forwarded(_collection(identity))
+                collection = _collection(identity)
+                more += held.take_key(collection)
+                if collection not in keys:
+                    lacking.add(collection)
             elif record.hash_meta is not None:
                 more += held.take_elements(identity)
+        if forwards and lacking:
+            more += self._take_forwarded(lacking)
         if not more:
             return changes
         return sorted([*changes, *more], key=lambda change: change[0])
 
-    def _take_forwarded(self, key: bytes) -> list:
-        """Take from the forwards the record of ``key`` (an identity) and the rest of
-        its write: our queued elements go with it (wide seed 3003402079: a push of
-        ours went alone, queued while the peer's window was shut; the header that
-        replaced ours, another region's, waited in the forwards; an RPUSH at the
-        peer in between made a list that showed our elements)."""
+    def _take_forwarded(self, keys: set) -> list:
+        """Take from the forwards the records of ``keys`` (identities) and the rest of
+        their writes, in one pass: elements going now go with them (wide seed
+        3003402079: a push of ours went alone, queued while the peer's window was
+        shut; the header that replaced ours, another region's, waited in the
+        forwards; an RPUSH at the peer in between made a list that showed our
+        elements).  Counted as forwarded already."""
         forwards = self._forwards
-        writes = {same_write(record) for _, identity, record in forwards if identity == key}
+        writes = {same_write(record) for _, identity, record in forwards if identity in keys}
         if not writes:
             return []
         taken = [change for change in forwards if same_write(change[2]) in writes]
         forwards[:] = [change for change in forwards if same_write(change[2]) not in writes]
         self._forward_bytes -= sum(footprint(identity, record) for _, identity, record in taken)
-        self.status.forwarded -= len(taken)  # (counted again where they go now)
         return taken
 
     def send_message(self, channel: bytes, message: bytes) -> bool:

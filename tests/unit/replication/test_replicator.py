@@ -1005,6 +1005,39 @@ def test_a_catch_up_sends_an_element_and_its_later_header_in_one_frame(tmp_path,
     assert b.store.get(b"l").origin == "c" and b.store.get(element).value == b"e0"
 
 
+def test_a_catch_up_holds_an_element_back_one_read_at_most(tmp_path, clock):
+    """Elements wait for their key's record one read at most: a collection written
+    on and on (its header at its newest write, far ahead) must not hold the stream's
+    position back for the whole catch-up (review: a hash of 3,000 HSETs kept the
+    position at 0 until its header was read, every element waiting in memory)."""
+    from geolru.model.hashkeys import HashMeta, field_id
+    from geolru.model.headers import header
+    from geolru.replication.sender import BATCH_RECORDS
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    fields = 3 * BATCH_RECORDS
+    for number in range(fields):  # (a's own writes: a catch-up sends them)
+        a.keyspace.apply(field_id(b"h", b"f%d" % number), Record(b"v", None, 100 + number, "a"))
+        a.keyspace.apply(b"k%d" % number, Record(b"v", None, 100 + number, "a"))
+    a.keyspace.apply(b"h", header(100 + fields, "a", HashMeta((0, ""), (100 + fields, "a")),
+                                  None))
+    a.store.commit_and_wait()
+    link = Link(a, b)
+    sender = link.sender
+    waiting, throughs = [], []
+    for _ in range(200):
+        throughs += [peerwire.decode_batch(frame)[0] for frame in link.to_b
+                     if frame[:1] == b"B"]
+        waiting.append(sum(map(len, sender._deferred.values())))
+        link.deliver(rounds=1)
+        clock.advance(0)  # (the catch-up reads a few times a turn)
+        if sender.live and not (link.to_b or link.to_a):
+            break
+    assert sender.live and max(waiting) <= BATCH_RECORDS
+    assert len(set(throughs)) > 3  # (the position moved on as it read)
+    assert len(list(b.store.fields(b"h"))) == fields
+
+
 def test_a_hash_made_again_after_its_expiry_waits_for_its_origin(tmp_path, clock):
     """A header whose clear point is an expiry (every region makes its own) is held
     like any other: sent on by every region, with its fields, it crossed each link
