@@ -71,15 +71,14 @@ def everyone(regions, rounds=2):
                     deliver(out, other)
 
 
-# ------------------------------------------------------------------ suspicion 1
+# ------------------------------------------------ members a later clear made tombstones
 
 
-def _live_only_by_an_add_from_before_the_clear(trio, clock):
+def _live_only_by_an_add_from_before_the_clear(a, b, c, clock):
     """a adds x (v1) and reaches b alone; a DELs s (v2, held back); c adds x and
     removes it after that (c never saw a's add), and reaches b.  b's record of x joins
     a's add, unremoved, with c's add and remove: live at b, by a's add alone.
-    (a's SADD, a's DEL, what b streamed of x)."""
-    a, b, c = trio
+    (a's SADD, a's DEL, what b streamed)."""
     a("SADD", "s", "x")
     a_add = take(a)
     deliver(a_add, b)
@@ -92,12 +91,11 @@ def _live_only_by_an_add_from_before_the_clear(trio, clock):
     c("SREM", "s", "x")
     deliver(take(c), b)
     assert members(b) == {b"x"}  # (a's add, not seen by c's remove: add wins)
-    b_out = take(b)
-    return a_add, a_del, only(b_out, X)
+    return a_add, a_del, take(b)
 
 
 def test_a_member_made_a_tombstone_by_a_later_clear_and_collected_stays_gone(trio, clock):
-    """Suspicion 1.  The DEL reaches b after x's record: ``FieldIndex.drop`` rewrites
+    """The DEL reaches b after x's record: ``FieldIndex.drop`` rewrites
     the record where it is (position t, long acknowledged) as a tombstone, and it is
     collectable at once.  b collects it; then a's old add of x comes again (a third
     region's forward, a catch-up).  It stays out: b's header still holds the clear (a
@@ -105,7 +103,8 @@ def test_a_member_made_a_tombstone_by_a_later_clear_and_collected_stays_gone(tri
     and what drop kept (c's add and remove, both after the clear) is what b had
     streamed at t, so no older copy of them can come after t is acknowledged."""
     a, b, c = trio
-    a_add, a_del, streamed = _live_only_by_an_add_from_before_the_clear(trio, clock)
+    a_add, a_del, streamed = _live_only_by_an_add_from_before_the_clear(*trio, clock)
+    streamed = only(streamed, X)
     t, live = stored(b, X)
     assert live.value is not None
     deliver(a_del, b)
@@ -140,7 +139,8 @@ def test_a_member_made_a_tombstone_by_a_later_clear_when_the_set_is_made_again(t
     """The same, with the clear carried by a set made again at a (DEL, then SADD z):
     the header that reaches b is the new set's, cleared at the DEL."""
     a, b, c = trio
-    a_add, a_del, streamed = _live_only_by_an_add_from_before_the_clear(trio, clock)
+    a_add, a_del, streamed = _live_only_by_an_add_from_before_the_clear(*trio, clock)
+    streamed = only(streamed, X)
     t = stored(b, X)[0]
     clock.advance(0.01)
     a("SADD", "s", "z")
@@ -162,12 +162,12 @@ def test_a_member_made_a_tombstone_by_a_later_clear_when_the_set_is_made_again(t
         assert members(region) == {b"z"}, region.keyspace.origin
 
 
-# ------------------------------------------------------------------ suspicion 2
+# ------------------------------------------------ adds from before a DEL, forwarded
 
 
 @pytest.mark.parametrize("cached", [False, True])
 def test_a_forwarded_add_from_before_a_del_goes_when_the_del_comes_after(trio, clock, cached):
-    """Suspicion 2, the brief's order.  a adds x (v1), which reaches b; a DELs s
+    """a adds x (v1), which reaches b; a DELs s
     (v2).  b passes x's record (a's add) on to c before c has the DEL: c keeps the add
     and shows x, as it should until the DEL.  The DEL reaches c after: its clear takes
     the add out of the record c stored (``FieldIndex.drop``), and the cache's copy
@@ -204,20 +204,7 @@ def test_a_forwarded_record_newer_than_the_del_holding_an_add_from_before_it(tmp
     DEL comes, c keeps d's add and remove and drops a's add: x is gone, and stays gone
     after c collects what it can and makes the set again."""
     a, b, c, d = (Region(tmp_path, name, clock) for name in "abcd")
-    a("SADD", "s", "x")
-    a_add = take(a)
-    deliver(a_add, b)
-    clock.advance(0.01)
-    a("DEL", "s")
-    a_del = take(a)
-    clock.advance(0.01)
-    d("SADD", "s", "x")
-    clock.advance(0.01)
-    d("SREM", "s", "x")
-    d_out = take(d)
-    deliver(d_out, b)
-    forwarded = take(b)
-    assert members(b) == {b"x"}
+    a_add, a_del, forwarded = _live_only_by_an_add_from_before_the_clear(a, b, d, clock)
     deliver(forwarded, c)
     assert members(c) == {b"x"}
     deliver(a_del, c)
@@ -345,7 +332,7 @@ def _simulate(names, actions, probes):
 
 
 def test_simulated_a_forward_of_an_add_from_before_a_del_that_comes_after():
-    """Suspicion 2, the brief's order, replicated for real: Montreal's stream to
+    """An add from before a DEL, forwarded ahead of it, replicated for real: Montreal's stream to
     Singapore stalls; Montreal adds m0 (reaching Frankfurt), then its stream to
     Frankfurt stalls too and it DELs the set.  Frankfurt forwards m0's add to
     Singapore, which shows m0 (it has no DEL).  The streams go again: the DEL comes
@@ -369,7 +356,7 @@ def test_simulated_a_forward_of_an_add_from_before_a_del_that_comes_after():
 
 
 def test_simulated_a_clear_after_a_joined_record_and_its_tombstone_collected_at_once():
-    """Both suspicions, replicated for real, with four regions.  Montreal adds m0 and
+    """Both cases, replicated for real, with four regions.  Montreal adds m0 and
     DELs the set; Sao Paulo, which has seen neither, adds m0 and removes it.
     Frankfurt and Singapore join Montreal's add with Sao Paulo's add and remove: m0 is
     live there by Montreal's add alone (Singapore had it forwarded), and neither has
