@@ -15,9 +15,12 @@ from pathlib import Path
 
 import hiredis
 import redis
+from twisted.internet import defer
 
 from geolru.cluster.masterwire import parse_located
 from geolru.devtools.delayproxy import DelayProxy
+from geolru.store.store import StoreError
+from geolru.store.writers import InlineWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 TWISTD = Path(sys.executable).with_name("twistd")
@@ -462,3 +465,29 @@ class Split:
     def stop(self):
         stop_all(self.master, *self.regions.values())
         self.proxy.close()
+
+
+class DeferringWriter(InlineWriter):
+    """A store's writer (``Store.make_writer``, or ``store._writer``) that runs its
+    jobs only when told, in order: a commit or job "in flight", a disk that stalls
+    (``run_next``, ``run_all``) or fills (``fail_next``)."""
+
+    def __init__(self):
+        self.waiting = []
+
+    def submit(self, job, *args):
+        d = defer.Deferred()
+        self.waiting.append((job, args, d))
+        return d
+
+    def run_next(self):
+        job, args, d = self.waiting.pop(0)
+        d.callback(job(*args))
+
+    def run_all(self):
+        while self.waiting:
+            self.run_next()
+
+    def fail_next(self):
+        _, _, d = self.waiting.pop(0)
+        d.errback(StoreError("No space left on device"))

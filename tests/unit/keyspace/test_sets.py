@@ -3,11 +3,9 @@ exchange their writes by hand, in any order), kinds against hashes, the store.""
 
 import pytest
 from regions import Region, exchange
-from twisted.internet import defer
 
 from geolru.model.hashkeys import MEMBER_MARK
-from geolru.store.store import StoreError
-from geolru.store.writers import InlineWriter
+from support import DeferringWriter
 
 
 def members(region, key) -> set:
@@ -260,26 +258,6 @@ def test_a_peers_header_of_the_same_set_leaves_our_flag_as_our_members_say(pair,
     assert b.store.get(b"s").value is None
 
 
-class _DeferredWriter(InlineWriter):
-    """Runs each store job when told to, or fails it (a disk that fills)."""
-
-    def __init__(self):
-        self.waiting = []
-
-    def submit(self, job, *args):
-        done = defer.Deferred()
-        self.waiting.append((job, args, done))
-        return done
-
-    def run_next(self):
-        job, args, done = self.waiting.pop(0)
-        done.callback(job(*args))
-
-    def fail_next(self):
-        _, _, done = self.waiting.pop(0)
-        done.errback(StoreError("No space left on device"))
-
-
 @pytest.mark.parametrize("read_between", [False, True])
 def test_members_of_a_failed_commit_are_read_while_a_later_forced_commit_succeeded(
         pair, clock, read_between):
@@ -291,7 +269,7 @@ def test_members_of_a_failed_commit_are_read_while_a_later_forced_commit_succeed
     a, _ = pair
     a("SADD", "s", "x")
     a.store.commit_and_wait()
-    a.store._writer = writer = _DeferredWriter()
+    a.store._writer = writer = DeferringWriter()
     a("SADD", "s", "y")
     clock.advance(a.store.commit_interval)  # (its batch is in flight)
     a("SET", "other", "v")

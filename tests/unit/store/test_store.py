@@ -3,7 +3,6 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from geolru.model.hashkeys import HashMeta, field_id
@@ -13,6 +12,7 @@ from geolru.store.layout import FORMAT, FORMAT_NAME, LONG_KEY
 from geolru.store.store import FSYNC_INTERVAL, Store, StoreError
 from geolru.store.tables import MIN_MAP, Tables
 from geolru.store.writers import InlineWriter
+from support import DeferringWriter
 
 NOW_MS = 1_700_000_000_000
 
@@ -133,40 +133,23 @@ def test_expiry_keeps_the_position_and_collection_removes_the_tombstone(store):
     assert [key for _, key, _ in store.changes_since(0, 10)] == [b"b"]
 
 
-class HeldWriter(InlineWriter):
-    """Runs a job only when told (``release``): a disk that stalls."""
-
-    def __init__(self):
-        self.held = []
-
-    def submit(self, job, *args):
-        done = defer.Deferred()
-        self.held.append((done, job, args))
-        return done
-
-    def release(self):
-        held, self.held = self.held, []
-        for done, job, args in held:
-            done.callback(job(*args))
-
-
 def test_a_key_being_expired_reads_as_its_tombstone_until_the_job_writes_it(tmp_path,
                                                                              clock):
     """Once expiry took a key, a read finds its tombstone, even while the job waits on
     a stalled disk and the clock steps back before the deadline (wide seed 3003100328:
     the value showed again, a near cache took it, and no expiry said so a second
     time)."""
-    writer = HeldWriter()
+    writer = DeferringWriter()
     store = open_store(tmp_path, clock, make_writer=lambda: writer)
     store.put(b"a", live(b"1", 5, deadline=NOW_MS - 1))
     store.commit()
-    writer.release()
+    writer.run_all()
     store.expire(expirations(store.due(NOW_MS, 10)))
-    assert writer.held  # (the job waits)
+    assert writer.waiting  # (the job waits)
     assert store.get(b"a") == Record(None, None, 5, "here")
     assert store.plain_version(b"a") == 5
     assert store.due(NOW_MS, 10) == []  # (taken once)
-    writer.release()
+    writer.run_all()
     assert store.get(b"a") == Record(None, None, 5, "here")
     store.close()
 
@@ -373,23 +356,6 @@ def test_a_store_whose_format_is_unreadable_is_refused(tmp_path, clock):
     set_format(path, b"one")
     with pytest.raises(StoreError, match="store format is unreadable"):
         open_store(tmp_path, clock)
-
-
-class DeferringWriter(InlineWriter):
-    """Runs jobs only when told, in order: a commit or job 'in flight'."""
-
-    def __init__(self):
-        self.waiting = []
-
-    def submit(self, job, *args):
-        d = defer.Deferred()
-        self.waiting.append((job, args, d))
-        return d
-
-    def run_all(self):
-        while self.waiting:
-            job, args, d = self.waiting.pop(0)
-            d.callback(job(*args))
 
 
 def test_an_expiry_during_a_collection_keeps_its_tombstone_collectable(store, clock):
