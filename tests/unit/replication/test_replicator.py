@@ -975,20 +975,18 @@ def test_a_catch_up_that_sends_a_lists_elements_sends_its_header(tmp_path, clock
     assert b.store.get(b"l").origin == "c" and b.store.get(b"l").value == b""
 
 
-def test_a_catch_up_sends_an_element_and_its_later_header_in_one_frame(tmp_path, clock):
-    """The element is in one store read and its header, another region's by now, in
-    a later one: the element waits for it, and both go in one frame.  In two frames,
-    a command at the peer between them could make a list that shows the element (the
-    class of wide seed 3000601690, whose header was in the same read)."""
+def _catch_up_of_an_element_and_its_header(tmp_path, clock, records_between: int):
+    """a's list element, ``records_between`` other records, then the list's header,
+    c's by now, caught up with by b: the keys of each frame that carried either, and
+    b."""
     from geolru.model import listpos
     from geolru.model.hashkeys import LIST, LIST_MARK, HashMeta, member_id
     from geolru.model.headers import header
-    from geolru.replication.sender import BATCH_RECORDS
     a = Region(tmp_path, clock, "a", ["b"])
     b = Region(tmp_path, clock, "b", ["a"])
     element = member_id(b"l", listpos.between(None, None, 100, "a")[0], LIST_MARK)
     a.keyspace.apply(element, Record(b"e0", None, 100, "a"))
-    for number in range(BATCH_RECORDS):  # (the header falls in the next read)
+    for number in range(records_between):
         a.keyspace.apply(b"k%d" % number, Record(b"v", None, 105, "a"))
     a.keyspace.apply(b"l", header(110, "c", HashMeta((0, ""), (110, "c"), LIST), None))
     a.store.commit_and_wait()
@@ -1001,6 +999,17 @@ def test_a_catch_up_sends_an_element_and_its_later_header_in_one_frame(tmp_path,
                 if b"l" in keys or element in keys:
                     carrying.append(keys)
         link.deliver(rounds=1)
+    return carrying, element, b
+
+
+def test_a_catch_up_sends_an_element_and_its_later_header_in_one_frame(tmp_path, clock):
+    """The element is in one store read and its header, another region's by now, in
+    a later one: the element waits for it, and both go in one frame.  In two frames,
+    a command at the peer between them could make a list that shows the element (the
+    class of wide seed 3000601690, whose header was in the same read)."""
+    from geolru.replication.sender import BATCH_RECORDS
+    carrying, element, b = _catch_up_of_an_element_and_its_header(
+        tmp_path, clock, BATCH_RECORDS)  # (the header falls in the next read)
     assert len(carrying) == 1 and {b"l", element} <= set(carrying[0])
     assert b.store.get(b"l").origin == "c" and b.store.get(element).value == b"e0"
 
@@ -1014,27 +1023,9 @@ def test_a_catch_up_sends_an_element_and_its_header_reads_later_in_one_frame(tmp
     """The same with the header two reads on: both should go in one frame, but the
     element waits one read at most (so that a collection written on and on cannot
     hold the stream's position back), and goes in an earlier frame."""
-    from geolru.model import listpos
-    from geolru.model.hashkeys import LIST, LIST_MARK, HashMeta, member_id
-    from geolru.model.headers import header
     from geolru.replication.sender import BATCH_RECORDS
-    a = Region(tmp_path, clock, "a", ["b"])
-    b = Region(tmp_path, clock, "b", ["a"])
-    element = member_id(b"l", listpos.between(None, None, 100, "a")[0], LIST_MARK)
-    a.keyspace.apply(element, Record(b"e0", None, 100, "a"))
-    for number in range(2 * BATCH_RECORDS):  # (the header, two reads on)
-        a.keyspace.apply(b"k%d" % number, Record(b"v", None, 105, "a"))
-    a.keyspace.apply(b"l", header(110, "c", HashMeta((0, ""), (110, "c"), LIST), None))
-    a.store.commit_and_wait()
-    link = Link(a, b)
-    carrying = []
-    while link.to_b or link.to_a:
-        for frame in link.to_b:
-            if frame[:1] == b"B":
-                keys = [key for _, key, _ in peerwire.decode_batch(frame)[1]]
-                if b"l" in keys or element in keys:
-                    carrying.append(keys)
-        link.deliver(rounds=1)
+    carrying, element, b = _catch_up_of_an_element_and_its_header(
+        tmp_path, clock, 2 * BATCH_RECORDS)  # (the header, two reads on)
     assert len(carrying) == 1 and {b"l", element} <= set(carrying[0])
     assert b.store.get(b"l").origin == "c" and b.store.get(element).value == b"e0"
 
