@@ -71,6 +71,25 @@ def everyone(regions, rounds=2):
                     deliver(out, other)
 
 
+def all_converge_on(regions, expected: set) -> None:
+    """``everyone``, then each region shows ``expected`` as the set's members."""
+    everyone(regions)
+    for region in regions:
+        assert members(region) == expected, region.keyspace.origin
+
+
+def _forwarded_then_deleted(a, b, clock, *added):
+    """a adds ``added`` (x first), which reach b; b's record of x is to be passed on;
+    a DELs the set.  (a's SADD, b's forward, a's DEL.)"""
+    a("SADD", "s", *added)
+    a_add = take(a)
+    deliver(a_add, b)
+    forwarded = take(b)
+    clock.advance(0.01)
+    a("DEL", "s")
+    return a_add, forwarded, take(a)
+
+
 # ------------------------------------------------ members a later clear made tombstones
 
 
@@ -130,9 +149,7 @@ def test_a_member_made_a_tombstone_by_a_later_clear_and_collected_stays_gone(tri
     b("SADD", "s", "y")
     deliver(a_add, b)
     assert members(b) == {b"y"}
-    everyone(trio)
-    for region in trio:
-        assert members(region) == {b"y"}, region.keyspace.origin
+    all_converge_on(trio, {b"y"})
 
 
 def test_a_member_made_a_tombstone_by_a_later_clear_when_the_set_is_made_again(trio, clock):
@@ -173,13 +190,7 @@ def test_a_forwarded_add_from_before_a_del_goes_when_the_del_comes_after(trio, c
     the add out of the record c stored (``FieldIndex.drop``), and the cache's copy
     goes with the header's change."""
     a, b, c = trio
-    a("SADD", "s", "x")
-    a_add = take(a)
-    deliver(a_add, b)
-    forwarded = take(b)
-    clock.advance(0.01)
-    a("DEL", "s")
-    a_del = take(a)
+    _, forwarded, a_del = _forwarded_then_deleted(a, b, clock, "x")
     deliver(forwarded, c)
     if cached:
         assert members(c) == {b"x"}
@@ -192,9 +203,7 @@ def test_a_forwarded_add_from_before_a_del_goes_when_the_del_comes_after(trio, c
     c.store.commit_and_wait()
     clock.advance(0.01)
     c("SADD", "s", "y")
-    everyone(trio)
-    for region in trio:
-        assert members(region) == {b"y"}, region.keyspace.origin
+    all_converge_on(trio, {b"y"})
 
 
 def test_a_forwarded_record_newer_than_the_del_holding_an_add_from_before_it(tmp_path, clock):
@@ -220,20 +229,14 @@ def test_a_forwarded_record_newer_than_the_del_holding_an_add_from_before_it(tmp
     clock.advance(0.01)
     c("SADD", "s", "y")
     assert members(c) == {b"y"}
-    everyone((a, b, c, d))
-    for region in (a, b, c, d):
-        assert members(region) == {b"y"}, region.keyspace.origin
+    all_converge_on((a, b, c, d), {b"y"})
 
 
 def test_the_del_first_then_the_forward(trio, clock):
     """The other order: c has the DEL when b's forward of a's older add comes."""
     a, b, c = trio
-    a("SADD", "s", "x")
-    deliver(take(a), b)
-    forwarded = take(b)
-    clock.advance(0.01)
-    a("DEL", "s")
-    deliver(take(a), c)
+    _, forwarded, a_del = _forwarded_then_deleted(a, b, clock, "x")
+    deliver(a_del, c)
     deliver(forwarded, c)
     assert members(c) == set()
     assert stored(c, X) is None
@@ -244,33 +247,21 @@ def test_a_forward_then_a_concurrent_set_at_the_receiver_then_the_del(trio, cloc
     between b's forward and the DEL: c's newer header takes the DEL's clear when it
     comes, and the forwarded add goes."""
     a, b, c = trio
-    a("SADD", "s", "x")
-    deliver(take(a), b)
-    forwarded = take(b)
-    clock.advance(0.01)
-    a("DEL", "s")
-    a_del = take(a)
+    _, forwarded, a_del = _forwarded_then_deleted(a, b, clock, "x")
     deliver(forwarded, c)
     clock.advance(0.01)
     c("SADD", "s", "y")
     assert members(c) == {b"x", b"y"}
     deliver(a_del, c)
     assert members(c) == {b"y"}
-    everyone(trio)
-    for region in trio:
-        assert members(region) == {b"y"}, region.keyspace.origin
+    all_converge_on(trio, {b"y"})
 
 
 def test_a_forward_whose_receiver_removes_the_member_before_the_del_comes(trio, clock):
     """c removes x (a's add, forwarded) before the DEL comes: its remove's record
     holds a's add from before the DEL; the regions that know the clear drop it."""
     a, b, c = trio
-    a("SADD", "s", "x", "w")
-    deliver(take(a), b)
-    forwarded = take(b)
-    clock.advance(0.01)
-    a("DEL", "s")
-    a_del = take(a)
+    _, forwarded, a_del = _forwarded_then_deleted(a, b, clock, "x", "w")
     deliver(forwarded, c)
     clock.advance(0.01)
     c("SREM", "s", "x")
