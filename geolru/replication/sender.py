@@ -813,6 +813,7 @@ class Sender:
         one read at most, for a record the next read reaches: a collection written on
         and on would otherwise hold the stream's position back (review)."""
         keys = {key for _, key, _ in send if not is_field(key)}
+        sent_now = set()  # (collections found to go now: looked up once a read)
         kept = []
         for change in send:
             key = change[1]
@@ -821,12 +822,13 @@ class Sender:
                 if collection in self._deferred:
                     self._deferred[collection].append(change)
                     continue
-                if collection not in keys:
+                if collection not in keys and collection not in sent_now:
                     where = self.store.position_of(collection)
                     if where is not None and \
                             self.position < where <= self.position + BATCH_RECORDS:
                         self._deferred[collection] = [change]
                         continue
+                    sent_now.add(collection)
             kept.append(change)
         return kept
 

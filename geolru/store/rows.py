@@ -103,13 +103,11 @@ class RowWriter:
             txn.put(due_key(record.deadline, stored), key, db=tables.due)
         if not field and self.marks:
             cleared = clear_point(record)
-            if old is None:
-                before = NO_VERSION
-            elif not flags & NOT_PLAIN and old_version < cleared[0]:
-                before = None  # (a plain record older than the clear: it is older)
+            if old is not None and not flags & NOT_PLAIN and old_version < cleared[0]:
+                newer = True  # (a plain record older than the clear, by its row's header)
             else:
-                before = clear_point(decode(old)[1])
-            if before is None or cleared > before:
+                newer = cleared > (NO_VERSION if old is None else clear_point(decode(old)[1]))
+            if newer:
                 FieldIndex.drop(txn, tables, parse(key)[0], cleared, self.marks)
 
     def flush(self) -> None:
