@@ -252,7 +252,7 @@ class KeyCommands:
                 fields = self.keyspace.hash_items(args[2]) if kind == "hash" \
                     else self.keyspace.set_members(args[2]) if kind == "set" \
                     else self.keyspace.zset_scores(args[2]) if kind == "zset" \
-                    else self.keyspace.list_items(args[2])[0]
+                    else self.keyspace.list_items(args[2])
                 size = sum(FIELD_OVERHEAD + len(f) + len(v) for f, v in fields.items())
             else:
                 size = len(self.keyspace.peek(args[2]).value)

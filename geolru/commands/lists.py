@@ -81,11 +81,11 @@ class ListCommands:
         where = keyword(args[2])
         if where not in (b"BEFORE", b"AFTER"):
             return SYNTAX
-        values, order = self.keyspace.list_items(args[1])
-        if not order:
+        elements = self.keyspace.list_items(args[1])
+        if not elements:
             return p.integer(0)
-        for at, name in enumerate(order):
-            if values[name] == args[3]:
+        for at, value in enumerate(elements.values()):
+            if value == args[3]:
                 return p.integer(self.keyspace.list_insert(
                     args[1], at + (where == b"AFTER"), args[4]))
         return p.integer(-1)
@@ -93,26 +93,26 @@ class ListCommands:
     # ------------------------------------------------------------ reads
 
     def cmd_llen(self, session, args):
-        return p.integer(len(self.keyspace.list_items(args[1])[1]))
+        return p.integer(len(self.keyspace.list_items(args[1])))
 
     def cmd_lindex(self, session, args):
-        values, order = self.keyspace.list_items(args[1])
-        if not order:
+        elements = self.keyspace.list_items(args[1])
+        if not elements:
             return session.nil
         index = long_arg(args[2])
         if index < 0:
-            index += len(order)
-        if not 0 <= index < len(order):
+            index += len(elements)
+        if not 0 <= index < len(elements):
             return session.nil
-        return p.bulk(values[order[index]])
+        return p.bulk(elements.value(index))
 
     def cmd_lrange(self, session, args):
         start, end = long_arg(args[2]), long_arg(args[3])
-        values, order = self.keyspace.list_items(args[1])
-        span = _span(start, end, len(order))
+        elements = self.keyspace.list_items(args[1])
+        span = _span(start, end, len(elements))
         if span is None:
             return p.EMPTY_ARRAY
-        return p.bulk_array([values[name] for name in order[span[0]:span[1] + 1]])
+        return p.bulk_array(elements.values(span[0], span[1] + 1))
 
     def cmd_lpos(self, session, args):
         rank, count, maxlen = 1, None, 0
@@ -132,19 +132,20 @@ class ListCommands:
             else:
                 return SYNTAX
             j += 2
-        values, order = self.keyspace.list_items(args[1])
-        if not order:
+        elements = self.keyspace.list_items(args[1])
+        if not elements:
             return p.EMPTY_ARRAY if count is not None else session.nil
         backwards = rank < 0
         if backwards and rank != LLONG_MIN:  # (Redis negates it in a long: the
             rank = -rank  # lowest stays negative, and every match is past it)
-        length = len(order)
+        values = elements.values()
+        length = len(values)
         indexes = range(length - 1, -1, -1) if backwards else range(length)
         found, matches = [], 0
         for scanned, index in enumerate(indexes):
             if maxlen and scanned >= maxlen:
                 break
-            if values[order[index]] == args[2]:
+            if values[index] == args[2]:
                 matches += 1
                 if matches >= rank:
                     found.append(index)
@@ -157,15 +158,15 @@ class ListCommands:
     # ------------------------------------------------------------ writes in place
 
     def cmd_lset(self, session, args):
-        values, order = self.keyspace.list_items(args[1])
-        if not order:
+        elements = self.keyspace.list_items(args[1])
+        if not elements:
             return NO_SUCH_KEY
         index = long_arg(args[2])
         if index < 0:
-            index += len(order)
-        if not 0 <= index < len(order):
+            index += len(elements)
+        if not 0 <= index < len(elements):
             return OUT_OF_RANGE
-        self.keyspace.list_set(args[1], order[index], args[3])
+        self.keyspace.list_set(args[1], index, args[3])
         return p.OK
 
     # ------------------------------------------------------------ removes
@@ -180,46 +181,50 @@ class ListCommands:
         if len(args) > 3:
             return arity_error(text(args[0]).lower())
         count = _positive(args[2]) if len(args) == 3 else None
-        values, order = self.keyspace.list_items(args[1])
-        if not order:
+        elements = self.keyspace.list_items(args[1])
+        if not elements:
             return null_array(session) if count is not None else session.nil
         if count == 0:
             return p.EMPTY_ARRAY
-        taken = self._list_take(args[1], values, order, count or 1, left)
+        taken = self._list_take(args[1], elements, count or 1, left)
         if count is None:
             return p.bulk(taken[0])
         return p.bulk_array(taken)
 
-    def _list_take(self, key: bytes, values: dict, order: list, count: int,
-              left: bool) -> list:
+    def _list_take(self, key: bytes, elements, count: int, left: bool) -> list:
         """Remove up to ``count`` elements from one end; their values, in the order
         they were taken."""
-        names = order[:count] if left else order[:-count - 1:-1]
-        taken = [values[name] for name in names]
-        self.keyspace.list_remove(key, names)
-        return taken
+        length = len(elements)
+        count = min(count, length)
+        indexes = list(range(count) if left else range(length - count, length))
+        taken = elements.values(indexes[0], indexes[-1] + 1)
+        self.keyspace.list_remove(key, indexes)
+        return taken if left else taken[::-1]
 
     def cmd_lrem(self, session, args):
         count = long_arg(args[2])
-        values, order = self.keyspace.list_items(args[1])
-        if not order:
+        elements = self.keyspace.list_items(args[1])
+        if not elements:
             return p.integer(0)
-        names = order[::-1] if count < 0 else order
-        gone = [name for name in names if values[name] == args[3]]
+        values = elements.values()
+        indexes = range(len(values) - 1, -1, -1) if count < 0 else range(len(values))
+        gone = [at for at in indexes if values[at] == args[3]]
         if count:
             gone = gone[:abs(count)]
+        gone.sort()
         if gone:
             self.keyspace.list_remove(args[1], gone)
         return p.integer(len(gone))
 
     def cmd_ltrim(self, session, args):
         start, end = long_arg(args[2]), long_arg(args[3])
-        values, order = self.keyspace.list_items(args[1])
-        if not order:
+        elements = self.keyspace.list_items(args[1])
+        if not elements:
             return p.OK
-        span = _span(start, end, len(order))
-        kept = set() if span is None else set(order[span[0]:span[1] + 1])
-        gone = [name for name in order if name not in kept]
+        length = len(elements)
+        span = _span(start, end, length)
+        gone = list(range(length)) if span is None else [
+            *range(span[0]), *range(span[1] + 1, length)]
         if gone:
             self.keyspace.list_remove(args[1], gone)
         return p.OK
@@ -236,17 +241,17 @@ class ListCommands:
     def _list_move(self, session, source: bytes, destination: bytes, source_left: bool,
               destination_left: bool) -> bytes:
         keyspace = self.keyspace
-        values, order = keyspace.list_items(source)
-        if not order:
+        elements = keyspace.list_items(source)
+        if not elements:
             return session.nil
         keyspace.list_items(destination)  # (WRONGTYPE before anything is written)
-        name = order[0] if source_left else order[-1]
-        value = values[name]
+        at = 0 if source_left else len(elements) - 1
+        name, value = elements.name(at), elements.value(at)
         with keyspace.transaction():
             # the push first: a list moved onto itself never is empty, so it keeps its
-            # time to live (as Redis')
+            # time to live (as Redis'); then the element, where the push left it
             keyspace.list_push(destination, [value], left=destination_left)
-            keyspace.list_remove(source, [name])
+            keyspace.list_remove(source, [keyspace.list_items(source).locate(name)[0]])
         return p.bulk(value)
 
     def cmd_lmpop(self, session, args):
@@ -260,9 +265,9 @@ class ListCommands:
         if blocking:
             blocking_timeout(args[1])
         for key in keys:
-            values, order = self.keyspace.list_items(key)
-            if order:
-                taken = self._list_take(key, values, order, count or 1, left)
+            elements = self.keyspace.list_items(key)
+            if elements:
+                taken = self._list_take(key, elements, count or 1, left)
                 return b"*2\r\n" + p.bulk(key) + p.bulk_array(taken)
         return null_array(session)
 
@@ -277,9 +282,9 @@ class ListCommands:
     def _list_blocking_pop(self, session, args, left: bool) -> bytes:
         blocking_timeout(args[-1])
         for key in args[1:-1]:
-            values, order = self.keyspace.list_items(key)
-            if order:
-                taken = self._list_take(key, values, order, 1, left)
+            elements = self.keyspace.list_items(key)
+            if elements:
+                taken = self._list_take(key, elements, 1, left)
                 return b"*2\r\n" + p.bulk(key) + p.bulk(taken[0])
         return would_block(session, args, null_array(session))
 

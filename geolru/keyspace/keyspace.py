@@ -202,8 +202,7 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
         except WrongType:  # a hash, a set, a sorted set or a list
             kind = self.kind(source)
             if kind == "list":
-                values, order = self.list_items(source)
-                elements = [values[name] for name in order]
+                elements = self.list_items(source).values()
             else:
                 elements = dict(self.hash_items(source) if kind == "hash"
                                 else self.set_members(source) if kind == "set"

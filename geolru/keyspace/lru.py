@@ -30,25 +30,26 @@ class CacheEntry:
 class HashEntry:
     """A collection, whole (cached whole or not at all): a hash's fields and values;
     with ``kind`` "set", a set's members (each to ``b""``); "zset", a sorted set's
-    members and scores; "list", a list's element names and values."""
+    members and scores; "list", a list's elements, names and values, in order
+    (``geolru.keyspace.packedlist.PackedList``, kept by ``geolru.keyspace.lists``)."""
 
-    fields: dict  # field -> value
+    fields: dict  # field -> value (a list: its PackedList)
     deadline: int | None
     touched: float
     kind: str = "hash"
     size: int = 0  # bytes of its fields and values
-    # a sorted set's (score, member) pairs, once sorted; a list's element names in order
-    order: list | None = None
+    order: list | None = None  # a sorted set's (score, member) pairs, once sorted
     value = None  # (what tells it from a CacheEntry)
 
     def __attrs_post_init__(self):
-        self.size = sum(len(f) + len(v) for f, v in self.fields.items())
+        self.size = self.fields.size if self.kind == "list" else sum(
+            len(f) + len(v) for f, v in self.fields.items())
 
     def set(self, field: bytes, value: bytes | None) -> int:
         """Set (or with None remove) one field; the change in bytes.  A sorted set's
         order, once made, is kept: the member moves to its place (O(log N) to find it,
-        and a C memmove); a list's is left as it is, for ``geolru.keyspace.lists``
-        to keep (it knows where an element goes)."""
+        and a C memmove).  (Not for a list: ``geolru.keyspace.lists`` writes its
+        ``PackedList``.)"""
         fields = self.fields
         old = fields.get(field)
         order = self.order
@@ -58,7 +59,7 @@ class HashEntry:
                     del order[bisect.bisect_left(order, (float(old), field))]
                 if value is not None:
                     bisect.insort(order, (float(value), field))
-            elif self.kind != "list":
+            else:
                 self.order = None
         before = 0 if old is None else len(field) + len(old)
         if value is not None:

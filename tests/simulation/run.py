@@ -532,10 +532,9 @@ class Simulation:
         entry = node.keyspace.cache.entry(key)
         now_ms = node.keyspace.now_ms()
         if entry is not None and entry.value is None and entry.kind == "list" \
-                and entry.order is not None and (entry.deadline is None
-                                                 or entry.deadline > now_ms):
+                and (entry.deadline is None or entry.deadline > now_ms):
             # (a cached list past its deadline is dropped at its next read: not shown)
-            cached = tuple((name, entry.fields[name]) for name in entry.order)
+            cached = tuple(entry.fields.items())
             if cached != after:
                 self.problems.append(f"{node.name}: {written} left list {key!r} cached as "
                                      f"{cached}, its store's elements in order {after}")
@@ -1247,8 +1246,7 @@ def _list_view(keyspace, key: bytes):
     try:
         entry = keyspace.peek(key)
     except WrongType:
-        values, order = keyspace.list_items(key)
-        return ("list", tuple((name, values[name]) for name in order),
+        return ("list", tuple(keyspace.list_items(key).items()),
                 keyspace.expiry(key)[1])
     return None if entry is None else ("string", entry.value, entry.deadline)
 
