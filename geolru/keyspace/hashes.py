@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from geolru.keyspace.errors import WrongType
 from geolru.keyspace.lru import HashEntry
-from geolru.model import listpos, members
+from geolru.model import members
 from geolru.model.counters import increment
 from geolru.model.hashkeys import ELEMENT_MARK, HASH, LIST, HashMeta, field_id, key_id
 from geolru.model.headers import clear_point, expiry_tombstone, header
@@ -107,10 +107,11 @@ class HashOperations:
         ``cleared``, in the store's order: a hash's fields and their values, a set's
         members (each to ``b""``), a sorted set's (each to its score's ``repr``), a
         list's elements (each name to its value)."""
+        if kind == LIST:
+            return self.list_elements(key, cleared, limit)
         found = {}
         for _, element, record in self.store.fields(key, b"", ELEMENT_MARK[kind]):
             value = field_visible(record, cleared) if kind == HASH \
-                else listpos.visible(element, record, cleared) if kind == LIST \
                 else members.cached_value(record, cleared)
             if value is not None:
                 found[element] = value

@@ -43,8 +43,33 @@ class ListOperations:
         self.cache.misses += 1
         return self._load_list(key, head).fields
 
+    def list_elements(self, key: bytes, cleared: tuple, limit: int | None = None) -> dict:
+        """The visible elements of the list at ``key``, cleared at ``cleared``, name
+        to value (in the store's order): each run's elements, joined with their own
+        records (``listpos``), and the elements made alone."""
+        found = {}
+        run = None  # (stem, its record, its elements' own records) while in its rows
+        for _, name, record in self.store.fields(key, b"", LIST_MARK):
+            if run is not None and not name.startswith(run[0]):
+                if _add_run(found, run, cleared, limit):
+                    return found
+                run = None
+            if listpos.is_run(name):
+                run = (name, record, {})
+            elif run is not None:
+                run[2][name] = record
+            else:
+                value = listpos.visible(name, record, cleared)
+                if value is not None:
+                    found[name] = value
+                    if len(found) == limit:
+                        return found
+        if run is not None:
+            _add_run(found, run, cleared, limit)
+        return found
+
     def _load_list(self, key: bytes, head: Record) -> HashEntry:
-        found = self.visible_elements(key, head.hash_meta.cleared, LIST)
+        found = self.list_elements(key, head.hash_meta.cleared)
         elements = PackedList(sorted(found.items(), key=lambda pair: listpos.decode(pair[0])))
         return self.cache.put_hash(key, elements, head.deadline, LIST)
         # (if the cache could not keep it, the caller still can)
@@ -82,14 +107,20 @@ class ListOperations:
         size = elements.size
         if left:
             values = values[::-1]
-            names = listpos.between(None, elements.name(0) if elements else None,
-                                    version, self.origin, len(values))
+            low, high = None, elements.name(0) if elements else None
+        else:
+            low, high = elements.name(len(elements) - 1) if elements else None, None
+        if len(values) == 1:
+            names = listpos.between(low, high, version, self.origin)
+            self._put_elements(key, names, values, version)
+        else:  # (one record, a run, for the push's elements)
+            stem, names = listpos.run_names(low, high, version, self.origin, len(values))
+            self.store.put(element_id(key, stem),
+                           Record(listpos.pack_run(values), None, version, self.origin))
+        if left:
             elements.push_front(names, values)
         else:
-            names = listpos.between(elements.name(len(elements) - 1) if elements else None, None,
-                                    version, self.origin, len(values))
             elements.push_back(names, values)
-        self._put_elements(key, names, values, version)
         self._list_written(key, head, entry, size)
         return len(elements)
 
@@ -177,3 +208,32 @@ class ListOperations:
         else:
             elements.insert(at, name, value)
         self._list_resized(key, entry, size)
+
+
+def own_joined(given: Record | None, own: Record | None) -> Record | None:
+    """An element's record: what its run gives it, joined with its own."""
+    if given is None or own is None:
+        return own if given is None else given
+    return listpos.join(given, own)
+
+
+def _add_run(found: dict, run: tuple, cleared: tuple, limit: int | None) -> bool:
+    """Add the visible elements of ``run`` (stem, record, its elements' own records)
+    to ``found``; whether it reached ``limit``."""
+    stem, record, own = run
+    if record.value is None:
+        return False  # (all its elements removed: their own records too)
+    if listpos.created(stem) > cleared:
+        for name, given in listpos.run_elements(stem, record):
+            value = listpos.visible(name, own_joined(given, own.pop(name, None)), cleared)
+            if value is not None:
+                found[name] = value
+                if len(found) == limit:
+                    return True
+    for name, record in own.items():  # (removed from the run, or another's element)
+        value = listpos.visible(name, record, cleared)
+        if value is not None:
+            found[name] = value
+            if len(found) == limit:
+                return True
+    return False

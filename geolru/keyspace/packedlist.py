@@ -29,9 +29,12 @@ _MAX_STEMS = 255  # (a chunk's stems are numbered in one byte)
 
 
 def split(name: bytes) -> tuple[bytes, int]:
-    """(stem, index) of a name: ``stem + b"%d" % index == name``, or (name,
-    ``NO_INDEX``) when it does not end in such a number."""
+    """(stem, index) of a name: ``stem + b"%d" % index == name`` (the stem ends in
+    ``,`` or, for an element of a run, ``,r``), or (name, ``NO_INDEX``) when it does
+    not end in such a number."""
     at = name.rfind(b",") + 1
+    if name[at:at + 1] == listpos.RUN:  # (an element of a run: "…,r<index>")
+        at += 1
     tail = name[at:]
     if at and tail.isdigit() and len(tail) < 10 and (tail[:1] != b"0" or tail == b"0"):
         return name[:at], int(tail)

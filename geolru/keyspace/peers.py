@@ -12,6 +12,7 @@ joins its adds and removes (``geolru.model.members``).
 
 from __future__ import annotations
 
+from geolru.keyspace.lists import element_id, own_joined
 from geolru.model import listpos, members
 from geolru.model.hashkeys import (
     ESCAPE,
@@ -151,34 +152,67 @@ class PeerRecords:
         return True
 
     def _apply_list_element(self, identity: bytes, incoming: Record) -> bool:
-        """A list's element: a removed one stays removed (``listpos.join``)."""
+        """A list's element, or a run of them: a removed one stays removed
+        (``listpos.join``, ``listpos.run_join``)."""
         key, name = parse(identity)
         head = self.store.get(key_id(key))
         cleared = clear_point(head)
         if listpos.created(name) <= cleared:
             return False  # inserted before its list was cleared here
         current = self.store.get(identity)
-        merged = listpos.join(current, incoming)
+        run = listpos.is_run(name)
+        given = None if run else self._given(key, name)
+        if given is not None and given.value is None:
+            return False  # removed from its run here: for good, whatever comes
+        merged = (listpos.run_join if run else listpos.join)(current, incoming)
         if merged == current:
             return False
         self.store.put(identity, merged)
+        if run:
+            changes = self._run_changes(key, name, current, merged, cleared)
+        else:
+            before = listpos.visible(name, own_joined(given, current), cleared)
+            after = listpos.visible(name, own_joined(given, merged), cleared)
+            changes = [] if before == after else [(name, before, after)]
         if self.watch_changes:
-            after, before = (listpos.visible(name, merged, cleared),
-                             listpos.visible(name, current, cleared))
-            if after != before:
+            for _, before, after in changes:
                 self.changed(key, "lrem" if after is None else "linsert" if before is None
                              else "lset")
-        if head is not None and head.hash_meta is not None and head.hash_meta.kind == LIST:
-            value = listpos.visible(name, merged, cleared)
+        if changes and head is not None and head.hash_meta is not None \
+                and head.hash_meta.kind == LIST:
             entry = self.cache.entry(key)
             cached = entry is not None and entry.value is None and entry.kind == LIST
             if cached:
-                self.list_applied(key, entry, name, value)
-            if (value is not None) != (head.value is not None) and not (
-                    cached and bool(entry.fields) == (head.value is not None)):
+                for element, _, after in changes:
+                    self.list_applied(key, entry, element, after)
+            if any((after is not None) != (head.value is not None) for _, _, after in changes) \
+                    and not (cached and bool(entry.fields) == (head.value is not None)):
                 # (a cached list knows whether it has an element: no store scan)
                 self.settle(key, head)
         return True
+
+    def _given(self, key: bytes, name: bytes) -> Record | None:
+        """What the run that made element ``name`` gives it here (None: it was made
+        alone, or its run is not here)."""
+        made = listpos.run_of(name)
+        return None if made is None else listpos.run_element(
+            self.store.get(element_id(key, made[0])), made[1])
+
+    def _run_changes(self, key: bytes, stem: bytes, current: Record | None,
+                     merged: Record, cleared: tuple) -> list:
+        """[(name, value before, value after)] of each element of the run ``stem``
+        whose record went from ``current`` to ``merged``, if what it shows changed."""
+        before = dict(listpos.run_elements(stem, current)) if current is not None else {}
+        after = dict(listpos.run_elements(stem, merged))  # (none: all removed)
+        changes = []
+        for name in [*before, *(name for name in after if name not in before)]:
+            own = self.store.get(element_id(key, name))
+            was = listpos.visible(name, own_joined(before.get(name), own), cleared)
+            now = None if merged.value is None else listpos.visible(
+                name, own_joined(after.get(name), own), cleared)
+            if was != now:
+                changes.append((name, was, now))
+        return changes
 
     def _apply_header(self, identity: bytes, current: Record | None,
                       incoming: Record) -> bool:

@@ -21,12 +21,30 @@ An element's record holds its value (``LSET`` writes it again: the newest write
 wins) or, once removed (a pop, ``LREM``, ``LTRIM``), is a tombstone: a removed
 element never comes back, so a tombstone wins over any value, whatever its time
 (``join``).  Two regions that pop the same element at once both return it; it is
-removed once.  Sans-IO and deterministic.
+removed once.
+
+**Runs.**  A push of several values makes them in one record, a *run*, named by
+their positions' common start, the *stem* (``…,digit,version,origin,r``): its
+elements are named ``stem + b"%d" % i`` (``run_names``).  The run holds their values
+packed one after another, and which of them are removed for good (``run_join``:
+its removed ones only ever grow).  An element of a run has the record the run gives
+it (``run_element``: its value, the push's version), joined with its own record, if
+a later write made one (a pop's tombstone, an ``LSET``'s value).  A region marks an
+element removed in its run when it collects that element's tombstone
+(``geolru.store.tombstones``); a run whose elements are all removed is a tombstone.
+Sans-IO and deterministic.
 """
 
 from __future__ import annotations
 
+import struct
+import sys
+from array import array
+
 from geolru.model.record import Record
+
+RUN = b"r"  # a run's stem ends with it; its elements' last level's index starts with it
+_COUNT = struct.Struct("<I")
 
 Level = tuple[int, int, str, int]  # (digit, version, origin, index)
 
@@ -41,7 +59,8 @@ def decode(raw: bytes) -> tuple:
     levels = []
     for part in raw.decode().split(";"):
         digit, version, origin, index = part.split(",")
-        levels.append((int(digit), int(version), origin, int(index)))
+        levels.append((int(digit), int(version), origin,
+                       int(index[1:] if index[:1] == "r" else index)))
     return tuple(levels)
 
 
@@ -58,6 +77,115 @@ def between(low: bytes | None, high: bytes | None, version: int, origin: str,
     prefix, digit = _between(decode(low) if low is not None else (),
                              decode(high) if high is not None else ())
     return [encode(prefix + ((digit, version, origin, index),)) for index in range(count)]
+
+
+def run_names(low: bytes | None, high: bytes | None, version: int, origin: str,
+              count: int) -> tuple[bytes, list[bytes]]:
+    """(stem, names): a run of ``count`` new positions, in order, after ``low`` and
+    before ``high``, for the write ``(version, origin)``; each orders as the name
+    ``between`` would give it."""
+    prefix, digit = _between(decode(low) if low is not None else (),
+                             decode(high) if high is not None else ())
+    stem = encode(prefix + ((digit, version, origin, 0),))[:-1] + RUN
+    return stem, [stem + b"%d" % index for index in range(count)]
+
+
+def is_run(name: bytes) -> bool:
+    """Whether ``name`` is a run's (its stem), not an element's."""
+    return name[-1:] == RUN
+
+
+def run_of(name: bytes) -> tuple[bytes, int] | None:
+    """(the run's stem, the element's number in it) of an element a run made; None
+    for an element made alone."""
+    at = name.rfind(b",") + 1
+    if name[at:at + 1] != RUN or not name[at + 1:].isdigit():
+        return None
+    return name[:at + 1], int(name[at + 1:])
+
+
+def pack_run(values: list, removed: int = 0) -> bytes:
+    """A run's value: the lengths of ``values`` (2 bytes each when every one is
+    shorter than 64 KiB, else 4), the values, then a bit per element, set for those
+    removed (``removed``, element 0 its lowest bit)."""
+    lengths = array("H" if max(map(len, values)) < 0x10000 else "I", map(len, values))
+    if sys.byteorder == "big":
+        lengths.byteswap()
+    count = len(values)
+    return b"".join((lengths.typecode.encode(), _COUNT.pack(count), lengths.tobytes(),
+                     *values, removed.to_bytes((count + 7) // 8, "little")))
+
+
+def unpack_run(value: bytes) -> tuple[list, int]:
+    """(the values, the removed ones' bits) of a run's value."""
+    lengths = array(chr(value[0]))
+    count = _COUNT.unpack_from(value, 1)[0]
+    at = 5 + count * lengths.itemsize
+    lengths.frombytes(value[5:at])
+    if sys.byteorder == "big":
+        lengths.byteswap()
+    values = []
+    for length in lengths:
+        values.append(value[at:at + length])
+        at += length
+    return values, int.from_bytes(value[at:], "little")
+
+
+def _removed(value: bytes) -> tuple[int, int]:
+    """(the removed ones' bits, the element count) of a run's value."""
+    count = _COUNT.unpack_from(value, 1)[0]
+    return int.from_bytes(value[len(value) - (count + 7) // 8:], "little"), count
+
+
+def run_removing(record: Record, removed: int) -> Record:
+    """``record``, a run's, with the elements of the bits ``removed`` removed too: a
+    tombstone once none is left (the same record if it had them all removed)."""
+    if record.value is None:
+        return record
+    had, count = _removed(record.value)
+    now = had | removed
+    if now == had:
+        return record
+    if now == (1 << count) - 1:
+        return Record(None, None, record.version, record.origin)
+    value = record.value
+    return record._replace(value=value[:len(value) - (count + 7) // 8]
+                           + now.to_bytes((count + 7) // 8, "little"))
+
+
+def run_join(current: Record | None, incoming: Record) -> Record:
+    """The record of a run both regions agree on (commutative): one push made its
+    values, so only what is removed differs, and the removed ones add up."""
+    if current is None or current == incoming:
+        return incoming
+    if incoming.value is None:
+        return incoming
+    return run_removing(current, _removed(incoming.value)[0])
+
+
+def run_element(run: Record | None, index: int) -> Record | None:
+    """The record the run gives its element ``index``: its value at the push's
+    version, or a tombstone if the run has it removed (which wins over any record of
+    the element's own, as its own tombstone did); None if the run is not here."""
+    if run is None:
+        return None
+    if run.value is None:
+        return Record(None, None, run.version, run.origin)
+    values, removed = unpack_run(run.value)
+    return Record(None if removed >> index & 1 else values[index], None, run.version,
+                  run.origin)
+
+
+def run_elements(stem: bytes, run: Record) -> list:
+    """(name, record) of each element of the run (``run_element``'s, a tombstone
+    for those it has removed); none if it is a tombstone."""
+    if run.value is None:
+        return []
+    values, removed = unpack_run(run.value)
+    version, origin = run.version, run.origin
+    return [(stem + b"%d" % index,
+             Record(None if removed >> index & 1 else value, None, version, origin))
+            for index, value in enumerate(values)]
 
 
 def _between(low: tuple, high: tuple) -> tuple[tuple, int]:

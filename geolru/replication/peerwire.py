@@ -62,7 +62,7 @@ from geolru.model.record import Record, decode, encode
 # one region at a time: a release that changes the wire speaks the previous version
 # too, for as long as it may meet a region that has not been upgraded.  Version 4 is
 # the first to negotiate; the release before it speaks 4 alone and refuses any other.
-PROTOCOL = 10
+PROTOCOL = 11
 OLDEST_PROTOCOL = 4
 # Version 5: a counter record may hold a HyperLogLog's parts (registers where a
 # release of version 4 reads an integer): a stream in version 4 stops before the
@@ -86,6 +86,10 @@ MESSAGES = 9
 # version sends member records without them (each such record then goes on from
 # every region that has it, as all did before).
 REMOVERS = 10
+# Version 11: a push of several values to a list is one record, a run
+# (``geolru.model.listpos``), which a release of 10 would take for an element with a
+# name it cannot parse: a stream in an older version stops before the first one.
+RUNS = 11
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _PROGRESS = struct.Struct(">QQ")

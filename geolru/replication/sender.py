@@ -33,6 +33,7 @@ import attrs
 
 from geolru.common.auth import registration_mac
 from geolru.common.collaborators import Clock, EventLog, SilentLog
+from geolru.model import listpos
 from geolru.model.counters import counter_origins, holds_registers
 from geolru.model.hashkeys import (
     HASH,
@@ -1005,6 +1006,10 @@ class Sender:
                                          and r.hash_meta.kind == LIST)
                 for _, key, r in changes):
             return "a list (LPUSH, RPUSH, LPOP)"
+        if self.protocol < peerwire.RUNS and any(
+                is_list_element(key) and listpos.is_run(parse(key)[1])
+                for _, key, _ in changes):
+            return "a push of several values to a list (LPUSH, RPUSH)"
         if self.protocol < peerwire.ZSETS and any(_is_zset(r) for _, _, r in changes):
             return "a sorted set (ZADD, ZINCRBY, ZREM)"
         if self.protocol < peerwire.SETS and any(

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from geolru.model import hashkeys
+from geolru.model import hashkeys, listpos
+from geolru.model.hashkeys import element_stored_key, is_list_element
 from geolru.model.record import HAS_HASH, decode, header_fields
 from geolru.store.fields import FieldIndex
 from geolru.store.layout import POSITION, place
@@ -69,19 +70,24 @@ class TombstoneCollector:
         # the job runs after the commits in flight, before the writes still buffered
         first = store.first_buffered()
         reached = upto_seq + 1 if first is None else min(upto_seq + 1, first)
-        left = []  # the position of the first tombstone the job left, if it hit its bound
-        d = store.submit(self._collect, upto_seq, left)
+        left = []  # the positions of tombstones the job left (past its bound, or kept)
+        removed = {}  # run identity -> the bits of its elements to mark removed
+        d = store.submit(self._collect, upto_seq, left, removed)
 
         def collected(result):
             if self._floor_resets == resets:  # no expiry or failed commit meanwhile
                 self._floor = min([reached, *left])
+            for identity, bits in removed.items():
+                run = store.get(identity)
+                if run is not None:  # (each element's tombstone goes at a later job)
+                    store.restate(identity, listpos.run_removing(run, bits))
             return result
 
         d.addCallback(collected)
 
     # ------------------------------------------------------------ writer thread
 
-    def _collect(self, upto_seq: int, left: list) -> float:
+    def _collect(self, upto_seq: int, left: list, removed: dict) -> float:
         def job(txn, tables):
             reached = 0
             for tombs in (tables.tombs, tables.field_tombs):
@@ -93,6 +99,10 @@ class TombstoneCollector:
                     if len(found) == COLLECT_BATCH:
                         left.append(seq)  # the next job goes on from here
                         break
+                    if tombs is tables.field_tombs and is_list_element(key) \
+                            and _list_tombstone_kept(txn, tables, key, removed):
+                        left.append(seq)
+                        continue
                     found.append((position, key))
                 for position, key in found:
                     stored, table, _ = place(tables, key)
@@ -117,3 +127,31 @@ class TombstoneCollector:
         if collected:  # (the job's own figure, once its transaction is committed)
             self.collected_upto = max(self.collected_upto, collected[-1])
         return elapsed
+
+
+def _list_tombstone_kept(txn, tables: Tables, identity: bytes, removed: dict) -> bool:
+    """Whether the tombstone of a list's element, collectable by the rule, must stay
+    until this region's run of that element says it is removed (in ``txn``, on the
+    writer thread).
+
+    An element a run made (``geolru.model.listpos``) is removed for good only in its
+    run: while the run here holds it, its tombstone stays, and the element goes in
+    ``removed``, for the store to mark in the run after this job; the next collection
+    finds it marked.  A run that is not here any more (collected once every element
+    of it was removed, or dropped by a clear) cannot come back any more than the
+    element's own records could: the rule that lets the tombstone go covers the run
+    too, since every region that sent it here or holds it back for here is one the
+    rule hears from (docs/collections.md)."""
+    key, name = hashkeys.parse(identity)
+    made = listpos.run_of(name)
+    if made is None:
+        return False  # (made alone, or a run's own tombstone)
+    run_id = hashkeys.member_id(key, made[0], hashkeys.LIST_MARK)
+    raw = txn.get(element_stored_key(run_id), db=tables.fields)
+    if raw is None:
+        return False
+    run = decode(raw)[1]
+    if run.value is None or listpos.run_removing(run, 1 << made[1]) is run:
+        return False
+    removed[run_id] = removed.get(run_id, 0) | 1 << made[1]
+    return True

@@ -52,6 +52,7 @@ from twisted.internet import defer
 
 from geolru.commands.args import Session
 from geolru.keyspace.keyspace import WrongType
+from geolru.keyspace.lists import own_joined
 from geolru.model import hyperloglog, listpos
 from geolru.model import members as member_records
 from geolru.model.counters import as_counter, counter_of
@@ -1235,9 +1236,17 @@ def _header_write(write: Write) -> reference.HashWrite:
 
 def _elements(store, key: bytes) -> dict:
     """The records of the elements of the list at ``key`` in ``store`` (tombstones
-    too), by identity."""
-    return {member_id(key, name, LIST_MARK): record
-            for _, name, record in store.fields(key, b"", LIST_MARK)}
+    too), by identity: an element of a run has what its run gives it (a tombstone
+    once the run has it removed) joined with its own record (``listpos``); one whose
+    run is a tombstone (every element removed) has its own record, if any."""
+    rows = {name: record for _, name, record in store.fields(key, b"", LIST_MARK)}
+    given = {}  # (what each run gives its elements)
+    for stem, run in rows.items():
+        if listpos.is_run(stem):
+            given.update(listpos.run_elements(stem, run))
+    return {member_id(key, name, LIST_MARK): own_joined(given.get(name), rows.get(name))
+            for name in [*given, *(name for name in rows if name not in given)]
+            if not listpos.is_run(name)}
 
 
 def _list_view(keyspace, key: bytes):

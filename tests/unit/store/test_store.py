@@ -307,8 +307,8 @@ def a_closed_store(tmp_path, clock):
 
 def test_a_new_store_is_written_in_the_current_format(tmp_path, clock):
     path = a_closed_store(tmp_path, clock)
-    assert FORMAT == 5
-    assert contents(path)["meta"][FORMAT_NAME] == b"5"
+    assert FORMAT == 6
+    assert contents(path)["meta"][FORMAT_NAME] == b"6"
 
 
 def test_a_store_of_the_release_before_formats_gets_the_format_and_nothing_else(
@@ -325,7 +325,7 @@ def test_a_store_of_the_release_before_formats_gets_the_format_and_nothing_else(
     assert after == before  # the same layout: no record, index or position moved
 
 
-@pytest.mark.parametrize("older", [b"1", b"2", b"4"])
+@pytest.mark.parametrize("older", [b"1", b"2", b"4", b"5"])
 def test_a_store_of_an_older_format_only_gains_the_number(tmp_path, clock, older):
     path = a_closed_store(tmp_path, clock)
     set_format(path, older)
@@ -337,7 +337,7 @@ def test_a_store_of_an_older_format_only_gains_the_number(tmp_path, clock, older
     assert after == before
 
 
-@pytest.mark.parametrize("written", [b"6", b"17"])
+@pytest.mark.parametrize("written", [b"7", b"17"])
 def test_a_store_of_a_newer_format_is_refused_and_left_as_it_is(tmp_path, clock, written):
     path = a_closed_store(tmp_path, clock)
     set_format(path, written)
