@@ -5,9 +5,10 @@ and LINDEX of the middle element) of one random member.
 
     .venv/bin/python bench/sets.py [--members 100000] [--requests 100000] [--json FILE]
 
-Memory: RSS growth (and RssAnon, without file pages mapped in) of each server while
-one set is filled with ``--members`` members of 16 bytes (``member:%09d``), SADD
-1,000 at a time, over the members' own bytes: what the server spends per member.
+Memory: RSS growth (and RssAnon, without file pages mapped in) of each server,
+started afresh for each kind, while one set is filled with ``--members`` members of
+16 bytes (``member:%09d``), SADD 1,000 at a time (ZADD, RPUSH likewise), over the
+members' own bytes: what the server spends per member.
 The region's cache holds the set whole, and its store holds it too.  Throughput:
 ``redis-benchmark -c 50 -P 16 -r N SADD s member:__rand_int__`` (and SISMEMBER) on
 that set.  Prints a Markdown table whose ratios are region / redis-server.
@@ -58,27 +59,31 @@ def fill(daemon, members: int, kind: str = "set") -> tuple[float, float]:
     return (after[0] - before[0]) / members, (after[1] - before[1]) / members
 
 
-def measure(name: str, daemon, members: int, requests: int, results: dict) -> None:
-    daemon.start()
-    try:
-        rss, anon = fill(daemon, members)
-        results.setdefault(name, {}).update({"rss per member": rss, "anon per member": anon})
-        print(f"{name:7} {members:,} members: {rss:,.0f} B RSS per member "
-              f"({anon:,.0f} RssAnon)", flush=True)
-        rss, anon = fill(daemon, members, "zset")
-        results[name].update({"zset rss per member": rss, "zset anon per member": anon})
-        print(f"{name:7} {members:,} sorted set members: {rss:,.0f} B RSS per member "
-              f"({anon:,.0f} RssAnon)", flush=True)
-        rss, anon = fill(daemon, members, "list")
-        results[name].update({"list rss per element": rss, "list anon per element": anon})
-        print(f"{name:7} {members:,} list elements: {rss:,.0f} B RSS per element "
-              f"({anon:,.0f} RssAnon)", flush=True)
-        for command in FIGURES:
-            ops = run_set(daemon.port, command, members, requests)
-            results[name][command] = ops
-            print(f"{name:7} {command} of one member: {ops:>9,.0f} ops/s", flush=True)
-    finally:
-        daemon.stop()
+KINDS = {"set": ("", ("SADD", "SISMEMBER")), "zset": ("zset ", ("ZADD", "ZSCORE")),
+         "list": ("list ", ("RPUSH", "LINDEX"))}
+
+
+def measure(name: str, daemons, members: int, requests: int, results: dict) -> None:
+    """Each kind on a daemon of its own (``daemons(kind)`` makes it), started afresh:
+    a store grown by another kind before would move the figures (LMDB maps its file
+    again when it grows, and the pages mapped in leave RSS)."""
+    results.setdefault(name, {})
+    for kind, (label, commands) in KINDS.items():
+        daemon = daemons(kind)
+        daemon.start()
+        try:
+            rss, anon = fill(daemon, members, kind)
+            unit = "element" if kind == "list" else "member"
+            results[name].update({f"{label}rss per {unit}": rss,
+                                  f"{label}anon per {unit}": anon})
+            print(f"{name:7} {members:,} {kind} {unit}s: {rss:,.0f} B RSS per {unit} "
+                  f"({anon:,.0f} RssAnon)", flush=True)
+            for command in commands:
+                ops = run_set(daemon.port, command, members, requests)
+                results[name][command] = ops
+                print(f"{name:7} {command} of one member: {ops:>9,.0f} ops/s", flush=True)
+        finally:
+            daemon.stop()
 
 
 def run_set(port: int, command: str, members: int, requests: int) -> float:
@@ -131,10 +136,10 @@ def main() -> int:
     subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
     work = Path(tempfile.mkdtemp(prefix="geolru-bench-sets-"))
     results: dict = {"members": args.members}
-    measure("redis", redis_server(work / "redis", "--appendonly", "yes",
-                                  "--appendfsync", "everysec"),
+    measure("redis", lambda kind: redis_server(work / f"redis-{kind}", "--appendonly",
+                                               "yes", "--appendfsync", "everysec"),
             args.members, args.requests, results)
-    measure("region", region_daemon(work / "region", name="bench"),
+    measure("region", lambda kind: region_daemon(work / f"region-{kind}", name="bench"),
             args.members, args.requests, results)
     print("\n" + report(results, args.members))
     if args.json:
