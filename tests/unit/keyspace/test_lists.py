@@ -132,3 +132,73 @@ def test_many_inserts_at_one_place_stay_shallow(pair):
     assert items(a, "l") == [b"x", *(str(n).encode() for n in range(200)), b"y"]
     names = a.keyspace.list_items(b"l").names()
     assert max(len(listpos.decode(name)) for name in names) <= 2
+
+
+def _own_rows(region, key) -> dict:
+    """The list's records in the store as they are (runs and elements' own)."""
+    return {name: record for _, name, record in region.store.fields(key, b"", b"\xff\x00L")}
+
+
+def test_a_push_of_several_values_is_one_record(pair):
+    from geolru.model import listpos
+    a, b = pair
+    a("RPUSH", "l", "x", "y", "z")
+    [(stem, run)] = _own_rows(a, b"l").items()
+    assert listpos.is_run(stem) and listpos.unpack_run(run.value) == ([b"x", b"y", b"z"], 0)
+    assert len(a.outbox) == 2  # (the run and the header)
+    a("RPUSH", "l", "alone")
+    exchange(a, b)
+    assert items(b, "l") == [b"x", b"y", b"z", b"alone"]
+    assert len(_own_rows(b, b"l")) == 2
+
+
+def _collect(region, clock):
+    """Every tombstone the region may collect, as far as it goes (the first
+    collection marks runs, the next lets their elements' tombstones go)."""
+    for _ in range(2):
+        clock.advance(0.05)
+        region.store.commit_and_wait()
+        region.keyspace.collect_tombstones()
+        region.store.commit_and_wait()
+
+
+def test_a_popped_element_of_a_run_stays_removed_once_its_tombstone_is_collected(
+        pair, clock):
+    """The tombstone goes only after the run says the element is removed; a late
+    write of the element (an LSET made before the pop was seen) does not bring it
+    back, at the region that collected or through it."""
+    from geolru.model import listpos
+    a, b = pair
+    a("RPUSH", "q", "job1", "job2", "job3")
+    exchange(a, b)
+    clock.advance(0.01)
+    b("LSET", "q", "0", "late")
+    late, b.outbox = b.outbox, []
+    clock.advance(0.01)
+    assert a("LPOP", "q") == b"$4\r\njob1\r\n"
+    a.send_to(b)
+    assert items(b, "q") == [b"job2", b"job3"]
+    _collect(a, clock)
+    rows = _own_rows(a, b"q")
+    [(stem, run)] = rows.items()  # (the tombstone of job1 is gone)
+    assert listpos.unpack_run(run.value)[1] == 0b001
+    for key, record in late:
+        a.keyspace.apply(key, record)
+    assert _own_rows(a, b"q") == rows  # (not stored, so not sent on)
+    assert items(a, "q") == [b"job2", b"job3"]
+    assert a.store.tombstones() == 0
+
+
+def test_a_run_with_every_element_removed_goes_away(pair, clock):
+    a, b = pair
+    a("RPUSH", "q", "1", "2")
+    a("RPUSH", "q", "3", "4")
+    exchange(a, b)
+    assert a("LPOP", "q", "3") == b("LPOP", "q", "3") == b"*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+    exchange(a, b)
+    for region in pair:
+        _collect(region, clock)
+        _collect(region, clock)  # (the emptied run, a tombstone now, goes too)
+        assert items(region, "q") == [b"4"]
+        assert len(_own_rows(region, b"q")) == 1  # (the second run, with 3 removed)
+        assert region.store.tombstones() == 0

@@ -66,3 +66,50 @@ def test_an_element_inserted_before_a_clear_is_not_in_the_list():
     name = listpos.between(None, None, 10, "a")[0]
     assert listpos.visible(name, Record(b"v", None, 20, "b"), (15, "a")) is None
     assert listpos.visible(name, Record(b"v", None, 20, "b"), (5, "a")) == b"v"
+
+
+RUN_VALUES = st.lists(st.binary(max_size=5), min_size=1, max_size=20)
+
+
+@given(RUN_VALUES, st.lists(st.integers(0, 2 ** 20 - 1), min_size=3, max_size=3))
+def test_runs_join_as_their_removed_elements_add_up(values, removes):
+    """Any order, any repeats: the run a region ends with has every element removed
+    that any copy had removed, and is a tombstone once that is all of them."""
+    stem, names = listpos.run_names(None, None, 7, "a", len(values))
+    run = Record(listpos.pack_run(values), None, 7, "a")
+    copies = [listpos.run_removing(run, bits % (1 << len(values))) for bits in removes]
+    every = 0
+    for bits in removes:
+        every |= bits % (1 << len(values))
+    joined = {}
+    for order in ([0, 1, 2], [2, 1, 0], [1, 0, 2, 1]):
+        state = run
+        for at in order:
+            state = listpos.run_join(state, copies[at])
+        joined[tuple(order)] = state
+    assert len(set(joined.values())) == 1
+    state = joined[(0, 1, 2)]
+    if every == (1 << len(values)) - 1:
+        assert state.value is None and (state.version, state.origin) == (7, "a")
+    else:
+        assert listpos.unpack_run(state.value) == (values, every)
+    for index, name in enumerate(names):
+        given = listpos.run_element(state, index)
+        assert given.value == (None if every >> index & 1 else values[index])
+        assert listpos.run_of(name) == (stem, index)
+        assert listpos.created(name) == (7, "a")
+    assert dict(listpos.run_elements(stem, state)) == (
+        {} if state.value is None else {n: listpos.run_element(state, i)
+                                        for i, n in enumerate(names)})
+
+
+def test_a_run_orders_its_elements_as_pushed_and_keeps_long_values():
+    base = listpos.between(None, None, 1, "a")
+    stem, names = listpos.run_names(base[0], None, 5, "b", 3)
+    assert listpos.is_run(stem) and not any(map(listpos.is_run, names))
+    assert sorted(base + names, key=listpos.decode) == base + names
+    inserted = listpos.between(names[0], names[1], 9, "c")[0]
+    assert sorted([*names, inserted], key=listpos.decode) == [names[0], inserted, *names[1:]]
+    assert listpos.run_of(inserted) is None and listpos.run_of(base[0]) is None
+    values = [b"x" * 70_000, b"", b"y"]  # (one past 64 KiB: 4-byte lengths)
+    assert listpos.unpack_run(listpos.pack_run(values, 0b010)) == (values, 0b010)

@@ -1283,3 +1283,27 @@ def test_frames_of_forwards_never_cut_a_collection():
     assert [len(frame) for frame in catch_up_frames(changes)] == [len(changes)]
     plain = changes[1:-1]
     assert len(catch_up_frames(plain)[0]) == BATCH_RECORDS  # (the usual cut)
+
+
+def test_a_stream_in_protocol_10_stops_before_a_run_and_goes_on_once_upgraded(
+        tmp_path, clock):
+    """A release of protocol 10 has no runs: a push of one value goes, a push of
+    several (one record, a run) waits here until the peer speaks 11."""
+    here = Region(tmp_path, clock, "here")
+    here.keyspace.list_push(b"one", [b"a"], left=False)
+    here.keyspace.list_push(b"several", [b"a", b"b"], left=False)
+    sender = here.replicator.add_peer("there")
+    sent = []
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 10}))
+    assert sent[-2] == (b"Ereplication protocol 10 cannot carry a push of several values "
+                        b"to a list (LPUSH, RPUSH): upgrade this region") and sent[-1] is None
+    del sent[:]
+    sender.disconnected()
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 11}))
+    batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
+    keys = {key for batch in batches for _, key, _ in batch}
+    assert {b"one", b"several"} <= keys and len(keys) == 4  # (an element, a run)
