@@ -38,6 +38,7 @@ from geolru.model.counters import counter_origins, holds_registers
 from geolru.model.hashkeys import (
     HASH,
     LIST,
+    LIST_MARK,
     ZSET,
     HashMeta,
     identity_slot,
@@ -992,11 +993,35 @@ class Sender:
         through = self.through()
         if upto is not None:
             through = min(through, upto)
+        changes = self._with_run_removals(changes)
         if self.protocol < peerwire.REMOVERS:
             changes = [_without_removers(change) for change in changes]
         frame = peerwire.encode_batch(through, changes)
         self._send(frame)
         self._sent(through, len(frame), len(changes))
+
+    def _with_run_removals(self, changes) -> list:
+        """``changes``, each run of a list's preceded by the records of its elements'
+        own that the store holds (a pop's tombstone, an ``LSET``'s value), unless the
+        frame has them already.  A run and what removed its elements are two records,
+        and what is sent of each is decided apart: a run sent alone (a catch-up back
+        to a region that had collected both, the pop skipped as that region's own)
+        would show the popped elements there.  Before the run, so that no element
+        shows for a moment, nor says so in an event.  (Position 0: not the order of
+        this stream.)"""
+        runs = [key for _, key, record in changes if key[:3] == LIST_MARK
+                and record.value is not None and listpos.is_run(parse(key)[1])]
+        if not runs:
+            return changes
+        present = {key for _, key, _ in changes}
+        with_them = []
+        for change in changes:
+            if change[1] in runs:
+                with_them.extend((0, identity, record) for identity, record
+                                 in self.store.run_element_records(change[1])
+                                 if identity not in present)
+            with_them.append(change)
+        return with_them
 
     def _what_the_protocol_lacks(self, changes) -> str | None:
         """What of ``changes`` the stream's protocol cannot carry (named for the log),

@@ -428,6 +428,18 @@ class Store:
             if (write := self._buffered(identity)) is not None]
         return self._field_index.read(key, start, buffered, mark)
 
+    def run_element_records(self, identity: bytes) -> list[tuple[bytes, Record]]:
+        """(identity, record) of each element of the list's run ``identity`` that
+        has a record of its own here (a pop's tombstone, an ``LSET``'s value)."""
+        key, stem = hashkeys.parse(identity)
+        found = []
+        for stored, name, record in self.fields(key, stem, hashkeys.LIST_MARK):
+            if not stored.startswith(stem):
+                break
+            if name != stem:
+                found.append((hashkeys.member_id(key, name, hashkeys.LIST_MARK), record))
+        return found
+
     def count_live(self, now_ms: int) -> tuple[int, int]:
         """(live keys, live keys with a deadline)."""
         self.commit_and_wait()
