@@ -97,7 +97,8 @@ def tables(region: dict, locate: list, replication: dict, wan: dict, hashes: dic
                 "for it (each command reads and writes the store):", "", hashes_report(hashes)]
     if sets:
         out += ["", "Sets, sorted sets and lists (`bench/sets.py`): memory per member (element)"
-                " of one, and `redis-benchmark -c 50 -P 16` SADD and SISMEMBER (ZADD and "
+                " of one, each kind on a server started afresh (lists pushed 1,000 values "
+                "at a time), and `redis-benchmark -c 50 -P 16` SADD and SISMEMBER (ZADD and "
                 "ZSCORE, RPUSH and LINDEX of the middle element) of one random member:", "",
                 sets_report(sets, sets["members"])]
     if members:
