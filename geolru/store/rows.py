@@ -23,7 +23,14 @@ from __future__ import annotations
 
 import lmdb
 
-from geolru.model.hashkeys import ELEMENT_MARKS, NO_VERSION, element_stored_key, parse
+from geolru.model import listpos
+from geolru.model.hashkeys import (
+    ELEMENT_MARKS,
+    LIST_MARK,
+    NO_VERSION,
+    element_stored_key,
+    parse,
+)
 from geolru.model.headers import clear_point
 from geolru.model.record import (
     HAS_DEADLINE,
@@ -82,6 +89,10 @@ class RowWriter:
             stored = stored_key(key)
             cursor = self._kv
             tombs = tables.tombs
+        if field and key[-1:] == listpos.RUN and key[:3] == LIST_MARK:
+            held = cursor.get(stored)  # (a run's removed elements only ever add up: a
+            if held is not None:  # write made before a collection marked one keeps it)
+                record = listpos.run_join(decode(held)[1], record)
         old = cursor.replace(stored, encode(record, seq))
         position = _pack(seq)
         if old is None:

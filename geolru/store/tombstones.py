@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from geolru.model import hashkeys, listpos
 from geolru.model.hashkeys import element_stored_key, is_list_element
-from geolru.model.record import HAS_HASH, decode, header_fields
+from geolru.model.record import HAS_HASH, decode, encode, header_fields
 from geolru.store.fields import FieldIndex
 from geolru.store.layout import POSITION, place
 
@@ -70,24 +70,20 @@ class TombstoneCollector:
         # the job runs after the commits in flight, before the writes still buffered
         first = store.first_buffered()
         reached = upto_seq + 1 if first is None else min(upto_seq + 1, first)
-        left = []  # the positions of tombstones the job left (past its bound, or kept)
-        removed = {}  # run identity -> the bits of its elements to mark removed
-        d = store.submit(self._collect, upto_seq, left, removed)
+        left = []  # the position of the first tombstone the job left, if it hit its
+        # bound, and of each run it made a tombstone (at the run's own, older position)
+        d = store.submit(self._collect, upto_seq, left)
 
         def collected(result):
             if self._floor_resets == resets:  # no expiry or failed commit meanwhile
                 self._floor = min([reached, *left])
-            for identity, bits in removed.items():
-                run = store.get(identity)
-                if run is not None:  # (each element's tombstone goes at a later job)
-                    store.restate(identity, listpos.run_removing(run, bits))
             return result
 
         d.addCallback(collected)
 
     # ------------------------------------------------------------ writer thread
 
-    def _collect(self, upto_seq: int, left: list, removed: dict) -> float:
+    def _collect(self, upto_seq: int, left: list) -> float:
         def job(txn, tables):
             reached = 0
             for tombs in (tables.tombs, tables.field_tombs):
@@ -99,11 +95,13 @@ class TombstoneCollector:
                     if len(found) == COLLECT_BATCH:
                         left.append(seq)  # the next job goes on from here
                         break
-                    if tombs is tables.field_tombs and is_list_element(key) \
-                            and _list_tombstone_kept(txn, tables, key, removed):
-                        left.append(seq)
-                        continue
                     found.append((position, key))
+                runs: dict = {}  # a run's identity -> its elements whose tombstones go
+                for _, key in found:
+                    if tombs is tables.field_tombs and is_list_element(key):
+                        _in_run(key, runs)
+                for identity, removed in runs.items():
+                    _mark_removed(txn, tables, identity, removed, left)
                 for position, key in found:
                     stored, table, _ = place(tables, key)
                     raw = txn.get(stored, db=table)
@@ -129,29 +127,36 @@ class TombstoneCollector:
         return elapsed
 
 
-def _list_tombstone_kept(txn, tables: Tables, identity: bytes, removed: dict) -> bool:
-    """Whether the tombstone of a list's element, collectable by the rule, must stay
-    until this region's run of that element says it is removed (in ``txn``, on the
-    writer thread).
-
-    An element a run made (``geolru.model.listpos``) is removed for good only in its
-    run: while the run here holds it, its tombstone stays, and the element goes in
-    ``removed``, for the store to mark in the run after this job; the next collection
-    finds it marked.  A run that is not here any more (collected once every element
-    of it was removed, or dropped by a clear) cannot come back any more than the
-    element's own records could: the rule that lets the tombstone go covers the run
-    too, since every region that sent it here or holds it back for here is one the
-    rule hears from (docs/collections.md)."""
+def _in_run(identity: bytes, runs: dict) -> None:
+    """Note in ``runs`` the element ``identity`` (whose tombstone goes) under its
+    run's identity, if a run made it."""
     key, name = hashkeys.parse(identity)
     made = listpos.run_of(name)
-    if made is None:
-        return False  # (made alone, or a run's own tombstone)
-    run_id = hashkeys.member_id(key, made[0], hashkeys.LIST_MARK)
-    raw = txn.get(element_stored_key(run_id), db=tables.fields)
+    if made is not None:
+        run = hashkeys.member_id(key, made[0], hashkeys.LIST_MARK)
+        runs[run] = runs.get(run, 0) | 1 << made[1]
+
+
+def _mark_removed(txn, tables: Tables, identity: bytes, removed: int, left: list) -> None:
+    """Mark the elements ``removed`` (bits) removed in the run ``identity``, where it
+    is, in the transaction that collects their tombstones (on the writer thread).
+
+    An element a run made (``geolru.model.listpos``) is removed for good in its run:
+    its tombstone may go only with the run saying so.  The run keeps its position (a
+    fact of this region's, not a write to send); one with every element removed is a
+    tombstone from then on, collected as any other (its position goes in ``left``: it
+    may be below the collector's floor).  A run that is not here any more (collected,
+    or dropped by a clear) cannot come back, any more than the element's own older
+    records could (docs/collections.md, *Runs*)."""
+    stored = element_stored_key(identity)
+    raw = txn.get(stored, db=tables.fields)
     if raw is None:
-        return False
-    run = decode(raw)[1]
-    if run.value is None or listpos.run_removing(run, 1 << made[1]) is run:
-        return False
-    removed[run_id] = removed.get(run_id, 0) | 1 << made[1]
-    return True
+        return
+    seq, run = decode(raw)
+    marked = listpos.run_removing(run, removed)
+    if marked is run:
+        return
+    txn.put(stored, encode(marked, seq), db=tables.fields)
+    if marked.value is None:
+        txn.put(POSITION.pack(seq), identity, db=tables.field_tombs)
+        left.append(seq)
