@@ -84,7 +84,7 @@ class ListCommands:
         elements = self.keyspace.list_items(args[1])
         if not elements:
             return p.integer(0)
-        for at, value in enumerate(elements.values()):
+        for at, value in enumerate(elements.iter_values()):
             if value == args[3]:
                 return p.integer(self.keyspace.list_insert(
                     args[1], at + (where == b"AFTER"), args[4]))
@@ -138,14 +138,14 @@ class ListCommands:
         backwards = rank < 0
         if backwards and rank != LLONG_MIN:  # (Redis negates it in a long: the
             rank = -rank  # lowest stays negative, and every match is past it)
-        values = elements.values()
-        length = len(values)
+        length = len(elements)
         indexes = range(length - 1, -1, -1) if backwards else range(length)
         found, matches = [], 0
-        for scanned, index in enumerate(indexes):
+        for scanned, (index, value) in enumerate(zip(
+                indexes, elements.iter_values(reverse=backwards), strict=True)):
             if maxlen and scanned >= maxlen:
                 break
-            if values[index] == args[2]:
+            if value == args[2]:
                 matches += 1
                 if matches >= rank:
                     found.append(index)
@@ -206,11 +206,14 @@ class ListCommands:
         elements = self.keyspace.list_items(args[1])
         if not elements:
             return p.integer(0)
-        values = elements.values()
-        indexes = range(len(values) - 1, -1, -1) if count < 0 else range(len(values))
-        gone = [at for at in indexes if values[at] == args[3]]
-        if count:
-            gone = gone[:abs(count)]
+        length = len(elements)
+        indexes = range(length - 1, -1, -1) if count < 0 else range(length)
+        gone = []
+        for at, value in zip(indexes, elements.iter_values(reverse=count < 0), strict=True):
+            if value == args[3]:
+                gone.append(at)
+                if len(gone) == abs(count):  # (0: every one)
+                    break
         gone.sort()
         if gone:
             self.keyspace.list_remove(args[1], gone)

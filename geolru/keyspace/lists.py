@@ -1,12 +1,14 @@
-"""Lists in the keyspace: a header under the key (as a hash's, of kind "list") and one
-record per element, named by its position (``geolru.model.listpos``): the list is
-its elements in the order of their positions, the same in every region.
+"""Lists in the keyspace: a header under the key (as a hash's, of kind "list") and its
+elements, each named by its position (``geolru.model.listpos``): the list is its
+elements in the order of their positions, the same in every region.
 
-A push or an insert writes new elements (with new positions) and the header; ``LSET``
-writes one element's value again; a pop, ``LREM`` or ``LTRIM`` writes a tombstone of
-each element it takes.  A list read is cached whole, in order, packed
-(``geolru.keyspace.packedlist``), and kept so through this region's writes and its
-peers'.
+A push of several values writes them in one record, a run; a push of one, or an
+insert, writes an element's record; either writes the header too.  ``LSET`` writes an
+element's value again, a pop, ``LREM`` or ``LTRIM`` a tombstone of each element it
+takes (records of the elements' own, joined with what their run gives them).
+
+A list read is cached whole, in order, packed (``geolru.keyspace.packedlist``), and
+kept so through this region's writes and its peers'.
 
 ``ListOperations`` is a part of ``Keyspace`` (``geolru.keyspace.keyspace``).
 """

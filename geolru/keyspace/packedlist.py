@@ -98,6 +98,14 @@ class _Chunk:
         self.ends.insert(0, self.shift + len(value))
         self.data = value + self.data
 
+    def replace_value(self, k: int, value: bytes) -> None:
+        ends, shift = self.ends, self.shift
+        start, end = (ends[k - 1] if k else shift) - shift, ends[k] - shift
+        self.data = self.data[:start] + value + self.data[end:]
+        change = len(value) - (end - start)
+        for j in range(k, len(ends)):
+            ends[j] += change
+
     def drop_front(self, count: int) -> None:
         cut = self.ends[count - 1] - self.shift
         self.data = self.data[cut:]
@@ -179,6 +187,15 @@ class PackedList:
 
     def values(self, start: int = 0, stop: int | None = None) -> list:
         return self._range(start, self._length if stop is None else stop, _Chunk.value)
+
+    def iter_values(self, reverse: bool = False):
+        """The values in order (or from the last), one at a time: a scan that stops
+        early reads no more."""
+        chunks = reversed(self._chunks) if reverse else self._chunks
+        for chunk in chunks:
+            count = len(chunk)
+            for k in (range(count - 1, -1, -1) if reverse else range(count)):
+                yield chunk.value(k)
 
     def items(self):
         """Every element's (name, value), in order."""
@@ -294,13 +311,10 @@ class PackedList:
             self.size += len(name) + len(value)
 
     def set_value(self, at: int, value: bytes) -> None:
-        """Write the value of the element at index ``at``."""
-        chunk, c, k = self._find(at)
-        pairs = chunk.pairs()
-        name, old = pairs[k]
-        pairs[k] = (name, value)
-        self._repack(c, [chunk], pairs)
-        self.size += len(value) - len(old)
+        """Write the value of the element at index ``at`` (in its chunk, where it is)."""
+        chunk, _, k = self._find(at)
+        self.size += len(value) - len(chunk.value(k))
+        chunk.replace_value(k, value)
 
     def remove(self, indexes) -> None:
         """Remove the elements at ``indexes`` (ascending, each one it has)."""
@@ -331,8 +345,9 @@ class PackedList:
     def _repack(self, first: int, old: list, pairs: list) -> None:
         """Put chunks holding ``pairs`` in the place of ``old``, the chunks from number
         ``first`` on, and count the chunks' first elements again."""
-        self._chunks[first:first + len(old)] = _packed(pairs)
-        self._starts = list(accumulate((len(chunk) for chunk in self._chunks[:-1]),
-                                       initial=self._base))
-        if not self._chunks:
-            self._starts = []
+        chunks = self._chunks
+        chunks[first:first + len(old)] = _packed(pairs)
+        start = self._starts[first] if first < len(self._starts) else self._base
+        # (the chunks before ``first`` keep their first elements' numbers)
+        self._starts[first:] = accumulate((len(chunk) for chunk in chunks[first:-1]),
+                                          initial=start) if len(chunks) > first else []

@@ -40,6 +40,7 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
+from itertools import accumulate
 
 from geolru.model.record import Record
 
@@ -97,11 +98,20 @@ def is_run(name: bytes) -> bool:
 
 def run_of(name: bytes) -> tuple[bytes, int] | None:
     """(the run's stem, the element's number in it) of an element a run made; None
-    for an element made alone."""
+    for an element made alone (or a name no geolru makes: a number with leading
+    zeros)."""
     at = name.rfind(b",") + 1
-    if name[at:at + 1] != RUN or not name[at + 1:].isdigit():
+    number = name[at + 1:]
+    if name[at:at + 1] != RUN or not number.isdigit() or (number[:1] == b"0"
+                                                            and number != b"0"):
         return None
-    return name[:at + 1], int(name[at + 1:])
+    return name[:at + 1], int(number)
+
+
+def in_a_run(name: bytes) -> bool:
+    """Whether ``name`` is a run's, or an element's a run made: what a release before
+    runs cannot parse."""
+    return is_run(name) or name[name.rfind(b",") + 1:][:1] == RUN
 
 
 def pack_run(values: list, removed: int = 0) -> bytes:
@@ -116,19 +126,26 @@ def pack_run(values: list, removed: int = 0) -> bytes:
                      *values, removed.to_bytes((count + 7) // 8, "little")))
 
 
-def unpack_run(value: bytes) -> tuple[list, int]:
-    """(the values, the removed ones' bits) of a run's value."""
-    lengths = array(chr(value[0]))
+def _lengths(value: bytes) -> array:
+    """The lengths of a run's values (``ValueError`` if it is none)."""
+    code = value[:1]
+    if code not in (b"H", b"I"):
+        raise ValueError("not a run")
+    lengths = array(code.decode())
     count = _COUNT.unpack_from(value, 1)[0]
-    at = 5 + count * lengths.itemsize
-    lengths.frombytes(value[5:at])
+    lengths.frombytes(value[5:5 + count * lengths.itemsize])
     if sys.byteorder == "big":
         lengths.byteswap()
-    values = []
-    for length in lengths:
-        values.append(value[at:at + length])
-        at += length
-    return values, int.from_bytes(value[at:], "little")
+    return lengths
+
+
+def unpack_run(value: bytes) -> tuple[list, int]:
+    """(the values, the removed ones' bits) of a run's value."""
+    lengths = _lengths(value)
+    at = 5 + len(lengths) * lengths.itemsize
+    ends = list(accumulate(lengths, initial=at))
+    return ([value[a:b] for a, b in zip(ends, ends[1:], strict=False)],
+            _removed(value)[0])
 
 
 def _removed(value: bytes) -> tuple[int, int]:
@@ -138,15 +155,17 @@ def _removed(value: bytes) -> tuple[int, int]:
 
 
 def run_removing(record: Record, removed: int) -> Record:
-    """``record``, a run's, with the elements of the bits ``removed`` removed too: a
-    tombstone once none is left (the same record if it had them all removed)."""
+    """``record``, a run's, with the elements of the bits ``removed`` removed too (bits
+    past its elements count for none): a tombstone once none is left (the same
+    record if it had them all removed)."""
     if record.value is None:
         return record
     had, count = _removed(record.value)
-    now = had | removed
+    every = (1 << count) - 1
+    now = (had | removed) & every
     if now == had:
         return record
-    if now == (1 << count) - 1:
+    if now == every:
         return Record(None, None, record.version, record.origin)
     value = record.value
     return record._replace(value=value[:len(value) - (count + 7) // 8]
@@ -166,26 +185,37 @@ def run_join(current: Record | None, incoming: Record) -> Record:
 def run_element(run: Record | None, index: int) -> Record | None:
     """The record the run gives its element ``index``: its value at the push's
     version, or a tombstone if the run has it removed (which wins over any record of
-    the element's own, as its own tombstone did); None if the run is not here."""
+    the element's own, as its own tombstone did); None if the run is not here (or
+    has no such element).  Reads that element alone."""
     if run is None:
         return None
     if run.value is None:
         return Record(None, None, run.version, run.origin)
-    values, removed = unpack_run(run.value)
-    return Record(None if removed >> index & 1 else values[index], None, run.version,
-                  run.origin)
+    value = run.value
+    lengths = _lengths(value)
+    if index >= len(lengths):
+        return None
+    if _removed(value)[0] >> index & 1:
+        return Record(None, None, run.version, run.origin)
+    at = 5 + len(lengths) * lengths.itemsize + sum(lengths[:index])
+    return Record(value[at:at + lengths[index]], None, run.version, run.origin)
 
 
-def run_elements(stem: bytes, run: Record) -> list:
-    """(name, record) of each element of the run (``run_element``'s, a tombstone
-    for those it has removed); none if it is a tombstone."""
+def run_elements(stem: bytes, run: Record):
+    """(name, record) of each element of the run, in order (``run_element``'s: a
+    tombstone for those it has removed); none if it is a tombstone.  A generator:
+    a reader that wants a few stops early."""
     if run.value is None:
-        return []
-    values, removed = unpack_run(run.value)
+        return
+    value = run.value
+    lengths = _lengths(value)
+    removed = _removed(value)[0]
     version, origin = run.version, run.origin
-    return [(stem + b"%d" % index,
-             Record(None if removed >> index & 1 else value, None, version, origin))
-            for index, value in enumerate(values)]
+    at = 5 + len(lengths) * lengths.itemsize
+    for index, length in enumerate(lengths):
+        yield stem + b"%d" % index, Record(
+            None if removed >> index & 1 else value[at:at + length], None, version, origin)
+        at += length
 
 
 def _between(low: tuple, high: tuple) -> tuple[tuple, int]:

@@ -152,7 +152,9 @@ class Receiver:
         newest = -1  # the sender's own writes come in order: this one and all before it
         applied = 0
         for seq, key, record in changes:
-            own = record.origin == sender
+            # (position 0: a record sent along with a list's run, out of the stream's
+            # order, which says nothing of how far the sender's own writes are here)
+            own = seq and record.origin == sender
             # *reached*: how far the sender's own writes are here (what WAIT counts).
             # Only its own records say so: a frame of records forwarded for other
             # regions goes before its own writes still queued, at higher positions

@@ -1032,7 +1032,7 @@ class Sender:
                 for _, key, r in changes):
             return "a list (LPUSH, RPUSH, LPOP)"
         if self.protocol < peerwire.RUNS and any(
-                is_list_element(key) and listpos.is_run(parse(key)[1])
+                is_list_element(key) and listpos.in_a_run(parse(key)[1])
                 for _, key, _ in changes):
             return "a push of several values to a list (LPUSH, RPUSH)"
         if self.protocol < peerwire.ZSETS and any(_is_zset(r) for _, _, r in changes):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from geolru.model import hashkeys, members
+from geolru.model import hashkeys, listpos, members
 from geolru.model.hashkeys import MEMBER_MARK, ZMEMBER_MARK, field_stored_key, fields_prefix
 from geolru.model.record import decode, encode
 from geolru.store.layout import POSITION
@@ -65,6 +65,9 @@ class FieldIndex:
             place = stored[len(prefix):]
             while waiting and waiting[-1][0] <= place:
                 early, (field, record) = waiting.pop()
+                if early == place and mark == hashkeys.LIST_MARK \
+                        and listpos.is_run(field):  # (as ``Store.get`` reads it)
+                    record = listpos.run_join(decode(raw)[1], record)
                 yield early, field, record
                 if early == place:
                     break

@@ -60,7 +60,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from geolru.common.collaborators import DelayedCall
-from geolru.model import hashkeys
+from geolru.model import hashkeys, listpos
 from geolru.model.hashkeys import is_field
 from geolru.model.record import (
     HAS_DEADLINE,
@@ -366,6 +366,8 @@ class Store:
     def get(self, key: bytes) -> Record | None:
         buffered = self._buffered(key)
         if buffered is not None:
+            if key[-1:] == listpos.RUN and key[:3] == hashkeys.LIST_MARK:
+                return self._run_as_committed(key, buffered[0])
             return buffered[0]
         if self._expiring and key in self._expiring:
             return self._expiring[key]
@@ -503,6 +505,15 @@ class Store:
                     if len(due) == limit:
                         break
         return due
+
+    def _run_as_committed(self, key: bytes, record: Record) -> Record:
+        """A buffered write of a list's run, joined with the run's committed row: a
+        tombstone collection may have marked an element removed there since the write
+        was made (``geolru.store.tombstones``), and the element's tombstone is gone.
+        The commit joins them likewise (``RowWriter``)."""
+        stored, table, _ = place(self.tables, key)
+        raw = self.reader().get(stored, db=table)
+        return record if raw is None else listpos.run_join(decode(raw)[1], record)
 
     def _buffered(self, key: bytes):
         """(record, seq) of ``key``'s newest write not yet committed, or ``None``."""

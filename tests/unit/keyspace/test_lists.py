@@ -220,3 +220,34 @@ def test_a_write_of_a_run_committed_after_a_collection_keeps_its_marks(pair, clo
     a.store.commit_and_wait()
     assert listpos.unpack_run(_own_rows(a, b"q")[stem].value)[1] == 0b01
     assert items(a, "q") == [b"job2"] and a.store.tombstones() == 0
+
+
+def test_a_run_buffered_when_a_collection_marks_it_reads_as_marked(pair, clock):
+    """A peer's copy of the run joined before the collection marked it, still
+    buffered: every read joins it with the row, so the popped element does not show
+    while it waits, nor stay in a list cached meanwhile (review of 2026-12-07)."""
+    from geolru.model import listpos
+    a, b = pair
+    a("RPUSH", "q", "x", "y", "z")
+    a.send_to(b)
+    clock.advance(0.01)
+    assert a("LPOP", "q") == b"$1\r\nx\r\n"
+    a.send_to(b)
+    clock.advance(0.01)
+    b.store.commit_and_wait()
+    b.keyspace.collect_tombstones()  # (b marks x in its run)
+    b.store.commit_and_wait()
+    assert a("RPOP", "q") == b"$1\r\nz\r\n"
+    a.send_to(b)
+    a.store.commit_and_wait()
+    [stem] = [n for n in _own_rows(b, b"q") if listpos.is_run(n)]
+    identity = b"\xff\x00L" + len(b"q").to_bytes(4, "big") + b"q" + stem
+    a.keyspace.apply(identity, b.store.get(identity))  # buffered here: x marked, z not
+    assert a.store.pending
+    a.keyspace.collect_tombstones()  # (marks z in the row; the tombstones go)
+    a.keyspace.cache.discard(b"q")
+    assert items(a, "q") == [b"y"]
+    a.store.commit_and_wait()
+    assert items(a, "q") == [b"y"]
+    a.keyspace.cache.discard(b"q")
+    assert items(a, "q") == [b"y"]

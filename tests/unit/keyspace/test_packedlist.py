@@ -30,6 +30,8 @@ def _same(packed: PackedList, model: list) -> None:
     assert packed.size == sum(len(n) + len(v) for n, v in model)
     assert packed.names() == [n for n, _ in model]
     assert packed.values(1, len(model) - 1) == [v for _, v in model[1:-1]]
+    assert list(packed.iter_values()) == [v for _, v in model]
+    assert list(packed.iter_values(reverse=True)) == [v for _, v in reversed(model)]
     for at, (name, value) in enumerate(model):
         assert (packed.name(at), packed.value(at)) == (name, value)
         assert packed.locate(name) == (at, True)
