@@ -113,3 +113,16 @@ def test_a_run_orders_its_elements_as_pushed_and_keeps_long_values():
     assert listpos.run_of(inserted) is None and listpos.run_of(base[0]) is None
     values = [b"x" * 70_000, b"", b"y"]  # (one past 64 KiB: 4-byte lengths)
     assert listpos.unpack_run(listpos.pack_run(values, 0b010)) == (values, 0b010)
+
+
+def test_odd_names_and_bits_of_a_run_change_nothing():
+    """Names no geolru makes (a faulty peer's) neither mark another element nor stop
+    a collection: a number with leading zeros is no element of a run, an element past
+    the run's count is not in it, bits past its count remove nothing."""
+    stem, names = listpos.run_names(None, None, 7, "a", 3)
+    run = Record(listpos.pack_run([b"x", b"y", b"z"]), None, 7, "a")
+    assert listpos.run_of(stem + b"01") is None and listpos.run_of(stem + b"1") == (stem, 1)
+    assert listpos.run_element(run, 3) is None
+    assert listpos.run_removing(run, 1 << 40) is run
+    assert listpos.unpack_run(listpos.run_removing(run, 0b1000_0010).value)[1] == 0b010
+    assert not listpos.in_a_run(b"0,7,a,1") and listpos.in_a_run(names[0])
