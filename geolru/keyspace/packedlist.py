@@ -347,6 +347,7 @@ class PackedList:
         ``first`` on, and count the chunks' first elements again."""
         chunks = self._chunks
         chunks[first:first + len(old)] = _packed(pairs)
+        assert first < len(self._starts) or not first  # (the chunks before keep theirs)
         start = self._starts[first] if first < len(self._starts) else self._base
         # (the chunks before ``first`` keep their first elements' numbers)
         self._starts[first:] = accumulate((len(chunk) for chunk in chunks[first:-1]),

@@ -154,7 +154,7 @@ class Receiver:
         for seq, key, record in changes:
             # (position 0: a record sent along with a list's run, out of the stream's
             # order, which says nothing of how far the sender's own writes are here)
-            own = seq and record.origin == sender
+            own = seq != 0 and record.origin == sender
             # *reached*: how far the sender's own writes are here (what WAIT counts).
             # Only its own records say so: a frame of records forwarded for other
             # regions goes before its own writes still queued, at higher positions

@@ -506,13 +506,14 @@ class Store:
                         break
         return due
 
-    def _run_as_committed(self, key: bytes, record: Record) -> Record:
-        """A buffered write of a list's run, joined with the run's committed row: a
-        tombstone collection may have marked an element removed there since the write
-        was made (``geolru.store.tombstones``), and the element's tombstone is gone.
-        The commit joins them likewise (``RowWriter``)."""
+    def _run_as_committed(self, key: bytes, record: Record, txn=None) -> Record:
+        """A buffered write of a list's run, joined with the run's committed row (read
+        in ``txn``, or the reactor's read transaction): a tombstone collection may have
+        marked an element removed there since the write was made
+        (``geolru.store.tombstones``), and the element's tombstone is gone.  The
+        commit joins them likewise (``RowWriter``)."""
         stored, table, _ = place(self.tables, key)
-        raw = self.reader().get(stored, db=table)
+        raw = (txn or self.reader()).get(stored, db=table)
         return record if raw is None else listpos.run_join(decode(raw)[1], record)
 
     def _buffered(self, key: bytes):
@@ -551,14 +552,18 @@ class Store:
                         changes[key] = (seq, key, record)
                     if len(changes) == limit:
                         break
-        # committed changes past the last one read are not in this answer; buffered
-        # ones up to it are (oldest batch first, so a newer write replaces an older one)
-        horizon = max(seq for seq, _, _ in changes.values()) if len(changes) == limit \
-            else self.seq
-        for batch in (*self._inflight, self._pending):
-            for key, (record, seq) in batch.items():
-                if position < seq <= horizon:
-                    changes[key] = (seq, key, record)
+            # committed changes past the last one read are not in this answer;
+            # buffered ones up to it are (oldest batch first, so a newer write
+            # replaces an older one); a list's run, joined with its row as every
+            # read of it is (``_run_as_committed``)
+            horizon = max(seq for seq, _, _ in changes.values()) \
+                if len(changes) == limit else self.seq
+            for batch in (*self._inflight, self._pending):
+                for key, (record, seq) in batch.items():
+                    if position < seq <= horizon:
+                        if key[-1:] == listpos.RUN and key[:3] == hashkeys.LIST_MARK:
+                            record = self._run_as_committed(key, record, txn)
+                        changes[key] = (seq, key, record)
         return sorted(changes.values(), key=lambda change: change[0])[:limit]
 
     # ------------------------------------------------------------ writes

@@ -251,3 +251,24 @@ def test_a_run_buffered_when_a_collection_marks_it_reads_as_marked(pair, clock):
     assert items(a, "q") == [b"y"]
     a.keyspace.cache.discard(b"q")
     assert items(a, "q") == [b"y"]
+
+
+def test_a_catch_up_reads_a_buffered_run_with_its_committed_marks(pair, clock):
+    """What a peer catching up from below gets (``Store.changes_since``) joins a run
+    waiting in the buffer with its committed row, as every read does: a fresh region
+    fed it does not show the element whose tombstone the collection let go (second
+    review of 2026-12-07)."""
+    from geolru.model import listpos
+    a, c = pair
+    a("RPUSH", "q", "job1", "job2")
+    a("LPOP", "q")
+    a.store.commit_and_wait()
+    [(identity, run)] = [(k, r) for _, k, r in a.store.changes_since(0, 1000)
+                         if k[:3] == b"\xff\x00L" and listpos.is_run(k)]
+    a.store.put(identity, run)  # (a copy joined before the collection, buffered)
+    a.keyspace.collect_tombstones()
+    sent = a.store.changes_since(0, 1000)
+    assert listpos.unpack_run(dict((k, r) for _, k, r in sent)[identity].value)[1] == 0b01
+    for _, key, record in sent:
+        c.keyspace.apply(key, record)
+    assert items(a, "q") == items(c, "q") == [b"job2"]
