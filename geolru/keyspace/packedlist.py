@@ -71,6 +71,20 @@ class _Chunk:
         ends, shift = self.ends, self.shift
         return self.data[(ends[k - 1] if k else shift) - shift:ends[k] - shift]
 
+    def names_between(self, k: int, last: int) -> list:
+        return [self.name(j) for j in range(k, last)]
+
+    def values_between(self, k: int, last: int) -> list:
+        """The values of elements ``k`` to ``last - 1``."""
+        ends, shift, data = self.ends, self.shift, self.data
+        start = (ends[k - 1] if k else shift) - shift
+        found = []
+        for end in ends[k:last]:
+            end -= shift
+            found.append(data[start:end])
+            start = end
+        return found
+
     def pairs(self) -> list:
         return [(self.name(k), self.value(k)) for k in range(len(self.index))]
 
@@ -176,17 +190,19 @@ class PackedList:
         chunks, wanted = self._chunks, stop - start
         while True:
             last = min(len(chunk), k + wanted - len(found))
-            found.extend(read(chunk, j) for j in range(k, last))
+            found += read(chunk, k, last)
             if len(found) == wanted:
                 return found
             c, k = c + 1, 0
             chunk = chunks[c]
 
     def names(self, start: int = 0, stop: int | None = None) -> list:
-        return self._range(start, self._length if stop is None else stop, _Chunk.name)
+        return self._range(start, self._length if stop is None else stop,
+                           _Chunk.names_between)
 
     def values(self, start: int = 0, stop: int | None = None) -> list:
-        return self._range(start, self._length if stop is None else stop, _Chunk.value)
+        return self._range(start, self._length if stop is None else stop,
+                           _Chunk.values_between)
 
     def iter_values(self, reverse: bool = False):
         """The values in order (or from the last), one at a time: a scan that stops
