@@ -292,6 +292,16 @@ def test_a_region_whose_data_a_peer_refused_streams_it_to_no_peer(tmp_path, cloc
     assert out.sender.ready and there.store.get(b"k") is None
 
 
+def _streamed_in(sender, protocol: int) -> list:
+    """The frames ``sender`` sends a peer that asks for its whole stream in
+    ``protocol`` (None: it closed the connection)."""
+    sent = []
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": protocol}))
+    return sent
+
+
 def test_a_stream_in_protocol_4_stops_before_a_hyperloglog_and_goes_on_once_upgraded(
         tmp_path, clock):
     """A release of protocol 4 reads a counter's parts as integers: it would fail on a
@@ -303,18 +313,12 @@ def test_a_stream_in_protocol_4_stops_before_a_hyperloglog_and_goes_on_once_upgr
     hyperloglog.add(registers, [b"a"])
     here.keyspace.raise_registers(b"hll", registers)
     sender = here.replicator.add_peer("there")
-    sent = []
-    sender.connected(sent.append)
-    sender.received(b"C" + b"n" * 32)
-    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 4}))
+    sent = _streamed_in(sender, 4)
     assert sent[-2] == (b"Ereplication protocol 4 cannot carry a HyperLogLog (PFADD, "
                         b"PFMERGE): upgrade this region") and sent[-1] is None
     assert not any(f and f[:1] == b"B" for f in sent)  # (one frame would hold both)
-    del sent[:]
     sender.disconnected()
-    sender.connected(sent.append)
-    sender.received(b"C" + b"n" * 32)
-    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 5}))
+    sent = _streamed_in(sender, 5)
     batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
     assert {key for batch in batches for _, key, _ in batch} == {b"before", b"hll"}
 
@@ -327,17 +331,11 @@ def test_a_stream_in_protocol_7_stops_before_a_list_and_goes_on_once_upgraded(
     here.keyspace.write(b"before", b"v", None)
     here.keyspace.list_push(b"l", [b"a"], left=False)
     sender = here.replicator.add_peer("there")
-    sent = []
-    sender.connected(sent.append)
-    sender.received(b"C" + b"n" * 32)
-    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 7}))
+    sent = _streamed_in(sender, 7)
     assert sent[-2] == (b"Ereplication protocol 7 cannot carry a list (LPUSH, RPUSH, "
                         b"LPOP): upgrade this region") and sent[-1] is None
-    del sent[:]
     sender.disconnected()
-    sender.connected(sent.append)
-    sender.received(b"C" + b"n" * 32)
-    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 8}))
+    sent = _streamed_in(sender, 8)
     batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
     keys = {key for batch in batches for _, key, _ in batch}
     assert b"before" in keys and b"l" in keys and len(keys) == 3  # (and the element)
@@ -1293,10 +1291,7 @@ def test_a_stream_in_protocol_10_stops_before_a_run_and_goes_on_once_upgraded(
     here.keyspace.list_push(b"one", [b"a"], left=False)
     here.keyspace.list_push(b"several", [b"a", b"b"], left=False)
     sender = here.replicator.add_peer("there")
-    sent = []
-    sender.connected(sent.append)
-    sender.received(b"C" + b"n" * 32)
-    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 10}))
+    sent = _streamed_in(sender, 10)
     assert sent[-2] == (b"Ereplication protocol 10 cannot carry a push of several values "
                         b"to a list (LPUSH, RPUSH): upgrade this region") and sent[-1] is None
     # nor the record of an element of a run alone (an LSET of it, a pop): its name is
@@ -1309,11 +1304,8 @@ def test_a_stream_in_protocol_10_stops_before_a_run_and_goes_on_once_upgraded(
     sender.protocol = 10
     assert sender._what_the_protocol_lacks([(1, element, Record(None, None, 2, "x"))]) \
         == "a push of several values to a list (LPUSH, RPUSH)"
-    del sent[:]
     sender.disconnected()
-    sender.connected(sent.append)
-    sender.received(b"C" + b"n" * 32)
-    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 11}))
+    sent = _streamed_in(sender, 11)
     batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
     keys = {key for batch in batches for _, key, _ in batch}
     assert {b"one", b"several"} <= keys and len(keys) == 4  # (an element, a run)
