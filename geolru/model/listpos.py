@@ -172,6 +172,15 @@ def run_removing(record: Record, removed: int) -> Record:
                            + now.to_bytes((count + 7) // 8, "little"))
 
 
+def run_removing_elements(record: Record, numbers) -> Record:
+    """``run_removing`` of the elements ``numbers`` (those past the run's count, from
+    a name no geolru makes, remove none)."""
+    if record.value is None:
+        return record
+    count = _removed(record.value)[1]
+    return run_removing(record, sum(1 << n for n in set(numbers) if n < count))
+
+
 def run_join(current: Record | None, incoming: Record) -> Record:
     """The record of a run both regions agree on (commutative): one push made its
     values, so only what is removed differs, and the removed ones add up."""

@@ -97,6 +97,7 @@ class TombstoneCollector:
                         break
                     found.append((position, key))
                 runs: dict = {}  # a run's identity -> its elements whose tombstones go
+                # (their numbers)
                 for _, key in found:
                     if tombs is tables.field_tombs and is_list_element(key):
                         _in_run(key, runs)
@@ -133,12 +134,12 @@ def _in_run(identity: bytes, runs: dict) -> None:
     key, name = hashkeys.parse(identity)
     made = listpos.run_of(name)
     if made is not None:
-        run = hashkeys.member_id(key, made[0], hashkeys.LIST_MARK)
-        runs[run] = runs.get(run, 0) | 1 << made[1]
+        runs.setdefault(hashkeys.member_id(key, made[0], hashkeys.LIST_MARK),
+                        []).append(made[1])
 
 
-def _mark_removed(txn, tables: Tables, identity: bytes, removed: int, left: list) -> None:
-    """Mark the elements ``removed`` (bits) removed in the run ``identity``, where it
+def _mark_removed(txn, tables: Tables, identity: bytes, removed: list, left: list) -> None:
+    """Mark the elements ``removed`` (numbers) removed in the run ``identity``, where it
     is, in the transaction that collects their tombstones (on the writer thread).
 
     An element a run made (``geolru.model.listpos``) is removed for good in its run:
@@ -153,7 +154,7 @@ def _mark_removed(txn, tables: Tables, identity: bytes, removed: int, left: list
     if raw is None:
         return
     seq, run = decode(raw)
-    marked = listpos.run_removing(run, removed)
+    marked = listpos.run_removing_elements(run, removed)
     if marked is run:
         return
     txn.put(stored, encode(marked, seq), db=tables.fields)

@@ -126,3 +126,10 @@ def test_odd_names_and_bits_of_a_run_change_nothing():
     assert listpos.run_removing(run, 1 << 40) is run
     assert listpos.unpack_run(listpos.run_removing(run, 0b1000_0010).value)[1] == 0b010
     assert not listpos.in_a_run(b"0,7,a,1") and listpos.in_a_run(names[0])
+
+
+def test_a_collection_marks_only_a_runs_own_elements():
+    run = Record(listpos.pack_run([b"x", b"y"]), None, 7, "a")
+    marked = listpos.run_removing_elements(run, [1, 10 ** 9])  # (a faulty peer's name)
+    assert listpos.unpack_run(marked.value)[1] == 0b10
+    assert listpos.run_removing_elements(marked, [0, 0]).value is None
