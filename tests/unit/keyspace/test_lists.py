@@ -272,3 +272,22 @@ def test_a_catch_up_reads_a_buffered_run_with_its_committed_marks(pair, clock):
     for _, key, record in sent:
         c.keyspace.apply(key, record)
     assert items(a, "q") == items(c, "q") == [b"job2"]
+
+
+def test_the_tombstone_of_an_element_whose_run_a_clear_dropped_is_collected(pair, clock):
+    """A pop concurrent with a DEL: the DEL drops the run (pushed before it) but not
+    the pop's tombstone (made after it, by the clock); with no run left to mark, the
+    tombstone goes all the same (wide seeds 3005100117, 3005100494: it waited for
+    good)."""
+    a, b = pair
+    a("RPUSH", "q", "x", "y")
+    exchange(a, b)
+    clock.advance(0.01)
+    b("DEL", "q")
+    clock.advance(0.01)
+    assert a("LPOP", "q") == b"$1\r\nx\r\n"  # (a has not seen the DEL)
+    exchange(a, b)
+    for region in pair:
+        assert items(region, "q") == []
+        _collect(region, clock)
+        assert region.store.tombstones() == 0

@@ -1333,3 +1333,24 @@ def test_what_goes_with_a_run_does_not_say_how_far_its_origins_writes_are_here(
     missing = [n for n in range(600) if there.store.get(b"k%d" % n) is None]
     assert missing and there.replicator.watermarks["here"] < min(
         here.store.get(b"k%d" % n).version for n in missing)
+
+
+def test_a_run_goes_with_its_elements_own_records_before_it(tmp_path, clock):
+    """A frame that carries a list's run carries, before it and at position 0, the
+    records of its elements' own the sender holds (a pop's tombstone), unless the
+    frame has them: a region that had collected both and gets the run again (a
+    catch-up that skipped the pop as that region's own) does not show the popped
+    element (wide seed 3005300992)."""
+    from geolru.model import listpos
+    here = Region(tmp_path, clock, "here")
+    here.keyspace.list_push(b"q", [b"x", b"y"], left=False)
+    here.keyspace.list_remove(b"q", [0])
+    sender = here.replicator.add_peer("there")
+    [(seq, run_id, run)] = [c for c in here.store.changes_since(0, 100)
+                            if listpos.is_run(c[1])]
+    [(element, popped)] = here.store.run_element_records(run_id)
+    assert popped.value is None
+    assert sender._with_run_removals([(seq, run_id, run)]) == [
+        (0, element, popped), (seq, run_id, run)]
+    alone = [(seq, run_id, run), (7, element, popped)]
+    assert sender._with_run_removals(alone) == alone
