@@ -42,15 +42,18 @@ def split(name: bytes) -> tuple[bytes, int]:
 
 
 class _Chunk:
-    """Up to ``CHUNK_COUNT`` elements, in order.  Element ``k``'s name is
-    ``stems[stem_of[k]]`` and ``index[k]``; its value the bytes of ``data`` from the
-    end of element ``k - 1`` to ``ends[k]`` (offsets counted from ``shift``, so that a
-    pop at the front need not renumber the rest)."""
+    """Up to ``CHUNK_COUNT`` elements, in order.  Element ``k``'s name is its stem (the
+    ``stem_of[k]``-th of the stems packed in ``stem_data``, each ending at its
+    ``stem_ends``) and ``index[k]``; its value the bytes of ``data`` from the end of
+    element ``k - 1`` to ``ends[k]`` (offsets counted from ``shift``, so that a pop at
+    the front need not renumber the rest).  Packed, the stems of a list pushed one
+    value at a time (one each) cost their bytes, not a ``bytes`` object each."""
 
-    __slots__ = ("stems", "stem_of", "index", "data", "ends", "shift")
+    __slots__ = ("stem_data", "stem_ends", "stem_of", "index", "data", "ends", "shift")
 
     def __init__(self):
-        self.stems: list = []
+        self.stem_data = b""
+        self.stem_ends = array("I")
         self.stem_of = array("B")
         self.index = array("I")
         self.data = b""
@@ -63,8 +66,12 @@ class _Chunk:
     def full(self) -> bool:
         return len(self.index) >= CHUNK_COUNT or len(self.data) >= CHUNK_BYTES
 
+    def _stem_at(self, number: int) -> bytes:
+        ends = self.stem_ends
+        return self.stem_data[ends[number - 1] if number else 0:ends[number]]
+
     def name(self, k: int) -> bytes:
-        stem, index = self.stems[self.stem_of[k]], self.index[k]
+        stem, index = self._stem_at(self.stem_of[k]), self.index[k]
         return stem if index == NO_INDEX else stem + b"%d" % index
 
     def value(self, k: int) -> bytes:
@@ -91,11 +98,11 @@ class _Chunk:
     def _stem(self, stem: bytes, near: int) -> int:
         """The number of ``stem`` among the chunk's, added if the element at ``near``
         (its neighbour) does not have it already."""
-        stems = self.stems
-        if self.stem_of and stems[self.stem_of[near]] == stem:
+        if self.stem_of and self._stem_at(self.stem_of[near]) == stem:
             return self.stem_of[near]
-        stems.append(stem)
-        return len(stems) - 1
+        self.stem_data += stem
+        self.stem_ends.append(len(self.stem_data))
+        return len(self.stem_ends) - 1
 
     def append(self, name: bytes, value: bytes) -> None:
         stem, index = split(name)
@@ -134,7 +141,7 @@ class _Chunk:
     def crowded(self) -> bool:
         """Whether its stems outnumber what one byte counts (elements came and went
         at one end): time to pack it again."""
-        return len(self.stems) >= _MAX_STEMS
+        return len(self.stem_ends) >= _MAX_STEMS
 
 
 def _packed(pairs) -> list:
