@@ -42,6 +42,7 @@ import sys
 from array import array
 from itertools import accumulate
 
+from geolru.model.hashkeys import LIST_MARK
 from geolru.model.record import Record
 
 RUN = b"r"  # a run's stem ends with it; its elements' last level's index starts with it
@@ -94,6 +95,11 @@ def run_names(low: bytes | None, high: bytes | None, version: int, origin: str,
 def is_run(name: bytes) -> bool:
     """Whether ``name`` is a run's (its stem), not an element's."""
     return name[-1:] == RUN
+
+
+def is_run_identity(identity: bytes) -> bool:
+    """Whether ``identity`` is a list's run's (``geolru.model.hashkeys``)."""
+    return identity[-1:] == RUN and identity[:3] == LIST_MARK
 
 
 def run_of(name: bytes) -> tuple[bytes, int] | None:

@@ -38,7 +38,6 @@ from geolru.model.counters import counter_origins, holds_registers
 from geolru.model.hashkeys import (
     HASH,
     LIST,
-    LIST_MARK,
     ZSET,
     HashMeta,
     identity_slot,
@@ -1009,8 +1008,8 @@ class Sender:
         would show the popped elements there.  Before the run, so that no element
         shows for a moment, nor says so in an event.  (Position 0: not the order of
         this stream.)"""
-        runs = [key for _, key, record in changes if key[:3] == LIST_MARK
-                and record.value is not None and listpos.is_run(parse(key)[1])]
+        runs = [key for _, key, record in changes
+                if record.value is not None and listpos.is_run_identity(key)]
         if not runs:
             return changes
         present = {key for _, key, _ in changes}

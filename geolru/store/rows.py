@@ -26,7 +26,6 @@ import lmdb
 from geolru.model import listpos
 from geolru.model.hashkeys import (
     ELEMENT_MARKS,
-    LIST_MARK,
     NO_VERSION,
     element_stored_key,
     parse,
@@ -89,7 +88,7 @@ class RowWriter:
             stored = stored_key(key)
             cursor = self._kv
             tombs = tables.tombs
-        if field and key[-1:] == listpos.RUN and key[:3] == LIST_MARK:
+        if field and listpos.is_run_identity(key):
             held = cursor.get(stored)  # (a run's removed elements only ever add up: a
             if held is not None:  # write made before a collection marked one keeps it)
                 record = listpos.run_join(decode(held)[1], record)

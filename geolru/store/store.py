@@ -366,7 +366,7 @@ class Store:
     def get(self, key: bytes) -> Record | None:
         buffered = self._buffered(key)
         if buffered is not None:
-            if key[-1:] == listpos.RUN and key[:3] == hashkeys.LIST_MARK:
+            if listpos.is_run_identity(key):
                 return self._run_as_committed(key, buffered[0])
             return buffered[0]
         if self._expiring and key in self._expiring:
@@ -561,7 +561,7 @@ class Store:
             for batch in (*self._inflight, self._pending):
                 for key, (record, seq) in batch.items():
                     if position < seq <= horizon:
-                        if key[-1:] == listpos.RUN and key[:3] == hashkeys.LIST_MARK:
+                        if listpos.is_run_identity(key):
                             record = self._run_as_committed(key, record, txn)
                         changes[key] = (seq, key, record)
         return sorted(changes.values(), key=lambda change: change[0])[:limit]
