@@ -29,16 +29,10 @@ _MAX_STEMS = 255  # (a chunk's stems are numbered in one byte)
 
 
 def split(name: bytes) -> tuple[bytes, int]:
-    """(stem, index) of a name: ``stem + b"%d" % index == name`` (the stem ends in
-    ``,`` or, for an element of a run, ``,r``), or (name, ``NO_INDEX``) when it does
-    not end in such a number."""
-    at = name.rfind(b",") + 1
-    if name[at:at + 1] == listpos.RUN:  # (an element of a run: "…,r<index>")
-        at += 1
-    tail = name[at:]
-    if at and tail.isdigit() and len(tail) < 10 and (tail[:1] != b"0" or tail == b"0"):
-        return name[:at], int(tail)
-    return name, NO_INDEX
+    """(stem, index) of a name (``listpos.stem_and_number``), ``NO_INDEX`` for a name
+    that does not end in a number."""
+    stem, number = listpos.stem_and_number(name)
+    return stem, NO_INDEX if number is None else number
 
 
 class _Chunk:

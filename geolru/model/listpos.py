@@ -102,16 +102,24 @@ def is_run_identity(identity: bytes) -> bool:
     return identity[-1:] == RUN and identity[:3] == LIST_MARK
 
 
+def stem_and_number(name: bytes) -> tuple[bytes, int | None]:
+    """(stem, number) of a name: ``stem + b"%d" % number == name``, the stem ending in
+    ``,`` or, for an element of a run, ``,r``; (name, None) when it does not end in
+    such a number (of fewer than 10 digits, with no leading zero)."""
+    at = name.rfind(b",") + 1
+    if name[at:at + 1] == RUN:  # (an element of a run: "…,r<number>")
+        at += 1
+    tail = name[at:]
+    if at and tail.isdigit() and len(tail) < 10 and (tail[:1] != b"0" or tail == b"0"):
+        return name[:at], int(tail)
+    return name, None
+
+
 def run_of(name: bytes) -> tuple[bytes, int] | None:
     """(the run's stem, the element's number in it) of an element a run made; None
-    for an element made alone (or a name no geolru makes: a number with leading
-    zeros)."""
-    at = name.rfind(b",") + 1
-    number = name[at + 1:]
-    if name[at:at + 1] != RUN or not number.isdigit() or (number[:1] == b"0"
-                                                            and number != b"0"):
-        return None
-    return name[:at + 1], int(number)
+    for an element made alone (or a name no geolru makes)."""
+    stem, number = stem_and_number(name)
+    return None if number is None or stem[-1:] != RUN else (stem, number)
 
 
 def in_a_run(name: bytes) -> bool:
