@@ -249,12 +249,13 @@ class ListCommands:
             return session.nil
         keyspace.list_items(destination)  # (WRONGTYPE before anything is written)
         at = 0 if source_left else len(elements) - 1
-        name, value = elements.name(at), elements.value(at)
+        value = elements.value(at)
         with keyspace.transaction():
             # the push first: a list moved onto itself never is empty, so it keeps its
-            # time to live (as Redis'); then the element, where the push left it
+            # time to live (as Redis'); then the element, where the push left it (one
+            # on, if the push went before it)
             keyspace.list_push(destination, [value], left=destination_left)
-            keyspace.list_remove(source, [keyspace.list_items(source).locate(name)[0]])
+            keyspace.list_remove(source, [at + (source == destination and destination_left)])
         return p.bulk(value)
 
     def cmd_lmpop(self, session, args):
