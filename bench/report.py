@@ -143,18 +143,15 @@ def summary(region: dict, locate: list, replication: dict, wan: dict, hashes: di
         mine, theirs = sets["region"]["rss per member"], sets["redis"]["rss per member"]
         out.append(f"| memory per member of a {sets['members']:,}-member set | {mine:,.0f} B "
                    f"| redis-server {theirs:,.0f} B | {mine / theirs:.2f}× |")
-        if "zset rss per member" in sets["region"]:
-            mine, theirs = (sets[who]["zset rss per member"] for who in ("region", "redis"))
-            out.append(f"| ... of a sorted set | {mine:,.0f} B | redis-server {theirs:,.0f} B "
-                       f"| {mine / theirs:.2f}× |")
-        if "list rss per element" in sets["region"]:
-            mine, theirs = (sets[who]["list rss per element"] for who in ("region", "redis"))
-            out.append(f"| ... per element of a list (pushed 1,000 at a time) | {mine:,.0f} B "
-                       f"| redis-server {theirs:,.0f} B | {mine / theirs:.2f}× |")
-        if "list1 rss per element" in sets["region"]:
-            mine, theirs = (sets[who]["list1 rss per element"] for who in ("region", "redis"))
-            out.append(f"| ... of a list pushed one value at a time | {mine:,.0f} B "
-                       f"| redis-server {theirs:,.0f} B | {mine / theirs:.2f}× |")
+        for figure, label in (("zset rss per member", "... of a sorted set"),
+                              ("list rss per element",
+                               "... per element of a list (pushed 1,000 at a time)"),
+                              ("list1 rss per element",
+                               "... of a list pushed one value at a time")):
+            if figure in sets["region"]:
+                mine, theirs = (sets[who][figure] for who in ("region", "redis"))
+                out.append(f"| {label} | {mine:,.0f} B | redis-server {theirs:,.0f} B "
+                           f"| {mine / theirs:.2f}× |")
     if near:
         mine, theirs = near["region"]["near cache reads/s"], near["redis"]["socket reads/s"]
         out.append(f"| GET of a hot key through GeoCache's near cache, reads/s | {mine:,.0f} "
