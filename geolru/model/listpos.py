@@ -137,26 +137,32 @@ def pack_run(values: list, removed: int = 0) -> bytes:
         lengths.byteswap()
     count = len(values)
     return b"".join((lengths.typecode.encode(), _COUNT.pack(count), lengths.tobytes(),
-                     *values, removed.to_bytes((count + 7) // 8, "little")))
+                     *values, removed.to_bytes(_bits_bytes(count), "little")))
 
 
-def _lengths(value: bytes) -> array:
-    """The lengths of a run's values (``ValueError`` if it is none)."""
+def _bits_bytes(count: int) -> int:
+    """The bytes of a run's bits of removed elements, for ``count`` elements."""
+    return (count + 7) // 8
+
+
+def _lengths(value: bytes) -> tuple[array, int]:
+    """(the lengths of a run's values, where the first value starts) (``ValueError``
+    if it is none)."""
     code = value[:1]
     if code not in (b"H", b"I"):
         raise ValueError("not a run")
     lengths = array(code.decode())
     count = _COUNT.unpack_from(value, 1)[0]
-    lengths.frombytes(value[5:5 + count * lengths.itemsize])
+    at = 5 + count * lengths.itemsize
+    lengths.frombytes(value[5:at])
     if sys.byteorder == "big":
         lengths.byteswap()
-    return lengths
+    return lengths, at
 
 
 def unpack_run(value: bytes) -> tuple[list, int]:
     """(the values, the removed ones' bits) of a run's value."""
-    lengths = _lengths(value)
-    at = 5 + len(lengths) * lengths.itemsize
+    lengths, at = _lengths(value)
     ends = list(accumulate(lengths, initial=at))
     return ([value[a:b] for a, b in zip(ends, ends[1:], strict=False)],
             _removed(value)[0])
@@ -165,7 +171,7 @@ def unpack_run(value: bytes) -> tuple[list, int]:
 def _removed(value: bytes) -> tuple[int, int]:
     """(the removed ones' bits, the element count) of a run's value."""
     count = _COUNT.unpack_from(value, 1)[0]
-    return int.from_bytes(value[len(value) - (count + 7) // 8:], "little"), count
+    return int.from_bytes(value[len(value) - _bits_bytes(count):], "little"), count
 
 
 def run_removing(record: Record, removed: int) -> Record:
@@ -182,8 +188,8 @@ def run_removing(record: Record, removed: int) -> Record:
     if now == every:
         return Record(None, None, record.version, record.origin)
     value = record.value
-    return record._replace(value=value[:len(value) - (count + 7) // 8]
-                           + now.to_bytes((count + 7) // 8, "little"))
+    size = _bits_bytes(count)
+    return record._replace(value=value[:len(value) - size] + now.to_bytes(size, "little"))
 
 
 def run_removing_elements(record: Record, numbers) -> Record:
@@ -215,12 +221,12 @@ def run_element(run: Record | None, index: int) -> Record | None:
     if run.value is None:
         return Record(None, None, run.version, run.origin)
     value = run.value
-    lengths = _lengths(value)
+    lengths, at = _lengths(value)
     if index >= len(lengths):
         return None
     if _removed(value)[0] >> index & 1:
         return Record(None, None, run.version, run.origin)
-    at = 5 + len(lengths) * lengths.itemsize + sum(lengths[:index])
+    at += sum(lengths[:index])
     return Record(value[at:at + lengths[index]], None, run.version, run.origin)
 
 
@@ -231,10 +237,9 @@ def run_elements(stem: bytes, run: Record):
     if run.value is None:
         return
     value = run.value
-    lengths = _lengths(value)
+    lengths, at = _lengths(value)
     removed = _removed(value)[0]
     version, origin = run.version, run.origin
-    at = 5 + len(lengths) * lengths.itemsize
     for index, length in enumerate(lengths):
         yield stem + b"%d" % index, Record(
             None if removed >> index & 1 else value[at:at + length], None, version, origin)
