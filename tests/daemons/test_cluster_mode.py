@@ -286,6 +286,11 @@ def test_the_geolru_command_line_follows_moved(sharded):
         prompt + "(error) mget - all keys must map to the same key slot", prompt], shell.stdout
 
 
+def every_shard_synced(region):
+    return all(redis.Redis(port=p).info("replication")["sync_state"] == "synced"
+               for p in region.ports)
+
+
 def test_changing_the_shard_count_loses_nothing(tmp_path):
     """Montreal 2 shards → 3 (restarted with shards = 3) → 1 (geolru reshard while
     stopped, then started without cluster mode); Frankfurt beside it all along."""
@@ -302,8 +307,9 @@ def test_changing_the_shard_count_loses_nothing(tmp_path):
     frankfurt = placed_region(tmp_path, "frankfurt", masters).start()
     try:
         client = region.cluster_client(decode_responses=True)
-        # (Montreal learns of Frankfurt while starting, and syncs with it first)
-        wait_until(lambda: client.exists("k0") == 0, 20, what="Montreal to serve keys")
+        # (Montreal learns of Frankfurt while starting, and each shard syncs with it
+        # before it serves keys: one shard answering says nothing of the other)
+        wait_until(lambda: every_shard_synced(region), 20, what="every shard to serve keys")
         for i in range(300):
             client.set(f"k{i}", i)
         client.incrby("hits", 7)
@@ -319,7 +325,8 @@ def test_changing_the_shard_count_loses_nothing(tmp_path):
         region = montreal(3).start()  # same ini, another count: the records move first
         assert "last ran in 2 shard(s), now in 3" in region.log()
         client = region.cluster_client(decode_responses=True)
-        wait_until(lambda: client.get("hits") == "8" and client.get("k0") == "back", 20,
+        wait_until(lambda: every_shard_synced(region) and client.get("hits") == "8"
+                   and client.get("k0") == "back", 20,
                    what="the resharded region to catch up with Frankfurt")
         assert [client.get(f"k{i}") for i in range(1, 300)] == [str(i) for i in range(1, 300)]
         assert client.hgetall("{h}user") == {"name": "ada", "lang": "fr"}
