@@ -46,6 +46,10 @@ own under the rules above, and the writes to the key itself:
 A set (docs/types.md) is a hash whose fields are members, each present while an add
 of it made after the clear point was seen by no remove (``set_outcome``).
 
+A sorted set (docs/collections.md, "Sorted sets") is a set whose every member's
+write is an add, and whose member's score is a counter of the writes that stand
+(``zset_outcome``, ``zscore``).
+
 A list (docs/types.md) is a collection likewise whose elements are each made once, by
 an insert: an element is in the list while it was inserted after the clear point and
 no write removed it; its value is its newest write's (the insert, or an ``LSET``)
@@ -248,6 +252,77 @@ def set_outcome(key_ops, set_writes, members: dict, now_ms: int, fields: dict | 
                for op in ops):
             present.append(member)
     return ("set", tuple(present), deadline) if present else None
+
+
+@attrs.frozen
+class ScoreOp:
+    """One write that adds a sorted set's member: a ``ZADD`` of a score (a *base*), or
+    a ``ZINCRBY`` of an amount, with the start its region gave it (the base it built
+    on, or the first of its region's increments made on nothing)."""
+
+    stamp: Stamp
+    score: float | None = None  # a ZADD's
+    delta: float | None = None  # a ZINCRBY's
+    since: Stamp | None = None  # a ZINCRBY's start
+
+
+def zset_outcome(key_ops, zset_writes, members: dict, now_ms: int):
+    """What a client sees at a key with writes of its own ``key_ops``, writes to it as
+    a sorted set ``zset_writes`` (``HashWrite``) and its members' writes ``members``
+    (member -> ``ScoreOp``s and removes, ``MemberOp``s with ``seen``): ``("zset",
+    ((member, score), ...) by member, deadline)``, ``("string", value, deadline)``,
+    or None (``zscore`` says which members stand, and their scores)."""
+    standing = _collection(key_ops, zset_writes, now_ms)
+    if standing is None or standing[0] == "string":
+        return standing
+    _, cleared, deadline = standing
+    scored = [(member, score) for member, ops in sorted(members.items())
+              if (score := zscore(ops, cleared)) is not None]
+    return ("zset", tuple(scored), deadline) if scored else None
+
+
+def zscore(ops, cleared: Stamp = NOTHING) -> float | None:
+    """A member's score from its writes ``ops`` in a set last cleared at ``cleared``
+    (None: not in the set), by docs/collections.md, "Sorted sets":
+
+    - a write a remove had seen is removed (a remove that saw a region's write at some
+      version saw its earlier writes too), and so is one made before the clear (the
+      clear is a remove that saw them all);
+    - a region's increments of one start count together or not at all: they count
+      while the newest of them is not removed;
+    - a ``ZADD`` stands while not removed, or while increments that count built on it;
+    - of what stands, the score is a counter's (docs/replication.md): the newest
+      ``ZADD`` is the base; increments that started before it are void; of a region's,
+      those of its latest start count; the score is their sum, plus the base's when
+      some of them built on it, or the base's alone when none count."""
+    removes = [dict(op.seen) for op in ops if isinstance(op, MemberOp)]
+
+    def removed(op) -> bool:
+        return op.stamp <= cleared or any(
+            seen.get(op.stamp[1], NOTHING) >= op.stamp for seen in removes)
+
+    starts: dict[tuple, list] = {}  # (region, start) -> its increments
+    for op in ops:
+        if isinstance(op, ScoreOp) and op.delta is not None:
+            starts.setdefault((op.stamp[1], op.since), []).append(op)
+    counting = {start: made for start, made in starts.items()
+                if not removed(max(made, key=lambda op: op.stamp))}
+    built_on = {since for _, since in counting}
+    bases = [op for op in ops if isinstance(op, ScoreOp) and op.score is not None
+             and (not removed(op) or op.stamp in built_on)]
+    if not counting and not bases:
+        return None
+    base = max(bases, key=lambda op: op.stamp, default=None)
+    base_stamp = base.stamp if base is not None else NOTHING
+    latest: dict[str, tuple] = {}  # region -> (its latest start, its increments)
+    for (region, since), made in counting.items():
+        if since >= base_stamp and since > latest.get(region, (NOTHING,))[0]:
+            latest[region] = (since, made)
+    if not latest:
+        return base.score
+    total = sum(op.delta for _, made in latest.values() for op in made)
+    on_base = base is not None and any(since == base_stamp for since, _ in latest.values())
+    return total + (base.score if on_base else 0.0)
 
 
 @attrs.frozen

@@ -54,7 +54,6 @@ from geolru.commands.args import Session
 from geolru.keyspace.keyspace import WrongType
 from geolru.keyspace.lists import own_joined
 from geolru.model import hyperloglog, listpos
-from geolru.model import members as member_records
 from geolru.model.counters import as_counter, counter_of
 from geolru.model.hashkeys import (
     LIST_MARK,
@@ -1009,11 +1008,8 @@ class Simulation:
 
     def _check_zset(self, regions, key: bytes) -> None:
         """Every region shows the same sorted set (members, scores, deadline) at
-        ``key``; when every write to it is certain, its members are those the
-        reference model's observed-remove rule keeps (as a set's: every write of a
-        member is an add; ``reference.set_outcome``), and a standing sorted set holds
-        the scores its writes' records join to (the production join: no reference
-        model of scores yet)."""
+        ``key``; when every write to it is certain, the members and scores the
+        reference model of its writes keeps (``reference.zset_outcome``)."""
         owners = {region: self.world.serving(region, key) for region in regions}
         seen = {region: _zset_view(node.keyspace, key) for region, node in owners.items()}
         if len(set(seen.values())) > 1:
@@ -1022,37 +1018,13 @@ class Simulation:
         writes = [w for w in self.writes if w.key in self.zset_parts[key]]
         if not owners or not all(self._certain(w) for w in writes):
             return
-        final = next(iter(seen.values()))
-        joined = {}
-        for write in writes:
-            if is_zmember(write.key):
-                joined[write.key] = member_records.join(joined.get(write.key),
-                                                         write.record)
-        self._check_membership(key, final, writes)
-        if final is None or final[0] != "zset":
-            return  # (what stands, a string or nothing, the string keys' checks cover)
-        head = next(iter(owners.values())).store.get(key_id(key))
-        # the newest whole-key write before the sorted set that stands (a DEL,
-        # FLUSHALL, an expiry, a STORE's clear): the header may no longer say it, once
-        # its tombstone was collected before the sorted set was made again (wide seed
-        # 3000300487: ZRANGESTORE's clear, collected, then ZADD made it anew)
-        cleared = max([clear_point(head), *(
-            (w.record.version, w.record.origin) if w.record.hash_meta is None
-            else w.record.hash_meta.cleared
-            for w in writes if w.key == key_id(key))])
-        shown = dict(final[1])
-        for member in self.zset_members[key]:
-            expected = member_records.zscore(
-                joined.get(member_id(key, member, ZMEMBER_MARK)), cleared)
-            if expected != shown.get(member):
-                self.problems.append(f"sorted set {key!r}: {member!r} scores "
-                                     f"{shown.get(member)} everywhere; its writes join to "
-                                     f"{expected}")
+        self._check_zset_reference(key, next(iter(seen.values())), writes)
 
-    def _check_membership(self, key: bytes, final, writes: list) -> None:
-        """A sorted set's members against the reference model's observed-remove rule
-        (each member's writes: an add has a version of its own, and so has a remove,
-        its record's newest remover, which says what it had seen)."""
+    def _check_zset_reference(self, key: bytes, final, writes: list) -> None:
+        """A sorted set against the reference model: each member's writes (an add has
+        a version of its own, and a ``ZADD``'s score or a ``ZINCRBY``'s amount and
+        start; a remove is its record's newest remover's, and says what it had
+        seen)."""
         key_ops, headers, members, stamps, clears, ops = [], [], {}, set(), set(), {}
         for write in writes:
             record = write.record
@@ -1068,20 +1040,25 @@ class Simulation:
                     key_ops.append(op)
                 continue
             stamp = (write.key, record.version, record.origin)
-            op = reference.MemberOp(seen=_seen(write.before)) \
-                if stamp in stamps or _a_remove(record) else reference.MemberOp(stamp[1:])
+            if stamp in stamps or _a_remove(record):
+                op = reference.MemberOp(seen=_seen(write.before))
+            else:
+                op = _score_op(write)
+                if op is None:
+                    self.problems.append(f"{write.key!r}: {write.command} at {write.node} "
+                                         f"made {_show(record)}, which the reference "
+                                         "model cannot read")
+                    return
             stamps.add(stamp)
             members.setdefault(parse(write.key)[1], []).append(op)
         made = {op.stamp for op in key_ops}
         key_ops += [reference.Op(cleared) for cleared in sorted(clears - made)]
-        expected = reference.set_outcome(key_ops, headers, members, self._now_ms())
-        shown = (tuple(sorted(m for m, _ in final[1])) if final is not None
-                 and final[0] == "zset" else final)
-        wanted = (expected[1] if expected is not None and expected[0] == "set"
-                  else expected)
-        if shown != wanted and not (final is None and expected is None):
-            self.problems.append(f"sorted set {key!r} holds {shown} everywhere; the "
-                                 f"reference model of its writes keeps {wanted}")
+        expected = reference.zset_outcome(key_ops, headers, members, self._now_ms())
+        if final is not None and final[0] == "zset":
+            final = ("zset", tuple(sorted(final[1])), final[2])
+        if final != expected:
+            self.problems.append(f"sorted set {key!r} is {final} everywhere; the reference "
+                                 f"model of its writes says {expected}")
 
     def _check_list(self, regions, key: bytes) -> None:
         """Every region shows the same list (elements in the same order, values,
@@ -1269,6 +1246,29 @@ def _stored_list(node, key: bytes) -> tuple:
         return ()
     found = node.keyspace.visible_elements(key, clear_point(head), "list")
     return tuple((name, found[name]) for name in sorted(found, key=listpos.decode))
+
+
+def _score_op(write: Write) -> reference.ScoreOp | None:
+    """A write that added a sorted set's member, as the reference model takes it: a
+    ``ZADD``'s score (its record's base of its own version: a ``STORE``'s too), or a
+    ``ZINCRBY``'s (or ``ZADD … INCR``'s) amount, from the command, and the start its
+    region gave it; None if it is neither."""
+    record = write.record
+    stamp = (record.version, record.origin)
+    entry = dict(record.hash_meta.entries).get(record.origin)
+    if entry is None or entry.added != stamp:
+        return None
+    if entry.base is not None and entry.base[0] == stamp:
+        return reference.ScoreOp(stamp, score=entry.base[1])
+    member = parse(write.key)[1]
+    commands = write.command[1:] if write.command[:1] == (b"EXEC",) else (write.command,)
+    for args in commands:
+        if args[0] == b"ZINCRBY" and args[3] == member:
+            return reference.ScoreOp(stamp, delta=float(args[2]), since=entry.since)
+        if args[0] == b"ZADD" and b"INCR" in (a.upper() for a in args[2:-2]) \
+                and args[-1] == member:
+            return reference.ScoreOp(stamp, delta=float(args[-2]), since=entry.since)
+    return None
 
 
 def _a_remove(record) -> bool:

@@ -5,10 +5,12 @@ from simulation.reference import (
     HashWrite,
     MemberOp,
     Op,
+    ScoreOp,
     hash_outcome,
     outcomes,
     set_outcome,
     string_outcome,
+    zscore,
 )
 
 NOW = 10_000
@@ -147,3 +149,59 @@ def test_a_collection_of_another_kind_made_later_replaces_the_older_whole():
     assert set_outcome([], [hash_made, set_made, again], members, NOW,
                        {b"f": [write(1, "a", b"v")], b"g": [write(3, "a", b"w")]}) == (
         "hash", ((b"g", b"w"),), None)
+
+
+def zadd(version, origin, score):
+    return ScoreOp((version, origin), score=score)
+
+
+def zincrby(version, origin, delta, since):
+    """An increment its region started at ``since``: the ``ZADD`` it built on, or its
+    region's first increment on nothing (its own version)."""
+    return ScoreOp((version, origin), delta=delta, since=since)
+
+
+def zrem(**seen):
+    """A remove that had seen, per region, its writes up to that version."""
+    return MemberOp(seen=tuple((region, (version, region)) for region, version in seen.items()))
+
+
+def test_zscore_the_users_example_of_docs_types():
+    """docs/types.md, "Sorted sets": M and F, ``ann`` and ``bob``."""
+    ann_base, bob_base = zadd(1, "m", 10.0), zadd(1, "m", 5.0)
+    ann = [ann_base, zincrby(2, "m", 2.0, (1, "m")), zincrby(2, "f", 5.0, (1, "m"))]
+    assert zscore(ann) == 17.0
+    bob = [bob_base, zadd(3, "m", 30.0), zincrby(3, "f", 1.0, (1, "m"))]
+    assert zscore(bob) == 30.0  # the ZADD voids the increment made on the older score
+    # M removes ann, having seen its own writes only; F adds 1 more, unseen by it
+    ann += [zrem(m=2), zincrby(4, "f", 1.0, (1, "m"))]
+    assert zscore(ann) == 16.0  # F's 5 and 1, on the 10 they built on
+
+
+def test_zscore_the_example_of_docs_collections():
+    """docs/collections.md, "Sorted sets": three regions."""
+    ops = [zadd(1, "m", 10.0), zincrby(2, "f", 2.0, (1, "m")), zincrby(2, "s", 5.0, (1, "m"))]
+    assert zscore(ops) == 17.0
+    ops += [zadd(3, "m", 20.0), zincrby(3, "f", 3.0, (1, "m"))]  # F had not seen step 3
+    assert zscore(ops) == 20.0
+    # S, having seen step 3, adds 1 on the 20; M's remove had not seen that
+    ops += [zrem(m=3, f=3, s=2), zincrby(4, "s", 1.0, (3, "m"))]
+    assert zscore(ops) == 21.0
+
+
+def test_zscore_increments_on_nothing_add_up_and_a_clear_removes_what_came_before():
+    ops = [zincrby(1, "a", 2.0, (1, "a")), zincrby(2, "b", 3.0, (2, "b"))]
+    assert zscore(ops) == 5.0
+    assert zscore(ops, cleared=(2, "b")) is None
+    # an increment made after the clear, at a region that had not seen it, keeps its
+    # region's start, and the base that start was
+    ops = [zadd(1, "a", 10.0), zincrby(3, "a", 1.0, (1, "a"))]
+    assert zscore(ops, cleared=(2, "b")) == 11.0
+
+
+def test_zscore_a_regions_increments_of_one_start_count_together_or_not_at_all():
+    ops = [zadd(1, "a", 10.0), zincrby(2, "b", 1.0, (1, "a")), zincrby(4, "b", 2.0, (1, "a"))]
+    assert zscore([*ops, zrem(a=1, b=2)]) == 13.0  # the remove missed B's newest
+    assert zscore([*ops, zrem(a=1, b=4)]) is None
+    # a member removed at its region starts again on nothing there
+    assert zscore([*ops, zrem(a=1, b=4), zincrby(5, "b", 7.0, (5, "b"))]) == 7.0
