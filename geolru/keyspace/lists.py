@@ -20,7 +20,10 @@ from geolru.keyspace.packedlist import PackedList
 from geolru.model import listpos
 from geolru.model.hashkeys import LIST, LIST_MARK, key_id, member_id
 from geolru.model.headers import header
+from geolru.model.hlc import physical_ms
 from geolru.model.record import Record
+
+GROWING_KEYS = 10_000  # lists whose last push's run a push of one value may grow
 
 
 def element_id(key: bytes, name: bytes) -> bytes:
@@ -112,19 +115,53 @@ class ListOperations:
             low, high = None, elements.name(0) if elements else None
         else:
             low, high = elements.name(len(elements) - 1) if elements else None, None
-        if len(values) == 1:
+        names = None if left else self._grow_run(key, low, values, version)
+        if names is None and len(values) == 1 and left:
             names = listpos.between(low, high, version, self.origin)
             self._put_elements(key, names, values, version)
-        else:  # (one record, a run, for the push's elements)
+        elif names is None:  # (one record, a run, for the push's elements)
             stem, names = listpos.run_names(low, high, version, self.origin, len(values))
             self.store.put(element_id(key, stem),
                            Record(listpos.pack_run(values), None, version, self.origin))
+            self._growing(key, (stem, len(values), version, sum(map(len, values))))
         if left:
             elements.push_front(names, values)
         else:
             elements.push_back(names, values)
         self._list_written(key, head, entry, size)
         return len(elements)
+
+    def _grow_run(self, key: bytes, last: bytes | None, values: list,
+                  version: int) -> list | None:
+        """The names of ``values`` pushed onto the end of the list at ``key`` as the
+        next elements of the run this process's last push to it made, written as
+        records of their own (each region's store packs them into its copy of the
+        run: ``geolru.store.rows``); None if that run cannot grow: its last element
+        is not the list's last here (``last``), or it is as big or as old as a run
+        grows (``listpos.GROW_BYTES``, ``GROW_COUNT``, ``GROW_MS``).  An element so
+        pushed counts as inserted when the run was (docs/collections.md, *Runs*)."""
+        growing = self.growing_runs.get(key)
+        if growing is None or len(values) != 1:
+            return None
+        stem, count, made, size = growing
+        size += len(values[0])
+        if last != stem + b"%d" % (count - 1) or size > listpos.GROW_BYTES \
+                or count >= listpos.GROW_COUNT \
+                or physical_ms(version) - physical_ms(made) > listpos.GROW_MS:
+            return None
+        names = [stem + b"%d" % count]
+        self._put_elements(key, names, values, version)
+        self._growing(key, (stem, count + 1, made, size))
+        return names
+
+    def _growing(self, key: bytes, run: tuple) -> None:
+        """Note the run the last push to ``key`` made or grew (the lists pushed to
+        last, ``GROWING_KEYS`` at most)."""
+        growing = self.growing_runs
+        growing.pop(key, None)
+        growing[key] = run
+        if len(growing) > GROWING_KEYS:
+            del growing[next(iter(growing))]
 
     def list_insert(self, key: bytes, at: int, value: bytes) -> int:
         """Insert ``value`` before the element at index ``at`` (``at`` the length: at
@@ -223,9 +260,12 @@ def _add_run(found: dict, run: tuple, cleared: tuple, limit: int | None) -> bool
     """Add the visible elements of ``run`` (stem, record, its elements' own records)
     to ``found``; whether it reached ``limit``."""
     stem, record, own = run
-    if record.value is None:
-        return False  # (all its elements removed: their own records too)
-    if listpos.created(stem) > cleared:
+    if record.value is None:  # (the elements it had removed: their own records too;
+        gone = listpos.removed_count(record)  # those pushed onto it later are theirs)
+        own = {} if gone is None else {
+            name: element for name, element in own.items()
+            if (listpos.run_of(name) or (stem, gone))[1] >= gone}
+    elif listpos.created(stem) > cleared:
         for name, given in listpos.run_elements(stem, record):
             value = listpos.visible(name, own_joined(given, own.pop(name, None)), cleared)
             if value is not None:

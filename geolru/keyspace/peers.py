@@ -165,8 +165,9 @@ class PeerRecords:
         if given is not None and given.value is None:
             return False  # removed from its run here: for good, whatever comes
         merged = (listpos.run_join if run else listpos.join)(current, incoming)
-        if merged == current:
-            return False
+        if merged == current or (current is None and given is not None
+                                 and listpos.join(given, incoming) == given):
+            return False  # (nothing new: what its run gives it, grown here, says it)
         self.store.put(identity, merged)
         if run:
             changes = self._run_changes(key, name, current, merged, cleared)

@@ -47,6 +47,13 @@ from geolru.model.record import Record
 
 RUN = b"r"  # a run's stem ends with it; its elements' last level's index starts with it
 _COUNT = struct.Struct("<I")
+# a run's first byte: the lengths' type; lower case, a run grown by later pushes, with a
+# version per element
+_CODES = {b"H": "H", b"I": "I", b"h": "H", b"i": "I"}
+_GROWN = (b"h", b"i")
+GROW_BYTES = 4096  # a run grows by pushes of one value while its values are below this
+GROW_COUNT = 512  # ... and its elements fewer than this
+GROW_MS = 10_000  # ... for this long after the push that made it
 
 Level = tuple[int, int, str, int]  # (digit, version, origin, index)
 
@@ -149,15 +156,29 @@ def _lengths(value: bytes) -> tuple[array, int]:
     """(the lengths of a run's values, where the first value starts) (``ValueError``
     if it is none)."""
     code = value[:1]
-    if code not in (b"H", b"I"):
+    if code not in _CODES:
         raise ValueError("not a run")
-    lengths = array(code.decode())
+    lengths = array(_CODES[code])
     count = _COUNT.unpack_from(value, 1)[0]
     at = 5 + count * lengths.itemsize
     lengths.frombytes(value[5:at])
     if sys.byteorder == "big":
         lengths.byteswap()
+    if code in _GROWN:  # (each element's version after the run's: 4 bytes each)
+        at += count * 4
     return lengths, at
+
+
+def _deltas(value: bytes, count: int) -> array | None:
+    """How much later than the run's each element's version is (None: none is, the
+    run was made whole by one push)."""
+    if value[:1] not in _GROWN:
+        return None
+    start = 5 + count * array(_CODES[value[:1]]).itemsize
+    deltas = array("I", value[start:start + 4 * count])
+    if sys.byteorder == "big":
+        deltas.byteswap()
+    return deltas
 
 
 def unpack_run(value: bytes) -> tuple[list, int]:
@@ -176,8 +197,9 @@ def _removed(value: bytes) -> tuple[int, int]:
 
 def run_removing(record: Record, removed: int) -> Record:
     """``record``, a run's, with the elements of the bits ``removed`` removed too (bits
-    past its elements count for none): a tombstone once none is left (the same
-    record if it had them all removed)."""
+    past its elements count for none): a tombstone once none is left, which keeps
+    how many elements it had (``run_tombstone``); the same record if it had them all
+    removed."""
     if record.value is None:
         return record
     had, count = _removed(record.value)
@@ -186,15 +208,61 @@ def run_removing(record: Record, removed: int) -> Record:
     if now == had:
         return record
     if now == every:
-        return Record(None, None, record.version, record.origin)
+        return run_tombstone(record.version, record.origin, count)
     value = record.value
     size = _bits_bytes(count)
     return record._replace(value=value[:len(value) - size] + now.to_bytes(size, "little"))
 
 
+def run_tombstone(version: int, origin: str, count: int) -> Record:
+    """A run with its first ``count`` elements removed and no other: its elements past
+    them (pushed onto it later, elsewhere) are their own records' alone.  The count
+    rides in the record's deadline, which no element's record has (a run before
+    format 7 has none: every element of it is removed)."""
+    return Record(None, count, version, origin)
+
+
+def removed_count(run: Record) -> int | None:
+    """How many elements a run's tombstone removes (None: all, whatever it grew to)."""
+    return run.deadline
+
+
+def run_count(record: Record) -> int:
+    """How many elements the run (a live record) has."""
+    return _COUNT.unpack_from(record.value, 1)[0]
+
+
+def run_grown(record: Record, element: Record) -> Record | None:
+    """The run (a live record) with one more element at its end: ``element``'s (a
+    value's) value and version; None if that version is before the run's or too far
+    after it for the run to keep (4 bytes of difference)."""
+    value = record.value
+    lengths, at = _lengths(value)
+    count = len(lengths)
+    delta = element.version - record.version
+    if not 0 <= delta < 1 << 32:
+        return None
+    deltas = _deltas(value, count) or array("I", bytes(4 * count))
+    values = value[at:len(value) - _bits_bytes(count)]
+    added = element.value
+    if lengths.typecode == "H" and len(added) >= 0x10000:
+        lengths = array("I", lengths)
+    lengths.append(len(added))
+    deltas.append(delta)
+    if sys.byteorder == "big":
+        lengths.byteswap()
+        deltas.byteswap()
+    removed = _removed(value)[0]
+    count += 1
+    code = b"h" if lengths.typecode == "H" else b"i"
+    return record._replace(value=b"".join((
+        code, _COUNT.pack(count), lengths.tobytes(), deltas.tobytes(), values, added,
+        removed.to_bytes(_bits_bytes(count), "little"))))
+
+
 def run_removing_elements(record: Record, numbers) -> Record:
     """``run_removing`` of the elements ``numbers`` (those past the run's count, from
-    a name no geolru makes, remove none)."""
+    a name no geolru makes or pushed onto it elsewhere, remove none)."""
     if record.value is None:
         return record
     count = _removed(record.value)[1]
@@ -203,31 +271,51 @@ def run_removing_elements(record: Record, numbers) -> Record:
 
 def run_join(current: Record | None, incoming: Record) -> Record:
     """The record of a run both regions agree on (commutative): one push made its
-    values, so only what is removed differs, and the removed ones add up."""
+    values and later pushes of its region grew it at its end, so two copies differ
+    in how far they grew and in what they have removed: the longer, with the removed
+    ones of both (of two as long, the greater value: they differ only in what a
+    removed element holds); a tombstone removes its count of elements."""
     if current is None or current == incoming:
         return incoming
-    if incoming.value is None:
-        return incoming
-    return run_removing(current, _removed(incoming.value)[0])
+    if current.value is None and incoming.value is None:
+        return max(current, incoming, key=_tombstone_order)
+    if current.value is None or incoming.value is None:
+        tombstone, run = (current, incoming) if current.value is None else (incoming, current)
+        gone = removed_count(tombstone)
+        if gone is None or gone >= run_count(run):
+            return tombstone
+        return run_removing(run, (1 << gone) - 1)
+    longer, shorter = sorted((current, incoming), reverse=True,
+                             key=lambda run: (run_count(run), run.value))
+    return run_removing(longer, _removed(shorter.value)[0])
+
+
+def _tombstone_order(run: Record) -> tuple:
+    gone = removed_count(run)
+    return (gone is None, gone or 0)
 
 
 def run_element(run: Record | None, index: int) -> Record | None:
-    """The record the run gives its element ``index``: its value at the push's
-    version, or a tombstone if the run has it removed (which wins over any record of
-    the element's own, as its own tombstone did); None if the run is not here (or
-    has no such element).  Reads that element alone."""
+    """The record the run gives its element ``index``: its value at the version of the
+    push that made it, or a tombstone if the run has it removed (which wins over any
+    record of the element's own, as its own tombstone did); None if the run is not
+    here (or has no such element).  Reads that element alone."""
     if run is None:
         return None
     if run.value is None:
-        return Record(None, None, run.version, run.origin)
+        gone = removed_count(run)
+        return None if gone is not None and index >= gone \
+            else Record(None, None, run.version, run.origin)
     value = run.value
     lengths, at = _lengths(value)
     if index >= len(lengths):
         return None
     if _removed(value)[0] >> index & 1:
         return Record(None, None, run.version, run.origin)
+    deltas = _deltas(value, len(lengths))
     at += sum(lengths[:index])
-    return Record(value[at:at + lengths[index]], None, run.version, run.origin)
+    return Record(value[at:at + lengths[index]], None,
+                  run.version + (deltas[index] if deltas else 0), run.origin)
 
 
 def run_elements(stem: bytes, run: Record):
@@ -239,10 +327,12 @@ def run_elements(stem: bytes, run: Record):
     value = run.value
     lengths, at = _lengths(value)
     removed = _removed(value)[0]
+    deltas = _deltas(value, len(lengths))
     version, origin = run.version, run.origin
     for index, length in enumerate(lengths):
         yield stem + b"%d" % index, Record(
-            None if removed >> index & 1 else value[at:at + length], None, version, origin)
+            None if removed >> index & 1 else value[at:at + length], None,
+            version + deltas[index] if deltas else version, origin)
         at += length
 
 

@@ -62,7 +62,7 @@ from geolru.model.record import Record, decode, encode
 # one region at a time: a release that changes the wire speaks the previous version
 # too, for as long as it may meet a region that has not been upgraded.  Version 4 is
 # the first to negotiate; the release before it speaks 4 alone and refuses any other.
-PROTOCOL = 11
+PROTOCOL = 12
 OLDEST_PROTOCOL = 4
 # Version 5: a counter record may hold a HyperLogLog's parts (registers where a
 # release of version 4 reads an integer): a stream in version 4 stops before the
@@ -89,7 +89,11 @@ REMOVERS = 10
 # Version 11: a push of several values to a list is one record, a run
 # (``geolru.model.listpos``), which a release of 10 would take for an element with a
 # name it cannot parse: a stream in an older version stops before the first one.
-RUNS = 11
+# Version 12: a run grows by later pushes of one value (elements past its count, a
+# version per element, a tombstone that counts what it removes), which a release of
+# 11 would misread (it takes a run's tombstone to remove every element named in it):
+# a stream in 11 stops before the first run likewise.
+RUNS = 12
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _PROGRESS = struct.Struct(">QQ")

@@ -48,8 +48,10 @@ DEADLINE_BIAS = 1 << 63  # deadlines are signed; index keys sort as unsigned
 # format 4 lists (a header of kind "list", element records under a prefix of their own),
 # format 5 a member's removers (``geolru.model.orset``: words a release of format 4
 # cannot parse), format 6 a list's runs (``geolru.model.listpos``: a record named by a
-# stem, holding the values of one push, which a release of format 5 cannot parse).
-FORMAT = 6
+# stem, holding the values of one push, which a release of format 5 cannot parse),
+# format 7 runs that later pushes grew (a version per element, and a run's tombstone
+# that counts the elements it removes), which a release of format 6 would misread.
+FORMAT = 7
 FORMAT_NAME = b"store_format"  # meta: the format of the folder
 
 

@@ -26,8 +26,10 @@ import lmdb
 from geolru.model import listpos
 from geolru.model.hashkeys import (
     ELEMENT_MARKS,
+    LIST_MARK,
     NO_VERSION,
     element_stored_key,
+    member_id,
     parse,
 )
 from geolru.model.headers import clear_point
@@ -49,7 +51,7 @@ _pack = POSITION.pack
 class RowWriter:
     """Writes records into one write transaction (``txn``) of ``tables``."""
 
-    __slots__ = ("txn", "tables", "marks", "_kv", "_fields", "_positions")
+    __slots__ = ("txn", "tables", "marks", "_kv", "_fields", "_positions", "_grown")
 
     def __init__(self, txn, tables, marks: tuple):
         self.txn = txn
@@ -58,6 +60,7 @@ class RowWriter:
         self._kv = txn.cursor(db=tables.kv)
         self._fields = None  # opened by the first field
         self._positions: list[tuple[bytes, bytes]] = []  # new seq rows, for ``flush``
+        self._grown: dict = {}  # a run's identity -> (its record, grown, and position)
 
     def write_batch(self, batch: dict) -> None:
         """Write a commit's ``batch`` (identity -> (record, position)): fields first,
@@ -65,13 +68,52 @@ class RowWriter:
         field written before it."""
         replace = self.replace
         for key, (record, seq) in batch.items():
-            if key[:3] in ELEMENT_MARKS:
+            if key[:3] in ELEMENT_MARKS and not (
+                    key[:3] == LIST_MARK and record.value is not None
+                    and self._grows_its_run(key, record, seq)):
                 replace(key, record, seq)
+        if self._grown:
+            for key, (record, seq) in self._grown.items():
+                replace(key, record, seq)
+            self._grown = {}
         self.flush()
         for key, (record, seq) in batch.items():
             if key[:3] not in ELEMENT_MARKS:
                 replace(key, record, seq)
         self.flush()
+
+    def _grows_its_run(self, key: bytes, record: Record, seq: int) -> bool:
+        """Whether the list element ``key`` (its ``record`` a value) is written into
+        its run's row instead of a row of its own: an element its run's region pushed
+        onto the end of the run (``geolru.keyspace.lists``), when the run is here,
+        alive, with every element before it, and no row of the element's own is.  The
+        run takes the element's position (the last of those it took in the batch)."""
+        list_key, name = parse(key)
+        made = listpos.run_of(name)
+        if made is None:
+            return False
+        stem, number = made
+        run_key = member_id(list_key, stem, LIST_MARK)
+        cursor = self._fields
+        if cursor is None:
+            cursor = self._fields = self.txn.cursor(db=self.tables.fields)
+        grown = self._grown.get(run_key)
+        if grown is not None:
+            run = grown[0]
+        else:
+            raw = cursor.get(element_stored_key(run_key))
+            if raw is None:
+                return False
+            run = decode(raw)[1]
+        if run.value is None or run.origin != record.origin \
+                or listpos.run_count(run) != number \
+                or cursor.get(element_stored_key(key)) is not None:
+            return False
+        run = listpos.run_grown(run, record)
+        if run is None:
+            return False
+        self._grown[run_key] = (run, max(seq, grown[1]) if grown is not None else seq)
+        return True
 
     def replace(self, key: bytes, record: Record, seq: int) -> None:
         """Write ``key``'s record (``key`` an identity) at position ``seq``."""

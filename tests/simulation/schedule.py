@@ -442,13 +442,20 @@ def _lists(rng, names) -> list:
     """A few dozen commands on lists (``WIDE_LIST_KEYS``): pushes at both ends (which
     all stay, however many regions push at once), pops (two regions may pop the same
     element: it goes once), ``LINSERT``, ``LSET`` (which loses to a pop of its element),
-    ``LREM``, ``LTRIM``, ``LMOVE`` between the lists, ``DEL`` and deadlines.  Values
-    repeat (``LINSERT``'s pivots and ``LREM``'s values find several)."""
+    ``LREM``, ``LTRIM``, ``LMOVE`` between the lists, ``DEL`` and deadlines; and a
+    region's pushes of one value in a row (which grow one run).  Values repeat
+    (``LINSERT``'s pivots and ``LREM``'s values find several)."""
     actions = []
     for _ in range(rng.randint(10, 40)):
         key, other = rng.choice(WIDE_LIST_KEYS), rng.choice(WIDE_LIST_KEYS)
         value = b"e%d" % rng.randrange(10)
         roll = rng.random()
+        if roll < 0.08:  # a region's pushes of one value in a row: they grow one run
+            at, name = rng.uniform(0, WORKLOAD_SECONDS), rng.choice(names)
+            for step in range(rng.randint(2, 6)):
+                actions.append((at + step * rng.uniform(0.001, 0.3), "command", name,
+                                (b"RPUSH", key, b"e%d" % rng.randrange(10))))
+            continue
         if roll < 0.3:
             args = (b"RPUSH", key, value, *(b"e%d" % rng.randrange(10)
                                             for _ in range(rng.randint(0, 2))))

@@ -291,3 +291,79 @@ def test_the_tombstone_of_an_element_whose_run_a_clear_dropped_is_collected(pair
         assert items(region, "q") == []
         _collect(region, clock)
         assert region.store.tombstones() == 0
+
+
+def test_pushes_of_one_value_in_a_row_grow_one_run(pair, clock):
+    """Each push of one value onto the end of the run this region's last push made is
+    an element's record on the wire, and one more element of the run in every
+    region's store: one row for the list, whoever pushed (docs/collections.md,
+    *Runs*)."""
+    from geolru.model import listpos
+    a, b = pair
+    for value in ("x", "y", "z"):
+        a("RPUSH", "q", value)
+        clock.advance(0.001)
+    assert [len(a.outbox)] == [6]  # (a run of one, then two elements, each with the header)
+    exchange(a, b)
+    for region in pair:
+        region.store.commit_and_wait()
+        [(stem, run)] = _own_rows(region, b"q").items()
+        assert listpos.is_run(stem) and listpos.unpack_run(run.value) == ([b"x", b"y", b"z"], 0)
+        assert items(region, "q") == [b"x", b"y", b"z"]
+    a("LPUSH", "q", "w")  # (the run is not the list's end any more after an RPUSH elsewhere)
+    b("RPUSH", "q", "b1")
+    a("RPUSH", "q", "a1")
+    exchange(a, b)
+    assert items(a, "q") == items(b, "q") == [b"w", b"x", b"y", b"z", b"a1", b"b1"]
+
+
+def test_an_element_pushed_onto_a_run_counts_as_inserted_with_it(pair, clock):
+    """Montreal grows its run after a DEL it has not seen: the element counts as made
+    when the run was, so the DEL, newer than that, takes it too (as it would the
+    run's other elements); a push that makes a run of its own stays."""
+    a, b = pair
+    a("RPUSH", "q", "x")
+    a("RPUSH", "other", "x")
+    exchange(a, b)
+    clock.advance(0.01)
+    b("DEL", "q")
+    b("DEL", "other")
+    clock.advance(0.01)
+    a("RPUSH", "q", "grown")  # (onto its run: made before the DEL)
+    a("LPUSH", "other", "alone")  # (an element of its own, made after the DEL)
+    exchange(a, b)
+    for region in pair:
+        assert items(region, "q") == []
+        assert items(region, "other") == [b"alone"]
+
+
+def test_an_element_pushed_onto_a_run_emptied_and_collected_elsewhere_stays(pair, clock):
+    """b pops the run's only element and collects its tombstone (the run a tombstone
+    then) before a's push onto that run arrives: the run's tombstone says how many
+    elements it removed, so the later element is not one of them."""
+    from geolru.model import listpos
+    a, b = pair
+    a("LPUSH", "q", "w")  # (keeps the list, so its header stays)
+    a("RPUSH", "q", "x")
+    exchange(a, b)
+    clock.advance(0.01)
+    assert b("RPOP", "q") == b"$1\r\nx\r\n"
+    clock.advance(0.05)
+    b.store.commit_and_wait()
+    b.keyspace.collect_tombstones()
+    b.store.commit_and_wait()
+    [run] = [r for name, r in _own_rows(b, b"q").items() if listpos.is_run(name)]
+    assert run.value is None and listpos.removed_count(run) == 1
+    a("RPUSH", "q", "y")  # (a has not seen the pop: y grows the run)
+    exchange(a, b)
+    for region in pair:
+        assert items(region, "q") == [b"w", b"y"]
+        _collect(region, clock)
+        assert items(region, "q") == [b"w", b"y"]
+    assert a("RPOP", "q") == b"$1\r\ny\r\n"
+    exchange(a, b)
+    for region in pair:
+        _collect(region, clock)
+        assert items(region, "q") == [b"w"] and region.store.tombstones() == 0
+        region.keyspace.cache.discard(b"q")
+        assert items(region, "q") == [b"w"]

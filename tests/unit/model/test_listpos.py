@@ -133,3 +133,51 @@ def test_a_collection_marks_only_a_runs_own_elements():
     marked = listpos.run_removing_elements(run, [1, 10 ** 9])  # (a faulty peer's name)
     assert listpos.unpack_run(marked.value)[1] == 0b10
     assert listpos.run_removing_elements(marked, [0, 0]).value is None
+
+
+@given(RUN_VALUES, st.lists(st.binary(max_size=5), max_size=6),
+       st.lists(st.tuples(st.integers(0, 6), st.integers(0, 2 ** 26 - 1)), min_size=1,
+                max_size=4), st.randoms(use_true_random=False))
+def test_grown_runs_join_to_the_longest_with_every_removal(values, later, copies, rng):
+    """Copies of a run that later pushes grew by different lengths, each with some
+    elements removed (a copy with all of its removed is a tombstone that counts them),
+    joined in any order and with repeats: the longest, each element removed that any
+    copy removed, its version the push's that made it."""
+    run = Record(listpos.pack_run(values), None, 7, "a")
+    grown = [run]
+    for number, value in enumerate(later):
+        grown.append(listpos.run_grown(grown[-1], Record(value, None, 9 + number, "a")))
+    made = [copy for extra, bits in copies
+            for copy in [listpos.run_removing(grown[min(extra, len(later))], bits)]]
+    states = []
+    for order in (made, made[::-1], rng.sample(made, len(made)) + made[:1]):
+        state = None
+        for copy in order:
+            state = listpos.run_join(state, copy)
+        states.append(state)
+    assert states[0] == states[1] == states[2]
+    state = states[0]
+    every = [*values, *later]
+    for index, value in enumerate(every):
+        removed = any(
+            (listpos.run_element(copy, index) or Record(b"", None, 0, "")).value is None
+            for copy in made)
+        given = listpos.run_element(state, index)
+        longest = max(len(values) + min(extra, len(later)) for extra, _ in copies)
+        if index >= longest:
+            assert given is None or given.value is None
+        elif removed:
+            assert given.value is None
+        else:
+            assert given == Record(value, None, 7 if index < len(values)
+                                   else 9 + index - len(values), "a")
+
+
+def test_a_run_grows_only_by_a_version_it_can_keep():
+    run = Record(listpos.pack_run([b"x"]), None, 7, "a")
+    assert listpos.run_grown(run, Record(b"y", None, 6, "a")) is None
+    assert listpos.run_grown(run, Record(b"y", None, 7 + (1 << 32), "a")) is None
+    big = listpos.run_grown(run, Record(b"z" * 70_000, None, 8, "a"))  # (4-byte lengths)
+    assert listpos.unpack_run(big.value) == ([b"x", b"z" * 70_000], 0)
+    assert listpos.run_element(big, 1) == Record(b"z" * 70_000, None, 8, "a")
+    assert listpos.run_count(big) == 2

@@ -329,7 +329,7 @@ def test_a_stream_in_protocol_7_stops_before_a_list_and_goes_on_once_upgraded(
     mark) and a header of kind "list" wait here until the peer speaks 8."""
     here = Region(tmp_path, clock, "here")
     here.keyspace.write(b"before", b"v", None)
-    here.keyspace.list_push(b"l", [b"a"], left=False)
+    here.keyspace.list_push(b"l", [b"a"], left=True)  # (an element of its own)
     sender = here.replicator.add_peer("there")
     sent = _streamed_in(sender, 7)
     assert sent[-2] == (b"Ereplication protocol 7 cannot carry a list (LPUSH, RPUSH, "
@@ -1283,29 +1283,31 @@ def test_frames_of_forwards_never_cut_a_collection():
     assert len(catch_up_frames(plain)[0]) == BATCH_RECORDS  # (the usual cut)
 
 
-def test_a_stream_in_protocol_10_stops_before_a_run_and_goes_on_once_upgraded(
+def test_a_stream_in_protocol_11_stops_before_a_run_and_goes_on_once_upgraded(
         tmp_path, clock):
-    """A release of protocol 10 has no runs: a push of one value goes, a push of
-    several (one record, a run) waits here until the peer speaks 11."""
+    """A release of protocol 11 has no runs that grow (and 10 none at all): an
+    ``LPUSH`` of one value goes, an ``RPUSH`` (a run, which later pushes may grow)
+    waits here until the peer speaks 12."""
     here = Region(tmp_path, clock, "here")
-    here.keyspace.list_push(b"one", [b"a"], left=False)
-    here.keyspace.list_push(b"several", [b"a", b"b"], left=False)
+    here.keyspace.list_push(b"one", [b"a"], left=True)
+    here.keyspace.list_push(b"several", [b"a"], left=False)
     sender = here.replicator.add_peer("there")
-    sent = _streamed_in(sender, 10)
-    assert sent[-2] == (b"Ereplication protocol 10 cannot carry a push of several values "
-                        b"to a list (LPUSH, RPUSH): upgrade this region") and sent[-1] is None
-    # nor the record of an element of a run alone (an LSET of it, a pop): its name is
-    # none a release of 10 can parse
+    sent = _streamed_in(sender, 11)
+    assert sent[-2] == (b"Ereplication protocol 11 cannot carry a push to a list of this "
+                        b"release's (RPUSH, or LPUSH of several values): upgrade this "
+                        b"region") and sent[-1] is None
+    # nor the record of an element of a run alone (one pushed onto it, an LSET of it,
+    # a pop): it means another thing to a release of 11, nothing to one of 10
     from geolru.model import listpos
     from geolru.model.hashkeys import LIST_MARK, member_id
     from geolru.model.record import Record
     element = member_id(b"several", listpos.run_names(None, None, 1, "x", 2)[1][1],
                         LIST_MARK)
-    sender.protocol = 10
+    sender.protocol = 11
     assert sender._what_the_protocol_lacks([(1, element, Record(None, None, 2, "x"))]) \
-        == "a push of several values to a list (LPUSH, RPUSH)"
+        == "a push to a list of this release's (RPUSH, or LPUSH of several values)"
     sender.disconnected()
-    sent = _streamed_in(sender, 11)
+    sent = _streamed_in(sender, 12)
     batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
     keys = {key for batch in batches for _, key, _ in batch}
     assert {b"one", b"several"} <= keys and len(keys) == 4  # (an element, a run)

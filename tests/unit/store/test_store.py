@@ -307,8 +307,8 @@ def a_closed_store(tmp_path, clock):
 
 def test_a_new_store_is_written_in_the_current_format(tmp_path, clock):
     path = a_closed_store(tmp_path, clock)
-    assert FORMAT == 6
-    assert contents(path)["meta"][FORMAT_NAME] == b"6"
+    assert FORMAT == 7
+    assert contents(path)["meta"][FORMAT_NAME] == b"7"
 
 
 def test_a_store_of_the_release_before_formats_gets_the_format_and_nothing_else(
@@ -337,7 +337,7 @@ def test_a_store_of_an_older_format_only_gains_the_number(tmp_path, clock, older
     assert after == before
 
 
-@pytest.mark.parametrize("written", [b"7", b"17"])
+@pytest.mark.parametrize("written", [b"%d" % (FORMAT + 1), b"17"])
 def test_a_store_of_a_newer_format_is_refused_and_left_as_it_is(tmp_path, clock, written):
     path = a_closed_store(tmp_path, clock)
     set_format(path, written)
