@@ -87,7 +87,9 @@ class FieldIndex:
     def drop(txn, tables: Tables, key: bytes, cleared: tuple,
              marks: tuple = hashkeys.ELEMENT_MARKS) -> None:
         """Remove ``key``'s elements (fields and members) written before ``cleared``
-        (they are not part of the key any more, in any region that has its header),
+        (a list's elements: inserted before it, whatever wrote their records since: an
+        ``LSET``, a pop, or a push that grew their run made elsewhere at the same
+        time) (they are not part of the key any more, in any region that has its header),
         and the writes before it that a newer member's record still holds, in
         ``txn``; only elements of ``marks`` (the kinds the store has any of)."""
         cursor = txn.cursor(db=tables.fields)
@@ -100,7 +102,10 @@ class FieldIndex:
                 if not stored.startswith(prefix):
                     break
                 seq, record = decode(raw)
-                if (record.version, record.origin) <= cleared:
+                made = (record.version, record.origin)
+                if mark == hashkeys.LIST_MARK:
+                    made = min(made, _inserted(stored[len(prefix):]))
+                if made <= cleared:
                     gone.append((stored, seq, record.value is None))
                 elif mark in MEMBER_MARKS:
                     # a member's record newer than the clear may still hold older
@@ -122,3 +127,14 @@ class FieldIndex:
             if record.value is not None and kept.value is None:
                 position = POSITION.pack(seq)
                 txn.put(position, txn.get(position, db=tables.seq), db=tables.field_tombs)
+
+
+def _inserted(place: bytes) -> tuple:
+    """When the list element (or run) stored at ``place`` was inserted, by its name
+    (``listpos.created``); never, for a name kept by its digest or none geolru makes."""
+    if place[:1] == hashkeys.LONG_MARK:
+        return (1 << 64, "")
+    try:
+        return listpos.created(place)
+    except (ValueError, IndexError):
+        return (1 << 64, "")

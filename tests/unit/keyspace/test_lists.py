@@ -367,3 +367,25 @@ def test_an_element_pushed_onto_a_run_emptied_and_collected_elsewhere_stays(pair
         assert items(region, "q") == [b"w"] and region.store.tombstones() == 0
         region.keyspace.cache.discard(b"q")
         assert items(region, "q") == [b"w"]
+
+
+def test_a_clear_drops_the_rows_of_elements_inserted_before_it_whatever_wrote_them_since(
+        pair, clock):
+    """Montreal's LSET (and a push that grows its run), made before Frankfurt's DEL
+    reached it but newer than the DEL by the clock: the elements were inserted before
+    the DEL, so no row of theirs stays behind, unseen, where a list made there again
+    could one day show it."""
+    a, b = pair
+    a("RPUSH", "q", "x")
+    a("RPUSH", "q", "y")
+    exchange(a, b)
+    clock.advance(0.01)
+    b("DEL", "q")
+    clock.advance(0.01)
+    a("LSET", "q", "0", "late")
+    a("RPUSH", "q", "z")  # (grows the run)
+    a.store.commit_and_wait()
+    exchange(a, b)
+    for region in pair:
+        region.store.commit_and_wait()
+        assert items(region, "q") == [] and _own_rows(region, b"q") == {}
