@@ -272,9 +272,10 @@ def run_removing_elements(record: Record, numbers) -> Record:
 def run_join(current: Record | None, incoming: Record) -> Record:
     """The record of a run both regions agree on (commutative): one push made its
     values and later pushes of its region grew it at its end, so two copies differ
-    in how far they grew and in what they have removed: the longer, with the removed
-    ones of both (of two as long, the greater value: they differ only in what a
-    removed element holds); a tombstone removes its count of elements."""
+    in how far they grew, in what they have removed, and in an element a copy took
+    in from a later write of the run's region (``_merged_runs``): every element of
+    either, the newer of two values, the removed ones of both; a tombstone removes
+    its count of elements."""
     if current is None or current == incoming:
         return incoming
     if current.value is None and incoming.value is None:
@@ -285,9 +286,54 @@ def run_join(current: Record | None, incoming: Record) -> Record:
         if gone is None or gone >= run_count(run):
             return tombstone
         return run_removing(run, (1 << gone) - 1)
-    longer, shorter = sorted((current, incoming), reverse=True,
-                             key=lambda run: (run_count(run), run.value))
-    return run_removing(longer, _removed(shorter.value)[0])
+    if run_count(current) == run_count(incoming) and _values_and_versions(current) \
+            == _values_and_versions(incoming):  # (the common case: marks differ)
+        first, second = sorted((current, incoming), key=lambda run: run.value)
+        return run_removing(second, _removed(first.value)[0])
+    return _merged_runs(current, incoming)
+
+
+def _values_and_versions(run: Record) -> tuple:
+    """(the values, each one's version after the run's) of a live run."""
+    value = run.value
+    lengths, at = _lengths(value)
+    deltas = _deltas(value, len(lengths))
+    return (value[at:len(value) - _bits_bytes(len(lengths))],
+            bytes(deltas) if deltas else bytes(4 * len(lengths)))
+
+
+def _merged_runs(one: Record, other: Record) -> Record:
+    """Two live copies of a run that differ in more than what they removed: the
+    elements of both, each the newer of its two values where both have it (a copy
+    may hold an ``LSET`` of the run's region where the other holds the push, each
+    packed in as the element's record came: ``geolru.store.rows``), and the removed
+    ones of both."""
+    elements = []
+    for run in (one, other):
+        values, removed = unpack_run(run.value)
+        deltas = _deltas(run.value, len(values)) or [0] * len(values)
+        elements.append((values, list(deltas), removed))
+    (values, deltas, removed), (more, more_deltas, more_removed) = sorted(
+        elements, key=lambda part: len(part[0]), reverse=True)
+    values, deltas = list(values), list(deltas)
+    for index, value in enumerate(more):
+        if (more_deltas[index], value) > (deltas[index], values[index]):
+            values[index], deltas[index] = value, more_deltas[index]
+    return run_removing(_packed(one, values, deltas), removed | more_removed)
+
+
+def _packed(run: Record, values: list, deltas: list) -> Record:
+    """``run`` holding ``values``, each ``deltas`` after the run's version, none
+    removed."""
+    lengths = array("H" if max(map(len, values)) < 0x10000 else "I", map(len, values))
+    deltas = array("I", deltas)
+    if sys.byteorder == "big":
+        lengths.byteswap()
+        deltas.byteswap()
+    code = b"h" if lengths.typecode == "H" else b"i"
+    return run._replace(value=b"".join((
+        code, _COUNT.pack(len(values)), lengths.tobytes(), deltas.tobytes(), *values,
+        bytes(_bits_bytes(len(values))))))
 
 
 def _tombstone_order(run: Record) -> tuple:

@@ -181,3 +181,20 @@ def test_a_run_grows_only_by_a_version_it_can_keep():
     assert listpos.unpack_run(big.value) == ([b"x", b"z" * 70_000], 0)
     assert listpos.run_element(big, 1) == Record(b"z" * 70_000, None, 8, "a")
     assert listpos.run_count(big) == 2
+
+
+def test_copies_of_a_run_that_took_in_different_writes_of_an_element_join_to_the_newer():
+    """One region packed the push of element 1 into its copy, another (catching up)
+    the run's region's later LSET of it, which it got first: they join to the LSET's
+    value, whichever copy is the longer, in either order (wide seed 3007400650)."""
+    run = Record(listpos.pack_run([b"a"]), None, 7, "m")
+    pushed = listpos.run_grown(run, Record(b"push", None, 9, "m"))
+    longer = listpos.run_grown(pushed, Record(b"more", None, 10, "m"))
+    lset = listpos.run_grown(run, Record(b"lset", None, 12, "m"))
+    for one, other in ((longer, lset), (pushed, lset)):
+        joined = listpos.run_join(one, other)
+        assert joined == listpos.run_join(other, one)
+        assert listpos.run_element(joined, 1) == Record(b"lset", None, 12, "m")
+    assert listpos.run_element(listpos.run_join(longer, lset), 2).value == b"more"
+    marked = listpos.run_removing(lset, 0b10)
+    assert listpos.run_element(listpos.run_join(longer, marked), 1).value is None
