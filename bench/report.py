@@ -147,7 +147,8 @@ def summary(region: dict, locate: list, replication: dict, wan: dict, hashes: di
                               ("list rss per element",
                                "... per element of a list (pushed 1,000 at a time)"),
                               ("list1 rss per element",
-                               "... of a list pushed one value at a time")):
+                               "... of a list pushed one value at a time (RPUSH)"),
+                              ("list1l rss per element", "... the same with LPUSH")):
             if figure in sets["region"]:
                 mine, theirs = (sets[who][figure] for who in ("region", "redis"))
                 out.append(f"| {label} | {mine:,.0f} B | redis-server {theirs:,.0f} B "

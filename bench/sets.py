@@ -8,8 +8,8 @@ and LINDEX of the middle element) of one random member.
 Memory: RSS growth (and RssAnon, without file pages mapped in) of each server,
 started afresh for each kind, while one set is filled with ``--members`` members of
 16 bytes (``member:%09d``), SADD 1,000 at a time (ZADD, RPUSH likewise; and a list
-again, RPUSH of one value each), over the members' own bytes: what the server spends
-per member.
+again, RPUSH of one value each, and LPUSH of one value each), over the members' own
+bytes: what the server spends per member.
 The region's cache holds the set whole, and its store holds it too.  Throughput:
 ``redis-benchmark -c 50 -P 16 -r N SADD s member:__rand_int__`` (and SISMEMBER) on
 that set.  Prints a Markdown table whose ratios are region / redis-server.
@@ -38,10 +38,11 @@ FIGURES = ("SADD", "SISMEMBER", "ZADD", "ZSCORE", "RPUSH", "LINDEX")
 
 def fill(daemon, members: int, kind: str = "set") -> tuple[float, float]:
     """Fill set ``s`` (or sorted set ``z``, or list ``l``: ``list1`` an ``RPUSH`` of
-    one value each, 1,000 to a pipeline); bytes of RSS and RssAnon growth per member."""
+    one value each, 1,000 to a pipeline, ``list1l`` an ``LPUSH`` likewise); bytes of
+    RSS and RssAnon growth per member."""
     import redis
     client = redis.Redis(port=daemon.port, socket_timeout=60)
-    key = {"set": "s", "zset": "z", "list": "l", "list1": "l"}[kind]
+    key = {"set": "s", "zset": "z", "list": "l", "list1": "l", "list1l": "l"}[kind]
     client.delete(key)
     before = memory(daemon.process.pid)
     for start in range(0, members, 1000):
@@ -50,15 +51,16 @@ def fill(daemon, members: int, kind: str = "set") -> tuple[float, float]:
             client.zadd(key, {m: i for i, m in enumerate(chunk, start)})
         elif kind == "list":
             client.rpush(key, *chunk)
-        elif kind == "list1":
+        elif kind in ("list1", "list1l"):
             pipe = client.pipeline(transaction=False)
+            push = pipe.rpush if kind == "list1" else pipe.lpush
             for member in chunk:
-                pipe.rpush(key, member)
+                push(key, member)
             pipe.execute()
         else:
             client.sadd(key, *chunk)
-    assert {"set": client.scard, "zset": client.zcard, "list": client.llen,
-            "list1": client.llen}[kind](key) == members
+    assert {"set": client.scard, "zset": client.zcard}.get(kind, client.llen)(key) \
+        == members
     time.sleep(1.0)  # let the store commit and the allocator settle
     after = memory(daemon.process.pid)
     client.close()
@@ -66,7 +68,8 @@ def fill(daemon, members: int, kind: str = "set") -> tuple[float, float]:
 
 
 KINDS = {"set": ("", ("SADD", "SISMEMBER")), "zset": ("zset ", ("ZADD", "ZSCORE")),
-         "list": ("list ", ("RPUSH", "LINDEX")), "list1": ("list1 ", ())}
+         "list": ("list ", ("RPUSH", "LINDEX")), "list1": ("list1 ", ()),
+         "list1l": ("list1l ", ())}
 
 
 def measure(name: str, daemons, members: int, requests: int, results: dict) -> None:
@@ -127,6 +130,9 @@ def report(results: dict, members: int) -> str:
                                 ("list1 rss per element", "list, pushed one value at a "
                                  "time: memory per element (RSS)", "B"),
                                 ("list1 anon per element", "the same, RssAnon", "B"),
+                                ("list1l rss per element", "list, LPUSH one value at a "
+                                 "time: memory per element (RSS)", "B"),
+                                ("list1l anon per element", "the same, RssAnon", "B"),
                                 ("RPUSH", "RPUSH of one element, P16, ops/s", ""),
                                 ("LINDEX", "LINDEX, P16, ops/s", "")):
         if figure not in redis or figure not in region:

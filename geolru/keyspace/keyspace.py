@@ -70,9 +70,9 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
     # the process
     part_expiries: dict = attrs.field(factory=dict, init=False)
     part_expiry_heap: list = attrs.field(factory=list, init=False)
-    # lists: the run each list's last push of this process made or grew, which a push
-    # of one value may grow (``geolru.keyspace.lists``): key -> (stem, its count, its
-    # version, its values' bytes)
+    # lists: the run the last push of this process to each end of a list made or
+    # grew, which a push of one value there may grow (``geolru.keyspace.lists``):
+    # (key, left) -> (stem, its count, its version, its values' bytes)
     growing_runs: dict = attrs.field(factory=dict, init=False)
 
     def __attrs_post_init__(self):

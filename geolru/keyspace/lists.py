@@ -115,15 +115,14 @@ class ListOperations:
             low, high = None, elements.name(0) if elements else None
         else:
             low, high = elements.name(len(elements) - 1) if elements else None, None
-        names = None if left else self._grow_run(key, low, values, version)
-        if names is None and len(values) == 1 and left:
-            names = listpos.between(low, high, version, self.origin)
-            self._put_elements(key, names, values, version)
-        elif names is None:  # (one record, a run, for the push's elements)
-            stem, names = listpos.run_names(low, high, version, self.origin, len(values))
+        names = self._grow_run(key, high if left else low, values, version, left)
+        if names is None:  # (one record, a run, for the push's elements)
+            stem, names = listpos.run_names(low, high, version, self.origin, len(values),
+                                            left)
+            pushed = values[::-1] if left else values  # (a run's numbers: pushed first 0)
             self.store.put(element_id(key, stem),
-                           Record(listpos.pack_run(values), None, version, self.origin))
-            self._growing(key, (stem, len(values), version, sum(map(len, values))))
+                           Record(listpos.pack_run(pushed), None, version, self.origin))
+            self._growing((key, left), (stem, len(values), version, sum(map(len, values))))
         if left:
             elements.push_front(names, values)
         else:
@@ -131,35 +130,36 @@ class ListOperations:
         self._list_written(key, head, entry, size)
         return len(elements)
 
-    def _grow_run(self, key: bytes, last: bytes | None, values: list,
-                  version: int) -> list | None:
-        """The names of ``values`` pushed onto the end of the list at ``key`` as the
-        next elements of the run this process's last push to it made, written as
-        records of their own (each region's store packs them into its copy of the
-        run: ``geolru.store.rows``); None if that run cannot grow: its last element
-        is not the list's last here (``last``), or it is as big or as old as a run
-        grows (``listpos.GROW_BYTES``, ``GROW_COUNT``, ``GROW_MS``).  An element so
-        pushed counts as inserted when the run was (docs/collections.md, *Runs*)."""
-        growing = self.growing_runs.get(key)
+    def _grow_run(self, key: bytes, end: bytes | None, values: list, version: int,
+                  left: bool) -> list | None:
+        """The names of ``values`` pushed onto the end of the list at ``key`` (its
+        head, ``left``) as the next elements of the run this process's last push
+        to it made, written as records of their own (each region's store packs them
+        into its copy of the run: ``geolru.store.rows``); None if that run cannot
+        grow: it is not an ``RPUSH``'s (an ``LPUSH``'s), its newest element is not
+        the list's ``end`` here, or it is as big or as old as a run grows
+        (``listpos.GROW_BYTES``, ``GROW_COUNT``, ``GROW_MS``).  An element so pushed
+        counts as inserted when the run was (docs/collections.md, *Runs*)."""
+        growing = self.growing_runs.get((key, left))
         if growing is None or len(values) != 1:
             return None
         stem, count, made, size = growing
         size += len(values[0])
-        if last != stem + b"%d" % (count - 1) or size > listpos.GROW_BYTES \
+        if end != stem + b"%d" % (count - 1) or size > listpos.GROW_BYTES \
                 or count >= listpos.GROW_COUNT \
                 or physical_ms(version) - physical_ms(made) > listpos.GROW_MS:
             return None
         names = [stem + b"%d" % count]
         self._put_elements(key, names, values, version)
-        self._growing(key, (stem, count + 1, made, size))
+        self._growing((key, left), (stem, count + 1, made, size))
         return names
 
-    def _growing(self, key: bytes, run: tuple) -> None:
-        """Note the run the last push to ``key`` made or grew (the lists pushed to
-        last, ``GROWING_KEYS`` at most)."""
+    def _growing(self, end: tuple, run: tuple) -> None:
+        """Note the run the last push to an end of a list (``(key, left)``) made or
+        grew (of the lists pushed to last, ``GROWING_KEYS`` ends at most)."""
         growing = self.growing_runs
-        growing.pop(key, None)
-        growing[key] = run
+        growing.pop(end, None)
+        growing[end] = run
         if len(growing) > GROWING_KEYS:
             del growing[next(iter(growing))]
 

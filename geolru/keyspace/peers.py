@@ -12,6 +12,8 @@ joins its adds and removes (``geolru.model.members``).
 
 from __future__ import annotations
 
+from twisted.logger import Logger
+
 from geolru.keyspace.lists import element_id, own_joined
 from geolru.model import listpos, members
 from geolru.model.hashkeys import (
@@ -35,6 +37,7 @@ from geolru.model.record import Record
 
 class PeerRecords:
     __slots__ = ()
+    log = Logger()
 
     def apply(self, key: bytes, incoming: Record) -> bool:
         """Merge a record from another region (``key`` an identity: a key's or a
@@ -159,8 +162,12 @@ class PeerRecords:
         cleared = clear_point(head)
         if listpos.created(name) <= cleared:
             return False  # inserted before its list was cleared here
-        current = self.store.get(identity)
         run = listpos.is_run(name)
+        if run and not listpos.well_formed(incoming):
+            self.log.warn("dropped a peer's record of the run {name!r} of list {key!r}: "
+                          "its counts and sizes do not add up", name=name, key=key)
+            return False
+        current = self.store.get(identity)
         given = None if run else self._given(key, name)
         if given is not None and given.value is None:
             return False  # removed from its run here: for good, whatever comes

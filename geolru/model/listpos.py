@@ -46,6 +46,11 @@ from geolru.model.hashkeys import LIST_MARK
 from geolru.model.record import Record
 
 RUN = b"r"  # a run's stem ends with it; its elements' last level's index starts with it
+# ... or this, for a run made by LPUSH: its elements are in the list in the reverse
+# order of their numbers (the last level's index is the number's negative), so that a
+# later LPUSH grows it at the list's head as an RPUSH grows a run at its end
+LEFT_RUN = b"l"
+RUNS = (RUN, LEFT_RUN)
 _COUNT = struct.Struct("<I")
 # a run's first byte: the lengths' type; lower case, a run grown by later pushes, with a
 # version per element
@@ -54,6 +59,7 @@ _GROWN = (b"h", b"i")
 GROW_BYTES = 4096  # a run grows by pushes of one value while its values are below this
 GROW_COUNT = 512  # ... and its elements fewer than this
 GROW_MS = 10_000  # ... for this long after the push that made it
+MAX_RUN = 1 << 24  # a run of more elements is none geolru makes (a push takes 1M values)
 
 Level = tuple[int, int, str, int]  # (digit, version, origin, index)
 
@@ -69,7 +75,8 @@ def decode(raw: bytes) -> tuple:
     for part in raw.decode().split(";"):
         digit, version, origin, index = part.split(",")
         levels.append((int(digit), int(version), origin,
-                       int(index[1:] if index[:1] == "r" else index)))
+                       int(index[1:]) if index[:1] == "r" else -int(index[1:])
+                       if index[:1] == "l" else int(index)))
     return tuple(levels)
 
 
@@ -89,24 +96,26 @@ def between(low: bytes | None, high: bytes | None, version: int, origin: str,
 
 
 def run_names(low: bytes | None, high: bytes | None, version: int, origin: str,
-              count: int) -> tuple[bytes, list[bytes]]:
+              count: int, left: bool = False) -> tuple[bytes, list[bytes]]:
     """(stem, names): a run of ``count`` new positions, in order, after ``low`` and
     before ``high``, for the write ``(version, origin)``; each orders as the name
-    ``between`` would give it."""
+    ``between`` would give it.  ``left``: a run an ``LPUSH`` makes, numbered from the
+    list's head back (``LEFT_RUN``: the names in order end in count - 1, …, 1, 0)."""
     prefix, digit = _between(decode(low) if low is not None else (),
                              decode(high) if high is not None else ())
-    stem = encode(prefix + ((digit, version, origin, 0),))[:-1] + RUN
-    return stem, [stem + b"%d" % index for index in range(count)]
+    stem = encode(prefix + ((digit, version, origin, 0),))[:-1] + (LEFT_RUN if left else RUN)
+    numbers = range(count - 1, -1, -1) if left else range(count)
+    return stem, [stem + b"%d" % number for number in numbers]
 
 
 def is_run(name: bytes) -> bool:
     """Whether ``name`` is a run's (its stem), not an element's."""
-    return name[-1:] == RUN
+    return name[-1:] in RUNS
 
 
 def is_run_identity(identity: bytes) -> bool:
     """Whether ``identity`` is a list's run's (``geolru.model.hashkeys``)."""
-    return identity[-1:] == RUN and identity[:3] == LIST_MARK
+    return identity[-1:] in RUNS and identity[:3] == LIST_MARK
 
 
 def stem_and_number(name: bytes) -> tuple[bytes, int | None]:
@@ -114,7 +123,7 @@ def stem_and_number(name: bytes) -> tuple[bytes, int | None]:
     ``,`` or, for an element of a run, ``,r``; (name, None) when it does not end in
     such a number (of fewer than 10 digits, with no leading zero)."""
     at = name.rfind(b",") + 1
-    if name[at:at + 1] == RUN:  # (an element of a run: "…,r<number>")
+    if name[at:at + 1] in RUNS:  # (an element of a run: "…,r<number>", "…,l<number>")
         at += 1
     tail = name[at:]
     if at and tail.isdigit() and len(tail) < 10 and (tail[:1] != b"0" or tail == b"0"):
@@ -126,13 +135,13 @@ def run_of(name: bytes) -> tuple[bytes, int] | None:
     """(the run's stem, the element's number in it) of an element a run made; None
     for an element made alone (or a name no geolru makes)."""
     stem, number = stem_and_number(name)
-    return None if number is None or stem[-1:] != RUN else (stem, number)
+    return None if number is None or stem[-1:] not in RUNS else (stem, number)
 
 
 def in_a_run(name: bytes) -> bool:
     """Whether ``name`` is a run's, or an element's a run made: what a release before
     runs cannot parse."""
-    return is_run(name) or name[name.rfind(b",") + 1:][:1] == RUN
+    return is_run(name) or name[name.rfind(b",") + 1:][:1] in RUNS
 
 
 def pack_run(values: list, removed: int = 0) -> bytes:
@@ -225,6 +234,32 @@ def run_tombstone(version: int, origin: str, count: int) -> Record:
 def removed_count(run: Record) -> int | None:
     """How many elements a run's tombstone removes (None: all, whatever it grew to)."""
     return run.deadline
+
+
+def newest_version(run: Record) -> int:
+    """The newest version a run's record carries: its own, or that of the last
+    element a later push grew it by."""
+    if run.value is None:
+        return run.version
+    count = run_count(run)
+    deltas = _deltas(run.value, count)
+    return run.version + (max(deltas) if deltas else 0)
+
+
+def well_formed(run: Record) -> bool:
+    """Whether a run's record (a peer's) is one geolru makes: its count, lengths,
+    versions, values and bits add up to its size; a tombstone's count is a count."""
+    if run.value is None:
+        return run.deadline is None or 0 <= run.deadline < 1 << 32
+    value = run.value
+    try:
+        count = _COUNT.unpack_from(value, 1)[0]
+        if not 0 < count <= MAX_RUN:
+            return False
+        lengths, at = _lengths(value)
+    except (ValueError, struct.error):
+        return False
+    return len(lengths) == count and at + sum(lengths) + _bits_bytes(count) == len(value)
 
 
 def run_count(record: Record) -> int:

@@ -156,6 +156,15 @@ def _frame_end(changes: list, start: int, last: dict, offset: int = 0) -> int:
         end = whole
 
 
+def newest_of(key: bytes, record) -> int:
+    """The newest write of its origin's that ``record`` carries: its version, or for a
+    list's run, that of the last element a later push grew it by (a peer that has
+    the origin's writes up to the run's own version may lack those)."""
+    if key[-1:] in listpos.RUNS and listpos.is_run_identity(key):
+        return listpos.newest_version(record)
+    return record.version
+
+
 def footprint(key: bytes, record) -> int:
     """Bytes of memory a record waiting for a peer takes (about): its value, and a
     counter's parts (a HyperLogLog's hold registers, up to 16 KB a region)."""
@@ -235,7 +244,7 @@ class Holding:
         dropped = 0
         while of_origin:
             seq = next(iter(of_origin))
-            if self.records[seq][1].version > version:
+            if newest_of(*self.records[seq][:2]) > version:
                 break
             self.remove(seq)
             dropped += 1
@@ -662,7 +671,7 @@ class Sender:
             if live:  # the peer made it: it has it
                 return False
             return True
-        if record.version <= self.peer_applied.get(origin, -1):
+        if newest_of(key, record) <= self.peer_applied.get(origin, -1):
             self.status.not_forwarded += 1  # the peer has it from its origin
             return False
         self._held.add(seq, key, record, self.clock.seconds())

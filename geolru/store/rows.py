@@ -74,7 +74,9 @@ class RowWriter:
                 replace(key, record, seq)
         if self._grown:
             for key, (record, seq) in self._grown.items():
-                replace(key, record, seq)
+                written = batch.get(key)  # (the run's own write in the batch: a later
+                # position, whose readers must find the run there or after)
+                replace(key, record, seq if written is None else max(seq, written[1]))
             self._grown = {}
         self.flush()
         for key, (record, seq) in batch.items():

@@ -452,9 +452,10 @@ def _lists(rng, names) -> list:
         roll = rng.random()
         if roll < 0.08:  # a region's pushes of one value in a row: they grow one run
             at, name = rng.uniform(0, WORKLOAD_SECONDS), rng.choice(names)
+            push = rng.choice((b"RPUSH", b"LPUSH"))
             for step in range(rng.randint(2, 6)):
                 actions.append((at + step * rng.uniform(0.001, 0.3), "command", name,
-                                (b"RPUSH", key, b"e%d" % rng.randrange(10))))
+                                (push, key, b"e%d" % rng.randrange(10))))
             continue
         if roll < 0.3:
             args = (b"RPUSH", key, value, *(b"e%d" % rng.randrange(10)

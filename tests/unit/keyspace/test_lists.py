@@ -310,7 +310,7 @@ def test_pushes_of_one_value_in_a_row_grow_one_run(pair, clock):
         [(stem, run)] = _own_rows(region, b"q").items()
         assert listpos.is_run(stem) and listpos.unpack_run(run.value) == ([b"x", b"y", b"z"], 0)
         assert items(region, "q") == [b"x", b"y", b"z"]
-    a("LPUSH", "q", "w")  # (the run is not the list's end any more after an RPUSH elsewhere)
+    a("LPUSH", "q", "w")  # (a run at the head: the one at the end can still grow)
     b("RPUSH", "q", "b1")
     a("RPUSH", "q", "a1")
     exchange(a, b)
@@ -352,7 +352,7 @@ def test_an_element_pushed_onto_a_run_emptied_and_collected_elsewhere_stays(pair
     b.store.commit_and_wait()
     b.keyspace.collect_tombstones()
     b.store.commit_and_wait()
-    [run] = [r for name, r in _own_rows(b, b"q").items() if listpos.is_run(name)]
+    [run] = [r for name, r in _own_rows(b, b"q").items() if name[-1:] == listpos.RUN]
     assert run.value is None and listpos.removed_count(run) == 1
     a("RPUSH", "q", "y")  # (a has not seen the pop: y grows the run)
     exchange(a, b)
@@ -389,3 +389,112 @@ def test_a_clear_drops_the_rows_of_elements_inserted_before_it_whatever_wrote_th
     for region in pair:
         region.store.commit_and_wait()
         assert items(region, "q") == [] and _own_rows(region, b"q") == {}
+
+
+def test_lpushes_of_one_value_in_a_row_grow_one_run_at_the_head(pair, clock):
+    """A queue fed at the head (LPUSH, and RPOP) packs as one fed at the end: an
+    LPUSH's run numbers its elements from the head back, so the next LPUSH grows it."""
+    from geolru.model import listpos
+    a, b = pair
+    for value in ("x", "y", "z"):
+        a("LPUSH", "q", value)
+    a("RPUSH", "q", "end")  # (an RPUSH's run of its own: the head's cannot grow there)
+    a("LPUSH", "q", "w")
+    exchange(a, b)
+    for region in pair:
+        region.store.commit_and_wait()
+        rows = _own_rows(region, b"q")
+        assert sorted(name[-1:] for name in rows) == [b"l", b"r"]
+        assert items(region, "q") == [b"w", b"z", b"y", b"x", b"end"]
+    assert a("RPOP", "q", "2") == b"*2\r\n$3\r\nend\r\n$1\r\nx\r\n"
+    exchange(a, b)
+    for region in pair:
+        region.keyspace.cache.discard(b"q")
+        assert items(region, "q") == [b"w", b"z", b"y"]
+    [stem] = [name for name in _own_rows(a, b"q") if listpos.is_run(name)
+              and name[-1:] == listpos.LEFT_RUN]
+    assert listpos.decode(stem + b"3") < listpos.decode(stem + b"0")
+
+
+def _deliver(src, dst):
+    """src's writes so far, as its live stream sends them."""
+    sent, src.outbox = src.outbox, []
+    for key, record in sent:
+        dst.keyspace.apply(key, record)
+
+
+def _catch_up(src, dst):
+    """What a catch-up from src's committed store sends (each run after its elements'
+    own records: ``Sender._with_run_removals``)."""
+    from geolru.model import listpos
+    src.store.commit_and_wait()
+    for _, key, record in src.store.changes_since(0, 100_000):
+        if record.value is not None and listpos.is_run_identity(key):
+            for identity, own in src.store.run_element_records(key):
+                dst.keyspace.apply(identity, own)
+        dst.keyspace.apply(key, record)
+
+
+def test_copies_of_a_run_as_long_that_packed_different_writes_of_an_element_agree(
+        pair, clock):
+    """a grows its run by y and LSETs it to z before its commit, so its copy holds z;
+    b got y live, packed it, and then the link dropped; a's catch-up sends its copy,
+    as long as b's: b shows z, the newer (review of 2026-12-07)."""
+    a, b = pair
+    a("RPUSH", "q", "x")
+    a.store.commit_and_wait()
+    _deliver(a, b)
+    b.store.commit_and_wait()
+    a("RPUSH", "q", "y")
+    _deliver(a, b)
+    b.store.commit_and_wait()  # (b packs y)
+    clock.advance(0.001)
+    a("LSET", "q", 1, "z")
+    a.outbox = []  # (the link drops before z goes)
+    a.store.commit_and_wait()  # (a packs z: its batch's record of the element)
+    _catch_up(a, b)
+    b.keyspace.cache.discard(b"q")
+    assert items(a, "q") == items(b, "q") == [b"x", b"z"]
+
+
+def test_a_run_written_again_in_a_batch_keeps_the_later_position(pair, clock):
+    """b's batch holds a's grown element, then a longer copy of a's run (a
+    catch-up's): the run's row stays at the copy's position, not the element's
+    earlier one, which a peer resuming from between the two would have read past
+    (review of 2026-12-07)."""
+    from geolru.model import listpos
+    a, b = pair
+    for value in ("x", "y", "z"):
+        a("RPUSH", "q", value)
+    a.store.commit_and_wait()
+    sent, a.outbox = a.outbox, []
+    for key, record in sent[:4]:  # (the run of x, and y, live)
+        b.keyspace.apply(key, record)
+    b.store.commit_and_wait()
+    for key, record in sent[4:]:  # (z, live)
+        b.keyspace.apply(key, record)
+    _catch_up(a, b)
+    run_id = [k for _, k, _ in b.store.changes_since(0, 1000)
+              if listpos.is_run_identity(k)][0]
+    last_put = b.store.position_of(run_id)
+    b.store.commit_and_wait()
+    assert b.store.position_of(run_id) == last_put
+    assert items(b, "q") == [b"x", b"y", b"z"]
+
+
+@pytest.mark.parametrize("count", [-1, 1 << 40])
+def test_a_faulty_peers_run_tombstone_changes_nothing(pair, clock, count):
+    """A run's tombstone whose count is none (a faulty peer's: the count rides in a
+    signed field), or a run whose sizes do not add up, is dropped: the list stays,
+    and the link with it (review of 2026-12-07)."""
+    from geolru.model import listpos
+    from geolru.model.record import Record
+    a, b = pair
+    a("RPUSH", "q", "x", "y")
+    exchange(a, b)
+    [(identity, run)] = [(k, r) for _, k, r in b.store.changes_since(0, 100)
+                         if listpos.is_run_identity(k)]
+    assert not b.keyspace.apply(identity, Record(None, count, run.version, run.origin))
+    assert not b.keyspace.apply(identity, run._replace(value=run.value[:-2]))
+    assert not b.keyspace.apply(identity, run._replace(value=b"h" + run.value[1:]))
+    assert items(b, "q") == [b"x", b"y"]

@@ -327,9 +327,17 @@ def test_a_stream_in_protocol_7_stops_before_a_list_and_goes_on_once_upgraded(
         tmp_path, clock):
     """A release of protocol 7 has no lists: an element's record (of its own identity
     mark) and a header of kind "list" wait here until the peer speaks 8."""
+    from geolru.model import listpos
+    from geolru.model.hashkeys import LIST, LIST_MARK, HashMeta, member_id
+    from geolru.model.headers import header
     here = Region(tmp_path, clock, "here")
     here.keyspace.write(b"before", b"v", None)
-    here.keyspace.list_push(b"l", [b"a"], left=True)  # (an element of its own)
+    # (an element of its own, as an LINSERT makes: a push makes a run, which waits
+    # for protocol 12)
+    element = member_id(b"l", listpos.between(None, None, 10**12, "here")[0], LIST_MARK)
+    here.keyspace.apply(element, Record(b"a", None, 10**12, "here"))
+    here.keyspace.apply(b"l", header(10**12, "here",
+                                     HashMeta((0, ""), (10**12, "here"), LIST), None))
     sender = here.replicator.add_peer("there")
     sent = _streamed_in(sender, 7)
     assert sent[-2] == (b"Ereplication protocol 7 cannot carry a list (LPUSH, RPUSH, "
@@ -1356,3 +1364,34 @@ def test_a_run_goes_with_its_elements_own_records_before_it(tmp_path, clock):
         (0, element, popped), (seq, run_id, run)]
     alone = [(seq, run_id, run), (7, element, popped)]
     assert sender._with_run_removals(alone) == alone
+
+
+def test_a_catch_up_holds_a_run_grown_past_what_the_peer_has_from_its_origin(
+        tmp_path, clock):
+    """The peer has the run's origin's writes up to the run's own version, not the
+    element a later push grew it by, packed into the run here: the run is held for
+    the origin's stream (and goes on if that stands still), not dropped as had
+    (review of 2026-12-07)."""
+    from geolru.keyspace.lists import element_id
+    from geolru.model import listpos
+    from geolru.replication.sender import FORWARD_AFTER
+    here = Region(tmp_path, clock, "here", ["there"])
+    stem, _ = listpos.run_names(None, None, 1 << 40, "other", 1)
+    run = Record(listpos.pack_run([b"x"]), None, 1 << 40, "other")
+    here.keyspace.apply(element_id(b"q", stem), run)
+    here.store.commit_and_wait()
+    here.keyspace.apply(element_id(b"q", stem + b"1"), Record(b"y", None, (1 << 40) + 5,
+                                                                 "other"))
+    here.store.commit_and_wait()
+    assert here.store.get(element_id(b"q", stem + b"1")) is None  # (packed)
+    sender = here.replicator.senders["there"]
+    sent = []
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"W", {
+        "store_id": "s", "position": 0, "acked": 0, "members": [],
+        "applied": {"other": run.version}}))
+    sender.received(peerwire.encode_control(b"R", {"from": 0, "protocol": 12}))
+    clock.advance(FORWARD_AFTER * 3)  # (other's stream stands still)
+    keys = [k for f in sent if f and f[:1] == b"B" for _, k, _ in peerwire.decode_batch(f)[1]]
+    assert sender.waiting() == 1 or element_id(b"q", stem) in keys
