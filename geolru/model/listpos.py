@@ -23,16 +23,19 @@ element never comes back, so a tombstone wins over any value, whatever its time
 (``join``).  Two regions that pop the same element at once both return it; it is
 removed once.
 
-**Runs.**  A push of several values makes them in one record, a *run*, named by
-their positions' common start, the *stem* (``…,digit,version,origin,r``): its
-elements are named ``stem + b"%d" % i`` (``run_names``).  The run holds their values
-packed one after another, and which of them are removed for good (``run_join``:
-its removed ones only ever grow).  An element of a run has the record the run gives
-it (``run_element``: its value, the push's version), joined with its own record, if
-a later write made one (a pop's tombstone, an ``LSET``'s value).  A region marks an
-element removed in its run when it collects that element's tombstone
-(``geolru.store.tombstones``); a run whose elements are all removed is a tombstone.
-Sans-IO and deterministic.
+**Runs.**  A push makes its values in one record, a *run*, named by their
+positions' common start, the *stem* (``…,digit,version,origin,r``; ``…,l`` for an
+``LPUSH``'s, numbered from the head back): its elements are named
+``stem + b"%d" % i`` (``run_names``).  The run holds their values packed one after
+another, and which of them are removed for good; later pushes of one value by the
+same region grow it at its end (``run_grown``: a version per element), so two
+copies join to every element of either, the newer of two values, and the removed
+ones of both (``run_join``).  An element of a run has the record the run gives it
+(``run_element``: its value and version), joined with its own record, if a later
+write made one (a pop's tombstone, an ``LSET``'s value).  A region marks an element
+removed in its run when it collects that element's tombstone
+(``geolru.store.tombstones``); a run whose elements are all removed is a tombstone
+that counts them (``run_tombstone``).  Sans-IO and deterministic.
 """
 
 from __future__ import annotations
@@ -120,7 +123,7 @@ def is_run_identity(identity: bytes) -> bool:
 
 def stem_and_number(name: bytes) -> tuple[bytes, int | None]:
     """(stem, number) of a name: ``stem + b"%d" % number == name``, the stem ending in
-    ``,`` or, for an element of a run, ``,r``; (name, None) when it does not end in
+    ``,`` or, for an element of a run, ``,r`` or ``,l``; (name, None) when it does not end in
     such a number (of fewer than 10 digits, with no leading zero)."""
     at = name.rfind(b",") + 1
     if name[at:at + 1] in RUNS:  # (an element of a run: "…,r<number>", "…,l<number>")

@@ -1042,7 +1042,7 @@ class Sender:
         if self.protocol < peerwire.RUNS and any(
                 is_list_element(key) and listpos.in_a_run(parse(key)[1])
                 for _, key, _ in changes):
-            return "a push to a list of this release's (RPUSH, or LPUSH of several values)"
+            return "a push to a list of this release's (LPUSH, RPUSH)"
         if self.protocol < peerwire.ZSETS and any(_is_zset(r) for _, _, r in changes):
             return "a sorted set (ZADD, ZINCRBY, ZREM)"
         if self.protocol < peerwire.SETS and any(

@@ -1293,16 +1293,15 @@ def test_frames_of_forwards_never_cut_a_collection():
 
 def test_a_stream_in_protocol_11_stops_before_a_run_and_goes_on_once_upgraded(
         tmp_path, clock):
-    """A release of protocol 11 has no runs that grow (and 10 none at all): an
-    ``LPUSH`` of one value goes, an ``RPUSH`` (a run, which later pushes may grow)
-    waits here until the peer speaks 12."""
+    """A release of protocol 11 has no runs that grow (and 10 none at all): every
+    push (a run, which later pushes may grow) waits here until the peer speaks 12."""
     here = Region(tmp_path, clock, "here")
     here.keyspace.list_push(b"one", [b"a"], left=True)
     here.keyspace.list_push(b"several", [b"a"], left=False)
     sender = here.replicator.add_peer("there")
     sent = _streamed_in(sender, 11)
     assert sent[-2] == (b"Ereplication protocol 11 cannot carry a push to a list of this "
-                        b"release's (RPUSH, or LPUSH of several values): upgrade this "
+                        b"release's (LPUSH, RPUSH): upgrade this "
                         b"region") and sent[-1] is None
     # nor the record of an element of a run alone (one pushed onto it, an LSET of it,
     # a pop): it means another thing to a release of 11, nothing to one of 10
@@ -1313,7 +1312,7 @@ def test_a_stream_in_protocol_11_stops_before_a_run_and_goes_on_once_upgraded(
                         LIST_MARK)
     sender.protocol = 11
     assert sender._what_the_protocol_lacks([(1, element, Record(None, None, 2, "x"))]) \
-        == "a push to a list of this release's (RPUSH, or LPUSH of several values)"
+        == "a push to a list of this release's (LPUSH, RPUSH)"
     sender.disconnected()
     sent = _streamed_in(sender, 12)
     batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
