@@ -45,6 +45,11 @@ from geolru.client.tls import TLS
 from geolru.cluster import masterwire
 from geolru.common.endpoints import host_port
 
+# commands whose second word names a subcommand (redis-py's cluster client looks the
+# two up together, as text, to find the key)
+CONTAINERS = frozenset(b"OBJECT MEMORY CLIENT CONFIG CLUSTER COMMAND SCRIPT FUNCTION "
+                       b"XINFO XGROUP ACL PUBSUB LATENCY SLOWLOG MODULE".split())
+
 DEFAULT_MASTER = "127.0.0.1:7000"
 LOCATE_COUNT = 8
 RETRY_DEAD_AFTER = 5.0  # seconds a region that failed is tried last
@@ -242,8 +247,11 @@ class GeoCache(HashMethods, SetMethods, ZSetMethods, GeoMethods, ListMethods):
     def execute(self, *args, **options):
         """Run a command on the nearest region that answers; each region is tried
         once (a region the master names again after all failed is not tried again)."""
-        if args and isinstance(args[0], bytes):  # (RedisCluster reads the name as text)
-            args = (args[0].decode(errors="replace"), *args[1:])
+        if args and isinstance(args[0], bytes):  # (RedisCluster reads the name as text,
+            # and a container's subcommand with it: OBJECT ENCODING, MEMORY USAGE)
+            words = 2 if args[0].upper() in CONTAINERS and len(args) > 1 \
+                and isinstance(args[1], bytes) else 1
+            args = (*(a.decode(errors="replace") for a in args[:words]), *args[words:])
         self._forget_near(args)
         errors = []
         tried = set()

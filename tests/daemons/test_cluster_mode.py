@@ -243,6 +243,10 @@ def test_geocache_fails_over_per_shard(tmp_path):
         assert cache.current.name == "montreal" and cache.current.seeds
         cache.set(far, "1")
         assert cache.current.name == "montreal"
+        # (a container's subcommand given as bytes, as the shell gives every word:
+        # the cluster client finds the key by the two words as text)
+        assert cache.execute(b"OBJECT", b"ENCODING", far.encode()) == b"int"
+        assert cache.execute(b"MEMORY", b"USAGE", far.encode()) > 0
         # shard montreal/1 down for good: its supervisor frozen, the shard killed
         second = montreal.ports[1]
         pid = shard_pid(second)
