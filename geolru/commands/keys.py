@@ -190,7 +190,9 @@ class KeyCommands:
     def cmd_flushall(self, session, args):
         if len(args) > 2 or (len(args) == 2 and keyword(args[1]) not in (b"SYNC", b"ASYNC")):
             return SYNTAX
-        self.keyspace.flush_all()
+        failure = self.keyspace.flush_all()
+        if failure is not None:  # (the disk is full: nothing was deleted)
+            return p.error(f"MISCONF geolru {failure}, so it refuses writes until it can")
         return p.OK
 
     cmd_flushdb = cmd_flushall

@@ -30,7 +30,7 @@ from geolru.model.headers import clear_point
 from geolru.model.hlc import HybridClock
 from geolru.model.merge import visible
 from geolru.model.record import Record
-from geolru.store.store import Store
+from geolru.store.store import Store, StoreError
 
 RANDOM_SAMPLE = 32  # keys RANDOMKEY picks among, from a random place in the store
 
@@ -248,10 +248,15 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
                 return random.choice(keys)
         return None
 
-    def flush_all(self) -> None:
-        """Delete every key, here and (as tombstones that replicate) everywhere."""
-        self.store.delete_all(self.hlc.now(), self.origin)
+    def flush_all(self) -> str | None:
+        """Delete every key, here and (as tombstones that replicate) everywhere; or,
+        if the store cannot commit, nothing: why (``MISCONF``)."""
+        try:
+            self.store.delete_all(self.hlc.now(), self.origin)
+        except StoreError as e:
+            return str(e)
         self.cache.clear()
+        return None
 
     # ------------------------------------------------------------ the whole keyspace
 

@@ -677,11 +677,17 @@ class Store:
         ``bulk_listeners`` hear of it, since no ``put`` announces them one by one.
         """
         self.commit_and_wait()
+        if self.failure is not None:  # (its tombstones would go after the writes that wait)
+            raise StoreError(f"cannot commit to its store: {self.failure}")
         self.newest_version = max(self.newest_version, version)
         base = self.seq
         self.seq += self.tables.entries(self.tables.kv)  # a position for every record
-        self.submit(self._delete_all, version, origin, base, self.seq)
+        failed = []
+        self._logged(self._job(self._delete_all, version, origin, base, self.seq)
+                     .addErrback(lambda failure: failed.append(failure) or failure))
         self.commit_and_wait()
+        if failed:  # (none of it was written: the positions it took stay empty)
+            raise StoreError(f"cannot commit to its store: {failed[0].getErrorMessage()}")
         for listener in self.bulk_listeners:
             listener()
 
@@ -754,11 +760,15 @@ class Store:
 
     def submit(self, job, *args) -> defer.Deferred:
         """Run a housekeeping job; a failure is logged, and the next tick retries."""
-        d = self.writer.submit(job, *args)
-        d.addBoth(self._renew_reader)
-        d.addErrback(lambda failure: self.log.error(
+        return self._logged(self._job(job, *args))
+
+    def _job(self, job, *args) -> defer.Deferred:
+        """Run a job on the writer: its Deferred fails if it did."""
+        return self.writer.submit(job, *args).addBoth(self._renew_reader)
+
+    def _logged(self, d: defer.Deferred) -> defer.Deferred:
+        return d.addErrback(lambda failure: self.log.error(
             "store write failed: {error}", error=failure.getErrorMessage()))
-        return d
 
     def save(self) -> None:
         """``SAVE``: commit everything and flush it to disk, blocking until done."""

@@ -445,3 +445,27 @@ def test_counter_bytes_without_a_flag_that_reads_them_are_skipped():
     from geolru.model.record import HEADER
     raw = HEADER.pack(1, 2, 0, 1, 1, 3) + b"p" + b"abc" + b"VAL"
     assert decode(raw) == (1, Record(b"VAL", None, 2, "p"))
+
+
+class NoRoomForDeleteAll(InlineWriter):
+    """A disk that fills up just as a FLUSHALL's tombstones are written."""
+
+    def submit(self, job, *args):
+        if getattr(job, "__name__", "") == "_delete_all":
+            import lmdb
+            from twisted.internet import defer
+            return defer.fail(lmdb.Error("mdb_txn_commit: No space left on device"))
+        return super().submit(job, *args)
+
+
+def test_a_delete_of_everything_that_cannot_be_written_says_so_and_deletes_nothing(
+        store, clock):
+    """FLUSHALL's tombstones failed to commit: the store says why (the command answers
+    MISCONF) and every key stays (it answered OK and deleted nothing: found by wide
+    seed 3007902664)."""
+    store.put(b"a", live(b"1"))
+    store.commit_and_wait()
+    store._writer = NoRoomForDeleteAll()
+    with pytest.raises(StoreError, match="No space left on device"):
+        store.delete_all(10**12, "here")
+    assert store.get(b"a") == live(b"1")
