@@ -158,8 +158,11 @@ class Store:
     # keys queued for expiry -> their tombstones: what a read finds until the job
     # has written them (a clock stepped back must not bring the value back)
     _expiring: dict = attrs.field(factory=dict, init=False)
+    _failed_expirations: list = attrs.field(factory=list, init=False)
     _commit_call: DelayedCall | None = attrs.field(default=None, init=False)  # next commit()
     _fsync_call: DelayedCall | None = attrs.field(default=None, init=False)  # next flush
+    # expirations whose job failed, written again a second later
+    _expiry_retry: DelayedCall | None = attrs.field(default=None, init=False)
     # the reactor thread's read transaction
     _read: lmdb.Transaction | None = attrs.field(default=None, init=False)
     last_fsync: float = attrs.field(default=0.0, init=False)  # reactor time
@@ -325,10 +328,12 @@ class Store:
     def _release(self, fsync: bool) -> None:
         """Stop the timers and writers, close the files (flushing them to disk
         first if ``fsync``), let go of the lock."""
-        for call in (self._commit_call, self._fsync_call):
+        for call in (self._commit_call, self._fsync_call, self._expiry_retry):
             if call is not None and call.active():
                 call.cancel()
-        self._commit_call = self._fsync_call = None
+        self._commit_call = self._fsync_call = self._expiry_retry = None
+        self._expiring.clear()  # (a store opened again finds what its rows say)
+        self._failed_expirations.clear()
         for writer in (self._writer, self._flusher):
             if writer is not None:
                 writer.stop()
@@ -611,6 +616,8 @@ class Store:
             self._pending_first = self.seq
         pending[key] = (record, self.seq)
         self._absent.pop(key, None)
+        if self._expiring:  # (a newer write: reads find it, not the expiry's tombstone)
+            self._expiring.pop(key, None)
         mark = key[:3]
         if mark in hashkeys.ELEMENT_MARKS:
             if mark not in self.element_marks:
@@ -657,14 +664,38 @@ class Store:
         expiring = self._expiring
         for key, _, tombstone in entries:
             expiring[key] = tombstone
+        self._write_expirations(entries)
+
+    def _write_expirations(self, entries: list) -> None:
         self._collector.reset_floor()  # these tombstones keep their (older) positions
         rows = [(key, record.version, record.origin, tombstone)
                 for key, record, tombstone in entries]
-        self.submit(self._expire_rows, rows).addBoth(self._expired, entries)
+        self._job(self._expire_rows, rows).addCallbacks(
+            self._expired, self._expiry_failed, callbackArgs=(entries,),
+            errbackArgs=(entries,))
 
     def _expired(self, _, entries) -> None:
-        for key, _, _ in entries:
-            self._expiring.pop(key, None)
+        expiring = self._expiring
+        for key, _, tombstone in entries:
+            if expiring.get(key) is tombstone:
+                del expiring[key]
+
+    def _expiry_failed(self, failure, entries) -> None:
+        """The tombstones stay where reads find them (without them, a read would find
+        the expired record itself: wide seed 3007902664), and are written again a
+        second later, those no newer write has replaced meanwhile (``put``)."""
+        self.log.error("store write failed: {error}", error=failure.getErrorMessage())
+        self._failed_expirations.extend(entries)
+        if self._expiry_retry is None:
+            self._expiry_retry = self._reactor.callLater(1.0, self._retry_expirations)
+
+    def _retry_expirations(self) -> None:
+        self._expiry_retry = None
+        entries, self._failed_expirations = self._failed_expirations, []
+        expiring = self._expiring
+        entries = [entry for entry in entries if expiring.get(entry[0]) is entry[2]]
+        if entries:
+            self._write_expirations(entries)
 
     def collect_tombstones(self, upto_seq: int) -> None:
         """Delete tombstones at positions ``<= upto_seq`` (acknowledged by all)."""
