@@ -264,6 +264,7 @@ class ScoreOp:
     score: float | None = None  # a ZADD's
     delta: float | None = None  # a ZINCRBY's
     since: Stamp | None = None  # a ZINCRBY's start
+    again: bool = False  # a ZINCRBY that starts its region anew on a start it had before
 
 
 def zset_outcome(key_ops, zset_writes, members: dict, now_ms: int):
@@ -289,7 +290,8 @@ def zscore(ops, cleared: Stamp = NOTHING) -> float | None:
       version saw its earlier writes too), and so is one made before the clear (the
       clear is a remove that saw them all);
     - a region's increments of one start count together or not at all: they count
-      while the newest of them is not removed;
+      while the newest of them is not removed (a region that begins again on a start
+      it had before, its increments there removed, makes a start of its own: ``again``);
     - a ``ZADD`` stands while not removed, or while increments that count built on it;
     - of what stands, the score is a counter's (docs/replication.md): the newest
       ``ZADD`` is the base; increments that started before it are void; of a region's,
@@ -301,13 +303,17 @@ def zscore(ops, cleared: Stamp = NOTHING) -> float | None:
         return op.stamp <= cleared or any(
             seen.get(op.stamp[1], NOTHING) >= op.stamp for seen in removes)
 
-    starts: dict[tuple, list] = {}  # (region, start) -> its increments
-    for op in ops:
-        if isinstance(op, ScoreOp) and op.delta is not None:
-            starts.setdefault((op.stamp[1], op.since), []).append(op)
+    starts: dict[tuple, list] = {}  # (region, start, its time) -> its increments
+    times: dict[tuple, int] = {}  # (region, start) -> the times its region began on it
+    for op in sorted((op for op in ops if isinstance(op, ScoreOp) and op.delta is not None),
+                     key=lambda op: op.stamp):
+        begun = (op.stamp[1], op.since)
+        if op.again or begun not in times:
+            times[begun] = times.get(begun, -1) + 1
+        starts.setdefault((*begun, times[begun]), []).append(op)
     counting = {start: made for start, made in starts.items()
                 if not removed(max(made, key=lambda op: op.stamp))}
-    built_on = {since for _, since in counting}
+    built_on = {since for _, since, _ in counting}
     bases = [op for op in ops if isinstance(op, ScoreOp) and op.score is not None
              and (not removed(op) or op.stamp in built_on)]
     if not counting and not bases:
@@ -315,13 +321,13 @@ def zscore(ops, cleared: Stamp = NOTHING) -> float | None:
     base = max(bases, key=lambda op: op.stamp, default=None)
     base_stamp = base.stamp if base is not None else NOTHING
     latest: dict[str, tuple] = {}  # region -> (its latest start, its increments)
-    for (region, since), made in counting.items():
-        if since >= base_stamp and since > latest.get(region, (NOTHING,))[0]:
-            latest[region] = (since, made)
+    for (region, since, time), made in counting.items():
+        if since >= base_stamp and (since, time) > latest.get(region, (NOTHING, -1, ()))[:2]:
+            latest[region] = (since, time, made)
     if not latest:
         return base.score
-    total = sum(op.delta for _, made in latest.values() for op in made)
-    on_base = base is not None and any(since == base_stamp for since, _ in latest.values())
+    total = sum(op.delta for _, _, made in latest.values() for op in made)
+    on_base = base is not None and any(since == base_stamp for since, _, _ in latest.values())
     return total + (base.score if on_base else 0.0)
 
 

@@ -1271,10 +1271,22 @@ def _score_op(write: Write) -> reference.ScoreOp | None:
     commands = write.command[1:] if write.command[:1] == (b"EXEC",) else (write.command,)
     for args in commands:
         if args[0] == b"ZINCRBY" and args[3] == member:
-            return reference.ScoreOp(stamp, delta=float(args[2]), since=entry.since)
-        if args[0] == b"ZADD" and b"INCR" in (a.upper() for a in args[2:-2]) \
+            delta = float(args[2])
+        elif args[0] == b"ZADD" and b"INCR" in (a.upper() for a in args[2:-2]) \
                 and args[-1] == member:
-            return reference.ScoreOp(stamp, delta=float(args[-2]), since=entry.since)
+            delta = float(args[-2])
+        else:
+            continue
+        # a start of its own, or its region's increments since a start go on: its
+        # region's entry before it, of that start, plus the amount (wide seed
+        # 3008200347: a region that had seen its increments cleared started again on
+        # the base another region's, made concurrently with the clear, had built on)
+        before = dict(write.before.hash_meta.entries).get(record.origin) \
+            if write.before is not None and write.before.hash_meta is not None else None
+        goes_on = before is not None and before.since == entry.since \
+            and entry.total == before.total + delta
+        return reference.ScoreOp(stamp, delta=delta, since=entry.since,
+                                 again=not goes_on and entry.since != stamp)
     return None
 
 

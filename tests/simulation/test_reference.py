@@ -205,3 +205,13 @@ def test_zscore_a_regions_increments_of_one_start_count_together_or_not_at_all()
     assert zscore([*ops, zrem(a=1, b=4)]) is None
     # a member removed at its region starts again on nothing there
     assert zscore([*ops, zrem(a=1, b=4), zincrby(5, "b", 7.0, (5, "b"))]) == 7.0
+
+
+def test_zscore_a_region_that_begins_again_on_a_start_it_had_counts_from_there():
+    """Singapore's 3 on the base 2, then a clear that saw it; Frankfurt, not having
+    seen the clear, adds 3 on that base; Singapore, having seen it, adds 1 on
+    Frankfurt's 5: 6, not 9 (wide seed 3008200347)."""
+    base = zadd(1, "s", 2.0)
+    ops = [base, zincrby(2, "s", 3.0, (1, "s")), zincrby(4, "f", 3.0, (1, "s")),
+           ScoreOp((5, "s"), delta=1.0, since=(1, "s"), again=True)]
+    assert zscore(ops, cleared=(3, "m")) == 6.0

@@ -350,6 +350,9 @@ EVENTS = {
                     "of the run, another copy held the push: the longer copy won whole",
     WIDE + 7601265: "a catch-up dropped a run as had from its origin by the run's own "
                     "version: the elements it had grown by never came",
+    WIDE + 8200347: "(the checker) a region that had seen its increments cleared began "
+                    "again on the base another region's concurrent increment had kept: "
+                    "the reference model counted its old increments with the new",
     WIDE + 7902664: "an expiry's job failed on a full disk and its tombstone left the "
                     "store's memory: reads found the expired record again (and a "
                     "FLUSHALL then answered OK and deleted nothing)",
