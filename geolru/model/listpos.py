@@ -281,21 +281,28 @@ def run_grown(record: Record, element: Record) -> Record | None:
     if not 0 <= delta < 1 << 32:
         return None
     deltas = _deltas(value, count) or array("I", bytes(4 * count))
-    values = value[at:len(value) - _bits_bytes(count)]
     added = element.value
     if lengths.typecode == "H" and len(added) >= 0x10000:
         lengths = array("I", lengths)
     lengths.append(len(added))
     deltas.append(delta)
+    return record._replace(value=_grown_value(
+        lengths, deltas, value[at:len(value) - _bits_bytes(count)] + added,
+        _removed(value)[0]))
+
+
+def _grown_value(lengths: array, deltas: array, values: bytes, removed: int) -> bytes:
+    """A grown run's value (``_lengths``): the type byte (lower case), the count, the
+    lengths, each element's version after the run's, the values one after another,
+    the removed ones' bits."""
+    count = len(lengths)
     if sys.byteorder == "big":
+        lengths, deltas = array(lengths.typecode, lengths), array("I", deltas)
         lengths.byteswap()
         deltas.byteswap()
-    removed = _removed(value)[0]
-    count += 1
-    code = b"h" if lengths.typecode == "H" else b"i"
-    return record._replace(value=b"".join((
-        code, _COUNT.pack(count), lengths.tobytes(), deltas.tobytes(), values, added,
-        removed.to_bytes(_bits_bytes(count), "little"))))
+    return b"".join((b"h" if lengths.typecode == "H" else b"i", _COUNT.pack(count),
+                     lengths.tobytes(), deltas.tobytes(), values,
+                     removed.to_bytes(_bits_bytes(count), "little")))
 
 
 def run_removing_elements(record: Record, numbers) -> Record:
@@ -364,14 +371,8 @@ def _packed(run: Record, values: list, deltas: list) -> Record:
     """``run`` holding ``values``, each ``deltas`` after the run's version, none
     removed."""
     lengths = array("H" if max(map(len, values)) < 0x10000 else "I", map(len, values))
-    deltas = array("I", deltas)
-    if sys.byteorder == "big":
-        lengths.byteswap()
-        deltas.byteswap()
-    code = b"h" if lengths.typecode == "H" else b"i"
-    return run._replace(value=b"".join((
-        code, _COUNT.pack(len(values)), lengths.tobytes(), deltas.tobytes(), *values,
-        bytes(_bits_bytes(len(values))))))
+    return run._replace(value=_grown_value(lengths, array("I", deltas),
+                                           b"".join(values), 0))
 
 
 def _tombstone_order(run: Record) -> tuple:

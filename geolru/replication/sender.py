@@ -160,7 +160,7 @@ def newest_of(key: bytes, record) -> int:
     """The newest write of its origin's that ``record`` carries: its version, or for a
     list's run, that of the last element a later push grew it by (a peer that has
     the origin's writes up to the run's own version may lack those)."""
-    if key[-1:] in listpos.RUNS and listpos.is_run_identity(key):
+    if listpos.is_run_identity(key):
         return listpos.newest_version(record)
     return record.version
 

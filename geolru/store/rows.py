@@ -96,9 +96,7 @@ class RowWriter:
             return False
         stem, number = made
         run_key = member_id(list_key, stem, LIST_MARK)
-        cursor = self._fields
-        if cursor is None:
-            cursor = self._fields = self.txn.cursor(db=self.tables.fields)
+        cursor = self._fields_cursor()
         grown = self._grown.get(run_key)
         if grown is not None:
             run = grown[0]
@@ -117,6 +115,12 @@ class RowWriter:
         self._grown[run_key] = (run, max(seq, grown[1]) if grown is not None else seq)
         return True
 
+    def _fields_cursor(self):
+        """A cursor on the ``fields`` table, opened by the first element written."""
+        if self._fields is None:
+            self._fields = self.txn.cursor(db=self.tables.fields)
+        return self._fields
+
     def replace(self, key: bytes, record: Record, seq: int) -> None:
         """Write ``key``'s record (``key`` an identity) at position ``seq``."""
         txn = self.txn
@@ -124,9 +128,7 @@ class RowWriter:
         field = key[:3] in ELEMENT_MARKS
         if field:
             stored = element_stored_key(key)
-            cursor = self._fields
-            if cursor is None:
-                cursor = self._fields = txn.cursor(db=tables.fields)
+            cursor = self._fields_cursor()
             tombs = tables.field_tombs
         else:
             stored = stored_key(key)

@@ -416,13 +416,6 @@ def test_lpushes_of_one_value_in_a_row_grow_one_run_at_the_head(pair, clock):
     assert listpos.decode(stem + b"3") < listpos.decode(stem + b"0")
 
 
-def _deliver(src, dst):
-    """src's writes so far, as its live stream sends them."""
-    sent, src.outbox = src.outbox, []
-    for key, record in sent:
-        dst.keyspace.apply(key, record)
-
-
 def _catch_up(src, dst):
     """What a catch-up from src's committed store sends (each run after its elements'
     own records: ``Sender._with_run_removals``)."""
@@ -443,10 +436,10 @@ def test_copies_of_a_run_as_long_that_packed_different_writes_of_an_element_agre
     a, b = pair
     a("RPUSH", "q", "x")
     a.store.commit_and_wait()
-    _deliver(a, b)
+    a.send_to(b)
     b.store.commit_and_wait()
     a("RPUSH", "q", "y")
-    _deliver(a, b)
+    a.send_to(b)
     b.store.commit_and_wait()  # (b packs y)
     clock.advance(0.001)
     a("LSET", "q", 1, "z")
