@@ -6,7 +6,9 @@ Throughput: ``redis-benchmark -t set|get -c 50 -d 100 -r 100000`` at each
 ``--pipelines`` depth against redis-server with ``--appendonly yes
 --appendfsync everysec`` (the same durability class), a standalone region
 (twistd), and Montreal in a three-region cluster (so replicating every write to
-two peers), with the CPU each server process spent per request.
+two peers), with the CPU each server process spent per request.  Then, as issue
+"Writes at the speed of reads" measures: redis-server with one replica (both AOF
+everysec) against Montreal with one peer, Frankfurt, at pipeline depths 1 and 16.
 Memory: RSS growth per key after loading ``--keys`` keys of 100-byte values,
 with the region's cache tier large enough to hold them all.
 Prints a Markdown table whose ratios are region / redis-server.
@@ -32,7 +34,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from servers import redis_benchmark, start_cluster  # noqa: E402
 
-from support import Daemon, redis_server, region_daemon  # noqa: E402
+from support import Cluster, Daemon, redis_server, region_daemon, wait_until  # noqa: E402
 
 
 def memory(pid: int) -> tuple[int, int]:
@@ -86,6 +88,38 @@ def throughput(name: str, port: int, depths: list[int], requests: int,
                   + ", ".join(f"{r[0]:,.0f}" for r in runs) + ")", flush=True)
 
 
+def one_replica(work: Path, args, results: dict) -> None:
+    """redis-server with one replica against Montreal with one peer (Frankfurt): the
+    issue's own yardstick, each primary's CPU and its copy's per request."""
+    aof = ("--appendonly", "yes", "--appendfsync", "everysec")
+    primary = redis_server(work / "primary", *aof).start()
+    replica = None
+    try:
+        replica = redis_server(work / "replica", *aof, "--replicaof", "127.0.0.1",
+                               str(primary.port)).start()
+        wait_until(lambda: replica.client().info("replication").get("master_link_status")
+                   == "up", 10, what="the replica to sync")
+        if args.a_hash:
+            primary.client().hset("bench:hash", "field", "value")
+        throughput("redis_1_replica", primary.port, [1, 16], args.requests,
+                   {"redis_primary": primary.process.pid,
+                    "redis_replica": replica.process.pid}, results, args.repeats)
+    finally:
+        for daemon in (primary, replica):
+            if daemon is not None:
+                daemon.stop()
+    pair = Cluster(work / "pair", names=("montreal", "frankfurt"), heartbeat_timeout=5)
+    try:
+        montreal = pair.regions["montreal"]
+        if args.a_hash:
+            montreal.client().hset("bench:hash", "field", "value")
+        throughput("region_1_peer", montreal.port, [1, 16], args.requests,
+                   {"region_1_peer": montreal.process.pid,
+                    "peer_1": pair.regions["frankfurt"].process.pid}, results, args.repeats)
+    finally:
+        pair.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200_000)
@@ -134,6 +168,8 @@ def main() -> int:
         for daemon in (master, *regions.values()):
             daemon.stop()
 
+    one_replica(work, args, results)
+
     print(f"\n{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
           f"{platform.machine()}, Python {platform.python_version()}\n")
     print("| figure | redis-server | region | ratio | region, 2 peers | ratio |")
@@ -142,6 +178,10 @@ def main() -> int:
         theirs, mine, peers = (results[n][figure] for n in ("redis", "region", "region_2_peers"))
         print(f"| {figure} ops/s | {theirs:,.0f} | {mine:,.0f} | {mine / theirs:.2f}× "
               f"| {peers:,.0f} | {peers / theirs:.2f}× |")
+    for figure in ("SET P1", "GET P1", "SET P16", "GET P16"):
+        theirs, mine = (results[n][figure] for n in ("redis_1_replica", "region_1_peer"))
+        print(f"| {figure} ops/s, one replica / one peer | {theirs:,.0f} | {mine:,.0f} "
+              f"| {mine / theirs:.2f}× | | |")
     mine, theirs = results["region"]["bytes/key"], results["redis"]["bytes/key"]
     print(f"| memory per key (RSS) | {theirs:,.0f} B | {mine:,.0f} B | {mine / theirs:.2f}× |")
     if args.json:
