@@ -210,6 +210,11 @@ class KeyCommands:
                            % text(args[1])[:128])
         if len(args) != 3:
             return arity_error("object|" + text(args[1]).lower())
+        if sub == b"IDLETIME":  # (as Redis, read touching nothing: ``kind``'s read would)
+            entry = self.keyspace.cache.entry(args[2])
+            now = self._clock.seconds()
+            if entry is not None and (entry.deadline is None or entry.deadline > now * 1000):
+                return p.integer(max(0, int(now - entry.touched)))
         kind = self.keyspace.kind(args[2])
         if kind is None:
             return session.nil
@@ -227,9 +232,7 @@ class KeyCommands:
                 return p.bulk(b"raw")  # (as PFADD makes it, whatever its length)
             return p.bulk(string_encoding(value))
         if sub == b"IDLETIME":
-            entry = self.keyspace.cache.get(args[2])
-            touched = self._clock.seconds() if entry is None else entry.touched
-            return p.integer(max(0, int(self._clock.seconds() - touched)))
+            return p.integer(0)  # (not cached: read from the store just now)
         if sub == b"REFCOUNT":
             return p.integer(1)
         # Redis' words but its advice: a region's policy is allkeys-lru, and CONFIG SET

@@ -124,7 +124,9 @@ def test_idle_cache_entries_leave_the_cache_not_the_store(tmp_path, clock):
     task = housekeeping(ks, clock)
     task.startService()
     ks.write(b"k", b"v", None)
-    clock.advance(5.1)
+    clock.advance(4.9)
+    assert b"k" in ks.cache  # (never early; up to a second late: ``LRUCache``)
+    clock.advance(1.2)
     assert b"k" not in ks.cache and ks.cache.expirations == 1
     assert ks.lookup(b"k").value == b"v"
     task.stopService()
@@ -336,3 +338,21 @@ def test_a_key_written_over_drops_its_elements_of_each_kind_the_store_has(tmp_pa
     keyspace.cache.discard(b"s2")
     assert run(table, "SMEMBERS", "s2") == b"*1\r\n$1\r\nc\r\n"
     keyspace.store.close()
+
+
+def test_object_idletime_counts_whole_seconds_and_touches_nothing(keyspace, clock):
+    """``OBJECT IDLETIME``: the seconds since the key was last read or written, as
+    Redis counts them (its LRU clock is to the second); asking is no read (it read
+    0 every time: the lookup before it touched the key)."""
+    table = CommandTable(keyspace, clock)
+    clock.advance(0.2 - clock.seconds() % 1)
+    assert run(table, "SET", "k", "v") == b"+OK\r\n"
+    clock.advance(5.5)
+    assert run(table, "OBJECT", "IDLETIME", "k") == b":5\r\n"
+    clock.advance(1)
+    assert run(table, "OBJECT", "IDLETIME", "k") == b":6\r\n"
+    assert run(table, "GET", "k") == b"$1\r\nv\r\n"
+    assert run(table, "OBJECT", "IDLETIME", "k") == b":0\r\n"
+    assert run(table, "OBJECT", "IDLETIME", "nope") == b"$-1\r\n"
+    keyspace.cache.discard(b"k")  # (in the store only: read from there, just now)
+    assert run(table, "OBJECT", "IDLETIME", "k") == b":0\r\n"
