@@ -47,6 +47,7 @@ def serve(port: int) -> None:
 
     class Bare(Protocol):
         def connectionMade(self):
+            self.transport.setTcpNoDelay(True)  # (as the region and redis-server)
             self.reader = hiredis.Reader()
             self.sock = self.transport.socket
 
@@ -67,6 +68,8 @@ def serve(port: int) -> None:
                 else:  # (redis-benchmark asks CONFIG GET at its start)
                     replies.append(b"*0\r\n")
                 command = reader.gets()
+            if not replies:  # (a request cut in two: the rest comes)
+                return
             out = b"".join(replies)
             transport = self.transport
             if not transport.dataBuffer and not transport._tempDataLen:

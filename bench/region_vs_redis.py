@@ -92,9 +92,10 @@ def one_replica(work: Path, args, results: dict) -> None:
     """redis-server with one replica against Montreal with one peer (Frankfurt): the
     issue's own yardstick, each primary's CPU and its copy's per request."""
     aof = ("--appendonly", "yes", "--appendfsync", "everysec")
-    primary = redis_server(work / "primary", *aof).start()
+    primary = redis_server(work / "primary", *aof)
     replica = None
     try:
+        primary.start()
         replica = redis_server(work / "replica", *aof, "--replicaof", "127.0.0.1",
                                str(primary.port)).start()
         wait_until(lambda: replica.client().info("replication").get("master_link_status")

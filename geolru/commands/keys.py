@@ -17,6 +17,7 @@ from geolru.commands.globmatch import glob_match
 from geolru.commands.sets import set_encoding
 from geolru.commands.values import LISTPACK_ENTRIES, LISTPACK_VALUE
 from geolru.commands.zsets import zset_small
+from geolru.model.hlc import physical_ms
 from geolru.resp import codec as p
 from geolru.resp.codec import parse_int
 
@@ -32,11 +33,11 @@ class KeyCommands:
     cmd_unlink = cmd_del
 
     def cmd_exists(self, session, args):
-        exists = self.keyspace.exists
-        return p.integer(sum(1 for key in args[1:] if exists(key)))
+        exists = self.keyspace.exists  # (touching nothing, as Redis: ``Keyspace.glance``)
+        return p.integer(sum(1 for key in args[1:] if exists(key, False)))
 
     def cmd_type(self, session, args):
-        return b"+%s\r\n" % (self.keyspace.kind(args[1]) or "none").encode()
+        return b"+%s\r\n" % (self.keyspace.kind(args[1], touch=False) or "none").encode()
 
     def _expire(self, args, command: str, unit_ms: int, absolute: bool) -> bytes:
         flags = set()
@@ -98,7 +99,7 @@ class KeyCommands:
         return p.ONE
 
     def _remaining_ms(self, key: bytes) -> int:
-        live, deadline = self.keyspace.expiry(key, counted=True)
+        live, deadline = self.keyspace.expiry(key, counted=True, touch=False)
         if not live:
             return -2
         if deadline is None:
@@ -113,7 +114,7 @@ class KeyCommands:
         return p.integer(self._remaining_ms(args[1]))
 
     def _expire_time(self, key: bytes, unit_ms: int) -> bytes:
-        live, deadline = self.keyspace.expiry(key, counted=True)
+        live, deadline = self.keyspace.expiry(key, counted=True, touch=False)
         if not live:
             return p.integer(-2)
         return p.integer(-1 if deadline is None else deadline // unit_ms)
@@ -210,12 +211,12 @@ class KeyCommands:
                            % text(args[1])[:128])
         if len(args) != 3:
             return arity_error("object|" + text(args[1]).lower())
-        if sub == b"IDLETIME":  # (as Redis, read touching nothing: ``kind``'s read would)
+        now = self._clock.seconds()
+        if sub == b"IDLETIME":  # (the cache tier's, touching nothing, as Redis)
             entry = self.keyspace.cache.entry(args[2])
-            now = self._clock.seconds()
             if entry is not None and (entry.deadline is None or entry.deadline > now * 1000):
                 return p.integer(max(0, int(now - entry.touched)))
-        kind = self.keyspace.kind(args[2])
+        kind = self.keyspace.kind(args[2], touch=False)  # (``Keyspace.glance``)
         if kind is None:
             return session.nil
         if sub == b"ENCODING":
@@ -227,12 +228,13 @@ class KeyCommands:
                 return p.bulk(zset_encoding(self.keyspace.zset_scores(args[2])))
             if kind == "list":
                 return p.bulk(b"quicklist")  # (Redis 7.0's for every list)
-            value, record = self.keyspace.peek(args[2]).value, self.keyspace.record(args[2])
+            value, record = self.keyspace.glance(args[2]).value, self.keyspace.record(args[2])
             if record is not None and record.counter is not None and value[:4] == b"HYLL":
                 return p.bulk(b"raw")  # (as PFADD makes it, whatever its length)
             return p.bulk(string_encoding(value))
-        if sub == b"IDLETIME":
-            return p.integer(0)  # (not cached: read from the store just now)
+        if sub == b"IDLETIME":  # (not in the cache tier: the time since its last write)
+            written = physical_ms(self.keyspace.record(args[2]).version) / 1000
+            return p.integer(max(0, int(now - written)))
         if sub == b"REFCOUNT":
             return p.integer(1)
         # Redis' words but its advice: a region's policy is allkeys-lru, and CONFIG SET
@@ -250,7 +252,7 @@ class KeyCommands:
             if len(args) != 3 and (len(args) != 5 or keyword(args[3]) != b"SAMPLES"
                                    or int_arg(args[4]) < 0):
                 return SYNTAX
-            kind = self.keyspace.kind(args[2])
+            kind = self.keyspace.kind(args[2], touch=False)  # (as Redis)
             if kind is None:
                 return session.nil
             if kind in ("hash", "set", "zset", "list"):
@@ -260,7 +262,7 @@ class KeyCommands:
                     else self.keyspace.list_items(args[2])
                 size = sum(FIELD_OVERHEAD + len(f) + len(v) for f, v in fields.items())
             else:
-                size = len(self.keyspace.peek(args[2]).value)
+                size = len(self.keyspace.glance(args[2]).value)
             return p.integer(ENTRY_OVERHEAD + len(args[2]) + size)
         return p.error("ERR unknown subcommand '%s'. Try MEMORY HELP." % text(args[1])[:128])
 

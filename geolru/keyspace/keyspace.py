@@ -123,23 +123,55 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
         self.cache.refill(key, *seen)
         return CacheEntry(*seen, 0.0)
 
-    def kind(self, key: bytes) -> str | None:
+    def glance(self, key: bytes) -> CacheEntry | None:
+        """Like ``peek``, touching nothing, as Redis' ``LOOKUP_NOTOUCH`` reads (``TYPE``,
+        ``EXISTS``, ``TTL``, ``OBJECT``): a cached entry keeps its place and its idle
+        time, and a key read from the store is not put in the cache."""
+        now_ms = self.now_ms()
+        entry = self.cache.entry(key)
+        if entry is not None and (entry.deadline is None or entry.deadline > now_ms):
+            if entry.value is None:
+                raise WrongType(key)
+            return entry
+        record = self.store.get(key_id(key))
+        if record is not None and record.hash_meta is not None:
+            if record.live_at(now_ms):
+                raise WrongType(key)
+            return None
+        seen = visible(record, now_ms)
+        return None if seen is None else CacheEntry(*seen, 0.0)
+
+    def kind(self, key: bytes, touch: bool = True) -> str | None:
         """``"string"``, ``"hash"``, ``"set"``, ``"zset"``, ``"list"``, or None: what
-        ``key`` holds."""
+        ``key`` holds (without ``touch``, read as ``glance`` reads)."""
         try:
-            return None if self.peek(key) is None else "string"
+            return None if (self.peek(key) if touch else self.glance(key)) is None \
+                else "string"
         except WrongType:
             entry = self.cache.entry(key)
             if entry is not None:
                 return entry.kind
             return self.header_of(key).hash_meta.kind
 
-    def expiry(self, key: bytes, counted: bool = False) -> tuple[bool, int | None]:
+    def expiry(self, key: bytes, counted: bool = False,
+               touch: bool = True) -> tuple[bool, int | None]:
         """(whether ``key`` is live, its deadline or None), whatever its type; with
-        ``counted``, the read counts as a keyspace hit or miss (``lookup``)."""
+        ``counted``, the read counts as a keyspace hit or miss (``lookup``); without
+        ``touch``, read as ``glance`` reads."""
         try:
-            entry = self.lookup(key) if counted else self.peek(key)
+            if touch:
+                entry = self.lookup(key) if counted else self.peek(key)
+            else:
+                entry = self.glance(key)
+                if counted:
+                    if entry is None:
+                        self.misses += 1
+                    else:
+                        self.hits += 1
         except WrongType:
+            cached = None if touch else self.cache.entry(key)
+            if cached is not None and cached.value is None:  # (live: ``glance`` said so)
+                return True, cached.deadline
             head = self.header_of(key)
             return head is not None, None if head is None else head.deadline
         return entry is not None, None if entry is None else entry.deadline
@@ -148,8 +180,8 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
         """``key``'s record as stored (what WATCH compares)."""
         return self.store.get(key_id(key))
 
-    def exists(self, key: bytes) -> bool:
-        return self.kind(key) is not None
+    def exists(self, key: bytes, touch: bool = True) -> bool:
+        return self.kind(key, touch) is not None
 
     # ------------------------------------------------------------ writes
 

@@ -342,17 +342,47 @@ def test_a_key_written_over_drops_its_elements_of_each_kind_the_store_has(tmp_pa
 
 def test_object_idletime_counts_whole_seconds_and_touches_nothing(keyspace, clock):
     """``OBJECT IDLETIME``: the seconds since the key was last read or written, as
-    Redis counts them (its LRU clock is to the second); asking is no read (it read
-    0 every time: the lookup before it touched the key)."""
+    Redis counts them (its LRU clock is to the second). Asking is no read, nor are
+    ``TYPE``, ``EXISTS``, ``TTL``, ``OBJECT ENCODING`` or ``MEMORY USAGE`` (Redis'
+    ``LOOKUP_NOTOUCH``); ``GET`` and ``TOUCH`` are. It read 0 every time: the lookup
+    before it touched the key."""
     table = CommandTable(keyspace, clock)
     clock.advance(0.2 - clock.seconds() % 1)
     assert run(table, "SET", "k", "v") == b"+OK\r\n"
     clock.advance(5.5)
     assert run(table, "OBJECT", "IDLETIME", "k") == b":5\r\n"
+    for command in (["TYPE", "k"], ["EXISTS", "k"], ["TTL", "k"], ["PTTL", "k"],
+                    ["EXPIRETIME", "k"], ["OBJECT", "ENCODING", "k"],
+                    ["MEMORY", "USAGE", "k"]):
+        run(table, *command)
     clock.advance(1)
     assert run(table, "OBJECT", "IDLETIME", "k") == b":6\r\n"
     assert run(table, "GET", "k") == b"$1\r\nv\r\n"
     assert run(table, "OBJECT", "IDLETIME", "k") == b":0\r\n"
-    assert run(table, "OBJECT", "IDLETIME", "nope") == b"$-1\r\n"
-    keyspace.cache.discard(b"k")  # (in the store only: read from there, just now)
+    clock.advance(3)
+    assert run(table, "TOUCH", "k") == b":1\r\n"
     assert run(table, "OBJECT", "IDLETIME", "k") == b":0\r\n"
+    assert run(table, "OBJECT", "IDLETIME", "nope") == b"$-1\r\n"
+
+
+def test_no_touch_reads_of_a_key_only_in_the_store_leave_the_cache_as_it_is(keyspace,
+                                                                             clock):
+    """A key the cache tier does not hold: ``TYPE``, ``EXISTS``, ``TTL`` and ``OBJECT``
+    read it from the store and do not put it in the cache (which could evict a
+    hotter key); ``OBJECT IDLETIME`` answers the time since it was last written."""
+    table = CommandTable(keyspace, clock)
+    assert run(table, "SET", "k", "v", "EX", "100") == b"+OK\r\n"
+    assert run(table, "HSET", "h", "f", "v") == b":1\r\n"
+    keyspace.cache.discard(b"k")
+    keyspace.cache.discard(b"h")
+    clock.advance(7.5)
+    assert run(table, "TYPE", "k") == b"+string\r\n"
+    assert run(table, "TYPE", "h") == b"+hash\r\n"
+    assert run(table, "EXISTS", "k", "h", "nope") == b":2\r\n"
+    assert run(table, "TTL", "k") == b":93\r\n"
+    assert run(table, "TTL", "h") == b":-1\r\n"
+    assert run(table, "OBJECT", "ENCODING", "k") == b"$6\r\nembstr\r\n"
+    assert run(table, "OBJECT", "IDLETIME", "k") == b":7\r\n"
+    assert run(table, "OBJECT", "IDLETIME", "h") == b":7\r\n"
+    assert b"k" not in keyspace.cache and b"h" not in keyspace.cache
+    assert run(table, "GET", "k") == b"$1\r\nv\r\n" and b"k" in keyspace.cache
