@@ -129,10 +129,12 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
         time, and a key read from the store is not put in the cache."""
         now_ms = self.now_ms()
         entry = self.cache.entry(key)
-        if entry is not None and (entry.deadline is None or entry.deadline > now_ms):
-            if entry.value is None:
-                raise WrongType(key)
-            return entry
+        if entry is not None:
+            if entry.deadline is None or entry.deadline > now_ms:
+                if entry.value is None:
+                    raise WrongType(key)
+                return entry
+            self.cache.get(key, now_ms)  # (expired: it goes, counted, as any lookup's)
         record = self.store.get(key_id(key))
         if record is not None and record.hash_meta is not None:
             if record.live_at(now_ms):

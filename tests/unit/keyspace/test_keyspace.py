@@ -386,3 +386,13 @@ def test_no_touch_reads_of_a_key_only_in_the_store_leave_the_cache_as_it_is(keys
     assert run(table, "OBJECT", "IDLETIME", "h") == b":7\r\n"
     assert b"k" not in keyspace.cache and b"h" not in keyspace.cache
     assert run(table, "GET", "k") == b"$1\r\nv\r\n" and b"k" in keyspace.cache
+
+
+def test_a_no_touch_read_of_an_expired_cached_key_expires_it(keyspace, clock):
+    """``TYPE``, ``EXISTS`` and ``TTL`` touch nothing, but a key whose deadline passed
+    goes and is counted, as any lookup's (Redis' ``LOOKUP_NOTOUCH`` expires too)."""
+    table = CommandTable(keyspace, clock)
+    assert run(table, "SET", "k", "v", "PX", "100") == b"+OK\r\n"
+    clock.advance(0.2)
+    assert run(table, "EXISTS", "k") == b":0\r\n"
+    assert b"k" not in keyspace.cache and keyspace.cache.expirations == 1
