@@ -1,5 +1,7 @@
-"""The floor of a Twisted server: what any Redis server written as a Twisted protocol
-costs per request on this machine, against redis-server and a region, same run.
+"""The least a Twisted Redis server costs here, against redis-server and a region.
+
+What any Redis server written as a Twisted protocol costs per request on this
+machine, measured in the same run as redis-server and a region.
 
     .venv/bin/python bench/floor.py [--requests 200000] [--repeats 3]
 
