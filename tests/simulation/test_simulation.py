@@ -356,6 +356,10 @@ EVENTS = {
     WIDE + 7902664: "an expiry's job failed on a full disk and its tombstone left the "
                     "store's memory: reads found the expired record again (and a "
                     "FLUSHALL then answered OK and deleted nothing)",
+    WIDE + 3010001902: "a catch-up's frame through 61 carried the sender's own writes up "
+                       "to 156 (and live frames after it ours past 159): the peer said "
+                       "they were there, and WAIT counted it for a PFADD that another "
+                       "region's write, held for its origin's stream, had replaced",
 }
 
 
