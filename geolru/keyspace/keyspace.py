@@ -112,16 +112,21 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
             if entry.value is None:
                 raise WrongType(key)
             return entry
+        seen = self._stored(key, now_ms)
+        if seen is None:
+            return None
+        self.cache.refill(key, *seen)
+        return CacheEntry(*seen, 0.0)
+
+    def _stored(self, key: bytes, now_ms: int) -> tuple | None:
+        """(value, deadline) of the string ``key``'s stored record as a client sees it,
+        or None; ``WrongType`` if it holds a live collection."""
         record = self.store.get(key_id(key))
         if record is not None and record.hash_meta is not None:
             if record.live_at(now_ms):
                 raise WrongType(key)
             return None
-        seen = visible(record, now_ms)
-        if seen is None:
-            return None
-        self.cache.refill(key, *seen)
-        return CacheEntry(*seen, 0.0)
+        return visible(record, now_ms)
 
     def glance(self, key: bytes) -> CacheEntry | None:
         """Like ``peek``, touching nothing, as Redis' ``LOOKUP_NOTOUCH`` reads (``TYPE``,
@@ -135,12 +140,7 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
                     raise WrongType(key)
                 return entry
             self.cache.get(key, now_ms)  # (expired: it goes, counted, as any lookup's)
-        record = self.store.get(key_id(key))
-        if record is not None and record.hash_meta is not None:
-            if record.live_at(now_ms):
-                raise WrongType(key)
-            return None
-        seen = visible(record, now_ms)
+        seen = self._stored(key, now_ms)
         return None if seen is None else CacheEntry(*seen, 0.0)
 
     def kind(self, key: bytes, touch: bool = True) -> str | None:
