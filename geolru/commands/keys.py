@@ -213,8 +213,8 @@ class KeyCommands:
             return arity_error("object|" + text(args[1]).lower())
         now = self._clock.seconds()
         if sub == b"IDLETIME":  # (the cache tier's, touching nothing, as Redis)
-            entry = self.keyspace.cache.entry(args[2])
-            if entry is not None and (entry.deadline is None or entry.deadline > now * 1000):
+            entry = self.keyspace.cache.untouched(args[2], self.keyspace.now_ms())
+            if entry is not None:
                 return p.integer(max(0, int(now - entry.touched)))
         kind = self.keyspace.kind(args[2], touch=False)  # (``Keyspace.glance``)
         if kind is None:

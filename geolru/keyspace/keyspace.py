@@ -133,13 +133,11 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
         ``EXISTS``, ``TTL``, ``OBJECT``): a cached entry keeps its place and its idle
         time, and a key read from the store is not put in the cache."""
         now_ms = self.now_ms()
-        entry = self.cache.entry(key)
+        entry = self.cache.untouched(key, now_ms)
         if entry is not None:
-            if entry.deadline is None or entry.deadline > now_ms:
-                if entry.value is None:
-                    raise WrongType(key)
-                return entry
-            self.cache.get(key, now_ms)  # (expired: it goes, counted, as any lookup's)
+            if entry.value is None:
+                raise WrongType(key)
+            return entry
         seen = self._stored(key, now_ms)
         return None if seen is None else CacheEntry(*seen, 0.0)
 

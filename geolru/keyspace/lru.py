@@ -183,6 +183,17 @@ class LRUCache:
         """The entry of ``key`` as it is (no recency, no expiry check), or None."""
         return self._entries.get(key)
 
+    def untouched(self, key: bytes, now_ms: int):
+        """The entry of ``key`` if its deadline has not passed, touching nothing (its
+        recency and ``touched`` stay); one whose deadline passed goes, counted, as
+        ``get`` drops it."""
+        entry = self._entries.get(key)
+        if entry is None or entry.deadline is None or entry.deadline > now_ms:
+            return entry
+        self._remove(key, entry)
+        self.expirations += 1
+        return None
+
     def _added(self, key: bytes, size: int, whole: int) -> None:
         """``size`` more bytes, for ``key`` now ``whole`` bytes: evict what the
         bounds no longer hold."""

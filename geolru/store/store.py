@@ -670,30 +670,33 @@ class Store:
         self._collector.reset_floor()  # these tombstones keep their (older) positions
         rows = [(key, record.version, record.origin, tombstone)
                 for key, record, tombstone in entries]
-        self._job(self._expire_rows, rows).addCallbacks(
+        self._logged(self._job(self._expire_rows, rows).addCallbacks(
             self._expired, self._expiry_failed, callbackArgs=(entries,),
-            errbackArgs=(entries,))
+            errbackArgs=(entries,)))
+
+    def _still_expiring(self, entries: list) -> list:
+        """Those of ``entries`` whose tombstone no newer write has replaced (``put``)."""
+        expiring = self._expiring
+        return [entry for entry in entries if expiring.get(entry[0]) is entry[2]]
 
     def _expired(self, _, entries) -> None:
-        expiring = self._expiring
-        for key, _, tombstone in entries:
-            if expiring.get(key) is tombstone:
-                del expiring[key]
+        for key, _, _ in self._still_expiring(entries):
+            self._expiring.pop(key, None)
 
-    def _expiry_failed(self, failure, entries) -> None:
+    def _expiry_failed(self, failure, entries):
         """The tombstones stay where reads find them (without them, a read would find
         the expired record itself: wide seed 3007902664), and are written again a
-        second later, those no newer write has replaced meanwhile (``put``)."""
-        self.log.error("store write failed: {error}", error=failure.getErrorMessage())
+        second later, those no newer write has replaced meanwhile; the failure goes
+        on to the log (``_logged``)."""
         self._failed_expirations.extend(entries)
         if self._expiry_retry is None:
             self._expiry_retry = self._reactor.callLater(1.0, self._retry_expirations)
+        return failure
 
     def _retry_expirations(self) -> None:
         self._expiry_retry = None
-        entries, self._failed_expirations = self._failed_expirations, []
-        expiring = self._expiring
-        entries = [entry for entry in entries if expiring.get(entry[0]) is entry[2]]
+        entries = self._still_expiring(self._failed_expirations)
+        self._failed_expirations = []
         if entries:
             self._write_expirations(entries)
 
