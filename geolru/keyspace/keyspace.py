@@ -21,12 +21,12 @@ from geolru.keyspace.expiry import Expiry
 from geolru.keyspace.hashes import HashOperations
 from geolru.keyspace.lists import ListOperations
 from geolru.keyspace.lru import CacheEntry, LRUCache
-from geolru.keyspace.peers import PeerRecords
+from geolru.keyspace.peers import REPLACED_OWN_MIN, PeerRecords
 from geolru.keyspace.sets import SetOperations
 from geolru.keyspace.zsets import ZSetOperations
 from geolru.model.counters import add_registers, increment
 from geolru.model.hashkeys import key_id
-from geolru.model.headers import clear_point
+from geolru.model.headers import EXPIRY_ORIGIN, clear_point
 from geolru.model.hlc import HybridClock
 from geolru.model.merge import visible
 from geolru.model.record import Record
@@ -74,10 +74,20 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
     # grew, which a push of one value there may grow (``geolru.keyspace.lists``):
     # (key, left) -> (stem, its count, its version, its values' bytes)
     growing_runs: dict = attrs.field(factory=dict, init=False)
+    # identity -> the position of a write of ours that a peer's record replaced here:
+    # a stream that would hold that record back for its origin's stream sends it at
+    # once (``geolru.replication.sender``); in memory only (a WAIT answers for writes
+    # its client made to this process).  ``PeerRecords`` keeps it
+    replaced_own: dict = attrs.field(factory=dict, init=False)
+    replaced_own_limit: int = attrs.field(default=REPLACED_OWN_MIN, init=False)
+    own_origins: tuple = attrs.field(default=(), init=False)  # ours, and an expiry's
+    own_stamps: tuple = attrs.field(default=(), init=False)  # ... and their bytes
 
     def __attrs_post_init__(self):
         if self.hlc is None:
             self.hlc = HybridClock(self.clock)
+        self.own_origins = (self.origin, EXPIRY_ORIGIN)
+        self.own_stamps = (*self.own_origins, *(name.encode() for name in self.own_origins))
         self.hlc.observe(self.store.newest_version)  # a restart never goes back in time
 
     def changed(self, key: bytes, event: str) -> None:
@@ -288,6 +298,7 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
         except StoreError as e:
             return str(e)
         self.cache.clear()
+        self.replaced_own.clear()  # (every key's newest record is ours now)
         return None
 
     # ------------------------------------------------------------ the whole keyspace

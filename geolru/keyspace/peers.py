@@ -26,6 +26,7 @@ from geolru.model.hashkeys import (
     SET,
     ZMEMBER_MARK,
     ZSET,
+    HashMeta,
     is_zmember,
     key_id,
     parse,
@@ -33,6 +34,8 @@ from geolru.model.hashkeys import (
 from geolru.model.headers import clear_point, header
 from geolru.model.merge import field_visible, merge, tombstone_when_expired, visible
 from geolru.model.record import Record
+
+REPLACED_OWN_MIN = 1024  # notes of replaced writes of ours kept before they are pruned
 
 
 class PeerRecords:
@@ -55,10 +58,12 @@ class PeerRecords:
                 and not self.watch_changes:
             # most records: a plain one over a plain one or none, decided by their
             # versions alone (what ``merge`` does), without decoding what is stored
-            have = self.store.plain_version(key)
-            if have is not None and have != incoming.version:
-                if have > incoming.version:
+            have = self.store.plain_stamp(key, self.own_stamps)
+            if have is not None and have[0] != incoming.version:
+                if have[0] > incoming.version:
                     return False
+                if have[2]:
+                    self._replacing(key, have[1], incoming)
                 self.store.put(key, incoming)
                 self._refresh(key, incoming)
                 return True
@@ -75,6 +80,7 @@ class PeerRecords:
             # a copy of what expired here, dead here too: storing it would only send
             # it on again (and back, from a peer where it expired as well)
             return False
+        self._replaced(key, current, merged)
         self.store.put(key, merged)
         key = parse(key)[0]
         self._refresh(key, merged)
@@ -89,6 +95,38 @@ class PeerRecords:
             if after != before:
                 self.changed(key, _plain_event(before, after))
         return True
+
+    def _replaced(self, identity: bytes, current: Record | None, merged: Record) -> None:
+        """Note it if a peer's record (``merged``) is about to replace one of ours: not a
+        collection's header that carries ours (its clear, or its deadline: a stream
+        sends such a header on when the peer may lack them, ``Sender._lacks``)."""
+        if current is not None and current.origin in self.own_origins:
+            meta = merged.hash_meta
+            if type(meta) is HashMeta and (current.version, current.origin) in (
+                    meta.cleared, meta.ttl):
+                return
+            self._replacing(identity, self.store.position_of(identity), merged)
+
+    def _replacing(self, identity: bytes, position: int | None, merged: Record) -> None:
+        """Our record of ``identity``, at ``position``, gives way to ``merged``: if that
+        is another region's, note where ours was (``replaced_own``).  A stream to a
+        peer that may lack ours sends ``merged`` at once, not held back for its
+        origin's stream: until it came, our later writes would tell the peer that ours
+        is there (WAIT counted a peer that had neither: wide seed 6010001902).  Not a
+        joined counter, nor a set's member (``_apply_member``): they carry our writes
+        in them, and their streams send them on when the peer may lack one
+        (``Sender._lacks``)."""
+        if merged.origin in self.own_origins or merged.counter is not None or not position:
+            return
+        notes = self.replaced_own
+        notes[identity] = position
+        if len(notes) > self.replaced_own_limit:
+            # drop the notes of keys whose newest record is ours again (or is gone)
+            for noted in list(notes):
+                record = self.store.get(noted)
+                if record is None or record.origin in self.own_origins:
+                    del notes[noted]
+            self.replaced_own_limit = max(REPLACED_OWN_MIN, 2 * len(notes))
 
     def _refresh(self, key: bytes, merged: Record) -> None:
         """A key's record changed by a peer's: what the cache holds of it, and when a
@@ -113,6 +151,7 @@ class PeerRecords:
         merged = merge(current, incoming)
         if merged == current:
             return False
+        self._replaced(identity, current, merged)
         self.store.put(identity, merged)
         if self.watch_changes and field_visible(merged, cleared) != field_visible(
                 current, cleared):
@@ -175,6 +214,7 @@ class PeerRecords:
         if merged == current or (current is None and given is not None
                                  and listpos.join(given, incoming) == given):
             return False  # (nothing new: what its run gives it, grown here, says it)
+        self._replaced(identity, current, merged)
         self.store.put(identity, merged)
         if run:
             changes = self._run_changes(key, name, current, merged, cleared)
@@ -241,6 +281,7 @@ class PeerRecords:
                                 merged.deadline, live)
         if merged == current:
             return False
+        self._replaced(identity, current, merged)
         self.store.put(identity, merged)
         if self.watch_changes:
             self._header_changed(key, current, merged)

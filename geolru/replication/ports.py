@@ -44,6 +44,8 @@ class ReplicatedKeyspace(Protocol):
 
     store: ReplicatedStore
     syncing: bool  # catching up: key commands answer LOADING
+    # identity -> the position of a write of ours a peer's record replaced
+    replaced_own: dict
 
     def apply(self, key: bytes, incoming: Record) -> bool: ...
 

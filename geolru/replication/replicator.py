@@ -100,7 +100,7 @@ class Replicator:
                         self._acknowledged, self.refused, self.secret, self.buffer,
                         Window(self.window, self.window_minimum), log=self.log,
                         peer_region=region or name, member_slots=slots,
-                        may_stream=self.may_stream)
+                        may_stream=self.may_stream, replaced_own=self.keyspace.replaced_own)
         self.senders[name] = sender
         return sender
 

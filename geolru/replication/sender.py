@@ -25,6 +25,7 @@ schedules its timers on the injected clock (``IReactorTime``).
 from __future__ import annotations
 
 import enum
+import heapq
 import itertools
 from collections import OrderedDict
 from collections.abc import Callable
@@ -250,6 +251,19 @@ class Holding:
             dropped += 1
         return dropped
 
+    def take_write(self, origin: str, write: tuple) -> list:
+        """Take the records of ``write`` (``same_write``) held last of ``origin``: those
+        a frame being applied, or a catch-up's read, held before its next record."""
+        of_origin = self.by_origin.get(origin)
+        seqs = []
+        if of_origin:
+            records = self.records
+            for seq in reversed(of_origin):
+                if same_write(records[seq][1]) != write:
+                    break
+                seqs.append(seq)
+        return [(seq, *self.remove(seq)[:2]) for seq in reversed(seqs)]
+
     def due(self, origin: str, held_since: float) -> list:
         """Take the records of ``origin`` held since ``held_since`` or before, and the
         rest of the last one's write (held a moment later: the clock moves while one
@@ -289,6 +303,46 @@ class Holding:
         self.by_origin.clear()
         self.elements.clear()
         self.bytes = 0
+
+
+@attrs.define(eq=False)
+class Standing:
+    """The keys whose record stands for a write of ours the peer may lack (another
+    region's that replaced it), each with our write's position, and the lowest of
+    those positions (kept in a heap: a catch-up may stand for many keys, and asks
+    for the lowest at every frame)."""
+
+    positions: dict = attrs.field(factory=dict)  # identity -> the position of ours
+    _heap: list = attrs.field(factory=list)  # (position, identity), some gone since
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def add(self, key: bytes, position: int) -> None:
+        if position < self.positions.get(key, position + 1):
+            self.positions[key] = position
+            heapq.heappush(self._heap, (position, key))
+
+    def discard(self, key: bytes) -> None:
+        self.positions.pop(key, None)
+        if not self.positions:
+            self._heap.clear()
+
+    def lowest(self) -> int | None:
+        heap, positions = self._heap, self.positions
+        while heap and positions.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def keep(self, keys) -> None:
+        """Keep those of ``keys`` only."""
+        self.positions = {key: at for key, at in self.positions.items() if key in keys}
+        if not self.positions:
+            self._heap.clear()
+
+    def clear(self) -> None:
+        self.positions.clear()
+        self._heap.clear()
 
 
 class StreamState(enum.StrEnum):
@@ -376,6 +430,13 @@ class Sender:
     # whether this region's store may be read out to peers: not while a region that
     # starts waits to hear that its peers accept its data (``Replicator.hold_streams``)
     may_stream: Callable[[], bool] = attrs.field(default=lambda: True, kw_only=True)
+    # identity -> the position of a write of ours a peer's record replaced here (the
+    # keyspace's notes, ``PeerRecords._replacing``)
+    replaced_own: dict = attrs.field(factory=dict, kw_only=True)
+    # such records on their way at once (``_send_now``): identity -> the position of
+    # ours, below which the stream is complete until a record of the key is sent
+    _stands: Standing = attrs.field(factory=Standing)
+    _urgent: set = attrs.field(factory=set)  # their writes (``same_write``): all go at once
 
     def __attrs_post_init__(self):
         if self.status is None:
@@ -434,6 +495,8 @@ class Sender:
         self._sent_elements.clear()
         self._deferred.clear()
         self._forwards.clear()
+        self._stands.clear()
+        self._urgent.clear()
         self._queue_bytes = self._forward_bytes = 0
 
     def stop(self, why: str) -> None:
@@ -531,6 +594,7 @@ class Sender:
             self.store.put_meta(f"acked_store:{self.peer}", store_id)
         self.position = position
         self._own_before_catch_up = self.peer_applied.get(self.own_name, -1)
+        self._stand_for_replaced()
         if position == 0:
             status.state = StreamState.FULL_SYNC
             status.full_syncs += 1
@@ -626,6 +690,8 @@ class Sender:
         skipped otherwise."""
         slots = self.peer_slots
         if slots is not None and identity_slot(key) not in slots:
+            if self._stands:
+                self._stands.discard(key)
             return False  # another shard of the peer's region serves it
         unqueued = False
         if record.counter is None:
@@ -673,11 +739,48 @@ class Sender:
             return True
         if newest_of(key, record) <= self.peer_applied.get(origin, -1):
             self.status.not_forwarded += 1  # the peer has it from its origin
+            if self._stands:
+                self._stands.discard(key)
+            return False
+        if (self.replaced_own and self.replaced_own.get(key, -1) > self.status.acked) or (
+                self._urgent and same_write(record) in self._urgent):
+            self._send_now(seq, key, record)
             return False
         self._held.add(seq, key, record, self.clock.seconds())
         if "held" not in self._timers:
             self._hold_until(self.clock.seconds() + self.hold_time)
         return False
+
+    def _stand_for_replaced(self) -> None:
+        """A catch-up begins (from ``position``): each write of ours past it that a
+        record made elsewhere replaced here (``replaced_own``) keeps the stream
+        complete only below it until the read meets that record and sends it
+        (``_send_now``), or finds that the peer has it; our records read before it
+        say nothing of how far ours are there (``_send_batch``)."""
+        position = self.position
+        stands = self._stands
+        stands.clear()
+        for key, ours in self.replaced_own.items():
+            if ours > position:
+                stands.add(key, ours)
+
+    def _send_now(self, seq: int, key: bytes, record) -> None:
+        """A record made elsewhere that replaced a write of ours the peer may lack (or
+        is of the same write as one that did): sent on at once, with the records of
+        its write held before it, and those after it as they come (``_urgent``).
+        Held back for its origin's stream, our later writes would tell the peer that
+        ours is there, while it has neither (wide seed 6010001902): until a record of
+        its key goes, the stream is complete only below ours (``through``), and our
+        records past that say nothing of how far ours are there (``_send_batch``)."""
+        ours = self.replaced_own.get(key, -1)
+        if ours > self.status.acked:
+            self._stands.add(key, ours)
+        write = same_write(record)
+        if write in self._urgent:
+            self._forward([(seq, key, record)])
+        else:
+            self._urgent.add(write)
+            self._forward([*self._held.take_write(record.origin, write), (seq, key, record)])
 
     def _with_what_is_held_of_its_key(self, seq: int, key: bytes, record) -> bool:
         """An element that goes now: ``True`` (send it) if nothing is held of its key;
@@ -809,6 +912,9 @@ class Sender:
                                  if number < len(frames) else None)
             if len(changes) < BATCH_RECORDS:
                 sent_elements.clear()
+                self._urgent.clear()
+                if self._stands:  # (the keys the read never met: their records are gone)
+                    self._stands.keep({key for _, key, _ in self._forwards})
                 self.status.state = LIVE  # every later write arrives through changed()
                 self.position = max(self.position, store.seq)
                 self.log.info("streaming to {name} live from position {position}",
@@ -899,6 +1005,7 @@ class Sender:
             return
         self.position = self.through()
         self._drop_waiting()
+        self._stand_for_replaced()
         self._cancel("held")
         self.status.state = StreamState.PARTIAL_SYNC
         self._soon("pump", 0, self.pump)
@@ -916,6 +1023,8 @@ class Sender:
         if self._deferred:
             through = min(through, min(changes[0][0] for changes in self._deferred.values())
                           - 1)
+        if self._stands:
+            through = min(through, self._stands.lowest() - 1)
         return through
 
     def _flush_soon(self) -> None:
@@ -927,6 +1036,8 @@ class Sender:
         """Send what waits (forwards first: they are older), while the window allows;
         queued writes only in live mode."""
         held = self._held
+        if self.live:
+            self._urgent.clear()  # (a write's records come in one frame: all came)
         while self.live and held and held.bytes > self.buffer // 2:  # (see ``changed``)
             self._forward(held.oldest(max(1, len(held) // 4)))
         queue, forwards, window = self._queue, self._forwards, self.window
@@ -976,13 +1087,22 @@ class Sender:
             self._skip_soon()
 
     def _key_queued(self, frame: list) -> bool:
-        """Whether the record of the key of an element in ``frame`` (the next of the
-        forwards) is queued (a write of ours replaced the header held with it): the
-        queue goes first, so the peer has it before the element (wide seed
-        3000903073: the element went alone, and a push at the peer made a list that
-        showed it)."""
+        """Whether the queue goes before ``frame`` (the next of the forwards):
+
+        - the record of the key of an element in it is queued (a write of ours
+          replaced the header held with it), so the peer has it before the element
+          (wide seed 3000903073: the element went alone, and a push at the peer made
+          a list that showed it);
+        - or elements of ours of a header in it are (another region's header that
+          replaced ours, sent at once: ``_send_now``), which then takes the header
+          into its frame (``_with_their_collections``), as when it was held.
+        """
         queue = self._queue
-        return any(is_field(key) and _collection(key) in queue for _, key, _ in frame)
+        if any(is_field(key) and _collection(key) in queue for _, key, _ in frame):
+            return True
+        headers = {key for _, key, record in frame if type(record.hash_meta) is HashMeta}
+        return bool(headers) and any(is_field(key) and _collection(key) in headers
+                                     for key in queue)
 
     def _send_batch(self, changes, upto: int | None = None) -> None:
         if self._send is None:
@@ -998,15 +1118,30 @@ class Sender:
                        f"upgrade this region")
             self._reset()
             return
+        stands = self._stands
+        if stands:
+            for _, key, _ in changes:
+                stands.discard(key)
         through = self.through()
         if upto is not None:
             through = min(through, upto)
+        if stands:
+            # our records past a write of ours still on its way (in a record made
+            # elsewhere, ``_send_now``) go at position 0: the peer takes them as saying
+            # nothing of how far our writes are there (``Receiver._apply``)
+            changes = self._unclaimed(changes, stands.lowest())
         changes = self._with_run_removals(changes)
         if self.protocol < peerwire.REMOVERS:
             changes = [_without_removers(change) for change in changes]
         frame = peerwire.encode_batch(through, changes)
         self._send(frame)
         self._sent(through, len(frame), len(changes))
+
+    def _unclaimed(self, changes, ours: int) -> list:
+        """``changes``, those of our own at positions from ``ours`` on at position 0."""
+        own = self.own_name
+        return [(0, key, record) if seq >= ours and record.origin == own
+                else (seq, key, record) for seq, key, record in changes]
 
     def _with_run_removals(self, changes) -> list:
         """``changes``, each run of a list's preceded by the records of its elements'

@@ -65,6 +65,7 @@ from geolru.model.hashkeys import is_field
 from geolru.model.record import (
     HAS_DEADLINE,
     HAS_VALUE,
+    HEADER,
     NOT_PLAIN,
     Record,
     decode,
@@ -86,6 +87,8 @@ from geolru.store.tombstones import TombstoneCollector
 from geolru.store.writers import InlineWriter, ThreadWriter, Writer
 
 MAX_PENDING = 5_000  # buffered writes before a write waits for the disk
+_unpack_header, HEADER_SIZE = HEADER.unpack_from, HEADER.size
+NO_STAMP = (-1, 0, False)  # ``plain_stamp`` of a key with no record
 ABSENT_KEYS = 65_536  # missing keys remembered, so repeated misses cost no lookup
 FSYNC_INTERVAL = 1.0  # seconds: fsync="everysec" flushes at most this long after a commit
 SEQ_NAME = b"store_seq"  # meta: the highest position ever given out
@@ -389,26 +392,31 @@ class Store:
             return None
         return decode(raw)[1]
 
-    def plain_version(self, key: bytes) -> int | None:
-        """The version of ``key``'s record (a key's own identity, not an element's)
-        when it is a plain one (a value or a tombstone), -1 when there is none, None
-        for any other (a counter, a header): what a peer's plain record is merged
-        against, read without decoding the record."""
+    def plain_stamp(self, key: bytes, origins: tuple) -> tuple[int, int, bool] | None:
+        """(version, position, whether its origin is one of ``origins``) of ``key``'s
+        record (a key's own identity, not an element's) when it is a plain one (a
+        value or a tombstone), ``NO_STAMP`` when there is none, None for any other (a
+        counter, a header): what a peer's plain record is merged against, read
+        without decoding the record.  ``origins`` holds each name as a ``str`` and as
+        its encoded ``bytes``."""
         buffered = self._buffered(key)
         if buffered is not None:
             record = buffered[0]
             if record.counter is None and record.hash_meta is None:
-                return record.version
+                return record.version, buffered[1], record.origin in origins
             return None
         if self._expiring and key in self._expiring:
-            return self._expiring[key].version
+            record = self._expiring[key]
+            return record.version, self.position_of(key) or 0, record.origin in origins
         if key in self._absent:
-            return -1
+            return NO_STAMP
         raw = self.reader().get(stored_key(key), db=self._tables_.kv)
         if raw is None:
-            return -1
-        _, version, _, flags = header_fields(raw)
-        return None if flags & NOT_PLAIN else version
+            return NO_STAMP
+        seq, version, _, flags, origin_len, _ = _unpack_header(raw)
+        if flags & NOT_PLAIN:
+            return None
+        return version, seq, raw[HEADER_SIZE:HEADER_SIZE + origin_len] in origins
 
     def position_of(self, key: bytes) -> int | None:
         """The position of ``key``'s record (an identity), None if it has none."""

@@ -356,17 +356,10 @@ EVENTS = {
     WIDE + 7902664: "an expiry's job failed on a full disk and its tombstone left the "
                     "store's memory: reads found the expired record again (and a "
                     "FLUSHALL then answered OK and deleted nothing)",
+    WIDE + 3010001902: "WAIT counted a peer that had neither a write of ours nor the "
+                       "newer record of another region that replaced it: a catch-up "
+                       "held that record for its origin and sent our later writes",
 }
-
-
-@pytest.mark.xfail(strict=True, reason="WAIT counts a peer for a write of ours that "
-                   "another region's newer write replaced while the stream holds that "
-                   "write back: our later writes sent past it say ours is there (a "
-                   "catch-up to a wiped region, then live); found by a soak of "
-                   "2026-12-07, fails on the code before that day too; docs/replication.md")
-def test_wait_counts_no_peer_for_a_write_replaced_by_one_held_back():
-    result = run_schedule(generate(WIDE + 3010001902, extras=8), timeline=True)
-    assert result.ok, result.report()
 
 
 # each level's kept seeds, replayed at the level they were found at

@@ -276,7 +276,7 @@ VERSIONS = [(offset, origin) for offset in range(-2, 3) for origin in ("here", "
 def test_a_peers_plain_record_lands_as_the_merge_says_stored_or_buffered(
         tmp_path_factory, made, arrivals, cached):
     """Peers' plain records are decided by their versions without decoding what is
-    stored (``Store.plain_version``): the key ends as ``merge`` of them all says,
+    stored (``Store.plain_stamp``): the key ends as ``merge`` of them all says,
     whether the record before was buffered or committed, and the cache shows
     nothing but what a client reads.  One version (and origin) is one write: it
     arrives as itself, or as its expiry tombstone (``made`` says what each write

@@ -11,7 +11,7 @@ from geolru.model.merge import visible
 from geolru.model.record import Record
 from geolru.replication import peerwire
 from geolru.replication.replicator import PUBLISH_INTERVAL, Replicator
-from geolru.replication.sender import FORWARD_AFTER, ORIGIN_GRACE, SKIP_DELAY
+from geolru.replication.sender import BATCH_RECORDS, FORWARD_AFTER, ORIGIN_GRACE, SKIP_DELAY
 from geolru.replication.stability import Publication, Stability
 from geolru.store.store import Store
 
@@ -498,9 +498,11 @@ def test_a_held_forward_keeps_through_below_it_but_not_wait(tmp_path, clock):
     assert sender.status.forwarded == 1
 
 
-def _catch_up_past_a_record_held_in_place_of_ours(tmp_path, clock):
-    """a's write of k (position 1) gave way to c's newer one (2), which a catch-up
-    to b holds for c's stream; a's next write (3) goes to b."""
+def test_a_catch_up_sends_at_once_a_record_that_replaced_a_write_of_ours(tmp_path, clock):
+    """a's write of k (position 1) gave way to c's newer one (2); a catch-up to b
+    sends c's record at once, not held for c's stream: held, a's later writes sent
+    past it would tell b that a's k is there, and WAIT would count b with neither
+    (wide seed 6010001902)."""
     a = Region(tmp_path, clock, "a", ["b"])
     b = Region(tmp_path, clock, "b", ["a"])
     a.keyspace.write(b"k", b"ours", None)
@@ -511,48 +513,110 @@ def _catch_up_past_a_record_held_in_place_of_ours(tmp_path, clock):
     link.deliver()
     clock.advance(b.store.commit_interval)
     link.deliver()
-    assert b.store.get(b"mine").value == b"m" and b.store.get(b"k") is None
-    assert a.replicator.senders["b"].waiting() == 1  # c's record of k, held
-    return a, b, link
+    sender = a.replicator.senders["b"]
+    assert b.store.get(b"k").value == b"c's" and b.store.get(b"mine").value == b"m"
+    assert sender.waiting() == 0 and sender.status.forwarded == 1
+    assert a.replicator.acknowledged_count(a.store.seq) == 1
 
 
-REPLACED_OURS = ("WAIT counts a peer for a write of ours that another region's newer "
-                 "write replaced while the stream holds that write back: our later "
-                 "writes, sent past it, say ours is there (wide seed 6010001902; a fix "
-                 "tried on 2026-12-07 was taken back: docs/replication.md says why)")
-
-
-@pytest.mark.xfail(strict=True, reason=REPLACED_OURS)
-def test_a_catch_up_counts_for_wait_only_below_a_record_held_in_place_of_ours(
+def test_a_catch_up_claims_none_of_our_writes_past_one_replaced_until_its_record_goes(
         tmp_path, clock):
-    """A catch-up sends a key's newest record only: our writes sent past a record
-    that replaced one of ours, held for its origin's stream, must not say ours is
-    there."""
-    a, b, link = _catch_up_past_a_record_held_in_place_of_ours(tmp_path, clock)
-    assert a.replicator.acknowledged_count(a.store.seq) == 0
+    """Our writes read before the record that replaced one of ours (a later frame)
+    say nothing of how far ours are at the peer, nor does the frames' *through*."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    a.keyspace.write(b"k", b"ours", None)
+    ours = a.store.seq
+    for i in range(BATCH_RECORDS + 10):  # (a read's worth, and more, before c's record)
+        a.keyspace.write(b"other:%d" % i, b"o", None)
+    a.keyspace.apply(b"k", Record(b"c's", None, a.keyspace.hlc.now() + 1, "c"))
+    a.store.commit_and_wait()
+    link = Link(a, b)
+    seen = []
+    for _ in range(20):  # (each frame b gets, in order)
+        seen += link.to_b
+        link.deliver(rounds=1)
+        clock.advance(b.store.commit_interval)
+    frames = [peerwire.decode_batch(frame) for frame in seen if frame[:1] == b"B"]
+    assert len(frames) > 1
+    for through, changes in frames:
+        if any(key == b"k" for _, key, _ in changes):
+            break
+        assert through < ours
+        assert all(seq < ours for seq, _, record in changes if record.origin == "a")
+    else:
+        raise AssertionError("c's record of k never went")
+    assert b.store.get(b"k").value == b"c's"
+    assert a.replicator.acknowledged_count(a.store.seq) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=REPLACED_OURS)
-def test_a_record_that_replaced_a_queued_write_of_ours_counts_for_wait_only_once_there(
-        tmp_path, clock):
-    """Live: our write of k, still queued, gives way to another region's newer one,
-    which is held; WAIT must not count the peer for our k while it has neither."""
+def _live_link(tmp_path, clock):
     a = Region(tmp_path, clock, "a", ["b"])
     b = Region(tmp_path, clock, "b", ["a"])
     link = Link(a, b)
     link.deliver()
     clock.advance(SKIP_DELAY)
     link.deliver()
+    return a, b, link
+
+
+def test_a_record_that_replaced_a_queued_write_of_ours_goes_at_once(tmp_path, clock):
+    """Live: our write of k, still queued, gives way to another region's newer one,
+    which goes on at once (not held for its origin's stream), before our later
+    writes; until it goes the stream is complete only below ours."""
+    a, b, link = _live_link(tmp_path, clock)
     a.keyspace.write(b"k", b"ours", None)
     ours = a.store.seq
     a.keyspace.apply(b"k", Record(b"c's", None, a.keyspace.hlc.now() + 1, "c"))
     a.keyspace.write(b"mine", b"m", None)
-    clock.advance(0)  # (the turn's end: its frame)
+    sender = a.replicator.senders["b"]
+    assert sender.through() == ours - 1
+    clock.advance(0)  # (the turn's end: its frames)
     link.deliver()
     clock.advance(b.store.commit_interval)
     link.deliver()
-    assert b.store.get(b"k") is not None or a.replicator.acknowledged_count(ours) == 0
+    assert b.store.get(b"k").value == b"c's"
+    assert a.replicator.acknowledged_count(a.store.seq) == 1
+    assert sender.waiting() == 0 and sender.through() == a.store.seq
 
+
+def test_a_record_that_replaced_one_that_replaced_ours_goes_at_once_too(tmp_path, clock):
+    """c's record replaced ours, d's replaced c's before the stream sent c's: d's
+    stands for ours as well."""
+    a, b, link = _live_link(tmp_path, clock)
+    a.keyspace.write(b"k", b"ours", None)
+    a.keyspace.apply(b"k", Record(b"c's", None, a.keyspace.hlc.now() + 1, "c"))
+    a.keyspace.apply(b"k", Record(b"d's", None, a.keyspace.hlc.now() + 2, "d"))
+    a.keyspace.write(b"mine", b"m", None)
+    clock.advance(0)
+    link.deliver()
+    clock.advance(b.store.commit_interval)
+    link.deliver()
+    assert b.store.get(b"k").value == b"d's"
+    assert a.replicator.acknowledged_count(a.store.seq) == 1
+
+
+def test_the_write_of_a_record_that_replaced_ours_goes_whole_in_one_frame(tmp_path, clock):
+    """c's HSET of two fields, one of which replaced our field: both go on at once,
+    in one frame, with their header (never one field of the write without the
+    other)."""
+    from geolru.model.hashkeys import field_id, key_id
+    a, b, link = _live_link(tmp_path, clock)
+    a.keyspace.hash_set(b"h", {b"f2": b"ours"})
+    c = Region(tmp_path, clock, "c")
+    c.keyspace.hlc.observe(a.keyspace.hlc.now() + 10)
+    c.keyspace.hash_set(b"h", {b"f1": b"c1", b"f2": b"c2"})
+    c.store.commit_and_wait()
+    written = c.store.changes_since(0, 10)
+    link.to_b.clear()
+    for _, key, record in written:  # (one frame of c's, applied at a)
+        a.keyspace.apply(key, record)
+    clock.advance(0)
+    frames = [peerwire.decode_batch(frame)[1] for frame in link.to_b if frame[:1] == b"B"]
+    sent_of_c = [[key for _, key, record in frame if record.origin == "c"] for frame in frames]
+    sent_of_c = [keys for keys in sent_of_c if keys]
+    assert len(sent_of_c) == 1
+    assert {field_id(b"h", b"f1"), field_id(b"h", b"f2"), key_id(b"h")} <= set(sent_of_c[0])
 
 def test_a_plain_write_replaces_the_forward_that_waited_for_its_key(tmp_path, clock):
     """The core of the frozen-forwarder bug: an older record held for a peer must not
@@ -1450,3 +1514,20 @@ def test_a_catch_up_holds_a_run_grown_past_what_the_peer_has_from_its_origin(
     clock.advance(FORWARD_AFTER * 3)  # (other's stream stands still)
     keys = [k for f in sent if f and f[:1] == b"B" for _, k, _ in peerwire.decode_batch(f)[1]]
     assert sender.waiting() == 1 or element_id(b"q", stem) in keys
+
+
+def test_standing_keeps_the_lowest_position_of_the_keys_still_standing():
+    from geolru.replication.sender import Standing
+    stands = Standing()
+    assert not stands and stands.lowest() is None
+    stands.add(b"a", 7)
+    stands.add(b"b", 3)
+    stands.add(b"a", 9)  # (the lower one stays)
+    assert stands.lowest() == 3
+    stands.discard(b"b")
+    assert stands.lowest() == 7
+    stands.add(b"c", 5)
+    stands.keep({b"a"})
+    assert stands.lowest() == 7 and len(stands) == 1
+    stands.discard(b"a")
+    assert stands.lowest() is None
