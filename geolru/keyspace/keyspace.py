@@ -298,7 +298,6 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
         except StoreError as e:
             return str(e)
         self.cache.clear()
-        self.replaced_own.clear()  # (every key's newest record is ours now)
         return None
 
     # ------------------------------------------------------------ the whole keyspace

@@ -16,6 +16,7 @@ from twisted.logger import Logger
 
 from geolru.keyspace.lists import element_id, own_joined
 from geolru.model import listpos, members
+from geolru.model.counters import counter_origins
 from geolru.model.hashkeys import (
     ESCAPE,
     FIELD_MARK,
@@ -98,14 +99,21 @@ class PeerRecords:
 
     def _replaced(self, identity: bytes, current: Record | None, merged: Record) -> None:
         """Note it if a peer's record (``merged``) is about to replace one of ours: not a
-        collection's header that carries ours (its clear, or its deadline: a stream
-        sends such a header on when the peer may lack them, ``Sender._lacks``)."""
-        if current is not None and current.origin in self.own_origins:
-            meta = merged.hash_meta
-            if type(meta) is HashMeta and (current.version, current.origin) in (
-                    meta.cleared, meta.ttl):
-                return
-            self._replacing(identity, self.store.position_of(identity), merged)
+        record that carries ours, which a stream sends on when the peer may lack it
+        (``Sender._lacks``, ``Sender._carries_what_the_peer_lacks``): a collection's
+        header that holds our write as its clear or its deadline, a counter that
+        holds our part (not one whose newer base voided it)."""
+        if current is None or current.origin not in self.own_origins:
+            return
+        meta = merged.hash_meta
+        if type(meta) is HashMeta and (current.version, current.origin) in (
+                meta.cleared, meta.ttl):
+            return
+        if merged.counter is not None and current.counter is not None and \
+                counter_origins(merged).get(current.origin, -1) >= \
+                counter_origins(current).get(current.origin, -1):
+            return
+        self._replacing(identity, self.store.position_of(identity), merged)
 
     def _replacing(self, identity: bytes, position: int | None, merged: Record) -> None:
         """Our record of ``identity``, at ``position``, gives way to ``merged``: if that
@@ -113,10 +121,9 @@ class PeerRecords:
         peer that may lack ours sends ``merged`` at once, not held back for its
         origin's stream: until it came, our later writes would tell the peer that ours
         is there (WAIT counted a peer that had neither: wide seed 6010001902).  Not a
-        joined counter, nor a set's member (``_apply_member``): they carry our writes
-        in them, and their streams send them on when the peer may lack one
-        (``Sender._lacks``)."""
-        if merged.origin in self.own_origins or merged.counter is not None or not position:
+        set's member (``_apply_member``): a member's record joins every region's adds
+        and removes, and goes on when the peer may lack one of ours."""
+        if merged.origin in self.own_origins or not position:
             return
         notes = self.replaced_own
         notes[identity] = position

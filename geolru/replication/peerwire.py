@@ -40,6 +40,9 @@ From the sending region:
   The first, at the position the receiver asked for, says the sender took it.
 - ``F`` + 8-byte *position* — a client ``WAIT``s for this position: commit as soon
   as every change up to it is applied, not at the end of the commit interval.
+- ``K`` + 8-byte *position* — the sender's own writes up to this position are all
+  with the receiver (or the records that replaced them): a claim for *reached* that
+  its records sent at position 0 did not make (protocol 13 on; docs/replication.md).
 - ``M`` + 4-byte channel length + channel + message — a pub/sub message ``PUBLISH``ed
   at the sender, for the receiver's subscribers (protocol 9 on; sent while the
   stream is up, in the order published, and never stored: a message published while
@@ -62,7 +65,7 @@ from geolru.model.record import Record, decode, encode
 # one region at a time: a release that changes the wire speaks the previous version
 # too, for as long as it may meet a region that has not been upgraded.  Version 4 is
 # the first to negotiate; the release before it speaks 4 alone and refuses any other.
-PROTOCOL = 12
+PROTOCOL = 13
 OLDEST_PROTOCOL = 4
 # Version 5: a counter record may hold a HyperLogLog's parts (registers where a
 # release of version 4 reads an integer): a stream in version 4 stops before the
@@ -94,6 +97,12 @@ REMOVERS = 10
 # 11 would misread (it takes a run's tombstone to remove every element named in it):
 # a stream in 11 stops before the first run likewise.
 RUNS = 12
+# Version 13: a ``K`` frame claims how far the sender's own writes are there (its
+# records sent at position 0 while a write of its own they went past was on its way in
+# another region's record), which a release of 12 would refuse as an unexpected frame:
+# a stream in an older version sends none (the receiver counts them once *through*
+# passes them).
+CLAIMS = 13
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _PROGRESS = struct.Struct(">QQ")

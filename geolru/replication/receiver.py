@@ -75,6 +75,8 @@ class Receiver:
             elif kind == b"S" and self.sender is not None:
                 self._accepted()
                 self._reached(peerwire.decode_position(frame))
+            elif kind == b"K" and self.sender is not None:
+                self._claimed(peerwire.decode_position(frame))
             elif kind == b"M" and self.sender is not None:
                 self.replicator.message_received(*peerwire.decode_message(frame))
             elif kind == b"F" and self.sender is not None:
@@ -171,6 +173,13 @@ class Receiver:
             replicator.applied_from_origin(sender, newest)
         replicator.applied += applied
         self._reached(through)
+
+    def _claimed(self, upto: int) -> None:
+        """The sender's own writes up to ``upto`` are here (``K``): acknowledged as
+        *reached* once committed, as a frame's own records would be."""
+        if upto > self.reached:
+            self.reached = upto
+            self._reached(self.position)
 
     def _reached(self, through: int) -> None:
         """A frame is applied, and with it every change up to ``through``: resume

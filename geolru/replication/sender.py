@@ -308,25 +308,29 @@ class Holding:
 @attrs.define(eq=False)
 class Standing:
     """The keys whose record stands for a write of ours the peer may lack (another
-    region's that replaced it), each with our write's position, and the lowest of
-    those positions (kept in a heap: a catch-up may stand for many keys, and asks
-    for the lowest at every frame)."""
+    region's that replaced it): each with our write's position, and the lowest of
+    those positions (a heap: a catch-up may stand for many keys, and asks for the
+    lowest at every frame); and with that record's origin and version, to let a key
+    go once the peer says it has that record from its origin (``covered``)."""
 
     positions: dict = attrs.field(factory=dict)  # identity -> the position of ours
     _heap: list = attrs.field(factory=list)  # (position, identity), some gone since
+    # origin -> heap of (version, identity): the record that stands, some gone since
+    _by_origin: dict = attrs.field(factory=dict)
 
     def __len__(self) -> int:
         return len(self.positions)
 
-    def add(self, key: bytes, position: int) -> None:
+    def add(self, key: bytes, position: int, origin: str, version: int) -> None:
         if position < self.positions.get(key, position + 1):
             self.positions[key] = position
             heapq.heappush(self._heap, (position, key))
+        heapq.heappush(self._by_origin.setdefault(origin, []), (version, key))
 
     def discard(self, key: bytes) -> None:
         self.positions.pop(key, None)
         if not self.positions:
-            self._heap.clear()
+            self.clear()
 
     def lowest(self) -> int | None:
         heap, positions = self._heap, self.positions
@@ -334,15 +338,25 @@ class Standing:
             heapq.heappop(heap)
         return heap[0][0] if heap else None
 
+    def covered(self, origin: str, version: int) -> None:
+        """The peer has ``origin``'s writes up to ``version``: the keys whose standing
+        record is one of them stand no more."""
+        heap = self._by_origin.get(origin)
+        while heap and heap[0][0] <= version:
+            self.positions.pop(heapq.heappop(heap)[1], None)
+        if not self.positions:
+            self.clear()
+
     def keep(self, keys) -> None:
         """Keep those of ``keys`` only."""
         self.positions = {key: at for key, at in self.positions.items() if key in keys}
         if not self.positions:
-            self._heap.clear()
+            self.clear()
 
     def clear(self) -> None:
         self.positions.clear()
         self._heap.clear()
+        self._by_origin.clear()
 
 
 class StreamState(enum.StrEnum):
@@ -437,6 +451,9 @@ class Sender:
     # ours, below which the stream is complete until a record of the key is sent
     _stands: Standing = attrs.field(factory=Standing)
     _urgent: set = attrs.field(factory=set)  # their writes (``same_write``): all go at once
+    _unclaimed_upto: int = 0  # the last of our records sent at position 0 (``_unclaimed``)
+    _queued_collections: set | None = None  # (``_key_queued``, during one flush)
+    _claimed: int = 0  # ... of which the peer was told this far (``_claim``)
 
     def __attrs_post_init__(self):
         if self.status is None:
@@ -497,6 +514,7 @@ class Sender:
         self._forwards.clear()
         self._stands.clear()
         self._urgent.clear()
+        self._unclaimed_upto = self._claimed = 0
         self._queue_bytes = self._forward_bytes = 0
 
     def stop(self, why: str) -> None:
@@ -676,6 +694,10 @@ class Sender:
             if version > marks.get(origin, -1):
                 marks[origin] = version
                 self._moved[origin] = now
+                if self._stands:
+                    self._stands.covered(origin, version)
+                    if self._unclaimed_upto:
+                        self._claim()
         self.stability.published(self.peer, Publication(
             str(control["store_id"]), int(control["position"]), int(control["acked"]),
             tuple(str(m) for m in control.get("members", ()))))
@@ -706,6 +728,9 @@ class Sender:
         origin = record.origin
         if origin == self.own_name or origin == EXPIRY_ORIGIN:  # (made here too)
             return True
+        if self._urgent and same_write(record) in self._urgent:
+            self._send_now(seq, key, record)  # (the rest of a write going at once)
+            return False
         if record.hash_meta is not None:
             if type(record.hash_meta) is not HashMeta:
                 # a set member's record joins several regions' adds and removes: it
@@ -742,8 +767,7 @@ class Sender:
             if self._stands:
                 self._stands.discard(key)
             return False
-        if (self.replaced_own and self.replaced_own.get(key, -1) > self.status.acked) or (
-                self._urgent and same_write(record) in self._urgent):
+        if self.replaced_own and self.replaced_own.get(key, -1) > self.status.acked:
             self._send_now(seq, key, record)
             return False
         self._held.add(seq, key, record, self.clock.seconds())
@@ -762,7 +786,10 @@ class Sender:
         stands.clear()
         for key, ours in self.replaced_own.items():
             if ours > position:
-                stands.add(key, ours)
+                record = self.store.get(key)
+                if record is not None and record.origin != self.own_name:
+                    # (ours again: that one goes, as every write of ours, in order)
+                    stands.add(key, ours, record.origin, newest_of(key, record))
 
     def _send_now(self, seq: int, key: bytes, record) -> None:
         """A record made elsewhere that replaced a write of ours the peer may lack (or
@@ -774,13 +801,20 @@ class Sender:
         records past that say nothing of how far ours are there (``_send_batch``)."""
         ours = self.replaced_own.get(key, -1)
         if ours > self.status.acked:
-            self._stands.add(key, ours)
+            self._stands.add(key, ours, record.origin, newest_of(key, record))
         write = same_write(record)
         if write in self._urgent:
             self._forward([(seq, key, record)])
-        else:
-            self._urgent.add(write)
-            self._forward([*self._held.take_write(record.origin, write), (seq, key, record)])
+            return
+        self._urgent.add(write)
+        # (what went before it of its write: held, or queued, as a header that holds
+        # a write the peer may lack is)
+        queued = [(at, queued_key, queued_record) for queued_key, (at, queued_record, _, _)
+                  in self._queue.items() if same_write(queued_record) == write]
+        for _, queued_key, _ in queued:
+            self._unqueue(queued_key)
+        self._forward(sorted([*queued, *self._held.take_write(record.origin, write),
+                              (seq, key, record)], key=lambda change: change[0]))
 
     def _with_what_is_held_of_its_key(self, seq: int, key: bytes, record) -> bool:
         """An element that goes now: ``True`` (send it) if nothing is held of its key;
@@ -969,6 +1003,12 @@ class Sender:
     def changed(self, key: bytes, record, seq: int) -> None:
         """The store took a write (``seq``): queue it, hold it, or skip it."""
         if self.status.state is not LIVE:
+            if self.replaced_own and self.status.state in SENDING:
+                # a catch-up's reads have not reached a write of ours that this record
+                # replaced (``_stand_for_replaced``, for those before it began)
+                ours = self.replaced_own.get(key, -1)
+                if ours > self.position and record.origin != self.own_name:
+                    self._stands.add(key, ours, record.origin, newest_of(key, record))
             return
         self.position = seq
         if self._take(seq, key, record, live=True):
@@ -1036,6 +1076,7 @@ class Sender:
         """Send what waits (forwards first: they are older), while the window allows;
         queued writes only in live mode."""
         held = self._held
+        self._queued_collections = None
         if self.live:
             self._urgent.clear()  # (a write's records come in one frame: all came)
         while self.live and held and held.bytes > self.buffer // 2:  # (see ``changed``)
@@ -1101,8 +1142,11 @@ class Sender:
         if any(is_field(key) and _collection(key) in queue for _, key, _ in frame):
             return True
         headers = {key for _, key, record in frame if type(record.hash_meta) is HashMeta}
-        return bool(headers) and any(is_field(key) and _collection(key) in headers
-                                     for key in queue)
+        if not headers:
+            return False
+        if self._queued_collections is None:  # (once a flush: the queue only shrinks)
+            self._queued_collections = {_collection(key) for key in queue if is_field(key)}
+        return not headers.isdisjoint(self._queued_collections)
 
     def _send_batch(self, changes, upto: int | None = None) -> None:
         if self._send is None:
@@ -1136,12 +1180,35 @@ class Sender:
         frame = peerwire.encode_batch(through, changes)
         self._send(frame)
         self._sent(through, len(frame), len(changes))
+        if self._unclaimed_upto:
+            self._claim()
 
     def _unclaimed(self, changes, ours: int) -> list:
-        """``changes``, those of our own at positions from ``ours`` on at position 0."""
+        """``changes``, those of our own at positions from ``ours`` on at position 0
+        (the highest of them is claimed later: ``_claim``)."""
         own = self.own_name
+        unclaimed = [seq for seq, _, record in changes if seq >= ours and record.origin == own]
+        if not unclaimed:
+            return changes
+        self._unclaimed_upto = max(self._unclaimed_upto, unclaimed[-1])
         return [(0, key, record) if seq >= ours and record.origin == own
                 else (seq, key, record) for seq, key, record in changes]
+
+    def _claim(self) -> None:
+        """Tell the peer (``K``) how far our writes sent at position 0 are there, once
+        no write of ours they went past still waits for its record (protocol 13 on:
+        a peer of an older one counts them as *through* passes them)."""
+        if self._send is None or not self.ready:
+            return
+        claim = self._unclaimed_upto
+        lowest = self._stands.lowest() if self._stands else None
+        if lowest is not None:
+            claim = min(claim, lowest - 1)
+        if claim > self._claimed and self.protocol >= peerwire.CLAIMS:
+            self._claimed = claim
+            self._send(peerwire.encode_position(b"K", claim))
+        if lowest is None:
+            self._unclaimed_upto = self._claimed = 0
 
     def _with_run_removals(self, changes) -> list:
         """``changes``, each run of a list's preceded by the records of its elements'
@@ -1202,6 +1269,8 @@ class Sender:
             self._later("skip", SKIP_DELAY, self._send_skip)
 
     def _send_skip(self) -> None:
+        if self._unclaimed_upto:
+            self._claim()
         through = self.through()
         if self.ready and self._send is not None and through > self.status.sent:
             if self.window.open:

@@ -1520,14 +1520,138 @@ def test_standing_keeps_the_lowest_position_of_the_keys_still_standing():
     from geolru.replication.sender import Standing
     stands = Standing()
     assert not stands and stands.lowest() is None
-    stands.add(b"a", 7)
-    stands.add(b"b", 3)
-    stands.add(b"a", 9)  # (the lower one stays)
+    stands.add(b"a", 7, "c", 100)
+    stands.add(b"b", 3, "c", 200)
+    stands.add(b"a", 9, "d", 50)  # (the lower position stays)
     assert stands.lowest() == 3
     stands.discard(b"b")
     assert stands.lowest() == 7
-    stands.add(b"c", 5)
-    stands.keep({b"a"})
-    assert stands.lowest() == 7 and len(stands) == 1
-    stands.discard(b"a")
-    assert stands.lowest() is None
+    stands.add(b"e", 5, "d", 60)
+    stands.covered("d", 55)  # (a's record from d: the peer has it)
+    assert stands.lowest() == 5 and len(stands) == 1
+    stands.add(b"f", 8, "c", 300)
+    stands.keep({b"f"})
+    assert stands.lowest() == 8
+    stands.covered("c", 300)
+    assert stands.lowest() is None and not stands
+
+
+def test_a_write_of_ours_replaced_during_a_catch_up_keeps_its_claims_back_too(
+        tmp_path, clock):
+    """A catch-up under way has not read our write of k when c's record replaces it:
+    the reads that pass our write claim nothing past it until c's record goes (review
+    of 2026-12-08)."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    for i in range(12 * BATCH_RECORDS):
+        a.keyspace.write(b"fill:%d" % i, b"o", None)
+    a.store.commit_and_wait()
+    link = Link(a, b)
+    sender = a.replicator.senders["b"]
+    while sender.position == 0:
+        link.deliver(rounds=1)
+    a.keyspace.write(b"k", b"ours", None)
+    ours = a.store.seq
+    for i in range(BATCH_RECORDS + 50):
+        a.keyspace.write(b"later:%d" % i, b"o", None)
+    a.keyspace.apply(b"k", Record(b"c's", None, a.keyspace.hlc.now() + 1, "c"))
+    assert not sender.live
+    for _ in range(500):  # (one frame at a time)
+        if link.to_b:
+            link.receiver.received(link.to_b.pop(0))
+        clock.advance(b.store.commit_interval)
+        to_a, link.to_a[:] = list(link.to_a), []
+        for frame in to_a:
+            link.sender.received(frame)
+        if b.store.get(b"k") is not None:
+            break
+        assert a.replicator.acknowledged_count(ours) == 0
+    assert b.store.get(b"k").value == b"c's"
+
+
+def test_our_writes_sent_past_a_replaced_one_are_claimed_once_its_record_went(
+        tmp_path, clock):
+    """Our writes sent at position 0 (past our write of k, replaced by c's record)
+    count for WAIT once c's record went (``K``), even while another record of c's is
+    held (review of 2026-12-08: WAIT waited for c's stream)."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    a.keyspace.apply(b"q", Record(b"cq", None, a.keyspace.hlc.now() + 1, "c"))  # held
+    a.keyspace.write(b"k", b"ours", None)
+    a.keyspace.write(b"x", b"xx", None)
+    written = a.store.seq
+    for i in range(2 * BATCH_RECORDS - 2):  # (c's record then starts a read: no write
+        a.keyspace.write(b"fill:%d" % i, b"o", None)  # of ours after it in its frame)
+    a.keyspace.apply(b"k", Record(b"c's", None, a.keyspace.hlc.now() + 1, "c"))
+    a.store.commit_and_wait()
+    link = Link(a, b)
+    for _ in range(5):  # (within c's grace: q stays held)
+        link.deliver()
+        clock.advance(0.1)
+    assert b.store.get(b"k").value == b"c's" and b.store.get(b"q") is None
+    assert a.replicator.acknowledged_count(written) == 1
+
+
+def test_a_write_of_anothers_goes_whole_when_its_header_holds_a_write_the_peer_lacks(
+        tmp_path, clock):
+    """c's HSET: a field replaced ours (at once), and its header carries d's clear
+    (sent, as the peer may lack it): header and fields in one frame, not the header
+    alone first (review of 2026-12-08)."""
+    from geolru.model.hashkeys import HashMeta, field_id
+    from geolru.model.headers import header
+    a, b, link = _live_link(tmp_path, clock)
+    a.keyspace.hash_set(b"h", {b"f": b"ours"})
+    version = a.keyspace.hlc.now() + 1000
+    link.to_b.clear()
+    for key, record in [(field_id(b"h", b"f"), Record(b"c's", None, version, "c")),
+                        (field_id(b"h", b"g"), Record(b"c2", None, version, "c")),
+                        (b"h", header(version, "c", HashMeta((90, "d"), (version, "c")),
+                                      None))]:
+        a.keyspace.apply(key, record)
+    clock.advance(0)
+    frames = [[key for _, key, record in peerwire.decode_batch(frame)[1]
+               if record.origin == "c"] for frame in link.to_b if frame[:1] == b"B"]
+    assert [keys for keys in frames if keys] == [
+        [field_id(b"h", b"f"), field_id(b"h", b"g"), b"h"]]
+
+
+def test_a_counter_of_anothers_whose_newer_base_voided_ours_goes_at_once(tmp_path, clock):
+    """Our INCR of k gave way to c's SET and INCR (a newer base: our part is gone from
+    the record): a catch-up sends c's record, not held (review of 2026-12-08)."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    a.keyspace.increment(b"k", 5)
+    ours = a.store.seq
+    c = Region(tmp_path, clock, "c")
+    c.keyspace.hlc.observe(a.keyspace.hlc.now() + 10)
+    c.keyspace.write(b"k", b"100", None)
+    c.keyspace.increment(b"k", 1)
+    c.store.commit_and_wait()
+    a.keyspace.apply(b"k", c.store.get(b"k"))
+    a.keyspace.write(b"mine", b"m", None)
+    a.store.commit_and_wait()
+    link = Link(a, b)
+    link.deliver()
+    clock.advance(b.store.commit_interval)
+    link.deliver()
+    assert b.store.get(b"k") is not None or a.replicator.acknowledged_count(ours) == 0
+    assert b.store.get(b"k") is not None
+
+
+def test_flushall_keeps_the_note_of_a_key_another_region_deleted(tmp_path, clock):
+    """FLUSHALL leaves a key that c's DEL replaced ours with as it is (no live key to
+    delete): its record still stands for ours (review of 2026-12-08)."""
+    a, b, link = _live_link(tmp_path, clock)
+    a.keyspace.write(b"k", b"v0", None)
+    clock.advance(0)
+    link.deliver()
+    clock.advance(b.store.commit_interval)
+    link.deliver()
+    a.keyspace.write(b"k", b"ours", None)
+    ours = a.store.seq
+    a.keyspace.apply(b"k", Record(None, None, a.keyspace.hlc.now() + 1, "c"))  # c's DEL
+    assert a.keyspace.flush_all() is None
+    for _ in range(10):
+        link.deliver()
+        clock.advance(b.store.commit_interval + SKIP_DELAY)
+    assert b.store.get(b"k").value is None or a.replicator.acknowledged_count(ours) == 0
