@@ -64,7 +64,9 @@ class PeerRecords:
                 if have[0] > incoming.version:
                     return False
                 if have[2]:
-                    self._replacing(key, have[1], incoming)
+                    self._replacing(key, have[1], incoming, (have[0], None, None))
+                elif self.replaced_own and key in self.replaced_own:
+                    self._restamp(key, incoming)
                 self.store.put(key, incoming)
                 self._refresh(key, incoming)
                 return True
@@ -98,42 +100,53 @@ class PeerRecords:
         return True
 
     def _replaced(self, identity: bytes, current: Record | None, merged: Record) -> None:
-        """Note it if a peer's record (``merged``) is about to replace one of ours: not a
-        record that carries ours, which a stream sends on when the peer may lack it
-        (``Sender._lacks``, ``Sender._carries_what_the_peer_lacks``): a collection's
-        header that holds our write as its clear or its deadline, a counter that
-        holds our part (not one whose newer base voided it)."""
-        if current is None or current.origin not in self.own_origins:
+        """Note it if a peer's record (``merged``) is about to replace one of ours."""
+        if current is None:
             return
-        meta = merged.hash_meta
-        if type(meta) is HashMeta and (current.version, current.origin) in (
-                meta.cleared, meta.ttl):
-            return
-        if merged.counter is not None and current.counter is not None and \
-                counter_origins(merged).get(current.origin, -1) >= \
-                counter_origins(current).get(current.origin, -1):
-            return
-        self._replacing(identity, self.store.position_of(identity), merged)
+        if current.origin in self.own_origins:
+            self._replacing(identity, self.store.position_of(identity), merged,
+                            _stamp_of(current))
+        elif self.replaced_own and identity in self.replaced_own:
+            self._restamp(identity, merged)
 
-    def _replacing(self, identity: bytes, position: int | None, merged: Record) -> None:
-        """Our record of ``identity``, at ``position``, gives way to ``merged``: if that
-        is another region's, note where ours was (``replaced_own``).  A stream to a
-        peer that may lack ours sends ``merged`` at once, not held back for its
-        origin's stream: until it came, our later writes would tell the peer that ours
-        is there (WAIT counted a peer that had neither: wide seed 6010001902).  Not a
-        set's member (``_apply_member``): a member's record joins every region's adds
-        and removes, and goes on when the peer may lack one of ours."""
+    def _replacing(self, identity: bytes, position: int | None, merged: Record,
+                   ours: tuple) -> None:
+        """Our record of ``identity`` (``ours``: ``_stamp_of`` it), at ``position``,
+        gives way to ``merged``: if that is another region's, note where ours was, and
+        which record stands for it (``replaced_own``: position, origin, version,
+        whether it carries our write, and ``ours``).  A stream to a peer that may lack
+        ours keeps its claims below ours until that record goes, and sends it at once
+        rather than hold it back for its origin's stream (unless it carries ours, and
+        the peer has that): our later
+        writes would tell the peer that ours is there while it had neither (wide seed
+        6010001902)."""
         if merged.origin in self.own_origins or not position:
             return
         notes = self.replaced_own
-        notes[identity] = position
+        if not notes and self._forget_replaced not in self.store.listeners:
+            self.store.listeners.append(self._forget_replaced)
+        notes[identity] = (position, merged.origin, listpos.newest_of(identity, merged),
+                           _carries(ours, merged), ours)
         if len(notes) > self.replaced_own_limit:
-            # drop the notes of keys whose newest record is ours again (or is gone)
+            # drop the notes of keys gone since (their tombstones collected)
             for noted in list(notes):
-                record = self.store.get(noted)
-                if record is None or record.origin in self.own_origins:
+                if self.store.position_of(noted) is None:
                     del notes[noted]
             self.replaced_own_limit = max(REPLACED_OWN_MIN, 2 * len(notes))
+
+    def _restamp(self, identity: bytes, merged: Record) -> None:
+        """Another region's record replaces the one that stood for a write of ours: it
+        stands for it now."""
+        position, _, _, _, ours = self.replaced_own[identity]
+        self.replaced_own[identity] = (position, merged.origin,
+                                       listpos.newest_of(identity, merged),
+                                       _carries(ours, merged), ours)
+
+    def _forget_replaced(self, key: bytes, record: Record, seq: int) -> None:
+        """(A store listener, once a note was made.)  A write of ours replaces the
+        record that stood for an older one: the stream sends it, in order."""
+        if record.origin in self.own_origins and self.replaced_own:
+            self.replaced_own.pop(key, None)
 
     def _refresh(self, key: bytes, merged: Record) -> None:
         """A key's record changed by a peer's: what the cache holds of it, and when a
@@ -184,6 +197,12 @@ class PeerRecords:
         merged = members.since(members.join(current, incoming), cleared)
         if merged is None or merged == current:
             return False
+        if current is not None and current.origin in self.own_origins:
+            # (a member's record joins every region's adds and removes: it carries ours)
+            self._replacing(identity, self.store.position_of(identity), merged,
+                            _stamp_of(current))
+        elif self.replaced_own and identity in self.replaced_own:
+            self._restamp(identity, merged)
         self.store.put(identity, merged)
         kind = ZSET if is_zmember(identity) else SET
         if self.watch_changes:
@@ -355,3 +374,25 @@ def _expired_unsaid(record: Record | None, now_ms: int) -> bool:
     expiry job removed it yet (which would have said ``expired``)."""
     return (record is not None and record.value is not None
             and record.deadline is not None and record.deadline <= now_ms)
+
+
+def _stamp_of(ours: Record) -> tuple:
+    """What ``_carries`` needs of a record of ours: its version, origin, and its own
+    part's version if it is a counter."""
+    part = None if ours.counter is None else counter_origins(ours).get(ours.origin, -1)
+    return ours.version, ours.origin, part
+
+
+def _carries(ours: tuple, merged: Record) -> bool:
+    """Whether ``merged``, another region's record, carries our write (``ours``:
+    ``_stamp_of`` it): a collection's header holding it as its clear or its deadline,
+    a counter holding our part (not one whose newer base voided it), a set's member
+    (its record joins every region's adds and removes)."""
+    meta = merged.hash_meta
+    if meta is not None:
+        if type(meta) is HashMeta:
+            return ours[:2] in (meta.cleared, meta.ttl)
+        return True
+    if merged.counter is not None and ours[2] is not None:
+        return counter_origins(merged).get(ours[1], -1) >= ours[2]
+    return False

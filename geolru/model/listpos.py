@@ -239,6 +239,15 @@ def removed_count(run: Record) -> int | None:
     return run.deadline
 
 
+def newest_of(identity: bytes, record: Record) -> int:
+    """The newest write of its origin's that ``record`` carries: its version, or for a
+    list's run, that of the last element a later push grew it by (a peer that has
+    the origin's writes up to the run's own version may lack those)."""
+    if is_run_identity(identity):
+        return newest_version(record)
+    return record.version
+
+
 def newest_version(run: Record) -> int:
     """The newest version a run's record carries: its own, or that of the last
     element a later push grew it by."""

@@ -40,9 +40,11 @@ From the sending region:
   The first, at the position the receiver asked for, says the sender took it.
 - ``F`` + 8-byte *position* — a client ``WAIT``s for this position: commit as soon
   as every change up to it is applied, not at the end of the commit interval.
-- ``K`` + 8-byte *position* — the sender's own writes up to this position are all
-  with the receiver (or the records that replaced them): a claim for *reached* that
-  its records sent at position 0 did not make (protocol 13 on; docs/replication.md).
+- ``K`` + 8-byte *position* + 8-byte *version* — the sender's own writes up to this
+  position are all with the receiver (or the records that replaced them), and (if
+  not 0) each of them up to this version: a claim for *reached*, and for the
+  receiver's publications, that its records sent at position 0 did not make
+  (protocol 13 on; docs/replication.md).
 - ``M`` + 4-byte channel length + channel + message — a pub/sub message ``PUBLISH``ed
   at the sender, for the receiver's subscribers (protocol 9 on; sent while the
   stream is up, in the order published, and never stored: a message published while

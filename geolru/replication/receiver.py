@@ -76,7 +76,7 @@ class Receiver:
                 self._accepted()
                 self._reached(peerwire.decode_position(frame))
             elif kind == b"K" and self.sender is not None:
-                self._claimed(peerwire.decode_position(frame))
+                self._claimed(*peerwire.decode_progress(frame))
             elif kind == b"M" and self.sender is not None:
                 self.replicator.message_received(*peerwire.decode_message(frame))
             elif kind == b"F" and self.sender is not None:
@@ -174,9 +174,12 @@ class Receiver:
         replicator.applied += applied
         self._reached(through)
 
-    def _claimed(self, upto: int) -> None:
-        """The sender's own writes up to ``upto`` are here (``K``): acknowledged as
-        *reached* once committed, as a frame's own records would be."""
+    def _claimed(self, upto: int, version: int) -> None:
+        """The sender's own writes up to position ``upto`` are here (``K``), and, if
+        ``version``, each of its writes up to that version: acknowledged as *reached*
+        once committed, and published, as a frame's own records would be."""
+        if version:
+            self.replicator.applied_from_origin(self.sender, version)
         if upto > self.reached:
             self.reached = upto
             self._reached(self.position)

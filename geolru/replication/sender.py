@@ -49,6 +49,7 @@ from geolru.model.hashkeys import (
 )
 from geolru.model.headers import EXPIRY_ORIGIN
 from geolru.model.hlc import physical_ms
+from geolru.model.listpos import newest_of
 from geolru.model.orset import UNKNOWN, Member
 from geolru.model.slots import SlotSet
 from geolru.model.zmember import ZMember
@@ -155,15 +156,6 @@ def _frame_end(changes: list, start: int, last: dict, offset: int = 0) -> int:
         if whole == end:
             return end
         end = whole
-
-
-def newest_of(key: bytes, record) -> int:
-    """The newest write of its origin's that ``record`` carries: its version, or for a
-    list's run, that of the last element a later push grew it by (a peer that has
-    the origin's writes up to the run's own version may lack those)."""
-    if listpos.is_run_identity(key):
-        return listpos.newest_version(record)
-    return record.version
 
 
 def footprint(key: bytes, record) -> int:
@@ -314,6 +306,7 @@ class Standing:
     go once the peer says it has that record from its origin (``covered``)."""
 
     positions: dict = attrs.field(factory=dict)  # identity -> the position of ours
+    stamps: dict = attrs.field(factory=dict)  # identity -> (origin, version) standing
     _heap: list = attrs.field(factory=list)  # (position, identity), some gone since
     # origin -> heap of (version, identity): the record that stands, some gone since
     _by_origin: dict = attrs.field(factory=dict)
@@ -322,13 +315,19 @@ class Standing:
         return len(self.positions)
 
     def add(self, key: bytes, position: int, origin: str, version: int) -> None:
+        """``key``'s record (``origin``'s, at ``version``) stands for our write at
+        ``position``: the lowest such position of the key stands, and the newest
+        record (which a peer must have: an older one does not hold a newer write of
+        ours that it replaced)."""
         if position < self.positions.get(key, position + 1):
             self.positions[key] = position
             heapq.heappush(self._heap, (position, key))
+        self.stamps[key] = (origin, version)
         heapq.heappush(self._by_origin.setdefault(origin, []), (version, key))
 
     def discard(self, key: bytes) -> None:
         self.positions.pop(key, None)
+        self.stamps.pop(key, None)
         if not self.positions:
             self.clear()
 
@@ -341,20 +340,25 @@ class Standing:
     def covered(self, origin: str, version: int) -> None:
         """The peer has ``origin``'s writes up to ``version``: the keys whose standing
         record is one of them stand no more."""
-        heap = self._by_origin.get(origin)
+        heap, stamps = self._by_origin.get(origin), self.stamps
         while heap and heap[0][0] <= version:
-            self.positions.pop(heapq.heappop(heap)[1], None)
+            key = heapq.heappop(heap)[1]
+            stamp = stamps.get(key)
+            if stamp is not None and stamp[0] == origin and stamp[1] <= version:
+                self.discard(key)
         if not self.positions:
             self.clear()
 
     def keep(self, keys) -> None:
         """Keep those of ``keys`` only."""
         self.positions = {key: at for key, at in self.positions.items() if key in keys}
+        self.stamps = {key: stamp for key, stamp in self.stamps.items() if key in keys}
         if not self.positions:
             self.clear()
 
     def clear(self) -> None:
         self.positions.clear()
+        self.stamps.clear()
         self._heap.clear()
         self._by_origin.clear()
 
@@ -453,7 +457,10 @@ class Sender:
     _urgent: set = attrs.field(factory=set)  # their writes (``same_write``): all go at once
     _unclaimed_upto: int = 0  # the last of our records sent at position 0 (``_unclaimed``)
     _queued_collections: set | None = None  # (``_key_queued``, during one flush)
+    # the queued records made elsewhere, by write (``same_write``) -> [identity]
+    _queued_elsewhere: dict = attrs.field(factory=dict)
     _claimed: int = 0  # ... of which the peer was told this far (``_claim``)
+    _unclaimed_version: int = 0  # the newest version of those records
 
     def __attrs_post_init__(self):
         if self.status is None:
@@ -514,7 +521,8 @@ class Sender:
         self._forwards.clear()
         self._stands.clear()
         self._urgent.clear()
-        self._unclaimed_upto = self._claimed = 0
+        self._unclaimed_upto = self._claimed = self._unclaimed_version = 0
+        self._queued_elsewhere.clear()
         self._queue_bytes = self._forward_bytes = 0
 
     def stop(self, why: str) -> None:
@@ -731,6 +739,13 @@ class Sender:
         if self._urgent and same_write(record) in self._urgent:
             self._send_now(seq, key, record)  # (the rest of a write going at once)
             return False
+        replaces = False  # (it stands for a write of ours the peer may lack)
+        if self.replaced_own:
+            note = self.replaced_own.get(key)
+            if note is not None and note[0] > self.status.acked:
+                # until it goes, our claims stay below ours (``Standing``)
+                self._stands.add(key, note[0], origin, newest_of(key, record))
+                replaces = not note[3]
         if record.hash_meta is not None:
             if type(record.hash_meta) is not HashMeta:
                 # a set member's record joins several regions' adds and removes: it
@@ -760,6 +775,8 @@ class Sender:
             return True
         if origin == self.peer:
             if live:  # the peer made it: it has it
+                if self._stands:
+                    self._stands.discard(key)
                 return False
             return True
         if newest_of(key, record) <= self.peer_applied.get(origin, -1):
@@ -767,9 +784,11 @@ class Sender:
             if self._stands:
                 self._stands.discard(key)
             return False
-        if self.replaced_own and self.replaced_own.get(key, -1) > self.status.acked:
+        if replaces:
             self._send_now(seq, key, record)
             return False
+        if self._stands:  # (it carries our write, which the peer has: ``_lacks``)
+            self._stands.discard(key)
         self._held.add(seq, key, record, self.clock.seconds())
         if "held" not in self._timers:
             self._hold_until(self.clock.seconds() + self.hold_time)
@@ -784,12 +803,9 @@ class Sender:
         position = self.position
         stands = self._stands
         stands.clear()
-        for key, ours in self.replaced_own.items():
+        for key, (ours, origin, version, *_) in self.replaced_own.items():
             if ours > position:
-                record = self.store.get(key)
-                if record is not None and record.origin != self.own_name:
-                    # (ours again: that one goes, as every write of ours, in order)
-                    stands.add(key, ours, record.origin, newest_of(key, record))
+                stands.add(key, ours, origin, version)
 
     def _send_now(self, seq: int, key: bytes, record) -> None:
         """A record made elsewhere that replaced a write of ours the peer may lack (or
@@ -799,9 +815,6 @@ class Sender:
         ours is there, while it has neither (wide seed 6010001902): until a record of
         its key goes, the stream is complete only below ours (``through``), and our
         records past that say nothing of how far ours are there (``_send_batch``)."""
-        ours = self.replaced_own.get(key, -1)
-        if ours > self.status.acked:
-            self._stands.add(key, ours, record.origin, newest_of(key, record))
         write = same_write(record)
         if write in self._urgent:
             self._forward([(seq, key, record)])
@@ -809,10 +822,12 @@ class Sender:
         self._urgent.add(write)
         # (what went before it of its write: held, or queued, as a header that holds
         # a write the peer may lack is)
-        queued = [(at, queued_key, queued_record) for queued_key, (at, queued_record, _, _)
-                  in self._queue.items() if same_write(queued_record) == write]
-        for _, queued_key, _ in queued:
-            self._unqueue(queued_key)
+        queued = []
+        for queued_key in self._queued_elsewhere.pop(write, ()):
+            entry = self._queue.get(queued_key)
+            if entry is not None and same_write(entry[1]) == write:
+                queued.append((entry[0], queued_key, entry[1]))
+                self._unqueue(queued_key)
         self._forward(sorted([*queued, *self._held.take_write(record.origin, write),
                               (seq, key, record)], key=lambda change: change[0]))
 
@@ -1006,9 +1021,10 @@ class Sender:
             if self.replaced_own and self.status.state in SENDING:
                 # a catch-up's reads have not reached a write of ours that this record
                 # replaced (``_stand_for_replaced``, for those before it began)
-                ours = self.replaced_own.get(key, -1)
-                if ours > self.position and record.origin != self.own_name:
-                    self._stands.add(key, ours, record.origin, newest_of(key, record))
+                note = self.replaced_own.get(key)
+                if note is not None and note[0] > self.position \
+                        and record.origin != self.own_name:
+                    self._stands.add(key, note[0], record.origin, newest_of(key, record))
             return
         self.position = seq
         if self._take(seq, key, record, live=True):
@@ -1017,6 +1033,9 @@ class Sender:
             size = footprint(key, record)
             self._queue[key] = (seq, record, self.store.unit, size)
             self._queue_bytes += size
+            if record.origin != self.own_name and record.origin != EXPIRY_ORIGIN:
+                # (``_send_now`` finds it there if its write is to go at once)
+                self._queued_elsewhere.setdefault(same_write(record), []).append(key)
             if "flush" not in self._timers:
                 self._flush_soon()
         elif "skip" not in self._timers:
@@ -1124,8 +1143,10 @@ class Sender:
                 if len(forwards) != waiting:  # (taken from among them: found again)
                     last, sent = None, 0
             self._send_batch(batch)
-        if not queue and not forwards:
-            self._skip_soon()
+        if not queue:
+            self._queued_elsewhere.clear()
+            if not forwards:
+                self._skip_soon()
 
     def _key_queued(self, frame: list) -> bool:
         """Whether the queue goes before ``frame`` (the next of the forwards):
@@ -1187,10 +1208,12 @@ class Sender:
         """``changes``, those of our own at positions from ``ours`` on at position 0
         (the highest of them is claimed later: ``_claim``)."""
         own = self.own_name
-        unclaimed = [seq for seq, _, record in changes if seq >= ours and record.origin == own]
+        unclaimed = [(seq, record.version) for seq, _, record in changes
+                     if seq >= ours and record.origin == own]
         if not unclaimed:
             return changes
-        self._unclaimed_upto = max(self._unclaimed_upto, unclaimed[-1])
+        self._unclaimed_upto = max(self._unclaimed_upto, unclaimed[-1][0])
+        self._unclaimed_version = max(self._unclaimed_version, unclaimed[-1][1])
         return [(0, key, record) if seq >= ours and record.origin == own
                 else (seq, key, record) for seq, key, record in changes]
 
@@ -1206,9 +1229,13 @@ class Sender:
             claim = min(claim, lowest - 1)
         if claim > self._claimed and self.protocol >= peerwire.CLAIMS:
             self._claimed = claim
-            self._send(peerwire.encode_position(b"K", claim))
+            # (and, once it covers them all, the newest of them: how far the peer has
+            # our writes, for its publications, as our records' positions would say)
+            self._send(peerwire.encode_progress(
+                b"K", claim, self._unclaimed_version if claim >= self._unclaimed_upto
+                else 0))
         if lowest is None:
-            self._unclaimed_upto = self._claimed = 0
+            self._unclaimed_upto = self._claimed = self._unclaimed_version = 0
 
     def _with_run_removals(self, changes) -> list:
         """``changes``, each run of a list's preceded by the records of its elements'

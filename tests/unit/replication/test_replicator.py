@@ -1590,6 +1590,10 @@ def test_our_writes_sent_past_a_replaced_one_are_claimed_once_its_record_went(
         clock.advance(0.1)
     assert b.store.get(b"k").value == b"c's" and b.store.get(b"q") is None
     assert a.replicator.acknowledged_count(written) == 1
+    # ... and b publishes that it has them (other regions need not send them on)
+    newest = max(r.version for _, _, r in a.store.changes_since(0, 10_000)
+                 if r.origin == "a")
+    assert b.replicator.watermarks["a"] == newest
 
 
 def test_a_write_of_anothers_goes_whole_when_its_header_holds_a_write_the_peer_lacks(
@@ -1655,3 +1659,89 @@ def test_flushall_keeps_the_note_of_a_key_another_region_deleted(tmp_path, clock
         link.deliver()
         clock.advance(b.store.commit_interval + SKIP_DELAY)
     assert b.store.get(b"k").value is None or a.replicator.acknowledged_count(ours) == 0
+
+
+def _frame_by_frame(link, clock, receiving, until, counted, rounds=800):
+    """Deliver ``link``'s frames one at a time until ``until()``; fail if ``counted()``
+    (WAIT counts the peer) first."""
+    for _ in range(rounds):
+        if link.to_b:
+            link.receiver.received(link.to_b.pop(0))
+        clock.advance(receiving.store.commit_interval)
+        to_a, link.to_a[:] = list(link.to_a), []
+        for frame in to_a:
+            link.sender.received(frame)
+        if until():
+            return
+        assert not counted()
+    raise AssertionError("never came")
+
+
+def test_a_catch_up_claims_nothing_past_ours_before_a_counter_carrying_it(tmp_path, clock):
+    """Our INCR of n merged with c's newer INCR: the record carries our part, and a
+    catch-up sends it in position order, after our later writes; those claim nothing
+    past ours before it goes (second review of 2026-12-08; it failed on the code before
+    that day too)."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    a.keyspace.increment(b"n", 2)
+    ours = a.store.seq
+    for i in range(BATCH_RECORDS + 10):
+        a.keyspace.write(b"other:%d" % i, b"o", None)
+    a.keyspace.apply(b"n", increment(None, a.keyspace.hlc.now() + 1, 0, "c", 5))
+    assert a.keyspace.replaced_own[b"n"][3]  # (it carries ours)
+    a.store.commit_and_wait()
+    link = Link(a, b)
+    _frame_by_frame(link, clock, b, lambda: b.store.get(b"n") is not None,
+                    lambda: a.replicator.acknowledged_count(ours))
+    assert visible(b.store.get(b"n"), 0)[0] == b"7"
+
+
+def test_the_peer_having_an_older_record_of_the_key_frees_no_write_of_ours(
+        tmp_path, clock):
+    """k's record, c's r1, stands for our first write; we write k again and d's r2
+    replaces that: b saying it has c's writes up to r1 does not free k (r2 stands for
+    our newer write; second review of 2026-12-08)."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    for i in range(12 * BATCH_RECORDS):
+        a.keyspace.write(b"fill:%d" % i, b"o", None)
+    a.keyspace.write(b"k", b"ours1", None)
+    r1 = Record(b"c's", None, a.keyspace.hlc.now() + 1, "c")
+    a.keyspace.apply(b"k", r1)
+    a.store.commit_and_wait()
+    link = Link(a, b)
+    sender = a.replicator.senders["b"]
+    while sender.position == 0:
+        link.deliver(rounds=1)
+    a.keyspace.write(b"k", b"ours3", None)
+    ours = a.store.seq
+    for i in range(BATCH_RECORDS + 50):
+        a.keyspace.write(b"later:%d" % i, b"o", None)
+    a.keyspace.apply(b"k", Record(b"d's", None, a.keyspace.hlc.now() + 1, "d"))
+    assert a.keyspace.replaced_own[b"k"][:2] == (ours, "d")
+    b.keyspace.apply(b"k", r1)  # (b has r1 from c's own stream, and says so)
+    sender.received(peerwire.encode_control(b"W", {
+        "store_id": b.store.store_id, "position": b.store.seq, "acked": 0,
+        "members": ["a", "b"], "applied": {"c": r1.version}}))
+    _frame_by_frame(link, clock, b, lambda: b.store.get(b"k").value == b"d's",
+                    lambda: a.replicator.acknowledged_count(ours))
+
+
+def test_a_queued_record_that_replaced_ours_keeps_our_claims_below_it(tmp_path, clock):
+    """Live: c's header replaced ours, and goes by the queue (it carries d's clear,
+    which b may lack), after more than a frame of our later writes: those claim
+    nothing past ours before it goes (second review of 2026-12-08)."""
+    from geolru.model.hashkeys import HashMeta
+    from geolru.model.headers import header
+    a, b, link = _live_link(tmp_path, clock)
+    a.keyspace.hash_set(b"h", {b"f": b"ours"})
+    ours = a.store.seq  # (our header)
+    for i in range(BATCH_RECORDS + 50):
+        a.keyspace.write(b"later:%d" % i, b"o", None)
+    version = a.keyspace.hlc.now() + 1000
+    a.keyspace.apply(b"h", header(version, "c", HashMeta((90, "d"), (version, "c")), None))
+    assert a.keyspace.replaced_own[b"h"][0] == ours
+    clock.advance(0)
+    _frame_by_frame(link, clock, b, lambda: (b.store.get(b"h") or Record(
+        None, None, 0, "")).origin == "c", lambda: a.replicator.acknowledged_count(ours))
