@@ -112,4 +112,7 @@ class Expiry:
     def collect_tombstones(self, horizon: int | None = None) -> None:
         """Forget deletes at store positions up to ``horizon`` (every one without:
         a region with no peers); replication says how far (``geolru.replication.stability``)."""
-        self.store.collect_tombstones(self.store.seq if horizon is None else horizon)
+        horizon = self.store.seq if horizon is None else horizon
+        self.store.collect_tombstones(horizon)
+        if self.replaced_own_order:
+            self.prune_replaced(horizon)

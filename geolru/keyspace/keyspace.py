@@ -21,7 +21,7 @@ from geolru.keyspace.expiry import Expiry
 from geolru.keyspace.hashes import HashOperations
 from geolru.keyspace.lists import ListOperations
 from geolru.keyspace.lru import CacheEntry, LRUCache
-from geolru.keyspace.peers import REPLACED_OWN_MIN, PeerRecords
+from geolru.keyspace.peers import PeerRecords
 from geolru.keyspace.sets import SetOperations
 from geolru.keyspace.zsets import ZSetOperations
 from geolru.model.counters import add_registers, increment
@@ -79,7 +79,9 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
     # once (``geolru.replication.sender``); in memory only (a WAIT answers for writes
     # its client made to this process).  ``PeerRecords`` keeps it
     replaced_own: dict = attrs.field(factory=dict, init=False)
-    replaced_own_limit: int = attrs.field(default=REPLACED_OWN_MIN, init=False)
+    # (position, identity) of each note, lowest first (some gone since): pruned as
+    # replication says every region has our stream past them (``prune_replaced``)
+    replaced_own_order: list = attrs.field(factory=list, init=False)
     own_origins: tuple = attrs.field(default=(), init=False)  # ours, and an expiry's
     own_stamps: tuple = attrs.field(default=(), init=False)  # ... and their bytes
 

@@ -12,6 +12,8 @@ joins its adds and removes (``geolru.model.members``).
 
 from __future__ import annotations
 
+import heapq
+
 from twisted.logger import Logger
 
 from geolru.keyspace.lists import element_id, own_joined
@@ -35,8 +37,6 @@ from geolru.model.hashkeys import (
 from geolru.model.headers import clear_point, header
 from geolru.model.merge import field_visible, merge, tombstone_when_expired, visible
 from geolru.model.record import Record
-
-REPLACED_OWN_MIN = 1024  # notes of replaced writes of ours kept before they are pruned
 
 
 class PeerRecords:
@@ -127,12 +127,19 @@ class PeerRecords:
             self.store.listeners.append(self._forget_replaced)
         notes[identity] = (position, merged.origin, listpos.newest_of(identity, merged),
                            _carries(ours, merged), ours)
-        if len(notes) > self.replaced_own_limit:
-            # drop the notes of keys gone since (their tombstones collected)
-            for noted in list(notes):
-                if self.store.position_of(noted) is None:
-                    del notes[noted]
-            self.replaced_own_limit = max(REPLACED_OWN_MIN, 2 * len(notes))
+        heapq.heappush(self.replaced_own_order, (position, identity))
+
+    def prune_replaced(self, horizon: int) -> None:
+        """Drop the notes of writes of ours at positions up to ``horizon``: every region
+        committed our stream through it (each has our write, or the record that
+        replaced it: a stream's *through* stays below a write of ours until that
+        record went; docs/replication.md)."""
+        order, notes = self.replaced_own_order, self.replaced_own
+        while order and order[0][0] <= horizon:
+            position, identity = heapq.heappop(order)
+            note = notes.get(identity)
+            if note is not None and note[0] == position:
+                del notes[identity]
 
     def _restamp(self, identity: bytes, merged: Record) -> None:
         """Another region's record replaces the one that stood for a write of ours: it

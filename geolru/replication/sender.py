@@ -331,6 +331,15 @@ class Standing:
         if not self.positions:
             self.clear()
 
+    def went(self, key: bytes, record, own: str) -> None:
+        """A record of ``key`` is sent: the key stands no more if that is ours, or the
+        record that stands, or a newer one (not an older copy, held or deferred before
+        the one that stands came)."""
+        stamp = self.stamps.get(key)
+        if stamp is not None and (record.origin == own or (
+                newest_of(key, record), record.origin) >= (stamp[1], stamp[0])):
+            self.discard(key)
+
     def lowest(self) -> int | None:
         heap, positions = self._heap, self.positions
         while heap and positions.get(heap[0][1]) != heap[0][0]:
@@ -785,9 +794,14 @@ class Sender:
                 self._stands.discard(key)
             return False
         if replaces:
-            self._send_now(seq, key, record)
-            return False
-        if self._stands:  # (it carries our write, which the peer has: ``_lacks``)
+            if record.hash_meta is None and not is_field(key):
+                self._send_now(seq, key, record)
+                return False
+            # (a collection's header or element waits as before, standing: sent at
+            # once, ahead of the records of its collection held for their origins,
+            # it left a list's trimmed elements showing at a region: wide seed
+            # 6040001688)
+        elif self._stands:  # (it carries our write, which the peer has: ``_lacks``)
             self._stands.discard(key)
         self._held.add(seq, key, record, self.clock.seconds())
         if "held" not in self._timers:
@@ -1185,8 +1199,8 @@ class Sender:
             return
         stands = self._stands
         if stands:
-            for _, key, _ in changes:
-                stands.discard(key)
+            for _, key, record in changes:
+                stands.went(key, record, self.own_name)
         through = self.through()
         if upto is not None:
             through = min(through, upto)

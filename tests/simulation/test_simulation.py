@@ -359,6 +359,10 @@ EVENTS = {
     WIDE + 3010001902: "WAIT counted a peer that had neither a write of ours nor the "
                        "newer record of another region that replaced it: a catch-up "
                        "held that record for its origin and sent our later writes",
+    WIDE + 3040001688: "(the first fix of the above) a list's header and runs of "
+                       "another region that replaced ours went at once, ahead of the "
+                       "list's records held for their origins: a region kept two "
+                       "elements an LTRIM had removed",
 }
 
 

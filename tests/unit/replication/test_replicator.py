@@ -596,42 +596,45 @@ def test_a_record_that_replaced_one_that_replaced_ours_goes_at_once_too(tmp_path
     assert a.replicator.acknowledged_count(a.store.seq) == 1
 
 
-def test_the_write_of_a_record_that_replaced_ours_goes_whole_in_one_frame(tmp_path, clock):
-    """c's HSET of two fields, one of which replaced our field: both go on at once,
-    in one frame, with their header (never one field of the write without the
-    other)."""
+def test_a_field_of_anothers_that_replaced_ours_waits_with_its_write_and_holds_our_claims(
+        tmp_path, clock):
+    """c's HSET of two fields, one of which replaced our field: a collection's records
+    wait for c's stream as before (sent at once, a list's trimmed elements showed at
+    a region: wide seed 6040001688), but until they go our claims stay below ours;
+    forwarded, the whole write goes in one frame."""
     from geolru.model.hashkeys import field_id, key_id
     a, b, link = _live_link(tmp_path, clock)
     a.keyspace.hash_set(b"h", {b"f2": b"ours"})
+    clock.advance(0)
+    link.deliver()  # (b has our field, and our header)
+    a.keyspace.hash_set(b"h", {b"f2": b"ours again"})
+    ours = a.store.seq - 1  # (the field; the header after it)
     c = Region(tmp_path, clock, "c")
     c.keyspace.hlc.observe(a.keyspace.hlc.now() + 10)
     c.keyspace.hash_set(b"h", {b"f1": b"c1", b"f2": b"c2"})
     c.store.commit_and_wait()
-    written = c.store.changes_since(0, 10)
-    link.to_b.clear()
-    for _, key, record in written:  # (one frame of c's, applied at a)
+    for _, key, record in c.store.changes_since(0, 10):  # (one frame of c's, applied)
         a.keyspace.apply(key, record)
-    clock.advance(0)
-    frames = [peerwire.decode_batch(frame)[1] for frame in link.to_b if frame[:1] == b"B"]
-    sent_of_c = [[key for _, key, record in frame if record.origin == "c"] for frame in frames]
-    sent_of_c = [keys for keys in sent_of_c if keys]
-    assert len(sent_of_c) == 1
-    assert {field_id(b"h", b"f1"), field_id(b"h", b"f2"), key_id(b"h")} <= set(sent_of_c[0])
-
-def test_a_plain_write_replaces_the_forward_that_waited_for_its_key(tmp_path, clock):
-    """The core of the frozen-forwarder bug: an older record held for a peer must not
-    be sent after a newer write of its key."""
-    a = Region(tmp_path, clock, "a", ["b"])
-    b = Region(tmp_path, clock, "b", ["a"])
-    link = Link(a, b)
-    link.deliver()
-    a.keyspace.apply(b"k", Record(b"old", None, 100, "c"))
-    a.keyspace.apply(b"k", Record(b"new", 2_000, 200, "b"))  # b's newer write
+    a.keyspace.write(b"mine", b"m", None)
     sender = a.replicator.senders["b"]
-    assert sender.waiting() == 0
-    clock.advance(FORWARD_AFTER)
+    assert sender.through() < ours
+    clock.advance(0)
     link.deliver()
-    assert sender.status.forwarded == 0
+    clock.advance(b.store.commit_interval)
+    link.deliver()
+    assert a.replicator.acknowledged_count(ours) == 0 and b.store.get(b"mine") is not None
+    link.to_b.clear()
+    clock.advance(ORIGIN_GRACE + FORWARD_AFTER)  # (c's stream to b never moved)
+    clock.advance(0.001)
+    frames = [[key for _, key, record in peerwire.decode_batch(frame)[1]
+               if record.origin == "c"] for frame in link.to_b if frame[:1] == b"B"]
+    assert [set(keys) for keys in frames if keys] == [
+        {field_id(b"h", b"f1"), field_id(b"h", b"f2"), key_id(b"h")}]
+    link.deliver()
+    clock.advance(b.store.commit_interval + SKIP_DELAY)
+    link.deliver()
+    assert a.replicator.acknowledged_count(ours) == 1
+
 
 
 def test_a_held_counter_is_not_replaced_by_a_joined_one(tmp_path, clock):
@@ -1745,3 +1748,53 @@ def test_a_queued_record_that_replaced_ours_keeps_our_claims_below_it(tmp_path, 
     clock.advance(0)
     _frame_by_frame(link, clock, b, lambda: (b.store.get(b"h") or Record(
         None, None, 0, "")).origin == "c", lambda: a.replicator.acknowledged_count(ours))
+
+
+def test_an_older_copy_of_the_key_sent_ends_no_stand(tmp_path, clock):
+    """A catch-up held c's e0 of k before our write W replaced it, and d's R replaced
+    W: the hold timer forwarding e0 (older than W) does not let *through* nor our
+    later records pass W while b has neither W nor R (third review of 2026-12-08)."""
+    from geolru.replication.window import Window
+    a = Region(tmp_path, clock, "a", ["b"])
+    b = Region(tmp_path, clock, "b", ["a"])
+    a.keyspace.apply(b"k", Record(b"e0", None, 100, "c"))  # (held for c's stream)
+    for i in range(3 * BATCH_RECORDS):
+        a.keyspace.write(b"fill:%d" % i, b"o", None)
+    a.store.commit_and_wait()
+    link = Link(a, b)
+    sender = link.sender
+    sender.window = Window(8192, 8192)  # (a slow peer: the catch-up spans turns)
+    while sender.position == 0:
+        link.deliver(rounds=1)
+    assert not sender.live and sender.waiting()
+    a.keyspace.write(b"k", b"ours", None)
+    ours = a.store.seq
+    for i in range(2 * BATCH_RECORDS):
+        a.keyspace.write(b"later:%d" % i, b"o", None)
+    a.keyspace.apply(b"k", Record(b"d's", None, a.keyspace.hlc.now() + 1, "d"))
+    clock.advance(ORIGIN_GRACE + FORWARD_AFTER)  # (c's stream stands still: e0 goes)
+    clock.advance(0.01)
+    for _ in range(400):
+        link.deliver(rounds=1)
+        clock.advance(b.store.commit_interval)
+        have = b.store.get(b"k")
+        assert have is not None and have.value in (b"ours", b"d's") or \
+            not a.replicator.acknowledged_count(ours)
+        if sender.live and not link.to_b and not link.to_a:
+            break
+    assert b.store.get(b"k").value == b"d's"
+
+
+def test_notes_of_replaced_writes_go_once_every_region_has_our_stream_past_them(
+        tmp_path, clock):
+    a = Region(tmp_path, clock, "a", ["b"])
+    for key in (b"k1", b"k2"):
+        a.keyspace.write(key, b"ours", None)
+        a.keyspace.apply(key, Record(b"c's", None, a.keyspace.hlc.now() + 1, "c"))
+    first, second = (a.keyspace.replaced_own[key][0] for key in (b"k1", b"k2"))
+    a.keyspace.collect_tombstones(second - 1)
+    assert list(a.keyspace.replaced_own) == [b"k2"]
+    a.keyspace.write(b"k2", b"ours again", None)  # (ours again: the note goes at once)
+    assert a.keyspace.replaced_own == {}
+    a.keyspace.collect_tombstones(a.store.seq)
+    assert a.keyspace.replaced_own_order == []
