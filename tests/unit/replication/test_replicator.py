@@ -1544,32 +1544,37 @@ def test_a_write_of_ours_replaced_during_a_catch_up_keeps_its_claims_back_too(
     """A catch-up under way has not read our write of k when c's record replaces it:
     the reads that pass our write claim nothing past it until c's record goes (review
     of 2026-12-08)."""
+    a, b, link = _catching_up(tmp_path, clock)
+    ours = _ours_replaced(a, "c")
+    assert not link.sender.live
+    _frame_by_frame(link, clock, b, lambda: b.store.get(b"k") is not None,
+                    lambda: a.replicator.acknowledged_count(ours))
+    assert b.store.get(b"k").value == b"c's"
+
+
+def _catching_up(tmp_path, clock, before=lambda region: None):
+    """a, with many writes (and ``before(a)``), catching up b: its first reads went."""
     a = Region(tmp_path, clock, "a", ["b"])
     b = Region(tmp_path, clock, "b", ["a"])
     for i in range(12 * BATCH_RECORDS):
         a.keyspace.write(b"fill:%d" % i, b"o", None)
+    before(a)
     a.store.commit_and_wait()
     link = Link(a, b)
-    sender = a.replicator.senders["b"]
-    while sender.position == 0:
+    while link.sender.position == 0:
         link.deliver(rounds=1)
+    return a, b, link
+
+
+def _ours_replaced(a, by: str) -> int:
+    """a writes k, then more than a read's worth, then ``by``'s newer record of k
+    replaces its write: where its write was."""
     a.keyspace.write(b"k", b"ours", None)
     ours = a.store.seq
     for i in range(BATCH_RECORDS + 50):
         a.keyspace.write(b"later:%d" % i, b"o", None)
-    a.keyspace.apply(b"k", Record(b"c's", None, a.keyspace.hlc.now() + 1, "c"))
-    assert not sender.live
-    for _ in range(500):  # (one frame at a time)
-        if link.to_b:
-            link.receiver.received(link.to_b.pop(0))
-        clock.advance(b.store.commit_interval)
-        to_a, link.to_a[:] = list(link.to_a), []
-        for frame in to_a:
-            link.sender.received(frame)
-        if b.store.get(b"k") is not None:
-            break
-        assert a.replicator.acknowledged_count(ours) == 0
-    assert b.store.get(b"k").value == b"c's"
+    a.keyspace.apply(b"k", Record(by.encode() + b"'s", None, a.keyspace.hlc.now() + 1, by))
+    return ours
 
 
 def test_our_writes_sent_past_a_replaced_one_are_claimed_once_its_record_went(
@@ -1705,23 +1710,17 @@ def test_the_peer_having_an_older_record_of_the_key_frees_no_write_of_ours(
     """k's record, c's r1, stands for our first write; we write k again and d's r2
     replaces that: b saying it has c's writes up to r1 does not free k (r2 stands for
     our newer write; second review of 2026-12-08)."""
-    a = Region(tmp_path, clock, "a", ["b"])
-    b = Region(tmp_path, clock, "b", ["a"])
-    for i in range(12 * BATCH_RECORDS):
-        a.keyspace.write(b"fill:%d" % i, b"o", None)
-    a.keyspace.write(b"k", b"ours1", None)
-    r1 = Record(b"c's", None, a.keyspace.hlc.now() + 1, "c")
-    a.keyspace.apply(b"k", r1)
-    a.store.commit_and_wait()
-    link = Link(a, b)
-    sender = a.replicator.senders["b"]
-    while sender.position == 0:
-        link.deliver(rounds=1)
-    a.keyspace.write(b"k", b"ours3", None)
-    ours = a.store.seq
-    for i in range(BATCH_RECORDS + 50):
-        a.keyspace.write(b"later:%d" % i, b"o", None)
-    a.keyspace.apply(b"k", Record(b"d's", None, a.keyspace.hlc.now() + 1, "d"))
+    r1 = Record(b"c's", None, 0, "c")
+
+    def replaced_once(a):
+        a.keyspace.write(b"k", b"ours1", None)
+        a.keyspace.apply(b"k", r1._replace(version=a.keyspace.hlc.now() + 1))
+        return a.store.get(b"k")
+
+    r1s = []
+    a, b, link = _catching_up(tmp_path, clock, lambda a: r1s.append(replaced_once(a)))
+    r1, sender = r1s[0], link.sender
+    ours = _ours_replaced(a, "d")
     assert a.keyspace.replaced_own[b"k"][:2] == (ours, "d")
     b.keyspace.apply(b"k", r1)  # (b has r1 from c's own stream, and says so)
     sender.received(peerwire.encode_control(b"W", {
