@@ -38,6 +38,8 @@ from geolru.model.headers import clear_point, header
 from geolru.model.merge import field_visible, merge, tombstone_when_expired, visible
 from geolru.model.record import Record
 
+REBUILD_SLACK = 1024  # heap entries of notes gone since, beyond twice the notes'
+
 
 class PeerRecords:
     __slots__ = ()
@@ -127,7 +129,11 @@ class PeerRecords:
             self.store.listeners.append(self._forget_replaced)
         notes[identity] = (position, merged.origin, listpos.newest_of(identity, merged),
                            _carries(ours, merged), ours)
-        heapq.heappush(self.replaced_own_order, (position, identity))
+        order = self.replaced_own_order
+        heapq.heappush(order, (position, identity))
+        if len(order) > 2 * len(notes) + REBUILD_SLACK:  # (entries of notes gone since)
+            order[:] = [(note[0], noted) for noted, note in notes.items()]
+            heapq.heapify(order)
 
     def prune_replaced(self, horizon: int) -> None:
         """Drop the notes of writes of ours at positions up to ``horizon``: every region

@@ -331,13 +331,14 @@ class Standing:
         if not self.positions:
             self.clear()
 
-    def went(self, key: bytes, record, own: str) -> None:
-        """A record of ``key`` is sent: the key stands no more if that is ours, or the
-        record that stands, or a newer one (not an older copy, held or deferred before
-        the one that stands came)."""
+    def went(self, key: bytes, seq: int, record, own: str) -> None:
+        """A record of ``key`` (at ``seq``) is sent: the key stands no more if that is
+        the record that stands, or a newer one, or ours from the write that stands
+        on (not an older copy, held or deferred before the one that stands came)."""
         stamp = self.stamps.get(key)
-        if stamp is not None and (record.origin == own or (
-                newest_of(key, record), record.origin) >= (stamp[1], stamp[0])):
+        if stamp is not None and (
+                seq >= self.positions[key] if record.origin == own
+                else (newest_of(key, record), record.origin) >= (stamp[1], stamp[0])):
             self.discard(key)
 
     def lowest(self) -> int | None:
@@ -977,7 +978,8 @@ class Sender:
                 sent_elements.clear()
                 self._urgent.clear()
                 if self._stands:  # (the keys the read never met: their records are gone)
-                    self._stands.keep({key for _, key, _ in self._forwards})
+                    self._stands.keep({*(key for _, key, _ in self._forwards),
+                                       *self._held.by_key})
                 self.status.state = LIVE  # every later write arrives through changed()
                 self.position = max(self.position, store.seq)
                 self.log.info("streaming to {name} live from position {position}",
@@ -1199,8 +1201,8 @@ class Sender:
             return
         stands = self._stands
         if stands:
-            for _, key, record in changes:
-                stands.went(key, record, self.own_name)
+            for seq, key, record in changes:
+                stands.went(key, seq, record, self.own_name)
         through = self.through()
         if upto is not None:
             through = min(through, upto)

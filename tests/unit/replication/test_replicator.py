@@ -1537,6 +1537,17 @@ def test_standing_keeps_the_lowest_position_of_the_keys_still_standing():
     assert stands.lowest() == 8
     stands.covered("c", 300)
     assert stands.lowest() is None and not stands
+    # a record sent ends a key's stand if it is the one that stands or newer, or ours
+    # from the write that stands on; not an older copy
+    stands.add(b"k", 10, "c", 500)
+    stands.went(b"k", 4, Record(b"old", None, 400, "c"), "a")
+    stands.went(b"k", 9, Record(b"ours, older", None, 450, "a"), "a")
+    assert stands.lowest() == 10
+    stands.went(b"k", 12, Record(b"ours", None, 600, "a"), "a")
+    assert not stands
+    stands.add(b"k", 10, "c", 500)
+    stands.went(b"k", 20, Record(b"c's", None, 500, "c"), "a")
+    assert not stands
 
 
 def test_a_write_of_ours_replaced_during_a_catch_up_keeps_its_claims_back_too(
@@ -1797,3 +1808,52 @@ def test_notes_of_replaced_writes_go_once_every_region_has_our_stream_past_them(
     assert a.keyspace.replaced_own == {}
     a.keyspace.collect_tombstones(a.store.seq)
     assert a.keyspace.replaced_own_order == []
+
+
+def _field_of_anothers_replaces_ours(tmp_path, clock, a) -> int:
+    """a's HSET h f, then c's newer HSET of it, applied at a: where a's field was."""
+    a.keyspace.hash_set(b"h", {b"f": b"ours"})
+    ours = a.store.seq - 1  # (the field; its header after it)
+    c = Region(tmp_path, clock, "c")
+    c.keyspace.hlc.observe(a.keyspace.hlc.now() + 10)
+    c.keyspace.hash_set(b"h", {b"f": b"c's"})
+    c.store.commit_and_wait()
+    for _, key, record in c.store.changes_since(0, 10):
+        a.keyspace.apply(key, record)
+    a.keyspace.write(b"mine", b"m", None)
+    return ours
+
+
+@pytest.mark.parametrize("how", ["catch-up", "leave live"])
+def test_a_held_field_that_replaced_ours_stands_past_the_end_of_a_catch_up(
+        tmp_path, clock, how):
+    """A collection's record that replaced ours, held when a catch-up (or a stream
+    that left live mode) goes live, keeps standing (fourth review of 2026-12-08)."""
+    from geolru.model.hashkeys import field_id
+    if how == "catch-up":
+        a = Region(tmp_path, clock, "a", ["b"])
+        b = Region(tmp_path, clock, "b", ["a"])
+        ours = _field_of_anothers_replaces_ours(tmp_path, clock, a)
+        a.store.commit_and_wait()
+        link = Link(a, b)
+    else:
+        a, b, link = _live_link(tmp_path, clock)
+        ours = _field_of_anothers_replaces_ours(tmp_path, clock, a)
+        link.sender.leave_live()
+    for _ in range(5):
+        link.deliver()
+        clock.advance(0.05)
+    assert link.sender.live and b.store.get(b"mine") is not None
+    assert b.store.get(field_id(b"h", b"f")) is not None or \
+        a.replicator.acknowledged_count(ours) == 0
+
+
+def test_the_notes_order_stays_within_twice_the_notes(tmp_path, clock):
+    """A key written here and replaced from elsewhere again and again, while the
+    tombstone horizon stands still: one note, and an order of bounded size."""
+    a = Region(tmp_path, clock, "a", ["b"])
+    for _ in range(3000):
+        a.keyspace.write(b"hot", b"ours", None)
+        a.keyspace.apply(b"hot", Record(b"c's", None, a.keyspace.hlc.now() + 1, "c"))
+    assert len(a.keyspace.replaced_own) == 1
+    assert len(a.keyspace.replaced_own_order) <= 2 + 1024
