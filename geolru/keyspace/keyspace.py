@@ -74,10 +74,11 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
     # grew, which a push of one value there may grow (``geolru.keyspace.lists``):
     # (key, left) -> (stem, its count, its version, its values' bytes)
     growing_runs: dict = attrs.field(factory=dict, init=False)
-    # identity -> the position of a write of ours that a peer's record replaced here:
-    # a stream that would hold that record back for its origin's stream sends it at
-    # once (``geolru.replication.sender``); in memory only (a WAIT answers for writes
-    # its client made to this process).  ``PeerRecords`` keeps it
+    # identity -> (position, origin, version, carries, ours): a write of ours at that
+    # position that a peer's record replaced here, the record that stands for it now,
+    # and whether that record carries our write; a stream keeps its claims below ours
+    # until that record goes (``geolru.replication.sender``).  In memory only (a WAIT
+    # answers for writes its client made to this process); ``PeerRecords`` keeps it
     replaced_own: dict = attrs.field(factory=dict, init=False)
     # (position, identity) of each note, lowest first (some gone since): pruned as
     # replication says every region has our stream past them (``prune_replaced``)

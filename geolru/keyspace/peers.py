@@ -117,10 +117,8 @@ class PeerRecords:
         gives way to ``merged``: if that is another region's, note where ours was, and
         which record stands for it (``replaced_own``: position, origin, version,
         whether it carries our write, and ``ours``).  A stream to a peer that may lack
-        ours keeps its claims below ours until that record goes, and sends it at once
-        rather than hold it back for its origin's stream (unless it carries ours, and
-        the peer has that): our later
-        writes would tell the peer that ours is there while it had neither (wide seed
+        ours keeps its claims below ours until that record goes: our later writes
+        would tell the peer that ours is there while it had neither (wide seed
         6010001902)."""
         if merged.origin in self.own_origins or not position:
             return

@@ -458,19 +458,18 @@ class Sender:
     # whether this region's store may be read out to peers: not while a region that
     # starts waits to hear that its peers accept its data (``Replicator.hold_streams``)
     may_stream: Callable[[], bool] = attrs.field(default=lambda: True, kw_only=True)
-    # identity -> the position of a write of ours a peer's record replaced here (the
-    # keyspace's notes, ``PeerRecords._replacing``)
+    # the keyspace's notes of writes of ours that a peer's record replaced here
+    # (``Keyspace.replaced_own``, ``PeerRecords._replacing``)
     replaced_own: dict = attrs.field(factory=dict, kw_only=True)
-    # such records on their way at once (``_send_now``): identity -> the position of
-    # ours, below which the stream is complete until a record of the key is sent
+    # the keys whose record stands for a write of ours the peer may lack: the stream is
+    # complete only below the lowest such write until that record goes
     _stands: Standing = attrs.field(factory=Standing)
-    _urgent: set = attrs.field(factory=set)  # their writes (``same_write``): all go at once
-    _unclaimed_upto: int = 0  # the last of our records sent at position 0 (``_unclaimed``)
-    _queued_collections: set | None = None  # (``_key_queued``, during one flush)
+    _urgent: set = attrs.field(factory=set)  # writes (``same_write``) going at once
     # the queued records made elsewhere, by write (``same_write``) -> [identity]
     _queued_elsewhere: dict = attrs.field(factory=dict)
-    _claimed: int = 0  # ... of which the peer was told this far (``_claim``)
-    _unclaimed_version: int = 0  # the newest version of those records
+    _unclaimed_upto: int = 0  # the last of our records sent at position 0 (``_unclaimed``)
+    _unclaimed_version: int = 0  # ... the newest version among them
+    _claimed: int = 0  # ... and how far the peer was told they are there (``_claim``)
 
     def __attrs_post_init__(self):
         if self.status is None:
@@ -1111,7 +1110,6 @@ class Sender:
         """Send what waits (forwards first: they are older), while the window allows;
         queued writes only in live mode."""
         held = self._held
-        self._queued_collections = None
         if self.live:
             self._urgent.clear()  # (a write's records come in one frame: all came)
         while self.live and held and held.bytes > self.buffer // 2:  # (see ``changed``)
@@ -1165,25 +1163,13 @@ class Sender:
                 self._skip_soon()
 
     def _key_queued(self, frame: list) -> bool:
-        """Whether the queue goes before ``frame`` (the next of the forwards):
-
-        - the record of the key of an element in it is queued (a write of ours
-          replaced the header held with it), so the peer has it before the element
-          (wide seed 3000903073: the element went alone, and a push at the peer made
-          a list that showed it);
-        - or elements of ours of a header in it are (another region's header that
-          replaced ours, sent at once: ``_send_now``), which then takes the header
-          into its frame (``_with_their_collections``), as when it was held.
-        """
+        """Whether the record of the key of an element in ``frame`` (the next of the
+        forwards) is queued (a write of ours replaced the header held with it): the
+        queue goes first, so the peer has it before the element (wide seed
+        3000903073: the element went alone, and a push at the peer made a list that
+        showed it)."""
         queue = self._queue
-        if any(is_field(key) and _collection(key) in queue for _, key, _ in frame):
-            return True
-        headers = {key for _, key, record in frame if type(record.hash_meta) is HashMeta}
-        if not headers:
-            return False
-        if self._queued_collections is None:  # (once a flush: the queue only shrinks)
-            self._queued_collections = {_collection(key) for key in queue if is_field(key)}
-        return not headers.isdisjoint(self._queued_collections)
+        return any(is_field(key) and _collection(key) in queue for _, key, _ in frame)
 
     def _send_batch(self, changes, upto: int | None = None) -> None:
         if self._send is None:
