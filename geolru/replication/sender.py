@@ -465,7 +465,7 @@ class Sender:
     # complete only below the lowest such write until that record goes
     _stands: Standing = attrs.field(factory=Standing)
     _urgent: set = attrs.field(factory=set)  # writes (``same_write``) going at once
-    # the queued records made elsewhere, by write (``same_write``) -> [identity]
+    # the queued records made elsewhere, by write (``same_write``) -> {identity}
     _queued_elsewhere: dict = attrs.field(factory=dict)
     _unclaimed_upto: int = 0  # the last of our records sent at position 0 (``_unclaimed``)
     _unclaimed_version: int = 0  # ... the newest version among them
@@ -837,9 +837,9 @@ class Sender:
         # (what went before it of its write: held, or queued, as a header that holds
         # a write the peer may lack is)
         queued = []
-        for queued_key in self._queued_elsewhere.pop(write, ()):
+        for queued_key in list(self._queued_elsewhere.get(write, ())):
             entry = self._queue.get(queued_key)
-            if entry is not None and same_write(entry[1]) == write:
+            if entry is not None:
                 queued.append((entry[0], queued_key, entry[1]))
                 self._unqueue(queued_key)
         self._forward(sorted([*queued, *self._held.take_write(record.origin, write),
@@ -1050,7 +1050,7 @@ class Sender:
             self._queue_bytes += size
             if record.origin != self.own_name and record.origin != EXPIRY_ORIGIN:
                 # (``_send_now`` finds it there if its write is to go at once)
-                self._queued_elsewhere.setdefault(same_write(record), []).append(key)
+                self._queued_elsewhere.setdefault(same_write(record), set()).add(key)
             if "flush" not in self._timers:
                 self._flush_soon()
         elif "skip" not in self._timers:
@@ -1070,7 +1070,17 @@ class Sender:
         if queued is None:
             return False
         self._queue_bytes -= queued[3]
+        if self._queued_elsewhere:
+            self._left_queue(key, queued[1])
         return True
+
+    def _left_queue(self, key: bytes, record) -> None:
+        """``key``'s record left the queue: out of the index of those made elsewhere."""
+        keys = self._queued_elsewhere.get(same_write(record))
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._queued_elsewhere[same_write(record)]
 
     def leave_live(self) -> None:
         """Drop what waits in memory and read it from the store (many changes at
@@ -1139,6 +1149,7 @@ class Sender:
                 batch = []
                 unit = None
                 popitem = queue.popitem
+                elsewhere = self._queued_elsewhere
                 size = 0
                 while queue and (count > 0 or (unit is not None and
                                                next(iter(queue.values()))[2] == unit)):
@@ -1146,6 +1157,8 @@ class Sender:
                     batch.append((seq, key, rec))
                     size += footprint_
                     count -= 1
+                    if elsewhere:
+                        self._left_queue(key, rec)
                 self._queue_bytes -= size
                 # (an element of ours whose header another region's write replaced,
                 # held or forwarded here: in the same frame; wide seeds 3001001766,
@@ -1157,10 +1170,8 @@ class Sender:
                 if len(forwards) != waiting:  # (taken from among them: found again)
                     last, sent = None, 0
             self._send_batch(batch)
-        if not queue:
-            self._queued_elsewhere.clear()
-            if not forwards:
-                self._skip_soon()
+        if not queue and not forwards:
+            self._skip_soon()
 
     def _key_queued(self, frame: list) -> bool:
         """Whether the record of the key of an element in ``frame`` (the next of the

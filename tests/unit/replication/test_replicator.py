@@ -1857,3 +1857,30 @@ def test_the_notes_order_stays_within_twice_the_notes(tmp_path, clock):
         a.keyspace.apply(b"hot", Record(b"c's", None, a.keyspace.hlc.now() + 1, "c"))
     assert len(a.keyspace.replaced_own) == 1
     assert len(a.keyspace.replaced_own_order) <= 2 + 1024
+
+
+def test_the_index_of_queued_records_made_elsewhere_holds_only_those_queued(
+        tmp_path, clock):
+    """A live stream whose queue never empties (a slow link under steady load) keeps
+    no entry for a record made elsewhere once it left the queue (fifth review of
+    2026-12-08)."""
+    from geolru.model.hashkeys import HashMeta
+    from geolru.model.headers import header
+    from geolru.replication.window import Window
+    a, b, link = _live_link(tmp_path, clock)
+    sender = link.sender
+    sender.window = Window(maximum=1, minimum=1)  # (one frame in flight)
+    version = a.keyspace.hlc.now() + 1000
+    for round_ in range(40):
+        version += 10  # (c's header holding d's clear, which b may lack: queued)
+        a.keyspace.apply(b"h%d" % round_, header(version, "c",
+                                                 HashMeta((90, "d"), (version, "c")), None))
+        for i in range(BATCH_RECORDS + 5):  # (more than a frame takes)
+            a.keyspace.write(b"k%d" % i, b"v", None)
+        clock.advance(0)
+        link.deliver(rounds=2)
+        clock.advance(0.05)
+        link.deliver(rounds=2)
+        assert sender.live
+    queued = {key for key, (_, record, _, _) in sender._queue.items() if record.origin == "c"}
+    assert set().union(*sender._queued_elsewhere.values()) == queued
