@@ -102,10 +102,9 @@ class PeerRecords:
         return True
 
     def _replaced(self, identity: bytes, current: Record | None, merged: Record) -> None:
-        """Note it if a peer's record (``merged``) is about to replace one of ours."""
-        if current is None:
-            return
-        if current.origin in self.own_origins:
+        """Note it if a peer's record (``merged``) is about to replace one of ours; or
+        that it stands now for one of ours that an earlier record replaced."""
+        if current is not None and current.origin in self.own_origins:
             self._replacing(identity, self.store.position_of(identity), merged,
                             _stamp_of(current))
         elif self.replaced_own and identity in self.replaced_own:
@@ -208,12 +207,7 @@ class PeerRecords:
         merged = members.since(members.join(current, incoming), cleared)
         if merged is None or merged == current:
             return False
-        if current is not None and current.origin in self.own_origins:
-            # (a member's record joins every region's adds and removes: it carries ours)
-            self._replacing(identity, self.store.position_of(identity), merged,
-                            _stamp_of(current))
-        elif self.replaced_own and identity in self.replaced_own:
-            self._restamp(identity, merged)
+        self._replaced(identity, current, merged)  # (a member's record carries ours)
         self.store.put(identity, merged)
         kind = ZSET if is_zmember(identity) else SET
         if self.watch_changes:
