@@ -748,13 +748,11 @@ class Sender:
         if self._urgent and same_write(record) in self._urgent:
             self._send_now(seq, key, record)  # (the rest of a write going at once)
             return False
-        replaces = False  # (it stands for a write of ours the peer may lack)
+        # (it stands for a write of ours the peer may lack, and does not carry it)
+        replaces = False
         if self.replaced_own:
-            note = self.replaced_own.get(key)
-            if note is not None and note[0] > self.status.acked:
-                # until it goes, our claims stay below ours (``Standing``)
-                self._stands.add(key, note[0], origin, newest_of(key, record))
-                replaces = not note[3]
+            note = self._stand(key, record, self.status.acked)
+            replaces = note is not None and not note[3]
         if record.hash_meta is not None:
             if type(record.hash_meta) is not HashMeta:
                 # a set member's record joins several regions' adds and removes: it
@@ -807,6 +805,15 @@ class Sender:
         if "held" not in self._timers:
             self._hold_until(self.clock.seconds() + self.hold_time)
         return False
+
+    def _stand(self, key: bytes, record, past: int) -> tuple | None:
+        """If ``key``'s note is of a write of ours past ``past``: ``record`` stands for
+        it (until it goes, our claims stay below ours: ``Standing``); the note."""
+        note = self.replaced_own.get(key)
+        if note is None or note[0] <= past:
+            return None
+        self._stands.add(key, note[0], record.origin, newest_of(key, record))
+        return note
 
     def _stand_for_replaced(self) -> None:
         """A catch-up begins (from ``position``): each write of ours past it that a
@@ -1033,13 +1040,11 @@ class Sender:
     def changed(self, key: bytes, record, seq: int) -> None:
         """The store took a write (``seq``): queue it, hold it, or skip it."""
         if self.status.state is not LIVE:
-            if self.replaced_own and self.status.state in SENDING:
+            if self.replaced_own and self.status.state in SENDING \
+                    and record.origin != self.own_name:
                 # a catch-up's reads have not reached a write of ours that this record
                 # replaced (``_stand_for_replaced``, for those before it began)
-                note = self.replaced_own.get(key)
-                if note is not None and note[0] > self.position \
-                        and record.origin != self.own_name:
-                    self._stands.add(key, note[0], record.origin, newest_of(key, record))
+                self._stand(key, record, self.position)
             return
         self.position = seq
         if self._take(seq, key, record, live=True):
