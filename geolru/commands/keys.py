@@ -268,9 +268,9 @@ class KeyCommands:
 
 
 # bytes a key takes in a region besides its key and value (the cache entry, its
-# place in the LRU, the store's record and position index), about: what MEMORY
-# USAGE adds
-ENTRY_OVERHEAD = 220
+# slot in the cache's dict, the store's record and position index), about: what MEMORY
+# USAGE adds (60 less since the cache keeps no linked list: docs/store.md, step 7)
+ENTRY_OVERHEAD = 160
 FIELD_OVERHEAD = 200  # and each field of a hash (its record and position index)
 OBJECT_HELP = [
     "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

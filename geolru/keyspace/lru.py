@@ -1,8 +1,13 @@
 """The cache tier: an LRU bounded by entries and bytes, with idle expiry.
 
 Pure Python and sans-IO: time comes from an injected ``IReactorTime``
-(``task.Clock`` in tests).  Every operation is O(1); ``evict_idle`` does at
-most ``limit`` removals, oldest first, and never scans the keyspace.
+(``task.Clock`` in tests).  The LRU is approximated, as Redis approximates its
+``allkeys-lru``: a read or write only stamps the entry with the tick it was used in,
+and eviction walks the entries as a clock's hand does, passing over those used since
+the hand's pass began.  Entries sit in a plain ``dict``: no linked list to keep in
+order, 73 bytes an entry less than an ``OrderedDict``, and no move on a read
+(docs/store.md, step 7).  Eviction looks at ``SCAN`` entries at most, ``evict_idle``
+at ``limit``: neither scans the keyspace.
 
 Entries carry the key's absolute deadline (unix milliseconds or ``None``) so
 that a read never returns an expired value; removing expired keys from the
@@ -12,7 +17,6 @@ durable store is the keyspace's job, which then calls ``discard``.
 from __future__ import annotations
 
 import bisect
-from collections import OrderedDict
 
 import attrs
 
@@ -23,7 +27,7 @@ from geolru.common.collaborators import Clock
 class CacheEntry:
     value: bytes
     deadline: int | None  # unix ms
-    touched: float  # clock seconds of the last read or write, to the second (``_second``)
+    touched: float  # clock seconds of the last read or write, to the tick (``_tick``)
 
 
 @attrs.define(slots=True, weakref_slot=False, eq=False)
@@ -71,6 +75,11 @@ class HashEntry:
         return change
 
 
+SCAN = 1024  # entries eviction looks at, at most, for one not used since its pass began
+TICKS = 64  # an entry's last use is kept to 1/TICKS of a second (``LRUCache``)
+TICK = 1 / TICKS
+
+
 def _size(key: bytes, entry) -> int:
     value = entry.value
     return len(key) + (len(value) if value is not None else entry.size)
@@ -85,25 +94,43 @@ class LRUCache:
     (0 = unbounded).  Bytes are ``len(key) + len(value)``; a hash's are its key's
     and all its fields' and values' (``HashEntry``).
 
-    An entry's ``touched`` is the second it was last read or written in (the clock's
-    seconds, rounded down), as Redis keeps its LRU clock to the second: the entries
-    touched within one second share one float, 24 bytes an entry less than a float
-    each.  ``OBJECT IDLETIME`` reads whole seconds from it, as Redis does; an entry
-    leaves for ``idle_ttl`` once it is idle that long however late in its second it was
-    touched (never early, up to a second late).
+    An entry's ``touched`` is the tick (``TICK``, 1/64 s) it was last read or written
+    in (the clock's seconds, rounded down), as Redis keeps an LRU clock: the entries
+    touched within one tick share one float, 24 bytes an entry less than a float each.
+    ``OBJECT IDLETIME`` reads whole seconds from it, as Redis does; an entry leaves
+    for ``idle_ttl`` once it is idle that long however late in its tick it was
+    touched (never early, up to a tick late).
+
+    Eviction (``_coldest``) takes an entry nobody used since its pass began, or else
+    the coldest of those it looked at, the one cached first of equals.  The idle
+    sweep walks a hand of its own: a list of the keys, taken when a pass begins
+    (about 10 ns a key) and walked in order, skipping the keys gone since.  A pass it
+    finishes leaves ``_idle_floor``: no entry was touched before it, so none can be
+    idle before ``_idle_floor + idle_ttl``, and the sweep looks at nothing until then.
     """
 
     _clock: Clock
     max_entries: int = 0
     max_bytes: int = 0
     idle_ttl: float = 0
-    _entries: OrderedDict = attrs.field(factory=OrderedDict, init=False)
+    _entries: dict = attrs.field(factory=dict, init=False)
     bytes: int = attrs.field(default=0, init=False)
     hits: int = attrs.field(default=0, init=False)
     misses: int = attrs.field(default=0, init=False)
     evictions: int = attrs.field(default=0, init=False)
     expirations: int = attrs.field(default=0, init=False)
-    _touch: float = attrs.field(default=0.0, init=False)  # the current second (``_second``)
+    _touch: float = attrs.field(default=0.0, init=False)  # the current tick (``_tick``)
+    # eviction: its pass's keys, the next to look at, and the tick the pass began in
+    _evict_hand: list = attrs.field(factory=list, init=False)
+    _evict_at: int = attrs.field(default=0, init=False)
+    _evict_start: float = attrs.field(default=0.0, init=False)
+    # the idle sweep: this pass's keys and the next to look at, the tick the pass
+    # began in, the coldest ``touched`` it kept so far, and the floor (class doc)
+    _hand: list = attrs.field(factory=list, init=False)
+    _at: int = attrs.field(default=0, init=False)
+    _pass_start: float = attrs.field(default=0.0, init=False)
+    _pass_coldest: float = attrs.field(default=float("inf"), init=False)
+    _idle_floor: float = attrs.field(default=float("-inf"), init=False)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -122,15 +149,14 @@ class LRUCache:
             self._remove(key, entry)
             self.expirations += 1
             return None
-        if self.idle_ttl and now - entry.touched - 1.0 >= self.idle_ttl:
+        if self.idle_ttl and now - entry.touched - TICK >= self.idle_ttl:
             self._remove(key, entry)
             self.expirations += 1
             return None
         touch = self._touch
-        if not touch <= now < touch + 1.0:
-            touch = self._touch = float(int(now))
+        if not touch <= now < touch + TICK:
+            touch = self._touch = now * TICKS // 1 / TICKS
         entry.touched = touch
-        self._entries.move_to_end(key)
         self.hits += 1
         return entry
 
@@ -143,12 +169,11 @@ class LRUCache:
             self.bytes -= len(key) + len(entry.value)
             entry.value = value
             entry.deadline = deadline
-            entry.touched = self._second()
-            entries.move_to_end(key)
+            entry.touched = self._tick()
         else:
             if entry is not None:  # a hash, replaced by a string
                 self._remove(key, entry)
-            entries[key] = CacheEntry(value, deadline, self._second())
+            entries[key] = CacheEntry(value, deadline, self._tick())
         self._added(key, size, size)
 
     def put_hash(self, key: bytes, fields: dict, deadline: int | None,
@@ -156,7 +181,7 @@ class LRUCache:
         """Insert or replace ``key`` with a whole hash (or set); the entry, to keep it
         current with ``resized`` (it may have been evicted at once)."""
         self.discard(key)
-        entry = self._entries[key] = HashEntry(fields, deadline, self._second(), kind)
+        entry = self._entries[key] = HashEntry(fields, deadline, self._tick(), kind)
         size = _size(key, entry)
         self._added(key, size, size)
         return entry
@@ -166,17 +191,16 @@ class LRUCache:
         refreshes its recency."""
         entry = self._entries.get(key)
         if entry is not None:
-            entry.touched = self._second()
-            self._entries.move_to_end(key)
+            entry.touched = self._tick()
             self._added(key, change, _size(key, entry))
 
-    def _second(self) -> float:
-        """The clock's seconds, to the second: one float for every entry touched
+    def _tick(self) -> float:
+        """The clock's seconds, to the tick: one float for every entry touched
         within it (``get`` has this inline)."""
         now = self._clock.seconds()
         touch = self._touch
-        if not touch <= now < touch + 1.0:
-            touch = self._touch = float(int(now))
+        if not touch <= now < touch + TICK:
+            touch = self._touch = now * TICKS // 1 / TICKS
         return touch
 
     def entry(self, key: bytes):
@@ -220,20 +244,48 @@ class LRUCache:
     def clear(self) -> None:
         self._entries.clear()
         self.bytes = 0
+        self._hand, self._at, self._evict_hand, self._evict_at = [], 0, [], 0
 
     def evict_idle(self, limit: int = 1000) -> int:
-        """Remove up to ``limit`` entries idle for ``idle_ttl``; return how many."""
+        """Remove the entries idle for ``idle_ttl`` among the next ``limit`` the hand
+        meets (at most one pass); return how many.  Until ``_idle_floor`` says an
+        entry could be idle, it looks at none."""
         if not self.idle_ttl:
             return 0
-        oldest_allowed = self._clock.seconds() - self.idle_ttl - 1.0  # (``touched``)
+        oldest_allowed = self._clock.seconds() - self.idle_ttl - TICK  # (``touched``)
+        if oldest_allowed < self._idle_floor:
+            return 0
         entries = self._entries
-        removed = 0
-        while removed < limit and entries:
-            key, entry = next(iter(entries.items()))
-            if entry.touched > oldest_allowed:
-                break
-            self._remove(key, entry)
-            removed += 1
+        hand = self._hand
+        at = self._at
+        if at >= len(hand):  # a pass begins: every entry cached now is in its hand
+            if not entries:
+                return 0
+            hand = self._hand = list(entries)
+            at = 0
+            self._pass_start = self._tick()
+            self._pass_coldest = float("inf")
+        end = len(hand)
+        coldest = self._pass_coldest
+        removed = met = 0
+        while met < limit and at < end:
+            key = hand[at]
+            hand[at] = None  # (as in ``_coldest``)
+            at += 1
+            entry = entries.get(key)
+            if entry is None:
+                continue
+            met += 1
+            if entry.touched <= oldest_allowed:
+                self._remove(key, entry)
+                removed += 1
+            elif entry.touched < coldest:
+                coldest = entry.touched
+        self._pass_coldest = coldest
+        if at >= end:  # the pass is over: no entry cached now was touched before this
+            self._idle_floor = min(coldest, self._pass_start)
+            self._hand, at = [], 0
+        self._at = at
         self.expirations += removed
         return removed
 
@@ -243,9 +295,49 @@ class LRUCache:
             (self.max_entries and len(entries) > self.max_entries)
             or (self.max_bytes and self.bytes > self.max_bytes)
         ):
-            key, entry = entries.popitem(last=False)
-            self.bytes -= _size(key, entry)
+            key, entry = self._coldest()
+            self._remove(key, entry)
             self.evictions += 1
+
+    def _coldest(self) -> tuple:
+        """The entry to evict: the next one the eviction hand meets that nobody used
+        since its pass began (a clock's second chance: the entries used since are
+        passed over); after ``SCAN`` entries all used since, or at the end of the pass,
+        the coldest of those it looked at, the first met of equals.  A pass begins with
+        a list of the keys (about 10 ns a key), so a key cached since waits for the next
+        pass; a pass meets no entry older than itself only when everything cached was
+        used within its first tick."""
+        get = self._entries.get
+        hand = self._evict_hand
+        at = self._evict_at
+        start = self._evict_start
+        coldest = None
+        coldest_touched = float("inf")
+        met = 0
+        try:
+            while True:
+                if at >= len(hand):
+                    if coldest is not None:  # (the pass is over: look no further)
+                        return coldest
+                    hand = self._evict_hand = list(self._entries)
+                    at = 0
+                    start = self._evict_start = self._tick()
+                key = hand[at]
+                hand[at] = None  # (a key evicted later is not kept alive by the hand)
+                at += 1
+                entry = get(key)
+                if entry is None:
+                    continue
+                touched = entry.touched
+                if touched < start:
+                    return key, entry
+                if touched < coldest_touched:
+                    coldest, coldest_touched = (key, entry), touched
+                met += 1
+                if met == SCAN:
+                    return coldest
+        finally:
+            self._evict_at = at
 
     def _remove(self, key: bytes, entry) -> None:
         del self._entries[key]

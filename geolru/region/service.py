@@ -40,7 +40,7 @@ def housekeeping(keyspace: Keyspace, clock, tombstone_horizon=lambda: None) -> P
     tombstones replication says no older write can reach (``tombstone_horizon``).
 
     Each tick does bounded work (``EXPIRE_BATCH`` keys from the store's
-    deadline index, ``IDLE_BATCH`` entries from the LRU's cold end), so it
+    deadline index, ``IDLE_BATCH`` entries of the LRU's idle sweep), so it
     never scans the keyspace and never holds the reactor for long.
     """
     cache = keyspace.cache

@@ -125,7 +125,7 @@ def test_idle_cache_entries_leave_the_cache_not_the_store(tmp_path, clock):
     task.startService()
     ks.write(b"k", b"v", None)
     clock.advance(4.9)
-    assert b"k" in ks.cache  # (never early; up to a second late: ``LRUCache``)
+    assert b"k" in ks.cache  # (never early; up to a tick late: ``LRUCache``)
     clock.advance(1.2)
     assert b"k" not in ks.cache and ks.cache.expirations == 1
     assert ks.lookup(b"k").value == b"v"
