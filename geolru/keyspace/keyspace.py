@@ -372,6 +372,8 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
                 f"store_writemap:{int(store.writemap)}",
                 f"store_last_fsync:{int(store.last_fsync)}",
                 f"store_tombstones:{store.tombstones()}",
+                f"store_stale_rows:{store.stale_rows}",
+                f"store_stale_check:{int(store.checking_stale_rows)}",
                 f"store_collected_upto:{store.collected_upto}",
                 f"rdb_changes_since_last_save:{store.pending}", "rdb_bgsave_in_progress:0",
                 f"rdb_last_save_time:{int(store.last_fsync)}",

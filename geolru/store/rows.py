@@ -12,7 +12,9 @@ allows, since this is most of what a write costs the store (docs/store.md):
   ``flush``, appended at the end of the table (where new positions always go) with
   no search at all, unless an older position is among them;
 - a record rewritten at its own position (``Store.restate``, an expiry) keeps its
-  ``seq`` row where it is.
+  ``seq`` row where it is;
+- a record that moves leaves its old ``seq`` row, for the store to delete later with
+  others, in order (``geolru.store.stale``).
 
 Hash fields' ``seq`` rows must be in the table before a key's write drops fields
 (``FieldIndex.drop`` deletes theirs): ``write_batch`` writes a batch's fields first
@@ -51,12 +53,16 @@ _pack = POSITION.pack
 class RowWriter:
     """Writes records into one write transaction (``txn``) of ``tables``."""
 
-    __slots__ = ("txn", "tables", "marks", "_kv", "_fields", "_positions", "_grown")
+    __slots__ = ("txn", "tables", "marks", "stale", "_kv", "_fields", "_positions",
+                 "_grown")
 
-    def __init__(self, txn, tables, marks: tuple):
+    def __init__(self, txn, tables, marks: tuple, stale: list):
         self.txn = txn
         self.tables = tables
         self.marks = marks  # the kinds of element the store has (none: nothing to drop)
+        # the positions of the ``seq`` rows a moved record leaves, for the store to
+        # delete later in order (``geolru.store.stale``)
+        self.stale = stale
         self._kv = txn.cursor(db=tables.kv)
         self._fields = None  # opened by the first field
         self._positions: list[tuple[bytes, bytes]] = []  # new seq rows, for ``flush``
@@ -147,7 +153,7 @@ class RowWriter:
             old_position = position
             if old_seq != seq:
                 old_position = _pack(old_seq)
-                txn.delete(old_position, db=tables.seq)
+                self.stale.append(old_position)  # (its row stays, swept later)
                 self._positions.append((position, key))
             if not flags & HAS_VALUE:
                 txn.delete(old_position, db=tombs)

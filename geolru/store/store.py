@@ -82,6 +82,7 @@ from geolru.store.layout import (
     stored_key,
 )
 from geolru.store.rows import RowWriter
+from geolru.store.stale import SWEEP_AT, StaleRows
 from geolru.store.tables import Tables
 from geolru.store.tombstones import TombstoneCollector
 from geolru.store.writers import InlineWriter, ThreadWriter, Writer
@@ -98,6 +99,16 @@ SEQ_NAME = b"store_seq"  # meta: the highest position ever given out
 RESERVED_NAME = b"store_reserved"
 RESERVE_BLOCK = 1 << 20  # positions reserved at a time (renewed half-way through)
 NEWEST_NAME = b"newest_version"  # meta: the newest version any record here has had
+
+
+def _current_value(txn, tables: Tables, key: bytes, position: bytes) -> bool:
+    """Whether the ``kv`` record of ``key`` is at ``position`` (the row is not stale)
+    and holds a value (is no tombstone)."""
+    raw = txn.get(stored_key(key), db=tables.kv)
+    if raw is None:
+        return False
+    seq, _, _, flags = header_fields(raw)
+    return POSITION.pack(seq) == position and bool(flags & HAS_VALUE)
 
 
 class StoreError(Exception):
@@ -137,6 +148,9 @@ class Store:
     # where the commit and other jobs run, if not where the store would choose: a
     # simulator's disk that takes time, stalls or fills (tests/simulation)
     make_writer: Callable[[], Writer] | None = attrs.field(default=None, kw_only=True)
+    # stale ``seq`` rows gathered before a sweep (``geolru.store.stale``; the simulator
+    # sweeps after a few, so that its runs sweep)
+    stale_sweep_at: int = attrs.field(default=SWEEP_AT, kw_only=True)
     log = Logger()
     seq: int = attrs.field(default=0, init=False)
     commits: int = attrs.field(default=0, init=False)
@@ -198,6 +212,8 @@ class Store:
         default=attrs.Factory(FieldIndex, takes_self=True), init=False)
     _collector: TombstoneCollector = attrs.field(
         default=attrs.Factory(TombstoneCollector, takes_self=True), init=False)
+    # the ``seq`` rows moved records left behind, swept later (``geolru.store.stale``)
+    _stale: StaleRows = attrs.field(factory=StaleRows, init=False)
 
     @property
     def writer(self):
@@ -287,6 +303,8 @@ class Store:
             first for first in range(8)
             if cursor.set_range(bytes((first,))) and cursor.key()[0] == first})
         self._collector.opened(txn, tables)
+        self._stale = StaleRows(self.stale_sweep_at)
+        self._stale.opened(txn, tables)
 
     def _lock(self) -> None:
         """One process per store: two regions given the same ``data_dir`` would
@@ -313,11 +331,16 @@ class Store:
         self.commit_and_wait()
         try:  # every position handed out is committed: the next open need not skip any
             if self.failure is None and not self._pending:
-                self.write_transaction(lambda txn, tables: txn.put(
-                    RESERVED_NAME, b"%d" % self.seq, db=tables.meta))
+                self.write_transaction(self._closing_rows)
         except StoreError as e:
             self.log.error("store close: {error}", error=str(e))
         self._release(fsync=True)
+
+    def _closing_rows(self, txn, tables: Tables) -> None:
+        """The last transaction: the stale rows known go (the next open need not look
+        for them), and the reservation of positions with them."""
+        self._stale.sweep_all(txn, tables)
+        txn.put(RESERVED_NAME, b"%d" % self.seq, db=tables.meta)
 
     def abandon(self) -> None:
         """Close as ``kill -9`` would: what is not committed is lost (for the
@@ -427,6 +450,17 @@ class Store:
         raw = self.reader().get(stored, db=table)
         return None if raw is None else header_fields(raw)[0]
 
+    @property
+    def stale_rows(self) -> int:
+        """``seq`` rows that moved records left, known and not yet swept."""
+        return self._stale.pending
+
+    @property
+    def checking_stale_rows(self) -> bool:
+        """Whether the commits are still checking the index for the stale rows a
+        crash left (``StaleRows.verify``)."""
+        return self._stale.verify_from is not None
+
     def tombstones(self) -> int:
         """Committed tombstones not yet collected (of keys and of fields)."""
         return self._collector.count()
@@ -489,7 +523,8 @@ class Store:
                     if is_field(key):
                         continue
                     raw = txn.get(stored_key(key), db=tables.kv)
-                    if raw is not None and decode(raw)[1].live_at(now_ms):
+                    if raw is not None and POSITION.pack(header_fields(raw)[0]) == position \
+                            and decode(raw)[1].live_at(now_ms):  # (not a stale row)
                         keys.append(hashkeys.parse(key)[0])
                     last = POSITION.unpack(position)[0]
                     seen += 1
@@ -557,11 +592,13 @@ class Store:
         with tables.env.begin() as txn:
             positions = txn.cursor(db=tables.seq)
             if positions.set_range(POSITION.pack(position + 1)):
-                for _, key in positions.iternext():
+                for row, key in positions.iternext():
                     stored, table, _ = place(tables, key)
                     raw = txn.get(stored, db=table)
                     if raw is not None:
                         seq, record = decode(raw)
+                        if POSITION.pack(seq) != row:
+                            continue  # a stale row: the record is further on
                         changes[key] = (seq, key, record)
                     if len(changes) == limit:
                         break
@@ -843,10 +880,13 @@ class Store:
         """Run ``job(txn, tables, *args)`` in one write transaction; its duration."""
         started = time.perf_counter()
         tables = self.tables
+        stale = self._stale
         while True:
+            stale.begin()
             try:
                 with tables.env.begin(write=True) as txn:
                     job(txn, tables, *args)
+                stale.commit()
                 return time.perf_counter() - started
             except lmdb.MapFullError as e:
                 if not tables.writemap:
@@ -864,7 +904,8 @@ class Store:
     def _put_rows(self, batch: dict, meta: list, top: int) -> float:
         """The commit job: ``batch``'s records and ``meta``'s values, and ``top``."""
         def job(txn, tables):
-            RowWriter(txn, tables, self.element_marks).write_batch(batch)
+            RowWriter(txn, tables, self.element_marks, self._stale.attempt).write_batch(batch)
+            self._stale.tidy(txn, tables, len(batch))
             for name, value in meta:
                 txn.put(name.encode(), str(value).encode(), db=tables.meta)
             self._put_top(txn, tables, top)
@@ -881,7 +922,7 @@ class Store:
 
     def _expire_rows(self, rows: list) -> float:
         def job(txn, tables):
-            writer = RowWriter(txn, tables, self.element_marks)
+            writer = RowWriter(txn, tables, self.element_marks, self._stale.attempt)
             for key, version, origin, tombstone in rows:
                 raw = txn.get(stored_key(key), db=tables.kv)
                 if raw is None:
@@ -915,9 +956,9 @@ class Store:
     def _delete_all(self, version: int, origin: str, base: int, top: int) -> float:
         def job(txn, tables):
             live = [key for position, key in txn.cursor(db=tables.seq)
-                    if not is_field(key) and txn.get(position, db=tables.tombs) is None]
+                    if not is_field(key) and _current_value(txn, tables, key, position)]
             tombstone = Record(None, None, version, origin)
-            writer = RowWriter(txn, tables, self.element_marks)
+            writer = RowWriter(txn, tables, self.element_marks, self._stale.attempt)
             for offset, key in enumerate(live, 1):
                 writer.replace(key, tombstone, base + offset)
             writer.flush()

@@ -271,7 +271,7 @@ class Node:
     def boot(self) -> None:
         self.incarnation += 1
         self.up = True
-        self.store = Store(self.data_dir, self.clock, threaded=False,
+        self.store = Store(self.data_dir, self.clock, threaded=False, stale_sweep_at=8,
                            make_writer=(lambda: Disk(self)) if self.world.slow_disks else None)
         self.store.open()
         self.store.listeners.extend(

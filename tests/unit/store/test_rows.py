@@ -13,21 +13,27 @@ def rows(tables, db):
 
 
 def write(tables, batch):
+    """Write ``batch``; the positions of the seq rows it left stale."""
+    stale = []
     with tables.env.begin(write=True) as txn:
-        RowWriter(txn, tables, marks=()).write_batch(batch)
+        RowWriter(txn, tables, marks=(), stale=stale).write_batch(batch)
+    return stale
 
 
 def live(version):
     return Record(b"v%d" % version, None, version, "here")
 
 
-def test_the_seq_index_holds_one_row_per_key_at_its_newest_position(tmp_path):
+def test_the_seq_index_has_a_row_per_key_at_its_newest_position_and_the_moved_ones_old(
+        tmp_path):
+    """A record that moves leaves its old row, for the store to sweep later
+    (``geolru.store.stale``); the writer says which."""
     tables = Tables(str(tmp_path))
-    write(tables, {b"a": (live(1), 10), b"b": (live(2), 11)})
+    assert write(tables, {b"a": (live(1), 10), b"b": (live(2), 11)}) == []
     # a later position for a, and one below the table's last (appended or not)
-    write(tables, {b"a": (live(3), 12), b"c": (live(4), 5)})
-    assert rows(tables, tables.seq) == [(POSITION.pack(5), b"c"), (POSITION.pack(11), b"b"),
-                                        (POSITION.pack(12), b"a")]
+    assert write(tables, {b"a": (live(3), 12), b"c": (live(4), 5)}) == [POSITION.pack(10)]
+    assert rows(tables, tables.seq) == [(POSITION.pack(5), b"c"), (POSITION.pack(10), b"a"),
+                                        (POSITION.pack(11), b"b"), (POSITION.pack(12), b"a")]
     assert [decode(v)[0] for _, v in rows(tables, tables.kv)] == [12, 11, 5]
     tables.close()
 
@@ -36,10 +42,10 @@ def test_a_record_rewritten_at_its_own_position_keeps_its_row(tmp_path):
     tables = Tables(str(tmp_path))
     write(tables, {b"a": (live(1), 10)})
     tombstone = Record(None, None, 1, "here")  # (an expiry: the same position)
-    write(tables, {b"a": (tombstone, 10)})
+    assert write(tables, {b"a": (tombstone, 10)}) == []
     assert rows(tables, tables.seq) == [(POSITION.pack(10), b"a")]
     assert rows(tables, tables.tombs) == [(POSITION.pack(10), b"a")]
-    write(tables, {b"a": (live(2), 11)})
-    assert rows(tables, tables.seq) == [(POSITION.pack(11), b"a")]
+    assert write(tables, {b"a": (live(2), 11)}) == [POSITION.pack(10)]
+    assert rows(tables, tables.seq) == [(POSITION.pack(10), b"a"), (POSITION.pack(11), b"a")]
     assert rows(tables, tables.tombs) == []
     tables.close()

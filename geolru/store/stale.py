@@ -1,0 +1,132 @@
+"""Rows of the ``seq`` index that their record has moved past, deleted in order later.
+
+A record written again moves from its old position to a new one.  Deleting the old
+position's ``seq`` row at once cost a search of the B-tree and a page of it copied,
+per write: 1.2–1.6 µs, a third of the commit job's LMDB work (docs/store.md, step 8).
+The commit leaves the row instead, and ``StaleRows`` remembers its position.  Once
+``SWEEP_AT`` of them have gathered they are sorted, and each commit job after that
+deletes a share of them, in order, a few to each page of the index.
+
+A stale row is harmless meanwhile: every reader of ``seq`` reads the row's record
+anyway, and a row whose record is at another position (or is gone) is skipped
+(``Store.changes_since``, ``Store.scan``, ``FLUSHALL``).  A crash forgets the positions
+gathered in memory; the store sees it on opening (``seq`` has more rows than there are
+records), and each commit job then checks a share of the index (``verify``) until it
+has checked all of it.  (Inside the commit jobs, not jobs of their own: a region that
+takes no writes keeps its stale rows, harmless, and the simulator's runs, whose disk
+draws a duration for each job, stay as they were.)
+
+The positions a transaction leaves are adopted only once it has committed
+(``begin``/``commit``, called by ``Store.write_transaction``): a transaction that fails,
+or runs again after the map grew, leaves the rows as they were.  Everything here runs
+on the store's writer, one job at a time.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from geolru.model.record import header_fields
+from geolru.store.layout import POSITION, place
+
+if TYPE_CHECKING:
+    from geolru.store.tables import Tables
+
+SWEEP_AT = 32_768  # stale rows gathered before they are sorted and swept
+SWEEP_MORE = 256  # a commit deletes this many more stale rows than it writes records
+VERIFY_BATCH = 1_000  # index rows a commit job checks after a crash, at most
+
+
+class StaleRows:
+    """The positions of the ``seq`` rows left behind, and their sweep."""
+
+    __slots__ = ("gathered", "sweeping", "at", "attempt", "_swept_to", "verify_from",
+                 "_verified_to", "sweep_at")
+
+    def __init__(self, sweep_at: int = SWEEP_AT):
+        self.gathered: list[bytes] = []  # packed positions, committed, in no order
+        self.sweeping: list[bytes] = []  # sorted: those before ``at`` are deleted
+        self.at = 0
+        self.attempt: list[bytes] = []  # left by the transaction that runs now
+        self._swept_to: int | None = None  # ``at`` once that transaction commits
+        self.verify_from: int | None = None  # a crash left rows: check from here on
+        self._verified_to: tuple | None = None  # (``verify_from`` once it commits)
+        self.sweep_at = sweep_at
+
+    @property
+    def pending(self) -> int:
+        """Stale rows known and not yet deleted."""
+        return len(self.gathered) + len(self.sweeping) - self.at
+
+    def opened(self, txn, tables: Tables) -> None:
+        """In the store's opening transaction: an index with more rows than there are
+        records kept stale rows through a crash (or a geolru before this one): they
+        are looked for from the start."""
+        if txn.stat(tables.seq)["entries"] > (txn.stat(tables.kv)["entries"]
+                                              + txn.stat(tables.fields)["entries"]):
+            self.verify_from = 0
+
+    def begin(self) -> None:
+        """A write transaction begins (or begins again): what it leaves is its own."""
+        self.attempt = []
+        self._swept_to = self._verified_to = None
+
+    def commit(self) -> None:
+        """The transaction committed: its stale rows are to sweep, and what it swept
+        or verified is done."""
+        if self.attempt:
+            self.gathered.extend(self.attempt)
+            self.attempt = []
+        if self._swept_to is not None:
+            self.at = self._swept_to
+            self._swept_to = None
+            if self.at >= len(self.sweeping):
+                self.sweeping, self.at = [], 0
+        if self._verified_to is not None:
+            self.verify_from = self._verified_to[0]
+            self._verified_to = None
+
+    def tidy(self, txn, tables: Tables, records: int) -> None:
+        """In a commit job of ``records`` records: a share of the sweep, and of the
+        verification if a crash left rows."""
+        self.sweep(txn, tables, records)
+        if self.verify_from is not None:
+            self.verify(txn, tables)
+
+    def sweep(self, txn, tables: Tables, records: int) -> None:
+        """In a commit job of ``records`` records: delete ``records + SWEEP_MORE`` of
+        the sorted stale rows, so the sweep keeps ahead of what the commits leave."""
+        if self.at >= len(self.sweeping):
+            if len(self.gathered) < self.sweep_at:
+                return
+            self.sweeping, self.gathered, self.at = sorted(self.gathered), [], 0
+        sweeping = self.sweeping
+        end = min(len(sweeping), self.at + records + SWEEP_MORE)
+        cursor = txn.cursor(db=tables.seq)
+        for i in range(self.at, end):
+            if cursor.set_key(sweeping[i]):  # (gone already if ``verify`` found it)
+                cursor.delete()
+        self._swept_to = end
+
+    def sweep_all(self, txn, tables: Tables) -> None:
+        """Delete every stale row known (a store that closes)."""
+        self.sweeping = sorted(self.sweeping[self.at:] + self.gathered)
+        self.gathered, self.at = [], 0
+        self.sweep(txn, tables, len(self.sweeping))
+
+    def verify(self, txn, tables: Tables) -> None:
+        """Check ``VERIFY_BATCH`` index rows from ``verify_from`` against their
+        records, deleting those no record is at."""
+        cursor = txn.cursor(db=tables.seq)
+        found = cursor.set_range(POSITION.pack(self.verify_from))
+        checked = 0
+        while found and checked < VERIFY_BATCH:
+            position, key = cursor.item()
+            stored, table, _ = place(tables, key)
+            raw = txn.get(stored, db=table)
+            if raw is None or POSITION.pack(header_fields(raw)[0]) != position:
+                found = cursor.delete()
+            else:
+                found = cursor.next()
+            checked += 1
+        self._verified_to = (POSITION.unpack(cursor.key())[0] if found else None,)

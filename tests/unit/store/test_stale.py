@@ -1,0 +1,134 @@
+"""The ``seq`` rows a moved record leaves behind: readers skip them, commits sweep
+them later in order, a crash's are found again (``geolru.store.stale``)."""
+
+import lmdb
+import pytest
+from twisted.internet.task import Clock
+
+from geolru.model.record import Record
+from geolru.store.layout import POSITION
+from geolru.store.store import Store
+
+NOW_MS = 1_700_000_000_000
+
+
+@pytest.fixture
+def clock():
+    c = Clock()
+    c.advance(NOW_MS / 1000)
+    return c
+
+
+def open_store(path, clock, sweep_at=4) -> Store:
+    store = Store(str(path / "store"), clock, threaded=False, stale_sweep_at=sweep_at)
+    store.open()
+    return store
+
+
+def live(value: bytes, version: int) -> Record:
+    return Record(value, None, version, "here")
+
+
+def index(store: Store) -> list[tuple[int, bytes]]:
+    """The ``seq`` table's rows: (position, identity)."""
+    with store.tables.env.begin() as txn:
+        return [(POSITION.unpack(p)[0], k) for p, k in txn.cursor(db=store.tables.seq)]
+
+
+def one_row_per_record(store: Store) -> bool:
+    tables = store.tables
+    return tables.entries(tables.seq) == tables.entries(tables.kv) + tables.entries(
+        tables.fields)
+
+
+def write_and_commit(store: Store, writes: list[tuple[bytes, int]]) -> None:
+    for key, version in writes:
+        store.put(key, live(b"v%d" % version, version))
+    store.commit_and_wait()
+
+
+def test_readers_skip_the_rows_a_rewritten_key_left_until_a_sweep_deletes_them(
+        tmp_path, clock):
+    store = open_store(tmp_path, clock, sweep_at=4)
+    write_and_commit(store, [(b"a", 1), (b"b", 2), (b"c", 3)])
+    write_and_commit(store, [(b"a", 4)])
+    write_and_commit(store, [(b"a", 5), (b"b", 6)])
+    assert index(store) == [(1, b"a"), (2, b"b"), (3, b"c"), (4, b"a"), (5, b"a"),
+                            (6, b"b")]
+    changes = store.changes_since(0, 100)
+    assert [(seq, key) for seq, key, _ in changes] == [(3, b"c"), (5, b"a"), (6, b"b")]
+    assert [(seq, key) for seq, key, _ in store.changes_since(0, 2)] == [(3, b"c"),
+                                                                         (5, b"a")]
+    assert store.scan(0, 100, NOW_MS) == (0, [b"c", b"a", b"b"])
+    write_and_commit(store, [(b"c", 7)])  # four stale rows: sorted, and this commit's
+    write_and_commit(store, [(b"d", 8)])  # ... swept by the next
+    assert index(store) == [(5, b"a"), (6, b"b"), (7, b"c"), (8, b"d")]
+    assert one_row_per_record(store) and store._stale.pending == 0
+    store.close()
+
+
+def test_a_commit_that_fails_leaves_no_row_to_sweep(tmp_path, clock, monkeypatch):
+    """The rows a transaction would leave are its own until it commits: one that
+    fails (the disk, the map) leaves the old rows current, and none must be swept."""
+    store = open_store(tmp_path, clock, sweep_at=1)
+    write_and_commit(store, [(b"a", 1)])
+
+    def failing(*args):
+        raise lmdb.Error("the disk is full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Store, "_put_top", failing)
+        write_and_commit(store, [(b"a", 2)])
+        assert store.failure is not None and store._stale.pending == 0
+        assert index(store) == [(1, b"a")]
+    store.commit_and_wait()
+    write_and_commit(store, [(b"b", 3)])  # (the sweep of a's old row)
+    assert index(store) == [(2, b"a"), (3, b"b")]
+    assert [key for _, key, _ in store.changes_since(0, 10)] == [b"a", b"b"]
+    store.close()
+
+
+def test_a_clean_close_sweeps_every_stale_row(tmp_path, clock):
+    store = open_store(tmp_path, clock, sweep_at=1000)
+    write_and_commit(store, [(b"a", 1), (b"b", 2)])
+    write_and_commit(store, [(b"a", 3), (b"b", 4)])
+    assert store._stale.pending == 2
+    store.close()
+    store = open_store(tmp_path, clock)
+    assert index(store) == [(3, b"a"), (4, b"b")] and store._stale.verify_from is None
+    store.close()
+
+
+def test_the_rows_a_crash_left_are_found_again_by_the_commits_after_it(
+        tmp_path, clock, monkeypatch):
+    monkeypatch.setattr("geolru.store.stale.VERIFY_BATCH", 3)
+    store = open_store(tmp_path, clock, sweep_at=1000)
+    write_and_commit(store, [(b"a", 1), (b"b", 2), (b"c", 3)])
+    write_and_commit(store, [(b"a", 4), (b"b", 5)])
+    store.abandon()  # (kill -9: the positions gathered in memory are lost)
+    store = open_store(tmp_path, clock)
+    assert store._stale.verify_from == 0 and len(index(store)) == 5
+    assert [key for _, key, _ in store.changes_since(0, 10)] == [b"c", b"a", b"b"]
+    write_and_commit(store, [(b"d", 6)])  # checks 1, 2 (both stale) and 3
+    d = store.seq  # (after the positions the crash may have handed out)
+    assert index(store) == [(3, b"c"), (4, b"a"), (5, b"b"), (d, b"d")]
+    assert store._stale.verify_from == 4
+    write_and_commit(store, [(b"e", 7)])  # checks 4, 5 and d's row
+    write_and_commit(store, [(b"f", 8)])  # checks e's and f's: the end
+    assert store._stale.verify_from is None and one_row_per_record(store)
+    assert [key for _, key in index(store)] == [b"c", b"a", b"b", b"d", b"e", b"f"]
+    store.close()
+
+
+def test_flushall_tombstones_each_key_once_whatever_rows_are_stale(tmp_path, clock):
+    store = open_store(tmp_path, clock, sweep_at=1000)
+    write_and_commit(store, [(b"a", 1), (b"b", 2)])
+    write_and_commit(store, [(b"a", 3), (b"b", 4)])
+    store.put(b"b", Record(None, None, 5, "here"))  # (b deleted: no key to flush)
+    store.commit_and_wait()
+    store.delete_all(6, "here")
+    changes = store.changes_since(0, 10)
+    assert [(key, record.value, record.version) for _, key, record in changes] == [
+        (b"b", None, 5), (b"a", None, 6)]
+    assert store.tables.entries(store.tables.tombs) == 2
+    store.close()
