@@ -1150,18 +1150,22 @@ class Sender:
                 sent += end
                 self._forward_bytes -= sum(footprint(key, rec) for _, key, rec in batch)
             else:
-                count = first_batch((seq, key, rec) for key, (seq, rec, _, _) in queue.items())
+                # as many as ``first_batch`` says fit, counted from the footprints the
+                # queue keeps (each is first_batch's size and RECORD_OVERHEAD), and the
+                # rest of the last one's transaction
                 batch = []
                 unit = None
                 popitem = queue.popitem
                 elsewhere = self._queued_elsewhere
                 size = 0
-                while queue and (count > 0 or (unit is not None and
-                                               next(iter(queue.values()))[2] == unit)):
+                full = False
+                while queue and (not full or (unit is not None and
+                                              next(iter(queue.values()))[2] == unit)):
                     key, (seq, rec, unit, footprint_) = popitem(last=False)
                     batch.append((seq, key, rec))
                     size += footprint_
-                    count -= 1
+                    full = len(batch) >= BATCH_RECORDS or \
+                        size - len(batch) * RECORD_OVERHEAD >= BATCH_BYTES
                     if elsewhere:
                         self._left_queue(key, rec)
                 self._queue_bytes -= size

@@ -11,7 +11,13 @@ from geolru.model.merge import visible
 from geolru.model.record import Record
 from geolru.replication import peerwire
 from geolru.replication.replicator import PUBLISH_INTERVAL, Replicator
-from geolru.replication.sender import BATCH_RECORDS, FORWARD_AFTER, ORIGIN_GRACE, SKIP_DELAY
+from geolru.replication.sender import (
+    BATCH_BYTES,
+    BATCH_RECORDS,
+    FORWARD_AFTER,
+    ORIGIN_GRACE,
+    SKIP_DELAY,
+)
 from geolru.replication.stability import Publication, Stability
 from geolru.store.store import Store
 
@@ -1884,3 +1890,39 @@ def test_the_index_of_queued_records_made_elsewhere_holds_only_those_queued(
         assert sender.live
     queued = {key for key, (_, record, _, _) in sender._queue.items() if record.origin == "c"}
     assert set().union(*sender._queued_elsewhere.values()) == queued
+
+
+def test_a_live_stream_frames_its_queue_in_batches_and_keeps_a_transaction_whole(
+        tmp_path, clock):
+    """Writes queued for a live peer go in frames of ``BATCH_RECORDS`` at most (or
+    ``BATCH_BYTES``), and a transaction (``EXEC``) that a frame's limit falls inside
+    goes whole in that frame: the peer applies it all or none."""
+    here = Region(tmp_path, clock, "here", ["there"])
+    sender = here.replicator.senders["there"]
+    sent = []
+    sender.connected(sent.append)
+    sender.received(b"C" + b"n" * 32)
+    sender.received(peerwire.encode_control(b"R", {"from": 0,
+                                                   "protocol": peerwire.PROTOCOL}))
+    clock.advance(1)
+    assert sender.live
+    del sent[:]
+    for i in range(BATCH_RECORDS - 2):
+        here.keyspace.write(b"k%d" % i, b"v", None)
+    with here.keyspace.transaction():
+        for i in range(5):
+            here.keyspace.write(b"t%d" % i, b"v", None)
+    for i in range(BATCH_RECORDS + 100):
+        here.keyspace.write(b"m%d" % i, b"v", None)
+    clock.advance(1)
+    batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
+    assert [len(batch) for batch in batches] == [BATCH_RECORDS + 3, BATCH_RECORDS, 100]
+    assert [key for _, key, _ in batches[0][-5:]] == [b"t%d" % i for i in range(5)]
+    sent.clear()
+    big = b"x" * (BATCH_BYTES // 4)
+    for i in range(6):
+        here.keyspace.write(b"big%d" % i, big, None)
+    clock.advance(1)
+    batches = [peerwire.decode_batch(f)[1] for f in sent if f and f[:1] == b"B"]
+    assert len(batches[0]) == 4  # (the fourth reaches 1 MB; the rest waits for the
+    # window, which that frame filled)
