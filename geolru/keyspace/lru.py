@@ -252,9 +252,13 @@ class LRUCache:
         entry could be idle, it looks at none."""
         if not self.idle_ttl:
             return 0
-        oldest_allowed = self._clock.seconds() - self.idle_ttl - TICK  # (``touched``)
+        now = self._clock.seconds()
+        oldest_allowed = now - self.idle_ttl - TICK  # (``touched``)
         if oldest_allowed < self._idle_floor:
-            return 0
+            if now >= self._pass_start:
+                return 0
+            self._idle_floor = float("-inf")  # (the clock went back: entries touched
+            # since may be older than the floor)
         entries = self._entries
         hand = self._hand
         at = self._at

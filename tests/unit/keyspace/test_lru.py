@@ -185,3 +185,16 @@ def test_refill_counts_a_miss():
     _, cache = make()
     cache.refill(b"k", b"v", None)
     assert cache.misses == 1 and cache.get(b"k").value == b"v"
+
+
+def test_the_idle_sweep_starts_again_when_the_clock_goes_back():
+    """A pass's floor is a reading of the clock: once the clock is set back, entries
+    touched since may be older than it, and the sweep looks again."""
+    clock, cache = make(idle_ttl=10)
+    clock.advance(1000)
+    cache.put(b"a", b"v", None)
+    assert cache.evict_idle() == 0  # (a pass: the floor is second 1000)
+    clock.rightNow = 100.0  # (set back by 900 s)
+    cache.put(b"b", b"v", None)
+    clock.advance(11)
+    assert cache.evict_idle() == 1 and b"b" not in cache and b"a" in cache
