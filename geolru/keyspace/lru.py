@@ -229,7 +229,7 @@ class LRUCache:
         if (self.max_entries and len(entries) > self.max_entries) or (
             self.max_bytes and self.bytes > self.max_bytes
         ):
-            self._evict_over_bounds()
+            self._evict_over_bounds(key)
 
     def refill(self, key: bytes, value: bytes, deadline: int | None) -> None:
         """``put`` after a read-through from the store: counts a cache miss."""
@@ -247,9 +247,15 @@ class LRUCache:
         self._hand, self._at, self._evict_hand, self._evict_at = [], 0, [], 0
 
     def evict_idle(self, limit: int = 1000) -> int:
-        """Remove the entries idle for ``idle_ttl`` among the next ``limit`` the hand
-        meets (at most one pass); return how many.  Until ``_idle_floor`` says an
-        entry could be idle, it looks at none."""
+        """Remove the entries idle for ``idle_ttl`` among the next ``limit`` keys the
+        hand meets (at most one pass); return how many.  Until ``_idle_floor`` says an
+        entry could be idle, it looks at none.  (Called by the housekeeping task each
+        tick, it also lets go of an eviction hand that holds far more keys than are
+        cached.)"""
+        if len(self._evict_hand) - self._evict_at > 2 * len(self._entries) + SCAN:
+            # the cache shrank (deletes, a smaller bound) while no eviction walked the
+            # hand: let go of the keys gone from it (the next eviction begins a pass)
+            self._evict_hand, self._evict_at = [], 0
         if not self.idle_ttl:
             return 0
         now = self._clock.seconds()
@@ -271,15 +277,15 @@ class LRUCache:
             self._pass_coldest = float("inf")
         end = len(hand)
         coldest = self._pass_coldest
-        removed = met = 0
-        while met < limit and at < end:
+        removed = 0
+        stop = min(end, at + limit)  # (the keys gone since count: bounded work)
+        while at < stop:
             key = hand[at]
             hand[at] = None  # (as in ``_coldest``)
             at += 1
             entry = entries.get(key)
             if entry is None:
                 continue
-            met += 1
             if entry.touched <= oldest_allowed:
                 self._remove(key, entry)
                 removed += 1
@@ -293,52 +299,55 @@ class LRUCache:
         self.expirations += removed
         return removed
 
-    def _evict_over_bounds(self) -> None:
+    def _evict_over_bounds(self, written: bytes) -> None:
         entries = self._entries
         while entries and (
             (self.max_entries and len(entries) > self.max_entries)
             or (self.max_bytes and self.bytes > self.max_bytes)
         ):
-            key, entry = self._coldest()
+            key, entry = self._coldest(written)
             self._remove(key, entry)
             self.evictions += 1
 
-    def _coldest(self) -> tuple:
+    def _coldest(self, written: bytes) -> tuple:
         """The entry to evict: the next one the eviction hand meets that nobody used
         since its pass began (a clock's second chance: the entries used since are
-        passed over); after ``SCAN`` entries all used since, or at the end of the pass,
-        the coldest of those it looked at, the first met of equals.  A pass begins with
-        a list of the keys (about 10 ns a key), so a key cached since waits for the next
-        pass; a pass meets no entry older than itself only when everything cached was
-        used within its first tick."""
-        get = self._entries.get
+        passed over); after ``SCAN`` keys of the hand with none such, or at the end of
+        the pass, the coldest entry it looked at, the first met of equals, but never
+        ``written`` (the write that went over the bounds) while another is cached.  A
+        pass begins with a list of the keys (about 10 ns a key: 36 ms at 2M keys, once
+        a pass), so a key cached since waits for the next pass; a pass meets no entry
+        older than itself only when everything cached was used within its first tick."""
+        entries = self._entries
+        get = entries.get
         hand = self._evict_hand
         at = self._evict_at
         start = self._evict_start
         coldest = None
         coldest_touched = float("inf")
-        met = 0
+        steps = 0
         try:
             while True:
                 if at >= len(hand):
                     if coldest is not None:  # (the pass is over: look no further)
                         return coldest
-                    hand = self._evict_hand = list(self._entries)
+                    if len(entries) == 1:  # (only the written one: it goes)
+                        return next(iter(entries.items()))
+                    hand = self._evict_hand = list(entries)
                     at = 0
                     start = self._evict_start = self._tick()
                 key = hand[at]
                 hand[at] = None  # (a key evicted later is not kept alive by the hand)
                 at += 1
+                steps += 1
                 entry = get(key)
-                if entry is None:
-                    continue
-                touched = entry.touched
-                if touched < start:
-                    return key, entry
-                if touched < coldest_touched:
-                    coldest, coldest_touched = (key, entry), touched
-                met += 1
-                if met == SCAN:
+                if entry is not None and key != written:
+                    touched = entry.touched
+                    if touched < start:
+                        return key, entry
+                    if touched < coldest_touched:
+                        coldest, coldest_touched = (key, entry), touched
+                if steps >= SCAN and coldest is not None:
                     return coldest
         finally:
             self._evict_at = at

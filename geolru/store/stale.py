@@ -26,13 +26,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from geolru.model.record import header_fields
 from geolru.store.layout import POSITION, place
 
 if TYPE_CHECKING:
     from geolru.store.tables import Tables
 
 SWEEP_AT = 32_768  # stale rows gathered before they are sorted and swept
+SWEEP_AFTER = 10.0  # seconds after which fewer are swept too (a store lightly written)
 SWEEP_MORE = 256  # a commit deletes this many more stale rows than it writes records
 VERIFY_BATCH = 1_000  # index rows a commit job checks after a crash, at most
 
@@ -41,7 +41,7 @@ class StaleRows:
     """The positions of the ``seq`` rows left behind, and their sweep."""
 
     __slots__ = ("gathered", "sweeping", "at", "attempt", "_swept_to", "verify_from",
-                 "_verified_to", "sweep_at")
+                 "_verified_to", "_all_checked", "sweep_at", "_gathering_since")
 
     def __init__(self, sweep_at: int = SWEEP_AT):
         self.gathered: list[bytes] = []  # packed positions, committed, in no order
@@ -51,7 +51,9 @@ class StaleRows:
         self._swept_to: int | None = None  # ``at`` once that transaction commits
         self.verify_from: int | None = None  # a crash left rows: check from here on
         self._verified_to: tuple | None = None  # (``verify_from`` once it commits)
+        self._all_checked = False  # the transaction deleted every stale row there is
         self.sweep_at = sweep_at
+        self._gathering_since: float | None = None  # when a sweep first found rows
 
     @property
     def pending(self) -> int:
@@ -70,6 +72,7 @@ class StaleRows:
         """A write transaction begins (or begins again): what it leaves is its own."""
         self.attempt = []
         self._swept_to = self._verified_to = None
+        self._all_checked = False
 
     def commit(self) -> None:
         """The transaction committed: its stale rows are to sweep, and what it swept
@@ -85,20 +88,33 @@ class StaleRows:
         if self._verified_to is not None:
             self.verify_from = self._verified_to[0]
             self._verified_to = None
+        if self._all_checked:
+            self.gathered, self.sweeping, self.at, self.verify_from = [], [], 0, None
+            self._all_checked = False
 
-    def tidy(self, txn, tables: Tables, records: int) -> None:
-        """In a commit job of ``records`` records: a share of the sweep, and of the
-        verification if a crash left rows."""
-        self.sweep(txn, tables, records)
+    def tidy(self, txn, tables: Tables, records: int, now: float) -> None:
+        """In a commit job of ``records`` records, at ``now`` (seconds): a share of
+        the sweep, and of the verification if a crash left rows."""
+        self.sweep(txn, tables, records, now)
         if self.verify_from is not None:
             self.verify(txn, tables)
 
-    def sweep(self, txn, tables: Tables, records: int) -> None:
+    def sweep(self, txn, tables: Tables, records: int, now: float | None = None) -> None:
         """In a commit job of ``records`` records: delete ``records + SWEEP_MORE`` of
-        the sorted stale rows, so the sweep keeps ahead of what the commits leave."""
+        the sorted stale rows, so the sweep keeps ahead of what the commits leave.
+        A sweep begins once ``sweep_at`` rows have gathered, or ``SWEEP_AFTER``
+        seconds after a sweep first found fewer (``now``)."""
         if self.at >= len(self.sweeping):
-            if len(self.gathered) < self.sweep_at:
+            if not self.gathered:
                 return
+            if len(self.gathered) < self.sweep_at:
+                if now is None:
+                    return
+                if self._gathering_since is None:
+                    self._gathering_since = now
+                if now - self._gathering_since < SWEEP_AFTER:
+                    return
+            self._gathering_since = None
             self.sweeping, self.gathered, self.at = sorted(self.gathered), [], 0
         sweeping = self.sweeping
         end = min(len(sweeping), self.at + records + SWEEP_MORE)
@@ -114,6 +130,16 @@ class StaleRows:
         self.gathered, self.at = [], 0
         self.sweep(txn, tables, len(self.sweeping))
 
+    def delete_all(self, txn, tables: Tables, stale: list[bytes]) -> None:
+        """Delete the rows at ``stale``, every stale row of the index (``FLUSHALL``,
+        which read every row, found them); once the transaction commits none is left
+        to sweep or to look for."""
+        cursor = txn.cursor(db=tables.seq)
+        for position in sorted(stale):
+            if cursor.set_key(position):
+                cursor.delete()
+        self._all_checked = True
+
     def verify(self, txn, tables: Tables) -> None:
         """Check ``VERIFY_BATCH`` index rows from ``verify_from`` against their
         records, deleting those no record is at."""
@@ -124,8 +150,9 @@ class StaleRows:
             position, key = cursor.item()
             stored, table, _ = place(tables, key)
             raw = txn.get(stored, db=table)
-            if raw is None or POSITION.pack(header_fields(raw)[0]) != position:
-                found = cursor.delete()
+            if raw is None or raw[:8] != position:  # (a record begins with its position)
+                # (a delete moves to the next row; past the last, to none: no key)
+                found = cursor.delete() and bool(cursor.key())
             else:
                 found = cursor.next()
             checked += 1

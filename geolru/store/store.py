@@ -88,6 +88,8 @@ from geolru.store.tombstones import TombstoneCollector
 from geolru.store.writers import InlineWriter, ThreadWriter, Writer
 
 MAX_PENDING = 5_000  # buffered writes before a write waits for the disk
+SCAN_SKIPS = 10_000  # rows of the position index (stale, or a collection's elements)
+# one SCAN call walks past beyond its COUNT at most: it returns its cursor there
 _unpack_header, HEADER_SIZE = HEADER.unpack_from, HEADER.size
 NO_STAMP = (-1, 0, False)  # ``plain_stamp`` of a key with no record
 ABSENT_KEYS = 65_536  # missing keys remembered, so repeated misses cost no lookup
@@ -99,16 +101,6 @@ SEQ_NAME = b"store_seq"  # meta: the highest position ever given out
 RESERVED_NAME = b"store_reserved"
 RESERVE_BLOCK = 1 << 20  # positions reserved at a time (renewed half-way through)
 NEWEST_NAME = b"newest_version"  # meta: the newest version any record here has had
-
-
-def _current_value(txn, tables: Tables, key: bytes, position: bytes) -> bool:
-    """Whether the ``kv`` record of ``key`` is at ``position`` (the row is not stale)
-    and holds a value (is no tombstone)."""
-    raw = txn.get(stored_key(key), db=tables.kv)
-    if raw is None:
-        return False
-    seq, _, _, flags = header_fields(raw)
-    return POSITION.pack(seq) == position and bool(flags & HAS_VALUE)
 
 
 class StoreError(Exception):
@@ -514,23 +506,21 @@ class Store:
         self.commit_and_wait()
         tables = self.tables
         keys = []
-        seen = 0
-        last = cursor
+        seen = walked = 0
         with tables.env.begin() as txn:
             positions = txn.cursor(db=tables.seq)
             if positions.set_range(POSITION.pack(cursor + 1)):
                 for position, key in positions.iternext():
-                    if is_field(key):
-                        continue
-                    raw = txn.get(stored_key(key), db=tables.kv)
-                    if raw is not None and POSITION.pack(header_fields(raw)[0]) == position \
-                            and decode(raw)[1].live_at(now_ms):  # (not a stale row)
-                        keys.append(hashkeys.parse(key)[0])
-                    last = POSITION.unpack(position)[0]
-                    seen += 1
-                    if seen == count:
-                        break
-        return (last if seen == count else 0), keys
+                    walked += 1
+                    if not is_field(key):
+                        raw = txn.get(stored_key(key), db=tables.kv)
+                        if raw is not None and raw[:8] == position:  # (not a stale row:
+                            seen += 1  # geolru.store.stale)
+                            if decode(raw)[1].live_at(now_ms):
+                                keys.append(hashkeys.parse(key)[0])
+                    if seen == count or walked == count + SCAN_SKIPS:
+                        return POSITION.unpack(position)[0], keys
+        return 0, keys
 
     def due(self, now_ms: int, limit: int) -> list[tuple[bytes, Record]]:
         """Committed live keys whose deadline has passed, soonest first.
@@ -596,9 +586,9 @@ class Store:
                     stored, table, _ = place(tables, key)
                     raw = txn.get(stored, db=table)
                     if raw is not None:
-                        seq, record = decode(raw)
-                        if POSITION.pack(seq) != row:
+                        if raw[:8] != row:  # (the record's position, first in it)
                             continue  # a stale row: the record is further on
+                        seq, record = decode(raw)
                         changes[key] = (seq, key, record)
                     if len(changes) == limit:
                         break
@@ -905,7 +895,7 @@ class Store:
         """The commit job: ``batch``'s records and ``meta``'s values, and ``top``."""
         def job(txn, tables):
             RowWriter(txn, tables, self.element_marks, self._stale.attempt).write_batch(batch)
-            self._stale.tidy(txn, tables, len(batch))
+            self._stale.tidy(txn, tables, len(batch), self._reactor.seconds())
             for name, value in meta:
                 txn.put(name.encode(), str(value).encode(), db=tables.meta)
             self._put_top(txn, tables, top)
@@ -955,13 +945,20 @@ class Store:
 
     def _delete_all(self, version: int, origin: str, base: int, top: int) -> float:
         def job(txn, tables):
-            live = [key for position, key in txn.cursor(db=tables.seq)
-                    if not is_field(key) and _current_value(txn, tables, key, position)]
+            live, stale = [], []  # (it reads every row: the stale ones go too)
+            for position, key in txn.cursor(db=tables.seq):
+                stored, table, _ = place(tables, key)
+                raw = txn.get(stored, db=table)
+                if raw is None or raw[:8] != position:
+                    stale.append(position)
+                elif table is tables.kv and header_fields(raw)[3] & HAS_VALUE:
+                    live.append(key)
             tombstone = Record(None, None, version, origin)
-            writer = RowWriter(txn, tables, self.element_marks, self._stale.attempt)
+            writer = RowWriter(txn, tables, self.element_marks, stale)
             for offset, key in enumerate(live, 1):
                 writer.replace(key, tombstone, base + offset)
             writer.flush()
+            self._stale.delete_all(txn, tables, stale)
             self._put_top(txn, tables, top)
 
         return self.write_transaction(job)

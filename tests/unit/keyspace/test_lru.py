@@ -198,3 +198,29 @@ def test_the_idle_sweep_starts_again_when_the_clock_goes_back():
     cache.put(b"b", b"v", None)
     clock.advance(11)
     assert cache.evict_idle() == 1 and b"b" not in cache and b"a" in cache
+
+
+def test_the_key_written_is_not_the_one_its_write_evicts():
+    """A write that takes the cache over its bounds evicts another entry, even one
+    used in the same tick (of equals, eviction takes the one cached first)."""
+    _, cache = make(max_bytes=100)
+    cache.put(b"a", b"x" * 29, None)  # 30 bytes
+    cache.put(b"b", b"x" * 29, None)
+    cache.put(b"a", b"x" * 70, None)  # a grows to 71: over 100, and a was cached first
+    assert b"a" in cache and b"b" not in cache and cache.bytes == 71
+
+
+def test_an_eviction_hand_much_larger_than_the_cache_is_let_go():
+    """The hand lists the keys of its pass; once most of them are gone (deleted, not
+    evicted), the housekeeping tick drops it rather than keep them alive."""
+    clock, cache = make(max_entries=2_000)
+    for i in range(2_000):
+        cache.put(b"%d" % i, b"v", None)
+    clock.advance(1)
+    for i in range(2_000, 2_100):
+        cache.put(b"%d" % i, b"v", None)  # (an eviction each: a hand of 2,001 keys)
+    assert len(cache._evict_hand) - cache._evict_at > 1_800
+    for i in range(2_100):
+        cache.discard(b"%d" % i)
+    cache.evict_idle()
+    assert cache._evict_hand == []

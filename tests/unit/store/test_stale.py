@@ -7,6 +7,7 @@ from twisted.internet.task import Clock
 
 from geolru.model.record import Record
 from geolru.store.layout import POSITION
+from geolru.store.stale import SWEEP_AFTER
 from geolru.store.store import Store
 
 NOW_MS = 1_700_000_000_000
@@ -131,4 +132,60 @@ def test_flushall_tombstones_each_key_once_whatever_rows_are_stale(tmp_path, clo
     assert [(key, record.value, record.version) for _, key, record in changes] == [
         (b"b", None, 5), (b"a", None, 6)]
     assert store.tables.entries(store.tables.tombs) == 2
+    store.close()
+
+
+def test_the_check_after_a_crash_ends_on_a_stale_last_row(tmp_path, clock, monkeypatch):
+    """The check deletes the index's last row when it is stale and the commit added
+    none after it (a commit of a replication position alone): a delete past the last
+    row leaves the cursor on none, which must end the check, not fail the commit
+    (and every commit after it)."""
+    monkeypatch.setattr("geolru.store.stale.VERIFY_BATCH", 3)
+    store = open_store(tmp_path, clock, sweep_at=1000)
+    write_and_commit(store, [(b"b", 1), (b"c", 2), (b"a", 3)])
+    store.put(b"a", Record(None, None, 4, "here"))  # (deleted: its tombstone at 4)
+    store.commit_and_wait()
+    store.collect_tombstones(4)  # (the tombstone and its row go; 3 stays, stale)
+    assert index(store) == [(1, b"b"), (2, b"c"), (3, b"a")]
+    store.abandon()
+    store = open_store(tmp_path, clock)
+    assert store._stale.verify_from == 0
+    store.put_meta("pos:there:s1", 7)
+    store.commit_and_wait()  # (checks 1 and 2, and deletes 3: the third, and the last)
+    assert store.failure is None and store._stale.verify_from is None
+    assert index(store) == [(1, b"b"), (2, b"c")]
+    store.close()
+
+
+def test_flushall_deletes_every_stale_row_and_forgets_them(tmp_path, clock):
+    store = open_store(tmp_path, clock, sweep_at=1000)
+    for version in range(1, 30, 3):
+        write_and_commit(store, [(b"a", version), (b"b", version + 1), (b"c", version + 2)])
+    assert store.stale_rows == 27
+    store.delete_all(100, "here")
+    assert store.stale_rows == 0 and one_row_per_record(store)
+    assert [key for _, key, _ in store.changes_since(0, 10)] == [b"a", b"b", b"c"]
+    store.close()
+
+
+def test_scan_counts_no_stale_row_towards_its_count(tmp_path, clock):
+    """A key rewritten 200 times, its stale rows not swept yet: ``SCAN`` with
+    ``COUNT 1`` from anywhere before it finds it (``RANDOMKEY`` reads 32 rows from a
+    random place)."""
+    store = open_store(tmp_path, clock, sweep_at=1000)
+    for version in range(1, 201):
+        write_and_commit(store, [(b"k", version)])
+    assert store.stale_rows == 199
+    assert store.scan(0, 1, NOW_MS) == (200, [b"k"])
+    assert store.scan(100, 32, NOW_MS) == (0, [b"k"])
+
+
+def test_a_lightly_written_store_sweeps_its_few_stale_rows_after_a_while(tmp_path, clock):
+    store = open_store(tmp_path, clock, sweep_at=1000)
+    write_and_commit(store, [(b"a", 1)])
+    write_and_commit(store, [(b"a", 2)])  # (one stale row, far below the 1,000)
+    write_and_commit(store, [(b"b", 3)])  # (a sweep looks: too few, too soon)
+    clock.advance(SWEEP_AFTER)
+    write_and_commit(store, [(b"c", 4)])  # (time's up: swept)
+    assert store.stale_rows == 0 and index(store) == [(2, b"a"), (3, b"b"), (4, b"c")]
     store.close()
