@@ -2,22 +2,11 @@
 them later in order, a crash's are found again (``geolru.store.stale``)."""
 
 import lmdb
-import pytest
-from twisted.internet.task import Clock
 
 from geolru.model.record import Record
 from geolru.store.layout import POSITION
 from geolru.store.stale import SWEEP_AFTER
 from geolru.store.store import Store
-
-NOW_MS = 1_700_000_000_000
-
-
-@pytest.fixture
-def clock():
-    c = Clock()
-    c.advance(NOW_MS / 1000)
-    return c
 
 
 def open_store(path, clock, sweep_at=4) -> Store:
@@ -60,7 +49,7 @@ def test_readers_skip_the_rows_a_rewritten_key_left_until_a_sweep_deletes_them(
     assert [(seq, key) for seq, key, _ in changes] == [(3, b"c"), (5, b"a"), (6, b"b")]
     assert [(seq, key) for seq, key, _ in store.changes_since(0, 2)] == [(3, b"c"),
                                                                          (5, b"a")]
-    assert store.scan(0, 100, NOW_MS) == (0, [b"c", b"a", b"b"])
+    assert store.scan(0, 100, int(clock.seconds() * 1000)) == (0, [b"c", b"a", b"b"])
     write_and_commit(store, [(b"c", 7)])  # four stale rows: sorted, and this commit's
     write_and_commit(store, [(b"d", 8)])  # ... swept by the next
     assert index(store) == [(5, b"a"), (6, b"b"), (7, b"c"), (8, b"d")]
@@ -176,8 +165,8 @@ def test_scan_counts_no_stale_row_towards_its_count(tmp_path, clock):
     for version in range(1, 201):
         write_and_commit(store, [(b"k", version)])
     assert store.stale_rows == 199
-    assert store.scan(0, 1, NOW_MS) == (200, [b"k"])
-    assert store.scan(100, 32, NOW_MS) == (0, [b"k"])
+    assert store.scan(0, 1, int(clock.seconds() * 1000)) == (200, [b"k"])
+    assert store.scan(100, 32, int(clock.seconds() * 1000)) == (0, [b"k"])
 
 
 def test_a_lightly_written_store_sweeps_its_few_stale_rows_after_a_while(tmp_path, clock):

@@ -3,7 +3,6 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from twisted.internet.task import Clock
 
 from geolru.model.hashkeys import HashMeta, field_id
 from geolru.model.merge import tombstone_when_expired
@@ -14,15 +13,7 @@ from geolru.store.tables import MIN_MAP, Tables
 from geolru.store.writers import InlineWriter
 from support import DeferringWriter
 
-NOW_MS = 1_700_000_000_000
-
-
-@pytest.fixture
-def clock():
-    c = Clock()
-    c.advance(NOW_MS / 1000)
-    return c
-
+NOW_MS = 1_700_000_000_000  # (the ``clock`` fixture's moment: conftest.py)
 
 def open_store(path, clock, **options) -> Store:
     store = Store(str(path / "store"), clock, threaded=False, **options)
