@@ -50,8 +50,11 @@ DEADLINE_BIAS = 1 << 63  # deadlines are signed; index keys sort as unsigned
 # cannot parse), format 6 a list's runs (``geolru.model.listpos``: a record named by a
 # stem, holding the values of one push, which a release of format 5 cannot parse),
 # format 7 runs that later pushes grew (a version per element, and a run's tombstone
-# that counts the elements it removes), which a release of format 6 would misread.
-FORMAT = 7
+# that counts the elements it removes), which a release of format 6 would misread;
+# format 8 stale rows in ``seq`` (a moved record's old position, swept later:
+# ``geolru.store.stale``), which a release of format 7 would read as current (a key
+# twice in SCAN, a tombstone twice from FLUSHALL, a catch-up read's end too far on).
+FORMAT = 8
 FORMAT_NAME = b"store_format"  # meta: the format of the folder
 
 

@@ -298,8 +298,8 @@ def a_closed_store(tmp_path, clock):
 
 def test_a_new_store_is_written_in_the_current_format(tmp_path, clock):
     path = a_closed_store(tmp_path, clock)
-    assert FORMAT == 7
-    assert contents(path)["meta"][FORMAT_NAME] == b"7"
+    assert FORMAT == 8
+    assert contents(path)["meta"][FORMAT_NAME] == b"8"
 
 
 def test_a_store_of_the_release_before_formats_gets_the_format_and_nothing_else(
@@ -316,7 +316,7 @@ def test_a_store_of_the_release_before_formats_gets_the_format_and_nothing_else(
     assert after == before  # the same layout: no record, index or position moved
 
 
-@pytest.mark.parametrize("older", [b"1", b"2", b"4", b"5"])
+@pytest.mark.parametrize("older", [b"1", b"2", b"4", b"5", b"7"])
 def test_a_store_of_an_older_format_only_gains_the_number(tmp_path, clock, older):
     path = a_closed_store(tmp_path, clock)
     set_format(path, older)
