@@ -28,13 +28,14 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from servers import scratch  # noqa: E402
 
 from support import RawConnection, bus_ports, region_daemon, wait_until  # noqa: E402
 
@@ -103,7 +104,7 @@ def main() -> int:
     parser.add_argument("--write", action="store_true",
                         help="put the tables in README.md and docs/benchmarks.md")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="geolru-bench-cluster-"))
+    work = scratch("geolru-bench-cluster-")
     servers = {}  # name -> (port, --cluster?, [pid of each server process])
     stop = []
     try:

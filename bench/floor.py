@@ -26,14 +26,13 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from servers import redis_benchmark  # noqa: E402
+from servers import redis_benchmark, scratch  # noqa: E402
 
 from support import free_port, redis_server, region_daemon, wait_until  # noqa: E402
 
@@ -113,7 +112,7 @@ def main() -> int:
         serve(args.serve)
         return 0
     subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
-    work = Path(tempfile.mkdtemp(prefix="geolru-floor-"))
+    work = scratch("geolru-floor-")
     results: dict = {}
     redis = redis_server(work / "redis", "--appendonly", "yes", "--appendfsync", "everysec")
     region = region_daemon(work / "region", name="floor")

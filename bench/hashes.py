@@ -19,11 +19,12 @@ import io
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+
+from servers import scratch  # noqa: E402
 
 from support import redis_server, region_daemon  # noqa: E402
 
@@ -86,7 +87,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
-    work = Path(tempfile.mkdtemp(prefix="geolru-bench-hashes-"))
+    work = scratch("geolru-bench-hashes-")
     results: dict = {}
     measure("redis", redis_server(work / "redis", "--appendonly", "yes",
                                   "--appendfsync", "everysec"), args.requests, results)

@@ -17,7 +17,6 @@ import json
 import random
 import socket
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -25,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+
+from servers import scratch  # noqa: E402
 
 from geolru.master.geo import NearestIndex, naive_nearest, regions_frame  # noqa: E402
 from support import master_daemon  # noqa: E402
@@ -125,7 +126,7 @@ def main() -> int:
     rng = random.Random(42)
     rows = []
     for count in (10, 100, 1000):
-        work = Path(tempfile.mkdtemp(prefix="geolru-locate-"))
+        work = scratch("geolru-locate-")
         master = master_daemon(work, heartbeat_timeout=3600).start()
         try:
             register(master.port, count, rng)

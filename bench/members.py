@@ -17,7 +17,6 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from servers import cpu_seconds, start_cluster  # noqa: E402
+from servers import cpu_seconds, scratch, start_cluster  # noqa: E402
 
 from support import redis_server, stop_all, wait_until  # noqa: E402
 
@@ -70,7 +69,7 @@ def main() -> int:
     args = parser.parse_args()
     subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
     import redis
-    work = Path(tempfile.mkdtemp(prefix="geolru-bench-members-"))
+    work = scratch("geolru-bench-members-")
     rows = {}
 
     aof = ("--appendonly", "yes", "--appendfsync", "everysec")

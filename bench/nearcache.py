@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from region_vs_redis import memory  # noqa: E402
+from servers import scratch  # noqa: E402
 
 from geolru.client.nearcache import NearCache  # noqa: E402
 from support import redis_server, region_daemon  # noqa: E402
@@ -94,7 +94,7 @@ def main() -> int:
     parser.add_argument("--keys", type=int, default=100_000)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="geolru-bench-near-"))
+    work = scratch("geolru-bench-near-")
     results: dict = {}
     measure("redis", redis_server(work / "redis"), args.reads, args.keys, results)
     measure("region", region_daemon(work / "region", name="bench"), args.reads, args.keys,

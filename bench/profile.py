@@ -18,14 +18,13 @@ import collections
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from servers import redis_benchmark  # noqa: E402
+from servers import redis_benchmark, scratch  # noqa: E402
 
 from support import Cluster  # noqa: E402
 
@@ -105,7 +104,7 @@ def main() -> int:
     spy = py_spy()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="geolru-profile-"))
+    work = scratch("geolru-profile-")
     cluster = Cluster(work, names=("montreal", "frankfurt"), heartbeat_timeout=5)
     try:
         montreal, frankfurt = cluster.regions["montreal"], cluster.regions["frankfurt"]

@@ -25,14 +25,13 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from servers import redis_benchmark, start_cluster  # noqa: E402
+from servers import redis_benchmark, scratch, start_cluster  # noqa: E402
 
 from support import Cluster, Daemon, redis_server, region_daemon, wait_until  # noqa: E402
 
@@ -135,7 +134,7 @@ def main() -> int:
     args = parser.parse_args()
     subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
 
-    work = Path(tempfile.mkdtemp(prefix="geolru-bench-"))
+    work = scratch("geolru-bench-")
     depths = sorted({1, 16, *(int(x) for x in args.pipelines.split(","))})
     results: dict = {"cpu_us": {}}
     redis = redis_server(work / "redis", "--appendonly", "yes", "--appendfsync", "everysec")

@@ -17,7 +17,6 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from servers import (  # noqa: E402
     load_thread,
     percentile,
     probe_lag,
+    scratch,
     start_cluster,
     time_catch_up,
     write_while_down,
@@ -61,7 +61,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
-    work = Path(tempfile.mkdtemp(prefix="geolru-repl-"))
+    work = scratch("geolru-repl-")
 
     master, regions = start_cluster(work)
     try:

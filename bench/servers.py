@@ -8,11 +8,14 @@ the work a process does per request much less.
 
 from __future__ import annotations
 
+import atexit
 import csv
 import io
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,6 +31,14 @@ from support import Cluster, Daemon, wait_until  # noqa: E402
 PLACES = {"montreal": (45.5019, -73.5674), "frankfurt": (50.1109, 8.6821),
           "singapore": (1.3521, 103.8198)}
 TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def scratch(prefix: str) -> Path:
+    """A new folder for a benchmark's servers, removed when the benchmark exits: a
+    region's store reserves its file ahead, so a ``bench/run`` left gigabytes behind."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    return work
 
 
 def cpu_seconds(pid: int) -> float:

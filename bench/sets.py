@@ -21,7 +21,6 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from region_vs_redis import memory  # noqa: E402
+from servers import scratch  # noqa: E402
 
 from support import redis_server, region_daemon  # noqa: E402
 
@@ -149,7 +149,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     subprocess.run([str(ROOT / "scripts" / "ensure-redis-server")], check=True)
-    work = Path(tempfile.mkdtemp(prefix="geolru-bench-sets-"))
+    work = scratch("geolru-bench-sets-")
     results: dict = {"members": args.members}
     measure("redis", lambda kind: redis_server(work / f"redis-{kind}", "--appendonly",
                                                "yes", "--appendfsync", "everysec"),

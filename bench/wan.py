@@ -30,7 +30,6 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -45,6 +44,7 @@ from servers import (  # noqa: E402
     load_thread,
     percentile,
     probe_lag,
+    scratch,
     time_catch_up,
     write_while_down,
 )
@@ -347,7 +347,7 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=200_000)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="geolru-wan-"))
+    work = scratch("geolru-wan-")
     master, proxy, regions = start(work)
     results = {"date": time.strftime("%Y-%m-%d")}
     try:
