@@ -9,7 +9,9 @@ does not implement are left out.
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +27,7 @@ from support import RawConnection, redis_server  # noqa: E402
 
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="geolru-facts-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # (its servers' folders)
     server = redis_server(work).start()
     try:
         conn = RawConnection(server.port)

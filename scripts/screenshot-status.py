@@ -7,6 +7,7 @@ Starts a master and five regions on free loopback ports, stops one so the map
 shows both colours, takes the screenshot, stops everything.
 """
 
+import atexit
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,7 @@ def main() -> int:
         print("needs chromium: apt-get install chromium", file=sys.stderr)
         return 1
     work = Path(tempfile.mkdtemp(prefix="geolru-shot-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # (its servers' folders)
     http_port = free_port()
     master = master_daemon(work / "master", heartbeat_timeout=1.5,
                            http=f"tcp:{http_port}:interface=127.0.0.1").start()
