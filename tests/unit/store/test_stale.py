@@ -1,7 +1,14 @@
 """The ``seq`` rows a moved record leaves behind: readers skip them, commits sweep
 them later in order, a crash's are found again (``geolru.store.stale``)."""
 
+import tempfile
+from pathlib import Path
+from unittest import mock
+
 import lmdb
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.internet.task import Clock
 
 from geolru.model.record import Record
 from geolru.store.layout import POSITION
@@ -178,3 +185,70 @@ def test_a_lightly_written_store_sweeps_its_few_stale_rows_after_a_while(tmp_pat
     write_and_commit(store, [(b"c", 4)])  # (time's up: swept)
     assert store.stale_rows == 0 and index(store) == [(2, b"a"), (3, b"b"), (4, b"c")]
     store.close()
+
+
+KEYS = [b"k%d" % i for i in range(6)]
+NOW_S = 1_700_000_000  # (as the ``clock`` fixture's)
+operations = st.lists(st.one_of(
+    st.tuples(st.just("put"), st.integers(0, len(KEYS) - 1), st.booleans()),
+    st.tuples(st.sampled_from(["commit", "crash", "close", "flushall", "collect"])),
+), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(operations)
+def test_whatever_is_written_every_reader_sees_each_key_once_at_its_position(steps):
+    """A model of the store's keys against its readers, through rewrites, deletes,
+    sweeps (after 3 stale rows), crashes (the check after them, 2 rows a commit),
+    clean closes, FLUSHALL and tombstone collection: ``changes_since`` has each key
+    once, at its record's position, with the record the model holds; ``SCAN`` each
+    live key once; and a clean close leaves one index row per record, unless the check
+    after a crash has not seen them all yet (it runs in the commits)."""
+    clock = Clock()
+    clock.advance(NOW_S)
+    with tempfile.TemporaryDirectory() as folder, \
+            mock.patch("geolru.store.stale.VERIFY_BATCH", 2):
+        path = Path(folder)
+        store = open_store(path, clock, sweep_at=3)
+        model: dict[bytes, Record] = {}
+        version = 0
+        try:
+            for step in steps:
+                version += 1
+                if step[0] == "put":
+                    key = KEYS[step[1]]
+                    record = Record(None if step[2] else b"v%d" % version, None, version,
+                                    "here")
+                    store.put(key, record)
+                    model[key] = record
+                elif step[0] == "commit":
+                    store.commit_and_wait()
+                elif step[0] in ("crash", "close"):
+                    store.commit_and_wait()
+                    checking = store.checking_stale_rows  # (a crash's rows: until the
+                    if step[0] == "crash":  # check has seen them, a close keeps them)
+                        store.abandon()
+                    else:
+                        store.close()
+                    store = open_store(path, clock, sweep_at=3)
+                    if step[0] == "close" and not checking:
+                        assert one_row_per_record(store)
+                elif step[0] == "flushall":
+                    store.delete_all(version, "here")
+                    for key, record in model.items():
+                        if record.value is not None:
+                            model[key] = Record(None, None, version, "here")
+                else:
+                    store.commit_and_wait()
+                    store.collect_tombstones(store.seq)
+                    model = {k: r for k, r in model.items() if r.value is not None}
+                store.commit_and_wait()
+                changes = store.changes_since(0, 1_000)
+                assert len({key for _, key, _ in changes}) == len(changes) == len(model)
+                for seq, key, record in changes:
+                    assert record == model[key] and store.position_of(key) == seq
+                live = {key for key, record in model.items() if record.value is not None}
+                found = store.scan(0, 1_000, int(clock.seconds() * 1000))[1]
+                assert len(found) == len(live) and set(found) == live
+        finally:
+            store.close()
