@@ -285,13 +285,22 @@ class Keyspace(HashOperations, SetOperations, ZSetOperations, ListOperations, Pe
         return True
 
     def random_key(self) -> bytes | None:
-        """A live key, picked at random (as Redis', not uniformly), or None."""
+        """A live key, picked at random (as Redis', not uniformly), or None: only when
+        there is none.  From a random place in the store it reads on, past deleted and
+        expired keys and a collection's elements, to the end and then from the start,
+        until it has met ``RANDOM_SAMPLE`` keys' rows, some live, or the place again."""
         start = random.randrange(self.store.seq + 1)
-        for cursor in (start, 0):
-            keys = self.scan(cursor, RANDOM_SAMPLE)[1]
+        cursor, wrapped = start, False
+        while True:
+            cursor, keys = self.scan(cursor, RANDOM_SAMPLE)
             if keys:
                 return random.choice(keys)
-        return None
+            if cursor == 0:
+                if wrapped or start == 0:
+                    return None
+                wrapped = True
+            elif wrapped and cursor >= start:
+                return None
 
     def flush_all(self) -> str | None:
         """Delete every key, here and (as tombstones that replicate) everywhere; or,

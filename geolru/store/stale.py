@@ -41,7 +41,8 @@ class StaleRows:
     """The positions of the ``seq`` rows left behind, and their sweep."""
 
     __slots__ = ("gathered", "sweeping", "at", "attempt", "_swept_to", "verify_from",
-                 "_verified_to", "_all_checked", "sweep_at", "_gathering_since")
+                 "_verify_end", "_verified_to", "_all_checked", "sweep_at",
+                 "_gathering_since")
 
     def __init__(self, sweep_at: int = SWEEP_AT):
         self.gathered: list[bytes] = []  # packed positions, committed, in no order
@@ -50,6 +51,8 @@ class StaleRows:
         self.attempt: list[bytes] = []  # left by the transaction that runs now
         self._swept_to: int | None = None  # ``at`` once that transaction commits
         self.verify_from: int | None = None  # a crash left rows: check from here on
+        self._verify_end = b""  # ... up to this row, the last at opening (the rows
+        # written since are known in memory)
         self._verified_to: tuple | None = None  # (``verify_from`` once it commits)
         self._all_checked = False  # the transaction deleted every stale row there is
         self.sweep_at = sweep_at
@@ -66,7 +69,9 @@ class StaleRows:
         are looked for from the start."""
         if txn.stat(tables.seq)["entries"] > (txn.stat(tables.kv)["entries"]
                                               + txn.stat(tables.fields)["entries"]):
-            self.verify_from = 0
+            cursor = txn.cursor(db=tables.seq)
+            if cursor.last():
+                self.verify_from, self._verify_end = 0, cursor.key()
 
     def begin(self) -> None:
         """A write transaction begins (or begins again): what it leaves is its own."""
@@ -90,7 +95,7 @@ class StaleRows:
             self._verified_to = None
         if self._all_checked:
             self.gathered, self.sweeping, self.at, self.verify_from = [], [], 0, None
-            self._all_checked = False
+            self._all_checked, self._gathering_since = False, None
 
     def tidy(self, txn, tables: Tables, records: int, now: float) -> None:
         """In a commit job of ``records`` records, at ``now`` (seconds): a share of
@@ -142,12 +147,18 @@ class StaleRows:
 
     def verify(self, txn, tables: Tables) -> None:
         """Check ``VERIFY_BATCH`` index rows from ``verify_from`` against their
-        records, deleting those no record is at."""
+        records, deleting those no record is at, up to the last row there was at
+        opening (rows written since are not the crash's: under writes of more than
+        ``VERIFY_BATCH`` records a commit, the check would never end)."""
         cursor = txn.cursor(db=tables.seq)
         found = cursor.set_range(POSITION.pack(self.verify_from))
         checked = 0
+        end = self._verify_end
         while found and checked < VERIFY_BATCH:
             position, key = cursor.item()
+            if position > end:
+                found = False
+                break
             stored, table, _ = place(tables, key)
             raw = txn.get(stored, db=table)
             if raw is None or raw[:8] != position:  # (a record begins with its position)
@@ -156,4 +167,5 @@ class StaleRows:
             else:
                 found = cursor.next()
             checked += 1
-        self._verified_to = (POSITION.unpack(cursor.key())[0] if found else None,)
+        self._verified_to = (POSITION.unpack(cursor.key())[0]
+                             if found and cursor.key() <= end else None,)

@@ -396,3 +396,20 @@ def test_a_no_touch_read_of_an_expired_cached_key_expires_it(keyspace, clock):
     clock.advance(0.2)
     assert run(table, "EXISTS", "k") == b":0\r\n"
     assert b"k" not in keyspace.cache and keyspace.cache.expirations == 1
+
+
+def test_randomkey_answers_nil_only_when_no_key_is_live(keyspace, clock):
+    """``RANDOMKEY`` reads on from a random place past what is no live key (deleted
+    keys' tombstones, a hash's field rows: 12,000 of them here, more than a scan walks
+    past in one call) and wraps around: nil only for a keyspace with no live key, as
+    Redis answers."""
+    assert keyspace.random_key() is None
+    for i in range(100):
+        keyspace.write(b"gone%d" % i, b"v", None)
+        keyspace.delete(b"gone%d" % i)
+    for start in range(0, 12_000, 1_000):
+        keyspace.hash_set(b"h", {b"f%d" % i: b"v" for i in range(start, start + 1_000)})
+    keyspace.write(b"k", b"v", None)
+    keyspace.store.commit_and_wait()
+    assert {keyspace.random_key() for _ in range(40)} <= {b"h", b"k"}
+    assert None not in {keyspace.random_key() for _ in range(40)}

@@ -252,3 +252,23 @@ def test_whatever_is_written_every_reader_sees_each_key_once_at_its_position(ste
                 assert len(found) == len(live) and set(found) == live
         finally:
             store.close()
+
+
+def test_the_check_after_a_crash_ends_at_the_rows_there_were_at_opening(
+        tmp_path, clock, monkeypatch):
+    """Rows written after the opening are no crash's: the check stops at the last row
+    there was, even while every commit writes more rows than it checks (it never
+    ended before, and INFO said ``store_stale_check:1`` for good)."""
+    monkeypatch.setattr("geolru.store.stale.VERIFY_BATCH", 3)
+    store = open_store(tmp_path, clock, sweep_at=1000)
+    write_and_commit(store, [(b"a", 1), (b"b", 2)])
+    write_and_commit(store, [(b"a", 3), (b"b", 4)])
+    store.abandon()
+    store = open_store(tmp_path, clock, sweep_at=1000)
+    assert store.checking_stale_rows
+    version = 5
+    for _ in range(3):  # (5 new rows a commit, 3 checked)
+        write_and_commit(store, [(b"n%d" % v, v) for v in range(version, version + 5)])
+        version += 5
+    assert not store.checking_stale_rows and one_row_per_record(store)
+    store.close()
