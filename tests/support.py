@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import random
 import shutil
 import signal
 import socket
@@ -30,14 +32,39 @@ START_TIMEOUT = 20.0
 _handed_out: set[int] = set()
 
 
+def _ephemeral_low() -> int:
+    """The lowest port the kernel gives an outgoing connection (Linux: 32768)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+# free ports are taken below the kernel's range for outgoing connections: a port from
+# ``bind(0)`` is in that range, and a daemon's (or a client's) connection could take it
+# before the daemon it was meant for listened on it (a shard of ``cluster up`` did not
+# come up: "Address already in use")
+_PORTS = range(10_000, min(_ephemeral_low(), 30_000))
+_pick = random.Random(os.urandom(16)).randrange  # (another per pytest worker)
+
+
 def free_port() -> int:
-    """A free loopback port, never one handed out before in this process: the kernel
-    may give the same free port to two ``bind(0)`` calls in a row (a region's client
-    and peer ports once collided that way)."""
+    """A free loopback port, never one handed out before in this process (the kernel
+    may give the same free port to two ``bind(0)`` calls in a row: a region's client
+    and peer ports once collided that way), and none an outgoing connection may take."""
     while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        if len(_PORTS) > 1_000:
+            port = _pick(_PORTS.start, _PORTS.stop)
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+        else:  # (an unusual range for outgoing connections: as the kernel chooses)
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
         if port not in _handed_out:
             _handed_out.add(port)
             return port
