@@ -104,7 +104,7 @@ class StaleRows:
         if self.verify_from is not None:
             self.verify(txn, tables)
 
-    def sweep(self, txn, tables: Tables, records: int, now: float | None = None) -> None:
+    def sweep(self, txn, tables: Tables, records: int, now: float) -> None:
         """In a commit job of ``records`` records: delete ``records + SWEEP_MORE`` of
         the sorted stale rows, so the sweep keeps ahead of what the commits leave.
         A sweep begins once ``sweep_at`` rows have gathered, or ``SWEEP_AFTER``
@@ -113,36 +113,28 @@ class StaleRows:
             if not self.gathered:
                 return
             if len(self.gathered) < self.sweep_at:
-                if now is None:
-                    return
                 if self._gathering_since is None:
                     self._gathering_since = now
                 if now - self._gathering_since < SWEEP_AFTER:
                     return
             self._gathering_since = None
             self.sweeping, self.gathered, self.at = sorted(self.gathered), [], 0
-        sweeping = self.sweeping
-        end = min(len(sweeping), self.at + records + SWEEP_MORE)
-        cursor = txn.cursor(db=tables.seq)
-        for i in range(self.at, end):
-            if cursor.set_key(sweeping[i]):  # (gone already if ``verify`` found it)
-                cursor.delete()
+        end = min(len(self.sweeping), self.at + records + SWEEP_MORE)
+        _delete_rows(txn, tables, self.sweeping[self.at:end])
         self._swept_to = end
 
     def sweep_all(self, txn, tables: Tables) -> None:
         """Delete every stale row known (a store that closes)."""
         self.sweeping = sorted(self.sweeping[self.at:] + self.gathered)
         self.gathered, self.at = [], 0
-        self.sweep(txn, tables, len(self.sweeping))
+        _delete_rows(txn, tables, self.sweeping)
+        self._swept_to = len(self.sweeping)
 
     def delete_all(self, txn, tables: Tables, stale: list[bytes]) -> None:
         """Delete the rows at ``stale``, every stale row of the index (``FLUSHALL``,
         which read every row, found them); once the transaction commits none is left
         to sweep or to look for."""
-        cursor = txn.cursor(db=tables.seq)
-        for position in sorted(stale):
-            if cursor.set_key(position):
-                cursor.delete()
+        _delete_rows(txn, tables, sorted(stale))
         self._all_checked = True
 
     def verify(self, txn, tables: Tables) -> None:
@@ -169,3 +161,12 @@ class StaleRows:
             checked += 1
         self._verified_to = (POSITION.unpack(cursor.key())[0]
                              if found and cursor.key() <= end else None,)
+
+
+def _delete_rows(txn, tables: Tables, positions) -> None:
+    """Delete the ``seq`` rows at ``positions`` (sorted: a few to each page), those
+    there still (``verify`` may have found one before)."""
+    cursor = txn.cursor(db=tables.seq)
+    for position in positions:
+        if cursor.set_key(position):
+            cursor.delete()
